@@ -1,0 +1,402 @@
+//! The store's API (`store.sock`): every read and write of the MOM's records.
+
+use crate::Api;
+use model::{
+    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
+    OmmHealth, Page, Query, QueryError, RelType, Settings, Severity, Source, Timestamp, Tombstone,
+    User,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Marker type for the store API.
+pub struct StoreApi;
+
+impl Api for StoreApi {
+    const NAME: &'static str = "store";
+    const MAX_FRAME: u32 = 16 * 1024 * 1024;
+    type Request = StoreRequest;
+    type Response = StoreResponse;
+}
+
+/// Size of one export or import chunk.
+pub const CHUNK_SIZE: usize = 1024 * 1024;
+
+/// A new account as the administrator enters it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    /// Login name.
+    pub name: String,
+    /// Password in clear; the store keeps only its argon2 hash.
+    pub password: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Write permission.
+    pub write: bool,
+}
+
+/// Changes to an existing account; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AccountUpdate {
+    /// Account id.
+    pub id: u32,
+    /// New login name.
+    pub name: Option<String>,
+    /// New password; the store keeps only its hash and clears must-change-password.
+    pub password: Option<String>,
+    /// Enabled.
+    pub enabled: Option<bool>,
+    /// Write permission.
+    pub write: Option<bool>,
+}
+
+/// Store requests. Append-only; bump `PROTO_VERSION` on any change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreRequest {
+    /// Read the system settings.
+    GetSettings,
+    /// Replace the system settings.
+    PutSettings(Settings),
+    /// Read the license.
+    GetLicense,
+    /// Install a license (the installation id must match an installed one).
+    PutLicense(License),
+    /// Every account (password hashes included; only services see them).
+    ListAccounts,
+    /// Create an account.
+    CreateAccount(NewAccount),
+    /// Change an account.
+    UpdateAccount(AccountUpdate),
+    /// Delete an account (never the default one).
+    DeleteAccount(u32),
+    /// Check a login; answers with the account.
+    CheckLogin {
+        /// Login name.
+        name: String,
+        /// Password in clear.
+        password: String,
+    },
+    /// Every OMM record.
+    ListOmms,
+    /// Create (id 0) or replace an OMM record.
+    PutOmm(Omm),
+    /// Delete an OMM record.
+    DeleteOmm(u32),
+    /// Record an OMM's link state (from svc-axi).
+    SetOmmHealth {
+        /// OMM id.
+        id: u32,
+        /// New health.
+        health: OmmHealth,
+        /// Cloud-ID, when learnt.
+        cloud_id: Option<String>,
+    },
+    /// Read the configuration template.
+    GetTemplate,
+    /// Replace the configuration template text.
+    PutTemplate(String),
+    /// One user.
+    GetUser(u32),
+    /// Create (uid 0) or replace a user; relation fields are kept as stored.
+    PutUser(User),
+    /// Delete a user (unbinding its device), leaving a tombstone.
+    DeleteUser(u32),
+    /// A page of users.
+    QueryUsers(Query),
+    /// One device.
+    GetDevice(u32),
+    /// Create (ppn 0) or replace a device; relation fields are kept as stored.
+    PutDevice(Device),
+    /// Delete a device (unbinding its user), leaving a tombstone.
+    DeleteDevice(u32),
+    /// A page of devices.
+    QueryDevices(Query),
+    /// Create a user and a device bound with relation Fixed, in one transaction.
+    CreateFixed {
+        /// The user (uid 0).
+        user: User,
+        /// The device (ppn 0).
+        device: Device,
+    },
+    /// Bind a user and a device (Dynamic or Fixed).
+    Bind {
+        /// User id.
+        uid: u32,
+        /// Device id.
+        ppn: u32,
+        /// Dynamic or Fixed.
+        rel_type: RelType,
+    },
+    /// Unbind a user from its device.
+    Unbind(u32),
+    /// Change a bound pair's relation between Dynamic and Fixed.
+    ChangeRelationType {
+        /// User id.
+        uid: u32,
+        /// The new relation type.
+        rel_type: RelType,
+    },
+    /// Change a user's provisioning source (only External to Internal).
+    ChangeSource {
+        /// User id.
+        uid: u32,
+        /// The new source.
+        source: Source,
+    },
+    /// Create or replace many users and devices in one transaction (imports).
+    BulkPut {
+        /// Users.
+        users: Vec<User>,
+        /// Devices.
+        devices: Vec<Device>,
+    },
+    /// Every conference room.
+    ListConferenceRooms,
+    /// Create (id 0) or replace a conference room.
+    PutConferenceRoom(ConferenceRoom),
+    /// Delete a conference room.
+    DeleteConferenceRoom(u32),
+    /// Tombstones of deletions at or after a time.
+    TombstonesSince(Timestamp),
+    /// Add an event-log entry (a repeat raises the count of the same entry).
+    LogEvent {
+        /// Severity.
+        severity: Severity,
+        /// Subsystem.
+        subsystem: String,
+        /// Text.
+        text: String,
+    },
+    /// The event log, newest first.
+    ListEvents,
+    /// Add to a statistics counter.
+    AddToCounter {
+        /// Counter name.
+        name: String,
+        /// Amount.
+        delta: u64,
+    },
+    /// Set a statistics counter (gauges such as links up).
+    SetCounter {
+        /// Counter name.
+        name: String,
+        /// Value.
+        value: u64,
+    },
+    /// Every counter with its history.
+    ListCounters,
+    /// Subscribe to the change feed after revision `from_rev`.
+    Subscribe {
+        /// Last revision the subscriber has seen (0 for all it can get).
+        from_rev: u64,
+    },
+    /// The current global revision.
+    CurrentRevision,
+    /// Start an export: the store makes a consistent, compacted copy.
+    ExportBegin,
+    /// Read one chunk of an export.
+    ExportChunk {
+        /// Export id.
+        export: u64,
+        /// Byte offset.
+        offset: u64,
+    },
+    /// Start an import of `size` bytes.
+    ImportBegin {
+        /// Total size.
+        size: u64,
+    },
+    /// Send one chunk of an import, in order.
+    ImportChunk {
+        /// Import id.
+        import: u64,
+        /// Bytes.
+        data: Vec<u8>,
+    },
+    /// Validate the whole import and swap it in.
+    ImportCommit {
+        /// Import id.
+        import: u64,
+    },
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeOp {
+    /// Created or replaced.
+    Put,
+    /// Deleted.
+    Delete,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Global revision of this change.
+    pub rev: u64,
+    /// Kind of record.
+    pub entity: Entity,
+    /// Its id (0 for singletons).
+    pub id: u32,
+    /// What happened.
+    pub op: ChangeOp,
+}
+
+/// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoreResponse {
+    /// The write committed durably.
+    Done,
+    /// The request was refused.
+    Error(StoreError),
+    /// Settings.
+    Settings(Settings),
+    /// The license, if one is installed.
+    License(Option<License>),
+    /// Accounts.
+    Accounts(Vec<Account>),
+    /// One account.
+    Account(Account),
+    /// OMMs.
+    Omms(Vec<Omm>),
+    /// The template.
+    Template(ConfigTemplate),
+    /// One user.
+    User(User),
+    /// One device.
+    Device(Device),
+    /// A page of users.
+    Users(Page<User>),
+    /// A page of devices.
+    Devices(Page<Device>),
+    /// A record was created with this id.
+    Created(u32),
+    /// A fixed pair was created.
+    CreatedFixed {
+        /// User id.
+        uid: u32,
+        /// Device id.
+        ppn: u32,
+    },
+    /// Conference rooms.
+    Rooms(Vec<ConferenceRoom>),
+    /// Tombstones.
+    Tombstones(Vec<Tombstone>),
+    /// Event log, newest first.
+    Events(Vec<EventEntry>),
+    /// Counters.
+    Counters(Vec<Counter>),
+    /// The current revision.
+    Revision(u64),
+    /// An export is ready.
+    ExportReady {
+        /// Export id.
+        export: u64,
+        /// Total size in bytes.
+        size: u64,
+    },
+    /// One export chunk; empty at the end.
+    Chunk(Vec<u8>),
+    /// An import was started.
+    ImportReady {
+        /// Import id.
+        import: u64,
+    },
+    /// Event: a committed change.
+    Changed(Change),
+    /// Event: the subscriber's revision is no longer in the change log; reload everything.
+    ResyncNeeded {
+        /// The current revision to resume from after reloading.
+        rev: u64,
+    },
+}
+
+/// Why the store refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreError {
+    /// No such record.
+    NotFound {
+        /// Kind.
+        entity: Entity,
+        /// Id.
+        id: u32,
+    },
+    /// The IPEI is not valid.
+    InvalidIpei(String),
+    /// Another device has this IPEI.
+    DuplicateIpei(String),
+    /// Another user has this number.
+    DuplicateNumber(String),
+    /// Another account has this name.
+    DuplicateAccountName(String),
+    /// Another conference room has this number.
+    DuplicateRoomNumber(String),
+    /// The permanent-user limit would be exceeded.
+    TooManyPermanentUsers(usize),
+    /// A permanent user must have source Internal.
+    PermanentMustBeInternal,
+    /// The default account cannot be deleted.
+    DefaultAccountUndeletable,
+    /// The relation change is not allowed; the text says why.
+    RelationChange(String),
+    /// The source change is not allowed; the text says why.
+    SourceChange(String),
+    /// A field value is not acceptable; the text says which and why.
+    Invalid(String),
+    /// The query is malformed.
+    Query(QueryError),
+    /// Wrong name or password.
+    WrongPassword,
+    /// The account is disabled.
+    AccountDisabled,
+    /// A new license is for another installation.
+    LicenseMismatch {
+        /// Installed id.
+        installed: String,
+        /// Offered id.
+        offered: String,
+    },
+    /// The import file was refused; nothing was changed.
+    Import(String),
+    /// The export or import id is unknown or expired.
+    UnknownTransfer(u64),
+    /// The database failed; the text is for the log.
+    Storage(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound { entity, id } => write!(f, "{entity:?} {id} does not exist"),
+            Self::InvalidIpei(e) => write!(f, "invalid IPEI: {e}"),
+            Self::DuplicateIpei(i) => write!(f, "IPEI {i} is already used by another device"),
+            Self::DuplicateNumber(n) => write!(f, "number {n} is already used by another user"),
+            Self::DuplicateAccountName(n) => write!(f, "account name {n:?} is already used"),
+            Self::DuplicateRoomNumber(n) => {
+                write!(f, "number {n} is already used by another conference room")
+            }
+            Self::TooManyPermanentUsers(max) => {
+                write!(f, "at most {max} permanent users are allowed")
+            }
+            Self::PermanentMustBeInternal => {
+                f.write_str("a permanent user cannot be provisioned externally")
+            }
+            Self::DefaultAccountUndeletable => f.write_str("the default account cannot be deleted"),
+            Self::RelationChange(why) => write!(f, "relation type cannot change: {why}"),
+            Self::SourceChange(why) => write!(f, "source cannot change: {why}"),
+            Self::Invalid(why) => f.write_str(why),
+            Self::Query(e) => write!(f, "bad query: {e}"),
+            Self::WrongPassword => f.write_str("wrong name or password"),
+            Self::AccountDisabled => f.write_str("the account is disabled"),
+            Self::LicenseMismatch { installed, offered } => write!(
+                f,
+                "license is for installation {offered}, this MOM is installation {installed}"
+            ),
+            Self::Import(why) => write!(f, "import refused, database unchanged: {why}"),
+            Self::UnknownTransfer(id) => write!(f, "no export or import with id {id}"),
+            Self::Storage(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}

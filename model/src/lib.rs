@@ -1,0 +1,27 @@
+//! The MOM's data model: every record the store keeps and every service reads.
+//!
+//! These types cross process boundaries (postcard over IPC) and are stored in LMDB (postcard
+//! again), so the same rule holds as for IPC enums: **fields and variants are append-only**.
+//! A change that reorders or removes anything must bump `svc_store::SCHEMA_VERSION` and
+//! `ipc::PROTO_VERSION`.
+
+pub mod directory;
+pub mod ipei;
+pub mod query;
+pub mod system;
+
+pub use directory::*;
+pub use ipei::{Ipei, IpeiError};
+pub use query::*;
+pub use system::*;
+
+/// Seconds since the Unix epoch; the unit of every AXI `timeStamp`.
+pub type Timestamp = u64;
+
+/// The current time as a [`Timestamp`].
+#[must_use]
+pub fn now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,293 @@
+//! System-wide records: settings, license, accounts, OMMs, the configuration template,
+//! conference rooms, the event log and statistics counters.
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// "Suppress table updates" in the system settings pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SuppressTableUpdates {
+    /// Tables update live.
+    #[default]
+    Off,
+    /// The Users/DECT phones tables do not update live.
+    UsersDectPhones,
+    /// No table updates live.
+    All,
+}
+
+/// Subscription mode distributed to every OMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SubscriptionMode {
+    /// Subscription is disabled.
+    #[default]
+    Off,
+    /// Only devices with configured IPEIs (or auto-create) may subscribe.
+    Subscription,
+    /// Devices without configured IPEIs may subscribe (an additional ID is required).
+    Wildcard,
+}
+
+/// TLS security level of the MOM's listeners and OMM links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TlsSecurityLevel {
+    /// TLS 1.3 only; the default of a new installation.
+    #[default]
+    High,
+    /// TLS 1.2 and 1.3.
+    Medium,
+    /// The widest set the MOM offers, for old OMMs.
+    Legacy,
+}
+
+/// The cipher list of one security level: the defaults, or a custom OpenSSL-notation string.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CipherChoice {
+    /// Use the built-in default list for this level.
+    pub use_defaults: bool,
+    /// Custom cipher string (OpenSSL notation, colon separated), used when not defaulted.
+    pub custom: String,
+}
+
+/// The system settings pane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// System name shown in the UI title.
+    pub system_name: String,
+    /// Which tables do not update live.
+    pub suppress_table_updates: SuppressTableUpdates,
+    /// SARI set on every OMM (from the license); empty without a license.
+    pub sari: String,
+    /// Auto-create a device record when an unknown handset subscribes.
+    pub auto_create: bool,
+    /// Subscription mode distributed to every OMM.
+    pub subscription_mode: SubscriptionMode,
+    /// Global feature access code prefix; empty for none.
+    pub fac_prefix: String,
+    /// Pre-login banner text.
+    pub banner_text: String,
+    /// Whether the pre-login banner is shown.
+    pub banner_enabled: bool,
+    /// TLS security level.
+    pub tls_level: TlsSecurityLevel,
+    /// Cipher list for level High.
+    pub ciphers_high: CipherChoice,
+    /// Cipher list for level Medium.
+    pub ciphers_medium: CipherChoice,
+    /// Cipher list for level Legacy.
+    pub ciphers_legacy: CipherChoice,
+    /// The EULA version an administrator accepted; empty when none was.
+    pub accepted_eula_version: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let defaults = CipherChoice {
+            use_defaults: true,
+            custom: String::new(),
+        };
+        Self {
+            system_name: "MOM".into(),
+            suppress_table_updates: SuppressTableUpdates::Off,
+            sari: String::new(),
+            auto_create: false,
+            subscription_mode: SubscriptionMode::Off,
+            fac_prefix: String::new(),
+            banner_text: String::new(),
+            banner_enabled: false,
+            tls_level: TlsSecurityLevel::High,
+            ciphers_high: defaults.clone(),
+            ciphers_medium: defaults.clone(),
+            ciphers_legacy: defaults,
+            accepted_eula_version: String::new(),
+        }
+    }
+}
+
+/// The installed MOM license, as the license section of the settings pane shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct License {
+    /// Installation id; every later license must carry the same one.
+    pub installation_id: String,
+    /// Customer name.
+    pub customer_name: String,
+    /// Country of installation.
+    pub country: String,
+    /// System license key.
+    pub system_license: String,
+    /// Licensed software version, e.g. "10.1".
+    pub licensed_version: String,
+    /// SARI granted by the license.
+    pub sari: String,
+}
+
+/// A MOM login account (web UI and MAXI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Account id; 0 is the default account `mom`.
+    pub id: u32,
+    /// Login name, unique.
+    pub name: String,
+    /// Argon2id PHC string; never the password itself.
+    pub password_hash: String,
+    /// Disabled accounts cannot log in.
+    pub enabled: bool,
+    /// Read permission; always true, kept so the UI can show it.
+    pub read: bool,
+    /// Write permission.
+    pub write: bool,
+    /// The password must be changed at the next login (true for the default account at first).
+    pub must_change_password: bool,
+}
+
+/// The id of the default account, which cannot be deleted.
+pub const DEFAULT_ACCOUNT_ID: u32 = 0;
+
+/// How the MOM validates an OMM's TLS certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CertValidation {
+    /// Accept a self-signed certificate (the OMM's factory default).
+    #[default]
+    AcceptSelfSigned,
+    /// Require a chain to this PEM CA.
+    Ca(String),
+    /// Require this SHA-256 certificate fingerprint (hex).
+    PinnedSha256(String),
+}
+
+/// Link state of one OMM as svc-axi last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LinkState {
+    /// No link attempt yet, or the record is disabled.
+    #[default]
+    Down,
+    /// Connecting or logging in.
+    Connecting,
+    /// Logged in and synchronising.
+    Syncing,
+    /// Logged in and in steady state.
+    Up,
+}
+
+/// Health of one OMM.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OmmHealth {
+    /// Link state.
+    pub link: LinkState,
+    /// Whether the OMM is healthy (link up and no error).
+    pub healthy: bool,
+    /// The last error, empty when none.
+    pub last_error: String,
+    /// When the state last changed.
+    pub since: Timestamp,
+    /// OMM software version reported at login.
+    pub software_version: String,
+}
+
+/// One OMM record in the OMMs pane.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Omm {
+    /// OMM id (1..); 0 is never an OMM, it means "no OMM" elsewhere.
+    pub id: u32,
+    /// Whether the MOM keeps a link to it.
+    pub enabled: bool,
+    /// Site name.
+    pub name: String,
+    /// Optional description.
+    pub description: String,
+    /// Address of OMM 1.
+    pub omm1: String,
+    /// Address of OMM 2 (standby), empty if none.
+    pub omm2: String,
+    /// Cloud-ID derived from the PARK (`00-<PARK>` form), set by svc-axi.
+    pub cloud_id: String,
+    /// Login user on the OMM (full access).
+    pub user: String,
+    /// Login password on the OMM.
+    pub password: String,
+    /// Whether the MOM provisions this OMM.
+    pub provisioning: bool,
+    /// Values of this OMM's placeholders in the configuration template.
+    pub placeholders: Vec<(String, String)>,
+    /// Certificate validation for the link.
+    pub cert_validation: CertValidation,
+    /// Link and health state.
+    pub health: OmmHealth,
+}
+
+/// The configuration template from which every OMM's `ipdect.cfg` is generated.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConfigTemplate {
+    /// Template text.
+    pub text: String,
+    /// When it was last changed.
+    pub modified: Timestamp,
+}
+
+/// A conference room of the Integrated Conference Server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConferenceRoom {
+    /// Room id, assigned by the store.
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// SIP user id (number), unique among rooms.
+    pub number: String,
+    /// Hosting OMM; 0 keeps the room at the MOM only.
+    pub omm_id: u32,
+    /// SIP authentication name.
+    pub sip_user: String,
+    /// SIP password.
+    pub sip_password: String,
+    /// Fixed SIP port; 0 for the calculated port.
+    pub fixed_port: u16,
+    /// Last change.
+    pub modified: Timestamp,
+}
+
+/// Severity of an event-log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Needs attention.
+    Warning,
+    /// Something failed.
+    Error,
+    /// Service is impaired.
+    Critical,
+}
+
+/// One entry of the event log (at most [`EVENT_LOG_CAPACITY`] are kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventEntry {
+    /// Sequence number, increasing.
+    pub seq: u64,
+    /// Severity.
+    pub severity: Severity,
+    /// Subsystem that raised it, e.g. "supervisor", "axi".
+    pub subsystem: String,
+    /// How often the same event happened.
+    pub count: u32,
+    /// When it last happened.
+    pub time: Timestamp,
+    /// Text for the administrator.
+    pub text: String,
+}
+
+/// The event log keeps this many entries; older ones are dropped.
+pub const EVENT_LOG_CAPACITY: usize = 100;
+
+/// A statistics counter with its time history for the graphs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counter {
+    /// Counter name, e.g. `axi.links_up`.
+    pub name: String,
+    /// Current value.
+    pub value: u64,
+    /// Samples `(time, value)`, oldest first, bounded by [`COUNTER_HISTORY`].
+    pub history: Vec<(Timestamp, u64)>,
+}
+
+/// Samples kept per counter (one per sampling period).
+pub const COUNTER_HISTORY: usize = 1440;
