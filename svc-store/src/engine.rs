@@ -1,0 +1,277 @@
+//! The store engine: durable writes with the change feed, snapshot reads and queries.
+//!
+//! Writes run one LMDB write transaction each (LMDB serialises writers); a request that
+//! breaks a rule aborts its transaction, so nothing of it is kept. Every committed change
+//! gets the next global revision and goes into a bounded change log, from which a
+//! subscriber resumes after a reconnect.
+
+use crate::ops::{self, meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
+use crate::storage::{seq_key, Db, Storage, View};
+use ipc::api::store::{Change, ChangeOp, StoreError, StoreRequest, StoreResponse};
+use model::{
+    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
+    Query, Queryable, Settings, Tombstone, User,
+};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
+use tokio::sync::broadcast;
+
+/// What a subscriber gets when it asks for the changes after a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backlog {
+    /// Every change after the revision, in order.
+    Changes(Vec<Change>),
+    /// The revision was trimmed from the log: reload everything, then resume from `rev`.
+    ResyncNeeded(u64),
+}
+
+/// The open store.
+pub struct Store {
+    storage: RwLock<Option<Storage>>,
+    db_dir: PathBuf,
+    feed: broadcast::Sender<Change>,
+}
+
+/// Outcome of opening the store.
+pub struct Opened {
+    /// The store.
+    pub store: Store,
+    /// Whether the database was created now (default account `mom`/`mom` made).
+    pub created: bool,
+}
+
+impl Store {
+    /// Opens the database in `db_dir` (created with mode 0700 if missing) and initialises
+    /// it on first start.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when it cannot be opened or has another schema version.
+    pub fn open(db_dir: &Path) -> Result<Opened, StoreError> {
+        create_private_dir(db_dir)?;
+        let storage = Storage::open(db_dir)?;
+        let created = {
+            let mut view = storage.write()?;
+            let mut tx = Tx { view: &mut view, changes: Vec::new() };
+            let created = tx.initialise()?;
+            view.commit()?;
+            created
+        };
+        let schema: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
+        if schema != Some(SCHEMA_VERSION) {
+            return Err(StoreError::Storage(format!(
+                "database schema version {schema:?}, this build needs {SCHEMA_VERSION}"
+            )));
+        }
+        let (feed, _) = broadcast::channel(4096);
+        Ok(Opened {
+            store: Self { storage: RwLock::new(Some(storage)), db_dir: db_dir.to_owned(), feed },
+            created,
+        })
+    }
+
+    /// The directory of the database files.
+    #[must_use]
+    pub fn db_dir(&self) -> &Path {
+        &self.db_dir
+    }
+
+    pub(crate) fn storage(&self) -> Result<StorageGuard<'_>, StoreError> {
+        let guard = self.storage.read().map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
+        if guard.is_none() {
+            return Err(StoreError::Storage("database is being replaced".into()));
+        }
+        Ok(StorageGuard(guard))
+    }
+
+    pub(crate) fn storage_slot(&self) -> &RwLock<Option<Storage>> {
+        &self.storage
+    }
+
+    /// Live changes, for subscribers (use [`Store::backlog`] first to catch up).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.feed.subscribe()
+    }
+
+    pub(crate) fn publish(&self, change: Change) {
+        let _ = self.feed.send(change);
+    }
+
+    /// Applies one write request and commits it durably before returning.
+    ///
+    /// # Errors
+    /// The request's [`StoreError`]; nothing was written then.
+    pub fn write(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        self.write_with(|tx| tx.apply(request))
+    }
+
+    /// Runs `f` in a write transaction, records its changes and commits.
+    ///
+    /// # Errors
+    /// `f`'s error or [`StoreError::Storage`]; nothing was written then.
+    pub fn write_with<R>(&self, f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let storage = self.storage()?;
+        let mut view = storage.get().write()?;
+        let mut tx = Tx { view: &mut view, changes: Vec::new() };
+        let result = f(&mut tx)?;
+        let changes = std::mem::take(&mut tx.changes);
+        let committed = record_changes(&mut view, &changes)?;
+        view.commit()?;
+        for change in committed {
+            self.publish(change);
+        }
+        Ok(result)
+    }
+
+    /// The current global revision.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn revision(&self) -> Result<u64, StoreError> {
+        let storage = self.storage()?;
+        let view = storage.get().read()?;
+        Ok(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0))
+    }
+
+    /// Changes after `from_rev`, or a resync when they were trimmed.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn backlog(&self, from_rev: u64) -> Result<Backlog, StoreError> {
+        let storage = self.storage()?;
+        let view = storage.get().read()?;
+        let rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
+        let start: u64 = view.get(Db::Meta, meta::CHANGES_START)?.unwrap_or(1);
+        if from_rev > rev || from_rev.saturating_add(1) < start {
+            return Ok(Backlog::ResyncNeeded(rev));
+        }
+        let mut out = Vec::new();
+        view.scan(Db::Changes, Some(&seq_key(from_rev + 1)), |_, v| {
+            out.push(crate::storage::decode(Db::Changes, v)?);
+            Ok(true)
+        })?;
+        Ok(Backlog::Changes(out))
+    }
+
+    /// Answers a read request from one consistent snapshot.
+    ///
+    /// # Errors
+    /// [`StoreError`] for unknown records, bad queries or storage failures.
+    pub fn read(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
+        use StoreRequest as R;
+        use StoreResponse as S;
+        let storage = self.storage()?;
+        let view = storage.get().read()?;
+        let single = |db: Db, id: u32, entity: Entity| -> Result<Vec<u8>, StoreError> {
+            view.get_raw(db, &crate::storage::id_key(id))?
+                .map(<[u8]>::to_vec)
+                .ok_or(StoreError::NotFound { entity, id })
+        };
+        Ok(match request {
+            R::GetSettings => S::Settings(view.get::<Settings>(Db::Meta, meta::SETTINGS)?.unwrap_or_default()),
+            R::GetLicense => S::License(view.get::<License>(Db::Meta, meta::LICENSE)?),
+            R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
+            R::CheckLogin { name, password } => {
+                let id: u32 = view.get(Db::IdxAccount, name.trim().as_bytes())?.ok_or(StoreError::WrongPassword)?;
+                let account: Account = decode_vec(Db::Accounts, &single(Db::Accounts, id, Entity::Account)?)?;
+                drop(view);
+                drop(storage);
+                if !ops::verify_password(&account.password_hash, password) {
+                    return Err(StoreError::WrongPassword);
+                }
+                if !account.enabled {
+                    return Err(StoreError::AccountDisabled);
+                }
+                S::Account(account)
+            }
+            R::ListOmms => S::Omms(view.all::<Omm>(Db::Omms)?),
+            R::GetTemplate => S::Template(view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?.unwrap_or_default()),
+            R::GetUser(uid) => S::User(decode_vec(Db::Users, &single(Db::Users, *uid, Entity::User)?)?),
+            R::GetDevice(ppn) => S::Device(decode_vec(Db::Devices, &single(Db::Devices, *ppn, Entity::Device)?)?),
+            R::QueryUsers(query) => S::Users(run_query::<User, _>(&view, Db::Users, query)?),
+            R::QueryDevices(query) => S::Devices(run_query::<Device, _>(&view, Db::Devices, query)?),
+            R::ListConferenceRooms => S::Rooms(view.all::<ConferenceRoom>(Db::Rooms)?),
+            R::TombstonesSince(t) => S::Tombstones(
+                view.all::<Tombstone>(Db::Tombstones)?.into_iter().filter(|s| s.deleted >= *t).collect(),
+            ),
+            R::ListEvents => {
+                let mut events = view.all::<EventEntry>(Db::Events)?;
+                events.reverse();
+                S::Events(events)
+            }
+            R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
+            R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
+            other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
+        })
+    }
+}
+
+/// A read lock on the open storage.
+pub(crate) struct StorageGuard<'a>(RwLockReadGuard<'a, Option<Storage>>);
+
+impl StorageGuard<'_> {
+    pub(crate) fn get(&self) -> &Storage {
+        // `Store::storage` returns a guard only when the slot is filled.
+        self.0.as_ref().unwrap_or_else(|| unreachable!("storage checked before the guard was made"))
+    }
+}
+
+fn decode_vec<V: DeserializeOwned>(db: Db, raw: &[u8]) -> Result<V, StoreError> {
+    crate::storage::decode(db, raw)
+}
+
+/// Scans `db`, keeping only matching rows, then sorts and pages them.
+fn run_query<V, T>(view: &View<'_, T>, db: Db, query: &Query) -> Result<model::Page<V>, StoreError>
+where
+    V: Queryable + DeserializeOwned + Clone,
+    T: lmdb::Transaction,
+{
+    query.validate::<V>().map_err(StoreError::Query)?;
+    let mut rows: Vec<V> = Vec::new();
+    view.scan(db, None, |_, raw| {
+        let record: V = crate::storage::decode(db, raw)?;
+        if query.matches(&record).map_err(StoreError::Query)? {
+            rows.push(record);
+        }
+        Ok(true)
+    })?;
+    query.run(rows).map_err(StoreError::Query)
+}
+
+/// Gives each change the next revision, appends it to the change log and trims the log.
+pub(crate) fn record_changes(
+    view: &mut View<'_, lmdb::RwTransaction<'_>>,
+    changes: &[(Entity, u32, ChangeOp)],
+) -> Result<Vec<Change>, StoreError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
+    let mut start: u64 = view.get(Db::Meta, meta::CHANGES_START)?.unwrap_or(1);
+    let mut out = Vec::with_capacity(changes.len());
+    for &(entity, id, op) in changes {
+        rev += 1;
+        let change = Change { rev, entity, id, op };
+        view.put(Db::Changes, &seq_key(rev), &change)?;
+        out.push(change);
+    }
+    while rev.saturating_sub(start) >= CHANGE_LOG_CAPACITY {
+        view.delete(Db::Changes, &seq_key(start))?;
+        start += 1;
+    }
+    view.put(Db::Meta, meta::REVISION, &rev)?;
+    view.put(Db::Meta, meta::CHANGES_START, &start)?;
+    Ok(out)
+}
+
+/// Creates `dir` (and parents) and makes it private to this user.
+///
+/// # Errors
+/// [`StoreError::Storage`].
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|e| StoreError::Storage(format!("cannot create {}: {e}", dir.display())))
+}

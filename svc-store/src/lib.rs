@@ -1,0 +1,117 @@
+//! svc-store: the only process that opens the MOM's database.
+//!
+//! - [`storage`]: the LMDB environment (the only module that uses lmdb-rkv);
+//! - [`ops`]: every write with the integrity rules, [`rules`]: the rules that need no
+//!   database;
+//! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
+//! - [`transfer`]: export and import of the whole database;
+//! - [`server`]: the IPC server on `store.sock`.
+
+pub mod engine;
+pub mod ops;
+pub mod rules;
+pub mod server;
+pub mod storage;
+pub mod transfer;
+
+use clap::Parser;
+use ipc::api::store::StoreApi;
+use ipc::{Hello, Listener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use engine::Store;
+
+/// Command line of svc-store (set by the supervisor).
+#[derive(Debug, Parser)]
+#[command(name = "svc-store", about = "The MOM's database service")]
+pub struct Args {
+    /// Directory of the database files.
+    #[arg(long)]
+    pub db_dir: PathBuf,
+    /// Directory for export and import files.
+    #[arg(long)]
+    pub transfer_dir: PathBuf,
+    /// Socket to listen on.
+    #[arg(long)]
+    pub socket: PathBuf,
+    /// Uids allowed to connect (repeatable).
+    #[arg(long = "allow-uid")]
+    pub allow_uids: Vec<u32>,
+    /// Seconds between statistics samples.
+    #[arg(long, default_value_t = 60)]
+    pub sample_secs: u64,
+    /// Development mode: no sandbox check.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Entry point of the binary; returns the exit code.
+#[must_use]
+pub fn main_with_args() -> i32 {
+    service_kit::logging::init("svc-store");
+    let args = Args::parse();
+    if let Err(e) = service_kit::sandbox::enter(args.dev) {
+        tracing::error!("{e}");
+        return service_kit::EXIT_NOPERM;
+    }
+    // SAFETY-free umask: database and transfer files are private to the store's user.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+/// Runs the store until a shutdown is requested.
+///
+/// # Errors
+/// A message for the log when the database or the socket cannot be opened.
+pub async fn run(args: Args) -> Result<(), String> {
+    let opened = Store::open(&args.db_dir).map_err(|e| format!("cannot open the database: {e}"))?;
+    if opened.created {
+        tracing::info!(dir = %args.db_dir.display(), "new database created with the default account");
+    }
+    let store = Arc::new(opened.store);
+    let transfers = Arc::new(transfer::Transfers::new(&args.transfer_dir).map_err(|e| e.to_string())?);
+    let listener = Listener::<StoreApi>::bind(&args.socket, 0o660, args.allow_uids.clone())
+        .map_err(|e| format!("cannot listen on {}: {e}", args.socket.display()))?;
+    let hello = Hello::new("store", service_kit::supervision::generation());
+    let server = Arc::new(server::Server { store: Arc::clone(&store), transfers, hello });
+    let serving = tokio::spawn(server.serve(listener));
+    let sampler = tokio::spawn(sample_counters(Arc::clone(&store), Duration::from_secs(args.sample_secs.max(1))));
+    let mut link = service_kit::supervision::Link::from_env("store").await.map_err(|e| format!("supervision link: {e}"))?;
+    if let Some(link) = link.as_mut() {
+        link.ready().await.map_err(|e| format!("supervision link: {e}"))?;
+    }
+    tracing::info!(socket = %args.socket.display(), revision = store.revision().unwrap_or(0), "store ready");
+    service_kit::supervision::stop_signal(link).await;
+    serving.abort();
+    sampler.abort();
+    tracing::info!("store stopped");
+    Ok(())
+}
+
+async fn sample_counters(store: Arc<Store>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let store = Arc::clone(&store);
+        let done = tokio::task::spawn_blocking(move || store.write_with(|tx| tx.sample_counters())).await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "sampling statistics failed");
+        }
+    }
+}

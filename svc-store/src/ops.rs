@@ -1,0 +1,643 @@
+//! Every write the store accepts, applied inside one LMDB write transaction, with the
+//! integrity rules enforced here and nowhere else.
+
+use crate::rules::{self, MAX_PERMANENT_USERS};
+use crate::storage::{id_key, seq_key, Db, View};
+use ipc::api::store::{AccountUpdate, ChangeOp, NewAccount, StoreError, StoreRequest, StoreResponse};
+use model::{
+    now, Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, Ipei,
+    License, Omm, RelType, Settings, Severity, Source, Tombstone, User, COUNTER_HISTORY,
+    DEFAULT_ACCOUNT_ID, EVENT_LOG_CAPACITY,
+};
+
+/// Schema version of the database; an import of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Meta keys.
+pub mod meta {
+    /// Schema version (u32).
+    pub const SCHEMA: &[u8] = b"schema";
+    /// Global revision (u64).
+    pub const REVISION: &[u8] = b"revision";
+    /// Oldest revision still in the change log (u64).
+    pub const CHANGES_START: &[u8] = b"changes-start";
+    /// System settings.
+    pub const SETTINGS: &[u8] = b"settings";
+    /// License.
+    pub const LICENSE: &[u8] = b"license";
+    /// Configuration template.
+    pub const TEMPLATE: &[u8] = b"template";
+    /// Next event sequence number (u64).
+    pub const NEXT_EVENT: &[u8] = b"next-event";
+}
+
+/// Change-log entries kept for subscribers to resume from.
+pub const CHANGE_LOG_CAPACITY: u64 = 100_000;
+
+/// A write transaction plus the changes it made, for the change feed.
+pub struct Tx<'v, 'e> {
+    /// The LMDB transaction.
+    pub view: &'v mut View<'e, lmdb::RwTransaction<'e>>,
+    /// Changes made so far.
+    pub changes: Vec<(Entity, u32, ChangeOp)>,
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Storage(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash`.
+#[must_use]
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+fn not_found(entity: Entity, id: u32) -> StoreError {
+    StoreError::NotFound { entity, id }
+}
+
+fn invalid(why: impl Into<String>) -> StoreError {
+    StoreError::Invalid(why.into())
+}
+
+impl Tx<'_, '_> {
+    fn changed(&mut self, entity: Entity, id: u32, op: ChangeOp) {
+        self.changes.push((entity, id, op));
+    }
+
+    /// Creates the schema version, default settings and the default account `mom`/`mom` in
+    /// an empty database. Does nothing to an initialised one.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn initialise(&mut self) -> Result<bool, StoreError> {
+        if self.view.get_raw(Db::Meta, meta::SCHEMA)?.is_some() {
+            return Ok(false);
+        }
+        self.view.put(Db::Meta, meta::SCHEMA, &SCHEMA_VERSION)?;
+        self.view.put(Db::Meta, meta::SETTINGS, &Settings::default())?;
+        let account = Account {
+            id: DEFAULT_ACCOUNT_ID,
+            name: "mom".into(),
+            password_hash: hash_password("mom")?,
+            enabled: true,
+            read: true,
+            write: true,
+            must_change_password: true,
+        };
+        self.put_account(&account)?;
+        self.changed(Entity::Account, DEFAULT_ACCOUNT_ID, ChangeOp::Put);
+        Ok(true)
+    }
+
+    /// Applies one write request.
+    ///
+    /// # Errors
+    /// The [`StoreError`] of the first rule the request breaks; the caller aborts the
+    /// transaction so nothing of it is kept.
+    pub fn apply(&mut self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        use StoreRequest as R;
+        match request {
+            R::PutSettings(settings) => self.put_settings(&settings),
+            R::PutLicense(license) => self.put_license(license),
+            R::CreateAccount(new) => self.create_account(new),
+            R::UpdateAccount(update) => self.update_account(update),
+            R::DeleteAccount(id) => self.delete_account(id),
+            R::PutOmm(omm) => self.put_omm(omm),
+            R::DeleteOmm(id) => self.delete_omm(id),
+            R::SetOmmHealth { id, health, cloud_id } => {
+                let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+                omm.health = health;
+                if let Some(cloud_id) = cloud_id {
+                    omm.cloud_id = cloud_id;
+                }
+                self.view.put(Db::Omms, &id_key(id), &omm)?;
+                self.changed(Entity::Omm, id, ChangeOp::Put);
+                Ok(StoreResponse::Done)
+            }
+            R::PutTemplate(text) => {
+                let template = ConfigTemplate { text, modified: now() };
+                self.view.put(Db::Meta, meta::TEMPLATE, &template)?;
+                self.changed(Entity::Template, 0, ChangeOp::Put);
+                Ok(StoreResponse::Done)
+            }
+            R::PutUser(user) => self.put_user(user).map(StoreResponse::Created),
+            R::DeleteUser(uid) => self.delete_user(uid),
+            R::PutDevice(device) => self.put_device(device).map(StoreResponse::Created),
+            R::DeleteDevice(ppn) => self.delete_device(ppn),
+            R::CreateFixed { mut user, mut device } => {
+                if user.uid != 0 || device.ppn != 0 {
+                    return Err(invalid("a fixed pair is created from new records (ids 0)"));
+                }
+                user.ppn = 0;
+                device.uid = 0;
+                let uid = self.put_user(user)?;
+                let ppn = self.put_device(device)?;
+                self.bind(uid, ppn, RelType::Fixed)?;
+                Ok(StoreResponse::CreatedFixed { uid, ppn })
+            }
+            R::Bind { uid, ppn, rel_type } => self.bind(uid, ppn, rel_type),
+            R::Unbind(uid) => self.unbind(uid),
+            R::ChangeRelationType { uid, rel_type } => self.change_relation_type(uid, rel_type),
+            R::ChangeSource { uid, source } => self.change_source(uid, source),
+            R::BulkPut { users, devices } => {
+                for user in users {
+                    self.put_user(user)?;
+                }
+                for device in devices {
+                    self.put_device(device)?;
+                }
+                Ok(StoreResponse::Done)
+            }
+            R::PutConferenceRoom(room) => self.put_room(room),
+            R::DeleteConferenceRoom(id) => {
+                let room: ConferenceRoom = self.get(Db::Rooms, id, Entity::ConferenceRoom)?;
+                self.view.delete(Db::IdxRoomNum, room.number.as_bytes())?;
+                self.view.delete(Db::Rooms, &id_key(id))?;
+                self.changed(Entity::ConferenceRoom, id, ChangeOp::Delete);
+                Ok(StoreResponse::Done)
+            }
+            R::LogEvent { severity, subsystem, text } => {
+                self.log_event(severity, &subsystem, &text)?;
+                Ok(StoreResponse::Done)
+            }
+            R::AddToCounter { name, delta } => self.update_counter(&name, |v| v.saturating_add(delta)),
+            R::SetCounter { name, value } => self.update_counter(&name, |_| value),
+            other => Err(invalid(format!("{other:?} is not a write"))),
+        }
+    }
+
+    fn get<V: serde::de::DeserializeOwned>(
+        &self,
+        db: Db,
+        id: u32,
+        entity: Entity,
+    ) -> Result<V, StoreError> {
+        self.view.get(db, &id_key(id))?.ok_or_else(|| not_found(entity, id))
+    }
+
+    /// The next free id of `db` (one past the largest key), never 0.
+    fn next_id(&self, db: Db) -> Result<u32, StoreError> {
+        // Ids are big-endian, so the last key is the largest; scanning from the top would
+        // need a reverse cursor, which the storage module does not offer: use a counter key.
+        let key = [b"next-".as_slice(), format!("{db:?}").as_bytes()].concat();
+        let next: u32 = self.view.get(Db::Meta, &key)?.unwrap_or(1);
+        Ok(next.max(1))
+    }
+
+    fn take_id(&mut self, db: Db, requested: u32) -> Result<u32, StoreError> {
+        let key = [b"next-".as_slice(), format!("{db:?}").as_bytes()].concat();
+        let next = self.next_id(db)?;
+        let id = if requested == 0 { next } else { requested };
+        if id >= next {
+            let after = id.checked_add(1).ok_or_else(|| invalid("id space exhausted"))?;
+            self.view.put(Db::Meta, &key, &after)?;
+        }
+        Ok(id)
+    }
+
+    fn put_settings(&mut self, settings: &Settings) -> Result<StoreResponse, StoreError> {
+        if settings.system_name.trim().is_empty() {
+            return Err(invalid("the system name must not be empty"));
+        }
+        if !settings.fac_prefix.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+            return Err(invalid("the FAC prefix may contain only digits, * and #"));
+        }
+        self.view.put(Db::Meta, meta::SETTINGS, settings)?;
+        self.changed(Entity::Settings, 0, ChangeOp::Put);
+        Ok(StoreResponse::Done)
+    }
+
+    fn put_license(&mut self, license: License) -> Result<StoreResponse, StoreError> {
+        if license.installation_id.trim().is_empty() {
+            return Err(invalid("the license has no installation id"));
+        }
+        if let Some(installed) = self.view.get::<License>(Db::Meta, meta::LICENSE)? {
+            if installed.installation_id != license.installation_id {
+                return Err(StoreError::LicenseMismatch {
+                    installed: installed.installation_id,
+                    offered: license.installation_id,
+                });
+            }
+        }
+        let mut settings: Settings = self.view.get(Db::Meta, meta::SETTINGS)?.unwrap_or_default();
+        settings.sari.clone_from(&license.sari);
+        self.view.put(Db::Meta, meta::SETTINGS, &settings)?;
+        self.view.put(Db::Meta, meta::LICENSE, &license)?;
+        self.changed(Entity::License, 0, ChangeOp::Put);
+        self.changed(Entity::Settings, 0, ChangeOp::Put);
+        Ok(StoreResponse::Done)
+    }
+
+    fn put_account(&mut self, account: &Account) -> Result<(), StoreError> {
+        let name = account.name.trim();
+        if name.is_empty() {
+            return Err(invalid("the account name must not be empty"));
+        }
+        if let Some(owner) = self.view.get::<u32>(Db::IdxAccount, name.as_bytes())? {
+            if owner != account.id {
+                return Err(StoreError::DuplicateAccountName(name.to_owned()));
+            }
+        }
+        if let Some(old) = self.view.get::<Account>(Db::Accounts, &id_key(account.id))? {
+            self.view.delete(Db::IdxAccount, old.name.as_bytes())?;
+        }
+        self.view.put(Db::IdxAccount, name.as_bytes(), &account.id)?;
+        self.view.put(Db::Accounts, &id_key(account.id), account)
+    }
+
+    fn create_account(&mut self, new: NewAccount) -> Result<StoreResponse, StoreError> {
+        rules::check_password(&new.password, &new.name, None)?;
+        let id = self.take_id(Db::Accounts, 0)?;
+        let account = Account {
+            id,
+            name: new.name.trim().to_owned(),
+            password_hash: hash_password(&new.password)?,
+            enabled: new.enabled,
+            read: true,
+            write: new.write,
+            must_change_password: false,
+        };
+        self.put_account(&account)?;
+        self.changed(Entity::Account, id, ChangeOp::Put);
+        Ok(StoreResponse::Created(id))
+    }
+
+    fn update_account(&mut self, update: AccountUpdate) -> Result<StoreResponse, StoreError> {
+        let mut account: Account = self.get(Db::Accounts, update.id, Entity::Account)?;
+        if let Some(name) = update.name {
+            account.name = name.trim().to_owned();
+        }
+        if let Some(password) = update.password {
+            rules::check_password(&password, &account.name, None)?;
+            if verify_password(&account.password_hash, &password) {
+                return Err(invalid("password must differ from the old password"));
+            }
+            account.password_hash = hash_password(&password)?;
+            account.must_change_password = false;
+        }
+        if let Some(enabled) = update.enabled {
+            account.enabled = enabled;
+        }
+        if let Some(write) = update.write {
+            account.write = write;
+        }
+        self.put_account(&account)?;
+        self.changed(Entity::Account, account.id, ChangeOp::Put);
+        Ok(StoreResponse::Done)
+    }
+
+    fn delete_account(&mut self, id: u32) -> Result<StoreResponse, StoreError> {
+        if id == DEFAULT_ACCOUNT_ID {
+            return Err(StoreError::DefaultAccountUndeletable);
+        }
+        let account: Account = self.get(Db::Accounts, id, Entity::Account)?;
+        self.view.delete(Db::IdxAccount, account.name.as_bytes())?;
+        self.view.delete(Db::Accounts, &id_key(id))?;
+        self.changed(Entity::Account, id, ChangeOp::Delete);
+        Ok(StoreResponse::Done)
+    }
+
+    fn put_omm(&mut self, mut omm: Omm) -> Result<StoreResponse, StoreError> {
+        if omm.name.trim().is_empty() {
+            return Err(invalid("the OMM name must not be empty"));
+        }
+        if omm.omm1.trim().is_empty() {
+            return Err(invalid("the OMM 1 address must not be empty"));
+        }
+        if omm.id != 0 {
+            // Link state belongs to svc-axi: an edit keeps it.
+            if let Some(old) = self.view.get::<Omm>(Db::Omms, &id_key(omm.id))? {
+                omm.health = old.health;
+                if omm.cloud_id.is_empty() {
+                    omm.cloud_id = old.cloud_id;
+                }
+            }
+        }
+        omm.id = self.take_id(Db::Omms, omm.id)?;
+        self.view.put(Db::Omms, &id_key(omm.id), &omm)?;
+        self.changed(Entity::Omm, omm.id, ChangeOp::Put);
+        Ok(StoreResponse::Created(omm.id))
+    }
+
+    fn delete_omm(&mut self, id: u32) -> Result<StoreResponse, StoreError> {
+        let _: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+        // Rooms it hosted stay at the MOM (OMM id 0) instead of pointing nowhere.
+        let rooms: Vec<ConferenceRoom> = self.view.all(Db::Rooms)?;
+        for mut room in rooms.into_iter().filter(|r| r.omm_id == id) {
+            room.omm_id = 0;
+            self.view.put(Db::Rooms, &id_key(room.id), &room)?;
+            self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
+        }
+        self.view.delete(Db::Omms, &id_key(id))?;
+        self.changed(Entity::Omm, id, ChangeOp::Delete);
+        Ok(StoreResponse::Done)
+    }
+
+    fn put_user(&mut self, mut user: User) -> Result<u32, StoreError> {
+        let num = user.num.trim().to_owned();
+        if num.is_empty() {
+            return Err(invalid("a user needs a number"));
+        }
+        if user.pp_data.len() > 4096 {
+            return Err(invalid("PP data is limited to 4 kB"));
+        }
+        user.num.clone_from(&num);
+        let old: Option<User> = if user.uid == 0 {
+            None
+        } else {
+            self.view.get(Db::Users, &id_key(user.uid))?
+        };
+        match &old {
+            Some(old) => {
+                // Relations change only through Bind/Unbind/ChangeRelationType.
+                user.ppn = old.ppn;
+                user.rel_type = old.rel_type;
+                user.created = old.created;
+                rules::check_source_change(old.source, user.source, user.rel_type, user.permanent)?;
+            }
+            None => {
+                user.ppn = 0;
+                user.rel_type = RelType::Unbound;
+                user.created = now();
+                if user.permanent && user.source == Source::External {
+                    return Err(StoreError::PermanentMustBeInternal);
+                }
+            }
+        }
+        if let Some(owner) = self.view.get::<u32>(Db::IdxNum, num.as_bytes())? {
+            if old.as_ref().is_none_or(|o| o.uid != owner) {
+                return Err(StoreError::DuplicateNumber(num));
+            }
+        }
+        let was_permanent = old.as_ref().is_some_and(|o| o.permanent);
+        if user.permanent && !was_permanent
+            && self.view.count(Db::IdxPermanent)? >= MAX_PERMANENT_USERS
+        {
+            return Err(StoreError::TooManyPermanentUsers(MAX_PERMANENT_USERS));
+        }
+        if user.timestamp == 0 {
+            user.timestamp = now();
+        }
+        user.uid = self.take_id(Db::Users, user.uid)?;
+        let key = id_key(user.uid);
+        if let Some(old) = &old {
+            self.view.delete(Db::IdxNum, old.num.as_bytes())?;
+        }
+        self.view.put(Db::IdxNum, num.as_bytes(), &user.uid)?;
+        if user.permanent {
+            self.view.put(Db::IdxPermanent, &key, &())?;
+        } else {
+            self.view.delete(Db::IdxPermanent, &key)?;
+        }
+        self.view.put(Db::Users, &key, &user)?;
+        self.changed(Entity::User, user.uid, ChangeOp::Put);
+        Ok(user.uid)
+    }
+
+    fn put_device(&mut self, mut device: Device) -> Result<u32, StoreError> {
+        let ipei = Ipei::new(device.ipei.emc, device.ipei.psn)
+            .map_err(|e| StoreError::InvalidIpei(e.to_string()))?;
+        let ipei_key = ipei.to_string();
+        let old: Option<Device> = if device.ppn == 0 {
+            None
+        } else {
+            self.view.get(Db::Devices, &id_key(device.ppn))?
+        };
+        match &old {
+            Some(old) => {
+                device.uid = old.uid;
+                device.rel_type = old.rel_type;
+                device.created = old.created;
+            }
+            None => {
+                device.uid = 0;
+                device.rel_type = RelType::Unbound;
+                device.created = now();
+            }
+        }
+        if let Some(owner) = self.view.get::<u32>(Db::IdxIpei, ipei_key.as_bytes())? {
+            if old.as_ref().is_none_or(|o| o.ppn != owner) {
+                return Err(StoreError::DuplicateIpei(ipei_key));
+            }
+        }
+        if device.timestamp == 0 {
+            device.timestamp = now();
+        }
+        device.ppn = self.take_id(Db::Devices, device.ppn)?;
+        if let Some(old) = &old {
+            self.view.delete(Db::IdxIpei, old.ipei.to_string().as_bytes())?;
+        }
+        self.view.put(Db::IdxIpei, ipei_key.as_bytes(), &device.ppn)?;
+        self.view.put(Db::Devices, &id_key(device.ppn), &device)?;
+        self.changed(Entity::Device, device.ppn, ChangeOp::Put);
+        Ok(device.ppn)
+    }
+
+    fn tombstone(&mut self, entity: Entity, id: u32, key: String) -> Result<(), StoreError> {
+        let stone = Tombstone { entity, id, key, deleted: now() };
+        let mut k = vec![entity as u8];
+        k.extend(id_key(id));
+        self.view.put(Db::Tombstones, &k, &stone)
+    }
+
+    fn delete_user(&mut self, uid: u32) -> Result<StoreResponse, StoreError> {
+        let user: User = self.get(Db::Users, uid, Entity::User)?;
+        if user.ppn != 0 {
+            self.unbind(uid)?;
+        }
+        self.view.delete(Db::IdxNum, user.num.as_bytes())?;
+        self.view.delete(Db::IdxPermanent, &id_key(uid))?;
+        self.view.delete(Db::Users, &id_key(uid))?;
+        self.tombstone(Entity::User, uid, user.num)?;
+        self.changed(Entity::User, uid, ChangeOp::Delete);
+        Ok(StoreResponse::Done)
+    }
+
+    fn delete_device(&mut self, ppn: u32) -> Result<StoreResponse, StoreError> {
+        let device: Device = self.get(Db::Devices, ppn, Entity::Device)?;
+        if device.uid != 0 {
+            self.unbind(device.uid)?;
+        }
+        self.view.delete(Db::IdxIpei, device.ipei.to_string().as_bytes())?;
+        self.view.delete(Db::Devices, &id_key(ppn))?;
+        self.tombstone(Entity::Device, ppn, device.ipei.to_string())?;
+        self.changed(Entity::Device, ppn, ChangeOp::Delete);
+        Ok(StoreResponse::Done)
+    }
+
+    fn save_pair(&mut self, user: &User, device: &Device) -> Result<(), StoreError> {
+        self.view.put(Db::Users, &id_key(user.uid), user)?;
+        self.view.put(Db::Devices, &id_key(device.ppn), device)?;
+        self.changed(Entity::User, user.uid, ChangeOp::Put);
+        self.changed(Entity::Device, device.ppn, ChangeOp::Put);
+        Ok(())
+    }
+
+    fn bind(&mut self, uid: u32, ppn: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
+        if rel_type == RelType::Unbound {
+            return Err(StoreError::RelationChange("bind needs Dynamic or Fixed".into()));
+        }
+        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        let mut device: Device = self.get(Db::Devices, ppn, Entity::Device)?;
+        if user.ppn != 0 && user.ppn != ppn {
+            return Err(StoreError::RelationChange(format!("user {uid} is bound to device {}", user.ppn)));
+        }
+        if device.uid != 0 && device.uid != uid {
+            return Err(StoreError::RelationChange(format!("device {ppn} is bound to user {}", device.uid)));
+        }
+        let t = now();
+        user.ppn = ppn;
+        user.rel_type = rel_type;
+        user.timestamp_relation = t;
+        user.timestamp = t;
+        device.uid = uid;
+        device.rel_type = rel_type;
+        device.timestamp_relation = t;
+        device.timestamp = t;
+        self.save_pair(&user, &device)?;
+        Ok(StoreResponse::Done)
+    }
+
+    fn unbind(&mut self, uid: u32) -> Result<StoreResponse, StoreError> {
+        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        if user.ppn == 0 {
+            return Err(StoreError::RelationChange(format!("user {uid} is not bound")));
+        }
+        let mut device: Device = self.get(Db::Devices, user.ppn, Entity::Device)?;
+        let t = now();
+        user.ppn = 0;
+        user.rel_type = RelType::Unbound;
+        user.timestamp_relation = t;
+        user.timestamp = t;
+        device.uid = 0;
+        device.rel_type = RelType::Unbound;
+        device.timestamp_relation = t;
+        device.timestamp = t;
+        self.save_pair(&user, &device)?;
+        Ok(StoreResponse::Done)
+    }
+
+    fn change_relation_type(&mut self, uid: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
+        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        if user.ppn == 0 {
+            return Err(StoreError::RelationChange(format!("user {uid} is not bound")));
+        }
+        let mut device: Device = self.get(Db::Devices, user.ppn, Entity::Device)?;
+        rules::check_relation_change(user.rel_type, rel_type, device.s)?;
+        let t = now();
+        user.rel_type = rel_type;
+        user.timestamp_relation = t;
+        user.timestamp = t;
+        device.rel_type = rel_type;
+        device.timestamp_relation = t;
+        device.timestamp = t;
+        self.save_pair(&user, &device)?;
+        Ok(StoreResponse::Done)
+    }
+
+    fn change_source(&mut self, uid: u32, source: Source) -> Result<StoreResponse, StoreError> {
+        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        rules::check_source_change(user.source, source, user.rel_type, user.permanent)?;
+        user.source = source;
+        user.timestamp = now();
+        self.view.put(Db::Users, &id_key(uid), &user)?;
+        self.changed(Entity::User, uid, ChangeOp::Put);
+        Ok(StoreResponse::Done)
+    }
+
+    fn put_room(&mut self, mut room: ConferenceRoom) -> Result<StoreResponse, StoreError> {
+        room.number = room.number.trim().to_owned();
+        if room.name.trim().is_empty() || room.number.is_empty() {
+            return Err(invalid("a conference room needs a name and a number"));
+        }
+        if room.omm_id != 0 && self.view.get_raw(Db::Omms, &id_key(room.omm_id))?.is_none() {
+            return Err(invalid(format!("OMM {} does not exist (use 0 to keep the room at the MOM)", room.omm_id)));
+        }
+        if let Some(owner) = self.view.get::<u32>(Db::IdxRoomNum, room.number.as_bytes())? {
+            if owner != room.id {
+                return Err(StoreError::DuplicateRoomNumber(room.number));
+            }
+        }
+        if room.id != 0 {
+            if let Some(old) = self.view.get::<ConferenceRoom>(Db::Rooms, &id_key(room.id))? {
+                self.view.delete(Db::IdxRoomNum, old.number.as_bytes())?;
+            }
+        }
+        room.id = self.take_id(Db::Rooms, room.id)?;
+        room.modified = now();
+        self.view.put(Db::IdxRoomNum, room.number.as_bytes(), &room.id)?;
+        self.view.put(Db::Rooms, &id_key(room.id), &room)?;
+        self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
+        Ok(StoreResponse::Created(room.id))
+    }
+
+    /// Adds an event-log entry; the same event again raises its count and moves it to the
+    /// top. At most [`EVENT_LOG_CAPACITY`] entries are kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn log_event(&mut self, severity: Severity, subsystem: &str, text: &str) -> Result<(), StoreError> {
+        let subsystem: String = subsystem.chars().take(64).collect();
+        let text: String = text.chars().take(512).collect();
+        let mut entries: Vec<EventEntry> = self.view.all(Db::Events)?;
+        let mut count = 1;
+        if let Some(pos) = entries
+            .iter()
+            .position(|e| e.severity == severity && e.subsystem == subsystem && e.text == text)
+        {
+            let old = entries.remove(pos);
+            count = old.count.saturating_add(1);
+            self.view.delete(Db::Events, &seq_key(old.seq))?;
+        }
+        let seq: u64 = self.view.get(Db::Meta, meta::NEXT_EVENT)?.unwrap_or(1);
+        self.view.put(Db::Meta, meta::NEXT_EVENT, &(seq + 1))?;
+        let entry = EventEntry { seq, severity, subsystem, count, time: now(), text };
+        self.view.put(Db::Events, &seq_key(seq), &entry)?;
+        let excess = (entries.len() + 1).saturating_sub(EVENT_LOG_CAPACITY);
+        for old in entries.iter().take(excess) {
+            self.view.delete(Db::Events, &seq_key(old.seq))?;
+        }
+        self.changed(Entity::EventLog, 0, ChangeOp::Put);
+        Ok(())
+    }
+
+    fn update_counter(&mut self, name: &str, f: impl FnOnce(u64) -> u64) -> Result<StoreResponse, StoreError> {
+        if name.is_empty() || name.len() > 64 {
+            return Err(invalid("a counter name has 1 to 64 characters"));
+        }
+        let mut counter: Counter = self
+            .view
+            .get(Db::Counters, name.as_bytes())?
+            .unwrap_or_else(|| Counter { name: name.to_owned(), ..Counter::default() });
+        counter.value = f(counter.value);
+        self.view.put(Db::Counters, name.as_bytes(), &counter)?;
+        Ok(StoreResponse::Done)
+    }
+
+    /// Appends the current value of every counter to its history.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn sample_counters(&mut self) -> Result<(), StoreError> {
+        let t = now();
+        let counters: Vec<Counter> = self.view.all(Db::Counters)?;
+        for mut counter in counters {
+            counter.history.push((t, counter.value));
+            let excess = counter.history.len().saturating_sub(COUNTER_HISTORY);
+            counter.history.drain(..excess);
+            self.view.put(Db::Counters, counter.name.as_bytes(), &counter)?;
+        }
+        Ok(())
+    }
+}

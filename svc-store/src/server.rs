@@ -1,0 +1,203 @@
+//! The store's IPC server: one task per connection, requests answered concurrently (reads
+//! on the blocking pool, writes in their own transaction), and change-feed subscriptions.
+
+use crate::engine::{Backlog, Store};
+use crate::transfer::Transfers;
+use ipc::api::store::{Change, StoreApi, StoreError, StoreRequest, StoreResponse};
+use ipc::api::EVENT_ID;
+use ipc::listener::Listener;
+use ipc::{Envelope, Hello, ServerChannel};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, Semaphore};
+
+/// Requests one connection may have in flight; more wait (back-pressure on a hostile client).
+const IN_FLIGHT_PER_CONNECTION: usize = 64;
+
+/// Shared state of the server.
+pub struct Server {
+    /// The store.
+    pub store: Arc<Store>,
+    /// Export and import sessions.
+    pub transfers: Arc<Transfers>,
+    /// Our hello.
+    pub hello: Hello,
+}
+
+impl Server {
+    /// Accepts connections until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: Listener<StoreApi>) {
+        loop {
+            match listener.accept().await {
+                Ok(pending) => {
+                    let server = Arc::clone(&self);
+                    tokio::spawn(async move {
+                        let cred = pending.cred;
+                        match pending.handshake(&server.hello).await {
+                            Ok(channel) => server.connection(channel).await,
+                            Err(e) => tracing::warn!(uid = cred.uid, pid = cred.pid, error = %e, "store client refused"),
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "store connection refused"),
+            }
+        }
+    }
+
+    async fn connection(self: Arc<Self>, channel: ServerChannel<StoreApi>) {
+        let peer = channel.peer.clone();
+        tracing::debug!(target: "ipc", service = %peer.service, pid = peer.pid, "store client connected");
+        let ipc::Channel { mut rx, mut tx, .. } = channel;
+        let (out, mut out_rx) = mpsc::channel::<Envelope<StoreResponse>>(256);
+        let writer = tokio::spawn(async move {
+            while let Some(msg) = out_rx.recv().await {
+                if let Err(e) = tx.send(&msg).await {
+                    tracing::debug!(target: "ipc", error = %e, "store client went away");
+                    break;
+                }
+            }
+        });
+        let limit = Arc::new(Semaphore::new(IN_FLIGHT_PER_CONNECTION));
+        let mut feed: Option<tokio::task::JoinHandle<()>> = None;
+        loop {
+            let request = match rx.recv().await {
+                Ok(Some(request)) => request,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(service = %peer.service, pid = peer.pid, error = %e, "bad frame from store client; closing its connection");
+                    break;
+                }
+            };
+            let Envelope { id, body } = request;
+            if let StoreRequest::Subscribe { from_rev } = body {
+                if let Some(old) = feed.take() {
+                    old.abort();
+                }
+                let live = self.store.subscribe();
+                let rev = self.store.revision();
+                let _ = out.send(Envelope { id, body: respond(rev.map(StoreResponse::Revision)) }).await;
+                feed = Some(tokio::spawn(feed_task(Arc::clone(&self.store), live, from_rev, out.clone())));
+                continue;
+            }
+            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else { break };
+            let server = Arc::clone(&self);
+            let out = out.clone();
+            tokio::spawn(async move {
+                let response = tokio::task::spawn_blocking(move || server.handle(body))
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Storage(format!("request failed: {e}"))));
+                let _ = out.send(Envelope { id, body: respond(response) }).await;
+                drop(permit);
+            });
+        }
+        if let Some(feed) = feed {
+            feed.abort();
+        }
+        drop(out);
+        let _ = writer.await;
+    }
+
+    /// Answers one request (blocking: runs LMDB transactions).
+    fn handle(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        use StoreRequest as R;
+        match request {
+            R::ExportBegin => {
+                let (export, size) = self.transfers.export_begin(&self.store)?;
+                Ok(StoreResponse::ExportReady { export, size })
+            }
+            R::ExportChunk { export, offset } => self.transfers.export_chunk(export, offset).map(StoreResponse::Chunk),
+            R::ImportBegin { size } => self.transfers.import_begin(size).map(|import| StoreResponse::ImportReady { import }),
+            R::ImportChunk { import, data } => self.transfers.import_chunk(import, &data).map(|()| StoreResponse::Done),
+            R::ImportCommit { import } => {
+                let rev = self.transfers.import_commit(import, &self.store);
+                match &rev {
+                    Ok(rev) => tracing::warn!(rev, "database replaced by an import"),
+                    Err(e) => tracing::warn!(error = %e, "database import refused"),
+                }
+                let rev = rev?;
+                let _ = self.store.write_with(|tx| {
+                    tx.log_event(model::Severity::Warning, "store", "database replaced by an import")
+                });
+                Ok(StoreResponse::Revision(rev))
+            }
+            read @ (R::GetSettings
+            | R::GetLicense
+            | R::ListAccounts
+            | R::CheckLogin { .. }
+            | R::ListOmms
+            | R::GetTemplate
+            | R::GetUser(_)
+            | R::GetDevice(_)
+            | R::QueryUsers(_)
+            | R::QueryDevices(_)
+            | R::ListConferenceRooms
+            | R::TombstonesSince(_)
+            | R::ListEvents
+            | R::ListCounters
+            | R::CurrentRevision) => self.store.read(&read),
+            write => self.store.write(write),
+        }
+    }
+}
+
+fn respond(result: Result<StoreResponse, StoreError>) -> StoreResponse {
+    result.unwrap_or_else(StoreResponse::Error)
+}
+
+/// Sends the backlog after `from_rev`, then live changes, as events. A subscriber that falls
+/// too far behind is caught up from the change log again, or told to resync.
+async fn feed_task(
+    store: Arc<Store>,
+    mut live: broadcast::Receiver<Change>,
+    from_rev: u64,
+    out: mpsc::Sender<Envelope<StoreResponse>>,
+) {
+    let mut last = from_rev;
+    let mut catch_up = true;
+    loop {
+        if catch_up {
+            catch_up = false;
+            let backlog = {
+                let store = Arc::clone(&store);
+                tokio::task::spawn_blocking(move || store.backlog(last)).await
+            };
+            match backlog {
+                Ok(Ok(Backlog::Changes(changes))) => {
+                    for change in changes {
+                        last = change.rev;
+                        if send_event(&out, StoreResponse::Changed(change)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(Ok(Backlog::ResyncNeeded(rev))) => {
+                    last = rev;
+                    if send_event(&out, StoreResponse::ResyncNeeded { rev }).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "change feed backlog failed"),
+                Err(e) => tracing::warn!(error = %e, "change feed backlog task failed"),
+            }
+        }
+        match live.recv().await {
+            Ok(change) if change.rev <= last => {}
+            Ok(change) if change.rev == last + 1 || change.entity == model::Entity::Database => {
+                last = change.rev;
+                let event = if change.entity == model::Entity::Database {
+                    StoreResponse::ResyncNeeded { rev: change.rev }
+                } else {
+                    StoreResponse::Changed(change)
+                };
+                if send_event(&out, event).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => catch_up = true,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn send_event(out: &mpsc::Sender<Envelope<StoreResponse>>, body: StoreResponse) -> Result<(), ()> {
+    out.send(Envelope { id: EVENT_ID, body }).await.map_err(|_| ())
+}

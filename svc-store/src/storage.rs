@@ -1,0 +1,357 @@
+//! The only module that touches lmdb-rkv, so a maintained binding (such as heed) could
+//! replace it without changing anything else.
+//!
+//! One named database per entity plus index databases; keys are big-endian ids or index
+//! keys, values are postcard. A write is acknowledged only after its transaction committed
+//! (LMDB's default durable sync).
+
+use ipc::api::store::StoreError;
+use lmdb::{Cursor, Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction, WriteFlags};
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::Path;
+
+/// The named databases of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// Singletons and counters: schema version, revision, next ids, settings, license, template.
+    Meta,
+    /// uid → User.
+    Users,
+    /// ppn → Device.
+    Devices,
+    /// id → Account.
+    Accounts,
+    /// id → Omm.
+    Omms,
+    /// id → `ConferenceRoom`.
+    Rooms,
+    /// (entity, id) → Tombstone.
+    Tombstones,
+    /// seq → `EventEntry`.
+    Events,
+    /// name → Counter.
+    Counters,
+    /// rev → Change.
+    Changes,
+    /// IPEI text → ppn.
+    IdxIpei,
+    /// user number → uid.
+    IdxNum,
+    /// account name → id.
+    IdxAccount,
+    /// room number → id.
+    IdxRoomNum,
+    /// uid of every permanent user → ().
+    IdxPermanent,
+}
+
+impl Db {
+    /// Every database, in the order of their handles.
+    pub const ALL: [Db; 15] = [
+        Db::Meta,
+        Db::Users,
+        Db::Devices,
+        Db::Accounts,
+        Db::Omms,
+        Db::Rooms,
+        Db::Tombstones,
+        Db::Events,
+        Db::Counters,
+        Db::Changes,
+        Db::IdxIpei,
+        Db::IdxNum,
+        Db::IdxAccount,
+        Db::IdxRoomNum,
+        Db::IdxPermanent,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Db::Meta => "meta",
+            Db::Users => "users",
+            Db::Devices => "devices",
+            Db::Accounts => "accounts",
+            Db::Omms => "omms",
+            Db::Rooms => "rooms",
+            Db::Tombstones => "tombstones",
+            Db::Events => "events",
+            Db::Counters => "counters",
+            Db::Changes => "changes",
+            Db::IdxIpei => "idx-ipei",
+            Db::IdxNum => "idx-num",
+            Db::IdxAccount => "idx-account",
+            Db::IdxRoomNum => "idx-room-num",
+            Db::IdxPermanent => "idx-permanent",
+        }
+    }
+}
+
+/// Largest database file: sparse, so this is only address space.
+const MAP_SIZE: usize = 8 << 30;
+
+fn storage_error(e: lmdb::Error) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+fn decode_error(db: Db, e: &postcard::Error) -> StoreError {
+    StoreError::Storage(format!("undecodable record in {}: {e}", db.name()))
+}
+
+/// An open LMDB environment with its databases.
+pub struct Storage {
+    env: Environment,
+    dbs: Vec<Database>,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the environment in directory `dir` with file mode 0600.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when LMDB cannot open it.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, false)
+    }
+
+    /// Opens an environment read-only, for validating an import; creates nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when LMDB cannot open it or a database is missing.
+    pub fn open_read_only(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, true)
+    }
+
+    fn open_with(dir: &Path, read_only: bool) -> Result<Self, StoreError> {
+        let mut flags = EnvironmentFlags::NO_TLS;
+        if read_only {
+            flags |= EnvironmentFlags::READ_ONLY;
+        }
+        let env = Environment::new()
+            .set_max_dbs(32)
+            .set_map_size(MAP_SIZE)
+            .set_flags(flags)
+            .open_with_permissions(dir, 0o600)
+            .map_err(storage_error)?;
+        let dbs = Db::ALL
+            .iter()
+            .map(|db| {
+                if read_only {
+                    env.open_db(Some(db.name()))
+                } else {
+                    env.create_db(Some(db.name()), DatabaseFlags::empty())
+                }
+                .map_err(|e| StoreError::Storage(format!("database {}: {e}", db.name())))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { env, dbs })
+    }
+
+    /// A read transaction (a consistent snapshot).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn read(&self) -> Result<View<'_, lmdb::RoTransaction<'_>>, StoreError> {
+        Ok(View {
+            txn: self.env.begin_ro_txn().map_err(storage_error)?,
+            dbs: &self.dbs,
+        })
+    }
+
+    /// A write transaction; nothing is visible or durable until [`View::commit`].
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn write(&self) -> Result<View<'_, lmdb::RwTransaction<'_>>, StoreError> {
+        Ok(View {
+            txn: self.env.begin_rw_txn().map_err(storage_error)?,
+            dbs: &self.dbs,
+        })
+    }
+
+    /// Writes a compacted, consistent copy of the environment to the file `to`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when LMDB's copy fails.
+    pub fn copy_compacted(&self, to: &Path) -> Result<(), StoreError> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(to.as_os_str().as_bytes())
+            .map_err(|_| StoreError::Storage("export path contains NUL".into()))?;
+        // SAFETY: `self.env.env()` is the live environment handle owned by `self`; the path is
+        // a valid NUL-terminated string that outlives the call; MDB_CP_COMPACT is a documented
+        // flag. mdb_env_copy2 takes its own read transaction, so the copy is consistent.
+        let rc = unsafe {
+            lmdb_sys::mdb_env_copy2(self.env.env(), path.as_ptr(), lmdb_sys::MDB_CP_COMPACT)
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(StoreError::Storage(format!(
+                "copying the database failed: {}",
+                lmdb::Error::from_err_code(rc)
+            )))
+        }
+    }
+}
+
+/// A transaction with typed access to the databases.
+pub struct View<'e, T> {
+    txn: T,
+    dbs: &'e [Database],
+}
+
+impl<T: Transaction> View<'_, T> {
+    fn db(&self, db: Db) -> Database {
+        self.dbs[Db::ALL.iter().position(|d| *d == db).unwrap_or(0)]
+    }
+
+    /// The raw value at `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn get_raw(&self, db: Db, key: &[u8]) -> Result<Option<&[u8]>, StoreError> {
+        match self.txn.get(self.db(db), &key) {
+            Ok(v) => Ok(Some(v)),
+            Err(lmdb::Error::NotFound) => Ok(None),
+            Err(e) => Err(storage_error(e)),
+        }
+    }
+
+    /// The decoded value at `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], also for a value that does not decode.
+    pub fn get<V: DeserializeOwned>(&self, db: Db, key: &[u8]) -> Result<Option<V>, StoreError> {
+        self.get_raw(db, key)?
+            .map(|raw| decode(db, raw))
+            .transpose()
+    }
+
+    /// Calls `f` for every entry from `from` (or the start) in key order until it returns
+    /// `false`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], or the first error of `f`.
+    pub fn scan(
+        &self,
+        db: Db,
+        from: Option<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut cursor = self.txn.open_ro_cursor(self.db(db)).map_err(storage_error)?;
+        let iter = match from {
+            Some(key) => cursor.iter_from(key),
+            None => cursor.iter_start(),
+        };
+        for item in iter {
+            let (k, v) = item.map_err(storage_error)?;
+            if !f(k, v)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every decoded value of `db` in key order.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn all<V: DeserializeOwned>(&self, db: Db) -> Result<Vec<V>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(db, None, |_, v| {
+            out.push(decode(db, v)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Number of entries in `db`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn count(&self, db: Db) -> Result<usize, StoreError> {
+        let mut n = 0;
+        self.scan(db, None, |_, _| {
+            n += 1;
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+}
+
+impl View<'_, lmdb::RwTransaction<'_>> {
+    /// Stores `value` at `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn put<V: Serialize>(&mut self, db: Db, key: &[u8], value: &V) -> Result<(), StoreError> {
+        let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Storage(e.to_string()))?;
+        self.put_raw(db, key, &bytes)
+    }
+
+    /// Stores raw bytes at `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn put_raw(&mut self, db: Db, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let handle = self.db(db);
+        self.txn
+            .put(handle, &key, &value, WriteFlags::empty())
+            .map_err(storage_error)
+    }
+
+    /// Deletes `key`; deleting a missing key is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn delete(&mut self, db: Db, key: &[u8]) -> Result<(), StoreError> {
+        let handle = self.db(db);
+        match self.txn.del(handle, &key, None) {
+            Ok(()) | Err(lmdb::Error::NotFound) => Ok(()),
+            Err(e) => Err(storage_error(e)),
+        }
+    }
+
+    /// Removes every entry of `db`.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn clear(&mut self, db: Db) -> Result<(), StoreError> {
+        let handle = self.db(db);
+        self.txn.clear_db(handle).map_err(storage_error)
+    }
+
+    /// Commits durably.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`]; nothing was written then.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit().map_err(storage_error)
+    }
+}
+
+/// Decodes a stored value, refusing trailing bytes.
+///
+/// # Errors
+/// [`StoreError::Storage`] naming the database.
+pub fn decode<V: DeserializeOwned>(db: Db, raw: &[u8]) -> Result<V, StoreError> {
+    match postcard::take_from_bytes(raw) {
+        Ok((v, [])) => Ok(v),
+        Ok((_, rest)) => Err(StoreError::Storage(format!(
+            "record in {} has {} trailing bytes",
+            db.name(),
+            rest.len()
+        ))),
+        Err(e) => Err(decode_error(db, &e)),
+    }
+}
+
+/// The key of a numeric id.
+#[must_use]
+pub fn id_key(id: u32) -> [u8; 4] {
+    id.to_be_bytes()
+}
+
+/// The key of a 64-bit sequence number.
+#[must_use]
+pub fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}

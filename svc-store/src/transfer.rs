@@ -1,0 +1,348 @@
+//! Export and import of the whole database.
+//!
+//! An export file is a header followed by a compacted LMDB copy:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `SDMOMDB1` |
+//! | 4 | schema version, big-endian |
+//! | 8 | body length, big-endian |
+//! | 32 | SHA-256 of the body |
+//! | n | the LMDB copy (`mdb_env_copy2` with `MDB_CP_COMPACT`) |
+//!
+//! An import is checked in full before anything is replaced: header, length and digest
+//! (so a truncated or corrupt file never reaches LMDB, which would fault on a short map),
+//! then the copy is opened read-only and every record of every database is decoded and the
+//! integrity rules are checked. Only then is the file swapped in, atomically by rename.
+
+use crate::engine::{create_private_dir, Store};
+use crate::ops::{meta, SCHEMA_VERSION};
+use crate::rules::MAX_PERMANENT_USERS;
+use crate::storage::{decode, seq_key, Db, Storage};
+use ipc::api::store::{Change, ChangeOp, StoreError, CHUNK_SIZE};
+use model::{
+    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
+    Settings, Source, Tombstone, User, DEFAULT_ACCOUNT_ID,
+};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+const MAGIC: &[u8; 8] = b"SDMOMDB1";
+const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+/// Largest import accepted.
+pub const MAX_IMPORT: u64 = 4 << 30;
+
+/// Export and import sessions of one store.
+pub struct Transfers {
+    dir: PathBuf,
+    next_id: AtomicU64,
+    imports: Mutex<HashMap<u64, Import>>,
+}
+
+struct Import {
+    file: std::fs::File,
+    path: PathBuf,
+    size: u64,
+    written: u64,
+}
+
+fn io_error(what: &str, e: &std::io::Error) -> StoreError {
+    StoreError::Storage(format!("{what}: {e}"))
+}
+
+fn refuse(why: impl Into<String>) -> StoreError {
+    StoreError::Import(why.into())
+}
+
+impl Transfers {
+    /// Sessions kept in `dir` (private, emptied at start).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when the directory cannot be made.
+    pub fn new(dir: &Path) -> Result<Self, StoreError> {
+        let _ = std::fs::remove_dir_all(dir);
+        create_private_dir(dir)?;
+        Ok(Self { dir: dir.to_owned(), next_id: AtomicU64::new(1), imports: Mutex::new(HashMap::new()) })
+    }
+
+    fn export_path(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("export-{id}.momdb"))
+    }
+
+    /// Makes a consistent compacted copy and wraps it; returns its id and size.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn export_begin(&self, store: &Store) -> Result<(u64, u64), StoreError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // Only one export file is kept: a new export replaces older ones.
+        self.remove_exports();
+        let copy_dir = self.dir.join(format!("copy-{id}"));
+        create_private_dir(&copy_dir)?;
+        store.storage()?.get().copy_compacted(&copy_dir)?;
+        let body_path = copy_dir.join("data.mdb");
+        let body = std::fs::read(&body_path).map_err(|e| io_error("reading the copy", &e))?;
+        let _ = std::fs::remove_dir_all(&copy_dir);
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SCHEMA_VERSION.to_be_bytes());
+        out.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        out.extend_from_slice(&Sha256::digest(&body));
+        out.extend_from_slice(&body);
+        write_private(&self.export_path(id), &out)?;
+        Ok((id, out.len() as u64))
+    }
+
+    fn remove_exports(&self) {
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("export-") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
+    /// One chunk of export `id` at `offset`; empty past the end.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownTransfer`] or [`StoreError::Storage`].
+    pub fn export_chunk(&self, id: u64, offset: u64) -> Result<Vec<u8>, StoreError> {
+        let mut file = std::fs::File::open(self.export_path(id)).map_err(|_| StoreError::UnknownTransfer(id))?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| io_error("seeking the export", &e))?;
+        let mut chunk = Vec::with_capacity(CHUNK_SIZE);
+        file.take(CHUNK_SIZE as u64).read_to_end(&mut chunk).map_err(|e| io_error("reading the export", &e))?;
+        Ok(chunk)
+    }
+
+    /// Starts an import of `size` bytes.
+    ///
+    /// # Errors
+    /// [`StoreError::Import`] for an impossible size, [`StoreError::Storage`] for I/O.
+    pub fn import_begin(&self, size: u64) -> Result<u64, StoreError> {
+        if size < HEADER_LEN as u64 || size > MAX_IMPORT {
+            return Err(refuse(format!("size {size} is not a MOM database export")));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("import-{id}.momdb"));
+        let file = create_private(&path)?;
+        let mut imports = self.imports.lock().map_err(|_| StoreError::Storage("lock poisoned".into()))?;
+        // One import at a time: a new one discards unfinished ones.
+        for (_, old) in imports.drain() {
+            let _ = std::fs::remove_file(old.path);
+        }
+        imports.insert(id, Import { file, path, size, written: 0 });
+        Ok(id)
+    }
+
+    /// Appends a chunk to import `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Import`] when it would exceed the announced size.
+    pub fn import_chunk(&self, id: u64, data: &[u8]) -> Result<(), StoreError> {
+        let mut imports = self.imports.lock().map_err(|_| StoreError::Storage("lock poisoned".into()))?;
+        let import = imports.get_mut(&id).ok_or(StoreError::UnknownTransfer(id))?;
+        if import.written + data.len() as u64 > import.size {
+            let import = imports.remove(&id);
+            if let Some(i) = import {
+                let _ = std::fs::remove_file(i.path);
+            }
+            return Err(refuse("more data than announced"));
+        }
+        import.file.write_all(data).map_err(|e| io_error("writing the import", &e))?;
+        import.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Validates import `id` completely and, if it passes, replaces the database with it.
+    /// Returns the new revision. On any error the running database is untouched.
+    ///
+    /// # Errors
+    /// [`StoreError::Import`] saying why the file was refused.
+    pub fn import_commit(&self, id: u64, store: &Store) -> Result<u64, StoreError> {
+        let import = self
+            .imports
+            .lock()
+            .map_err(|_| StoreError::Storage("lock poisoned".into()))?
+            .remove(&id)
+            .ok_or(StoreError::UnknownTransfer(id))?;
+        let work = self.dir.join(format!("import-{id}"));
+        let result = (|| {
+            if import.written != import.size {
+                return Err(refuse(format!("received {} of {} bytes", import.written, import.size)));
+            }
+            drop(import.file);
+            let bytes = std::fs::read(&import.path).map_err(|e| io_error("reading the import", &e))?;
+            let body = check_header(&bytes)?;
+            create_private_dir(&work)?;
+            write_private(&work.join("data.mdb"), body)?;
+            let imported_rev = validate(&Storage::open_read_only(&work).map_err(|e| refuse(e.to_string()))?)?;
+            swap_in(store, &work.join("data.mdb"), imported_rev)
+        })();
+        let _ = std::fs::remove_file(&import.path);
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+}
+
+fn create_private(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_error(&format!("creating {}", path.display()), &e))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut file = create_private(path)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error(&format!("writing {}", path.display()), &e))
+}
+
+/// Checks magic, schema version, length and digest; returns the LMDB body.
+///
+/// # Errors
+/// [`StoreError::Import`] naming the first problem.
+pub fn check_header(bytes: &[u8]) -> Result<&[u8], StoreError> {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err(refuse("not a MOM database export (bad magic)"));
+    }
+    let field = |range: std::ops::Range<usize>| bytes[range].to_vec();
+    let schema = u32::from_be_bytes(field(8..12).try_into().unwrap_or([0; 4]));
+    if schema != SCHEMA_VERSION {
+        return Err(refuse(format!(
+            "export has schema version {schema}, this MOM uses {SCHEMA_VERSION}"
+        )));
+    }
+    let len = u64::from_be_bytes(field(12..20).try_into().unwrap_or([0; 8]));
+    let body = &bytes[HEADER_LEN..];
+    if body.len() as u64 != len {
+        return Err(refuse(format!(
+            "file is truncated or padded: body has {} bytes, header says {len}",
+            body.len()
+        )));
+    }
+    if Sha256::digest(body).as_slice() != &bytes[20..52] {
+        return Err(refuse("checksum mismatch: the file is corrupt"));
+    }
+    Ok(body)
+}
+
+fn all<V: serde::de::DeserializeOwned>(storage: &Storage, db: Db) -> Result<Vec<V>, StoreError> {
+    storage.read()?.all(db).map_err(|e| refuse(e.to_string()))
+}
+
+/// Decodes every record of every database and checks the integrity rules and indexes.
+/// Returns the imported database's revision.
+///
+/// # Errors
+/// [`StoreError::Import`] naming the first problem.
+pub fn validate(storage: &Storage) -> Result<u64, StoreError> {
+    let view = storage.read()?;
+    let meta_get = |key: &[u8]| view.get_raw(Db::Meta, key).map_err(|e| refuse(e.to_string()));
+    match meta_get(meta::SCHEMA)? {
+        Some(raw) if decode::<u32>(Db::Meta, raw).ok() == Some(SCHEMA_VERSION) => {}
+        _ => return Err(refuse("the database inside has another schema version")),
+    }
+    let _: Settings = decode(Db::Meta, meta_get(meta::SETTINGS)?.ok_or_else(|| refuse("no settings"))?)
+        .map_err(|e| refuse(e.to_string()))?;
+    if let Some(raw) = meta_get(meta::LICENSE)? {
+        let _: License = decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?;
+    }
+    if let Some(raw) = meta_get(meta::TEMPLATE)? {
+        let _: ConfigTemplate = decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?;
+    }
+    let rev: u64 = match meta_get(meta::REVISION)? {
+        Some(raw) => decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?,
+        None => 0,
+    };
+    drop(view);
+
+    let accounts: Vec<Account> = all(storage, Db::Accounts)?;
+    if !accounts.iter().any(|a| a.id == DEFAULT_ACCOUNT_ID) {
+        return Err(refuse("the default account is missing"));
+    }
+    unique(accounts.iter().map(|a| a.name.clone()), "account name")?;
+    let users: Vec<User> = all(storage, Db::Users)?;
+    unique(users.iter().map(|u| u.num.clone()), "user number")?;
+    let permanent = users.iter().filter(|u| u.permanent).count();
+    if permanent > MAX_PERMANENT_USERS {
+        return Err(refuse(format!("{permanent} permanent users, at most {MAX_PERMANENT_USERS} allowed")));
+    }
+    if users.iter().any(|u| u.permanent && u.source == Source::External) {
+        return Err(refuse("a permanent user is marked External"));
+    }
+    let devices: Vec<Device> = all(storage, Db::Devices)?;
+    for d in &devices {
+        model::Ipei::new(d.ipei.emc, d.ipei.psn).map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
+    }
+    unique(devices.iter().map(|d| d.ipei.to_string()), "IPEI")?;
+    let _: Vec<Omm> = all(storage, Db::Omms)?;
+    let rooms: Vec<ConferenceRoom> = all(storage, Db::Rooms)?;
+    unique(rooms.iter().map(|r| r.number.clone()), "conference room number")?;
+    let _: Vec<Tombstone> = all(storage, Db::Tombstones)?;
+    let _: Vec<EventEntry> = all(storage, Db::Events)?;
+    let _: Vec<Counter> = all(storage, Db::Counters)?;
+    let _: Vec<Change> = all(storage, Db::Changes)?;
+    let index_len = |db| storage.read().and_then(|v| v.count(db)).map_err(|e| refuse(e.to_string()));
+    for (db, want, what) in [
+        (Db::IdxNum, users.len(), "number index"),
+        (Db::IdxIpei, devices.len(), "IPEI index"),
+        (Db::IdxAccount, accounts.len(), "account index"),
+        (Db::IdxRoomNum, rooms.len(), "room number index"),
+        (Db::IdxPermanent, permanent, "permanent-user index"),
+    ] {
+        if index_len(db)? != want {
+            return Err(refuse(format!("the {what} does not match the records")));
+        }
+    }
+    Ok(rev)
+}
+
+fn unique(keys: impl Iterator<Item = String>, what: &str) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    for key in keys {
+        if !seen.insert(key.clone()) {
+            return Err(refuse(format!("duplicate {what} {key}")));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the open database with the validated file `data` and moves the revision past
+/// both databases' revisions, so every subscriber resynchronises.
+fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreError> {
+    let old_rev = store.revision()?;
+    let mut slot = store.storage_slot().write().map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
+    // Close the environment before its file is replaced.
+    *slot = None;
+    let dir = store.db_dir();
+    let renamed = std::fs::rename(data, dir.join("data.mdb"));
+    let _ = std::fs::remove_file(dir.join("lock.mdb"));
+    let storage = Storage::open(dir)?;
+    if let Err(e) = renamed {
+        *slot = Some(storage);
+        return Err(io_error("replacing the database file", &e));
+    }
+    let rev = old_rev.max(imported_rev) + 1;
+    {
+        let mut view = storage.write()?;
+        view.clear(Db::Changes)?;
+        let change = Change { rev, entity: Entity::Database, id: 0, op: ChangeOp::Put };
+        view.put(Db::Changes, &seq_key(rev), &change)?;
+        view.put(Db::Meta, meta::REVISION, &rev)?;
+        view.put(Db::Meta, meta::CHANGES_START, &rev)?;
+        view.commit()?;
+        store.publish(change);
+    }
+    *slot = Some(storage);
+    Ok(rev)
+}
