@@ -146,11 +146,15 @@ impl Store {
         if from_rev > rev || from_rev.saturating_add(1) < start {
             return Ok(Backlog::ResyncNeeded(rev));
         }
-        let mut out = Vec::new();
+        let mut out: Vec<Change> = Vec::new();
         view.scan(Db::Changes, Some(&seq_key(from_rev + 1)), |_, v| {
             out.push(crate::storage::decode(Db::Changes, v)?);
             Ok(true)
         })?;
+        // An import replaced everything in between: the subscriber must reload.
+        if out.iter().any(|c| c.entity == Entity::Database) {
+            return Ok(Backlog::ResyncNeeded(rev));
+        }
         Ok(Backlog::Changes(out))
     }
 
