@@ -52,11 +52,12 @@ pub struct Args {
 pub fn main_with_args() -> i32 {
     service_kit::logging::init("svc-store");
     let args = Args::parse();
-    if let Err(e) = service_kit::sandbox::enter(args.dev) {
+    let dev = args.dev || std::env::var_os("MOM_DEV").is_some_and(|v| v == "1");
+    if let Err(e) = service_kit::sandbox::enter(dev) {
         tracing::error!("{e}");
         return service_kit::EXIT_NOPERM;
     }
-    // SAFETY-free umask: database and transfer files are private to the store's user.
+    // Database and transfer files are private to the store's user.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -79,6 +80,8 @@ pub fn main_with_args() -> i32 {
 /// # Errors
 /// A message for the log when the database or the socket cannot be opened.
 pub async fn run(args: Args) -> Result<(), String> {
+    // The hello first: the supervisor expects it promptly, whatever opening the database takes.
+    let mut link = service_kit::supervision::Link::from_env("store").await.map_err(|e| format!("supervision link: {e}"))?;
     let opened = Store::open(&args.db_dir).map_err(|e| format!("cannot open the database: {e}"))?;
     if opened.created {
         tracing::info!(dir = %args.db_dir.display(), "new database created with the default account");
@@ -91,7 +94,6 @@ pub async fn run(args: Args) -> Result<(), String> {
     let server = Arc::new(server::Server { store: Arc::clone(&store), transfers, hello });
     let serving = tokio::spawn(server.serve(listener));
     let sampler = tokio::spawn(sample_counters(Arc::clone(&store), Duration::from_secs(args.sample_secs.max(1))));
-    let mut link = service_kit::supervision::Link::from_env("store").await.map_err(|e| format!("supervision link: {e}"))?;
     if let Some(link) = link.as_mut() {
         link.ready().await.map_err(|e| format!("supervision link: {e}"))?;
     }

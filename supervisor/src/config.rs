@@ -1,0 +1,348 @@
+//! `mom.toml`: the supervisor's configuration. Unknown keys are errors; as root, a config
+//! file that is not owned by root or is writable by group or others is refused.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default location of the configuration.
+pub const DEFAULT_CONFIG: &str = "/etc/sip-dect-mom/mom.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// Where things live.
+    #[serde(default)]
+    pub paths: Paths,
+    /// System users and group of the services.
+    #[serde(default)]
+    pub users: Users,
+    /// Listening sockets the supervisor binds and hands to services.
+    #[serde(default)]
+    pub listen: Listen,
+    /// Restart policy.
+    #[serde(default)]
+    pub restart: Restart,
+    /// Statistics sampling.
+    #[serde(default)]
+    pub statistics: Statistics,
+    /// Additional programs to supervise like the built-in services.
+    #[serde(default)]
+    pub extra_service: Vec<ExtraService>,
+}
+
+/// Directories.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Paths {
+    /// Persistent state (database, certificates, files).
+    pub state_dir: PathBuf,
+    /// Sockets.
+    pub runtime_dir: PathBuf,
+    /// Where the `svc-*` binaries are.
+    pub libexec_dir: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            state_dir: "/var/lib/sip-dect-mom".into(),
+            runtime_dir: "/run/sip-dect-mom".into(),
+            libexec_dir: "/usr/libexec/sip-dect-mom".into(),
+        }
+    }
+}
+
+/// Service users: one per service, all with the common group.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Users {
+    /// Group of every service; may reach the IPC sockets.
+    pub group: String,
+    /// User of svc-store.
+    pub store: String,
+    /// User of svc-axi.
+    pub axi: String,
+    /// User of svc-maxi.
+    pub maxi: String,
+    /// User of svc-web.
+    pub web: String,
+    /// Further uids allowed on the store and control sockets (admin tools).
+    pub admin_uids: Vec<u32>,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Self {
+            group: "mom".into(),
+            store: "mom-store".into(),
+            axi: "mom-axi".into(),
+            maxi: "mom-maxi".into(),
+            web: "mom-web".into(),
+            admin_uids: Vec::new(),
+        }
+    }
+}
+
+/// Addresses of the listening sockets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Listen {
+    /// Web UI and provisioning over HTTPS.
+    pub https: Option<SocketAddr>,
+    /// Redirect to HTTPS.
+    pub http: Option<SocketAddr>,
+    /// MAXI for applications.
+    pub maxi: Option<SocketAddr>,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            https: Some(SocketAddr::from(([0, 0, 0, 0], 443))),
+            http: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
+            maxi: Some(SocketAddr::from(([0, 0, 0, 0], 12624))),
+        }
+    }
+}
+
+/// Restart policy (see ARCHITECTURE.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Restart {
+    /// First restart delay after a crash.
+    pub min_backoff_ms: u64,
+    /// Longest restart delay (also the retry period of a failed service).
+    pub max_backoff_ms: u64,
+    /// Delay after a crash before the service reported ready.
+    pub throttle_ms: u64,
+    /// Uptime after which a service counts as stable and its backoff resets.
+    pub stable_after_secs: u64,
+    /// Window in which crashes are counted.
+    pub failure_window_secs: u64,
+    /// Crashes within the window that mark a service failed (svc-store: end the daemon).
+    pub max_failures: u32,
+    /// Time services get to stop after SIGTERM before SIGKILL.
+    pub grace_period_ms: u64,
+}
+
+impl Default for Restart {
+    fn default() -> Self {
+        Self {
+            min_backoff_ms: 100,
+            max_backoff_ms: 60_000,
+            throttle_ms: 5_000,
+            stable_after_secs: 30,
+            failure_window_secs: 120,
+            max_failures: 5,
+            grace_period_ms: 5_000,
+        }
+    }
+}
+
+impl Restart {
+    /// As durations.
+    #[must_use]
+    pub fn policy(&self) -> crate::restart::Policy {
+        crate::restart::Policy {
+            min_backoff: Duration::from_millis(self.min_backoff_ms),
+            max_backoff: Duration::from_millis(self.max_backoff_ms),
+            throttle: Duration::from_millis(self.throttle_ms),
+            stable_after: Duration::from_secs(self.stable_after_secs),
+            failure_window: Duration::from_secs(self.failure_window_secs),
+            max_failures: self.max_failures as usize,
+        }
+    }
+}
+
+/// Statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Statistics {
+    /// Seconds between samples of the counters' history.
+    pub sample_secs: u64,
+}
+
+impl Default for Statistics {
+    fn default() -> Self {
+        Self { sample_secs: 60 }
+    }
+}
+
+/// An additional supervised program (it must speak the supervision protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ExtraService {
+    /// Name in status and logs.
+    pub name: String,
+    /// Absolute path of the program.
+    pub binary: PathBuf,
+    /// User it runs as.
+    pub user: String,
+    /// Arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Listening sockets it receives (`https`, `http`, `maxi`).
+    #[serde(default)]
+    pub listeners: Vec<String>,
+}
+
+/// Why a configuration is refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    Read(PathBuf, std::io::Error),
+    /// The TOML is invalid or has unknown keys.
+    Parse(PathBuf, String),
+    /// The file's owner or mode is unsafe.
+    Insecure(PathBuf, String),
+    /// A value is not acceptable.
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            Self::Parse(p, e) => write!(f, "{}: {e}", p.display()),
+            Self::Insecure(p, why) => write!(f, "refusing {}: {why}", p.display()),
+            Self::Invalid(why) => write!(f, "invalid configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] or [`ConfigError::Invalid`].
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(origin.to_owned(), e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file; when `must_be_root_owned`, also checks owner and mode.
+    ///
+    /// # Errors
+    /// Any [`ConfigError`].
+    pub fn load(path: &Path, must_be_root_owned: bool) -> Result<Self, ConfigError> {
+        let file = std::fs::File::open(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        if must_be_root_owned {
+            use std::os::unix::fs::MetadataExt;
+            let meta = file.metadata().map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+            if meta.uid() != 0 {
+                return Err(ConfigError::Insecure(path.to_owned(), format!("owned by uid {}, not root", meta.uid())));
+            }
+            if meta.mode() & 0o022 != 0 {
+                return Err(ConfigError::Insecure(path.to_owned(), format!("mode {:o} is writable by group or others", meta.mode() & 0o777)));
+            }
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut &file, &mut text).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        Self::parse(&text, path)
+    }
+
+    /// The configuration of development mode: everything under `dir`, unprivileged
+    /// loopback ports, binaries beside the running executable.
+    #[must_use]
+    pub fn development(dir: &Path, libexec_dir: PathBuf) -> Self {
+        Self {
+            paths: Paths { state_dir: dir.join("state"), runtime_dir: dir.join("run"), libexec_dir },
+            users: Users::default(),
+            listen: Listen {
+                https: Some(SocketAddr::from(([127, 0, 0, 1], 8443))),
+                http: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+                maxi: Some(SocketAddr::from(([127, 0, 0, 1], 12624))),
+            },
+            restart: Restart::default(),
+            statistics: Statistics::default(),
+            extra_service: Vec::new(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let r = &self.restart;
+        if r.min_backoff_ms == 0 || r.min_backoff_ms > r.max_backoff_ms {
+            return Err(ConfigError::Invalid("restart: need 0 < min-backoff-ms <= max-backoff-ms".into()));
+        }
+        if r.max_failures == 0 {
+            return Err(ConfigError::Invalid("restart: max-failures must be at least 1".into()));
+        }
+        if self.statistics.sample_secs == 0 {
+            return Err(ConfigError::Invalid("statistics: sample-secs must be at least 1".into()));
+        }
+        for p in [&self.paths.state_dir, &self.paths.runtime_dir, &self.paths.libexec_dir] {
+            if !p.is_absolute() {
+                return Err(ConfigError::Invalid(format!("paths: {} is not absolute", p.display())));
+            }
+        }
+        let mut names = vec!["store".to_owned(), "supervisor".to_owned()];
+        for extra in &self.extra_service {
+            if names.contains(&extra.name) || extra.name.is_empty() || !extra.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(ConfigError::Invalid(format!("extra-service name {:?} is empty, reserved, repeated or not [a-z0-9-]", extra.name)));
+            }
+            names.push(extra.name.clone());
+            if !extra.binary.is_absolute() {
+                return Err(ConfigError::Invalid(format!("extra-service {}: binary must be an absolute path", extra.name)));
+            }
+            for l in &extra.listeners {
+                if !["https", "http", "maxi"].contains(&l.as_str()) {
+                    return Err(ConfigError::Invalid(format!("extra-service {}: unknown listener {l:?}", extra.name)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let c = Config::parse("", Path::new("t")).unwrap();
+        assert_eq!(c.paths.state_dir, PathBuf::from("/var/lib/sip-dect-mom"));
+        assert_eq!(c.users.store, "mom-store");
+        assert_eq!(c.listen.maxi.unwrap().port(), 12624);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = Config::parse("[paths]\nstate-dir = \"/x\"\nstate-dri = \"/y\"\n", Path::new("t")).unwrap_err();
+        assert!(e.to_string().contains("state-dri"), "{e}");
+        assert!(Config::parse("colour = 1\n", Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Config::parse("[restart]\nmin-backoff-ms = 0\nmax-backoff-ms = 1\nthrottle-ms = 1\nstable-after-secs = 1\nfailure-window-secs = 1\nmax-failures = 1\ngrace-period-ms = 1\n", Path::new("t")).is_err());
+        assert!(Config::parse("[paths]\nstate-dir = \"rel\"\nruntime-dir = \"/r\"\nlibexec-dir = \"/l\"\n", Path::new("t")).is_err());
+        assert!(Config::parse("[[extra-service]]\nname = \"store\"\nbinary = \"/bin/true\"\nuser = \"x\"\n", Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn group_or_world_writable_config_is_refused_when_root_owned_is_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mom.toml");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let e = Config::load(&path, true).unwrap_err();
+        let owned_by_root = nix::unistd::getuid().is_root();
+        if owned_by_root {
+            assert!(e.to_string().contains("writable"), "{e}");
+        } else {
+            assert!(e.to_string().contains("not root"), "{e}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(Config::load(&path, true).is_ok(), owned_by_root);
+        Config::load(&path, false).unwrap();
+    }
+}

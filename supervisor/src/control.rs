@@ -1,0 +1,49 @@
+//! The control socket (`supervisor.sock`): answers `sip-dect-mom status`.
+
+use crate::monitor::StatusBoard;
+use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};
+use ipc::{Envelope, Hello, Listener};
+
+/// The board as status rows, with uptimes computed now.
+#[must_use]
+pub fn snapshot(board: &StatusBoard) -> Vec<ServiceStatus> {
+    let rows = board.lock().map(|b| b.clone()).unwrap_or_default();
+    rows.into_iter()
+        .map(|r| ServiceStatus {
+            name: r.name,
+            state: r.state,
+            pid: r.pid,
+            uptime_secs: r.started.map_or(0, |s| s.elapsed().as_secs()),
+            restarts: r.restarts,
+            generation: r.generation,
+            last_exit: r.last_exit,
+        })
+        .collect()
+}
+
+/// Serves the control API until the task is dropped.
+pub async fn serve(listener: Listener<ControlApi>, board: StatusBoard) {
+    let hello = Hello::new("supervisor", 0);
+    loop {
+        let pending = match listener.accept().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "control connection refused");
+                continue;
+            }
+        };
+        let board = board.clone();
+        let hello = hello.clone();
+        tokio::spawn(async move {
+            let Ok(mut channel) = pending.handshake(&hello).await else { return };
+            while let Ok(Some(Envelope { id, body })) = channel.rx.recv().await {
+                let body = match body {
+                    ControlRequest::Status => ControlResponse::Status(snapshot(&board)),
+                };
+                if channel.tx.send(&Envelope { id, body }).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}

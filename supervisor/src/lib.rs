@@ -1,0 +1,206 @@
+//! `sip-dect-mom`: the supervisor of the MOM's services, and the administrator's CLI.
+//!
+//! Start-up order, all in synchronous `main` before any runtime thread exists:
+//! read and check the configuration → resolve users → create directories with their owners
+//! → bind the listening sockets → drop the supervisor's own privileges → build the runtime
+//! → start the services, each in its own sandbox (see [`sys`]).
+
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod eventlog;
+pub mod monitor;
+pub mod notify;
+pub mod restart;
+pub mod services;
+pub mod spawn;
+pub mod sys;
+
+use clap::{Parser, Subcommand};
+use config::Config;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(name = "sip-dect-mom", version, about = "SIP-DECT Multi-OMM Manager")]
+pub struct Cli {
+    /// Configuration file [default: /etc/sip-dect-mom/mom.toml; built in with --dev].
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Development mode: run as the current user, everything under --dev-dir.
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// Folder of development mode.
+    #[arg(long, global = true, default_value = "dev-state")]
+    pub dev_dir: PathBuf,
+    /// Check the configuration and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Subcommand; without one, run the MOM.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Administrator subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every service's state, pid, uptime and restarts (exit 3 if one is not running).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export or import the database.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+/// Database subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Write a consistent copy of the database to FILE.
+    Export {
+        /// Output file.
+        file: PathBuf,
+    },
+    /// Replace the database with FILE, after checking all of it.
+    Import {
+        /// Input file.
+        file: PathBuf,
+    },
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
+    let root = nix::unistd::geteuid().is_root();
+    match (&cli.config, cli.dev) {
+        (Some(path), dev) => Config::load(path, root && !dev),
+        (None, true) => {
+            let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_owned)).unwrap_or_default();
+            Ok(Config::development(&absolute(&cli.dev_dir), exe_dir))
+        }
+        (None, false) => Config::load(Path::new(config::DEFAULT_CONFIG), root),
+    }
+}
+
+/// Entry point; returns the exit code.
+#[must_use]
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    service_kit::logging::init("supervisor");
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sip-dect-mom: {e}");
+            return service_kit::EXIT_CONFIG;
+        }
+    };
+    if let Some(command) = &cli.command {
+        return run_command(command, &config);
+    }
+    match daemon(&cli, &config) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            service_kit::EXIT_CONFIG
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    // One thread: children are spawned from it, so PR_SET_PDEATHSIG fires only when the
+    // supervisor itself dies.
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
+        eprintln!("sip-dect-mom: cannot start the runtime: {e}");
+        std::process::exit(1)
+    })
+}
+
+fn run_command(command: &Command, config: &Config) -> i32 {
+    let rt = runtime();
+    let runtime_dir = &config.paths.runtime_dir;
+    match command {
+        Command::Status { json } => rt.block_on(cli::status(&services::control_socket(runtime_dir), *json)),
+        Command::Db { action: DbAction::Export { file } } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),
+        Command::Db { action: DbAction::Import { file } } => rt.block_on(cli::import(&services::store_socket(runtime_dir), file)),
+    }
+}
+
+fn bind_listeners(config: &Config) -> Result<BTreeMap<String, TcpListener>, String> {
+    let mut out = BTreeMap::new();
+    for (name, addr) in [("https", config.listen.https), ("http", config.listen.http), ("maxi", config.listen.maxi)] {
+        if let Some(addr) = addr {
+            let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?;
+            out.insert(name.to_owned(), listener);
+        }
+    }
+    Ok(out)
+}
+
+fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
+    let root = nix::unistd::geteuid().is_root();
+    if !cli.dev && !root {
+        return Err("sip-dect-mom must start as root (it drops privileges itself); use --dev to run as yourself".into());
+    }
+    let plan = services::plan(config, cli.dev)?;
+    if cli.check {
+        println!("configuration OK: {} service(s), state in {}", plan.services.len(), config.paths.state_dir.display());
+        return Ok(0);
+    }
+    services::create_dirs(&plan.dirs)?;
+    let listeners = bind_listeners(config)?;
+    if root && !cli.dev {
+        sys::drop_supervisor_privileges(plan.group_gid)?;
+    } else {
+        sys::harden_unprivileged()?;
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
+    if cli.dev {
+        print_dev_banner(config, &listeners);
+    }
+    let rt = runtime();
+    let outcome = rt.block_on(async {
+        let board = Arc::new(Mutex::new(Vec::new()));
+        let control = ipc::Listener::<ipc::api::control::ControlApi>::bind(&plan.control_socket, 0o660, plan.control_uids.clone())
+            .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
+        let control = tokio::spawn(control::serve(control, Arc::clone(&board)));
+        let monitor = monitor::Monitor::new(&plan, &config.restart.policy(), std::time::Duration::from_millis(config.restart.grace_period_ms), listeners, board);
+        let outcome = monitor.run().await;
+        control.abort();
+        let _ = std::fs::remove_file(&plan.control_socket);
+        Ok::<_, String>(outcome)
+    })?;
+    Ok(match outcome {
+        monitor::Outcome::Stopped => {
+            tracing::info!("stopped");
+            0
+        }
+        monitor::Outcome::EssentialFailed => {
+            tracing::error!("svc-store cannot stay up; ending the daemon so systemd can restart it");
+            1
+        }
+    })
+}
+
+fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) {
+    let p = &config.paths;
+    println!("sip-dect-mom {} in development mode", env!("CARGO_PKG_VERSION"));
+    println!("  state:   {}", p.state_dir.display());
+    println!("  sockets: {}", p.runtime_dir.display());
+    for (name, l) in listeners {
+        if let Ok(addr) = l.local_addr() {
+            println!("  {name:<7}  {addr} (bound; no service serves it yet)");
+        }
+    }
+    println!("  status:  sip-dect-mom --dev --dev-dir {} status", p.state_dir.parent().unwrap_or(Path::new(".")).display());
+    println!("Stop with Ctrl-C.");
+}

@@ -1,0 +1,184 @@
+//! The services the supervisor runs, as data: which binary, which user, which listeners,
+//! which directories it owns, and who may use its socket.
+
+use crate::config::Config;
+use crate::sys::{self, Identity};
+use std::path::{Path, PathBuf};
+
+/// A built-in service of the MOM.
+struct Builtin {
+    name: &'static str,
+    binary: &'static str,
+    user: fn(&crate::config::Users) -> &str,
+}
+
+/// The built-in services, in start order. svc-axi, svc-maxi and svc-web join this table as
+/// they are built.
+const BUILTIN: &[Builtin] = &[Builtin { name: "store", binary: "svc-store", user: |u| &u.store }];
+
+/// Everything needed to start one service.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    /// Name in status and logs.
+    pub name: String,
+    /// Program.
+    pub binary: PathBuf,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// User to run as (`None` in development mode: the current user).
+    pub identity: Option<Identity>,
+    /// Listening sockets it receives.
+    pub listeners: Vec<String>,
+    /// The daemon cannot run without it (svc-store).
+    pub essential: bool,
+}
+
+/// A directory the supervisor creates at start.
+#[derive(Debug, Clone)]
+pub struct DirSpec {
+    /// Path.
+    pub path: PathBuf,
+    /// Owner (`None`: leave as created, development mode).
+    pub owner: Option<Identity>,
+    /// Mode.
+    pub mode: u32,
+}
+
+/// The resolved plan of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Services in start order.
+    pub services: Vec<ServiceSpec>,
+    /// Directories to create, parents first.
+    pub dirs: Vec<DirSpec>,
+    /// The store's socket.
+    pub store_socket: PathBuf,
+    /// The supervisor's control socket.
+    pub control_socket: PathBuf,
+    /// Uids allowed on the control socket.
+    pub control_uids: Vec<u32>,
+    /// Gid of the services' common group (the supervisor's gid after the drop).
+    pub group_gid: u32,
+    /// Development mode.
+    pub dev: bool,
+}
+
+/// Path of the store's socket under a runtime directory.
+#[must_use]
+pub fn store_socket(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("store").join("store.sock")
+}
+
+/// Path of the control socket under a runtime directory.
+#[must_use]
+pub fn control_socket(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("supervisor.sock")
+}
+
+/// Resolves users and paths into a [`Plan`].
+///
+/// # Errors
+/// A message when a user or group is missing.
+pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
+    let me = nix::unistd::getuid().as_raw();
+    let lookup = |name: &str| if dev { Ok(None) } else { sys::user(name).map(Some) };
+    let group_gid = if dev { nix::unistd::getgid().as_raw() } else { sys::group(&config.users.group)? };
+    let root = Some(Identity { uid: 0, gid: group_gid });
+    let owner = |id: Option<Identity>| if dev { None } else { id.map(|i| Identity { uid: i.uid, gid: group_gid }) };
+    let paths = &config.paths;
+    let store_user = lookup(&config.users.store)?;
+    let mut store_uids = vec![0, me];
+    store_uids.extend(&config.users.admin_uids);
+    for name in [&config.users.axi, &config.users.maxi, &config.users.web] {
+        // Services that are not installed yet have no user; they are simply not allowed.
+        if let Ok(Some(id)) = lookup(name) {
+            store_uids.push(id.uid);
+        }
+    }
+    for extra in &config.extra_service {
+        if let Some(id) = lookup(&extra.user)? {
+            store_uids.push(id.uid);
+        }
+    }
+    store_uids.sort_unstable();
+    store_uids.dedup();
+
+    let store_state = paths.state_dir.join("store");
+    let store_run = paths.runtime_dir.join("store");
+    let dirs = vec![
+        DirSpec { path: paths.runtime_dir.clone(), owner: owner(root), mode: 0o750 },
+        DirSpec { path: paths.state_dir.clone(), owner: owner(root), mode: 0o750 },
+        DirSpec { path: store_run.clone(), owner: owner(store_user), mode: 0o750 },
+        DirSpec { path: store_state.clone(), owner: owner(store_user), mode: 0o700 },
+    ];
+    let mut services = Vec::new();
+    for builtin in BUILTIN {
+        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity { uid: i.uid, gid: group_gid });
+        let mut args = vec![
+            "--db-dir".to_owned(),
+            store_state.join("db").display().to_string(),
+            "--transfer-dir".to_owned(),
+            store_state.join("transfer").display().to_string(),
+            "--socket".to_owned(),
+            store_socket(&paths.runtime_dir).display().to_string(),
+            "--sample-secs".to_owned(),
+            config.statistics.sample_secs.to_string(),
+        ];
+        for uid in &store_uids {
+            args.push("--allow-uid".to_owned());
+            args.push(uid.to_string());
+        }
+        services.push(ServiceSpec {
+            name: builtin.name.to_owned(),
+            binary: paths.libexec_dir.join(builtin.binary),
+            args,
+            identity,
+            listeners: Vec::new(),
+            essential: builtin.name == "store",
+        });
+    }
+    for extra in &config.extra_service {
+        let identity = lookup(&extra.user)?.map(|i| Identity { uid: i.uid, gid: group_gid });
+        services.push(ServiceSpec {
+            name: extra.name.clone(),
+            binary: extra.binary.clone(),
+            args: extra.args.clone(),
+            identity,
+            listeners: extra.listeners.clone(),
+            essential: false,
+        });
+    }
+    let mut control_uids = vec![0, me];
+    control_uids.extend(&config.users.admin_uids);
+    Ok(Plan {
+        services,
+        dirs,
+        store_socket: store_socket(&paths.runtime_dir),
+        control_socket: control_socket(&paths.runtime_dir),
+        control_uids,
+        group_gid,
+        dev,
+    })
+}
+
+/// Creates the plan's directories with their owners and modes.
+///
+/// # Errors
+/// A message naming the directory.
+pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in dirs {
+        let fail = |e: &dyn std::fmt::Display| format!("cannot prepare {}: {e}", dir.path.display());
+        std::fs::create_dir_all(&dir.path).map_err(|e| fail(&e))?;
+        if let Some(owner) = dir.owner {
+            nix::unistd::chown(
+                &dir.path,
+                Some(nix::unistd::Uid::from_raw(owner.uid)),
+                Some(nix::unistd::Gid::from_raw(owner.gid)),
+            )
+            .map_err(|e| fail(&e))?;
+        }
+        std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode)).map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
