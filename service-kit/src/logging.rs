@@ -1,6 +1,18 @@
 //! Log set-up: journald when stderr is the journal (`JOURNAL_STREAM`), else stderr.
 
+use tracing_subscriber::fmt::{format::Writer, time::FormatTime, time::SystemTime};
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+
+/// Time stamp followed by the service name, so the lines of every process on one stderr
+/// say whose they are.
+struct TimeAndService(&'static str);
+
+impl FormatTime for TimeAndService {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        SystemTime.format_time(w)?;
+        write!(w, " {:<10}", self.0)
+    }
+}
 
 /// Installs the global subscriber for `service`. `RUST_LOG` overrides the default `info`.
 pub fn init(service: &'static str) {
@@ -23,6 +35,7 @@ pub fn init(service: &'static str) {
             fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(false)
+                .with_timer(TimeAndService(service))
                 .with_target(false),
         )
         .try_init();

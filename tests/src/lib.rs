@@ -1,0 +1,291 @@
+//! Harness for end-to-end tests: start the real `sip-dect-mom` with its real children in a
+//! private folder, wait for `READY=1` on a notify socket the harness owns, and talk to it
+//! over its real sockets.
+//!
+//! The binaries must be built first (`scripts/test` does `cargo build --workspace --bins`).
+
+use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};
+use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+use ipc::{Api, ClientChannel, Envelope, Hello};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Directory of the workspace's built binaries (beside the test executable's `deps/`).
+#[must_use]
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_owned();
+    for bin in ["sip-dect-mom", "svc-store", "mom-test-service"] {
+        assert!(dir.join(bin).exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)", dir.join(bin).display());
+    }
+    dir
+}
+
+/// Path of one built binary.
+#[must_use]
+pub fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// How to start a MOM for a test.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Development mode (as the current user).
+    pub dev: bool,
+    /// TOML of the `[restart]` table's body.
+    pub restart: String,
+    /// Further TOML (e.g. `[[extra-service]]` tables).
+    pub extra: String,
+    /// Directory holding `svc-store` (default: the built binaries).
+    pub libexec_dir: Option<PathBuf>,
+    /// Wait for READY=1.
+    pub wait_ready: bool,
+    /// Extra environment for the supervisor.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            dev: true,
+            restart: "min-backoff-ms = 50\nmax-backoff-ms = 2000\nthrottle-ms = 200\nstable-after-secs = 30\nfailure-window-secs = 60\nmax-failures = 5\ngrace-period-ms = 2000\n".into(),
+            extra: String::new(),
+            libexec_dir: None,
+            wait_ready: true,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running `sip-dect-mom` under test.
+pub struct Mom {
+    /// Private folder (config, state, sockets).
+    pub dir: tempfile::TempDir,
+    /// The supervisor process.
+    pub child: Child,
+    /// Its config file.
+    pub config: PathBuf,
+    /// Runtime directory.
+    pub runtime_dir: PathBuf,
+    /// State directory.
+    pub state_dir: PathBuf,
+    notify: UnixDatagram,
+    /// Every notification received so far.
+    pub notifications: Vec<String>,
+    dev: bool,
+}
+
+impl Mom {
+    /// Starts a MOM; panics with its output if it is not ready within 30 s.
+    #[must_use]
+    pub fn start(options: &Options) -> Self {
+        let dir = tempfile::Builder::new().prefix("mom-e2e-").tempdir().expect("tempdir");
+        // Service users must be able to reach their folders inside.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let runtime_dir = dir.path().join("run");
+        let state_dir = dir.path().join("state");
+        let libexec = options.libexec_dir.clone().unwrap_or_else(bin_dir);
+        let config = dir.path().join("mom.toml");
+        let text = format!(
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = 1\n\n[restart]\n{}\n{}\n",
+            state_dir, runtime_dir, libexec, options.restart, options.extra
+        );
+        std::fs::write(&config, text).expect("write config");
+        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+        let notify_path = dir.path().join("notify.sock");
+        let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+        notify.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+        let mut cmd = Command::new(bin("sip-dect-mom"));
+        cmd.arg("--config").arg(&config);
+        if options.dev {
+            cmd.arg("--dev");
+        }
+        cmd.env("NOTIFY_SOCKET", &notify_path)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start sip-dect-mom");
+        let mut mom = Self { dir, child, config, runtime_dir, state_dir, notify, notifications: Vec::new(), dev: options.dev };
+        if options.wait_ready {
+            mom.wait_notification("READY=1", Duration::from_secs(30));
+        }
+        mom
+    }
+
+    /// Waits until `state` was notified; panics after `timeout`.
+    pub fn wait_notification(&mut self, state: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.notifications.iter().any(|n| n == state) {
+            assert!(Instant::now() < deadline, "no {state} within {timeout:?}; got {:?}", self.notifications);
+            let mut buf = [0u8; 256];
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                self.notifications.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            } else if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sip-dect-mom exited ({status}) before {state}; got {:?}", self.notifications);
+            }
+        }
+    }
+
+    /// The store's socket.
+    #[must_use]
+    pub fn store_socket(&self) -> PathBuf {
+        self.runtime_dir.join("store").join("store.sock")
+    }
+
+    /// Runs `sip-dect-mom` with this MOM's config and `args`.
+    #[must_use]
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin("sip-dect-mom"));
+        cmd.arg("--config").arg(&self.config);
+        if self.dev {
+            cmd.arg("--dev");
+        }
+        cmd.args(args).output().expect("run sip-dect-mom")
+    }
+
+    /// The services' state, from the control socket.
+    #[must_use]
+    pub fn status(&self) -> Vec<ServiceStatus> {
+        let socket = self.runtime_dir.join("supervisor.sock");
+        block_on(async move {
+            match request::<ControlApi>(&socket, ControlRequest::Status).await {
+                ControlResponse::Status(rows) => rows,
+            }
+        })
+    }
+
+    /// One service's state row.
+    #[must_use]
+    pub fn service(&self, name: &str) -> ServiceStatus {
+        self.status().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no service {name}"))
+    }
+
+    /// Waits until `cond` holds for the status; panics after `timeout`.
+    pub fn wait_status(&self, what: &str, timeout: Duration, cond: impl Fn(&[ServiceStatus]) -> bool) -> Vec<ServiceStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let rows = self.status();
+            if cond(&rows) {
+                return rows;
+            }
+            assert!(Instant::now() < deadline, "{what}: not within {timeout:?}; status {rows:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// One request to the store on a fresh connection.
+    #[must_use]
+    pub fn store(&self, req: StoreRequest) -> StoreResponse {
+        let socket = self.store_socket();
+        block_on(async move { request::<StoreApi>(&socket, req).await })
+    }
+
+    /// Sends SIGTERM to the supervisor and waits for it to exit.
+    pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
+        signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
+        self.wait_exit(timeout)
+    }
+
+    /// Waits for the supervisor to exit; panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "sip-dect-mom did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Mom {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // Children die with it (PR_SET_PDEATHSIG and their supervision links).
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends `sig` to `pid`.
+pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")), sig);
+}
+
+/// Whether a process exists (and is not a zombie).
+#[must_use]
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// Runs a future on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+}
+
+/// One request on a fresh connection to `socket`.
+pub async fn request<A: Api>(socket: &Path, body: A::Request) -> A::Response {
+    let stream = tokio::net::UnixStream::connect(socket).await.unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    let mut ch = ClientChannel::<A>::handshake(stream, &Hello::new("test", 0), A::MAX_FRAME).await.expect("handshake");
+    ch.tx.send(&Envelope { id: 1, body }).await.expect("send");
+    loop {
+        let msg = ch.rx.recv().await.expect("recv").expect("answer");
+        if msg.id == 1 {
+            return msg.body;
+        }
+    }
+}
+
+/// Credentials and capabilities of a process, from `/proc/PID/status`.
+#[must_use]
+pub fn proc_status(pid: u32) -> service_kit::sandbox::ProcessCredentials {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    service_kit::sandbox::parse_status(&text)
+}
+
+/// A field of `/proc/PID/status` as text.
+#[must_use]
+pub fn proc_field(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    text.lines().find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_owned())).unwrap_or_default()
+}
+
+/// Socket inodes among a process's open fds.
+#[must_use]
+pub fn socket_inodes(pid: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd dir").flatten() {
+        if let Ok(target) = std::fs::read_link(entry.path()) {
+            let t = target.to_string_lossy().into_owned();
+            if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                out.push(inode.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Local TCP listening ports of a process.
+#[must_use]
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes = socket_inodes(pid);
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let inode = *cols.get(9)?;
+            (*cols.get(3)? == "0A" && inodes.iter().any(|i| i == inode)).then_some(port)
+        })
+        .collect()
+}
