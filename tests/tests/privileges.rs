@@ -1,0 +1,140 @@
+//! Run as root (as CI does): every service runs as its own user in its sandbox, the
+//! supervisor keeps only the capabilities it needs, and the database is private.
+
+use mom_tests::{bin, listening_ports, proc_field, proc_status, socket_inodes, Mom, Options};
+use std::io::Read;
+use std::process::Command;
+
+const GROUP: &str = "mom";
+const USERS: [&str; 4] = ["mom-store", "mom-axi", "mom-maxi", "mom-web"];
+
+/// Creates the group and service users the package would create, if they are missing.
+fn ensure_service_users() {
+    let exists = |db: &str, name: &str| Command::new("getent").args([db, name]).output().is_ok_and(|o| o.status.success());
+    if !exists("group", GROUP) {
+        let ok = Command::new("groupadd").args(["--system", GROUP]).status().unwrap();
+        assert!(ok.success() || exists("group", GROUP), "groupadd {GROUP}");
+    }
+    for user in USERS {
+        if !exists("passwd", user) {
+            let ok = Command::new("useradd")
+                .args(["--system", "--gid", GROUP, "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user])
+                .status()
+                .unwrap();
+            assert!(ok.success() || exists("passwd", user), "useradd {user}");
+        }
+    }
+}
+
+fn uid_of(user: &str) -> u32 {
+    nix::unistd::User::from_name(user).unwrap().unwrap().uid.as_raw()
+}
+
+/// CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP.
+const SUPERVISOR_CAPS: u64 = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8);
+
+#[test]
+fn as_root_every_service_runs_as_its_own_user_without_privileges() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: this test needs root (CI runs as root)");
+        return;
+    }
+    ensure_service_users();
+    let options = Options {
+        dev: false,
+        extra: format!(
+            "[[extra-service]]\nname = \"web-like\"\nbinary = {:?}\nuser = \"mom-web\"\nargs = [\"--name\", \"web-like\", \"--serve-listener\", \"https\"]\nlisteners = [\"https\"]\n",
+            bin("mom-test-service")
+        ),
+        ..Options::default()
+    };
+    let mom = Mom::start(&options);
+    let mom_gid = nix::unistd::Group::from_name(GROUP).unwrap().unwrap().gid.as_raw();
+
+    // The supervisor: still uid 0, group mom, no supplementary groups, only its four caps.
+    let sup = mom.child.id();
+    let creds = proc_status(sup);
+    assert_eq!(creds.cap_eff, SUPERVISOR_CAPS, "supervisor CapEff");
+    assert_eq!(creds.cap_bnd, SUPERVISOR_CAPS, "supervisor CapBnd");
+    assert_eq!(creds.cap_amb, 0);
+    assert!(creds.no_new_privs);
+    assert!(creds.groups.is_empty(), "supervisor groups {:?}", creds.groups);
+    assert!(proc_field(sup, "Gid:").split_whitespace().all(|g| g == mom_gid.to_string()));
+    let sup_ports = listening_ports(sup);
+    assert_eq!(sup_ports.len(), 3, "supervisor listeners {sup_ports:?}");
+
+    let rows = mom.status();
+    let expected = [("store", "mom-store"), ("web-like", "mom-web")];
+    for (service, user) in expected {
+        let pid = rows.iter().find(|r| r.name == service).and_then(|r| r.pid).unwrap();
+        let c = proc_status(pid);
+        let uid = uid_of(user);
+        assert!(c.uids.iter().all(|u| *u == uid), "{service} uids {:?}, want {uid}", c.uids);
+        assert!(c.groups.is_empty(), "{service} groups {:?}", c.groups);
+        assert_eq!(c.cap_eff, 0, "{service} CapEff");
+        assert_eq!(c.cap_bnd, 0, "{service} CapBnd");
+        assert_eq!(proc_field(pid, "CapPrm:"), "0000000000000000", "{service} CapPrm");
+        assert_eq!(proc_field(pid, "CapInh:"), "0000000000000000", "{service} CapInh");
+        assert_eq!(c.cap_amb, 0);
+        assert!(c.no_new_privs, "{service} NoNewPrivs");
+        assert!(proc_field(pid, "Gid:").split_whitespace().all(|g| g == mom_gid.to_string()));
+    }
+
+    // Listeners: web-like got exactly the https listener, the store got none.
+    let store_pid = rows.iter().find(|r| r.name == "store").and_then(|r| r.pid).unwrap();
+    let web_pid = rows.iter().find(|r| r.name == "web-like").and_then(|r| r.pid).unwrap();
+    assert!(listening_ports(store_pid).is_empty(), "store holds listeners {:?}", listening_ports(store_pid));
+    let web_ports = listening_ports(web_pid);
+    assert_eq!(web_ports.len(), 1, "web-like listeners {web_ports:?}");
+    assert!(sup_ports.contains(&web_ports[0]));
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", web_ports[0])).unwrap();
+    let mut greeting = String::new();
+    conn.read_to_string(&mut greeting).unwrap();
+    assert_eq!(greeting.trim(), "hello from web-like");
+    // The supervisor's control socket is not among a service's fds.
+    let sup_sockets = socket_inodes(sup);
+    let web_sockets = socket_inodes(web_pid);
+    let shared: Vec<_> = web_sockets.iter().filter(|i| sup_sockets.contains(i)).collect();
+    assert_eq!(shared.len(), 1, "web-like shares sockets {shared:?} with the supervisor (only the https listener is meant)");
+
+    // The database is the store's alone.
+    use std::os::unix::fs::MetadataExt;
+    let db_dir = mom.state_dir.join("store").join("db");
+    let data = db_dir.join("data.mdb");
+    for path in [&mom.state_dir.join("store"), &db_dir, &data] {
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!(meta.uid(), uid_of("mom-store"), "{} owner", path.display());
+        assert_eq!(meta.mode() & 0o077, 0, "{} mode {:o}", path.display(), meta.mode());
+    }
+    for other in ["mom-axi", "mom-maxi", "mom-web"] {
+        let uid = uid_of(other);
+        let read = Command::new("/bin/cat")
+            .arg(&data)
+            .uid(uid)
+            .gid(mom_gid)
+            .output()
+            .unwrap();
+        assert!(!read.status.success(), "{other} could read the database");
+        assert!(String::from_utf8_lossy(&read.stderr).contains("Permission denied"));
+    }
+    // The services' /proc entries are not readable by another service's user (not dumpable).
+    let peek = Command::new("/bin/cat").arg(format!("/proc/{store_pid}/environ")).uid(uid_of("mom-web")).gid(mom_gid).output().unwrap();
+    assert!(!peek.status.success(), "mom-web could read the store's environment");
+}
+
+use std::os::unix::process::CommandExt;
+
+#[test]
+fn as_root_a_writable_config_is_refused() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: this test needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mom.toml");
+    std::fs::write(&config, "").unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let out = Command::new(bin("sip-dect-mom")).args(["--check", "--config", config.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("writable by group or others"));
+}
