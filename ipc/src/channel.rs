@@ -129,11 +129,9 @@ pub struct Channel<Rx, Tx> {
 }
 
 /// The server end of an API connection.
-pub type ServerChannel<A> =
-    Channel<Envelope<<A as Api>::Request>, Envelope<<A as Api>::Response>>;
+pub type ServerChannel<A> = Channel<Envelope<<A as Api>::Request>, Envelope<<A as Api>::Response>>;
 /// The client end of an API connection.
-pub type ClientChannel<A> =
-    Channel<Envelope<<A as Api>::Response>, Envelope<<A as Api>::Request>>;
+pub type ClientChannel<A> = Channel<Envelope<<A as Api>::Response>, Envelope<<A as Api>::Request>>;
 
 impl<Rx: DeserializeOwned, Tx: Serialize> Channel<Rx, Tx> {
     /// Exchanges hellos on `stream` and returns the typed channel.
@@ -263,14 +261,24 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let peer = tokio::spawn(async move {
             let mut ch: ClientChannel<StoreApi> =
-                Channel::handshake(a, &Hello::new("cli", 0), 1024).await.unwrap();
-            ch.tx.stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+                Channel::handshake(a, &Hello::new("cli", 0), 1024)
+                    .await
+                    .unwrap();
+            ch.tx
+                .stream
+                .write_all(&u32::MAX.to_be_bytes())
+                .await
+                .unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;
         });
-        let mut ch: ServerChannel<StoreApi> =
-            Channel::handshake(b, &Hello::new("store", 0), 1024).await.unwrap();
+        let mut ch: ServerChannel<StoreApi> = Channel::handshake(b, &Hello::new("store", 0), 1024)
+            .await
+            .unwrap();
         let err = ch.rx.recv().await.err().unwrap();
-        assert!(matches!(err, IpcError::Frame(FrameError::TooLarge { .. })), "{err}");
+        assert!(
+            matches!(err, IpcError::Frame(FrameError::TooLarge { .. })),
+            "{err}"
+        );
         peer.await.unwrap();
     }
 
@@ -278,14 +286,19 @@ mod tests {
     async fn connection_cut_inside_a_frame_is_truncated() {
         let (a, b) = UnixStream::pair().unwrap();
         tokio::spawn(async move {
-            let ch: ClientChannel<StoreApi> =
-                Channel::handshake(a, &Hello::new("cli", 0), 1024).await.unwrap();
+            let ch: ClientChannel<StoreApi> = Channel::handshake(a, &Hello::new("cli", 0), 1024)
+                .await
+                .unwrap();
             let mut w = ch.tx.stream;
             w.write_all(&[0, 0, 0, 10, 1, 2]).await.unwrap();
         });
-        let mut ch: ServerChannel<StoreApi> =
-            Channel::handshake(b, &Hello::new("store", 0), 1024).await.unwrap();
+        let mut ch: ServerChannel<StoreApi> = Channel::handshake(b, &Hello::new("store", 0), 1024)
+            .await
+            .unwrap();
         let err = ch.rx.recv().await.err().unwrap();
-        assert!(matches!(err, IpcError::Frame(FrameError::Truncated { have: 6 })), "{err}");
+        assert!(
+            matches!(err, IpcError::Frame(FrameError::Truncated { have: 6 })),
+            "{err}"
+        );
     }
 }

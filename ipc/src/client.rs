@@ -214,7 +214,10 @@ mod tests {
 
     async fn serve_once(listener: &Listener<ControlApi>, answer: bool) {
         let pending = listener.accept().await.unwrap();
-        let mut ch = pending.handshake(&Hello::new("supervisor", 1)).await.unwrap();
+        let mut ch = pending
+            .handshake(&Hello::new("supervisor", 1))
+            .await
+            .unwrap();
         let req = ch.rx.recv().await.unwrap().unwrap();
         if answer {
             ch.tx
@@ -242,8 +245,14 @@ mod tests {
         let first = tokio::spawn(async move { c.request(ControlRequest::Status).await });
         serve_once(&listener, false).await;
         assert_eq!(first.await.unwrap(), Err(ClientError::Disconnected));
-        assert!(matches!(events.recv().await, Some(ClientEvent::Connected(_))));
-        assert!(matches!(events.recv().await, Some(ClientEvent::Disconnected(_))));
+        assert!(matches!(
+            events.recv().await,
+            Some(ClientEvent::Connected(_))
+        ));
+        assert!(matches!(
+            events.recv().await,
+            Some(ClientEvent::Disconnected(_))
+        ));
 
         // The "restarted" service binds again; the client finds it by itself.
         drop(listener);

@@ -109,7 +109,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sock");
         let me = nix::unistd::getuid().as_raw();
-        let listener = Listener::<ControlApi>::bind(&path, 0o660, vec![me.wrapping_add(1)]).unwrap();
+        let listener =
+            Listener::<ControlApi>::bind(&path, 0o660, vec![me.wrapping_add(1)]).unwrap();
         let client = tokio::spawn({
             let path = path.clone();
             async move {
@@ -118,7 +119,10 @@ mod tests {
             }
         });
         let err = listener.accept().await.err().unwrap();
-        assert!(matches!(err, IpcError::PeerNotAllowed { uid } if uid == me), "{err}");
+        assert!(
+            matches!(err, IpcError::PeerNotAllowed { uid } if uid == me),
+            "{err}"
+        );
         let client_err = client.await.unwrap().err().unwrap();
         assert!(
             matches!(client_err, IpcError::ClosedBeforeHello | IpcError::Io(_)),
@@ -142,7 +146,10 @@ mod tests {
         });
         let pending = listener.accept().await.unwrap();
         assert_eq!(pending.cred.uid, me);
-        let ch = pending.handshake(&Hello::new("supervisor", 0)).await.unwrap();
+        let ch = pending
+            .handshake(&Hello::new("supervisor", 0))
+            .await
+            .unwrap();
         assert_eq!(ch.peer.service, "t");
         assert_eq!(client.await.unwrap().unwrap(), "supervisor");
     }

@@ -3,7 +3,7 @@
 //! Field names follow the AXI attributes of `axi-reference.md` §3.3/§3.4 in snake case.
 //! Attributes the MOM does not model are kept in `extra` and written back unchanged.
 
-use crate::{queryable, Ipei, Timestamp};
+use crate::{record, Ipei, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Relation between a user and a device record.
@@ -80,9 +80,10 @@ pub enum SubscriptionState {
     Yes,
 }
 
+record! {
 /// A PP user record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct User {
+pub struct User, view UserView {
     /// User id in the MOM (assigned by the store when 0 on create).
     pub uid: u32,
     /// Bound device (`ppn`), 0 for none.
@@ -206,8 +207,7 @@ pub struct User {
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
 }
-
-queryable!(User: uid, ppn, rel_type, name, num, hierarchy1, hierarchy2, add_id, sip_auth_id,
+    columns: [uid, ppn, rel_type, name, num, hierarchy1, hierarchy2, add_id, sip_auth_id,
     sos_num, voicebox_num, man_down_num, forward_state, forward_time, forward_dest, lang,
     hold_ring_back_time, auto_answer, microphone_mute, warning_tone, allow_barge_in,
     call_waiting_disabled, tracking_active, locatable, bt_locatable, bt_sensitivity, loc_right,
@@ -216,11 +216,13 @@ queryable!(User: uid, ppn, rel_type, name, num, hierarchy1, hierarchy2, add_id, 
     pp_profile_id, fixed_sip_port, service_user_name, service_auth_name,
     auto_logout_on_charge, hot_desking_support, use_sip_user_name,
     use_sip_user_authentication, alt_display_num, pickup_group_num, sip_profile_id, permanent,
-    source, home_omm, timestamp, timestamp_admin, timestamp_relation, created);
+    source, home_omm, timestamp, timestamp_admin, timestamp_relation, created]
+}
 
+record! {
 /// A PP device (handset) record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
+pub struct Device, view DeviceView {
     /// Device id (`ppn`), assigned by the store when 0 on create.
     pub ppn: u32,
     /// Bound user, 0 for none.
@@ -274,6 +276,12 @@ pub struct Device {
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
 }
+    columns: [ppn, uid, rel_type, ipei, s, encrypt, cap_messaging,
+    cap_messaging_for_internal_use, cap_enh_locating, cap_bluetooth, eth_addr, hw_type,
+    pp_profile_capability, pp_default_profile_loaded, subscribe_to_pari_only, auto_create,
+    location, timestamp, timestamp_admin, timestamp_relation, timestamp_roaming,
+    timestamp_subscription, created]
+}
 
 impl Device {
     /// A new unbound, unsubscribed device record for `ipei` with every other field empty.
@@ -309,12 +317,6 @@ impl Device {
         }
     }
 }
-
-queryable!(Device: ppn, uid, rel_type, ipei, s, encrypt, cap_messaging,
-    cap_messaging_for_internal_use, cap_enh_locating, cap_bluetooth, eth_addr, hw_type,
-    pp_profile_capability, pp_default_profile_loaded, subscribe_to_pari_only, auto_create,
-    location, timestamp, timestamp_admin, timestamp_relation, timestamp_roaming,
-    timestamp_subscription, created);
 
 /// Which kind of record a tombstone or change refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -135,7 +135,10 @@ mod tests {
         let good = ipei.check_char();
         let bad = if good == '1' { '2' } else { '1' };
         let text = format!("03074 0220259 {bad}");
-        assert!(matches!(Ipei::parse(&text), Err(IpeiError::CheckDigit { .. })));
+        assert!(matches!(
+            Ipei::parse(&text),
+            Err(IpeiError::CheckDigit { .. })
+        ));
     }
 
     #[test]

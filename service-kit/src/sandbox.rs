@@ -50,7 +50,11 @@ pub struct SandboxError(pub Vec<String>);
 
 impl fmt::Display for SandboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refusing to run outside the sandbox: {}", self.0.join("; "))
+        write!(
+            f,
+            "refusing to run outside the sandbox: {}",
+            self.0.join("; ")
+        )
     }
 }
 

@@ -29,7 +29,10 @@ impl Link {
     /// # Errors
     /// [`IpcError`] when the fd is unusable or the hello exchange fails.
     pub async fn from_env(service: &str) -> Result<Option<Self>, IpcError> {
-        let Some(fd) = std::env::var(FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) else {
+        let Some(fd) = std::env::var(FD_ENV)
+            .ok()
+            .and_then(|v| v.parse::<RawFd>().ok())
+        else {
             return Ok(None);
         };
         // SAFETY: the supervisor passes this fd to us alone, open, as one end of a socketpair,
@@ -78,7 +81,10 @@ impl Link {
 /// Resolves on SIGTERM or SIGINT, or when `link` (if any) says to stop.
 pub async fn stop_signal(link: Option<Link>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         std::future::pending::<()>().await;
         return;
     };

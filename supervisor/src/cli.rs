@@ -12,16 +12,26 @@ pub const EXIT_UNREACHABLE: i32 = 2;
 pub const EXIT_DEGRADED: i32 = 3;
 
 async fn connect<A: Api>(socket: &Path) -> Result<ClientChannel<A>, String> {
-    let stream = tokio::net::UnixStream::connect(socket)
-        .await
-        .map_err(|e| format!("cannot reach the MOM at {}: {e} (is it running?)", socket.display()))?;
+    let stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
+        format!(
+            "cannot reach the MOM at {}: {e} (is it running?)",
+            socket.display()
+        )
+    })?;
     ClientChannel::<A>::handshake(stream, &Hello::new("cli", 0), A::MAX_FRAME)
         .await
         .map_err(|e| format!("{}: {e}", socket.display()))
 }
 
-async fn call<A: Api>(ch: &mut ClientChannel<A>, id: u64, body: A::Request) -> Result<A::Response, String> {
-    ch.tx.send(&Envelope { id, body }).await.map_err(|e| e.to_string())?;
+async fn call<A: Api>(
+    ch: &mut ClientChannel<A>,
+    id: u64,
+    body: A::Request,
+) -> Result<A::Response, String> {
+    ch.tx
+        .send(&Envelope { id, body })
+        .await
+        .map_err(|e| e.to_string())?;
     loop {
         match ch.rx.recv().await {
             Ok(Some(Envelope { id: got, body })) if got == id => return Ok(body),
@@ -61,10 +71,21 @@ pub async fn status(socket: &Path, json: bool) -> i32 {
             .collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
-        println!("{:<12} {:<9} {:>8} {:>10} {:>8}  LAST EXIT", "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS");
+        println!(
+            "{:<12} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
+            "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS"
+        );
         for r in &rows {
             let pid = r.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
-            println!("{:<12} {:<9} {:>8} {:>9}s {:>8}  {}", r.name, r.state.to_string(), pid, r.uptime_secs, r.restarts, r.last_exit);
+            println!(
+                "{:<12} {:<9} {:>8} {:>9}s {:>8}  {}",
+                r.name,
+                r.state.to_string(),
+                pid,
+                r.uptime_secs,
+                r.restarts,
+                r.last_exit
+            );
         }
     }
     if rows.iter().all(|r| r.state == ServiceState::Running) {
@@ -90,17 +111,22 @@ pub async fn export(socket: &Path, file: &Path) -> i32 {
             other => return Err(store_error(other)),
         };
         let tmp = file.with_extension("partial");
-        let mut out = std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        let mut out = std::fs::File::create(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut offset = 0u64;
         let mut id = 2;
         while offset < size {
-            let chunk = match call::<StoreApi>(&mut ch, id, StoreRequest::ExportChunk { export, offset }).await? {
-                StoreResponse::Chunk(c) if !c.is_empty() => c,
-                StoreResponse::Chunk(_) => return Err("the export ended early".into()),
-                other => return Err(store_error(other)),
-            };
+            let chunk =
+                match call::<StoreApi>(&mut ch, id, StoreRequest::ExportChunk { export, offset })
+                    .await?
+                {
+                    StoreResponse::Chunk(c) if !c.is_empty() => c,
+                    StoreResponse::Chunk(_) => return Err("the export ended early".into()),
+                    other => return Err(store_error(other)),
+                };
             id += 1;
-            out.write_all(&chunk).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+            out.write_all(&chunk)
+                .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
             offset += chunk.len() as u64;
             eprint!("\rexported {} of {} bytes", offset, size);
         }
@@ -125,16 +151,34 @@ pub async fn export(socket: &Path, file: &Path) -> i32 {
 /// Replaces the database with the export in `file`, after the store validated all of it.
 pub async fn import(socket: &Path, file: &Path) -> i32 {
     let result = async {
-        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let bytes =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let mut ch = connect::<StoreApi>(socket).await?;
-        let import = match call::<StoreApi>(&mut ch, 1, StoreRequest::ImportBegin { size: bytes.len() as u64 }).await? {
+        let import = match call::<StoreApi>(
+            &mut ch,
+            1,
+            StoreRequest::ImportBegin {
+                size: bytes.len() as u64,
+            },
+        )
+        .await?
+        {
             StoreResponse::ImportReady { import } => import,
             other => return Err(store_error(other)),
         };
         let mut id = 2;
         let mut sent = 0;
         for chunk in bytes.chunks(CHUNK_SIZE) {
-            match call::<StoreApi>(&mut ch, id, StoreRequest::ImportChunk { import, data: chunk.to_vec() }).await? {
+            match call::<StoreApi>(
+                &mut ch,
+                id,
+                StoreRequest::ImportChunk {
+                    import,
+                    data: chunk.to_vec(),
+                },
+            )
+            .await?
+            {
                 StoreResponse::Done => {}
                 other => return Err(store_error(other)),
             }

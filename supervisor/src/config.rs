@@ -36,7 +36,7 @@ pub struct Config {
 
 /// Directories.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Paths {
     /// Persistent state (database, certificates, files).
     pub state_dir: PathBuf,
@@ -58,7 +58,7 @@ impl Default for Paths {
 
 /// Service users: one per service, all with the common group.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Users {
     /// Group of every service; may reach the IPC sockets.
     pub group: String,
@@ -89,7 +89,7 @@ impl Default for Users {
 
 /// Addresses of the listening sockets.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Listen {
     /// Web UI and provisioning over HTTPS.
     pub https: Option<SocketAddr>,
@@ -111,7 +111,7 @@ impl Default for Listen {
 
 /// Restart policy (see ARCHITECTURE.md).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Restart {
     /// First restart delay after a crash.
     pub min_backoff_ms: u64,
@@ -160,7 +160,7 @@ impl Restart {
 
 /// Statistics.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Statistics {
     /// Seconds between samples of the counters' history.
     pub sample_secs: u64,
@@ -222,7 +222,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError::Parse`] or [`ConfigError::Invalid`].
     pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(origin.to_owned(), e.to_string()))?;
+        let config: Self = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse(origin.to_owned(), e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -235,16 +236,28 @@ impl Config {
         let file = std::fs::File::open(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
         if must_be_root_owned {
             use std::os::unix::fs::MetadataExt;
-            let meta = file.metadata().map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| ConfigError::Read(path.to_owned(), e))?;
             if meta.uid() != 0 {
-                return Err(ConfigError::Insecure(path.to_owned(), format!("owned by uid {}, not root", meta.uid())));
+                return Err(ConfigError::Insecure(
+                    path.to_owned(),
+                    format!("owned by uid {}, not root", meta.uid()),
+                ));
             }
             if meta.mode() & 0o022 != 0 {
-                return Err(ConfigError::Insecure(path.to_owned(), format!("mode {:o} is writable by group or others", meta.mode() & 0o777)));
+                return Err(ConfigError::Insecure(
+                    path.to_owned(),
+                    format!(
+                        "mode {:o} is writable by group or others",
+                        meta.mode() & 0o777
+                    ),
+                ));
             }
         }
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut &file, &mut text).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        std::io::Read::read_to_string(&mut &file, &mut text)
+            .map_err(|e| ConfigError::Read(path.to_owned(), e))?;
         Self::parse(&text, path)
     }
 
@@ -253,7 +266,11 @@ impl Config {
     #[must_use]
     pub fn development(dir: &Path, libexec_dir: PathBuf) -> Self {
         Self {
-            paths: Paths { state_dir: dir.join("state"), runtime_dir: dir.join("run"), libexec_dir },
+            paths: Paths {
+                state_dir: dir.join("state"),
+                runtime_dir: dir.join("run"),
+                libexec_dir,
+            },
             users: Users::default(),
             listen: Listen {
                 https: Some(SocketAddr::from(([127, 0, 0, 1], 8443))),
@@ -269,31 +286,59 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let r = &self.restart;
         if r.min_backoff_ms == 0 || r.min_backoff_ms > r.max_backoff_ms {
-            return Err(ConfigError::Invalid("restart: need 0 < min-backoff-ms <= max-backoff-ms".into()));
+            return Err(ConfigError::Invalid(
+                "restart: need 0 < min-backoff-ms <= max-backoff-ms".into(),
+            ));
         }
         if r.max_failures == 0 {
-            return Err(ConfigError::Invalid("restart: max-failures must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "restart: max-failures must be at least 1".into(),
+            ));
         }
         if self.statistics.sample_secs == 0 {
-            return Err(ConfigError::Invalid("statistics: sample-secs must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "statistics: sample-secs must be at least 1".into(),
+            ));
         }
-        for p in [&self.paths.state_dir, &self.paths.runtime_dir, &self.paths.libexec_dir] {
+        for p in [
+            &self.paths.state_dir,
+            &self.paths.runtime_dir,
+            &self.paths.libexec_dir,
+        ] {
             if !p.is_absolute() {
-                return Err(ConfigError::Invalid(format!("paths: {} is not absolute", p.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "paths: {} is not absolute",
+                    p.display()
+                )));
             }
         }
         let mut names = vec!["store".to_owned(), "supervisor".to_owned()];
         for extra in &self.extra_service {
-            if names.contains(&extra.name) || extra.name.is_empty() || !extra.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(ConfigError::Invalid(format!("extra-service name {:?} is empty, reserved, repeated or not [a-z0-9-]", extra.name)));
+            if names.contains(&extra.name)
+                || extra.name.is_empty()
+                || !extra
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "extra-service name {:?} is empty, reserved, repeated or not [a-z0-9-]",
+                    extra.name
+                )));
             }
             names.push(extra.name.clone());
             if !extra.binary.is_absolute() {
-                return Err(ConfigError::Invalid(format!("extra-service {}: binary must be an absolute path", extra.name)));
+                return Err(ConfigError::Invalid(format!(
+                    "extra-service {}: binary must be an absolute path",
+                    extra.name
+                )));
             }
             for l in &extra.listeners {
                 if !["https", "http", "maxi"].contains(&l.as_str()) {
-                    return Err(ConfigError::Invalid(format!("extra-service {}: unknown listener {l:?}", extra.name)));
+                    return Err(ConfigError::Invalid(format!(
+                        "extra-service {}: unknown listener {l:?}",
+                        extra.name
+                    )));
                 }
             }
         }
@@ -307,6 +352,13 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn a_table_may_set_only_some_keys() {
+        let c = Config::parse("[restart]\nmax-failures = 9\n", Path::new("t")).unwrap();
+        assert_eq!(c.restart.max_failures, 9);
+        assert_eq!(c.restart.min_backoff_ms, Restart::default().min_backoff_ms);
+    }
+
+    #[test]
     fn empty_file_gives_the_defaults() {
         let c = Config::parse("", Path::new("t")).unwrap();
         assert_eq!(c.paths.state_dir, PathBuf::from("/var/lib/sip-dect-mom"));
@@ -316,7 +368,11 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let e = Config::parse("[paths]\nstate-dir = \"/x\"\nstate-dri = \"/y\"\n", Path::new("t")).unwrap_err();
+        let e = Config::parse(
+            "[paths]\nstate-dir = \"/x\"\nstate-dri = \"/y\"\n",
+            Path::new("t"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("state-dri"), "{e}");
         assert!(Config::parse("colour = 1\n", Path::new("t")).is_err());
     }
@@ -324,8 +380,16 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         assert!(Config::parse("[restart]\nmin-backoff-ms = 0\nmax-backoff-ms = 1\nthrottle-ms = 1\nstable-after-secs = 1\nfailure-window-secs = 1\nmax-failures = 1\ngrace-period-ms = 1\n", Path::new("t")).is_err());
-        assert!(Config::parse("[paths]\nstate-dir = \"rel\"\nruntime-dir = \"/r\"\nlibexec-dir = \"/l\"\n", Path::new("t")).is_err());
-        assert!(Config::parse("[[extra-service]]\nname = \"store\"\nbinary = \"/bin/true\"\nuser = \"x\"\n", Path::new("t")).is_err());
+        assert!(Config::parse(
+            "[paths]\nstate-dir = \"rel\"\nruntime-dir = \"/r\"\nlibexec-dir = \"/l\"\n",
+            Path::new("t")
+        )
+        .is_err());
+        assert!(Config::parse(
+            "[[extra-service]]\nname = \"store\"\nbinary = \"/bin/true\"\nuser = \"x\"\n",
+            Path::new("t")
+        )
+        .is_err());
     }
 
     #[test]

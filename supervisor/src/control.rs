@@ -35,7 +35,9 @@ pub async fn serve(listener: Listener<ControlApi>, board: StatusBoard) {
         let board = board.clone();
         let hello = hello.clone();
         tokio::spawn(async move {
-            let Ok(mut channel) = pending.handshake(&hello).await else { return };
+            let Ok(mut channel) = pending.handshake(&hello).await else {
+                return;
+            };
             while let Ok(Some(Envelope { id, body })) = channel.rx.recv().await {
                 let body = match body {
                     ControlRequest::Status => ControlResponse::Status(snapshot(&board)),

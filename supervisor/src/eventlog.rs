@@ -22,11 +22,19 @@ impl EventLog {
     #[must_use]
     pub fn start(socket: PathBuf) -> Self {
         let (tx, mut rx) = mpsc::channel::<(Severity, String)>(QUEUE);
-        let options = ClientOptions { request_timeout: Duration::from_secs(2), ..ClientOptions::default() };
-        let (client, _events) = Client::<StoreApi>::start(socket, Hello::new("supervisor", 0), options);
+        let options = ClientOptions {
+            request_timeout: Duration::from_secs(2),
+            ..ClientOptions::default()
+        };
+        let (client, _events) =
+            Client::<StoreApi>::start(socket, Hello::new("supervisor", 0), options);
         tokio::spawn(async move {
             while let Some((severity, text)) = rx.recv().await {
-                let request = StoreRequest::LogEvent { severity, subsystem: "supervisor".into(), text };
+                let request = StoreRequest::LogEvent {
+                    severity,
+                    subsystem: "supervisor".into(),
+                    text,
+                };
                 loop {
                     match client.request(request.clone()).await {
                         Ok(StoreResponse::Done) => break,

@@ -85,7 +85,10 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     match (&cli.config, cli.dev) {
         (Some(path), dev) => Config::load(path, root && !dev),
         (None, true) => {
-            let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_owned)).unwrap_or_default();
+            let exe_dir = std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_owned))
+                .unwrap_or_default();
             Ok(Config::development(&absolute(&cli.dev_dir), exe_dir))
         }
         (None, false) => Config::load(Path::new(config::DEFAULT_CONFIG), root),
@@ -119,27 +122,41 @@ pub fn main() -> i32 {
 fn runtime() -> tokio::runtime::Runtime {
     // One thread: children are spawned from it, so PR_SET_PDEATHSIG fires only when the
     // supervisor itself dies.
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
-        eprintln!("sip-dect-mom: cannot start the runtime: {e}");
-        std::process::exit(1)
-    })
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("sip-dect-mom: cannot start the runtime: {e}");
+            std::process::exit(1)
+        })
 }
 
 fn run_command(command: &Command, config: &Config) -> i32 {
     let rt = runtime();
     let runtime_dir = &config.paths.runtime_dir;
     match command {
-        Command::Status { json } => rt.block_on(cli::status(&services::control_socket(runtime_dir), *json)),
-        Command::Db { action: DbAction::Export { file } } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),
-        Command::Db { action: DbAction::Import { file } } => rt.block_on(cli::import(&services::store_socket(runtime_dir), file)),
+        Command::Status { json } => {
+            rt.block_on(cli::status(&services::control_socket(runtime_dir), *json))
+        }
+        Command::Db {
+            action: DbAction::Export { file },
+        } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),
+        Command::Db {
+            action: DbAction::Import { file },
+        } => rt.block_on(cli::import(&services::store_socket(runtime_dir), file)),
     }
 }
 
 fn bind_listeners(config: &Config) -> Result<BTreeMap<String, TcpListener>, String> {
     let mut out = BTreeMap::new();
-    for (name, addr) in [("https", config.listen.https), ("http", config.listen.http), ("maxi", config.listen.maxi)] {
+    for (name, addr) in [
+        ("https", config.listen.https),
+        ("http", config.listen.http),
+        ("maxi", config.listen.maxi),
+    ] {
         if let Some(addr) = addr {
-            let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?;
+            let listener = TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?;
             out.insert(name.to_owned(), listener);
         }
     }
@@ -153,7 +170,11 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     }
     let plan = services::plan(config, cli.dev)?;
     if cli.check {
-        println!("configuration OK: {} service(s), state in {}", plan.services.len(), config.paths.state_dir.display());
+        println!(
+            "configuration OK: {} service(s), state in {}",
+            plan.services.len(),
+            config.paths.state_dir.display()
+        );
         return Ok(0);
     }
     services::create_dirs(&plan.dirs)?;
@@ -170,10 +191,20 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     let rt = runtime();
     let outcome = rt.block_on(async {
         let board = Arc::new(Mutex::new(Vec::new()));
-        let control = ipc::Listener::<ipc::api::control::ControlApi>::bind(&plan.control_socket, 0o660, plan.control_uids.clone())
-            .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
+        let control = ipc::Listener::<ipc::api::control::ControlApi>::bind(
+            &plan.control_socket,
+            0o660,
+            plan.control_uids.clone(),
+        )
+        .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
         let control = tokio::spawn(control::serve(control, Arc::clone(&board)));
-        let monitor = monitor::Monitor::new(&plan, &config.restart.policy(), std::time::Duration::from_millis(config.restart.grace_period_ms), listeners, board);
+        let monitor = monitor::Monitor::new(
+            &plan,
+            &config.restart.policy(),
+            std::time::Duration::from_millis(config.restart.grace_period_ms),
+            listeners,
+            board,
+        );
         let outcome = monitor.run().await;
         control.abort();
         let _ = std::fs::remove_file(&plan.control_socket);
@@ -185,7 +216,9 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
             0
         }
         monitor::Outcome::EssentialFailed => {
-            tracing::error!("svc-store cannot stay up; ending the daemon so systemd can restart it");
+            tracing::error!(
+                "svc-store cannot stay up; ending the daemon so systemd can restart it"
+            );
             1
         }
     })
@@ -193,7 +226,10 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
 
 fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) {
     let p = &config.paths;
-    println!("sip-dect-mom {} in development mode", env!("CARGO_PKG_VERSION"));
+    println!(
+        "sip-dect-mom {} in development mode",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("  state:   {}", p.state_dir.display());
     println!("  sockets: {}", p.runtime_dir.display());
     for (name, l) in listeners {
@@ -201,6 +237,9 @@ fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) 
             println!("  {name:<7}  {addr} (bound; no service serves it yet)");
         }
     }
-    println!("  status:  sip-dect-mom --dev --dev-dir {} status", p.state_dir.parent().unwrap_or(Path::new(".")).display());
+    println!(
+        "  status:  sip-dect-mom --dev --dev-dir {} status",
+        p.state_dir.parent().unwrap_or(Path::new(".")).display()
+    );
     println!("Stop with Ctrl-C.");
 }

@@ -87,7 +87,8 @@ fn describe(status: &std::io::Result<ExitStatus>) -> String {
     match status {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => format!("exit code {code}"),
-            (_, Some(sig)) => Signal::try_from(sig).map_or_else(|_| format!("signal {sig}"), |s| format!("signal {s}")),
+            (_, Some(sig)) => Signal::try_from(sig)
+                .map_or_else(|_| format!("signal {sig}"), |s| format!("signal {s}")),
             _ => "unknown status".into(),
         },
         Err(e) => format!("wait failed: {e}"),
@@ -97,7 +98,13 @@ fn describe(status: &std::io::Result<ExitStatus>) -> String {
 impl Monitor {
     /// Prepares the loop; nothing is started yet.
     #[must_use]
-    pub fn new(plan: &Plan, policy: &Policy, grace: Duration, listeners: BTreeMap<String, TcpListener>, board: StatusBoard) -> Self {
+    pub fn new(
+        plan: &Plan,
+        policy: &Policy,
+        grace: Duration,
+        listeners: BTreeMap<String, TcpListener>,
+        board: StatusBoard,
+    ) -> Self {
         let (events_tx, events) = mpsc::channel(256);
         let slots = plan
             .services
@@ -151,21 +158,45 @@ impl Monitor {
         let slot = &mut self.slots[index];
         slot.next_start = None;
         slot.generation += 1;
-        match spawn::start(index, &slot.spec, slot.generation, &self.listeners, self.dev, &self.events_tx) {
+        match spawn::start(
+            index,
+            &slot.spec,
+            slot.generation,
+            &self.listeners,
+            self.dev,
+            &self.events_tx,
+        ) {
             Ok(running) => {
                 tracing::info!(service = %slot.spec.name, pid = running.pid, generation = slot.generation, "service started");
-                self.log.add(Severity::Info, format!("{} started (pid {}, generation {})", slot.spec.name, running.pid, slot.generation));
-                slot.process = Some(Process { running, started: Instant::now(), ready: false });
+                self.log.add(
+                    Severity::Info,
+                    format!(
+                        "{} started (pid {}, generation {})",
+                        slot.spec.name, running.pid, slot.generation
+                    ),
+                );
+                slot.process = Some(Process {
+                    running,
+                    started: Instant::now(),
+                    ready: false,
+                });
                 if slot.state != ServiceState::Failed {
                     slot.state = ServiceState::Starting;
                 }
             }
             Err(e) => {
                 tracing::error!(service = %slot.spec.name, error = %e, "service could not be started");
-                self.log.add(Severity::Error, format!("{} could not be started: {e}", slot.spec.name));
+                self.log.add(
+                    Severity::Error,
+                    format!("{} could not be started: {e}", slot.spec.name),
+                );
                 let decision = slot.tracker.on_crash(Instant::now(), Duration::ZERO, false);
                 slot.next_start = Some(Instant::now() + decision.delay);
-                slot.state = if decision.failed { ServiceState::Failed } else { ServiceState::Backoff };
+                slot.state = if decision.failed {
+                    ServiceState::Failed
+                } else {
+                    ServiceState::Backoff
+                };
             }
         }
     }
@@ -184,7 +215,8 @@ impl Monitor {
                 }
                 if s.state == ServiceState::Failed {
                     tracing::info!(service = %s.spec.name, "failed service recovered");
-                    self.log.add(Severity::Info, format!("{} recovered", s.spec.name));
+                    self.log
+                        .add(Severity::Info, format!("{} recovered", s.spec.name));
                 }
                 s.state = ServiceState::Running;
                 s.ever_ready = true;
@@ -195,7 +227,11 @@ impl Monitor {
                 }
                 None
             }
-            ProcessEvent::Misbehaved { slot, generation, error } => {
+            ProcessEvent::Misbehaved {
+                slot,
+                generation,
+                error,
+            } => {
                 let s = &self.slots[slot];
                 if s.generation == generation {
                     if let Some(p) = &s.process {
@@ -205,11 +241,20 @@ impl Monitor {
                 }
                 None
             }
-            ProcessEvent::Exited { slot, generation, status } => self.exited(slot, generation, &status),
+            ProcessEvent::Exited {
+                slot,
+                generation,
+                status,
+            } => self.exited(slot, generation, &status),
         }
     }
 
-    fn exited(&mut self, index: usize, generation: u64, status: &std::io::Result<ExitStatus>) -> Option<Outcome> {
+    fn exited(
+        &mut self,
+        index: usize,
+        generation: u64,
+        status: &std::io::Result<ExitStatus>,
+    ) -> Option<Outcome> {
         let s = &mut self.slots[index];
         if s.generation != generation {
             return None;
@@ -235,19 +280,29 @@ impl Monitor {
                 s.state = ServiceState::Backoff;
             }
             tracing::warn!(service = %name, pid = process.running.pid, exit = %how, uptime_ms = uptime.as_millis() as u64, restart_ms = delay_ms, "service exited; restarting");
-            self.log.add(Severity::Warning, format!("{name} exited ({how}) after {:.1} s; restart in {delay_ms} ms", uptime.as_secs_f64()));
+            self.log.add(
+                Severity::Warning,
+                format!(
+                    "{name} exited ({how}) after {:.1} s; restart in {delay_ms} ms",
+                    uptime.as_secs_f64()
+                ),
+            );
         }
         None
     }
 
     /// Runs until SIGTERM/SIGINT or an essential service fails, then stops every service.
     pub async fn run(mut self) -> Outcome {
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return Outcome::EssentialFailed;
         };
         let watchdog = notify::watchdog_period().map(|p| p / 2);
-        let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+        let mut watchdog_tick =
+            tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
         let outcome = loop {
             let now = Instant::now();
             for i in 0..self.slots.len() {
@@ -292,7 +347,11 @@ impl Monitor {
         let deadline = tokio::time::Instant::now() + self.grace;
         while self.slots.iter().any(|s| s.process.is_some()) {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(ProcessEvent::Exited { slot, generation, status })) => {
+                Ok(Some(ProcessEvent::Exited {
+                    slot,
+                    generation,
+                    status,
+                })) => {
                     let s = &mut self.slots[slot];
                     if s.generation == generation {
                         if let Some(p) = s.process.take() {
@@ -313,7 +372,9 @@ impl Monitor {
                     // Wait for the kills to be reaped, without another deadline.
                     while self.slots.iter().any(|s| s.process.is_some()) {
                         match self.events.recv().await {
-                            Some(ProcessEvent::Exited { slot, generation, .. }) if self.slots[slot].generation == generation => {
+                            Some(ProcessEvent::Exited {
+                                slot, generation, ..
+                            }) if self.slots[slot].generation == generation => {
                                 self.slots[slot].process = None;
                                 self.slots[slot].state = ServiceState::Stopped;
                             }

@@ -15,10 +15,12 @@ impl Notifier {
     /// Reads `NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace).
     #[must_use]
     pub fn from_env() -> Self {
-        let target = std::env::var("NOTIFY_SOCKET").ok().and_then(|s| match s.strip_prefix('@') {
-            Some(name) => SocketAddr::from_abstract_name(name.as_bytes()).ok(),
-            None => SocketAddr::from_pathname(s).ok(),
-        });
+        let target = std::env::var("NOTIFY_SOCKET")
+            .ok()
+            .and_then(|s| match s.strip_prefix('@') {
+                Some(name) => SocketAddr::from_abstract_name(name.as_bytes()).ok(),
+                None => SocketAddr::from_pathname(s).ok(),
+            });
         Self { target }
     }
 

@@ -46,7 +46,11 @@ impl Tracker {
     /// A service that has not crashed yet.
     #[must_use]
     pub fn new(policy: Policy) -> Self {
-        Self { backoff: policy.min_backoff, policy, crashes: VecDeque::new() }
+        Self {
+            backoff: policy.min_backoff,
+            policy,
+            crashes: VecDeque::new(),
+        }
     }
 
     /// Records an unexpected exit at `now` of a process that ran for `uptime` and had (or
@@ -57,15 +61,29 @@ impl Tracker {
             self.crashes.clear();
         }
         self.crashes.push_back(now);
-        while self.crashes.front().is_some_and(|t| now.duration_since(*t) > self.policy.failure_window) {
+        while self
+            .crashes
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.policy.failure_window)
+        {
             self.crashes.pop_front();
         }
         if self.crashes.len() >= self.policy.max_failures {
-            return Decision { delay: self.policy.max_backoff, failed: true };
+            return Decision {
+                delay: self.policy.max_backoff,
+                failed: true,
+            };
         }
-        let delay = if was_ready { self.backoff } else { self.backoff.max(self.policy.throttle) };
+        let delay = if was_ready {
+            self.backoff
+        } else {
+            self.backoff.max(self.policy.throttle)
+        };
         self.backoff = (self.backoff * 2).min(self.policy.max_backoff);
-        Decision { delay, failed: false }
+        Decision {
+            delay,
+            failed: false,
+        }
     }
 }
 
@@ -89,8 +107,16 @@ mod tests {
         let mut t = Tracker::new(policy());
         let start = Instant::now();
         let up = Duration::from_secs(1);
-        let delays: Vec<_> = (0..3).map(|i| t.on_crash(start + Duration::from_secs(i), up, true)).collect();
-        assert_eq!(delays.iter().map(|d| d.delay.as_millis()).collect::<Vec<_>>(), [100, 200, 400]);
+        let delays: Vec<_> = (0..3)
+            .map(|i| t.on_crash(start + Duration::from_secs(i), up, true))
+            .collect();
+        assert_eq!(
+            delays
+                .iter()
+                .map(|d| d.delay.as_millis())
+                .collect::<Vec<_>>(),
+            [100, 200, 400]
+        );
         assert!(delays.iter().all(|d| !d.failed));
         let fourth = t.on_crash(start + Duration::from_secs(3), up, true);
         assert!(fourth.failed);
@@ -102,7 +128,11 @@ mod tests {
         let mut t = Tracker::new(policy());
         let start = Instant::now();
         for i in 0..10 {
-            let d = t.on_crash(start + Duration::from_secs(i * 61), Duration::from_secs(1), true);
+            let d = t.on_crash(
+                start + Duration::from_secs(i * 61),
+                Duration::from_secs(1),
+                true,
+            );
             assert!(!d.failed, "crash {i} counted old crashes");
         }
     }
@@ -113,7 +143,11 @@ mod tests {
         let start = Instant::now();
         t.on_crash(start, Duration::from_secs(1), true);
         t.on_crash(start, Duration::from_secs(1), true);
-        let d = t.on_crash(start + Duration::from_secs(100), Duration::from_secs(40), true);
+        let d = t.on_crash(
+            start + Duration::from_secs(100),
+            Duration::from_secs(40),
+            true,
+        );
         assert_eq!(d.delay, Duration::from_millis(100));
     }
 

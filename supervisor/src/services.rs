@@ -14,7 +14,11 @@ struct Builtin {
 
 /// The built-in services, in start order. svc-axi, svc-maxi and svc-web join this table as
 /// they are built.
-const BUILTIN: &[Builtin] = &[Builtin { name: "store", binary: "svc-store", user: |u| &u.store }];
+const BUILTIN: &[Builtin] = &[Builtin {
+    name: "store",
+    binary: "svc-store",
+    user: |u| &u.store,
+}];
 
 /// Everything needed to start one service.
 #[derive(Debug, Clone)]
@@ -81,10 +85,32 @@ pub fn control_socket(runtime_dir: &Path) -> PathBuf {
 /// A message when a user or group is missing.
 pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     let me = nix::unistd::getuid().as_raw();
-    let lookup = |name: &str| if dev { Ok(None) } else { sys::user(name).map(Some) };
-    let group_gid = if dev { nix::unistd::getgid().as_raw() } else { sys::group(&config.users.group)? };
-    let root = Some(Identity { uid: 0, gid: group_gid });
-    let owner = |id: Option<Identity>| if dev { None } else { id.map(|i| Identity { uid: i.uid, gid: group_gid }) };
+    let lookup = |name: &str| {
+        if dev {
+            Ok(None)
+        } else {
+            sys::user(name).map(Some)
+        }
+    };
+    let group_gid = if dev {
+        nix::unistd::getgid().as_raw()
+    } else {
+        sys::group(&config.users.group)?
+    };
+    let root = Some(Identity {
+        uid: 0,
+        gid: group_gid,
+    });
+    let owner = |id: Option<Identity>| {
+        if dev {
+            None
+        } else {
+            id.map(|i| Identity {
+                uid: i.uid,
+                gid: group_gid,
+            })
+        }
+    };
     let paths = &config.paths;
     let store_user = lookup(&config.users.store)?;
     let mut store_uids = vec![0, me];
@@ -106,14 +132,33 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     let store_state = paths.state_dir.join("store");
     let store_run = paths.runtime_dir.join("store");
     let dirs = vec![
-        DirSpec { path: paths.runtime_dir.clone(), owner: owner(root), mode: 0o750 },
-        DirSpec { path: paths.state_dir.clone(), owner: owner(root), mode: 0o750 },
-        DirSpec { path: store_run.clone(), owner: owner(store_user), mode: 0o750 },
-        DirSpec { path: store_state.clone(), owner: owner(store_user), mode: 0o700 },
+        DirSpec {
+            path: paths.runtime_dir.clone(),
+            owner: owner(root),
+            mode: 0o750,
+        },
+        DirSpec {
+            path: paths.state_dir.clone(),
+            owner: owner(root),
+            mode: 0o750,
+        },
+        DirSpec {
+            path: store_run.clone(),
+            owner: owner(store_user),
+            mode: 0o750,
+        },
+        DirSpec {
+            path: store_state.clone(),
+            owner: owner(store_user),
+            mode: 0o700,
+        },
     ];
     let mut services = Vec::new();
     for builtin in BUILTIN {
-        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity { uid: i.uid, gid: group_gid });
+        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity {
+            uid: i.uid,
+            gid: group_gid,
+        });
         let mut args = vec![
             "--db-dir".to_owned(),
             store_state.join("db").display().to_string(),
@@ -138,7 +183,10 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
         });
     }
     for extra in &config.extra_service {
-        let identity = lookup(&extra.user)?.map(|i| Identity { uid: i.uid, gid: group_gid });
+        let identity = lookup(&extra.user)?.map(|i| Identity {
+            uid: i.uid,
+            gid: group_gid,
+        });
         services.push(ServiceSpec {
             name: extra.name.clone(),
             binary: extra.binary.clone(),
@@ -168,7 +216,8 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
 pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     for dir in dirs {
-        let fail = |e: &dyn std::fmt::Display| format!("cannot prepare {}: {e}", dir.path.display());
+        let fail =
+            |e: &dyn std::fmt::Display| format!("cannot prepare {}: {e}", dir.path.display());
         std::fs::create_dir_all(&dir.path).map_err(|e| fail(&e))?;
         if let Some(owner) = dir.owner {
             nix::unistd::chown(
@@ -178,7 +227,8 @@ pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
             )
             .map_err(|e| fail(&e))?;
         }
-        std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode)).map_err(|e| fail(&e))?;
+        std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
+            .map_err(|e| fail(&e))?;
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 
 use crate::services::ServiceSpec;
 use crate::sys::{self, ChildSandbox};
-use ipc::api::supervision::{ServiceMsg, SupervisorMsg, FD_ENV, GENERATION_ENV, LISTEN_FDS_ENV, MAX_FRAME};
+use ipc::api::supervision::{
+    ServiceMsg, SupervisorMsg, FD_ENV, GENERATION_ENV, LISTEN_FDS_ENV, MAX_FRAME,
+};
 use ipc::{Channel, Hello};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -66,14 +68,20 @@ pub fn start(
     dev: bool,
     events: &mpsc::Sender<ProcessEvent>,
 ) -> Result<Running, String> {
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    let (ours, theirs) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     let mut keep_alive = vec![sys::dup_high(&theirs).map_err(|e| format!("dup: {e}"))?];
     drop(theirs);
     let mut listen_env = Vec::new();
     for (i, name) in spec.listeners.iter().enumerate() {
-        let listener = listeners.get(name).ok_or_else(|| format!("listener {name} is not configured"))?;
+        let listener = listeners
+            .get(name)
+            .ok_or_else(|| format!("listener {name} is not configured"))?;
         keep_alive.push(sys::dup_high(listener).map_err(|e| format!("dup: {e}"))?);
-        listen_env.push(format!("{name}={}", SUPERVISION_FD + 1 + i32::try_from(i).unwrap_or(0)));
+        listen_env.push(format!(
+            "{name}={}",
+            SUPERVISION_FD + 1 + i32::try_from(i).unwrap_or(0)
+        ));
     }
     let fds = keep_alive
         .iter()
@@ -99,15 +107,29 @@ pub fn start(
     if dev {
         command.env("MOM_DEV", "1");
     }
-    sys::install(&mut command, ChildSandbox { fds, identity: spec.identity });
-    let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", spec.binary.display()))?;
+    sys::install(
+        &mut command,
+        ChildSandbox {
+            fds,
+            identity: spec.identity,
+        },
+    );
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", spec.binary.display()))?;
     drop(keep_alive);
     let pid = child.id().unwrap_or(0);
 
     let exited = events.clone();
     tokio::spawn(async move {
         let status = child.wait().await;
-        let _ = exited.send(ProcessEvent::Exited { slot, generation, status }).await;
+        let _ = exited
+            .send(ProcessEvent::Exited {
+                slot,
+                generation,
+                status,
+            })
+            .await;
     });
 
     let (link, link_rx) = mpsc::channel(4);
@@ -115,7 +137,13 @@ pub fn start(
     let events = events.clone();
     tokio::spawn(async move {
         if let Err(error) = run_link(ours, &name, generation, slot, link_rx, &events).await {
-            let _ = events.send(ProcessEvent::Misbehaved { slot, generation, error }).await;
+            let _ = events
+                .send(ProcessEvent::Misbehaved {
+                    slot,
+                    generation,
+                    error,
+                })
+                .await;
         }
     });
     Ok(Running { pid, link })

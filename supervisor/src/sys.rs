@@ -59,16 +59,21 @@ pub fn drop_supervisor_privileges(gid: u32) -> Result<(), String> {
     let keep: CapsHashSet = SUPERVISOR_CAPS.into_iter().collect();
     for cap in caps::all() {
         if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| format!("dropping {cap} from the bounding set: {e}"))?;
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| format!("dropping {cap} from the bounding set: {e}"))?;
         }
     }
     nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
     let g = nix::unistd::Gid::from_raw(gid);
     nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
-    caps::clear(None, CapSet::Ambient).map_err(|e| format!("clearing ambient capabilities: {e}"))?;
-    caps::clear(None, CapSet::Inheritable).map_err(|e| format!("clearing inheritable capabilities: {e}"))?;
-    caps::set(None, CapSet::Effective, &keep).map_err(|e| format!("setting effective capabilities: {e}"))?;
-    caps::set(None, CapSet::Permitted, &keep).map_err(|e| format!("setting permitted capabilities: {e}"))?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| format!("clearing ambient capabilities: {e}"))?;
+    caps::clear(None, CapSet::Inheritable)
+        .map_err(|e| format!("clearing inheritable capabilities: {e}"))?;
+    caps::set(None, CapSet::Effective, &keep)
+        .map_err(|e| format!("setting effective capabilities: {e}"))?;
+    caps::set(None, CapSet::Permitted, &keep)
+        .map_err(|e| format!("setting permitted capabilities: {e}"))?;
     nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
     Ok(())
 }
@@ -78,7 +83,8 @@ pub fn drop_supervisor_privileges(gid: u32) -> Result<(), String> {
 /// # Errors
 /// A message naming the step that failed.
 pub fn harden_unprivileged() -> Result<(), String> {
-    caps::clear(None, CapSet::Ambient).map_err(|e| format!("clearing ambient capabilities: {e}"))?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| format!("clearing ambient capabilities: {e}"))?;
     nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))
 }
 
@@ -122,7 +128,13 @@ pub fn install(command: &mut tokio::process::Command, sandbox: ChildSandbox) {
 impl ChildSandbox {
     /// Runs in the forked child before `exec`.
     fn apply(&self) -> std::io::Result<()> {
-        let check = |rc: libc::c_int| if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+        let check = |rc: libc::c_int| {
+            if rc < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
         // SAFETY: (for every call in this block) plain syscalls on integers and null pointers;
         // none touches memory of the parent or allocates.
         unsafe {
@@ -133,7 +145,9 @@ impl ChildSandbox {
                 // The bounding set first: it needs CAP_SETPCAP, which setresuid takes away.
                 for cap in 0..64 {
                     let rc = libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
-                    if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+                    if rc < 0
+                        && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL)
+                    {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
@@ -141,7 +155,13 @@ impl ChildSandbox {
                 check(libc::setresgid(id.gid, id.gid, id.gid))?;
                 check(libc::setresuid(id.uid, id.uid, id.uid))?;
             }
-            check(libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))?;
+            check(libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            ))?;
             check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
             // After the uid change, which would clear it; the supervisor spawns from its one
             // runtime thread, so "parent thread died" means the supervisor died.

@@ -5,12 +5,13 @@
 //! gets the next global revision and goes into a bounded change log, from which a
 //! subscriber resumes after a reconnect.
 
+use crate::columns::ColumnTable;
 use crate::ops::{self, meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
 use crate::storage::{seq_key, Db, Storage, View};
 use ipc::api::store::{Change, ChangeOp, StoreError, StoreRequest, StoreResponse};
 use model::{
     Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
-    Query, Queryable, Settings, Tombstone, User,
+    Query, Record, Settings, Tombstone, User,
 };
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -29,8 +30,59 @@ pub enum Backlog {
 /// The open store.
 pub struct Store {
     storage: RwLock<Option<Storage>>,
+    tables: RwLock<Tables>,
     db_dir: PathBuf,
     feed: broadcast::Sender<Change>,
+}
+
+/// In-memory column copies of the user and device tables (see [`crate::columns`]).
+pub(crate) struct Tables {
+    users: ColumnTable,
+    devices: ColumnTable,
+}
+
+impl Tables {
+    /// Builds both tables from the stored records.
+    pub(crate) fn load(storage: &Storage) -> Result<Self, StoreError> {
+        let view = storage.read()?;
+        let mut tables = Self {
+            users: ColumnTable::new::<User>(),
+            devices: ColumnTable::new::<Device>(),
+        };
+        view.scan(Db::Users, None, |_, raw| {
+            let user: model::UserView<'_> = crate::storage::decode(Db::Users, raw)?;
+            tables.users.upsert(user.uid, &user);
+            Ok(true)
+        })?;
+        view.scan(Db::Devices, None, |_, raw| {
+            let device: model::DeviceView<'_> = crate::storage::decode(Db::Devices, raw)?;
+            tables.devices.upsert(device.ppn, &device);
+            Ok(true)
+        })?;
+        Ok(tables)
+    }
+
+    /// Brings the rows of the changed users and devices up to date with `storage`.
+    fn refresh(&mut self, storage: &Storage, changes: &[Change]) -> Result<(), StoreError> {
+        let view = storage.read()?;
+        for change in changes {
+            let key = crate::storage::id_key(change.id);
+            match change.entity {
+                Entity::User => match view.get_borrowed::<model::UserView<'_>>(Db::Users, &key)? {
+                    Some(user) => self.users.upsert(change.id, &user),
+                    None => self.users.remove(change.id),
+                },
+                Entity::Device => {
+                    match view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &key)? {
+                        Some(device) => self.devices.upsert(change.id, &device),
+                        None => self.devices.remove(change.id),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Outcome of opening the store.
@@ -52,7 +104,10 @@ impl Store {
         let storage = Storage::open(db_dir)?;
         let created = {
             let mut view = storage.write()?;
-            let mut tx = Tx { view: &mut view, changes: Vec::new() };
+            let mut tx = Tx {
+                view: &mut view,
+                changes: Vec::new(),
+            };
             let created = tx.initialise()?;
             view.commit()?;
             created
@@ -64,8 +119,14 @@ impl Store {
             )));
         }
         let (feed, _) = broadcast::channel(4096);
+        let tables = RwLock::new(Tables::load(&storage)?);
         Ok(Opened {
-            store: Self { storage: RwLock::new(Some(storage)), db_dir: db_dir.to_owned(), feed },
+            store: Self {
+                storage: RwLock::new(Some(storage)),
+                tables,
+                db_dir: db_dir.to_owned(),
+                feed,
+            },
             created,
         })
     }
@@ -77,7 +138,10 @@ impl Store {
     }
 
     pub(crate) fn storage(&self) -> Result<StorageGuard<'_>, StoreError> {
-        let guard = self.storage.read().map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
+        let guard = self
+            .storage
+            .read()
+            .map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
         if guard.is_none() {
             return Err(StoreError::Storage("database is being replaced".into()));
         }
@@ -86,6 +150,11 @@ impl Store {
 
     pub(crate) fn storage_slot(&self) -> &RwLock<Option<Storage>> {
         &self.storage
+    }
+
+    /// The column tables' lock; take it before the storage slot's, as writers do.
+    pub(crate) fn tables_slot(&self) -> &RwLock<Tables> {
+        &self.tables
     }
 
     /// Live changes, for subscribers (use [`Store::backlog`] first to catch up).
@@ -110,14 +179,25 @@ impl Store {
     ///
     /// # Errors
     /// `f`'s error or [`StoreError::Storage`]; nothing was written then.
-    pub fn write_with<R>(&self, f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub fn write_with<R>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        // The table lock first, held past the commit, so a query never pairs old columns
+        // with a newer snapshot.
+        let mut tables = self.tables.write().map_err(|_| poisoned())?;
         let storage = self.storage()?;
         let mut view = storage.get().write()?;
-        let mut tx = Tx { view: &mut view, changes: Vec::new() };
+        let mut tx = Tx {
+            view: &mut view,
+            changes: Vec::new(),
+        };
         let result = f(&mut tx)?;
         let changes = std::mem::take(&mut tx.changes);
         let committed = record_changes(&mut view, &changes)?;
         view.commit()?;
+        tables.refresh(storage.get(), &committed)?;
+        drop(tables);
         for change in committed {
             self.publish(change);
         }
@@ -165,6 +245,7 @@ impl Store {
     pub fn read(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
         use StoreRequest as R;
         use StoreResponse as S;
+        let tables = self.tables.read().map_err(|_| poisoned())?;
         let storage = self.storage()?;
         let view = storage.get().read()?;
         let single = |db: Db, id: u32, entity: Entity| -> Result<Vec<u8>, StoreError> {
@@ -173,14 +254,21 @@ impl Store {
                 .ok_or(StoreError::NotFound { entity, id })
         };
         Ok(match request {
-            R::GetSettings => S::Settings(view.get::<Settings>(Db::Meta, meta::SETTINGS)?.unwrap_or_default()),
+            R::GetSettings => S::Settings(
+                view.get::<Settings>(Db::Meta, meta::SETTINGS)?
+                    .unwrap_or_default(),
+            ),
             R::GetLicense => S::License(view.get::<License>(Db::Meta, meta::LICENSE)?),
             R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
             R::CheckLogin { name, password } => {
-                let id: u32 = view.get(Db::IdxAccount, name.trim().as_bytes())?.ok_or(StoreError::WrongPassword)?;
-                let account: Account = decode_vec(Db::Accounts, &single(Db::Accounts, id, Entity::Account)?)?;
+                let id: u32 = view
+                    .get(Db::IdxAccount, name.trim().as_bytes())?
+                    .ok_or(StoreError::WrongPassword)?;
+                let account: Account =
+                    decode_vec(Db::Accounts, &single(Db::Accounts, id, Entity::Account)?)?;
                 drop(view);
                 drop(storage);
+                drop(tables);
                 if !ops::verify_password(&account.password_hash, password) {
                     return Err(StoreError::WrongPassword);
                 }
@@ -190,14 +278,36 @@ impl Store {
                 S::Account(account)
             }
             R::ListOmms => S::Omms(view.all::<Omm>(Db::Omms)?),
-            R::GetTemplate => S::Template(view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?.unwrap_or_default()),
-            R::GetUser(uid) => S::User(decode_vec(Db::Users, &single(Db::Users, *uid, Entity::User)?)?),
-            R::GetDevice(ppn) => S::Device(decode_vec(Db::Devices, &single(Db::Devices, *ppn, Entity::Device)?)?),
-            R::QueryUsers(query) => S::Users(run_query::<User, _>(&view, Db::Users, query)?),
-            R::QueryDevices(query) => S::Devices(run_query::<Device, _>(&view, Db::Devices, query)?),
+            R::GetTemplate => S::Template(
+                view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
+                    .unwrap_or_default(),
+            ),
+            R::GetUser(uid) => S::User(decode_vec(
+                Db::Users,
+                &single(Db::Users, *uid, Entity::User)?,
+            )?),
+            R::GetDevice(ppn) => S::Device(decode_vec(
+                Db::Devices,
+                &single(Db::Devices, *ppn, Entity::Device)?,
+            )?),
+            R::QueryUsers(query) => S::Users(run_query::<User, _>(
+                &view,
+                &tables.users,
+                Db::Users,
+                query,
+            )?),
+            R::QueryDevices(query) => S::Devices(run_query::<Device, _>(
+                &view,
+                &tables.devices,
+                Db::Devices,
+                query,
+            )?),
             R::ListConferenceRooms => S::Rooms(view.all::<ConferenceRoom>(Db::Rooms)?),
             R::TombstonesSince(t) => S::Tombstones(
-                view.all::<Tombstone>(Db::Tombstones)?.into_iter().filter(|s| s.deleted >= *t).collect(),
+                view.all::<Tombstone>(Db::Tombstones)?
+                    .into_iter()
+                    .filter(|s| s.deleted >= *t)
+                    .collect(),
             ),
             R::ListEvents => {
                 let mut events = view.all::<EventEntry>(Db::Events)?;
@@ -217,7 +327,9 @@ pub(crate) struct StorageGuard<'a>(RwLockReadGuard<'a, Option<Storage>>);
 impl StorageGuard<'_> {
     pub(crate) fn get(&self) -> &Storage {
         // `Store::storage` returns a guard only when the slot is filled.
-        self.0.as_ref().unwrap_or_else(|| unreachable!("storage checked before the guard was made"))
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("storage checked before the guard was made"))
     }
 }
 
@@ -225,22 +337,36 @@ fn decode_vec<V: DeserializeOwned>(db: Db, raw: &[u8]) -> Result<V, StoreError> 
     crate::storage::decode(db, raw)
 }
 
-/// Scans `db`, keeping only matching rows, then sorts and pages them.
-fn run_query<V, T>(view: &View<'_, T>, db: Db, query: &Query) -> Result<model::Page<V>, StoreError>
+/// Filters and sorts on the in-memory columns, then reads the page's records from the
+/// snapshot.
+fn run_query<V, T>(
+    view: &View<'_, T>,
+    table: &ColumnTable,
+    db: Db,
+    query: &Query,
+) -> Result<model::Page<V>, StoreError>
 where
-    V: Queryable + DeserializeOwned + Clone,
+    V: Record,
     T: lmdb::Transaction,
 {
-    query.validate::<V>().map_err(StoreError::Query)?;
-    let mut rows: Vec<V> = Vec::new();
-    view.scan(db, None, |_, raw| {
-        let record: V = crate::storage::decode(db, raw)?;
-        if query.matches(&record).map_err(StoreError::Query)? {
-            rows.push(record);
-        }
-        Ok(true)
-    })?;
-    query.run(rows).map_err(StoreError::Query)
+    let filters = query.compile::<V>().map_err(StoreError::Query)?;
+    let (total, ids) = table.query(query, &filters).map_err(StoreError::Query)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let raw = view
+            .get_raw(db, &crate::storage::id_key(id))?
+            .ok_or_else(|| {
+                StoreError::Storage(format!(
+                    "record {id} is in the column table but not in the database"
+                ))
+            })?;
+        items.push(crate::storage::decode(db, raw)?);
+    }
+    Ok(model::Page { total, items })
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Storage("store lock poisoned".into())
 }
 
 /// Gives each change the next revision, appends it to the change log and trims the log.
@@ -256,7 +382,12 @@ pub(crate) fn record_changes(
     let mut out = Vec::with_capacity(changes.len());
     for &(entity, id, op) in changes {
         rev += 1;
-        let change = Change { rev, entity, id, op };
+        let change = Change {
+            rev,
+            entity,
+            id,
+            op,
+        };
         view.put(Db::Changes, &seq_key(rev), &change)?;
         out.push(change);
     }

@@ -3,10 +3,12 @@
 //! - [`storage`]: the LMDB environment (the only module that uses lmdb-rkv);
 //! - [`ops`]: every write with the integrity rules, [`rules`]: the rules that need no
 //!   database;
+//! - [`columns`]: in-memory column copies of the user and device tables for fast queries;
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
 //! - [`transfer`]: export and import of the whole database;
 //! - [`server`]: the IPC server on `store.sock`.
 
+pub mod columns;
 pub mod engine;
 pub mod ops;
 pub mod rules;
@@ -59,7 +61,11 @@ pub fn main_with_args() -> i32 {
     }
     // Database and transfer files are private to the store's user.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the runtime");
@@ -81,21 +87,33 @@ pub fn main_with_args() -> i32 {
 /// A message for the log when the database or the socket cannot be opened.
 pub async fn run(args: Args) -> Result<(), String> {
     // The hello first: the supervisor expects it promptly, whatever opening the database takes.
-    let mut link = service_kit::supervision::Link::from_env("store").await.map_err(|e| format!("supervision link: {e}"))?;
+    let mut link = service_kit::supervision::Link::from_env("store")
+        .await
+        .map_err(|e| format!("supervision link: {e}"))?;
     let opened = Store::open(&args.db_dir).map_err(|e| format!("cannot open the database: {e}"))?;
     if opened.created {
         tracing::info!(dir = %args.db_dir.display(), "new database created with the default account");
     }
     let store = Arc::new(opened.store);
-    let transfers = Arc::new(transfer::Transfers::new(&args.transfer_dir).map_err(|e| e.to_string())?);
+    let transfers =
+        Arc::new(transfer::Transfers::new(&args.transfer_dir).map_err(|e| e.to_string())?);
     let listener = Listener::<StoreApi>::bind(&args.socket, 0o660, args.allow_uids.clone())
         .map_err(|e| format!("cannot listen on {}: {e}", args.socket.display()))?;
     let hello = Hello::new("store", service_kit::supervision::generation());
-    let server = Arc::new(server::Server { store: Arc::clone(&store), transfers, hello });
+    let server = Arc::new(server::Server {
+        store: Arc::clone(&store),
+        transfers,
+        hello,
+    });
     let serving = tokio::spawn(server.serve(listener));
-    let sampler = tokio::spawn(sample_counters(Arc::clone(&store), Duration::from_secs(args.sample_secs.max(1))));
+    let sampler = tokio::spawn(sample_counters(
+        Arc::clone(&store),
+        Duration::from_secs(args.sample_secs.max(1)),
+    ));
     if let Some(link) = link.as_mut() {
-        link.ready().await.map_err(|e| format!("supervision link: {e}"))?;
+        link.ready()
+            .await
+            .map_err(|e| format!("supervision link: {e}"))?;
     }
     tracing::info!(socket = %args.socket.display(), revision = store.revision().unwrap_or(0), "store ready");
     service_kit::supervision::stop_signal(link).await;
@@ -111,7 +129,8 @@ async fn sample_counters(store: Arc<Store>, every: Duration) {
     loop {
         tick.tick().await;
         let store = Arc::clone(&store);
-        let done = tokio::task::spawn_blocking(move || store.write_with(|tx| tx.sample_counters())).await;
+        let done =
+            tokio::task::spawn_blocking(move || store.write_with(|tx| tx.sample_counters())).await;
         if let Ok(Err(e)) = done {
             tracing::warn!(error = %e, "sampling statistics failed");
         }

@@ -3,7 +3,9 @@
 
 use crate::rules::{self, MAX_PERMANENT_USERS};
 use crate::storage::{id_key, seq_key, Db, View};
-use ipc::api::store::{AccountUpdate, ChangeOp, NewAccount, StoreError, StoreRequest, StoreResponse};
+use ipc::api::store::{
+    AccountUpdate, ChangeOp, NewAccount, StoreError, StoreRequest, StoreResponse,
+};
 use model::{
     now, Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, Ipei,
     License, Omm, RelType, Settings, Severity, Source, Tombstone, User, COUNTER_HISTORY,
@@ -85,7 +87,8 @@ impl Tx<'_, '_> {
             return Ok(false);
         }
         self.view.put(Db::Meta, meta::SCHEMA, &SCHEMA_VERSION)?;
-        self.view.put(Db::Meta, meta::SETTINGS, &Settings::default())?;
+        self.view
+            .put(Db::Meta, meta::SETTINGS, &Settings::default())?;
         let account = Account {
             id: DEFAULT_ACCOUNT_ID,
             name: "mom".into(),
@@ -115,7 +118,11 @@ impl Tx<'_, '_> {
             R::DeleteAccount(id) => self.delete_account(id),
             R::PutOmm(omm) => self.put_omm(omm),
             R::DeleteOmm(id) => self.delete_omm(id),
-            R::SetOmmHealth { id, health, cloud_id } => {
+            R::SetOmmHealth {
+                id,
+                health,
+                cloud_id,
+            } => {
                 let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
                 omm.health = health;
                 if let Some(cloud_id) = cloud_id {
@@ -126,7 +133,10 @@ impl Tx<'_, '_> {
                 Ok(StoreResponse::Done)
             }
             R::PutTemplate(text) => {
-                let template = ConfigTemplate { text, modified: now() };
+                let template = ConfigTemplate {
+                    text,
+                    modified: now(),
+                };
                 self.view.put(Db::Meta, meta::TEMPLATE, &template)?;
                 self.changed(Entity::Template, 0, ChangeOp::Put);
                 Ok(StoreResponse::Done)
@@ -135,7 +145,10 @@ impl Tx<'_, '_> {
             R::DeleteUser(uid) => self.delete_user(uid),
             R::PutDevice(device) => self.put_device(device).map(StoreResponse::Created),
             R::DeleteDevice(ppn) => self.delete_device(ppn),
-            R::CreateFixed { mut user, mut device } => {
+            R::CreateFixed {
+                mut user,
+                mut device,
+            } => {
                 if user.uid != 0 || device.ppn != 0 {
                     return Err(invalid("a fixed pair is created from new records (ids 0)"));
                 }
@@ -167,11 +180,17 @@ impl Tx<'_, '_> {
                 self.changed(Entity::ConferenceRoom, id, ChangeOp::Delete);
                 Ok(StoreResponse::Done)
             }
-            R::LogEvent { severity, subsystem, text } => {
+            R::LogEvent {
+                severity,
+                subsystem,
+                text,
+            } => {
                 self.log_event(severity, &subsystem, &text)?;
                 Ok(StoreResponse::Done)
             }
-            R::AddToCounter { name, delta } => self.update_counter(&name, |v| v.saturating_add(delta)),
+            R::AddToCounter { name, delta } => {
+                self.update_counter(&name, |v| v.saturating_add(delta))
+            }
             R::SetCounter { name, value } => self.update_counter(&name, |_| value),
             other => Err(invalid(format!("{other:?} is not a write"))),
         }
@@ -183,7 +202,9 @@ impl Tx<'_, '_> {
         id: u32,
         entity: Entity,
     ) -> Result<V, StoreError> {
-        self.view.get(db, &id_key(id))?.ok_or_else(|| not_found(entity, id))
+        self.view
+            .get(db, &id_key(id))?
+            .ok_or_else(|| not_found(entity, id))
     }
 
     /// The next free id of `db` (one past the largest key), never 0.
@@ -200,7 +221,9 @@ impl Tx<'_, '_> {
         let next = self.next_id(db)?;
         let id = if requested == 0 { next } else { requested };
         if id >= next {
-            let after = id.checked_add(1).ok_or_else(|| invalid("id space exhausted"))?;
+            let after = id
+                .checked_add(1)
+                .ok_or_else(|| invalid("id space exhausted"))?;
             self.view.put(Db::Meta, &key, &after)?;
         }
         Ok(id)
@@ -210,7 +233,11 @@ impl Tx<'_, '_> {
         if settings.system_name.trim().is_empty() {
             return Err(invalid("the system name must not be empty"));
         }
-        if !settings.fac_prefix.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+        if !settings
+            .fac_prefix
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        {
             return Err(invalid("the FAC prefix may contain only digits, * and #"));
         }
         self.view.put(Db::Meta, meta::SETTINGS, settings)?;
@@ -249,10 +276,14 @@ impl Tx<'_, '_> {
                 return Err(StoreError::DuplicateAccountName(name.to_owned()));
             }
         }
-        if let Some(old) = self.view.get::<Account>(Db::Accounts, &id_key(account.id))? {
+        if let Some(old) = self
+            .view
+            .get::<Account>(Db::Accounts, &id_key(account.id))?
+        {
             self.view.delete(Db::IdxAccount, old.name.as_bytes())?;
         }
-        self.view.put(Db::IdxAccount, name.as_bytes(), &account.id)?;
+        self.view
+            .put(Db::IdxAccount, name.as_bytes(), &account.id)?;
         self.view.put(Db::Accounts, &id_key(account.id), account)
     }
 
@@ -381,7 +412,8 @@ impl Tx<'_, '_> {
             }
         }
         let was_permanent = old.as_ref().is_some_and(|o| o.permanent);
-        if user.permanent && !was_permanent
+        if user.permanent
+            && !was_permanent
             && self.view.count(Db::IdxPermanent)? >= MAX_PERMANENT_USERS
         {
             return Err(StoreError::TooManyPermanentUsers(MAX_PERMANENT_USERS));
@@ -436,16 +468,23 @@ impl Tx<'_, '_> {
         }
         device.ppn = self.take_id(Db::Devices, device.ppn)?;
         if let Some(old) = &old {
-            self.view.delete(Db::IdxIpei, old.ipei.to_string().as_bytes())?;
+            self.view
+                .delete(Db::IdxIpei, old.ipei.to_string().as_bytes())?;
         }
-        self.view.put(Db::IdxIpei, ipei_key.as_bytes(), &device.ppn)?;
+        self.view
+            .put(Db::IdxIpei, ipei_key.as_bytes(), &device.ppn)?;
         self.view.put(Db::Devices, &id_key(device.ppn), &device)?;
         self.changed(Entity::Device, device.ppn, ChangeOp::Put);
         Ok(device.ppn)
     }
 
     fn tombstone(&mut self, entity: Entity, id: u32, key: String) -> Result<(), StoreError> {
-        let stone = Tombstone { entity, id, key, deleted: now() };
+        let stone = Tombstone {
+            entity,
+            id,
+            key,
+            deleted: now(),
+        };
         let mut k = vec![entity as u8];
         k.extend(id_key(id));
         self.view.put(Db::Tombstones, &k, &stone)
@@ -469,7 +508,8 @@ impl Tx<'_, '_> {
         if device.uid != 0 {
             self.unbind(device.uid)?;
         }
-        self.view.delete(Db::IdxIpei, device.ipei.to_string().as_bytes())?;
+        self.view
+            .delete(Db::IdxIpei, device.ipei.to_string().as_bytes())?;
         self.view.delete(Db::Devices, &id_key(ppn))?;
         self.tombstone(Entity::Device, ppn, device.ipei.to_string())?;
         self.changed(Entity::Device, ppn, ChangeOp::Delete);
@@ -486,15 +526,23 @@ impl Tx<'_, '_> {
 
     fn bind(&mut self, uid: u32, ppn: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
         if rel_type == RelType::Unbound {
-            return Err(StoreError::RelationChange("bind needs Dynamic or Fixed".into()));
+            return Err(StoreError::RelationChange(
+                "bind needs Dynamic or Fixed".into(),
+            ));
         }
         let mut user: User = self.get(Db::Users, uid, Entity::User)?;
         let mut device: Device = self.get(Db::Devices, ppn, Entity::Device)?;
         if user.ppn != 0 && user.ppn != ppn {
-            return Err(StoreError::RelationChange(format!("user {uid} is bound to device {}", user.ppn)));
+            return Err(StoreError::RelationChange(format!(
+                "user {uid} is bound to device {}",
+                user.ppn
+            )));
         }
         if device.uid != 0 && device.uid != uid {
-            return Err(StoreError::RelationChange(format!("device {ppn} is bound to user {}", device.uid)));
+            return Err(StoreError::RelationChange(format!(
+                "device {ppn} is bound to user {}",
+                device.uid
+            )));
         }
         let t = now();
         user.ppn = ppn;
@@ -512,7 +560,9 @@ impl Tx<'_, '_> {
     fn unbind(&mut self, uid: u32) -> Result<StoreResponse, StoreError> {
         let mut user: User = self.get(Db::Users, uid, Entity::User)?;
         if user.ppn == 0 {
-            return Err(StoreError::RelationChange(format!("user {uid} is not bound")));
+            return Err(StoreError::RelationChange(format!(
+                "user {uid} is not bound"
+            )));
         }
         let mut device: Device = self.get(Db::Devices, user.ppn, Entity::Device)?;
         let t = now();
@@ -528,10 +578,16 @@ impl Tx<'_, '_> {
         Ok(StoreResponse::Done)
     }
 
-    fn change_relation_type(&mut self, uid: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
+    fn change_relation_type(
+        &mut self,
+        uid: u32,
+        rel_type: RelType,
+    ) -> Result<StoreResponse, StoreError> {
         let mut user: User = self.get(Db::Users, uid, Entity::User)?;
         if user.ppn == 0 {
-            return Err(StoreError::RelationChange(format!("user {uid} is not bound")));
+            return Err(StoreError::RelationChange(format!(
+                "user {uid} is not bound"
+            )));
         }
         let mut device: Device = self.get(Db::Devices, user.ppn, Entity::Device)?;
         rules::check_relation_change(user.rel_type, rel_type, device.s)?;
@@ -562,21 +618,31 @@ impl Tx<'_, '_> {
             return Err(invalid("a conference room needs a name and a number"));
         }
         if room.omm_id != 0 && self.view.get_raw(Db::Omms, &id_key(room.omm_id))?.is_none() {
-            return Err(invalid(format!("OMM {} does not exist (use 0 to keep the room at the MOM)", room.omm_id)));
+            return Err(invalid(format!(
+                "OMM {} does not exist (use 0 to keep the room at the MOM)",
+                room.omm_id
+            )));
         }
-        if let Some(owner) = self.view.get::<u32>(Db::IdxRoomNum, room.number.as_bytes())? {
+        if let Some(owner) = self
+            .view
+            .get::<u32>(Db::IdxRoomNum, room.number.as_bytes())?
+        {
             if owner != room.id {
                 return Err(StoreError::DuplicateRoomNumber(room.number));
             }
         }
         if room.id != 0 {
-            if let Some(old) = self.view.get::<ConferenceRoom>(Db::Rooms, &id_key(room.id))? {
+            if let Some(old) = self
+                .view
+                .get::<ConferenceRoom>(Db::Rooms, &id_key(room.id))?
+            {
                 self.view.delete(Db::IdxRoomNum, old.number.as_bytes())?;
             }
         }
         room.id = self.take_id(Db::Rooms, room.id)?;
         room.modified = now();
-        self.view.put(Db::IdxRoomNum, room.number.as_bytes(), &room.id)?;
+        self.view
+            .put(Db::IdxRoomNum, room.number.as_bytes(), &room.id)?;
         self.view.put(Db::Rooms, &id_key(room.id), &room)?;
         self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
         Ok(StoreResponse::Created(room.id))
@@ -587,7 +653,12 @@ impl Tx<'_, '_> {
     ///
     /// # Errors
     /// [`StoreError::Storage`].
-    pub fn log_event(&mut self, severity: Severity, subsystem: &str, text: &str) -> Result<(), StoreError> {
+    pub fn log_event(
+        &mut self,
+        severity: Severity,
+        subsystem: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
         let subsystem: String = subsystem.chars().take(64).collect();
         let text: String = text.chars().take(512).collect();
         let mut entries: Vec<EventEntry> = self.view.all(Db::Events)?;
@@ -602,7 +673,14 @@ impl Tx<'_, '_> {
         }
         let seq: u64 = self.view.get(Db::Meta, meta::NEXT_EVENT)?.unwrap_or(1);
         self.view.put(Db::Meta, meta::NEXT_EVENT, &(seq + 1))?;
-        let entry = EventEntry { seq, severity, subsystem, count, time: now(), text };
+        let entry = EventEntry {
+            seq,
+            severity,
+            subsystem,
+            count,
+            time: now(),
+            text,
+        };
         self.view.put(Db::Events, &seq_key(seq), &entry)?;
         let excess = (entries.len() + 1).saturating_sub(EVENT_LOG_CAPACITY);
         for old in entries.iter().take(excess) {
@@ -612,14 +690,21 @@ impl Tx<'_, '_> {
         Ok(())
     }
 
-    fn update_counter(&mut self, name: &str, f: impl FnOnce(u64) -> u64) -> Result<StoreResponse, StoreError> {
+    fn update_counter(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(u64) -> u64,
+    ) -> Result<StoreResponse, StoreError> {
         if name.is_empty() || name.len() > 64 {
             return Err(invalid("a counter name has 1 to 64 characters"));
         }
         let mut counter: Counter = self
             .view
             .get(Db::Counters, name.as_bytes())?
-            .unwrap_or_else(|| Counter { name: name.to_owned(), ..Counter::default() });
+            .unwrap_or_else(|| Counter {
+                name: name.to_owned(),
+                ..Counter::default()
+            });
         counter.value = f(counter.value);
         self.view.put(Db::Counters, name.as_bytes(), &counter)?;
         Ok(StoreResponse::Done)
@@ -636,7 +721,8 @@ impl Tx<'_, '_> {
             counter.history.push((t, counter.value));
             let excess = counter.history.len().saturating_sub(COUNTER_HISTORY);
             counter.history.drain(..excess);
-            self.view.put(Db::Counters, counter.name.as_bytes(), &counter)?;
+            self.view
+                .put(Db::Counters, counter.name.as_bytes(), &counter)?;
         }
         Ok(())
     }

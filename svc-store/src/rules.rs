@@ -109,8 +109,20 @@ mod tests {
     #[test]
     fn password_policy_follows_the_admin_guide() {
         check_password("Tr0ub4dor&", "admin", None).unwrap();
-        for bad in ["Ab1!", "alllowercase", "World11111", "W1o1r1l1d1", "xAdmin9!", "nimdA9!x", "Qwer9!zz", "x1234Abc"] {
-            assert!(check_password(bad, "admin", None).is_err(), "{bad} accepted");
+        for bad in [
+            "Ab1!",
+            "alllowercase",
+            "World11111",
+            "W1o1r1l1d1",
+            "xAdmin9!",
+            "nimdA9!x",
+            "Qwer9!zz",
+            "x1234Abc",
+        ] {
+            assert!(
+                check_password(bad, "admin", None).is_err(),
+                "{bad} accepted"
+            );
         }
         assert!(check_password("Zebra#42x", "a", Some("Zebra#42")).is_err());
     }
@@ -136,8 +148,16 @@ mod tests {
     fn relation_changes_need_a_subscribed_bound_pair() {
         check_relation_change(RelType::Dynamic, RelType::Fixed, SubscriptionState::Yes).unwrap();
         check_relation_change(RelType::Fixed, RelType::Dynamic, SubscriptionState::Yes).unwrap();
-        assert!(check_relation_change(RelType::Unbound, RelType::Fixed, SubscriptionState::Yes).is_err());
-        assert!(check_relation_change(RelType::Fixed, RelType::Unbound, SubscriptionState::Yes).is_err());
-        assert!(check_relation_change(RelType::Dynamic, RelType::Fixed, SubscriptionState::No).is_err());
+        assert!(
+            check_relation_change(RelType::Unbound, RelType::Fixed, SubscriptionState::Yes)
+                .is_err()
+        );
+        assert!(
+            check_relation_change(RelType::Fixed, RelType::Unbound, SubscriptionState::Yes)
+                .is_err()
+        );
+        assert!(
+            check_relation_change(RelType::Dynamic, RelType::Fixed, SubscriptionState::No).is_err()
+        );
     }
 }

@@ -34,7 +34,9 @@ impl Server {
                         let cred = pending.cred;
                         match pending.handshake(&server.hello).await {
                             Ok(channel) => server.connection(channel).await,
-                            Err(e) => tracing::warn!(uid = cred.uid, pid = cred.pid, error = %e, "store client refused"),
+                            Err(e) => {
+                                tracing::warn!(uid = cred.uid, pid = cred.pid, error = %e, "store client refused")
+                            }
                         }
                     });
                 }
@@ -74,18 +76,35 @@ impl Server {
                 }
                 let live = self.store.subscribe();
                 let rev = self.store.revision();
-                let _ = out.send(Envelope { id, body: respond(rev.map(StoreResponse::Revision)) }).await;
-                feed = Some(tokio::spawn(feed_task(Arc::clone(&self.store), live, from_rev, out.clone())));
+                let _ = out
+                    .send(Envelope {
+                        id,
+                        body: respond(rev.map(StoreResponse::Revision)),
+                    })
+                    .await;
+                feed = Some(tokio::spawn(feed_task(
+                    Arc::clone(&self.store),
+                    live,
+                    from_rev,
+                    out.clone(),
+                )));
                 continue;
             }
-            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else { break };
+            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+                break;
+            };
             let server = Arc::clone(&self);
             let out = out.clone();
             tokio::spawn(async move {
                 let response = tokio::task::spawn_blocking(move || server.handle(body))
                     .await
                     .unwrap_or_else(|e| Err(StoreError::Storage(format!("request failed: {e}"))));
-                let _ = out.send(Envelope { id, body: respond(response) }).await;
+                let _ = out
+                    .send(Envelope {
+                        id,
+                        body: respond(response),
+                    })
+                    .await;
                 drop(permit);
             });
         }
@@ -104,9 +123,18 @@ impl Server {
                 let (export, size) = self.transfers.export_begin(&self.store)?;
                 Ok(StoreResponse::ExportReady { export, size })
             }
-            R::ExportChunk { export, offset } => self.transfers.export_chunk(export, offset).map(StoreResponse::Chunk),
-            R::ImportBegin { size } => self.transfers.import_begin(size).map(|import| StoreResponse::ImportReady { import }),
-            R::ImportChunk { import, data } => self.transfers.import_chunk(import, &data).map(|()| StoreResponse::Done),
+            R::ExportChunk { export, offset } => self
+                .transfers
+                .export_chunk(export, offset)
+                .map(StoreResponse::Chunk),
+            R::ImportBegin { size } => self
+                .transfers
+                .import_begin(size)
+                .map(|import| StoreResponse::ImportReady { import }),
+            R::ImportChunk { import, data } => self
+                .transfers
+                .import_chunk(import, &data)
+                .map(|()| StoreResponse::Done),
             R::ImportCommit { import } => {
                 let rev = self.transfers.import_commit(import, &self.store);
                 match &rev {
@@ -115,7 +143,11 @@ impl Server {
                 }
                 let rev = rev?;
                 let _ = self.store.write_with(|tx| {
-                    tx.log_event(model::Severity::Warning, "store", "database replaced by an import")
+                    tx.log_event(
+                        model::Severity::Warning,
+                        "store",
+                        "database replaced by an import",
+                    )
                 });
                 Ok(StoreResponse::Revision(rev))
             }
@@ -164,14 +196,20 @@ async fn feed_task(
                 Ok(Ok(Backlog::Changes(changes))) => {
                     for change in changes {
                         last = change.rev;
-                        if send_event(&out, StoreResponse::Changed(change)).await.is_err() {
+                        if send_event(&out, StoreResponse::Changed(change))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
                 }
                 Ok(Ok(Backlog::ResyncNeeded(rev))) => {
                     last = rev;
-                    if send_event(&out, StoreResponse::ResyncNeeded { rev }).await.is_err() {
+                    if send_event(&out, StoreResponse::ResyncNeeded { rev })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -198,6 +236,11 @@ async fn feed_task(
     }
 }
 
-async fn send_event(out: &mpsc::Sender<Envelope<StoreResponse>>, body: StoreResponse) -> Result<(), ()> {
-    out.send(Envelope { id: EVENT_ID, body }).await.map_err(|_| ())
+async fn send_event(
+    out: &mpsc::Sender<Envelope<StoreResponse>>,
+    body: StoreResponse,
+) -> Result<(), ()> {
+    out.send(Envelope { id: EVENT_ID, body })
+        .await
+        .map_err(|_| ())
 }

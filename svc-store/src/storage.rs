@@ -6,7 +6,9 @@
 //! (LMDB's default durable sync).
 
 use ipc::api::store::StoreError;
-use lmdb::{Cursor, Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction, WriteFlags};
+use lmdb::{
+    Cursor, Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction, WriteFlags,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::Path;
 
@@ -220,6 +222,18 @@ impl<T: Transaction> View<'_, T> {
     /// # Errors
     /// [`StoreError::Storage`], also for a value that does not decode.
     pub fn get<V: DeserializeOwned>(&self, db: Db, key: &[u8]) -> Result<Option<V>, StoreError> {
+        self.get_borrowed(db, key)
+    }
+
+    /// The value at `key`, decoded borrowing from the transaction's pages.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], also for a value that does not decode.
+    pub fn get_borrowed<'t, V: serde::Deserialize<'t>>(
+        &'t self,
+        db: Db,
+        key: &[u8],
+    ) -> Result<Option<V>, StoreError> {
         self.get_raw(db, key)?
             .map(|raw| decode(db, raw))
             .transpose()
@@ -230,13 +244,16 @@ impl<T: Transaction> View<'_, T> {
     ///
     /// # Errors
     /// [`StoreError::Storage`], or the first error of `f`.
-    pub fn scan(
-        &self,
+    pub fn scan<'t>(
+        &'t self,
         db: Db,
         from: Option<&[u8]>,
-        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+        mut f: impl FnMut(&'t [u8], &'t [u8]) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        let mut cursor = self.txn.open_ro_cursor(self.db(db)).map_err(storage_error)?;
+        let mut cursor = self
+            .txn
+            .open_ro_cursor(self.db(db))
+            .map_err(storage_error)?;
         let iter = match from {
             Some(key) => cursor.iter_from(key),
             None => cursor.iter_start(),
@@ -332,7 +349,7 @@ impl View<'_, lmdb::RwTransaction<'_>> {
 ///
 /// # Errors
 /// [`StoreError::Storage`] naming the database.
-pub fn decode<V: DeserializeOwned>(db: Db, raw: &[u8]) -> Result<V, StoreError> {
+pub fn decode<'t, V: serde::Deserialize<'t>>(db: Db, raw: &'t [u8]) -> Result<V, StoreError> {
     match postcard::take_from_bytes(raw) {
         Ok((v, [])) => Ok(v),
         Ok((_, rest)) => Err(StoreError::Storage(format!(

@@ -66,7 +66,11 @@ impl Transfers {
     pub fn new(dir: &Path) -> Result<Self, StoreError> {
         let _ = std::fs::remove_dir_all(dir);
         create_private_dir(dir)?;
-        Ok(Self { dir: dir.to_owned(), next_id: AtomicU64::new(1), imports: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            dir: dir.to_owned(),
+            next_id: AtomicU64::new(1),
+            imports: Mutex::new(HashMap::new()),
+        })
     }
 
     fn export_path(&self, id: u64) -> PathBuf {
@@ -112,10 +116,14 @@ impl Transfers {
     /// # Errors
     /// [`StoreError::UnknownTransfer`] or [`StoreError::Storage`].
     pub fn export_chunk(&self, id: u64, offset: u64) -> Result<Vec<u8>, StoreError> {
-        let mut file = std::fs::File::open(self.export_path(id)).map_err(|_| StoreError::UnknownTransfer(id))?;
-        file.seek(SeekFrom::Start(offset)).map_err(|e| io_error("seeking the export", &e))?;
+        let mut file = std::fs::File::open(self.export_path(id))
+            .map_err(|_| StoreError::UnknownTransfer(id))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| io_error("seeking the export", &e))?;
         let mut chunk = Vec::with_capacity(CHUNK_SIZE);
-        file.take(CHUNK_SIZE as u64).read_to_end(&mut chunk).map_err(|e| io_error("reading the export", &e))?;
+        file.take(CHUNK_SIZE as u64)
+            .read_to_end(&mut chunk)
+            .map_err(|e| io_error("reading the export", &e))?;
         Ok(chunk)
     }
 
@@ -130,12 +138,23 @@ impl Transfers {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.join(format!("import-{id}.momdb"));
         let file = create_private(&path)?;
-        let mut imports = self.imports.lock().map_err(|_| StoreError::Storage("lock poisoned".into()))?;
+        let mut imports = self
+            .imports
+            .lock()
+            .map_err(|_| StoreError::Storage("lock poisoned".into()))?;
         // One import at a time: a new one discards unfinished ones.
         for (_, old) in imports.drain() {
             let _ = std::fs::remove_file(old.path);
         }
-        imports.insert(id, Import { file, path, size, written: 0 });
+        imports.insert(
+            id,
+            Import {
+                file,
+                path,
+                size,
+                written: 0,
+            },
+        );
         Ok(id)
     }
 
@@ -144,8 +163,13 @@ impl Transfers {
     /// # Errors
     /// [`StoreError::Import`] when it would exceed the announced size.
     pub fn import_chunk(&self, id: u64, data: &[u8]) -> Result<(), StoreError> {
-        let mut imports = self.imports.lock().map_err(|_| StoreError::Storage("lock poisoned".into()))?;
-        let import = imports.get_mut(&id).ok_or(StoreError::UnknownTransfer(id))?;
+        let mut imports = self
+            .imports
+            .lock()
+            .map_err(|_| StoreError::Storage("lock poisoned".into()))?;
+        let import = imports
+            .get_mut(&id)
+            .ok_or(StoreError::UnknownTransfer(id))?;
         if import.written + data.len() as u64 > import.size {
             let import = imports.remove(&id);
             if let Some(i) = import {
@@ -153,7 +177,10 @@ impl Transfers {
             }
             return Err(refuse("more data than announced"));
         }
-        import.file.write_all(data).map_err(|e| io_error("writing the import", &e))?;
+        import
+            .file
+            .write_all(data)
+            .map_err(|e| io_error("writing the import", &e))?;
         import.written += data.len() as u64;
         Ok(())
     }
@@ -173,14 +200,19 @@ impl Transfers {
         let work = self.dir.join(format!("import-{id}"));
         let result = (|| {
             if import.written != import.size {
-                return Err(refuse(format!("received {} of {} bytes", import.written, import.size)));
+                return Err(refuse(format!(
+                    "received {} of {} bytes",
+                    import.written, import.size
+                )));
             }
             drop(import.file);
-            let bytes = std::fs::read(&import.path).map_err(|e| io_error("reading the import", &e))?;
+            let bytes =
+                std::fs::read(&import.path).map_err(|e| io_error("reading the import", &e))?;
             let body = check_header(&bytes)?;
             create_private_dir(&work)?;
             write_private(&work.join("data.mdb"), body)?;
-            let imported_rev = validate(&Storage::open_read_only(&work).map_err(|e| refuse(e.to_string()))?)?;
+            let imported_rev =
+                validate(&Storage::open_read_only(&work).map_err(|e| refuse(e.to_string()))?)?;
             swap_in(store, &work.join("data.mdb"), imported_rev)
         })();
         let _ = std::fs::remove_file(&import.path);
@@ -247,13 +279,19 @@ fn all<V: serde::de::DeserializeOwned>(storage: &Storage, db: Db) -> Result<Vec<
 /// [`StoreError::Import`] naming the first problem.
 pub fn validate(storage: &Storage) -> Result<u64, StoreError> {
     let view = storage.read()?;
-    let meta_get = |key: &[u8]| view.get_raw(Db::Meta, key).map_err(|e| refuse(e.to_string()));
+    let meta_get = |key: &[u8]| {
+        view.get_raw(Db::Meta, key)
+            .map_err(|e| refuse(e.to_string()))
+    };
     match meta_get(meta::SCHEMA)? {
         Some(raw) if decode::<u32>(Db::Meta, raw).ok() == Some(SCHEMA_VERSION) => {}
         _ => return Err(refuse("the database inside has another schema version")),
     }
-    let _: Settings = decode(Db::Meta, meta_get(meta::SETTINGS)?.ok_or_else(|| refuse("no settings"))?)
-        .map_err(|e| refuse(e.to_string()))?;
+    let _: Settings = decode(
+        Db::Meta,
+        meta_get(meta::SETTINGS)?.ok_or_else(|| refuse("no settings"))?,
+    )
+    .map_err(|e| refuse(e.to_string()))?;
     if let Some(raw) = meta_get(meta::LICENSE)? {
         let _: License = decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?;
     }
@@ -275,24 +313,38 @@ pub fn validate(storage: &Storage) -> Result<u64, StoreError> {
     unique(users.iter().map(|u| u.num.clone()), "user number")?;
     let permanent = users.iter().filter(|u| u.permanent).count();
     if permanent > MAX_PERMANENT_USERS {
-        return Err(refuse(format!("{permanent} permanent users, at most {MAX_PERMANENT_USERS} allowed")));
+        return Err(refuse(format!(
+            "{permanent} permanent users, at most {MAX_PERMANENT_USERS} allowed"
+        )));
     }
-    if users.iter().any(|u| u.permanent && u.source == Source::External) {
+    if users
+        .iter()
+        .any(|u| u.permanent && u.source == Source::External)
+    {
         return Err(refuse("a permanent user is marked External"));
     }
     let devices: Vec<Device> = all(storage, Db::Devices)?;
     for d in &devices {
-        model::Ipei::new(d.ipei.emc, d.ipei.psn).map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
+        model::Ipei::new(d.ipei.emc, d.ipei.psn)
+            .map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
     }
     unique(devices.iter().map(|d| d.ipei.to_string()), "IPEI")?;
     let _: Vec<Omm> = all(storage, Db::Omms)?;
     let rooms: Vec<ConferenceRoom> = all(storage, Db::Rooms)?;
-    unique(rooms.iter().map(|r| r.number.clone()), "conference room number")?;
+    unique(
+        rooms.iter().map(|r| r.number.clone()),
+        "conference room number",
+    )?;
     let _: Vec<Tombstone> = all(storage, Db::Tombstones)?;
     let _: Vec<EventEntry> = all(storage, Db::Events)?;
     let _: Vec<Counter> = all(storage, Db::Counters)?;
     let _: Vec<Change> = all(storage, Db::Changes)?;
-    let index_len = |db| storage.read().and_then(|v| v.count(db)).map_err(|e| refuse(e.to_string()));
+    let index_len = |db| {
+        storage
+            .read()
+            .and_then(|v| v.count(db))
+            .map_err(|e| refuse(e.to_string()))
+    };
     for (db, want, what) in [
         (Db::IdxNum, users.len(), "number index"),
         (Db::IdxIpei, devices.len(), "IPEI index"),
@@ -321,7 +373,15 @@ fn unique(keys: impl Iterator<Item = String>, what: &str) -> Result<(), StoreErr
 /// both databases' revisions, so every subscriber resynchronises.
 fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreError> {
     let old_rev = store.revision()?;
-    let mut slot = store.storage_slot().write().map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
+    // Lock order as in every write: column tables, then the storage.
+    let mut tables = store
+        .tables_slot()
+        .write()
+        .map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
+    let mut slot = store
+        .storage_slot()
+        .write()
+        .map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
     // Close the environment before its file is replaced.
     *slot = None;
     let dir = store.db_dir();
@@ -336,11 +396,17 @@ fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreEr
     {
         let mut view = storage.write()?;
         view.clear(Db::Changes)?;
-        let change = Change { rev, entity: Entity::Database, id: 0, op: ChangeOp::Put };
+        let change = Change {
+            rev,
+            entity: Entity::Database,
+            id: 0,
+            op: ChangeOp::Put,
+        };
         view.put(Db::Changes, &seq_key(rev), &change)?;
         view.put(Db::Meta, meta::REVISION, &rev)?;
         view.put(Db::Meta, meta::CHANGES_START, &rev)?;
         view.commit()?;
+        *tables = crate::engine::Tables::load(&storage)?;
         store.publish(change);
     }
     *slot = Some(storage);

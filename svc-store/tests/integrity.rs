@@ -1,10 +1,12 @@
 //! The store's integrity rules, queries, change feed and import checks, driven in-process
 //! through the same engine the IPC server uses, on a real LMDB file.
 
-use ipc::api::store::{AccountUpdate, NewAccount, StoreError, StoreRequest as R, StoreResponse as S};
+use ipc::api::store::{
+    AccountUpdate, NewAccount, StoreError, StoreRequest as R, StoreResponse as S,
+};
 use model::{
-    Device, Entity, Filter, FilterOp, Ipei, License, Omm, Query, RelType, Settings, Severity,
-    SortDirection, Source, SubscriptionState, User, ConferenceRoom,
+    ConferenceRoom, Device, Entity, Filter, FilterOp, Ipei, License, Omm, Query, RelType, Settings,
+    Severity, SortDirection, Source, SubscriptionState, User,
 };
 use svc_store::engine::Backlog;
 use svc_store::transfer::Transfers;
@@ -18,7 +20,11 @@ fn open() -> (tempfile::TempDir, Store) {
 }
 
 fn user(num: &str) -> User {
-    User { num: num.into(), name: format!("User {num}"), ..User::default() }
+    User {
+        num: num.into(),
+        name: format!("User {num}"),
+        ..User::default()
+    }
 }
 
 fn ipei(psn: u32) -> Ipei {
@@ -39,17 +45,51 @@ fn err(result: Result<S, StoreError>) -> StoreError {
 #[test]
 fn default_account_exists_checks_its_password_and_cannot_be_deleted() {
     let (_dir, store) = open();
-    let S::Account(account) = store.read(&R::CheckLogin { name: "mom".into(), password: "mom".into() }).unwrap() else {
+    let S::Account(account) = store
+        .read(&R::CheckLogin {
+            name: "mom".into(),
+            password: "mom".into(),
+        })
+        .unwrap()
+    else {
         panic!()
     };
     assert!(account.must_change_password && account.write && account.read);
-    assert_eq!(err(store.read(&R::CheckLogin { name: "mom".into(), password: "wrong".into() })), StoreError::WrongPassword);
-    assert_eq!(err(store.write(R::DeleteAccount(0))), StoreError::DefaultAccountUndeletable);
+    assert_eq!(
+        err(store.read(&R::CheckLogin {
+            name: "mom".into(),
+            password: "wrong".into()
+        })),
+        StoreError::WrongPassword
+    );
+    assert_eq!(
+        err(store.write(R::DeleteAccount(0))),
+        StoreError::DefaultAccountUndeletable
+    );
     // A weak new password is refused with the rule that failed; a good one clears the flag.
-    let weak = err(store.write(R::UpdateAccount(AccountUpdate { id: 0, password: Some("momom".into()), ..Default::default() })));
-    assert!(matches!(weak, StoreError::Invalid(ref m) if m.contains("five")), "{weak}");
-    store.write(R::UpdateAccount(AccountUpdate { id: 0, password: Some("Str0ng!pass".into()), ..Default::default() })).unwrap();
-    let S::Account(account) = store.read(&R::CheckLogin { name: "mom".into(), password: "Str0ng!pass".into() }).unwrap() else {
+    let weak = err(store.write(R::UpdateAccount(AccountUpdate {
+        id: 0,
+        password: Some("momom".into()),
+        ..Default::default()
+    })));
+    assert!(
+        matches!(weak, StoreError::Invalid(ref m) if m.contains("five")),
+        "{weak}"
+    );
+    store
+        .write(R::UpdateAccount(AccountUpdate {
+            id: 0,
+            password: Some("Str0ng!pass".into()),
+            ..Default::default()
+        }))
+        .unwrap();
+    let S::Account(account) = store
+        .read(&R::CheckLogin {
+            name: "mom".into(),
+            password: "Str0ng!pass".into(),
+        })
+        .unwrap()
+    else {
         panic!()
     };
     assert!(!account.must_change_password);
@@ -58,12 +98,28 @@ fn default_account_exists_checks_its_password_and_cannot_be_deleted() {
 #[test]
 fn account_names_are_unique_and_disabled_accounts_cannot_log_in() {
     let (_dir, store) = open();
-    let new = |name: &str| R::CreateAccount(NewAccount { name: name.into(), password: "Adm1n!strator".into(), enabled: false, write: false });
+    let new = |name: &str| {
+        R::CreateAccount(NewAccount {
+            name: name.into(),
+            password: "Adm1n!strator".into(),
+            enabled: false,
+            write: false,
+        })
+    };
     let id = created(store.write(new("admin-1")).unwrap());
-    assert_eq!(err(store.write(new("admin-1"))), StoreError::DuplicateAccountName("admin-1".into()));
-    assert_eq!(err(store.write(new("mom"))), StoreError::DuplicateAccountName("mom".into()));
     assert_eq!(
-        err(store.read(&R::CheckLogin { name: "admin-1".into(), password: "Adm1n!strator".into() })),
+        err(store.write(new("admin-1"))),
+        StoreError::DuplicateAccountName("admin-1".into())
+    );
+    assert_eq!(
+        err(store.write(new("mom"))),
+        StoreError::DuplicateAccountName("mom".into())
+    );
+    assert_eq!(
+        err(store.read(&R::CheckLogin {
+            name: "admin-1".into(),
+            password: "Adm1n!strator".into()
+        })),
         StoreError::AccountDisabled
     );
     store.write(R::DeleteAccount(id)).unwrap();
@@ -75,34 +131,77 @@ fn account_names_are_unique_and_disabled_accounts_cannot_log_in() {
 fn numbers_and_ipeis_are_unique_and_ipeis_valid() {
     let (_dir, store) = open();
     let uid = created(store.write(R::PutUser(user("100"))).unwrap());
-    assert_eq!(err(store.write(R::PutUser(user("100")))), StoreError::DuplicateNumber("100".into()));
+    assert_eq!(
+        err(store.write(R::PutUser(user("100")))),
+        StoreError::DuplicateNumber("100".into())
+    );
     // Editing a user keeps its own number.
     let mut edited = user("100");
     edited.uid = uid;
     edited.name = "Renamed".into();
     store.write(R::PutUser(edited)).unwrap();
-    assert!(matches!(err(store.write(R::PutUser(user("  ")))), StoreError::Invalid(_)));
+    assert!(matches!(
+        err(store.write(R::PutUser(user("  ")))),
+        StoreError::Invalid(_)
+    ));
 
     created(store.write(R::PutDevice(Device::new(ipei(1)))).unwrap());
-    assert_eq!(err(store.write(R::PutDevice(Device::new(ipei(1))))), StoreError::DuplicateIpei(ipei(1).to_string()));
-    let bad = Device::new(Ipei { emc: 70_000, psn: 1 });
-    assert!(matches!(err(store.write(R::PutDevice(bad))), StoreError::InvalidIpei(_)));
+    assert_eq!(
+        err(store.write(R::PutDevice(Device::new(ipei(1))))),
+        StoreError::DuplicateIpei(ipei(1).to_string())
+    );
+    let bad = Device::new(Ipei {
+        emc: 70_000,
+        psn: 1,
+    });
+    assert!(matches!(
+        err(store.write(R::PutDevice(bad))),
+        StoreError::InvalidIpei(_)
+    ));
 }
 
 #[test]
 fn at_most_512_permanent_users_and_never_external() {
     let (_dir, store) = open();
-    let users: Vec<User> = (0..512).map(|i| User { permanent: true, ..user(&format!("{}", 1000 + i)) }).collect();
-    store.write(R::BulkPut { users, devices: vec![] }).unwrap();
-    let extra = User { permanent: true, ..user("9999") };
-    assert_eq!(err(store.write(R::PutUser(extra))), StoreError::TooManyPermanentUsers(512));
+    let users: Vec<User> = (0..512)
+        .map(|i| User {
+            permanent: true,
+            ..user(&format!("{}", 1000 + i))
+        })
+        .collect();
+    store
+        .write(R::BulkPut {
+            users,
+            devices: vec![],
+        })
+        .unwrap();
+    let extra = User {
+        permanent: true,
+        ..user("9999")
+    };
+    assert_eq!(
+        err(store.write(R::PutUser(extra))),
+        StoreError::TooManyPermanentUsers(512)
+    );
     // The refused write left nothing behind.
-    assert!(matches!(store.read(&R::GetUser(513)), Err(StoreError::NotFound { .. })));
-    let external = User { source: Source::External, ..user("8888") };
+    assert!(matches!(
+        store.read(&R::GetUser(513)),
+        Err(StoreError::NotFound { .. })
+    ));
+    let external = User {
+        source: Source::External,
+        ..user("8888")
+    };
     let uid = created(store.write(R::PutUser(external.clone())).unwrap());
     let (_d2, store2) = open();
-    let perm_ext = User { permanent: true, ..external };
-    assert_eq!(err(store2.write(R::PutUser(perm_ext))), StoreError::PermanentMustBeInternal);
+    let perm_ext = User {
+        permanent: true,
+        ..external
+    };
+    assert_eq!(
+        err(store2.write(R::PutUser(perm_ext))),
+        StoreError::PermanentMustBeInternal
+    );
     assert!(uid > 0);
 }
 
@@ -111,20 +210,74 @@ fn relation_and_source_changes_follow_the_admin_guide() {
     let (_dir, store) = open();
     let mut device = Device::new(ipei(7));
     device.s = SubscriptionState::Yes;
-    let S::CreatedFixed { uid, ppn } = store.write(R::CreateFixed { user: user("200"), device }).unwrap() else { panic!() };
-    let S::User(u) = store.read(&R::GetUser(uid)).unwrap() else { panic!() };
+    let S::CreatedFixed { uid, ppn } = store
+        .write(R::CreateFixed {
+            user: user("200"),
+            device,
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    let S::User(u) = store.read(&R::GetUser(uid)).unwrap() else {
+        panic!()
+    };
     assert_eq!((u.ppn, u.rel_type), (ppn, RelType::Fixed));
-    store.write(R::ChangeRelationType { uid, rel_type: RelType::Dynamic }).unwrap();
-    assert!(matches!(err(store.write(R::ChangeRelationType { uid, rel_type: RelType::Unbound })), StoreError::RelationChange(_)));
+    store
+        .write(R::ChangeRelationType {
+            uid,
+            rel_type: RelType::Dynamic,
+        })
+        .unwrap();
+    assert!(matches!(
+        err(store.write(R::ChangeRelationType {
+            uid,
+            rel_type: RelType::Unbound
+        })),
+        StoreError::RelationChange(_)
+    ));
 
     // Source: Internal -> External never; External -> Internal only when Dynamic.
-    assert!(matches!(err(store.write(R::ChangeSource { uid, source: Source::External })), StoreError::SourceChange(_)));
-    let ext = created(store.write(R::PutUser(User { source: Source::External, ..user("201") })).unwrap());
-    assert!(matches!(err(store.write(R::ChangeSource { uid: ext, source: Source::Internal })), StoreError::SourceChange(_)));
+    assert!(matches!(
+        err(store.write(R::ChangeSource {
+            uid,
+            source: Source::External
+        })),
+        StoreError::SourceChange(_)
+    ));
+    let ext = created(
+        store
+            .write(R::PutUser(User {
+                source: Source::External,
+                ..user("201")
+            }))
+            .unwrap(),
+    );
+    assert!(matches!(
+        err(store.write(R::ChangeSource {
+            uid: ext,
+            source: Source::Internal
+        })),
+        StoreError::SourceChange(_)
+    ));
 
     // An unsubscribed pair cannot change relation type.
-    let S::CreatedFixed { uid: u2, .. } = store.write(R::CreateFixed { user: user("202"), device: Device::new(ipei(8)) }).unwrap() else { panic!() };
-    assert!(matches!(err(store.write(R::ChangeRelationType { uid: u2, rel_type: RelType::Dynamic })), StoreError::RelationChange(_)));
+    let S::CreatedFixed { uid: u2, .. } = store
+        .write(R::CreateFixed {
+            user: user("202"),
+            device: Device::new(ipei(8)),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        err(store.write(R::ChangeRelationType {
+            uid: u2,
+            rel_type: RelType::Dynamic
+        })),
+        StoreError::RelationChange(_)
+    ));
 
     // A plain edit cannot smuggle in a relation change.
     let mut sneaky = user("202");
@@ -132,71 +285,163 @@ fn relation_and_source_changes_follow_the_admin_guide() {
     sneaky.ppn = 0;
     sneaky.rel_type = RelType::Unbound;
     store.write(R::PutUser(sneaky)).unwrap();
-    let S::User(u) = store.read(&R::GetUser(u2)).unwrap() else { panic!() };
+    let S::User(u) = store.read(&R::GetUser(u2)).unwrap() else {
+        panic!()
+    };
     assert_eq!(u.rel_type, RelType::Fixed);
 
     // Deleting the user unbinds the device and leaves a tombstone.
     store.write(R::DeleteUser(uid)).unwrap();
-    let S::Device(d) = store.read(&R::GetDevice(ppn)).unwrap() else { panic!() };
+    let S::Device(d) = store.read(&R::GetDevice(ppn)).unwrap() else {
+        panic!()
+    };
     assert_eq!((d.uid, d.rel_type), (0, RelType::Unbound));
-    let S::Tombstones(t) = store.read(&R::TombstonesSince(0)).unwrap() else { panic!() };
-    assert_eq!((t[0].entity, t[0].id, t[0].key.as_str()), (Entity::User, uid, "200"));
+    let S::Tombstones(t) = store.read(&R::TombstonesSince(0)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (t[0].entity, t[0].id, t[0].key.as_str()),
+        (Entity::User, uid, "200")
+    );
 }
 
 #[test]
 fn conference_rooms_allow_omm_zero_and_move_home_when_their_omm_goes() {
     let (_dir, store) = open();
-    let room = |number: &str, omm_id| ConferenceRoom { name: "Room".into(), number: number.into(), omm_id, ..ConferenceRoom::default() };
+    let room = |number: &str, omm_id| ConferenceRoom {
+        name: "Room".into(),
+        number: number.into(),
+        omm_id,
+        ..ConferenceRoom::default()
+    };
     created(store.write(R::PutConferenceRoom(room("700", 0))).unwrap());
-    assert!(matches!(err(store.write(R::PutConferenceRoom(room("701", 5)))), StoreError::Invalid(_)));
-    assert_eq!(err(store.write(R::PutConferenceRoom(room("700", 0)))), StoreError::DuplicateRoomNumber("700".into()));
-    let omm = created(store.write(R::PutOmm(Omm { name: "Site A".into(), omm1: "127.0.0.1".into(), enabled: true, ..Omm::default() })).unwrap());
+    assert!(matches!(
+        err(store.write(R::PutConferenceRoom(room("701", 5)))),
+        StoreError::Invalid(_)
+    ));
+    assert_eq!(
+        err(store.write(R::PutConferenceRoom(room("700", 0)))),
+        StoreError::DuplicateRoomNumber("700".into())
+    );
+    let omm = created(
+        store
+            .write(R::PutOmm(Omm {
+                name: "Site A".into(),
+                omm1: "127.0.0.1".into(),
+                enabled: true,
+                ..Omm::default()
+            }))
+            .unwrap(),
+    );
     let id = created(store.write(R::PutConferenceRoom(room("702", omm))).unwrap());
     store.write(R::DeleteOmm(omm)).unwrap();
-    let S::Rooms(rooms) = store.read(&R::ListConferenceRooms).unwrap() else { panic!() };
+    let S::Rooms(rooms) = store.read(&R::ListConferenceRooms).unwrap() else {
+        panic!()
+    };
     assert_eq!(rooms.iter().find(|r| r.id == id).unwrap().omm_id, 0);
 }
 
 #[test]
 fn license_sets_the_sari_and_later_licenses_must_match_the_installation() {
     let (_dir, store) = open();
-    let license = License { installation_id: "271110277".into(), sari: "1F1028D085".into(), ..License::default() };
+    let license = License {
+        installation_id: "271110277".into(),
+        sari: "1F1028D085".into(),
+        ..License::default()
+    };
     store.write(R::PutLicense(license.clone())).unwrap();
-    let S::Settings(settings) = store.read(&R::GetSettings).unwrap() else { panic!() };
+    let S::Settings(settings) = store.read(&R::GetSettings).unwrap() else {
+        panic!()
+    };
     assert_eq!(settings.sari, "1F1028D085");
-    let other = License { installation_id: "1".into(), ..license };
-    assert!(matches!(err(store.write(R::PutLicense(other))), StoreError::LicenseMismatch { .. }));
-    let bad = Settings { system_name: String::new(), ..settings };
-    assert!(matches!(err(store.write(R::PutSettings(bad))), StoreError::Invalid(_)));
+    let other = License {
+        installation_id: "1".into(),
+        ..license
+    };
+    assert!(matches!(
+        err(store.write(R::PutLicense(other))),
+        StoreError::LicenseMismatch { .. }
+    ));
+    let bad = Settings {
+        system_name: String::new(),
+        ..settings
+    };
+    assert!(matches!(
+        err(store.write(R::PutSettings(bad))),
+        StoreError::Invalid(_)
+    ));
 }
 
 #[test]
 fn event_log_counts_repeats_and_keeps_100_entries() {
     let (_dir, store) = open();
     for _ in 0..3 {
-        store.write(R::LogEvent { severity: Severity::Warning, subsystem: "axi".into(), text: "OMM 1 link lost".into() }).unwrap();
+        store
+            .write(R::LogEvent {
+                severity: Severity::Warning,
+                subsystem: "axi".into(),
+                text: "OMM 1 link lost".into(),
+            })
+            .unwrap();
     }
     for i in 0..150 {
-        store.write(R::LogEvent { severity: Severity::Info, subsystem: "t".into(), text: format!("event {i}") }).unwrap();
+        store
+            .write(R::LogEvent {
+                severity: Severity::Info,
+                subsystem: "t".into(),
+                text: format!("event {i}"),
+            })
+            .unwrap();
     }
-    let S::Events(events) = store.read(&R::ListEvents).unwrap() else { panic!() };
+    let S::Events(events) = store.read(&R::ListEvents).unwrap() else {
+        panic!()
+    };
     assert_eq!(events.len(), 100);
     assert_eq!(events[0].text, "event 149");
-    assert!(events.iter().all(|e| e.text != "OMM 1 link lost"), "oldest entries are dropped");
-    store.write(R::LogEvent { severity: Severity::Warning, subsystem: "axi".into(), text: "again".into() }).unwrap();
-    store.write(R::LogEvent { severity: Severity::Warning, subsystem: "axi".into(), text: "again".into() }).unwrap();
-    let S::Events(events) = store.read(&R::ListEvents).unwrap() else { panic!() };
+    assert!(
+        events.iter().all(|e| e.text != "OMM 1 link lost"),
+        "oldest entries are dropped"
+    );
+    store
+        .write(R::LogEvent {
+            severity: Severity::Warning,
+            subsystem: "axi".into(),
+            text: "again".into(),
+        })
+        .unwrap();
+    store
+        .write(R::LogEvent {
+            severity: Severity::Warning,
+            subsystem: "axi".into(),
+            text: "again".into(),
+        })
+        .unwrap();
+    let S::Events(events) = store.read(&R::ListEvents).unwrap() else {
+        panic!()
+    };
     assert_eq!((events[0].text.as_str(), events[0].count), ("again", 2));
 }
 
 #[test]
 fn counters_keep_a_history() {
     let (_dir, store) = open();
-    store.write(R::AddToCounter { name: "axi.records_synced".into(), delta: 5 }).unwrap();
+    store
+        .write(R::AddToCounter {
+            name: "axi.records_synced".into(),
+            delta: 5,
+        })
+        .unwrap();
     store.write_with(|tx| tx.sample_counters()).unwrap();
-    store.write(R::AddToCounter { name: "axi.records_synced".into(), delta: 2 }).unwrap();
+    store
+        .write(R::AddToCounter {
+            name: "axi.records_synced".into(),
+            delta: 2,
+        })
+        .unwrap();
     store.write_with(|tx| tx.sample_counters()).unwrap();
-    let S::Counters(c) = store.read(&R::ListCounters).unwrap() else { panic!() };
+    let S::Counters(c) = store.read(&R::ListCounters).unwrap() else {
+        panic!()
+    };
     assert_eq!(c[0].value, 7);
     assert_eq!(c[0].history.iter().map(|h| h.1).collect::<Vec<_>>(), [5, 7]);
 }
@@ -204,21 +449,44 @@ fn counters_keep_a_history() {
 #[test]
 fn queries_sort_filter_and_page_inside_the_store() {
     let (_dir, store) = open();
-    let users: Vec<User> = (0..300).map(|i| User { name: format!("n{:03}", (i * 7) % 300), ..user(&format!("{}", 5000 + i)) }).collect();
-    store.write(R::BulkPut { users, devices: vec![] }).unwrap();
+    let users: Vec<User> = (0..300)
+        .map(|i| User {
+            name: format!("n{:03}", (i * 7) % 300),
+            ..user(&format!("{}", 5000 + i))
+        })
+        .collect();
+    store
+        .write(R::BulkPut {
+            users,
+            devices: vec![],
+        })
+        .unwrap();
     let query = Query {
-        filters: vec![Filter { column: "name".into(), op: FilterOp::StartsWith, value: "N1".into() }],
+        filters: vec![Filter {
+            column: "name".into(),
+            op: FilterOp::StartsWith,
+            value: "N1".into(),
+        }],
         sort_column: "name".into(),
         sort: SortDirection::Descending,
         offset: 10,
         limit: 5,
     };
-    let S::Users(page) = store.read(&R::QueryUsers(query)).unwrap() else { panic!() };
+    let S::Users(page) = store.read(&R::QueryUsers(query)).unwrap() else {
+        panic!()
+    };
     assert_eq!(page.total, 100);
     let names: Vec<_> = page.items.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, ["n189", "n188", "n187", "n186", "n185"]);
-    let bad = Query { sort_column: "nope".into(), sort: SortDirection::Ascending, ..Query::default() };
-    assert!(matches!(err(store.read(&R::QueryUsers(bad))), StoreError::Query(_)));
+    let bad = Query {
+        sort_column: "nope".into(),
+        sort: SortDirection::Ascending,
+        ..Query::default()
+    };
+    assert!(matches!(
+        err(store.read(&R::QueryUsers(bad))),
+        StoreError::Query(_)
+    ));
 }
 
 #[test]
@@ -227,12 +495,17 @@ fn change_feed_resumes_or_asks_for_a_resync() {
     let rev0 = store.revision().unwrap();
     store.write(R::PutUser(user("1"))).unwrap();
     store.write(R::PutUser(user("2"))).unwrap();
-    let Backlog::Changes(changes) = store.backlog(rev0).unwrap() else { panic!() };
+    let Backlog::Changes(changes) = store.backlog(rev0).unwrap() else {
+        panic!()
+    };
     assert_eq!(changes.len(), 2);
     assert_eq!(changes[1].rev, rev0 + 2);
     assert_eq!(store.backlog(rev0 + 2).unwrap(), Backlog::Changes(vec![]));
     // A revision from the future (another database) must resync.
-    assert!(matches!(store.backlog(rev0 + 100).unwrap(), Backlog::ResyncNeeded(_)));
+    assert!(matches!(
+        store.backlog(rev0 + 100).unwrap(),
+        Backlog::ResyncNeeded(_)
+    ));
     // A refused write changes no revision.
     let _ = store.write(R::PutUser(user("1")));
     assert_eq!(store.revision().unwrap(), rev0 + 2);
@@ -261,7 +534,15 @@ fn import(store: &Store, transfers: &Transfers, bytes: &[u8]) -> Result<u64, Sto
 }
 
 fn user_count(store: &Store) -> u64 {
-    let S::Users(page) = store.read(&R::QueryUsers(Query { limit: 1, ..Query::default() })).unwrap() else { panic!() };
+    let S::Users(page) = store
+        .read(&R::QueryUsers(Query {
+            limit: 1,
+            ..Query::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
     page.total
 }
 
@@ -281,7 +562,15 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     let truncated = &good[..good.len() - 100];
     let mut other_schema = good.clone();
     other_schema[11] = 99;
-    for (what, bytes) in [("corrupt", corrupt.as_slice()), ("truncated", truncated), ("schema", other_schema.as_slice()), ("garbage", b"hello world, not a database at all, really".as_slice())] {
+    for (what, bytes) in [
+        ("corrupt", corrupt.as_slice()),
+        ("truncated", truncated),
+        ("schema", other_schema.as_slice()),
+        (
+            "garbage",
+            b"hello world, not a database at all, really".as_slice(),
+        ),
+    ] {
         let e = import(&store, &transfers, bytes).expect_err(what);
         assert!(matches!(e, StoreError::Import(_)), "{what}: {e}");
         assert_eq!(user_count(&store), 3, "{what} import changed the data");
@@ -290,7 +579,10 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     let rev = import(&store, &transfers, &good).unwrap();
     assert!(rev > rev_before);
     assert_eq!(user_count(&store), 1);
-    assert!(matches!(store.backlog(rev_before).unwrap(), Backlog::ResyncNeeded(_)));
+    assert!(matches!(
+        store.backlog(rev_before).unwrap(),
+        Backlog::ResyncNeeded(_)
+    ));
     // The store keeps working after the swap.
     store.write(R::PutUser(user("13"))).unwrap();
     assert_eq!(user_count(&store), 2);

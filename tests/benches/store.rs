@@ -1,1 +1,166 @@
-fn main() {}
+//! Store benchmarks through the real IPC path: `cargo bench -p mom-tests --bench store`
+//! (build the release binaries first: `cargo build --release --workspace --bins`).
+//!
+//! Prints bulk-import time for 50,000 users and 50,000 devices, single durable write
+//! latency, sorted and filtered page-query latency over 50,000 users, svc-store's resident
+//! memory, and the time from `kill -9` of svc-store to its replacement being ready.
+
+use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+use ipc::{Client, ClientOptions, Hello};
+use model::{Device, Filter, FilterOp, Ipei, Query, SortDirection, User};
+use mom_tests::{block_on, signal, Mom, Options};
+use std::time::{Duration, Instant};
+
+const USERS: u32 = 50_000;
+const BATCH: u32 = 10_000;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[idx]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn user(i: u32) -> User {
+    User {
+        num: format!("{}", 100_000 + i),
+        name: format!(
+            "User {i:05} {}",
+            ["Alpha", "Bravo", "Charlie", "Delta"][i as usize % 4]
+        ),
+        hierarchy1: format!("Floor {}", i % 20),
+        sip_auth_id: format!("sip{i}"),
+        lang: "English".into(),
+        ..User::default()
+    }
+}
+
+fn device(i: u32) -> Device {
+    let mut d = Device::new(Ipei::new(3074, i).expect("ipei"));
+    d.hw_type = "632d".into();
+    d
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let mom = Mom::start(&Options {
+        restart: String::new(),
+        ..Options::default()
+    });
+    let socket = mom.store_socket();
+    let store_pid = mom.service("store").pid.expect("pid");
+    println!(
+        "svc-store resident memory at start: {} MB",
+        rss_kb(store_pid) / 1024
+    );
+    block_on(async move {
+        let (client, _events) =
+            Client::<StoreApi>::start(socket, Hello::new("bench", 0), ClientOptions::default());
+
+        let started = Instant::now();
+        for batch in 0..USERS / BATCH {
+            let range = batch * BATCH..(batch + 1) * BATCH;
+            let users = range.clone().map(user).collect();
+            let devices = range.map(device).collect();
+            let resp = client
+                .request(StoreRequest::BulkPut { users, devices })
+                .await
+                .expect("bulk");
+            assert_eq!(resp, StoreResponse::Done, "bulk put refused");
+        }
+        println!(
+            "bulk import of {USERS} users and {USERS} devices ({} requests): {}",
+            USERS / BATCH,
+            ms(started.elapsed())
+        );
+
+        let mut writes = Vec::new();
+        for i in 0..2000u32 {
+            let mut u = user(i);
+            u.uid = i + 1;
+            u.name = format!("Edited {i}");
+            let t = Instant::now();
+            let resp = client.request(StoreRequest::PutUser(u)).await.expect("put");
+            writes.push(t.elapsed());
+            assert!(matches!(resp, StoreResponse::Created(_)), "{resp:?}");
+        }
+        println!(
+            "single durable write (edit a user), 2000 sequential: p50 {} p99 {}",
+            ms(percentile(&mut writes, 0.5)),
+            ms(percentile(&mut writes, 0.99))
+        );
+
+        let mut queries = Vec::new();
+        let mut total = 0;
+        for i in 0..200u32 {
+            let query = Query {
+                filters: vec![Filter {
+                    column: "name".into(),
+                    op: FilterOp::Contains,
+                    value: "bravo".into(),
+                }],
+                sort_column: "num".into(),
+                sort: SortDirection::Descending,
+                offset: (i % 10) * 50,
+                limit: 50,
+            };
+            let t = Instant::now();
+            let resp = client
+                .request(StoreRequest::QueryUsers(query))
+                .await
+                .expect("query");
+            queries.push(t.elapsed());
+            let StoreResponse::Users(page) = resp else {
+                panic!("{resp:?}")
+            };
+            assert_eq!(page.items.len(), 50);
+            total = page.total;
+        }
+        println!(
+            "page query over {USERS} users (filter name contains, sort by number descending, 50 rows; {total} match), 200 runs: p50 {} p99 {}",
+            ms(percentile(&mut queries, 0.5)),
+            ms(percentile(&mut queries, 0.99))
+        );
+    });
+    println!(
+        "svc-store resident memory with {USERS} users and {USERS} devices: {} MB",
+        rss_kb(store_pid) / 1024
+    );
+    drop(mom);
+
+    let mut restarts = Vec::new();
+    for _ in 0..5 {
+        let mom = Mom::start(&Options {
+            restart: String::new(),
+            ..Options::default()
+        });
+        let old = mom.service("store").pid.expect("pid");
+        let t = Instant::now();
+        signal(old, nix::sys::signal::Signal::SIGKILL);
+        mom.wait_status("store back", Duration::from_secs(10), |rows| {
+            rows.iter().any(|r| {
+                r.name == "store"
+                    && r.pid != Some(old)
+                    && r.state == ipc::api::control::ServiceState::Running
+            })
+        });
+        restarts.push(t.elapsed());
+    }
+    println!(
+        "kill -9 of svc-store to replacement ready (first crash, default policy: 100 ms backoff), 5 runs: p50 {} max {}",
+        ms(percentile(&mut restarts, 0.5)),
+        ms(*restarts.iter().max().expect("runs"))
+    );
+}

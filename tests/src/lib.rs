@@ -16,9 +16,17 @@ use std::time::{Duration, Instant};
 #[must_use]
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_owned();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_owned();
     for bin in ["sip-dect-mom", "svc-store", "mom-test-service"] {
-        assert!(dir.join(bin).exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)", dir.join(bin).display());
+        assert!(
+            dir.join(bin).exists(),
+            "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+            dir.join(bin).display()
+        );
     }
     dir
 }
@@ -81,9 +89,16 @@ impl Mom {
     /// Starts a MOM; panics with its output if it is not ready within 30 s.
     #[must_use]
     pub fn start(options: &Options) -> Self {
-        let dir = tempfile::Builder::new().prefix("mom-e2e-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("mom-e2e-")
+            .tempdir()
+            .expect("tempdir");
         // Service users must be able to reach their folders inside.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
         let runtime_dir = dir.path().join("run");
         let state_dir = dir.path().join("state");
         let libexec = options.libexec_dir.clone().unwrap_or_else(bin_dir);
@@ -93,10 +108,13 @@ impl Mom {
             state_dir, runtime_dir, libexec, options.restart, options.extra
         );
         std::fs::write(&config, text).expect("write config");
-        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("chmod");
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-        notify.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+        notify
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
         let mut cmd = Command::new(bin("sip-dect-mom"));
         cmd.arg("--config").arg(&config);
         if options.dev {
@@ -111,7 +129,16 @@ impl Mom {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start sip-dect-mom");
-        let mut mom = Self { dir, child, config, runtime_dir, state_dir, notify, notifications: Vec::new(), dev: options.dev };
+        let mut mom = Self {
+            dir,
+            child,
+            config,
+            runtime_dir,
+            state_dir,
+            notify,
+            notifications: Vec::new(),
+            dev: options.dev,
+        };
         if options.wait_ready {
             mom.wait_notification("READY=1", Duration::from_secs(30));
         }
@@ -122,12 +149,20 @@ impl Mom {
     pub fn wait_notification(&mut self, state: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self.notifications.iter().any(|n| n == state) {
-            assert!(Instant::now() < deadline, "no {state} within {timeout:?}; got {:?}", self.notifications);
+            assert!(
+                Instant::now() < deadline,
+                "no {state} within {timeout:?}; got {:?}",
+                self.notifications
+            );
             let mut buf = [0u8; 256];
             if let Ok(n) = self.notify.recv(&mut buf) {
-                self.notifications.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                self.notifications
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
             } else if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("sip-dect-mom exited ({status}) before {state}; got {:?}", self.notifications);
+                panic!(
+                    "sip-dect-mom exited ({status}) before {state}; got {:?}",
+                    self.notifications
+                );
             }
         }
     }
@@ -163,18 +198,29 @@ impl Mom {
     /// One service's state row.
     #[must_use]
     pub fn service(&self, name: &str) -> ServiceStatus {
-        self.status().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no service {name}"))
+        self.status()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no service {name}"))
     }
 
     /// Waits until `cond` holds for the status; panics after `timeout`.
-    pub fn wait_status(&self, what: &str, timeout: Duration, cond: impl Fn(&[ServiceStatus]) -> bool) -> Vec<ServiceStatus> {
+    pub fn wait_status(
+        &self,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(&[ServiceStatus]) -> bool,
+    ) -> Vec<ServiceStatus> {
         let deadline = Instant::now() + timeout;
         loop {
             let rows = self.status();
             if cond(&rows) {
                 return rows;
             }
-            assert!(Instant::now() < deadline, "{what}: not within {timeout:?}; status {rows:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {timeout:?}; status {rows:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -199,7 +245,10 @@ impl Mom {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "sip-dect-mom did not exit within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "sip-dect-mom did not exit within {timeout:?}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -217,7 +266,10 @@ impl Drop for Mom {
 
 /// Sends `sig` to `pid`.
 pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")), sig);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")),
+        sig,
+    );
 }
 
 /// Whether a process exists (and is not a zombie).
@@ -228,13 +280,21 @@ pub fn alive(pid: u32) -> bool {
 
 /// Runs a future on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 /// One request on a fresh connection to `socket`.
 pub async fn request<A: Api>(socket: &Path, body: A::Request) -> A::Response {
-    let stream = tokio::net::UnixStream::connect(socket).await.unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
-    let mut ch = ClientChannel::<A>::handshake(stream, &Hello::new("test", 0), A::MAX_FRAME).await.expect("handshake");
+    let stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    let mut ch = ClientChannel::<A>::handshake(stream, &Hello::new("test", 0), A::MAX_FRAME)
+        .await
+        .expect("handshake");
     ch.tx.send(&Envelope { id: 1, body }).await.expect("send");
     loop {
         let msg = ch.rx.recv().await.expect("recv").expect("answer");
@@ -255,14 +315,19 @@ pub fn proc_status(pid: u32) -> service_kit::sandbox::ProcessCredentials {
 #[must_use]
 pub fn proc_field(pid: u32, field: &str) -> String {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    text.lines().find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_owned())).unwrap_or_default()
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_owned()))
+        .unwrap_or_default()
 }
 
 /// Socket inodes among a process's open fds.
 #[must_use]
 pub fn socket_inodes(pid: u32) -> Vec<String> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd dir").flatten() {
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .flatten()
+    {
         if let Ok(target) = std::fs::read_link(entry.path()) {
             let t = target.to_string_lossy().into_owned();
             if let Some(inode) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {

@@ -10,15 +10,33 @@ const USERS: [&str; 4] = ["mom-store", "mom-axi", "mom-maxi", "mom-web"];
 
 /// Creates the group and service users the package would create, if they are missing.
 fn ensure_service_users() {
-    let exists = |db: &str, name: &str| Command::new("getent").args([db, name]).output().is_ok_and(|o| o.status.success());
+    let exists = |db: &str, name: &str| {
+        Command::new("getent")
+            .args([db, name])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     if !exists("group", GROUP) {
-        let ok = Command::new("groupadd").args(["--system", GROUP]).status().unwrap();
+        let ok = Command::new("groupadd")
+            .args(["--system", GROUP])
+            .status()
+            .unwrap();
         assert!(ok.success() || exists("group", GROUP), "groupadd {GROUP}");
     }
     for user in USERS {
         if !exists("passwd", user) {
             let ok = Command::new("useradd")
-                .args(["--system", "--gid", GROUP, "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", user])
+                .args([
+                    "--system",
+                    "--gid",
+                    GROUP,
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    user,
+                ])
                 .status()
                 .unwrap();
             assert!(ok.success() || exists("passwd", user), "useradd {user}");
@@ -27,7 +45,11 @@ fn ensure_service_users() {
 }
 
 fn uid_of(user: &str) -> u32 {
-    nix::unistd::User::from_name(user).unwrap().unwrap().uid.as_raw()
+    nix::unistd::User::from_name(user)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw()
 }
 
 /// CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP.
@@ -49,7 +71,11 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         ..Options::default()
     };
     let mom = Mom::start(&options);
-    let mom_gid = nix::unistd::Group::from_name(GROUP).unwrap().unwrap().gid.as_raw();
+    let mom_gid = nix::unistd::Group::from_name(GROUP)
+        .unwrap()
+        .unwrap()
+        .gid
+        .as_raw();
 
     // The supervisor: still uid 0, group mom, no supplementary groups, only its four caps.
     let sup = mom.child.id();
@@ -58,32 +84,68 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     assert_eq!(creds.cap_bnd, SUPERVISOR_CAPS, "supervisor CapBnd");
     assert_eq!(creds.cap_amb, 0);
     assert!(creds.no_new_privs);
-    assert!(creds.groups.is_empty(), "supervisor groups {:?}", creds.groups);
-    assert!(proc_field(sup, "Gid:").split_whitespace().all(|g| g == mom_gid.to_string()));
+    assert!(
+        creds.groups.is_empty(),
+        "supervisor groups {:?}",
+        creds.groups
+    );
+    assert!(proc_field(sup, "Gid:")
+        .split_whitespace()
+        .all(|g| g == mom_gid.to_string()));
     let sup_ports = listening_ports(sup);
     assert_eq!(sup_ports.len(), 3, "supervisor listeners {sup_ports:?}");
 
     let rows = mom.status();
     let expected = [("store", "mom-store"), ("web-like", "mom-web")];
     for (service, user) in expected {
-        let pid = rows.iter().find(|r| r.name == service).and_then(|r| r.pid).unwrap();
+        let pid = rows
+            .iter()
+            .find(|r| r.name == service)
+            .and_then(|r| r.pid)
+            .unwrap();
         let c = proc_status(pid);
         let uid = uid_of(user);
-        assert!(c.uids.iter().all(|u| *u == uid), "{service} uids {:?}, want {uid}", c.uids);
+        assert!(
+            c.uids.iter().all(|u| *u == uid),
+            "{service} uids {:?}, want {uid}",
+            c.uids
+        );
         assert!(c.groups.is_empty(), "{service} groups {:?}", c.groups);
         assert_eq!(c.cap_eff, 0, "{service} CapEff");
         assert_eq!(c.cap_bnd, 0, "{service} CapBnd");
-        assert_eq!(proc_field(pid, "CapPrm:"), "0000000000000000", "{service} CapPrm");
-        assert_eq!(proc_field(pid, "CapInh:"), "0000000000000000", "{service} CapInh");
+        assert_eq!(
+            proc_field(pid, "CapPrm:"),
+            "0000000000000000",
+            "{service} CapPrm"
+        );
+        assert_eq!(
+            proc_field(pid, "CapInh:"),
+            "0000000000000000",
+            "{service} CapInh"
+        );
         assert_eq!(c.cap_amb, 0);
         assert!(c.no_new_privs, "{service} NoNewPrivs");
-        assert!(proc_field(pid, "Gid:").split_whitespace().all(|g| g == mom_gid.to_string()));
+        assert!(proc_field(pid, "Gid:")
+            .split_whitespace()
+            .all(|g| g == mom_gid.to_string()));
     }
 
     // Listeners: web-like got exactly the https listener, the store got none.
-    let store_pid = rows.iter().find(|r| r.name == "store").and_then(|r| r.pid).unwrap();
-    let web_pid = rows.iter().find(|r| r.name == "web-like").and_then(|r| r.pid).unwrap();
-    assert!(listening_ports(store_pid).is_empty(), "store holds listeners {:?}", listening_ports(store_pid));
+    let store_pid = rows
+        .iter()
+        .find(|r| r.name == "store")
+        .and_then(|r| r.pid)
+        .unwrap();
+    let web_pid = rows
+        .iter()
+        .find(|r| r.name == "web-like")
+        .and_then(|r| r.pid)
+        .unwrap();
+    assert!(
+        listening_ports(store_pid).is_empty(),
+        "store holds listeners {:?}",
+        listening_ports(store_pid)
+    );
     let web_ports = listening_ports(web_pid);
     assert_eq!(web_ports.len(), 1, "web-like listeners {web_ports:?}");
     assert!(sup_ports.contains(&web_ports[0]));
@@ -94,8 +156,15 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     // The supervisor's control socket is not among a service's fds.
     let sup_sockets = socket_inodes(sup);
     let web_sockets = socket_inodes(web_pid);
-    let shared: Vec<_> = web_sockets.iter().filter(|i| sup_sockets.contains(i)).collect();
-    assert_eq!(shared.len(), 1, "web-like shares sockets {shared:?} with the supervisor (only the https listener is meant)");
+    let shared: Vec<_> = web_sockets
+        .iter()
+        .filter(|i| sup_sockets.contains(i))
+        .collect();
+    assert_eq!(
+        shared.len(),
+        1,
+        "web-like shares sockets {shared:?} with the supervisor (only the https listener is meant)"
+    );
 
     // The database is the store's alone.
     use std::os::unix::fs::MetadataExt;
@@ -104,7 +173,13 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     for path in [&mom.state_dir.join("store"), &db_dir, &data] {
         let meta = std::fs::metadata(path).unwrap();
         assert_eq!(meta.uid(), uid_of("mom-store"), "{} owner", path.display());
-        assert_eq!(meta.mode() & 0o077, 0, "{} mode {:o}", path.display(), meta.mode());
+        assert_eq!(
+            meta.mode() & 0o077,
+            0,
+            "{} mode {:o}",
+            path.display(),
+            meta.mode()
+        );
     }
     for other in ["mom-axi", "mom-maxi", "mom-web"] {
         let uid = uid_of(other);
@@ -118,8 +193,16 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         assert!(String::from_utf8_lossy(&read.stderr).contains("Permission denied"));
     }
     // The services' /proc entries are not readable by another service's user (not dumpable).
-    let peek = Command::new("/bin/cat").arg(format!("/proc/{store_pid}/environ")).uid(uid_of("mom-web")).gid(mom_gid).output().unwrap();
-    assert!(!peek.status.success(), "mom-web could read the store's environment");
+    let peek = Command::new("/bin/cat")
+        .arg(format!("/proc/{store_pid}/environ"))
+        .uid(uid_of("mom-web"))
+        .gid(mom_gid)
+        .output()
+        .unwrap();
+    assert!(
+        !peek.status.success(),
+        "mom-web could read the store's environment"
+    );
 }
 
 use std::os::unix::process::CommandExt;
@@ -134,7 +217,10 @@ fn as_root_a_writable_config_is_refused() {
     let config = dir.path().join("mom.toml");
     std::fs::write(&config, "").unwrap();
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
-    let out = Command::new(bin("sip-dect-mom")).args(["--check", "--config", config.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(bin("sip-dect-mom"))
+        .args(["--check", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("writable by group or others"));
 }

@@ -11,11 +11,18 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn user(num: &str) -> User {
-    User { num: num.into(), name: format!("User {num}"), ..User::default() }
+    User {
+        num: num.into(),
+        name: format!("User {num}"),
+        ..User::default()
+    }
 }
 
 fn count_users(mom: &Mom) -> u64 {
-    match mom.store(StoreRequest::QueryUsers(Query { limit: 1, ..Query::default() })) {
+    match mom.store(StoreRequest::QueryUsers(Query {
+        limit: 1,
+        ..Query::default()
+    })) {
         StoreResponse::Users(page) => page.total,
         other => panic!("{other:?}"),
     }
@@ -34,8 +41,12 @@ fn store_killed_with_sigkill_loses_no_acknowledged_write_and_clients_reconnect()
     let first_pid = mom.service("store").pid.expect("store pid");
     let socket = mom.store_socket();
     let acked = block_on(async move {
-        let options = ClientOptions { request_timeout: Duration::from_secs(10), ..ClientOptions::default() };
-        let (client, _events) = Client::<StoreApi>::start(socket, Hello::new("test-writer", 0), options);
+        let options = ClientOptions {
+            request_timeout: Duration::from_secs(10),
+            ..ClientOptions::default()
+        };
+        let (client, _events) =
+            Client::<StoreApi>::start(socket, Hello::new("test-writer", 0), options);
         let mut acked: BTreeMap<String, u32> = BTreeMap::new();
         let mut killed_at = None;
         let mut after_restart = 0;
@@ -75,7 +86,11 @@ fn store_killed_with_sigkill_loses_no_acknowledged_write_and_clients_reconnect()
             other => panic!("acknowledged user {num} (uid {uid}) lost: {other:?}"),
         }
     }
-    assert!(acked.len() >= 149, "only {} writes acknowledged", acked.len());
+    assert!(
+        acked.len() >= 149,
+        "only {} writes acknowledged",
+        acked.len()
+    );
     let store = mom.service("store");
     assert_eq!(store.state, ServiceState::Running);
     assert_eq!(store.restarts, 1);
@@ -84,10 +99,16 @@ fn store_killed_with_sigkill_loses_no_acknowledged_write_and_clients_reconnect()
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let events = event_texts(&mom);
-        if events.iter().any(|t| t.starts_with("store exited (signal SIGKILL)")) {
+        if events
+            .iter()
+            .any(|t| t.starts_with("store exited (signal SIGKILL)"))
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "restart not in the event log: {events:?}");
+        assert!(
+            Instant::now() < deadline,
+            "restart not in the event log: {events:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -104,7 +125,8 @@ fn a_service_crashing_in_a_loop_ends_failed_while_the_store_keeps_serving() {
     };
     let mom = Mom::start(&options);
     let rows = mom.wait_status("crashy failed", Duration::from_secs(20), |rows| {
-        rows.iter().any(|r| r.name == "crashy" && r.state == ServiceState::Failed)
+        rows.iter()
+            .any(|r| r.name == "crashy" && r.state == ServiceState::Failed)
     });
     let crashy = rows.iter().find(|r| r.name == "crashy").unwrap();
     assert!(crashy.restarts >= 3);
@@ -112,16 +134,34 @@ fn a_service_crashing_in_a_loop_ends_failed_while_the_store_keeps_serving() {
     let store = rows.iter().find(|r| r.name == "store").unwrap();
     assert_eq!((store.state, store.restarts), (ServiceState::Running, 0));
     // The store still serves.
-    assert!(matches!(mom.store(StoreRequest::PutUser(user("42"))), StoreResponse::Created(_)));
+    assert!(matches!(
+        mom.store(StoreRequest::PutUser(user("42"))),
+        StoreResponse::Created(_)
+    ));
     // `status` shows it and exits non-zero.
     let out = mom.cli(&["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("crashy") && l.contains("failed")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("store") && l.contains("running")), "{text}");
-    let json: serde_json::Value = serde_json::from_slice(&mom.cli(&["status", "--json"]).stdout).unwrap();
-    assert!(json.as_array().unwrap().iter().any(|r| r["service"] == "crashy" && r["state"] == "failed"));
-    assert!(event_texts(&mom).iter().any(|t| t.starts_with("crashy failed")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("crashy") && l.contains("failed")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("store") && l.contains("running")),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&mom.cli(&["status", "--json"]).stdout).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["service"] == "crashy" && r["state"] == "failed"));
+    assert!(event_texts(&mom)
+        .iter()
+        .any(|t| t.starts_with("crashy failed")));
 }
 
 #[test]
@@ -160,7 +200,10 @@ fn sigterm_stops_every_process_within_the_grace_period_and_leaves_no_orphan() {
     let status = mom.stop(Duration::from_secs(10));
     let took = started.elapsed();
     assert!(status.success(), "{status}");
-    assert!(took < Duration::from_millis(700 + 1500), "shutdown took {took:?}");
+    assert!(
+        took < Duration::from_millis(700 + 1500),
+        "shutdown took {took:?}"
+    );
     for pid in pids {
         assert!(!alive(pid), "process {pid} outlived the supervisor");
     }
@@ -180,9 +223,18 @@ fn a_hostile_store_client_is_cut_off_and_others_keep_being_served() {
         [hello.clone(), u32::MAX.to_be_bytes().to_vec()].concat(),
         [hello.clone(), vec![0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff]].concat(),
         [hello.clone(), {
-            let body = [postcard::to_stdvec(&ipc::Envelope { id: 1, body: StoreRequest::CurrentRevision }).unwrap(), vec![7]].concat();
+            let body = [
+                postcard::to_stdvec(&ipc::Envelope {
+                    id: 1,
+                    body: StoreRequest::CurrentRevision,
+                })
+                .unwrap(),
+                vec![7],
+            ]
+            .concat();
             [(body.len() as u32).to_be_bytes().to_vec(), body].concat()
-        }].concat(),
+        }]
+        .concat(),
         ipc::frame::encode(&future, 1024).unwrap(),
         b"GET / HTTP/1.1\r\n\r\n".to_vec(),
     ];
@@ -196,7 +248,10 @@ fn a_hostile_store_client_is_cut_off_and_others_keep_being_served() {
         let mut rest = Vec::new();
         let _ = std::io::Read::read_to_end(&mut s, &mut rest);
     }
-    assert!(matches!(mom.store(StoreRequest::CurrentRevision), StoreResponse::Revision(_)));
+    assert!(matches!(
+        mom.store(StoreRequest::CurrentRevision),
+        StoreResponse::Revision(_)
+    ));
     assert_eq!(mom.service("store").restarts, 0);
 }
 
@@ -204,19 +259,34 @@ fn a_hostile_store_client_is_cut_off_and_others_keep_being_served() {
 fn export_and_import_through_the_cli_refuse_bad_files_and_keep_the_data() {
     let mom = Mom::start(&Options::default());
     for i in 0..20 {
-        assert!(matches!(mom.store(StoreRequest::PutUser(user(&format!("{}", 300 + i)))), StoreResponse::Created(_)));
+        assert!(matches!(
+            mom.store(StoreRequest::PutUser(user(&format!("{}", 300 + i)))),
+            StoreResponse::Created(_)
+        ));
     }
     let export = mom.dir.path().join("backup.momdb");
     let out = mom.cli(&["db", "export", export.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let good = std::fs::read(&export).unwrap();
-    assert!(matches!(mom.store(StoreRequest::PutUser(user("999"))), StoreResponse::Created(_)));
+    assert!(matches!(
+        mom.store(StoreRequest::PutUser(user("999"))),
+        StoreResponse::Created(_)
+    ));
     assert_eq!(count_users(&mom), 21);
 
     let bad = mom.dir.path().join("bad.momdb");
     for (what, bytes) in [
         ("truncated", good[..good.len() / 2].to_vec()),
-        ("corrupt", { let mut b = good.clone(); let i = b.len() - 10; b[i] ^= 1; b }),
+        ("corrupt", {
+            let mut b = good.clone();
+            let i = b.len() - 10;
+            b[i] ^= 1;
+            b
+        }),
         ("empty", Vec::new()),
     ] {
         std::fs::write(&bad, &bytes).unwrap();
@@ -227,10 +297,24 @@ fn export_and_import_through_the_cli_refuse_bad_files_and_keep_the_data() {
         assert_eq!(count_users(&mom), 21, "{what} import changed the data");
     }
     let out = mom.cli(&["db", "import", export.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(count_users(&mom), 20);
-    let filter = Query { filters: vec![Filter { column: "num".into(), op: FilterOp::Equals, value: "999".into() }], limit: 10, ..Query::default() };
-    assert!(matches!(mom.store(StoreRequest::QueryUsers(filter)), StoreResponse::Users(p) if p.total == 0));
+    let filter = Query {
+        filters: vec![Filter {
+            column: "num".into(),
+            op: FilterOp::Equals,
+            value: "999".into(),
+        }],
+        limit: 10,
+        ..Query::default()
+    };
+    assert!(
+        matches!(mom.store(StoreRequest::QueryUsers(filter)), StoreResponse::Users(p) if p.total == 0)
+    );
 }
 
 #[test]
@@ -249,18 +333,31 @@ fn check_accepts_a_good_config_and_names_the_unknown_key_of_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
     std::fs::write(&good, format!("[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = \"/usr/libexec/sip-dect-mom\"\n", dir.path().join("s"), dir.path().join("r"))).unwrap();
-    let out = std::process::Command::new(bin("sip-dect-mom")).args(["--dev", "--check", "--config", good.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(bin("sip-dect-mom"))
+        .args(["--dev", "--check", "--config", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[paths]\nstate-directory = \"/x\"\n").unwrap();
-    let out = std::process::Command::new(bin("sip-dect-mom")).args(["--dev", "--check", "--config", bad.to_str().unwrap()]).output().unwrap();
+    let out = std::process::Command::new(bin("sip-dect-mom"))
+        .args(["--dev", "--check", "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("state-directory"));
 }
 
 #[test]
 fn watchdog_pings_when_systemd_asks_for_them() {
-    let options = Options { env: vec![("WATCHDOG_USEC".into(), "200000".into())], ..Options::default() };
+    let options = Options {
+        env: vec![("WATCHDOG_USEC".into(), "200000".into())],
+        ..Options::default()
+    };
     let mut mom = Mom::start(&options);
     mom.wait_notification("WATCHDOG=1", Duration::from_secs(3));
 }

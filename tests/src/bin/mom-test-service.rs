@@ -34,23 +34,35 @@ fn main() {
     if args.ignore_sigterm {
         // SAFETY: installing SIG_IGN for SIGTERM before any thread exists has no memory effects.
         unsafe {
-            let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGTERM, nix::sys::signal::SigHandler::SigIgn);
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGTERM,
+                nix::sys::signal::SigHandler::SigIgn,
+            );
         }
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(run(args));
 }
 
 fn inherited_listener(name: &str) -> Option<std::net::TcpListener> {
     let spec = std::env::var(ipc::api::supervision::LISTEN_FDS_ENV).ok()?;
-    let fd: i32 = spec.split(',').find_map(|kv| kv.strip_prefix(&format!("{name}=")))?.parse().ok()?;
+    let fd: i32 = spec
+        .split(',')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))?
+        .parse()
+        .ok()?;
     // SAFETY: the supervisor passed this fd to this process as the listener `name`; nothing
     // else here takes ownership of it.
     Some(unsafe { std::net::TcpListener::from_raw_fd(fd) })
 }
 
 async fn run(args: Args) {
-    let mut link = service_kit::supervision::Link::from_env(&args.name).await.expect("supervision link");
+    let mut link = service_kit::supervision::Link::from_env(&args.name)
+        .await
+        .expect("supervision link");
     if let Some(name) = &args.serve_listener {
         let listener = inherited_listener(name).expect("inherited listener");
         let service = args.name.clone();
