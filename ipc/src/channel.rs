@@ -86,7 +86,7 @@ impl<Rx: DeserializeOwned> Receiver<Rx> {
     /// [`IpcError`] on a socket error, a bad frame or a connection cut inside a frame.
     pub async fn recv(&mut self) -> Result<Option<Rx>, IpcError> {
         loop {
-            if let Some(msg) = self.decoder.next()? {
+            if let Some(msg) = self.decoder.next_message()? {
                 return Ok(Some(msg));
             }
             let n = self.stream.read(&mut self.buf).await?;

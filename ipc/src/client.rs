@@ -172,7 +172,7 @@ async fn serve_connection<A: Api>(
     let reason = loop {
         tokio::select! {
             call = calls.recv() => {
-                let Some(call) = call else { return None };
+                let call = call?;
                 if call.reply.is_closed() {
                     continue;
                 }

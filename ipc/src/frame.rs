@@ -149,7 +149,7 @@ impl FrameDecoder {
     ///
     /// # Errors
     /// Any [`FrameError`]; the connection must then be closed.
-    pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+    pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
         match self.next_body()? {
             Some(body) => decode_body(&body).map(Some),
             None => Ok(None),
@@ -188,9 +188,9 @@ mod tests {
         wire.extend(encode(&Msg::Text("hello".into()), 64).unwrap());
         let mut dec = FrameDecoder::new(64);
         dec.push(&wire).unwrap();
-        assert_eq!(dec.next::<Msg>().unwrap(), Some(Msg::Ping(7)));
-        assert_eq!(dec.next::<Msg>().unwrap(), Some(Msg::Text("hello".into())));
-        assert_eq!(dec.next::<Msg>().unwrap(), None);
+        assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Ping(7)));
+        assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Text("hello".into())));
+        assert_eq!(dec.next_message::<Msg>().unwrap(), None);
         dec.finish().unwrap();
 
         let mut dec = FrameDecoder::new(64);
@@ -198,7 +198,7 @@ mod tests {
             dec.finish().ok();
             dec.push(&[b]).unwrap();
         }
-        assert_eq!(dec.next::<Msg>().unwrap(), Some(Msg::Text("split".into())));
+        assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Text("split".into())));
     }
 
     #[test]
@@ -220,7 +220,7 @@ mod tests {
         let wire = encode(&Msg::Text("hello".into()), 64).unwrap();
         let mut dec = FrameDecoder::new(64);
         dec.push(&wire[..wire.len() - 1]).unwrap();
-        assert_eq!(dec.next::<Msg>().unwrap(), None);
+        assert_eq!(dec.next_message::<Msg>().unwrap(), None);
         assert_eq!(
             dec.finish(),
             Err(FrameError::Truncated {
@@ -235,7 +235,7 @@ mod tests {
         let mut wire = 3u32.to_be_bytes().to_vec();
         wire.extend([0xff, 0xff, 0xff]);
         dec.push(&wire).unwrap();
-        assert!(matches!(dec.next::<Msg>(), Err(FrameError::Malformed(_))));
+        assert!(matches!(dec.next_message::<Msg>(), Err(FrameError::Malformed(_))));
     }
 
     #[test]
@@ -246,6 +246,6 @@ mod tests {
         wire.extend(&body);
         let mut dec = FrameDecoder::new(64);
         dec.push(&wire).unwrap();
-        assert_eq!(dec.next::<Msg>(), Err(FrameError::Leftover(1)));
+        assert_eq!(dec.next_message::<Msg>(), Err(FrameError::Leftover(1)));
     }
 }

@@ -243,6 +243,9 @@ pub struct Change {
 }
 
 /// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
+// A response lives only between decoding and handling; boxing the large records would cost
+// an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StoreResponse {
     /// The write committed durably.
