@@ -359,6 +359,12 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_is_valid_and_states_the_defaults() {
+        let packaged = Config::parse(include_str!("../../packaging/mom.toml"), Path::new("packaging/mom.toml")).unwrap();
+        assert_eq!(packaged, Config::parse("", Path::new("t")).unwrap());
+    }
+
+    #[test]
     fn empty_file_gives_the_defaults() {
         let c = Config::parse("", Path::new("t")).unwrap();
         assert_eq!(c.paths.state_dir, PathBuf::from("/var/lib/sip-dect-mom"));
