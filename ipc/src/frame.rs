@@ -189,7 +189,10 @@ mod tests {
         let mut dec = FrameDecoder::new(64);
         dec.push(&wire).unwrap();
         assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Ping(7)));
-        assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Text("hello".into())));
+        assert_eq!(
+            dec.next_message::<Msg>().unwrap(),
+            Some(Msg::Text("hello".into()))
+        );
         assert_eq!(dec.next_message::<Msg>().unwrap(), None);
         dec.finish().unwrap();
 
@@ -198,7 +201,10 @@ mod tests {
             dec.finish().ok();
             dec.push(&[b]).unwrap();
         }
-        assert_eq!(dec.next_message::<Msg>().unwrap(), Some(Msg::Text("split".into())));
+        assert_eq!(
+            dec.next_message::<Msg>().unwrap(),
+            Some(Msg::Text("split".into()))
+        );
     }
 
     #[test]
@@ -235,7 +241,10 @@ mod tests {
         let mut wire = 3u32.to_be_bytes().to_vec();
         wire.extend([0xff, 0xff, 0xff]);
         dec.push(&wire).unwrap();
-        assert!(matches!(dec.next_message::<Msg>(), Err(FrameError::Malformed(_))));
+        assert!(matches!(
+            dec.next_message::<Msg>(),
+            Err(FrameError::Malformed(_))
+        ));
     }
 
     #[test]

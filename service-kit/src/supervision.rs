@@ -60,7 +60,9 @@ impl Link {
     /// Resolves when the supervisor asks for a shutdown or goes away.
     pub async fn shutdown_requested(mut self) {
         match self.rx.recv().await {
-            Ok(Some(SupervisorMsg::Shutdown)) => tracing::info!("shutdown requested by the supervisor"),
+            Ok(Some(SupervisorMsg::Shutdown)) => {
+                tracing::info!("shutdown requested by the supervisor")
+            }
             Ok(None) => tracing::warn!("supervisor link closed; shutting down"),
             Err(e) => tracing::error!(error = %e, "bad frame from the supervisor; shutting down"),
         }

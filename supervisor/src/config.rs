@@ -360,7 +360,11 @@ mod tests {
 
     #[test]
     fn the_packaged_config_is_valid_and_states_the_defaults() {
-        let packaged = Config::parse(include_str!("../../packaging/mom.toml"), Path::new("packaging/mom.toml")).unwrap();
+        let packaged = Config::parse(
+            include_str!("../../packaging/mom.toml"),
+            Path::new("packaging/mom.toml"),
+        )
+        .unwrap();
         assert_eq!(packaged, Config::parse("", Path::new("t")).unwrap());
     }
 
