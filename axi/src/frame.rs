@@ -1,0 +1,143 @@
+//! The NUL frame splitter: bytes from a stream in, whole frames out.
+//!
+//! Each AXI message is one XML element followed by one NUL byte. A read may hold several
+//! frames or part of one; empty and whitespace-only frames are skipped. A frame longer than
+//! the limit is an error as soon as it is known to be too long, before it is buffered whole.
+
+use crate::Limits;
+use std::fmt;
+
+/// A frame broke the size limit; the link must be closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameTooLarge {
+    /// Bytes seen of the frame so far (at least `max + 1`).
+    pub len: usize,
+    /// The limit.
+    pub max: usize,
+}
+
+impl fmt::Display for FrameTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "frame larger than {} bytes", self.max)
+    }
+}
+
+impl std::error::Error for FrameTooLarge {}
+
+/// Splits a byte stream into NUL-terminated frames.
+#[derive(Debug)]
+pub struct Splitter {
+    buf: Vec<u8>,
+    /// Bytes at the start of `buf` already searched for a NUL.
+    scanned: usize,
+    max: usize,
+}
+
+impl Splitter {
+    /// A splitter for frames of at most `limits.frame_size` bytes.
+    #[must_use]
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            buf: Vec::new(),
+            scanned: 0,
+            max: limits.frame_size,
+        }
+    }
+
+    /// Appends bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes buffered that belong to no complete frame yet.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame (without its NUL), skipping empty ones.
+    ///
+    /// # Errors
+    /// [`FrameTooLarge`] when a frame exceeds the limit, complete or not.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameTooLarge> {
+        loop {
+            let Some(pos) = self.buf[self.scanned..]
+                .iter()
+                .position(|b| *b == 0)
+                .map(|p| p + self.scanned)
+            else {
+                self.scanned = self.buf.len();
+                if self.buf.len() > self.max {
+                    return Err(FrameTooLarge {
+                        len: self.buf.len(),
+                        max: self.max,
+                    });
+                }
+                return Ok(None);
+            };
+            if pos > self.max {
+                return Err(FrameTooLarge {
+                    len: pos,
+                    max: self.max,
+                });
+            }
+            let frame: Vec<u8> = self.buf[..pos].to_vec();
+            self.buf.drain(..=pos);
+            self.scanned = 0;
+            if frame.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(Some(frame));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(frame_size: usize) -> Limits {
+        Limits {
+            frame_size,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn several_frames_in_one_read_and_empty_frames_skipped() {
+        let mut s = Splitter::new(&limits(100));
+        s.push(b"<A/>\0\0 \n\0<B/>\0<C");
+        assert_eq!(s.next_frame().unwrap().unwrap(), b"<A/>");
+        assert_eq!(s.next_frame().unwrap().unwrap(), b"<B/>");
+        assert_eq!(s.next_frame().unwrap(), None);
+        s.push(b"/>\0");
+        assert_eq!(s.next_frame().unwrap().unwrap(), b"<C/>");
+    }
+
+    #[test]
+    fn one_frame_over_many_reads() {
+        let mut s = Splitter::new(&limits(100));
+        for b in b"<Ping seq=\"1\"/>" {
+            s.push(&[*b]);
+            assert_eq!(s.next_frame().unwrap(), None);
+        }
+        s.push(&[0]);
+        assert_eq!(s.next_frame().unwrap().unwrap(), b"<Ping seq=\"1\"/>");
+    }
+
+    #[test]
+    fn oversize_frame_is_refused_before_its_end_arrives() {
+        let mut s = Splitter::new(&limits(10));
+        s.push(b"<Aaaaaaaaaaaaaaaaaa");
+        assert!(s.next_frame().is_err());
+        let mut s = Splitter::new(&limits(10));
+        s.push(b"<Aaaaaaaaaaaaaa/>\0");
+        assert!(s.next_frame().is_err());
+        let mut s = Splitter::new(&limits(10));
+        s.push(b"<Aaaaaaa/>\0");
+        assert!(
+            s.next_frame().unwrap().is_some(),
+            "exactly at the limit is fine"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! One frame's XML as a small element tree, read tolerantly and written compactly.
+//!
+//! Reading (quick-xml underneath): invalid UTF-8, characters that XML forbids and invalid
+//! character references become U+FFFD; whitespace around the root is ignored; the limits on
+//! depth, attributes per element and children of the root are enforced while parsing.
+//! Writing: no whitespace, no declaration, attribute values escaped.
+
+use crate::{DecodeError, Limits};
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// An XML element: name, attributes in their order, child elements and text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Element name.
+    pub name: String,
+    /// Attributes, in document order.
+    pub attrs: Vec<(String, String)>,
+    /// Child elements.
+    pub children: Vec<Element>,
+    /// Text content (concatenated), for elements such as `<permission>Name</permission>`.
+    pub text: String,
+}
+
+impl Element {
+    /// An element with a name and nothing else.
+    #[must_use]
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The value of attribute `name`.
+    #[must_use]
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Appends an attribute.
+    pub fn push_attr(&mut self, name: &str, value: impl Into<String>) {
+        self.attrs.push((name.to_owned(), value.into()));
+    }
+
+    /// The first child named `name`.
+    #[must_use]
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Makes text from frame bytes: invalid UTF-8 and characters XML forbids become U+FFFD.
+#[must_use]
+pub fn sanitize(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+        .collect()
+}
+
+/// Resolves one entity or character reference name (without `&` and `;`).
+fn resolve_reference(name: &str) -> Result<char, DecodeError> {
+    Ok(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            let number =
+                if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    u32::from_str_radix(hex, 16).ok()
+                } else if let Some(dec) = name.strip_prefix('#') {
+                    dec.parse().ok()
+                } else {
+                    return Err(DecodeError::Malformed(format!("unknown entity &{name};")));
+                };
+            number
+                .and_then(char::from_u32)
+                .filter(|c| is_xml_char(*c))
+                .unwrap_or('\u{FFFD}')
+        }
+    })
+}
+
+/// Replaces entity and character references in raw attribute or text content.
+///
+/// # Errors
+/// [`DecodeError::Malformed`] for an unknown named entity or a `&` without `;`.
+pub fn unescape(raw: &str) -> Result<String, DecodeError> {
+    if !raw.contains('&') {
+        return Ok(raw.to_owned());
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let semi = after
+            .find(';')
+            .filter(|s| *s <= 10)
+            .ok_or_else(|| DecodeError::Malformed("'&' without a reference".into()))?;
+        out.push(resolve_reference(&after[..semi])?);
+        rest = &after[semi + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Parses one frame into its root element.
+///
+/// # Errors
+/// [`DecodeError`] for malformed XML or a broken limit.
+pub fn parse(frame: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
+    let text = sanitize(frame);
+    let mut reader = Reader::from_str(&text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        match event {
+            Event::Start(start) => {
+                let element = open(&start, limits, &stack, root.is_some())?;
+                stack.push(element);
+            }
+            Event::Empty(start) => {
+                let element = open(&start, limits, &stack, root.is_some())?;
+                close(&mut stack, &mut root, element);
+            }
+            Event::End(_) => {
+                let element = stack
+                    .pop()
+                    .ok_or_else(|| DecodeError::Malformed("end tag without start".into()))?;
+                close(&mut stack, &mut root, element);
+            }
+            Event::Text(t) => {
+                let raw =
+                    std::str::from_utf8(&t).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+                match stack.last_mut() {
+                    Some(top) => top.text.push_str(&unescape(raw)?),
+                    None if raw.trim().is_empty() => {}
+                    None => {
+                        return Err(DecodeError::Malformed(
+                            "text outside the root element".into(),
+                        ))
+                    }
+                }
+            }
+            Event::CData(c) => {
+                let top = stack
+                    .last_mut()
+                    .ok_or_else(|| DecodeError::Malformed("CDATA outside the root".into()))?;
+                top.text.push_str(&String::from_utf8_lossy(&c));
+            }
+            Event::GeneralRef(r) => {
+                let name =
+                    std::str::from_utf8(&r).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+                let top = stack
+                    .last_mut()
+                    .ok_or_else(|| DecodeError::Malformed("reference outside the root".into()))?;
+                top.text.push(resolve_reference(name)?);
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+            Event::DocType(_) => {
+                return Err(DecodeError::Malformed("DOCTYPE is not allowed".into()))
+            }
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(DecodeError::Malformed(format!(
+            "unclosed element <{}>",
+            stack[stack.len() - 1].name
+        )));
+    }
+    root.ok_or_else(|| DecodeError::Malformed("no element in the frame".into()))
+}
+
+/// Makes the element of a start (or empty) tag, checking the limits.
+fn open(
+    start: &quick_xml::events::BytesStart<'_>,
+    limits: &Limits,
+    stack: &[Element],
+    have_root: bool,
+) -> Result<Element, DecodeError> {
+    if have_root {
+        return Err(DecodeError::Malformed(
+            "more than one root element in a frame".into(),
+        ));
+    }
+    if stack.len() + 1 > limits.depth {
+        return Err(DecodeError::TooDeep(limits.depth));
+    }
+    if stack.len() == 1 && stack[0].children.len() >= limits.records {
+        return Err(DecodeError::TooManyRecords(limits.records));
+    }
+    let utf8 = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|e| DecodeError::Malformed(e.to_string()))
+    };
+    let mut element = Element::new(&utf8(start.name().as_ref())?);
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if element.attrs.len() >= limits.attributes {
+            return Err(DecodeError::TooManyAttributes(limits.attributes));
+        }
+        let key = utf8(attr.key.as_ref())?;
+        if element.attrs.iter().any(|(k, _)| *k == key) {
+            return Err(DecodeError::Malformed(format!(
+                "attribute {key} given twice"
+            )));
+        }
+        let value = unescape(&utf8(&attr.value)?)?;
+        element.attrs.push((key, value));
+    }
+    Ok(element)
+}
+
+fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+/// Escapes an attribute value (also tab and line breaks, so they survive a round trip).
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+}
+
+/// Writes `element` compactly.
+pub fn write(element: &Element, out: &mut String) {
+    out.push('<');
+    out.push_str(&element.name);
+    for (k, v) in &element.attrs {
+        out.push(' ');
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_into(out, v);
+        out.push('"');
+    }
+    if element.children.is_empty() && element.text.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for child in &element.children {
+        write(child, out);
+    }
+    for c in element.text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+    out.push_str("</");
+    out.push_str(&element.name);
+    out.push('>');
+}
+
+/// Writes `element` as one frame: compact XML and the terminating NUL.
+#[must_use]
+pub fn to_frame(element: &Element) -> Vec<u8> {
+    let mut out = String::with_capacity(128);
+    write(element, &mut out);
+    let mut bytes = out.into_bytes();
+    bytes.push(0);
+    bytes
+}
