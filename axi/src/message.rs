@@ -33,6 +33,29 @@ fn parse_attr<T: AttrValue>(element: &Element, name: &str, raw: &str) -> Result<
     })
 }
 
+/// One attribute of a message in [`MESSAGE_SCHEMAS`].
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSchema {
+    /// Name on the wire.
+    pub name: &'static str,
+    /// Whether a value is acceptable.
+    pub check: fn(&str) -> bool,
+    /// Whether the attribute must be present.
+    pub required: fn() -> bool,
+}
+
+/// Whether a message attribute of type `F` must be present.
+fn required_attr<F: AttrField>() -> bool {
+    F::read(&Element::new("probe"), "a").is_err()
+}
+
+/// Whether `text` is acceptable for an attribute field of type `F`.
+fn check_attr<F: AttrField>(text: &str) -> bool {
+    let mut probe = Element::new("probe");
+    probe.push_attr("a", text);
+    F::read(&probe, "a").is_ok()
+}
+
 impl<T: AttrValue> AttrField for T {
     fn read(element: &Element, name: &str) -> Result<Self, DecodeError> {
         let raw = element.attr(name).ok_or_else(|| DecodeError::Missing {
@@ -62,6 +85,8 @@ impl<T: AttrValue> AttrField for Option<T> {
 
 /// Record children of a message: one required, one optional, or a list.
 pub trait ChildField: Sized {
+    /// Element name of the record.
+    const TAG: &'static str;
     /// Reads them from `element`'s children.
     ///
     /// # Errors
@@ -72,6 +97,7 @@ pub trait ChildField: Sized {
 }
 
 impl<R: AxiRecord> ChildField for R {
+    const TAG: &'static str = R::TAG;
     fn read(element: &Element) -> Result<Self, DecodeError> {
         let child = element.child(R::TAG).ok_or_else(|| DecodeError::Missing {
             element: element.name.clone(),
@@ -85,6 +111,7 @@ impl<R: AxiRecord> ChildField for R {
 }
 
 impl<R: AxiRecord> ChildField for Option<R> {
+    const TAG: &'static str = R::TAG;
     fn read(element: &Element) -> Result<Self, DecodeError> {
         element.child(R::TAG).map(R::from_element).transpose()
     }
@@ -96,6 +123,7 @@ impl<R: AxiRecord> ChildField for Option<R> {
 }
 
 impl<R: AxiRecord> ChildField for Vec<R> {
+    const TAG: &'static str = R::TAG;
     fn read(element: &Element) -> Result<Self, DecodeError> {
         element
             .children
@@ -150,6 +178,12 @@ macro_rules! messages {
                 }
             }
         )*
+
+        /// Every message's name, attributes (with their type checks) and record children, for
+        /// tests that build arbitrary valid frames.
+        pub const MESSAGE_SCHEMAS: &[(&str, &[AttrSchema], &[&str])] = &[
+            $((stringify!($name), &[$(AttrSchema { name: $attr, check: check_attr::<$ty>, required: required_attr::<$ty> }),*], &[$($(<$cty as ChildField>::TAG),*)?])),*
+        ];
 
         /// Every message of the profile, plus [`Message::Unknown`].
         #[derive(Debug, Clone, PartialEq, Eq)]

@@ -271,3 +271,18 @@ mod tests {
         assert!(PpDev::from_element(&el).is_err() || model::Ipei::parse("03074 0220259 0").is_ok());
     }
 }
+
+/// The known attributes of the record named `tag`, for tests that build arbitrary records.
+#[must_use]
+pub fn record_schema(tag: &str) -> &'static [(&'static str, fn(&str) -> bool)] {
+    match tag {
+        "user" => PpUser::SCHEMA,
+        "pp" => PpDev::SCHEMA,
+        "room" => Room::SCHEMA,
+        "msg" => TextMessage::SCHEMA,
+        "publicKey" => PublicKey::SCHEMA,
+        "url" => ConfigUrl::SCHEMA,
+        "e" => SubscribeEntry::SCHEMA,
+        _ => &[],
+    }
+}
