@@ -19,18 +19,29 @@ fn frame(text: &str) -> Result<Frame, DecodeError> {
 
 #[test]
 fn the_open_of_mitel_ommclient2_decodes_exactly() {
-    let f = frame(r#"<Open username="omm" password="pw" UserDeviceSyncClient="true" seq="0"/>"#).unwrap();
+    let f = frame(r#"<Open username="omm" password="pw" UserDeviceSyncClient="true" seq="0"/>"#)
+        .unwrap();
     assert_eq!(f.seq.as_deref(), Some("0"));
-    let Message::Open(open) = f.message else { panic!("{f:?}") };
-    assert_eq!((open.username.as_str(), open.password.as_str()), ("omm", "pw"));
-    assert_eq!((open.protocol_version, open.user_device_sync_client), (None, Some(true)));
+    let Message::Open(open) = f.message else {
+        panic!("{f:?}")
+    };
+    assert_eq!(
+        (open.username.as_str(), open.password.as_str()),
+        ("omm", "pw")
+    );
+    assert_eq!(
+        (open.protocol_version, open.user_device_sync_client),
+        (None, Some(true))
+    );
 }
 
 #[test]
 fn an_open_resp_refusing_the_login_keeps_its_version_attributes() {
     let f = frame(r#"<OpenResp seq="1" errCode="EAuth" ommStbState="OK" ommVersion="OpenMobility Manager SIP-DECT 7.1-CK14" axiVersion="171101" ommAxiSpecVersion="7.1.1" protocolVersion="45"/>"#).unwrap();
     assert_eq!(f.error.unwrap().code, ErrCode::EAuth);
-    let Message::OpenResp(resp) = f.message else { panic!() };
+    let Message::OpenResp(resp) = f.message else {
+        panic!()
+    };
     assert_eq!(resp.protocol_version, Some(45));
 }
 
@@ -41,21 +52,37 @@ fn a_71_sync_session_device_record_keeps_every_attribute() {
         Ipei::new(3074, 220_259).unwrap()
     );
     let f = frame(&text).unwrap();
-    let Message::EventPPDevCnf(EventPPDevCnf { pp: Some(pp) }) = &f.message else { panic!() };
+    let Message::EventPPDevCnf(EventPPDevCnf { pp: Some(pp) }) = &f.message else {
+        panic!()
+    };
     assert_eq!(pp.get(PpDev::S), Some(SubscriptionState::Yes));
     assert_eq!(pp.get(PpDev::ENCRYPT), Some(true), "1 is true");
-    assert_eq!(pp.get(PpDev::SUBSCRIBE_TO_PARI_ONLY), Some(false), "0 is false");
+    assert_eq!(
+        pp.get(PpDev::SUBSCRIBE_TO_PARI_ONLY),
+        Some(false),
+        "0 is false"
+    );
     assert_eq!(pp.raw("vendorOnly"), Some("kept"));
-    assert_eq!(axi::ipui::ipui_n(pp.get(PpDev::IPEI).unwrap()), "00C0235C63");
+    assert_eq!(
+        axi::ipui::ipui_n(pp.get(PpDev::IPEI).unwrap()),
+        "00C0235C63"
+    );
     // Written back, every attribute is still there, in order.
-    let again = frame(std::str::from_utf8(&encode(&f)[..]).unwrap().trim_end_matches('\0')).unwrap();
+    let again = frame(
+        std::str::from_utf8(&encode(&f)[..])
+            .unwrap()
+            .trim_end_matches('\0'),
+    )
+    .unwrap();
     assert_eq!(again, f);
 }
 
 #[test]
 fn set_pp_binds_with_crossed_ids() {
     let f = frame(r#"<SetPP seq="7"><user uid="25" ppn="12" relType="Dynamic" timeStamp="1"/><pp ppn="12" uid="25" relType="Dynamic" timeStamp="1"/></SetPP>"#).unwrap();
-    let Message::SetPP(set) = f.message else { panic!() };
+    let Message::SetPP(set) = f.message else {
+        panic!()
+    };
     assert_eq!(set.user.unwrap().get(PpUser::PPN), Some(12));
     assert_eq!(set.pp.unwrap().get(PpDev::REL_TYPE), Some(RelType::Dynamic));
 }
@@ -64,16 +91,26 @@ fn set_pp_binds_with_crossed_ids() {
 fn unknown_messages_are_kept_and_answerable() {
     let f = frame(r#"<GetVersions seq="3"/>"#).unwrap();
     assert!(matches!(&f.message, Message::Unknown(e) if e.name == "GetVersions"));
-    let answer = Frame::error_response("GetVersions", f.seq, ErrorInfo::new(ErrCode::EFailed).info("not supported"));
-    assert_eq!(String::from_utf8(encode(&answer)).unwrap(), "<GetVersionsResp seq=\"3\" errCode=\"EFailed\" info=\"not supported\"/>\0");
-    let f = frame(r#"<EventPPCnf deletedUser="1"><user uid="25" uidSec="0"/></EventPPCnf>"#).unwrap();
+    let answer = Frame::error_response(
+        "GetVersions",
+        f.seq,
+        ErrorInfo::new(ErrCode::EFailed).info("not supported"),
+    );
+    assert_eq!(
+        String::from_utf8(encode(&answer)).unwrap(),
+        "<GetVersionsResp seq=\"3\" errCode=\"EFailed\" info=\"not supported\"/>\0"
+    );
+    let f =
+        frame(r#"<EventPPCnf deletedUser="1"><user uid="25" uidSec="0"/></EventPPCnf>"#).unwrap();
     assert_eq!(f.message.name(), "EventPPCnf");
 }
 
 #[test]
 fn writer_output_is_compact_escaped_and_echoes_seq() {
     let mut user = PpUser::default();
-    user.set(PpUser::UID, 1).set(PpUser::NAME, "A & \"B\" <C>\n".to_owned()).set(PpUser::VIP, true);
+    user.set(PpUser::UID, 1)
+        .set(PpUser::NAME, "A & \"B\" <C>\n".to_owned())
+        .set(PpUser::VIP, true);
     let f = Frame::new(Some("0".into()), SetPPUserResp { user: Some(user) });
     let text = String::from_utf8(encode(&f)).unwrap();
     assert_eq!(text, "<SetPPUserResp seq=\"0\"><user uid=\"1\" name=\"A &amp; &quot;B&quot; &lt;C&gt;&#10;\" vip=\"true\"/></SetPPUserResp>\0");
@@ -83,16 +120,25 @@ fn writer_output_is_compact_escaped_and_echoes_seq() {
 #[test]
 fn tolerant_reading() {
     // Whitespace between elements and around the root, both boolean spellings.
-    let f = frame("\n <SetDevAutoCreate enable=\"1\" seq=\"2\" >\n</SetDevAutoCreate>\r\n").unwrap();
-    assert_eq!(f.message, Message::SetDevAutoCreate(SetDevAutoCreate { enable: true }));
-    let f = frame("<GetPPUserResp seq=\"1\">\n  <user uid=\"1\"/>\n  <user uid=\"2\"/>\n</GetPPUserResp>").unwrap();
+    let f =
+        frame("\n <SetDevAutoCreate enable=\"1\" seq=\"2\" >\n</SetDevAutoCreate>\r\n").unwrap();
+    assert_eq!(
+        f.message,
+        Message::SetDevAutoCreate(SetDevAutoCreate { enable: true })
+    );
+    let f = frame(
+        "<GetPPUserResp seq=\"1\">\n  <user uid=\"1\"/>\n  <user uid=\"2\"/>\n</GetPPUserResp>",
+    )
+    .unwrap();
     assert!(matches!(f.message, Message::GetPPUserResp(r) if r.users.len() == 2));
     // Invalid characters, invalid references and invalid UTF-8 become U+FFFD.
     let mut bytes = b"<SetFACPrefix prefix=\"a".to_vec();
     bytes.extend([0x01, 0xff]);
     bytes.extend(b"&#0;&#xD800;\"/>");
     let f = decode(&bytes, &limits()).unwrap();
-    let Message::SetFACPrefix(p) = f.message else { panic!() };
+    let Message::SetFACPrefix(p) = f.message else {
+        panic!()
+    };
     assert_eq!(p.prefix, "a\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}");
     // A declaration and comments are ignored.
     assert!(frame("<?xml version=\"1.0\"?><!-- x --><Ping/>").is_ok());
@@ -105,10 +151,16 @@ fn every_limit_is_a_clear_error() {
     let ok_deep = format!("{}{}", "<a>".repeat(16), "</a>".repeat(16));
     assert!(frame(&ok_deep).is_ok());
     let attrs: String = (0..257).map(|i| format!(" a{i}=\"x\"")).collect();
-    assert_eq!(frame(&format!("<Ping{attrs}/>")), Err(DecodeError::TooManyAttributes(256)));
+    assert_eq!(
+        frame(&format!("<Ping{attrs}/>")),
+        Err(DecodeError::TooManyAttributes(256))
+    );
     let records = format!("<GetPPUserResp>{}</GetPPUserResp>", "<user/>".repeat(101));
     assert_eq!(frame(&records), Err(DecodeError::TooManyRecords(100)));
-    let mut splitter = Splitter::new(&Limits { frame_size: 1024, ..limits() });
+    let mut splitter = Splitter::new(&Limits {
+        frame_size: 1024,
+        ..limits()
+    });
     splitter.push(&vec![b'a'; 2000]);
     assert!(splitter.next_frame().is_err());
 }
@@ -163,7 +215,17 @@ impl Gen {
         items[(self.next() % items.len() as u64) as usize]
     }
     fn text(&mut self) -> String {
-        let pool = ["", "a", "Ünïcödé ✓", "<&>\"'", "tab\there", "line\nbreak\r", "  spaced  ", "tel:4711", "日本語"];
+        let pool = [
+            "",
+            "a",
+            "Ünïcödé ✓",
+            "<&>\"'",
+            "tab\there",
+            "line\nbreak\r",
+            "  spaced  ",
+            "tel:4711",
+            "日本語",
+        ];
         let mut s = String::new();
         for _ in 0..(self.next() % 3) {
             s.push_str(self.pick(&pool));
@@ -172,11 +234,32 @@ impl Gen {
     }
     /// A value that passes `check`, from typical values of every attribute type.
     fn value(&mut self, check: fn(&str) -> bool) -> Option<String> {
-        let ipei = Ipei::new((self.next() % 65_536) as u32, (self.next() % 1_048_576) as u32).unwrap().to_string();
+        let ipei = Ipei::new(
+            (self.next() % 65_536) as u32,
+            (self.next() % 1_048_576) as u32,
+        )
+        .unwrap()
+        .to_string();
         let number = (self.next() % 100_000).to_string();
         let candidates = [
-            number.as_str(), "0", "-1", "true", "false", "Dynamic", "Fixed", "Unbound", "Yes", "No", "Unconfirmed",
-            "Configured", "Wildcard", "Off", "On", "1F1028D085", ipei.as_str(), "42",
+            number.as_str(),
+            "0",
+            "-1",
+            "true",
+            "false",
+            "Dynamic",
+            "Fixed",
+            "Unbound",
+            "Yes",
+            "No",
+            "Unconfirmed",
+            "Configured",
+            "Wildcard",
+            "Off",
+            "On",
+            "1F1028D085",
+            ipei.as_str(),
+            "42",
         ];
         let start = self.next() as usize;
         for i in 0..candidates.len() {
@@ -229,7 +312,29 @@ fn arbitrary_frame(index: usize, seed: u64) -> Element {
 #[test]
 fn every_message_kind_is_in_the_schema_table() {
     let names: Vec<&str> = MESSAGE_SCHEMAS.iter().map(|m| m.0).collect();
-    for name in ["Open", "OpenResp", "SetMOMKey", "GetPARKResp", "SetSARI", "SetConfigURL", "Subscribe", "GetPPUserResp", "SetPP", "SetPPUserDevRelation", "CreateConferenceRoom", "EventDECTSubscribe", "EventDECTLocate", "DECTLocateReject", "SendMessage", "EventMessageSend", "ApplicationDataChannel", "EventApplicationDataChannel", "SoftwareUpdate", "GetSystemName", "Ping"] {
+    for name in [
+        "Open",
+        "OpenResp",
+        "SetMOMKey",
+        "GetPARKResp",
+        "SetSARI",
+        "SetConfigURL",
+        "Subscribe",
+        "GetPPUserResp",
+        "SetPP",
+        "SetPPUserDevRelation",
+        "CreateConferenceRoom",
+        "EventDECTSubscribe",
+        "EventDECTLocate",
+        "DECTLocateReject",
+        "SendMessage",
+        "EventMessageSend",
+        "ApplicationDataChannel",
+        "EventApplicationDataChannel",
+        "SoftwareUpdate",
+        "GetSystemName",
+        "Ping",
+    ] {
         assert!(names.contains(&name), "{name} missing");
     }
     assert!(names.len() >= 80, "{} messages", names.len());
@@ -296,7 +401,13 @@ fn xml_parse_and_write_are_inverse_for_the_generator() {
 #[test]
 fn the_generator_makes_decodable_frames_of_every_kind() {
     for index in 0..MESSAGE_SCHEMAS.len() {
-        let ok = (1..50u64).filter(|seed| Frame::from_element(&arbitrary_frame(index, seed * 104_729)).is_ok()).count();
-        assert!(ok >= 40, "{}: only {ok} of 49 generated frames decode", MESSAGE_SCHEMAS[index].0);
+        let ok = (1..50u64)
+            .filter(|seed| Frame::from_element(&arbitrary_frame(index, seed * 104_729)).is_ok())
+            .count();
+        assert!(
+            ok >= 40,
+            "{}: only {ok} of 49 generated frames decode",
+            MESSAGE_SCHEMAS[index].0
+        );
     }
 }
