@@ -57,6 +57,16 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// Whether `name` is an XML name (ASCII letters, digits, `_`, `-`, `.`, `:`; not starting
+/// with a digit, `-` or `.`).
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
 /// Makes text from frame bytes: invalid UTF-8 and characters XML forbids become U+FFFD.
 #[must_use]
 pub fn sanitize(bytes: &[u8]) -> String {
@@ -210,13 +220,24 @@ fn open(
             .map(str::to_owned)
             .map_err(|e| DecodeError::Malformed(e.to_string()))
     };
-    let mut element = Element::new(&utf8(start.name().as_ref())?);
+    let name = utf8(start.name().as_ref())?;
+    if !is_name(&name) {
+        return Err(DecodeError::Malformed(format!(
+            "{name:?} is not an element name"
+        )));
+    }
+    let mut element = Element::new(&name);
     for attr in start.attributes() {
         let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
         if element.attrs.len() >= limits.attributes {
             return Err(DecodeError::TooManyAttributes(limits.attributes));
         }
         let key = utf8(attr.key.as_ref())?;
+        if !is_name(&key) {
+            return Err(DecodeError::Malformed(format!(
+                "{key:?} is not an attribute name"
+            )));
+        }
         if element.attrs.iter().any(|(k, _)| *k == key) {
             return Err(DecodeError::Malformed(format!(
                 "attribute {key} given twice"

@@ -185,6 +185,9 @@ fn malformed_input_is_an_error_never_a_panic() {
         "<CreatePPUser/>",
         "<EventDECTLocate ipei=\"03074 0220259 9\" rfpId=\"1\"/>",
         "<SetDECTSubscriptionMode mode=\"Sometimes\"/>",
+        "<\t/>",
+        "<1a/>",
+        "<Ping 1a=\"x\"/>",
     ] {
         assert!(frame(bad).is_err(), "{bad:?} was accepted");
     }
