@@ -103,8 +103,7 @@ impl std::error::Error for DecodeError {}
 /// [`DecodeError`] for malformed XML, a broken limit, or a known message or record with a
 /// missing or mistyped attribute. Unknown messages decode as [`Message::Unknown`].
 pub fn decode(frame: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
-    let element = xml::parse(frame, limits)?;
-    Frame::from_element(&element)
+    Frame::from_owned(xml::parse(frame, limits)?)
 }
 
 /// Writes a typed frame as bytes, NUL included.

@@ -92,6 +92,14 @@ pub trait ChildField: Sized {
     /// # Errors
     /// [`DecodeError`] for a missing required child or a mistyped record.
     fn read(element: &Element) -> Result<Self, DecodeError>;
+
+    /// Like [`ChildField::read`], moving the children's attributes out instead of copying.
+    ///
+    /// # Errors
+    /// As [`ChildField::read`].
+    fn take(element: &mut Element) -> Result<Self, DecodeError> {
+        Self::read(element)
+    }
     /// Appends them to `element`.
     fn write(&self, element: &mut Element);
 }
@@ -165,6 +173,14 @@ macro_rules! messages {
                     })
                 }
 
+                #[allow(unused_variables, unused_mut)]
+                fn take(mut element: Element) -> Result<Self, DecodeError> {
+                    Ok(Self {
+                        $($field: <$ty as AttrField>::read(&element, $attr)?,)*
+                        $($($child: <$cty as ChildField>::take(&mut element)?,)*)?
+                    })
+                }
+
                 #[allow(unused_variables)]
                 fn write(&self, element: &mut Element) {
                     $(<$ty as AttrField>::write(&self.$field, element, $attr);)*
@@ -215,11 +231,23 @@ macro_rules! messages {
                 })
             }
 
+            /// Like [`Message::from_element`], consuming the element so records move instead
+            /// of being copied.
+            ///
+            /// # Errors
+            /// As [`Message::from_element`].
+            pub fn from_owned(element: Element) -> Result<Self, DecodeError> {
+                Ok(match element.name.as_str() {
+                    $(stringify!($name) => Message::$name($name::take(element)?),)*
+                    _ => Message::Unknown(element),
+                })
+            }
+
             fn write(&self, element: &mut Element) {
                 match self {
                     $(Message::$name(m) => m.write(element),)*
                     Message::Unknown(e) => {
-                        element.attrs.extend(e.attrs.iter().filter(|(k, _)| !FRAME_ATTRS.contains(&k.as_str())).cloned());
+                        element.attrs.extend(e.attrs.iter().filter(|(k, _)| !FRAME_ATTRS.contains(&k.as_ref())).cloned());
                         element.children.extend(e.children.iter().cloned());
                         element.text.push_str(&e.text);
                     }
@@ -566,6 +594,31 @@ impl Frame {
         })
     }
 
+    /// Reads a frame, consuming its root element (the fast path of [`crate::decode`]).
+    ///
+    /// # Errors
+    /// As [`Frame::from_element`].
+    pub fn from_owned(element: Element) -> Result<Self, DecodeError> {
+        let error = element.attr("errCode").map(|code| ErrorInfo {
+            code: ErrCode::parse(code),
+            info: element.attr("info").map(str::to_owned),
+            bad: element.attr("bad").map(str::to_owned),
+            max_len: element.attr("maxLen").and_then(|m| m.parse().ok()),
+        });
+        let seq = element.attr("seq").map(str::to_owned);
+        let name = element.name.clone();
+        let message = match Message::from_owned(element) {
+            Ok(m) => m,
+            Err(_) if error.is_some() => Message::Unknown(Element::new(&name)),
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            seq,
+            error,
+            message,
+        })
+    }
+
     /// Writes the frame's root element.
     #[must_use]
     pub fn to_element(&self) -> Element {
@@ -588,4 +641,12 @@ impl Frame {
         self.message.write(&mut element);
         element
     }
+}
+
+/// Every attribute name of every message, and the frame attributes.
+pub(crate) fn known_names() -> impl Iterator<Item = &'static str> {
+    MESSAGE_SCHEMAS
+        .iter()
+        .flat_map(|(_, attrs, _)| attrs.iter().map(|a| a.name))
+        .chain(FRAME_ATTRS)
 }

@@ -6,10 +6,12 @@
 //! is decoded, and are read and written with [`AxiRecord::get`] and [`AxiRecord::set`].
 
 use crate::value::{AttrValue, SubscribeCmd};
-use crate::xml::Element;
+use crate::xml::{intern, Element, Name, Text};
 use crate::DecodeError;
 use model::{Ipei, RelType, SubscriptionState};
+use rustc_hash::FxHashMap;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 /// A typed attribute key.
 #[derive(Debug)]
@@ -39,7 +41,7 @@ impl<T> Attr<T> {
 
 /// Whether `text` is a valid `T`.
 fn check<T: AttrValue>(text: &str) -> bool {
-    T::parse(text).is_some()
+    T::valid(text)
 }
 
 /// A record element with lossless attributes.
@@ -50,9 +52,9 @@ pub trait AxiRecord: Sized + Default {
     const SCHEMA: &'static [(&'static str, fn(&str) -> bool)];
 
     /// All attributes, in order.
-    fn attrs(&self) -> &Vec<(String, String)>;
+    fn attrs(&self) -> &Vec<(Name, Text)>;
     /// All attributes, mutable.
-    fn attrs_mut(&mut self) -> &mut Vec<(String, String)>;
+    fn attrs_mut(&mut self) -> &mut Vec<(Name, Text)>;
 
     /// The raw text of attribute `name`.
     fn raw(&self, name: &str) -> Option<&str> {
@@ -74,11 +76,11 @@ pub trait AxiRecord: Sized + Default {
     }
 
     /// Sets an attribute by name, known or not.
-    fn set_raw(&mut self, name: &str, value: String) {
+    fn set_raw(&mut self, name: &str, value: impl Into<Text>) {
         let attrs = self.attrs_mut();
         match attrs.iter_mut().find(|(k, _)| k == name) {
-            Some(slot) => slot.1 = value,
-            None => attrs.push((name.to_owned(), value)),
+            Some(slot) => slot.1 = value.into(),
+            None => attrs.push((intern(name), value.into())),
         }
     }
 
@@ -92,22 +94,35 @@ pub trait AxiRecord: Sized + Default {
     /// # Errors
     /// [`DecodeError::WrongType`] for a known attribute that does not fit its type.
     fn from_element(element: &Element) -> Result<Self, DecodeError> {
-        for (name, value) in &element.attrs {
-            if let Some((_, ok)) = Self::SCHEMA.iter().find(|(n, _)| n == name) {
+        Self::from_attrs(&element.name, element.attrs.clone())
+    }
+
+    /// Makes a record from the attributes of an element named `name`, checking the known
+    /// attributes' types.
+    ///
+    /// # Errors
+    /// [`DecodeError::WrongType`] for a known attribute that does not fit its type.
+    fn from_attrs(name: &str, attrs: Vec<(Name, Text)>) -> Result<Self, DecodeError> {
+        let schema = Self::schema_index();
+        for (attr, value) in &attrs {
+            if let Some(ok) = schema.get(attr.as_ref()) {
                 // An empty value clears a field (axi-profile.md §10), so it is always allowed.
                 if !value.is_empty() && !ok(value) {
                     return Err(DecodeError::WrongType {
-                        element: element.name.clone(),
-                        name: name.clone(),
+                        element: name.to_owned(),
+                        name: attr.to_string(),
                         value: value.chars().take(40).collect(),
                     });
                 }
             }
         }
         let mut record = Self::default();
-        *record.attrs_mut() = element.attrs.clone();
+        *record.attrs_mut() = attrs;
         Ok(record)
     }
+
+    /// [`AxiRecord::SCHEMA`] as a map, built once.
+    fn schema_index() -> &'static FxHashMap<&'static str, fn(&str) -> bool>;
 
     /// Writes the record element.
     fn to_element(&self) -> Element {
@@ -125,7 +140,7 @@ macro_rules! axi_record {
         #[derive(Debug, Clone, PartialEq, Eq, Default)]
         pub struct $name {
             /// Every attribute, in order, known or not.
-            pub attrs: Vec<(String, String)>,
+            pub attrs: Vec<(Name, Text)>,
         }
 
         #[allow(missing_docs)]
@@ -136,10 +151,14 @@ macro_rules! axi_record {
         impl AxiRecord for $name {
             const TAG: &'static str = $tag;
             const SCHEMA: &'static [(&'static str, fn(&str) -> bool)] = &[$(($attr, check::<$ty>)),*];
-            fn attrs(&self) -> &Vec<(String, String)> {
+            fn attrs(&self) -> &Vec<(Name, Text)> {
                 &self.attrs
             }
-            fn attrs_mut(&mut self) -> &mut Vec<(String, String)> {
+            fn schema_index() -> &'static FxHashMap<&'static str, fn(&str) -> bool> {
+                static INDEX: OnceLock<FxHashMap<&'static str, fn(&str) -> bool>> = OnceLock::new();
+                INDEX.get_or_init(|| Self::SCHEMA.iter().copied().collect())
+            }
+            fn attrs_mut(&mut self) -> &mut Vec<(Name, Text)> {
                 &mut self.attrs
             }
         }
@@ -285,4 +304,11 @@ pub fn record_schema(tag: &str) -> &'static [(&'static str, fn(&str) -> bool)] {
         "e" => SubscribeEntry::SCHEMA,
         _ => &[],
     }
+}
+
+/// Every attribute name of every record type.
+pub(crate) fn known_names() -> impl Iterator<Item = &'static str> {
+    ["user", "pp", "room", "msg", "publicKey", "url", "e"]
+        .into_iter()
+        .flat_map(|tag| record_schema(tag).iter().map(|(n, _)| *n))
 }

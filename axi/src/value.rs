@@ -8,11 +8,18 @@ pub trait AttrValue: Sized {
     fn parse(text: &str) -> Option<Self>;
     /// Writes the canonical form.
     fn render(&self) -> String;
+    /// Whether `text` is a valid value (without building it).
+    fn valid(text: &str) -> bool {
+        Self::parse(text).is_some()
+    }
 }
 
 impl AttrValue for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
+    }
+    fn valid(_: &str) -> bool {
+        true
     }
     fn render(&self) -> String {
         self.clone()

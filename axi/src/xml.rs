@@ -9,13 +9,34 @@ use crate::{DecodeError, Limits};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+/// An attribute name: borrowed from the table of known names, owned otherwise.
+pub type Name = std::borrow::Cow<'static, str>;
+/// An attribute value (stored inline up to 24 bytes).
+pub type Text = compact_str::CompactString;
+
+/// The attribute name `name`, without allocating when it is one this crate knows.
+#[must_use]
+pub fn intern(name: &str) -> Name {
+    static KNOWN: std::sync::OnceLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        crate::record::known_names()
+            .chain(crate::message::known_names())
+            .collect()
+    });
+    match known.get(name) {
+        Some(k) => Name::Borrowed(k),
+        None => Name::Owned(name.to_owned()),
+    }
+}
+
 /// An XML element: name, attributes in their order, child elements and text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
     /// Element name.
     pub name: String,
     /// Attributes, in document order.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Name, Text)>,
     /// Child elements.
     pub children: Vec<Element>,
     /// Text content (concatenated), for elements such as `<permission>Name</permission>`.
@@ -42,8 +63,8 @@ impl Element {
     }
 
     /// Appends an attribute.
-    pub fn push_attr(&mut self, name: &str, value: impl Into<String>) {
-        self.attrs.push((name.to_owned(), value.into()));
+    pub fn push_attr(&mut self, name: &str, value: impl Into<Text>) {
+        self.attrs.push((intern(name), value.into()));
     }
 
     /// The first child named `name`.
@@ -69,11 +90,23 @@ fn is_name(name: &str) -> bool {
 
 /// Makes text from frame bytes: invalid UTF-8 and characters XML forbids become U+FFFD.
 #[must_use]
-pub fn sanitize(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
-        .collect()
+pub fn sanitize(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    // Fast path: valid UTF-8 without control characters or U+FFFE/U+FFFF needs no copy.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let clean = !bytes
+            .iter()
+            .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+            && !text.contains(['\u{FFFE}', '\u{FFFF}']);
+        if clean {
+            return std::borrow::Cow::Borrowed(text);
+        }
+    }
+    std::borrow::Cow::Owned(
+        String::from_utf8_lossy(bytes)
+            .chars()
+            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+            .collect(),
+    )
 }
 
 /// Resolves one entity or character reference name (without `&` and `;`).
@@ -227,23 +260,33 @@ fn open(
         )));
     }
     let mut element = Element::new(&name);
-    for attr in start.attributes() {
+    // quick-xml's own duplicate check is quadratic; a set is used below instead.
+    let mut seen: rustc_hash::FxHashSet<&[u8]> = rustc_hash::FxHashSet::default();
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
         if element.attrs.len() >= limits.attributes {
             return Err(DecodeError::TooManyAttributes(limits.attributes));
         }
-        let key = utf8(attr.key.as_ref())?;
+        let raw_key = std::str::from_utf8(attr.key.as_ref())
+            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let key = intern(raw_key);
         if !is_name(&key) {
             return Err(DecodeError::Malformed(format!(
                 "{key:?} is not an attribute name"
             )));
         }
-        if element.attrs.iter().any(|(k, _)| *k == key) {
+        if !seen.insert(attr.key.into_inner()) {
             return Err(DecodeError::Malformed(format!(
                 "attribute {key} given twice"
             )));
         }
-        let value = unescape(&utf8(&attr.value)?)?;
+        let raw =
+            std::str::from_utf8(&attr.value).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let value = if raw.contains('&') {
+            Text::from(unescape(raw)?)
+        } else {
+            Text::new(raw)
+        };
         element.attrs.push((key, value));
     }
     Ok(element)

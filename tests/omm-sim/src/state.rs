@@ -621,16 +621,17 @@ impl OmmState {
     /// Decrypts the secrets of an incoming record in place.
     fn decrypt_secrets(
         &self,
-        attrs: &mut [(String, String)],
+        attrs: &mut [(axi::xml::Name, axi::xml::Text)],
         names: &[&str],
     ) -> Result<(), ErrorInfo> {
         for (k, v) in attrs.iter_mut() {
-            if names.contains(&k.as_str()) && !v.is_empty() {
-                *v = secret::decrypt(&self.key, v).map_err(|_| {
+            if names.contains(&k.as_ref()) && !v.is_empty() {
+                let plain = secret::decrypt(&self.key, v).map_err(|_| {
                     err(ErrCode::EInval)
-                        .bad(k.clone())
+                        .bad(k.to_string())
                         .info("secret does not decrypt")
                 })?;
+                *v = plain.into();
             }
         }
         Ok(())
@@ -1071,7 +1072,7 @@ impl OmmState {
 
 fn strip_secrets(mut user: PpUser) -> PpUser {
     user.attrs
-        .retain(|(k, _)| !USER_SECRETS.contains(&k.as_str()));
+        .retain(|(k, _)| !USER_SECRETS.contains(&k.as_ref()));
     user
 }
 

@@ -408,7 +408,7 @@ async fn record_writes_and_their_errors_and_events() {
     let mut user = PpUser::default();
     user.set(PpUser::NUM, "5555".to_owned())
         .set(PpUser::TIME_STAMP, 1_000)
-        .set_raw("futureAttr", "kept".into());
+        .set_raw("futureAttr", "kept");
     let r = c.request(CreatePPUser { user }).await.unwrap();
     let Message::CreatePPUserResp(CreatePPUserResp { user: Some(u) }) = r.message else {
         panic!()
