@@ -39,6 +39,9 @@ impl<T> Attr<T> {
     }
 }
 
+/// Known attributes of a record type, each with the check of its type.
+pub type Schema = &'static [(&'static str, fn(&str) -> bool)];
+
 /// Whether `text` is a valid `T`.
 fn check<T: AttrValue>(text: &str) -> bool {
     T::valid(text)
@@ -49,7 +52,7 @@ pub trait AxiRecord: Sized + Default {
     /// Element name.
     const TAG: &'static str;
     /// Known attributes and their type checks.
-    const SCHEMA: &'static [(&'static str, fn(&str) -> bool)];
+    const SCHEMA: Schema;
 
     /// All attributes, in order.
     fn attrs(&self) -> &Vec<(Name, Text)>;
@@ -150,7 +153,7 @@ macro_rules! axi_record {
 
         impl AxiRecord for $name {
             const TAG: &'static str = $tag;
-            const SCHEMA: &'static [(&'static str, fn(&str) -> bool)] = &[$(($attr, check::<$ty>)),*];
+            const SCHEMA: Schema = &[$(($attr, check::<$ty>)),*];
             fn attrs(&self) -> &Vec<(Name, Text)> {
                 &self.attrs
             }
@@ -257,6 +260,28 @@ axi_record! {
     }
 }
 
+/// The known attributes of the record named `tag`, for tests that build arbitrary records.
+#[must_use]
+pub fn record_schema(tag: &str) -> Schema {
+    match tag {
+        "user" => PpUser::SCHEMA,
+        "pp" => PpDev::SCHEMA,
+        "room" => Room::SCHEMA,
+        "msg" => TextMessage::SCHEMA,
+        "publicKey" => PublicKey::SCHEMA,
+        "url" => ConfigUrl::SCHEMA,
+        "e" => SubscribeEntry::SCHEMA,
+        _ => &[],
+    }
+}
+
+/// Every attribute name of every record type.
+pub(crate) fn known_names() -> impl Iterator<Item = &'static str> {
+    ["user", "pp", "room", "msg", "publicKey", "url", "e"]
+        .into_iter()
+        .flat_map(|tag| record_schema(tag).iter().map(|(n, _)| *n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,26 +314,4 @@ mod tests {
         el.push_attr("ipei", "03074 0220259 0");
         assert!(PpDev::from_element(&el).is_err() || model::Ipei::parse("03074 0220259 0").is_ok());
     }
-}
-
-/// The known attributes of the record named `tag`, for tests that build arbitrary records.
-#[must_use]
-pub fn record_schema(tag: &str) -> &'static [(&'static str, fn(&str) -> bool)] {
-    match tag {
-        "user" => PpUser::SCHEMA,
-        "pp" => PpDev::SCHEMA,
-        "room" => Room::SCHEMA,
-        "msg" => TextMessage::SCHEMA,
-        "publicKey" => PublicKey::SCHEMA,
-        "url" => ConfigUrl::SCHEMA,
-        "e" => SubscribeEntry::SCHEMA,
-        _ => &[],
-    }
-}
-
-/// Every attribute name of every record type.
-pub(crate) fn known_names() -> impl Iterator<Item = &'static str> {
-    ["user", "pp", "room", "msg", "publicKey", "url", "e"]
-        .into_iter()
-        .flat_map(|tag| record_schema(tag).iter().map(|(n, _)| *n))
 }

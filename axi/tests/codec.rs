@@ -403,14 +403,14 @@ fn xml_parse_and_write_are_inverse_for_the_generator() {
 
 #[test]
 fn the_generator_makes_decodable_frames_of_every_kind() {
-    for index in 0..MESSAGE_SCHEMAS.len() {
+    for (index, schema) in MESSAGE_SCHEMAS.iter().enumerate() {
         let ok = (1..50u64)
             .filter(|seed| Frame::from_element(&arbitrary_frame(index, seed * 104_729)).is_ok())
             .count();
         assert!(
             ok >= 40,
             "{}: only {ok} of 49 generated frames decode",
-            MESSAGE_SCHEMAS[index].0
+            schema.0
         );
     }
 }
