@@ -87,31 +87,32 @@ impl<T: AttrValue> AttrField for Option<T> {
 pub trait ChildField: Sized {
     /// Element name of the record.
     const TAG: &'static str;
-    /// Reads them from `element`'s children.
+    /// Takes them from `element`'s children (their attributes move, nothing is copied).
     ///
     /// # Errors
     /// [`DecodeError`] for a missing required child or a mistyped record.
-    fn read(element: &Element) -> Result<Self, DecodeError>;
-
-    /// Like [`ChildField::read`], moving the children's attributes out instead of copying.
-    ///
-    /// # Errors
-    /// As [`ChildField::read`].
-    fn take(element: &mut Element) -> Result<Self, DecodeError> {
-        Self::read(element)
-    }
+    fn take(element: &mut Element) -> Result<Self, DecodeError>;
     /// Appends them to `element`.
     fn write(&self, element: &mut Element);
 }
 
+/// Takes the record of the first child named `R::TAG`, if any.
+fn take_first<R: AxiRecord>(element: &mut Element) -> Result<Option<R>, DecodeError> {
+    element
+        .children
+        .iter_mut()
+        .find(|c| c.name == R::TAG)
+        .map(|c| R::from_attrs(R::TAG, std::mem::take(&mut c.attrs)))
+        .transpose()
+}
+
 impl<R: AxiRecord> ChildField for R {
     const TAG: &'static str = R::TAG;
-    fn read(element: &Element) -> Result<Self, DecodeError> {
-        let child = element.child(R::TAG).ok_or_else(|| DecodeError::Missing {
+    fn take(element: &mut Element) -> Result<Self, DecodeError> {
+        take_first(element)?.ok_or_else(|| DecodeError::Missing {
             element: element.name.clone(),
             name: format!("<{}>", R::TAG),
-        })?;
-        R::from_element(child)
+        })
     }
     fn write(&self, element: &mut Element) {
         element.children.push(self.to_element());
@@ -120,8 +121,8 @@ impl<R: AxiRecord> ChildField for R {
 
 impl<R: AxiRecord> ChildField for Option<R> {
     const TAG: &'static str = R::TAG;
-    fn read(element: &Element) -> Result<Self, DecodeError> {
-        element.child(R::TAG).map(R::from_element).transpose()
+    fn take(element: &mut Element) -> Result<Self, DecodeError> {
+        take_first(element)
     }
     fn write(&self, element: &mut Element) {
         if let Some(r) = self {
@@ -132,12 +133,12 @@ impl<R: AxiRecord> ChildField for Option<R> {
 
 impl<R: AxiRecord> ChildField for Vec<R> {
     const TAG: &'static str = R::TAG;
-    fn read(element: &Element) -> Result<Self, DecodeError> {
+    fn take(element: &mut Element) -> Result<Self, DecodeError> {
         element
             .children
-            .iter()
+            .iter_mut()
             .filter(|c| c.name == R::TAG)
-            .map(R::from_element)
+            .map(|c| R::from_attrs(R::TAG, std::mem::take(&mut c.attrs)))
             .collect()
     }
     fn write(&self, element: &mut Element) {
@@ -164,14 +165,6 @@ macro_rules! messages {
             impl $name {
                 /// Element name on the wire.
                 pub const NAME: &'static str = stringify!($name);
-
-                #[allow(unused_variables)]
-                fn read(element: &Element) -> Result<Self, DecodeError> {
-                    Ok(Self {
-                        $($field: <$ty as AttrField>::read(element, $attr)?,)*
-                        $($($child: <$cty as ChildField>::read(element)?,)*)?
-                    })
-                }
 
                 #[allow(unused_variables, unused_mut)]
                 fn take(mut element: Element) -> Result<Self, DecodeError> {
@@ -225,10 +218,7 @@ macro_rules! messages {
             /// # Errors
             /// [`DecodeError`] for a known message with a missing or mistyped part.
             pub fn from_element(element: &Element) -> Result<Self, DecodeError> {
-                Ok(match element.name.as_str() {
-                    $(stringify!($name) => Message::$name($name::read(element)?),)*
-                    _ => Message::Unknown(element.clone()),
-                })
+                Self::from_owned(element.clone())
             }
 
             /// Like [`Message::from_element`], consuming the element so records move instead
@@ -575,23 +565,7 @@ impl Frame {
     /// # Errors
     /// [`DecodeError`] for a known message with a missing or mistyped part.
     pub fn from_element(element: &Element) -> Result<Self, DecodeError> {
-        let error = element.attr("errCode").map(|code| ErrorInfo {
-            code: ErrCode::parse(code),
-            info: element.attr("info").map(str::to_owned),
-            bad: element.attr("bad").map(str::to_owned),
-            max_len: element.attr("maxLen").and_then(|m| m.parse().ok()),
-        });
-        // A response with an error may lack the attributes a success carries.
-        let message = match Message::from_element(element) {
-            Ok(m) => m,
-            Err(_) if error.is_some() => Message::Unknown(Element::new(&element.name)),
-            Err(e) => return Err(e),
-        };
-        Ok(Self {
-            seq: element.attr("seq").map(str::to_owned),
-            error,
-            message,
-        })
+        Self::from_owned(element.clone())
     }
 
     /// Reads a frame, consuming its root element (the fast path of [`crate::decode`]).
