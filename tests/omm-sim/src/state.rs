@@ -1056,6 +1056,16 @@ impl OmmState {
             }
             return Ok(vec![self.record_event("PPDevCnf", ppn, false)]);
         }
+        if self.auto_create {
+            // The OMM's own auto-create (off whenever a MOM manages the OMM).
+            let mut pp = PpDev::default();
+            pp.set(PpDev::IPEI, ipei)
+                .set(PpDev::S, SubscriptionState::Yes)
+                .set(PpDev::AUTO_CREATE, true);
+            pp.set(PpDev::TIME_STAMP_SUBSCRIPTION, now());
+            let ppn = self.create_device(pp).map_err(|e| format!("{e:?}"))?;
+            return Ok(vec![self.record_event("PPDevCnf", ppn, false)]);
+        }
         self.pending.insert(
             ipei,
             Pending {

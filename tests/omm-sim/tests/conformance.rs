@@ -696,6 +696,16 @@ async fn events_from_the_control_interface() {
     })
     .await
     .unwrap();
+    // With its own auto-create on, the OMM creates the record itself.
+    let own = Ipei::new(4000, 9).unwrap();
+    fleet.subscribe_handset(1, own, None, None).unwrap();
+    let ev = a.next_event(Duration::from_secs(2)).await.unwrap();
+    assert!(
+        matches!(&ev.message, Message::EventPPDevCnf(e) if e.pp.as_ref().and_then(|p| p.get(PpDev::IPEI)) == Some(own)),
+        "{ev:?}"
+    );
+    // A MOM switches it off; then an unknown handset is reported to the MOM instead.
+    a.request(SetDevAutoCreate { enable: false }).await.unwrap();
     fleet
         .subscribe_handset(1, new, Some("1234".into()), None)
         .unwrap();
