@@ -261,7 +261,16 @@ fn open(
     }
     let mut element = Element::new(&name);
     // quick-xml's own duplicate check is quadratic; a set is used below instead.
-    let mut seen: rustc_hash::FxHashSet<&[u8]> = rustc_hash::FxHashSet::default();
+    // An upper bound of the attribute count, so the vector and set grow at most once.
+    let estimate = start
+        .attributes_raw()
+        .iter()
+        .filter(|b| **b == b'=')
+        .count()
+        .min(limits.attributes);
+    element.attrs.reserve_exact(estimate);
+    let mut seen: rustc_hash::FxHashSet<&[u8]> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(estimate, Default::default());
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
         if element.attrs.len() >= limits.attributes {
@@ -270,7 +279,8 @@ fn open(
         let raw_key = std::str::from_utf8(attr.key.as_ref())
             .map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let key = intern(raw_key);
-        if !is_name(&key) {
+        // Interned names are known names; only the others need checking.
+        if matches!(key, Name::Owned(_)) && !is_name(&key) {
             return Err(DecodeError::Malformed(format!(
                 "{key:?} is not an attribute name"
             )));
