@@ -14,19 +14,34 @@ pub type Name = std::borrow::Cow<'static, str>;
 /// An attribute value (stored inline up to 24 bytes).
 pub type Text = compact_str::CompactString;
 
+/// Known attribute names, each with a small index (for duplicate checks by bit).
+fn known_names() -> &'static rustc_hash::FxHashMap<&'static str, usize> {
+    static KNOWN: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut map = rustc_hash::FxHashMap::default();
+        for name in crate::record::known_names().chain(crate::message::known_names()) {
+            let next = map.len();
+            map.entry(name).or_insert(next);
+        }
+        map
+    })
+}
+
+/// Bits of the duplicate check for known names (more known names than this fall back to
+/// the slow check).
+const KNOWN_BITS: usize = 1024;
+
 /// The attribute name `name`, without allocating when it is one this crate knows.
 #[must_use]
 pub fn intern(name: &str) -> Name {
-    static KNOWN: std::sync::OnceLock<rustc_hash::FxHashSet<&'static str>> =
-        std::sync::OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
-        crate::record::known_names()
-            .chain(crate::message::known_names())
-            .collect()
-    });
-    match known.get(name) {
-        Some(k) => Name::Borrowed(k),
-        None => Name::Owned(name.to_owned()),
+    intern_indexed(name).0
+}
+
+fn intern_indexed(name: &str) -> (Name, Option<usize>) {
+    match known_names().get_key_value(name) {
+        Some((k, i)) => (Name::Borrowed(k), Some(*i)),
+        None => (Name::Owned(name.to_owned()), None),
     }
 }
 
@@ -93,10 +108,12 @@ fn is_name(name: &str) -> bool {
 pub fn sanitize(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     // Fast path: valid UTF-8 without control characters or U+FFFE/U+FFFF needs no copy.
     if let Ok(text) = std::str::from_utf8(bytes) {
+        // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
         let clean = !bytes
             .iter()
             .any(|b| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-            && !text.contains(['\u{FFFE}', '\u{FFFF}']);
+            && !memchr::memmem::find_iter(bytes, b"\xEF\xBF")
+                .any(|i| matches!(bytes.get(i + 2), Some(0xBE | 0xBF)));
         if clean {
             return std::borrow::Cow::Borrowed(text);
         }
@@ -164,6 +181,7 @@ pub fn unescape(raw: &str) -> Result<String, DecodeError> {
 /// [`DecodeError`] for malformed XML or a broken limit.
 pub fn parse(frame: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
     let text = sanitize(frame);
+    debug_assert!(!text.contains(['\u{FFFE}', '\u{FFFF}']));
     let mut reader = Reader::from_str(&text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -269,8 +287,9 @@ fn open(
         .count()
         .min(limits.attributes);
     element.attrs.reserve_exact(estimate);
-    let mut seen: rustc_hash::FxHashSet<&[u8]> =
-        rustc_hash::FxHashSet::with_capacity_and_hasher(estimate, Default::default());
+    // Duplicate check: one bit per known name, a short list for the others.
+    let mut seen_known = [0u64; KNOWN_BITS / 64];
+    let mut seen_other: Vec<Name> = Vec::new();
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
         if element.attrs.len() >= limits.attributes {
@@ -278,14 +297,27 @@ fn open(
         }
         let raw_key = std::str::from_utf8(attr.key.as_ref())
             .map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        let key = intern(raw_key);
-        // Interned names are known names; only the others need checking.
-        if matches!(key, Name::Owned(_)) && !is_name(&key) {
-            return Err(DecodeError::Malformed(format!(
-                "{key:?} is not an attribute name"
-            )));
-        }
-        if !seen.insert(attr.key.into_inner()) {
+        let (key, index) = intern_indexed(raw_key);
+        let duplicate = match index.filter(|i| *i < KNOWN_BITS) {
+            Some(i) => {
+                let (word, bit) = (&mut seen_known[i / 64], 1u64 << (i % 64));
+                let dup = *word & bit != 0;
+                *word |= bit;
+                dup
+            }
+            None => {
+                // Interned names are known names; only the others need checking.
+                if !is_name(&key) {
+                    return Err(DecodeError::Malformed(format!(
+                        "{key:?} is not an attribute name"
+                    )));
+                }
+                let dup = seen_other.contains(&key);
+                seen_other.push(key.clone());
+                dup
+            }
+        };
+        if duplicate {
             return Err(DecodeError::Malformed(format!(
                 "attribute {key} given twice"
             )));

@@ -187,6 +187,8 @@ fn malformed_input_is_an_error_never_a_panic() {
         "<SetDECTSubscriptionMode mode=\"Sometimes\"/>",
         "<\t/>",
         "<1a/>",
+        "<Ping timeStamp=\"1\" timeStamp=\"2\"/>",
+        "<SetFACPrefix prefix=\"\u{FFFF}\"/>x",
         "<Ping 1a=\"x\"/>",
     ] {
         assert!(frame(bad).is_err(), "{bad:?} was accepted");
