@@ -206,6 +206,8 @@ pub struct User, view UserView {
     pub created: Timestamp,
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
+    /// The record's id (`uid`) on its home OMM, 0 while it is not there.
+    pub omm_uid: u32,
 }
     columns: [uid, ppn, rel_type, name, num, hierarchy1, hierarchy2, add_id, sip_auth_id,
     sos_num, voicebox_num, man_down_num, forward_state, forward_time, forward_dest, lang,
@@ -275,6 +277,8 @@ pub struct Device, view DeviceView {
     pub created: Timestamp,
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
+    /// The record's id (`ppn`) on the OMM where it is located, 0 while it is not there.
+    pub omm_ppn: u32,
 }
     columns: [ppn, uid, rel_type, ipei, s, encrypt, cap_messaging,
     cap_messaging_for_internal_use, cap_enh_locating, cap_bluetooth, eth_addr, hw_type,
@@ -314,6 +318,7 @@ impl Device {
             timestamp_subscription: 0,
             created: 0,
             extra: Vec::new(),
+            omm_ppn: 0,
         }
     }
 }

@@ -13,7 +13,7 @@ use model::{
 };
 
 /// Schema version of the database; an import of another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Meta keys.
 pub mod meta {
@@ -395,6 +395,9 @@ impl Tx<'_, '_> {
                 user.ppn = old.ppn;
                 user.rel_type = old.rel_type;
                 user.created = old.created;
+                if user.omm_uid == 0 && user.home_omm == old.home_omm {
+                    user.omm_uid = old.omm_uid;
+                }
                 rules::check_source_change(old.source, user.source, user.rel_type, user.permanent)?;
             }
             None => {
@@ -451,6 +454,9 @@ impl Tx<'_, '_> {
                 device.uid = old.uid;
                 device.rel_type = old.rel_type;
                 device.created = old.created;
+                if device.omm_ppn == 0 && device.location == old.location {
+                    device.omm_ppn = old.omm_ppn;
+                }
             }
             None => {
                 device.uid = 0;

@@ -165,7 +165,9 @@ impl Server {
             | R::TombstonesSince(_)
             | R::ListEvents
             | R::ListCounters
-            | R::CurrentRevision) => self.store.read(&read),
+            | R::CurrentRevision
+            | R::GetUserByNumber(_)
+            | R::GetDeviceByIpei(_)) => self.store.read(&read),
             write => self.store.write(write),
         }
     }

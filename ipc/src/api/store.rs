@@ -218,6 +218,10 @@ pub enum StoreRequest {
         /// Import id.
         import: u64,
     },
+    /// The user with this number.
+    GetUserByNumber(String),
+    /// The device with this IPEI.
+    GetDeviceByIpei(model::Ipei),
 }
 
 /// What a change did.
