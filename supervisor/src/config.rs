@@ -29,6 +29,9 @@ pub struct Config {
     /// Statistics sampling.
     #[serde(default)]
     pub statistics: Statistics,
+    /// OMM links (svc-axi).
+    #[serde(default)]
+    pub axi: Axi,
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
@@ -172,6 +175,24 @@ impl Default for Statistics {
     }
 }
 
+/// OMM links.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Axi {
+    /// Seconds between retries of a link that is down.
+    pub retry_secs: u64,
+    /// Seconds between keep-alive pings.
+    pub ping_secs: u64,
+    /// The MOM's AXI protocol version (an OMM with another one stays down).
+    pub protocol_version: u32,
+}
+
+impl Default for Axi {
+    fn default() -> Self {
+        Self { retry_secs: 60, ping_secs: 60, protocol_version: 45 }
+    }
+}
+
 /// An additional supervised program (it must speak the supervision protocol).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -279,6 +300,7 @@ impl Config {
             },
             restart: Restart::default(),
             statistics: Statistics::default(),
+            axi: Axi::default(),
             extra_service: Vec::new(),
         }
     }
@@ -312,7 +334,10 @@ impl Config {
                 )));
             }
         }
-        let mut names = vec!["store".to_owned(), "supervisor".to_owned()];
+        if self.axi.retry_secs == 0 || self.axi.ping_secs == 0 {
+            return Err(ConfigError::Invalid("axi: retry-secs and ping-secs must be at least 1".into()));
+        }
+        let mut names = vec!["store".to_owned(), "axi".to_owned(), "supervisor".to_owned()];
         for extra in &self.extra_service {
             if names.contains(&extra.name)
                 || extra.name.is_empty()

@@ -10,15 +10,49 @@ struct Builtin {
     name: &'static str,
     binary: &'static str,
     user: fn(&crate::config::Users) -> &str,
+    /// Its command line, from the configuration and the store's allowed uids.
+    args: fn(&Config, &[u32]) -> Vec<String>,
+    essential: bool,
 }
 
-/// The built-in services, in start order. svc-axi, svc-maxi and svc-web join this table as
-/// they are built.
-const BUILTIN: &[Builtin] = &[Builtin {
-    name: "store",
-    binary: "svc-store",
-    user: |u| &u.store,
-}];
+fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
+    let store_state = config.paths.state_dir.join("store");
+    let mut args = vec![
+        "--db-dir".to_owned(),
+        store_state.join("db").display().to_string(),
+        "--transfer-dir".to_owned(),
+        store_state.join("transfer").display().to_string(),
+        "--socket".to_owned(),
+        store_socket(&config.paths.runtime_dir).display().to_string(),
+        "--sample-secs".to_owned(),
+        config.statistics.sample_secs.to_string(),
+    ];
+    for uid in store_uids {
+        args.push("--allow-uid".to_owned());
+        args.push(uid.to_string());
+    }
+    args
+}
+
+fn axi_args(config: &Config, _: &[u32]) -> Vec<String> {
+    vec![
+        "--store-socket".to_owned(),
+        store_socket(&config.paths.runtime_dir).display().to_string(),
+        "--retry-secs".to_owned(),
+        config.axi.retry_secs.to_string(),
+        "--ping-secs".to_owned(),
+        config.axi.ping_secs.to_string(),
+        "--protocol-version".to_owned(),
+        config.axi.protocol_version.to_string(),
+    ]
+}
+
+/// The built-in services, in start order. svc-maxi and svc-web join this table as they are
+/// built.
+const BUILTIN: &[Builtin] = &[
+    Builtin { name: "store", binary: "svc-store", user: |u| &u.store, args: store_args, essential: true },
+    Builtin { name: "axi", binary: "svc-axi", user: |u| &u.axi, args: axi_args, essential: false },
+];
 
 /// Everything needed to start one service.
 #[derive(Debug, Clone)]
@@ -155,31 +189,14 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     ];
     let mut services = Vec::new();
     for builtin in BUILTIN {
-        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity {
-            uid: i.uid,
-            gid: group_gid,
-        });
-        let mut args = vec![
-            "--db-dir".to_owned(),
-            store_state.join("db").display().to_string(),
-            "--transfer-dir".to_owned(),
-            store_state.join("transfer").display().to_string(),
-            "--socket".to_owned(),
-            store_socket(&paths.runtime_dir).display().to_string(),
-            "--sample-secs".to_owned(),
-            config.statistics.sample_secs.to_string(),
-        ];
-        for uid in &store_uids {
-            args.push("--allow-uid".to_owned());
-            args.push(uid.to_string());
-        }
+        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity { uid: i.uid, gid: group_gid });
         services.push(ServiceSpec {
             name: builtin.name.to_owned(),
             binary: paths.libexec_dir.join(builtin.binary),
-            args,
+            args: (builtin.args)(config, &store_uids),
             identity,
             listeners: Vec::new(),
-            essential: builtin.name == "store",
+            essential: builtin.essential,
         });
     }
     for extra in &config.extra_service {

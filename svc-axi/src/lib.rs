@@ -1,0 +1,204 @@
+//! svc-axi: one link per enabled OMM record, keeping every OMM and the store in agreement
+//! (DESIGN.md §5: the store holds the desired state, svc-axi reconciles).
+//!
+//! - [`link`]: one AXI connection (requests by `seq`, events queued, limits enforced);
+//! - [`tls`]: the certificate checks of an OMM record;
+//! - [`session`]: one link's life: login, on-connect sequence, import and reconciliation,
+//!   steady state;
+//! - [`convert`]: records between the store's model and AXI;
+//! - [`store`]: typed helpers over the store client.
+
+pub mod convert;
+pub mod link;
+pub mod session;
+pub mod store;
+pub mod tls;
+
+use clap::Parser;
+use ipc::api::store::{Change, ChangeOp, StoreApi, StoreRequest, StoreResponse};
+use ipc::{Client, ClientEvent, ClientOptions, Hello};
+use model::{Entity, Omm};
+use session::{End, Shared};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// Command line of svc-axi (set by the supervisor).
+#[derive(Debug, Parser)]
+#[command(name = "svc-axi", about = "The MOM's links to its OMMs")]
+pub struct Args {
+    /// The store's socket.
+    #[arg(long)]
+    pub store_socket: PathBuf,
+    /// Seconds between retries of a link that is down.
+    #[arg(long, default_value_t = 60)]
+    pub retry_secs: u64,
+    /// Seconds between keep-alive pings.
+    #[arg(long, default_value_t = 60)]
+    pub ping_secs: u64,
+    /// The MOM's AXI protocol version.
+    #[arg(long, default_value_t = 45)]
+    pub protocol_version: u32,
+    /// Development mode: no sandbox check.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Entry point of the binary; returns the exit code.
+#[must_use]
+pub fn main_with_args() -> i32 {
+    service_kit::logging::init("svc-axi");
+    let args = Args::parse();
+    let dev = args.dev || std::env::var_os("MOM_DEV").is_some_and(|v| v == "1");
+    if let Err(e) = service_kit::sandbox::enter(dev) {
+        tracing::error!("{e}");
+        return service_kit::EXIT_NOPERM;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+/// The fields of an OMM record that need a new link when they change.
+fn link_settings(omm: &Omm) -> (bool, String, String, String, String, model::CertValidation) {
+    (omm.enabled, omm.omm1.clone(), omm.omm2.clone(), omm.user.clone(), omm.password.clone(), omm.cert_validation.clone())
+}
+
+/// Runs until a shutdown is requested.
+///
+/// # Errors
+/// A message when the supervision link or the MOM key fails.
+pub async fn run(args: Args) -> Result<(), String> {
+    let mut supervision = service_kit::supervision::Link::from_env("axi").await.map_err(|e| format!("supervision link: {e}"))?;
+    let mom_key = tokio::task::spawn_blocking(|| axi::secret::generate(1024)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    let hello = Hello::new("axi", service_kit::supervision::generation());
+    let (client, events) = Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
+    let shared = Arc::new(Shared {
+        store: store::Store(client.clone()),
+        mom_key,
+        protocol_version: args.protocol_version,
+        retry: Duration::from_secs(args.retry_secs.max(1)),
+        ping: Duration::from_secs(args.ping_secs.max(1)),
+    });
+    let (changes, _) = broadcast::channel::<Change>(65_536);
+    tokio::spawn(follow_feed(client, events, changes.clone()));
+    if let Some(link) = supervision.as_mut() {
+        link.ready().await.map_err(|e| format!("supervision link: {e}"))?;
+    }
+    tracing::info!("svc-axi ready");
+    tokio::select! {
+        () = manage(Arc::clone(&shared), changes) => {}
+        () = service_kit::supervision::stop_signal(supervision) => {}
+    }
+    tracing::info!("svc-axi stopped");
+    Ok(())
+}
+
+/// Follows the store's change feed, resuming after reconnects, and republishes it.
+async fn follow_feed(client: Client<StoreApi>, mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>, changes: broadcast::Sender<Change>) {
+    let mut last = 0;
+    while let Some(event) = events.recv().await {
+        match event {
+            ClientEvent::Connected(_) => {
+                let client = client.clone();
+                let from_rev = last;
+                tokio::spawn(async move {
+                    let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
+                });
+            }
+            ClientEvent::Event(StoreResponse::Changed(change)) => {
+                last = change.rev;
+                let _ = changes.send(change);
+            }
+            ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
+                // Everything may have changed (an import, or a gap): every link reconciles.
+                let first = last == 0;
+                last = rev;
+                if !first {
+                    let _ = changes.send(Change { rev, entity: Entity::Database, id: 0, op: ChangeOp::Put });
+                }
+            }
+            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+        }
+    }
+}
+
+/// Keeps one link task per enabled OMM record, restarting it when its record changes.
+async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
+    let mut running: HashMap<u32, (Omm, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let mut feed = changes.subscribe();
+    loop {
+        match shared.store.omms().await {
+            Ok(omms) => {
+                let wanted: HashMap<u32, Omm> = omms.into_iter().filter(|o| o.enabled).map(|o| (o.id, o)).collect();
+                running.retain(|id, (omm, task)| {
+                    let keep = wanted.get(id).is_some_and(|w| link_settings(w) == link_settings(omm));
+                    if !keep {
+                        task.abort();
+                        tracing::info!(omm = id, "OMM record changed; its link restarts");
+                    }
+                    keep
+                });
+                for (id, omm) in wanted {
+                    running.entry(id).or_insert_with(|| {
+                        let task = tokio::spawn(link_task(Arc::clone(&shared), omm.clone(), changes.clone()));
+                        (omm, task)
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the OMM records"),
+        }
+        // Wait for a change of an OMM record (or the first connection to the store).
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), feed.recv()).await {
+                Ok(Ok(c)) if c.entity == Entity::Omm || c.entity == Entity::Database => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => break,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            }
+        }
+    }
+}
+
+/// One OMM's link, retried for ever.
+async fn link_task(shared: Arc<Shared>, omm: Omm, changes: broadcast::Sender<Change>) {
+    let mut fast_until: Option<Instant> = None;
+    let mut last_error = String::new();
+    loop {
+        let mut feed = changes.subscribe();
+        let end = session::run(&shared, &omm, &mut feed).await;
+        let (reason, delay) = match end {
+            End::SariRestart => {
+                fast_until = Some(Instant::now() + Duration::from_secs(120));
+                ("OMM restarting after its SARI was set".to_owned(), Duration::from_secs(2))
+            }
+            End::Failed(why) => {
+                let delay = if fast_until.is_some_and(|t| Instant::now() < t) { Duration::from_secs(2) } else { shared.retry };
+                (why, delay)
+            }
+        };
+        shared
+            .store
+            .health(omm.id, model::OmmHealth { link: model::LinkState::Down, healthy: false, last_error: reason.clone(), since: model::now(), software_version: String::new() }, None)
+            .await;
+        if reason != last_error {
+            tracing::warn!(omm = omm.id, name = %omm.name, %reason, retry_ms = delay.as_millis() as u64, "OMM link down");
+            shared.store.log(model::Severity::Warning, format!("OMM {} ({}): {reason}", omm.id, omm.name)).await;
+            last_error = reason;
+        }
+        tokio::time::sleep(delay).await;
+    }
+}

@@ -1,0 +1,4 @@
+//! svc-axi: the MOM's links to its OMMs.
+fn main() {
+    std::process::exit(svc_axi::main_with_args());
+}

@@ -1,0 +1,605 @@
+//! One OMM link's life (axi-profile.md §2–§4): connect, log in, the on-connect sequence,
+//! import and reconciliation by timestamp, then the steady state driven by the OMM's events
+//! and the store's change feed.
+
+use crate::convert::{device_from_axi, device_to_axi, user_from_axi, user_to_axi};
+use crate::link::{AxiLink, LinkError};
+use crate::store::Store;
+use axi::message::*;
+use axi::record::AxiRecord;
+use axi::value::{DectSubscriptionMode, Hex10, SubscribeCmd};
+use axi::{ErrCode, Frame, Limits, Message, PpDev, PpUser, SubscribeEntry};
+use ipc::api::store::{Change, ChangeOp, StoreRequest};
+use model::{Device, Entity, Omm, Settings, User};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// What every link shares.
+pub struct Shared {
+    /// The store.
+    pub store: Store,
+    /// The MOM's key for secrets the OMMs send back.
+    pub mom_key: rsa::RsaPrivateKey,
+    /// The MOM's AXI protocol version.
+    pub protocol_version: u32,
+    /// Retry interval after a lost link or a refused login.
+    pub retry: Duration,
+    /// Keep-alive interval.
+    pub ping: Duration,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum End {
+    /// The OMM restarts after its SARI was set: reconnect soon.
+    SariRestart,
+    /// The link failed; the text is for the health state and the event log.
+    Failed(String),
+}
+
+impl From<LinkError> for End {
+    fn from(e: LinkError) -> Self {
+        End::Failed(e.to_string())
+    }
+}
+
+fn refused(frame: &Frame) -> Option<String> {
+    frame.error.as_ref().map(|e| format!("{} {}{}", frame.message.name(), e.code.as_str(), e.info.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()))
+}
+
+/// Sends a setting request and expects a bare success.
+async fn setting(link: &AxiLink, message: impl Into<Message>) -> Result<(), End> {
+    let frame = link.request(message).await?;
+    match refused(&frame) {
+        Some(why) => Err(End::Failed(format!("the OMM refused {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// Splits `host[:port]`; the default port is the OMM's TLS port 12622.
+fn host_port(address: &str) -> (String, u16) {
+    match address.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h.to_owned(), p.parse().unwrap_or(12622)),
+        _ => (address.to_owned(), 12622),
+    }
+}
+
+/// Ids of this OMM's records, both ways.
+#[derive(Default)]
+struct Ids {
+    /// MOM uid → OMM uid.
+    users: HashMap<u32, u32>,
+    /// MOM ppn → OMM ppn.
+    devices: HashMap<u32, u32>,
+    /// Timestamps last agreed with the OMM, to recognise the store's echo of our own writes.
+    user_stamp: HashMap<u32, u64>,
+    device_stamp: HashMap<u32, u64>,
+}
+
+impl Ids {
+    fn mom_user(&self, omm_uid: u32) -> Option<u32> {
+        self.users.iter().find(|(_, o)| **o == omm_uid).map(|(m, _)| *m)
+    }
+    fn mom_device(&self, omm_ppn: u32) -> Option<u32> {
+        self.devices.iter().find(|(_, o)| **o == omm_ppn).map(|(m, _)| *m)
+    }
+}
+
+/// One session; returns how it ended.
+pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut broadcast::Receiver<Change>) -> End {
+    let tls = match crate::tls::client_config(&omm.cert_validation) {
+        Ok(t) => t,
+        Err(e) => return End::Failed(format!("certificate settings: {e}")),
+    };
+    let mut last_error = String::new();
+    let mut connected = None;
+    for address in [&omm.omm1, &omm.omm2].into_iter().filter(|a| !a.is_empty()) {
+        let (host, port) = host_port(address);
+        match AxiLink::connect(&host, port, Arc::clone(&tls), Limits::default()).await {
+            Ok(l) => {
+                connected = Some(l);
+                break;
+            }
+            Err(e) => last_error = format!("{address}: {e}"),
+        }
+    }
+    let Some((link, mut events)) = connected else {
+        return End::Failed(last_error);
+    };
+    match session(shared, omm, &link, &mut events, changes).await {
+        Ok(end) | Err(end) => end,
+    }
+}
+
+async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut tokio::sync::mpsc::Receiver<Frame>, changes: &mut broadcast::Receiver<Change>) -> Result<End, End> {
+    let store = &shared.store;
+    // 1. Log in as a user/device sync client.
+    let open = link
+        .request(Open { username: omm.user.clone(), password: omm.password.clone(), protocol_version: Some(shared.protocol_version), user_device_sync_client: Some(true) })
+        .await?;
+    if let Some(e) = &open.error {
+        return Err(End::Failed(if e.code == ErrCode::EAuth { "authentication failed".into() } else { format!("login refused: {}", e.code.as_str()) }));
+    }
+    let Message::OpenResp(resp) = &open.message else { return Err(End::Failed("no OpenResp".into())) };
+    if let Some(theirs) = resp.protocol_version.filter(|v| *v != shared.protocol_version) {
+        return Err(End::Failed(format!("protocol version mismatch: OMM {theirs}, MOM {}", shared.protocol_version)));
+    }
+    let version = resp.omm_version.clone().unwrap_or_default();
+    let (modulus, exponent) = axi::secret::key_hex(&shared.mom_key.to_public_key());
+    setting(link, SetMOMKey { modulus, exponent }).await?;
+    // 2. PARK → Cloud-ID; SARI.
+    let park = match link.request(GetPARK {}).await?.message {
+        Message::GetPARKResp(GetPARKResp { park: Some(p) }) => p.0,
+        _ => return Err(End::Failed("the OMM has no PARK".into())),
+    };
+    let cloud_id = format!("00{park}");
+    store.health(omm.id, model::OmmHealth { link: model::LinkState::Connecting, healthy: false, last_error: String::new(), since: model::now(), software_version: version.clone() }, Some(cloud_id)).await;
+    let settings = store.settings().await.map_err(End::Failed)?;
+    if !settings.sari.is_empty() {
+        let current = match link.request(GetSARI {}).await?.message {
+            Message::GetSARIResp(GetSARIResp { sari }) => sari.map(|s| s.0),
+            _ => None,
+        };
+        if current.as_deref() != Some(settings.sari.to_ascii_uppercase().as_str()) {
+            let sari = Hex10(settings.sari.to_ascii_uppercase());
+            setting(link, SetSARI { sari }).await?;
+            store.log(model::Severity::Info, format!("SARI set on OMM {} ({}); it restarts", omm.id, omm.name)).await;
+            return Ok(End::SariRestart);
+        }
+    }
+    // 3.–6. Settings the MOM decides.
+    push_settings(link, &settings, omm).await?;
+    // 7. Events.
+    let entries = ["PPUserCnf", "PPDevCnf", "DECTSubscriptionMode", "DECTSubscribe", "DECTLocate", "MessageSend", "ApplicationDataChannel", "ConferenceRoomCnf"]
+        .iter()
+        .map(|t| {
+            let mut e = SubscribeEntry::default();
+            e.set(SubscribeEntry::CMD, SubscribeCmd::On).set(SubscribeEntry::EVENT_TYPE, (*t).to_owned());
+            match *t {
+                "PPUserCnf" => {
+                    e.set(SubscribeEntry::UID, -1);
+                }
+                "PPDevCnf" => {
+                    e.set(SubscribeEntry::PPN, -1);
+                }
+                _ => {}
+            }
+            e
+        })
+        .collect();
+    setting(link, Subscribe { entries }).await?;
+    // 8.–9. Import and reconcile.
+    let mut ids = Ids::default();
+    let started = std::time::Instant::now();
+    let synced = reconcile(shared, omm, link, &mut ids).await?;
+    store.count("axi.records_synced", synced).await;
+    store
+        .health(omm.id, model::OmmHealth { link: model::LinkState::Up, healthy: true, last_error: String::new(), since: model::now(), software_version: version.clone() }, None)
+        .await;
+    tracing::info!(omm = omm.id, name = %omm.name, records = synced, ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
+    // Steady state.
+    let mut ping = tokio::time::interval(shared.ping);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(frame) => handle_event(shared, omm, link, &mut ids, frame).await?,
+                None => return Err(End::Failed(link.closed_reason().unwrap_or_else(|| "link closed".into()))),
+            },
+            change = changes.recv() => match change {
+                Ok(change) if change.entity == Entity::Database => {
+                    reconcile(shared, omm, link, &mut ids).await?;
+                }
+                Ok(change) => handle_change(shared, omm, link, &mut ids, change).await?,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed changes: reconcile everything again.
+                    reconcile(shared, omm, link, &mut ids).await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Err(End::Failed("svc-axi is stopping".into())),
+            },
+            _ = ping.tick() => {
+                link.request(Ping { time_stamp: Some(model::now()) }).await?;
+            }
+        }
+    }
+}
+
+/// Subscription mode, auto-create off, FAC prefix and provisioning settings.
+async fn push_settings(link: &AxiLink, settings: &Settings, omm: &Omm) -> Result<(), End> {
+    setting(link, SetDevAutoCreate { enable: false }).await?;
+    setting(link, SetDECTSubscriptionMode { mode: DectSubscriptionMode::from(settings.subscription_mode), timeout: None }).await?;
+    setting(link, SetFACPrefix { prefix: settings.fac_prefix.clone() }).await?;
+    // Provisioning needs svc-web's URL, which does not exist yet: the URL stays disabled.
+    let mut url = axi::ConfigUrl::default();
+    url.set(axi::ConfigUrl::ENABLE, false);
+    setting(link, SetConfigURL { url }).await?;
+    let minute = (omm.id * 7) % 51;
+    setting(link, SetSystemProvUpdTrig { enable: false, hour: Some(0), minute: Some(minute) }).await
+}
+
+async fn page_users(link: &AxiLink) -> Result<Vec<PpUser>, End> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    loop {
+        let frame = link.request(GetPPUser { uid: next, max_records: Some(20) }).await?;
+        match frame.message {
+            Message::GetPPUserResp(page) if frame.error.is_none() && !page.users.is_empty() => {
+                next = page.users.iter().filter_map(|u| u.get(PpUser::UID)).max().unwrap_or(next) + 1;
+                out.extend(page.users);
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn page_devices(link: &AxiLink) -> Result<Vec<PpDev>, End> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    loop {
+        let frame = link.request(GetPPDev { ppn: next, max_records: Some(20) }).await?;
+        match frame.message {
+            Message::GetPPDevResp(page) if frame.error.is_none() && !page.devices.is_empty() => {
+                next = page.devices.iter().filter_map(|d| d.get(PpDev::PPN)).max().unwrap_or(next) + 1;
+                out.extend(page.devices);
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Imports and reconciles every user and device of this OMM (profile §4); returns how many
+/// records were written on either side.
+async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids) -> Result<u64, End> {
+    let store = &shared.store;
+    let (omm_users, omm_devices) = tokio::try_join!(page_users(link), page_devices(link))?;
+    let tombstones: HashMap<(Entity, String), u64> = match store.call(StoreRequest::TombstonesSince(0)).await.map_err(End::Failed)? {
+        ipc::api::store::StoreResponse::Tombstones(t) => t.into_iter().map(|t| ((t.entity, t.key), t.deleted)).collect(),
+        _ => HashMap::new(),
+    };
+    let mut written = 0;
+    let mut seen_users = Vec::new();
+    for u in &omm_users {
+        let (Some(omm_uid), Some(num)) = (u.get(PpUser::UID), u.raw("num").map(str::to_owned)) else { continue };
+        let stamp = u.get(PpUser::TIME_STAMP).unwrap_or(0);
+        match store.user_by_number(&num).await.map_err(End::Failed)? {
+            None => {
+                if tombstones.get(&(Entity::User, num.clone())).is_some_and(|deleted| *deleted >= stamp) {
+                    setting(link, DeletePPUser { uid: omm_uid }).await?;
+                    written += 1;
+                    continue;
+                }
+                let mut user = User { home_omm: omm.id, omm_uid, ..User::default() };
+                user_from_axi(&mut user, u);
+                let uid = store.put_user(user).await.map_err(End::Failed)?;
+                ids.users.insert(uid, omm_uid);
+                ids.user_stamp.insert(uid, stamp);
+                seen_users.push(uid);
+                written += 1;
+            }
+            Some(mut mine) if mine.home_omm == omm.id || mine.home_omm == 0 => {
+                ids.users.insert(mine.uid, omm_uid);
+                seen_users.push(mine.uid);
+                if stamp > mine.timestamp {
+                    user_from_axi(&mut mine, u);
+                    mine.home_omm = omm.id;
+                    mine.omm_uid = omm_uid;
+                    store.put_user(mine.clone()).await.map_err(End::Failed)?;
+                    written += 1;
+                } else if mine.timestamp > stamp {
+                    let mut rec = user_to_axi(&mine);
+                    rec.set(PpUser::UID, omm_uid);
+                    setting(link, SetPPUser { user: rec }).await?;
+                    written += 1;
+                } else if mine.omm_uid != omm_uid || mine.home_omm != omm.id {
+                    mine.home_omm = omm.id;
+                    mine.omm_uid = omm_uid;
+                    store.put_user(mine.clone()).await.map_err(End::Failed)?;
+                }
+                ids.user_stamp.insert(mine.uid, mine.timestamp.max(stamp));
+            }
+            Some(other) => {
+                store.log(model::Severity::Warning, format!("number {num} is on OMM {} and on OMM {}; the copy on OMM {} is left alone", other.home_omm, omm.id, omm.id)).await;
+            }
+        }
+    }
+    // Users made at the MOM while the OMM was away.
+    for mine in store.users_at(omm.id).await.map_err(End::Failed)? {
+        if seen_users.contains(&mine.uid) {
+            continue;
+        }
+        let frame = link.request(CreatePPUser { user: user_to_axi(&mine) }).await?;
+        if let Message::CreatePPUserResp(CreatePPUserResp { user: Some(created) }) = &frame.message {
+            if let Some(omm_uid) = created.get(PpUser::UID) {
+                ids.users.insert(mine.uid, omm_uid);
+                ids.user_stamp.insert(mine.uid, mine.timestamp);
+                let mut updated = mine.clone();
+                updated.omm_uid = omm_uid;
+                store.put_user(updated).await.map_err(End::Failed)?;
+                written += 1;
+            }
+        } else if let Some(why) = refused(&frame) {
+            store.log(model::Severity::Warning, format!("OMM {} refused user {}: {why}", omm.id, mine.num)).await;
+        }
+    }
+    let mut seen_devices = Vec::new();
+    for d in &omm_devices {
+        let (Some(omm_ppn), Some(ipei)) = (d.get(PpDev::PPN), d.get(PpDev::IPEI)) else { continue };
+        let stamp = d.get(PpDev::TIME_STAMP).unwrap_or(0);
+        match store.device_by_ipei(ipei).await.map_err(End::Failed)? {
+            None => {
+                if tombstones.get(&(Entity::Device, ipei.to_string())).is_some_and(|deleted| *deleted >= stamp) {
+                    setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+                    written += 1;
+                    continue;
+                }
+                let mut device = Device { location: omm.id, omm_ppn, ..Device::new(ipei) };
+                device_from_axi(&mut device, d);
+                let ppn = store.put_device(device).await.map_err(End::Failed)?;
+                ids.devices.insert(ppn, omm_ppn);
+                ids.device_stamp.insert(ppn, stamp);
+                seen_devices.push(ppn);
+                written += 1;
+            }
+            Some(mut mine) if mine.location == omm.id || mine.location == 0 => {
+                ids.devices.insert(mine.ppn, omm_ppn);
+                seen_devices.push(mine.ppn);
+                if stamp > mine.timestamp {
+                    device_from_axi(&mut mine, d);
+                    mine.location = omm.id;
+                    mine.omm_ppn = omm_ppn;
+                    store.put_device(mine.clone()).await.map_err(End::Failed)?;
+                    written += 1;
+                } else if mine.timestamp > stamp {
+                    let mut rec = device_to_axi(&mine);
+                    rec.set(PpDev::PPN, omm_ppn);
+                    rec.remove(PpDev::IPEI);
+                    setting(link, SetPPDev { pp: rec }).await?;
+                    written += 1;
+                } else if mine.omm_ppn != omm_ppn || mine.location != omm.id {
+                    mine.location = omm.id;
+                    mine.omm_ppn = omm_ppn;
+                    store.put_device(mine.clone()).await.map_err(End::Failed)?;
+                }
+                ids.device_stamp.insert(mine.ppn, mine.timestamp.max(stamp));
+            }
+            Some(other) => {
+                store.log(model::Severity::Warning, format!("handset {ipei} is on OMM {} and on OMM {}", other.location, omm.id)).await;
+            }
+        }
+    }
+    for mine in store.devices_at(omm.id).await.map_err(End::Failed)? {
+        if seen_devices.contains(&mine.ppn) {
+            continue;
+        }
+        let frame = link.request(CreatePPDev { pp: device_to_axi(&mine) }).await?;
+        if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message {
+            if let Some(omm_ppn) = created.get(PpDev::PPN) {
+                ids.devices.insert(mine.ppn, omm_ppn);
+                ids.device_stamp.insert(mine.ppn, mine.timestamp);
+                let mut updated = mine.clone();
+                updated.omm_ppn = omm_ppn;
+                store.put_device(updated).await.map_err(End::Failed)?;
+                written += 1;
+            }
+        }
+    }
+    written += reconcile_relations(shared, link, ids, &omm_users).await?;
+    Ok(written)
+}
+
+/// Bindings: the OMM's bindings are taken where the MOM has none; the MOM's are pushed where
+/// the OMM has none.
+async fn reconcile_relations(shared: &Arc<Shared>, link: &AxiLink, ids: &Ids, omm_users: &[PpUser]) -> Result<u64, End> {
+    let store = &shared.store;
+    let mut written = 0;
+    let omm_binding: HashMap<u32, (u32, model::RelType)> = omm_users
+        .iter()
+        .filter_map(|u| Some((u.get(PpUser::UID)?, (u.get(PpUser::PPN).unwrap_or(0), u.get(PpUser::REL_TYPE).unwrap_or_default()))))
+        .collect();
+    for (&mom_uid, &omm_uid) in &ids.users {
+        let Some(user) = store.user(mom_uid).await.map_err(End::Failed)? else { continue };
+        let (omm_ppn, omm_rel) = omm_binding.get(&omm_uid).copied().unwrap_or((0, model::RelType::Unbound));
+        if user.ppn == 0 && omm_ppn != 0 {
+            if let Some(mom_ppn) = ids.mom_device(omm_ppn) {
+                let _ = store.call(StoreRequest::Bind { uid: mom_uid, ppn: mom_ppn, rel_type: omm_rel }).await;
+                written += 1;
+            }
+        } else if user.ppn != 0 && omm_ppn == 0 {
+            if let Some(&target) = ids.devices.get(&user.ppn) {
+                bind_on_omm(link, omm_uid, target, user.rel_type, user.timestamp_relation).await?;
+                written += 1;
+            }
+        }
+    }
+    Ok(written)
+}
+
+async fn bind_on_omm(link: &AxiLink, omm_uid: u32, omm_ppn: u32, rel: model::RelType, stamp: u64) -> Result<(), End> {
+    let mut u = PpUser::default();
+    u.set(PpUser::UID, omm_uid).set(PpUser::PPN, omm_ppn).set(PpUser::REL_TYPE, rel).set(PpUser::TIME_STAMP, stamp);
+    let mut d = PpDev::default();
+    d.set(PpDev::PPN, omm_ppn).set(PpDev::UID, omm_uid).set(PpDev::REL_TYPE, rel).set(PpDev::TIME_STAMP, stamp);
+    setting(link, SetPP { user: Some(u), pp: Some(d) }).await
+}
+
+/// An event from the OMM: its own changes go to the store (newer timestamp wins).
+async fn handle_event(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids, frame: Frame) -> Result<(), End> {
+    let store = &shared.store;
+    match frame.message {
+        Message::EventPPUserCnf(EventPPUserCnf { user: Some(u) }) => {
+            let Some(omm_uid) = u.get(PpUser::UID) else { return Ok(()) };
+            let mom_uid = ids.mom_user(omm_uid);
+            if u.get(PpUser::DELETED) == Some(true) {
+                if let Some(uid) = mom_uid {
+                    ids.users.remove(&uid);
+                    let _ = store.call(StoreRequest::DeleteUser(uid)).await;
+                    store.count("axi.records_synced", 1).await;
+                }
+                return Ok(());
+            }
+            let stamp = u.get(PpUser::TIME_STAMP).unwrap_or(0);
+            let existing = match mom_uid {
+                Some(uid) => store.user(uid).await.map_err(End::Failed)?,
+                None => match u.raw("num") {
+                    Some(num) => store.user_by_number(num).await.map_err(End::Failed)?,
+                    None => None,
+                },
+            };
+            let mut user = existing.unwrap_or_else(|| User { home_omm: omm.id, omm_uid, ..User::default() });
+            if user.uid != 0 && user.timestamp > stamp {
+                return Ok(());
+            }
+            user_from_axi(&mut user, &u);
+            user.home_omm = omm.id;
+            user.omm_uid = omm_uid;
+            let uid = store.put_user(user).await.map_err(End::Failed)?;
+            ids.users.insert(uid, omm_uid);
+            ids.user_stamp.insert(uid, stamp);
+            store.count("axi.records_synced", 1).await;
+        }
+        Message::EventPPDevCnf(EventPPDevCnf { pp: Some(d) }) => {
+            let Some(omm_ppn) = d.get(PpDev::PPN) else { return Ok(()) };
+            let mom_ppn = ids.mom_device(omm_ppn);
+            if d.get(PpDev::DELETED) == Some(true) {
+                if let Some(ppn) = mom_ppn {
+                    ids.devices.remove(&ppn);
+                    let _ = store.call(StoreRequest::DeleteDevice(ppn)).await;
+                    store.count("axi.records_synced", 1).await;
+                }
+                return Ok(());
+            }
+            let stamp = d.get(PpDev::TIME_STAMP).unwrap_or(0);
+            let existing = match (mom_ppn, d.get(PpDev::IPEI)) {
+                (Some(ppn), _) => store.device(ppn).await.map_err(End::Failed)?,
+                (None, Some(ipei)) => store.device_by_ipei(ipei).await.map_err(End::Failed)?,
+                (None, None) => None,
+            };
+            let Some(ipei) = existing.as_ref().map(|e| e.ipei).or_else(|| d.get(PpDev::IPEI)) else { return Ok(()) };
+            let mut device = existing.unwrap_or_else(|| Device { location: omm.id, omm_ppn, ..Device::new(ipei) });
+            if device.ppn != 0 && device.timestamp > stamp {
+                return Ok(());
+            }
+            device_from_axi(&mut device, &d);
+            device.location = omm.id;
+            device.omm_ppn = omm_ppn;
+            let ppn = store.put_device(device).await.map_err(End::Failed)?;
+            ids.devices.insert(ppn, omm_ppn);
+            ids.device_stamp.insert(ppn, stamp);
+            store.count("axi.records_synced", 1).await;
+        }
+        Message::EventDECTSubscribe(e) => {
+            let settings = store.settings().await.map_err(End::Failed)?;
+            if settings.auto_create {
+                let device = Device { location: omm.id, auto_create: true, ..Device::new(e.ipei) };
+                match store.put_device(device).await {
+                    Ok(ppn) => {
+                        let mut pp = PpDev::default();
+                        pp.set(PpDev::IPEI, e.ipei).set(PpDev::REL_TYPE, model::RelType::Unbound).set(PpDev::AUTO_CREATE, true);
+                        let frame = link.request(CreatePPDev { pp }).await?;
+                        if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message {
+                            if let Some(omm_ppn) = created.get(PpDev::PPN) {
+                                ids.devices.insert(ppn, omm_ppn);
+                            }
+                        }
+                    }
+                    Err(why) => store.log(model::Severity::Warning, format!("auto-create of {} failed: {why}", e.ipei)).await,
+                }
+            } else {
+                setting(link, DECTSubscribeReject { ipei: e.ipei }).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A change in the store: records whose home is this OMM go there (newer than what the OMM
+/// has); settings go to every OMM.
+async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids, change: Change) -> Result<(), End> {
+    let store = &shared.store;
+    match (change.entity, change.op) {
+        (Entity::Settings, _) => {
+            let settings = store.settings().await.map_err(End::Failed)?;
+            push_settings(link, &settings, omm).await?;
+        }
+        (Entity::User, ChangeOp::Delete) => {
+            if let Some(omm_uid) = ids.users.remove(&change.id) {
+                setting(link, DeletePPUser { uid: omm_uid }).await?;
+            }
+        }
+        (Entity::User, ChangeOp::Put) => {
+            let Some(user) = store.user(change.id).await.map_err(End::Failed)? else { return Ok(()) };
+            if user.home_omm != omm.id || ids.user_stamp.get(&user.uid).is_some_and(|t| *t >= user.timestamp) && ids.users.contains_key(&user.uid) {
+                return Ok(());
+            }
+            let mut rec = user_to_axi(&user);
+            match ids.users.get(&user.uid) {
+                Some(&omm_uid) => {
+                    rec.set(PpUser::UID, omm_uid);
+                    setting(link, SetPPUser { user: rec }).await?;
+                }
+                None => {
+                    let frame = link.request(CreatePPUser { user: rec }).await?;
+                    let Message::CreatePPUserResp(CreatePPUserResp { user: Some(created) }) = &frame.message else {
+                        store.log(model::Severity::Warning, format!("OMM {} refused user {}: {}", omm.id, user.num, refused(&frame).unwrap_or_default())).await;
+                        return Ok(());
+                    };
+                    let omm_uid = created.get(PpUser::UID).unwrap_or(0);
+                    ids.users.insert(user.uid, omm_uid);
+                    let mut updated = user.clone();
+                    updated.omm_uid = omm_uid;
+                    ids.user_stamp.insert(user.uid, user.timestamp);
+                    store.put_user(updated).await.map_err(End::Failed)?;
+                }
+            }
+            ids.user_stamp.insert(user.uid, user.timestamp);
+            sync_binding(shared, link, ids, &user).await?;
+        }
+        (Entity::Device, ChangeOp::Delete) => {
+            if let Some(omm_ppn) = ids.devices.remove(&change.id) {
+                setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+            }
+        }
+        (Entity::Device, ChangeOp::Put) => {
+            let Some(device) = store.device(change.id).await.map_err(End::Failed)? else { return Ok(()) };
+            if device.location != omm.id || ids.device_stamp.get(&device.ppn).is_some_and(|t| *t >= device.timestamp) && ids.devices.contains_key(&device.ppn) {
+                return Ok(());
+            }
+            let mut rec = device_to_axi(&device);
+            match ids.devices.get(&device.ppn) {
+                Some(&omm_ppn) => {
+                    rec.set(PpDev::PPN, omm_ppn);
+                    rec.remove(PpDev::IPEI);
+                    setting(link, SetPPDev { pp: rec }).await?;
+                }
+                None => {
+                    let frame = link.request(CreatePPDev { pp: rec }).await?;
+                    let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message else { return Ok(()) };
+                    let omm_ppn = created.get(PpDev::PPN).unwrap_or(0);
+                    ids.devices.insert(device.ppn, omm_ppn);
+                    ids.device_stamp.insert(device.ppn, device.timestamp);
+                    let mut updated = device.clone();
+                    updated.omm_ppn = omm_ppn;
+                    store.put_device(updated).await.map_err(End::Failed)?;
+                }
+            }
+            ids.device_stamp.insert(device.ppn, device.timestamp);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Pushes the MOM's binding of `user` to the OMM when both records are there.
+async fn sync_binding(_shared: &Arc<Shared>, link: &AxiLink, ids: &Ids, user: &User) -> Result<(), End> {
+    let Some(&omm_uid) = ids.users.get(&user.uid) else { return Ok(()) };
+    if user.ppn == 0 {
+        return Ok(());
+    }
+    if let Some(&omm_ppn) = ids.devices.get(&user.ppn) {
+        bind_on_omm(link, omm_uid, omm_ppn, user.rel_type, user.timestamp_relation).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Small typed helpers over the store client.
+
+use ipc::api::store::{StoreApi, StoreError, StoreRequest, StoreResponse};
+use ipc::Client;
+use model::{Device, Filter, FilterOp, Omm, OmmHealth, Query, Settings, Severity, User};
+
+/// The store, as svc-axi uses it.
+#[derive(Clone)]
+pub struct Store(pub Client<StoreApi>);
+
+/// A store answer that was an error or did not arrive.
+pub type Result<T> = std::result::Result<T, String>;
+
+impl Store {
+    /// One request; a store error becomes `Err` with its text.
+    ///
+    /// # Errors
+    /// The store's refusal or the connection error, as text.
+    pub async fn call(&self, request: StoreRequest) -> Result<StoreResponse> {
+        match self.0.request(request).await {
+            Ok(StoreResponse::Error(e)) => Err(e.to_string()),
+            Ok(r) => Ok(r),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The system settings.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn settings(&self) -> Result<Settings> {
+        match self.call(StoreRequest::GetSettings).await? {
+            StoreResponse::Settings(s) => Ok(s),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    /// Every OMM record.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn omms(&self) -> Result<Vec<Omm>> {
+        match self.call(StoreRequest::ListOmms).await? {
+            StoreResponse::Omms(o) => Ok(o),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    /// The user with number `num`, if any.
+    ///
+    /// # Errors
+    /// As [`Store::call`], but a missing user is `Ok(None)`.
+    pub async fn user_by_number(&self, num: &str) -> Result<Option<User>> {
+        match self.0.request(StoreRequest::GetUserByNumber(num.to_owned())).await {
+            Ok(StoreResponse::User(u)) => Ok(Some(u)),
+            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
+            Ok(other) => Err(format!("unexpected {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The device with `ipei`, if any.
+    ///
+    /// # Errors
+    /// As [`Store::user_by_number`].
+    pub async fn device_by_ipei(&self, ipei: model::Ipei) -> Result<Option<Device>> {
+        match self.0.request(StoreRequest::GetDeviceByIpei(ipei)).await {
+            Ok(StoreResponse::Device(d)) => Ok(Some(d)),
+            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
+            Ok(other) => Err(format!("unexpected {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// User `uid`, if it exists.
+    ///
+    /// # Errors
+    /// As [`Store::user_by_number`].
+    pub async fn user(&self, uid: u32) -> Result<Option<User>> {
+        match self.0.request(StoreRequest::GetUser(uid)).await {
+            Ok(StoreResponse::User(u)) => Ok(Some(u)),
+            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
+            Ok(other) => Err(format!("unexpected {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Device `ppn`, if it exists.
+    ///
+    /// # Errors
+    /// As [`Store::user_by_number`].
+    pub async fn device(&self, ppn: u32) -> Result<Option<Device>> {
+        match self.0.request(StoreRequest::GetDevice(ppn)).await {
+            Ok(StoreResponse::Device(d)) => Ok(Some(d)),
+            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
+            Ok(other) => Err(format!("unexpected {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Every user whose home is OMM `omm`.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn users_at(&self, omm: u32) -> Result<Vec<User>> {
+        let mut out = Vec::new();
+        loop {
+            let query = Query {
+                filters: vec![Filter { column: "home_omm".into(), op: FilterOp::Equals, value: omm.to_string() }],
+                offset: u32::try_from(out.len()).unwrap_or(u32::MAX),
+                limit: model::MAX_PAGE,
+                ..Query::default()
+            };
+            match self.call(StoreRequest::QueryUsers(query)).await? {
+                StoreResponse::Users(page) => {
+                    let done = page.items.is_empty() || out.len() + page.items.len() >= usize::try_from(page.total).unwrap_or(usize::MAX);
+                    out.extend(page.items);
+                    if done {
+                        return Ok(out);
+                    }
+                }
+                other => return Err(format!("unexpected {other:?}")),
+            }
+        }
+    }
+
+    /// Every device located at OMM `omm`.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn devices_at(&self, omm: u32) -> Result<Vec<Device>> {
+        let mut out = Vec::new();
+        loop {
+            let query = Query {
+                filters: vec![Filter { column: "location".into(), op: FilterOp::Equals, value: omm.to_string() }],
+                offset: u32::try_from(out.len()).unwrap_or(u32::MAX),
+                limit: model::MAX_PAGE,
+                ..Query::default()
+            };
+            match self.call(StoreRequest::QueryDevices(query)).await? {
+                StoreResponse::Devices(page) => {
+                    let done = page.items.is_empty() || out.len() + page.items.len() >= usize::try_from(page.total).unwrap_or(usize::MAX);
+                    out.extend(page.items);
+                    if done {
+                        return Ok(out);
+                    }
+                }
+                other => return Err(format!("unexpected {other:?}")),
+            }
+        }
+    }
+
+    /// Creates or replaces a user; returns its id.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn put_user(&self, user: User) -> Result<u32> {
+        match self.call(StoreRequest::PutUser(user)).await? {
+            StoreResponse::Created(id) => Ok(id),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    /// Creates or replaces a device; returns its id.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn put_device(&self, device: Device) -> Result<u32> {
+        match self.call(StoreRequest::PutDevice(device)).await? {
+            StoreResponse::Created(id) => Ok(id),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    /// Records an OMM's link state.
+    pub async fn health(&self, id: u32, health: OmmHealth, cloud_id: Option<String>) {
+        if let Err(e) = self.call(StoreRequest::SetOmmHealth { id, health, cloud_id }).await {
+            tracing::debug!(omm = id, error = %e, "could not record the link state");
+        }
+    }
+
+    /// Adds an event-log entry (best effort).
+    pub async fn log(&self, severity: Severity, text: String) {
+        let _ = self.call(StoreRequest::LogEvent { severity, subsystem: "axi".into(), text }).await;
+    }
+
+    /// Adds to a counter (best effort).
+    pub async fn count(&self, name: &str, delta: u64) {
+        let _ = self.call(StoreRequest::AddToCounter { name: name.into(), delta }).await;
+    }
+}
