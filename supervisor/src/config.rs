@@ -189,7 +189,11 @@ pub struct Axi {
 
 impl Default for Axi {
     fn default() -> Self {
-        Self { retry_secs: 60, ping_secs: 60, protocol_version: 45 }
+        Self {
+            retry_secs: 60,
+            ping_secs: 60,
+            protocol_version: 45,
+        }
     }
 }
 
@@ -335,9 +339,15 @@ impl Config {
             }
         }
         if self.axi.retry_secs == 0 || self.axi.ping_secs == 0 {
-            return Err(ConfigError::Invalid("axi: retry-secs and ping-secs must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "axi: retry-secs and ping-secs must be at least 1".into(),
+            ));
         }
-        let mut names = vec!["store".to_owned(), "axi".to_owned(), "supervisor".to_owned()];
+        let mut names = vec![
+            "store".to_owned(),
+            "axi".to_owned(),
+            "supervisor".to_owned(),
+        ];
         for extra in &self.extra_service {
             if names.contains(&extra.name)
                 || extra.name.is_empty()

@@ -23,7 +23,9 @@ fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
         "--transfer-dir".to_owned(),
         store_state.join("transfer").display().to_string(),
         "--socket".to_owned(),
-        store_socket(&config.paths.runtime_dir).display().to_string(),
+        store_socket(&config.paths.runtime_dir)
+            .display()
+            .to_string(),
         "--sample-secs".to_owned(),
         config.statistics.sample_secs.to_string(),
     ];
@@ -37,7 +39,9 @@ fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
 fn axi_args(config: &Config, _: &[u32]) -> Vec<String> {
     vec![
         "--store-socket".to_owned(),
-        store_socket(&config.paths.runtime_dir).display().to_string(),
+        store_socket(&config.paths.runtime_dir)
+            .display()
+            .to_string(),
         "--retry-secs".to_owned(),
         config.axi.retry_secs.to_string(),
         "--ping-secs".to_owned(),
@@ -50,8 +54,20 @@ fn axi_args(config: &Config, _: &[u32]) -> Vec<String> {
 /// The built-in services, in start order. svc-maxi and svc-web join this table as they are
 /// built.
 const BUILTIN: &[Builtin] = &[
-    Builtin { name: "store", binary: "svc-store", user: |u| &u.store, args: store_args, essential: true },
-    Builtin { name: "axi", binary: "svc-axi", user: |u| &u.axi, args: axi_args, essential: false },
+    Builtin {
+        name: "store",
+        binary: "svc-store",
+        user: |u| &u.store,
+        args: store_args,
+        essential: true,
+    },
+    Builtin {
+        name: "axi",
+        binary: "svc-axi",
+        user: |u| &u.axi,
+        args: axi_args,
+        essential: false,
+    },
 ];
 
 /// Everything needed to start one service.
@@ -189,7 +205,10 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     ];
     let mut services = Vec::new();
     for builtin in BUILTIN {
-        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity { uid: i.uid, gid: group_gid });
+        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity {
+            uid: i.uid,
+            gid: group_gid,
+        });
         services.push(ServiceSpec {
             name: builtin.name.to_owned(),
             binary: paths.libexec_dir.join(builtin.binary),

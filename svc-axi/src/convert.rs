@@ -9,23 +9,100 @@ use model::{Device, ForwardState, MonitoringMode, Tristate, User};
 
 /// User attributes the conversion handles (everything else goes to `extra`).
 const USER_MAPPED: &[&str] = &[
-    "uid", "ppn", "relType", "name", "num", "hierarchy1", "hierarchy2", "addId", "pin", "sipAuthId", "sipPw", "sosNum",
-    "voiceboxNum", "manDownNum", "forwardState", "forwardTime", "forwardDest", "lang", "holdRingBackTime", "autoAnswer",
-    "microphoneMute", "warningTone", "allowBargeIn", "callWaitingDisabled", "trackingActive", "locatable", "BTlocatable",
-    "BTsensitivity", "locRight", "msgRight", "sendVcardRight", "recvVcardRight", "keepLocalPB", "vip", "sipRegisterCheck",
-    "allowVideoStream", "conferenceServerType", "conferenceServerURI", "monitoringMode", "credentialPw", "ppProfileId",
-    "ppData", "fixedSipPort", "serviceUserName", "serviceAuthName", "serviceAuthPassword", "autoLogoutOnCharge",
-    "hotDeskingSupport", "useSIPUserName", "useSIPUserAuthentication", "altDisplayNum", "pickupGroupNum", "sipProfileId",
-    "permanent", "external", "timeStamp", "timeStampAdmin", "timeStampRelation", "deleted", "calculatedSipPort",
-    "configurationDataLoaded", "uidSec", "ppnOld",
+    "uid",
+    "ppn",
+    "relType",
+    "name",
+    "num",
+    "hierarchy1",
+    "hierarchy2",
+    "addId",
+    "pin",
+    "sipAuthId",
+    "sipPw",
+    "sosNum",
+    "voiceboxNum",
+    "manDownNum",
+    "forwardState",
+    "forwardTime",
+    "forwardDest",
+    "lang",
+    "holdRingBackTime",
+    "autoAnswer",
+    "microphoneMute",
+    "warningTone",
+    "allowBargeIn",
+    "callWaitingDisabled",
+    "trackingActive",
+    "locatable",
+    "BTlocatable",
+    "BTsensitivity",
+    "locRight",
+    "msgRight",
+    "sendVcardRight",
+    "recvVcardRight",
+    "keepLocalPB",
+    "vip",
+    "sipRegisterCheck",
+    "allowVideoStream",
+    "conferenceServerType",
+    "conferenceServerURI",
+    "monitoringMode",
+    "credentialPw",
+    "ppProfileId",
+    "ppData",
+    "fixedSipPort",
+    "serviceUserName",
+    "serviceAuthName",
+    "serviceAuthPassword",
+    "autoLogoutOnCharge",
+    "hotDeskingSupport",
+    "useSIPUserName",
+    "useSIPUserAuthentication",
+    "altDisplayNum",
+    "pickupGroupNum",
+    "sipProfileId",
+    "permanent",
+    "external",
+    "timeStamp",
+    "timeStampAdmin",
+    "timeStampRelation",
+    "deleted",
+    "calculatedSipPort",
+    "configurationDataLoaded",
+    "uidSec",
+    "ppnOld",
 ];
 
 /// Device attributes the conversion handles.
 const DEVICE_MAPPED: &[&str] = &[
-    "ppn", "uid", "relType", "ipei", "ac", "s", "uak", "encrypt", "capMessaging", "capMessagingForInternalUse",
-    "capEnhLocating", "capBluetooth", "ethAddr", "hwType", "ppProfileCapability", "ppDefaultProfileLoaded",
-    "subscribeToPARIOnly", "autoCreate", "timeStamp", "timeStampAdmin", "timeStampRelation", "timeStampRoaming",
-    "timeStampSubscription", "deleted", "ppnSec", "ommId", "ommIdAck",
+    "ppn",
+    "uid",
+    "relType",
+    "ipei",
+    "ac",
+    "s",
+    "uak",
+    "encrypt",
+    "capMessaging",
+    "capMessagingForInternalUse",
+    "capEnhLocating",
+    "capBluetooth",
+    "ethAddr",
+    "hwType",
+    "ppProfileCapability",
+    "ppDefaultProfileLoaded",
+    "subscribeToPARIOnly",
+    "autoCreate",
+    "timeStamp",
+    "timeStampAdmin",
+    "timeStampRelation",
+    "timeStampRoaming",
+    "timeStampSubscription",
+    "deleted",
+    "ppnSec",
+    "ommId",
+    "ommIdAck",
 ];
 
 fn tristate(text: Option<&str>) -> Tristate {
@@ -113,11 +190,20 @@ pub fn user_from_axi(user: &mut User, u: &PpUser) {
     if u.raw("permanent").is_some() {
         user.permanent = get(u, "permanent");
     }
-    user.source = if get::<bool>(u, "external") { model::Source::External } else { model::Source::Internal };
+    user.source = if get::<bool>(u, "external") {
+        model::Source::External
+    } else {
+        model::Source::Internal
+    };
     user.timestamp = get(u, "timeStamp");
     user.timestamp_admin = get(u, "timeStampAdmin");
     user.timestamp_relation = get(u, "timeStampRelation");
-    user.extra = u.attrs.iter().filter(|(k, _)| !USER_MAPPED.contains(&k.as_ref())).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    user.extra = u
+        .attrs
+        .iter()
+        .filter(|(k, _)| !USER_MAPPED.contains(&k.as_ref()))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
 }
 
 /// The `<user>` for a MOM record (no ids, no relation, no secrets: those go separately).
@@ -141,9 +227,15 @@ pub fn user_to_axi(user: &User) -> PpUser {
         ("lang", user.lang.clone()),
         ("holdRingBackTime", user.hold_ring_back_time.to_string()),
         ("autoAnswer", tristate_text(user.auto_answer).to_owned()),
-        ("microphoneMute", tristate_text(user.microphone_mute).to_owned()),
+        (
+            "microphoneMute",
+            tristate_text(user.microphone_mute).to_owned(),
+        ),
         ("warningTone", tristate_text(user.warning_tone).to_owned()),
-        ("allowBargeIn", tristate_text(user.allow_barge_in).to_owned()),
+        (
+            "allowBargeIn",
+            tristate_text(user.allow_barge_in).to_owned(),
+        ),
         ("callWaitingDisabled", b(user.call_waiting_disabled)),
         ("trackingActive", b(user.tracking_active)),
         ("locatable", b(user.locatable)),
@@ -168,7 +260,10 @@ pub fn user_to_axi(user: &User) -> PpUser {
         ("autoLogoutOnCharge", b(user.auto_logout_on_charge)),
         ("hotDeskingSupport", b(user.hot_desking_support)),
         ("useSIPUserName", b(user.use_sip_user_name)),
-        ("useSIPUserAuthentication", b(user.use_sip_user_authentication)),
+        (
+            "useSIPUserAuthentication",
+            b(user.use_sip_user_authentication),
+        ),
         ("altDisplayNum", user.alt_display_num.clone()),
         ("pickupGroupNum", user.pickup_group_num.clone()),
         ("sipProfileId", user.sip_profile_id.to_string()),
@@ -209,7 +304,12 @@ pub fn device_from_axi(device: &mut Device, d: &PpDev) {
     device.timestamp_relation = get(d, "timeStampRelation");
     device.timestamp_roaming = get(d, "timeStampRoaming");
     device.timestamp_subscription = get(d, "timeStampSubscription");
-    device.extra = d.attrs.iter().filter(|(k, _)| !DEVICE_MAPPED.contains(&k.as_ref())).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    device.extra = d
+        .attrs
+        .iter()
+        .filter(|(k, _)| !DEVICE_MAPPED.contains(&k.as_ref()))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
 }
 
 /// The `<pp>` for a MOM record (no ids and no relation).
@@ -224,13 +324,19 @@ pub fn device_to_axi(device: &Device) -> PpDev {
         ("uak", device.uak.clone()),
         ("encrypt", b(device.encrypt)),
         ("capMessaging", b(device.cap_messaging)),
-        ("capMessagingForInternalUse", b(device.cap_messaging_for_internal_use)),
+        (
+            "capMessagingForInternalUse",
+            b(device.cap_messaging_for_internal_use),
+        ),
         ("capEnhLocating", b(device.cap_enh_locating)),
         ("capBluetooth", b(device.cap_bluetooth)),
         ("ethAddr", device.eth_addr.clone()),
         ("hwType", device.hw_type.clone()),
         ("ppProfileCapability", b(device.pp_profile_capability)),
-        ("ppDefaultProfileLoaded", b(device.pp_default_profile_loaded)),
+        (
+            "ppDefaultProfileLoaded",
+            b(device.pp_default_profile_loaded),
+        ),
         ("subscribeToPARIOnly", b(device.subscribe_to_pari_only)),
         ("autoCreate", b(device.auto_create)),
         ("timeStamp", device.timestamp.to_string()),
@@ -260,7 +366,15 @@ mod tests {
         u.set_raw("vendorAttr", "x");
         let mut user = User::default();
         user_from_axi(&mut user, &u);
-        assert_eq!((user.num.as_str(), user.vip, user.auto_answer, user.timestamp), ("4711", true, Tristate::On, 1_700_000_000));
+        assert_eq!(
+            (
+                user.num.as_str(),
+                user.vip,
+                user.auto_answer,
+                user.timestamp
+            ),
+            ("4711", true, Tristate::On, 1_700_000_000)
+        );
         assert_eq!(user.extra, [("vendorAttr".to_owned(), "x".to_owned())]);
         let back = user_to_axi(&user);
         assert_eq!(back.raw("vendorAttr"), Some("x"));

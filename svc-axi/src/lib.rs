@@ -56,7 +56,11 @@ pub fn main_with_args() -> i32 {
         tracing::error!("{e}");
         return service_kit::EXIT_NOPERM;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the runtime");
@@ -74,7 +78,14 @@ pub fn main_with_args() -> i32 {
 
 /// The fields of an OMM record that need a new link when they change.
 fn link_settings(omm: &Omm) -> (bool, String, String, String, String, model::CertValidation) {
-    (omm.enabled, omm.omm1.clone(), omm.omm2.clone(), omm.user.clone(), omm.password.clone(), omm.cert_validation.clone())
+    (
+        omm.enabled,
+        omm.omm1.clone(),
+        omm.omm2.clone(),
+        omm.user.clone(),
+        omm.password.clone(),
+        omm.cert_validation.clone(),
+    )
 }
 
 /// Runs until a shutdown is requested.
@@ -82,10 +93,16 @@ fn link_settings(omm: &Omm) -> (bool, String, String, String, String, model::Cer
 /// # Errors
 /// A message when the supervision link or the MOM key fails.
 pub async fn run(args: Args) -> Result<(), String> {
-    let mut supervision = service_kit::supervision::Link::from_env("axi").await.map_err(|e| format!("supervision link: {e}"))?;
-    let mom_key = tokio::task::spawn_blocking(|| axi::secret::generate(1024)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    let mut supervision = service_kit::supervision::Link::from_env("axi")
+        .await
+        .map_err(|e| format!("supervision link: {e}"))?;
+    let mom_key = tokio::task::spawn_blocking(|| axi::secret::generate(1024))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     let hello = Hello::new("axi", service_kit::supervision::generation());
-    let (client, events) = Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
+    let (client, events) =
+        Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
     let shared = Arc::new(Shared {
         store: store::Store(client.clone()),
         mom_key,
@@ -96,7 +113,9 @@ pub async fn run(args: Args) -> Result<(), String> {
     let (changes, _) = broadcast::channel::<Change>(65_536);
     tokio::spawn(follow_feed(client, events, changes.clone()));
     if let Some(link) = supervision.as_mut() {
-        link.ready().await.map_err(|e| format!("supervision link: {e}"))?;
+        link.ready()
+            .await
+            .map_err(|e| format!("supervision link: {e}"))?;
     }
     tracing::info!("svc-axi ready");
     tokio::select! {
@@ -108,7 +127,11 @@ pub async fn run(args: Args) -> Result<(), String> {
 }
 
 /// Follows the store's change feed, resuming after reconnects, and republishes it.
-async fn follow_feed(client: Client<StoreApi>, mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>, changes: broadcast::Sender<Change>) {
+async fn follow_feed(
+    client: Client<StoreApi>,
+    mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>,
+    changes: broadcast::Sender<Change>,
+) {
     let mut last = 0;
     while let Some(event) = events.recv().await {
         match event {
@@ -128,7 +151,12 @@ async fn follow_feed(client: Client<StoreApi>, mut events: tokio::sync::mpsc::Re
                 let first = last == 0;
                 last = rev;
                 if !first {
-                    let _ = changes.send(Change { rev, entity: Entity::Database, id: 0, op: ChangeOp::Put });
+                    let _ = changes.send(Change {
+                        rev,
+                        entity: Entity::Database,
+                        id: 0,
+                        op: ChangeOp::Put,
+                    });
                 }
             }
             ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
@@ -143,9 +171,15 @@ async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
     loop {
         match shared.store.omms().await {
             Ok(omms) => {
-                let wanted: HashMap<u32, Omm> = omms.into_iter().filter(|o| o.enabled).map(|o| (o.id, o)).collect();
+                let wanted: HashMap<u32, Omm> = omms
+                    .into_iter()
+                    .filter(|o| o.enabled)
+                    .map(|o| (o.id, o))
+                    .collect();
                 running.retain(|id, (omm, task)| {
-                    let keep = wanted.get(id).is_some_and(|w| link_settings(w) == link_settings(omm));
+                    let keep = wanted
+                        .get(id)
+                        .is_some_and(|w| link_settings(w) == link_settings(omm));
                     if !keep {
                         task.abort();
                         tracing::info!(omm = id, "OMM record changed; its link restarts");
@@ -154,7 +188,11 @@ async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
                 });
                 for (id, omm) in wanted {
                     running.entry(id).or_insert_with(|| {
-                        let task = tokio::spawn(link_task(Arc::clone(&shared), omm.clone(), changes.clone()));
+                        let task = tokio::spawn(link_task(
+                            Arc::clone(&shared),
+                            omm.clone(),
+                            changes.clone(),
+                        ));
                         (omm, task)
                     });
                 }
@@ -183,20 +221,43 @@ async fn link_task(shared: Arc<Shared>, omm: Omm, changes: broadcast::Sender<Cha
         let (reason, delay) = match end {
             End::SariRestart => {
                 fast_until = Some(Instant::now() + Duration::from_secs(120));
-                ("OMM restarting after its SARI was set".to_owned(), Duration::from_secs(2))
+                (
+                    "OMM restarting after its SARI was set".to_owned(),
+                    Duration::from_secs(2),
+                )
             }
             End::Failed(why) => {
-                let delay = if fast_until.is_some_and(|t| Instant::now() < t) { Duration::from_secs(2) } else { shared.retry };
+                let delay = if fast_until.is_some_and(|t| Instant::now() < t) {
+                    Duration::from_secs(2)
+                } else {
+                    shared.retry
+                };
                 (why, delay)
             }
         };
         shared
             .store
-            .health(omm.id, model::OmmHealth { link: model::LinkState::Down, healthy: false, last_error: reason.clone(), since: model::now(), software_version: String::new() }, None)
+            .health(
+                omm.id,
+                model::OmmHealth {
+                    link: model::LinkState::Down,
+                    healthy: false,
+                    last_error: reason.clone(),
+                    since: model::now(),
+                    software_version: String::new(),
+                },
+                None,
+            )
             .await;
         if reason != last_error {
             tracing::warn!(omm = omm.id, name = %omm.name, %reason, retry_ms = delay.as_millis() as u64, "OMM link down");
-            shared.store.log(model::Severity::Warning, format!("OMM {} ({}): {reason}", omm.id, omm.name)).await;
+            shared
+                .store
+                .log(
+                    model::Severity::Warning,
+                    format!("OMM {} ({}): {reason}", omm.id, omm.name),
+                )
+                .await;
             last_error = reason;
         }
         tokio::time::sleep(delay).await;

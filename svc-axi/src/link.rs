@@ -52,14 +52,27 @@ impl AxiLink {
     ///
     /// # Errors
     /// [`LinkError::Connect`].
-    pub async fn connect(host: &str, port: u16, tls: Arc<rustls::ClientConfig>, limits: Limits) -> Result<(Self, mpsc::Receiver<Frame>), LinkError> {
+    pub async fn connect(
+        host: &str,
+        port: u16,
+        tls: Arc<rustls::ClientConfig>,
+        limits: Limits,
+    ) -> Result<(Self, mpsc::Receiver<Frame>), LinkError> {
         let connect = async {
-            let tcp = tokio::net::TcpStream::connect((host, port)).await.map_err(|e| LinkError::Connect(e.to_string()))?;
+            let tcp = tokio::net::TcpStream::connect((host, port))
+                .await
+                .map_err(|e| LinkError::Connect(e.to_string()))?;
             let _ = tcp.set_nodelay(true);
-            let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| LinkError::Connect(e.to_string()))?;
-            tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| LinkError::Connect(e.to_string()))
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|e| LinkError::Connect(e.to_string()))?;
+            tokio_rustls::TlsConnector::from(tls)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| LinkError::Connect(e.to_string()))
         };
-        let stream = tokio::time::timeout(Duration::from_secs(10), connect).await.map_err(|_| LinkError::Connect("timed out".into()))??;
+        let stream = tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| LinkError::Connect("timed out".into()))??;
         let (mut read, mut write) = tokio::io::split(stream);
         let (out, mut out_rx) = mpsc::channel::<Vec<u8>>(1024);
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
@@ -77,17 +90,34 @@ impl AxiLink {
         let reader_closed = Arc::clone(&closed);
         tokio::spawn(async move {
             let reason = read_loop(&mut read, &limits, &reader_pending, &events_tx).await;
-            *reader_closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+            *reader_closed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
             // Dropping the answer senders fails every request in flight.
-            reader_pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+            reader_pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
         });
-        Ok((Self { out, pending, next_seq: AtomicU64::new(1), closed, timeout: Duration::from_secs(20) }, events))
+        Ok((
+            Self {
+                out,
+                pending,
+                next_seq: AtomicU64::new(1),
+                closed,
+                timeout: Duration::from_secs(20),
+            },
+            events,
+        ))
     }
 
     /// Why the link closed, once it has.
     #[must_use]
     pub fn closed_reason(&self) -> Option<String> {
-        self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.closed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Sends a request and waits for its answer.
@@ -97,23 +127,36 @@ impl AxiLink {
     pub async fn request(&self, message: impl Into<Message>) -> Result<Frame, LinkError> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed).to_string();
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(seq.clone(), tx);
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(seq.clone(), tx);
         let bytes = axi::encode(&Frame::new(Some(seq.clone()), message));
         if self.out.send(bytes).await.is_err() {
             return Err(LinkError::Closed(self.closed_reason().unwrap_or_default()));
         }
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(frame)) => Ok(frame),
-            Ok(Err(_)) => Err(LinkError::Closed(self.closed_reason().unwrap_or_else(|| "closed".into()))),
+            Ok(Err(_)) => Err(LinkError::Closed(
+                self.closed_reason().unwrap_or_else(|| "closed".into()),
+            )),
             Err(_) => {
-                self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&seq);
+                self.pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&seq);
                 Err(LinkError::Timeout)
             }
         }
     }
 }
 
-async fn read_loop(read: &mut (impl AsyncReadExt + Unpin), limits: &Limits, pending: &Pending, events: &mpsc::Sender<Frame>) -> String {
+async fn read_loop(
+    read: &mut (impl AsyncReadExt + Unpin),
+    limits: &Limits,
+    pending: &Pending,
+    events: &mpsc::Sender<Frame>,
+) -> String {
     let mut splitter = Splitter::new(limits);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -135,7 +178,10 @@ async fn read_loop(read: &mut (impl AsyncReadExt + Unpin), limits: &Limits, pend
             };
             match frame.seq.clone() {
                 Some(seq) => {
-                    let waiter = pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&seq);
+                    let waiter = pending
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .remove(&seq);
                     if let Some(w) = waiter {
                         let _ = w.send(frame);
                     }

@@ -46,7 +46,17 @@ impl From<LinkError> for End {
 }
 
 fn refused(frame: &Frame) -> Option<String> {
-    frame.error.as_ref().map(|e| format!("{} {}{}", frame.message.name(), e.code.as_str(), e.info.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()))
+    frame.error.as_ref().map(|e| {
+        format!(
+            "{} {}{}",
+            frame.message.name(),
+            e.code.as_str(),
+            e.info
+                .as_ref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default()
+        )
+    })
 }
 
 /// Sends a setting request and expects a bare success.
@@ -73,22 +83,54 @@ struct Ids {
     users: HashMap<u32, u32>,
     /// MOM ppn → OMM ppn.
     devices: HashMap<u32, u32>,
-    /// Timestamps last agreed with the OMM, to recognise the store's echo of our own writes.
-    user_stamp: HashMap<u32, u64>,
-    device_stamp: HashMap<u32, u64>,
+    /// Fingerprints of the records last agreed with the OMM, to recognise the store's echo
+    /// of our own writes (timestamps have one-second resolution, so they cannot).
+    user_agreed: HashMap<u32, u64>,
+    device_agreed: HashMap<u32, u64>,
+}
+
+/// A fingerprint of a record's attributes, timestamps left out.
+fn fingerprint<R: AxiRecord>(record: &R) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (k, v) in record.attrs() {
+        if !k.starts_with("timeStamp") {
+            k.hash(&mut h);
+            v.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+fn user_print(user: &User) -> u64 {
+    fingerprint(&user_to_axi(user))
+}
+
+fn device_print(device: &Device) -> u64 {
+    fingerprint(&device_to_axi(device))
 }
 
 impl Ids {
     fn mom_user(&self, omm_uid: u32) -> Option<u32> {
-        self.users.iter().find(|(_, o)| **o == omm_uid).map(|(m, _)| *m)
+        self.users
+            .iter()
+            .find(|(_, o)| **o == omm_uid)
+            .map(|(m, _)| *m)
     }
     fn mom_device(&self, omm_ppn: u32) -> Option<u32> {
-        self.devices.iter().find(|(_, o)| **o == omm_ppn).map(|(m, _)| *m)
+        self.devices
+            .iter()
+            .find(|(_, o)| **o == omm_ppn)
+            .map(|(m, _)| *m)
     }
 }
 
 /// One session; returns how it ended.
-pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut broadcast::Receiver<Change>) -> End {
+pub async fn run(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    changes: &mut broadcast::Receiver<Change>,
+) -> End {
     let tls = match crate::tls::client_config(&omm.cert_validation) {
         Ok(t) => t,
         Err(e) => return End::Failed(format!("certificate settings: {e}")),
@@ -113,18 +155,41 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut broadcast::Recei
     }
 }
 
-async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut tokio::sync::mpsc::Receiver<Frame>, changes: &mut broadcast::Receiver<Change>) -> Result<End, End> {
+async fn session(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    events: &mut tokio::sync::mpsc::Receiver<Frame>,
+    changes: &mut broadcast::Receiver<Change>,
+) -> Result<End, End> {
     let store = &shared.store;
     // 1. Log in as a user/device sync client.
     let open = link
-        .request(Open { username: omm.user.clone(), password: omm.password.clone(), protocol_version: Some(shared.protocol_version), user_device_sync_client: Some(true) })
+        .request(Open {
+            username: omm.user.clone(),
+            password: omm.password.clone(),
+            protocol_version: Some(shared.protocol_version),
+            user_device_sync_client: Some(true),
+        })
         .await?;
     if let Some(e) = &open.error {
-        return Err(End::Failed(if e.code == ErrCode::EAuth { "authentication failed".into() } else { format!("login refused: {}", e.code.as_str()) }));
+        return Err(End::Failed(if e.code == ErrCode::EAuth {
+            "authentication failed".into()
+        } else {
+            format!("login refused: {}", e.code.as_str())
+        }));
     }
-    let Message::OpenResp(resp) = &open.message else { return Err(End::Failed("no OpenResp".into())) };
-    if let Some(theirs) = resp.protocol_version.filter(|v| *v != shared.protocol_version) {
-        return Err(End::Failed(format!("protocol version mismatch: OMM {theirs}, MOM {}", shared.protocol_version)));
+    let Message::OpenResp(resp) = &open.message else {
+        return Err(End::Failed("no OpenResp".into()));
+    };
+    if let Some(theirs) = resp
+        .protocol_version
+        .filter(|v| *v != shared.protocol_version)
+    {
+        return Err(End::Failed(format!(
+            "protocol version mismatch: OMM {theirs}, MOM {}",
+            shared.protocol_version
+        )));
     }
     let version = resp.omm_version.clone().unwrap_or_default();
     let (modulus, exponent) = axi::secret::key_hex(&shared.mom_key.to_public_key());
@@ -135,7 +200,19 @@ async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut t
         _ => return Err(End::Failed("the OMM has no PARK".into())),
     };
     let cloud_id = format!("00{park}");
-    store.health(omm.id, model::OmmHealth { link: model::LinkState::Connecting, healthy: false, last_error: String::new(), since: model::now(), software_version: version.clone() }, Some(cloud_id)).await;
+    store
+        .health(
+            omm.id,
+            model::OmmHealth {
+                link: model::LinkState::Connecting,
+                healthy: false,
+                last_error: String::new(),
+                since: model::now(),
+                software_version: version.clone(),
+            },
+            Some(cloud_id),
+        )
+        .await;
     let settings = store.settings().await.map_err(End::Failed)?;
     if !settings.sari.is_empty() {
         let current = match link.request(GetSARI {}).await?.message {
@@ -145,30 +222,45 @@ async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut t
         if current.as_deref() != Some(settings.sari.to_ascii_uppercase().as_str()) {
             let sari = Hex10(settings.sari.to_ascii_uppercase());
             setting(link, SetSARI { sari }).await?;
-            store.log(model::Severity::Info, format!("SARI set on OMM {} ({}); it restarts", omm.id, omm.name)).await;
+            store
+                .log(
+                    model::Severity::Info,
+                    format!("SARI set on OMM {} ({}); it restarts", omm.id, omm.name),
+                )
+                .await;
             return Ok(End::SariRestart);
         }
     }
     // 3.–6. Settings the MOM decides.
     push_settings(link, &settings, omm).await?;
     // 7. Events.
-    let entries = ["PPUserCnf", "PPDevCnf", "DECTSubscriptionMode", "DECTSubscribe", "DECTLocate", "MessageSend", "ApplicationDataChannel", "ConferenceRoomCnf"]
-        .iter()
-        .map(|t| {
-            let mut e = SubscribeEntry::default();
-            e.set(SubscribeEntry::CMD, SubscribeCmd::On).set(SubscribeEntry::EVENT_TYPE, (*t).to_owned());
-            match *t {
-                "PPUserCnf" => {
-                    e.set(SubscribeEntry::UID, -1);
-                }
-                "PPDevCnf" => {
-                    e.set(SubscribeEntry::PPN, -1);
-                }
-                _ => {}
+    let entries = [
+        "PPUserCnf",
+        "PPDevCnf",
+        "DECTSubscriptionMode",
+        "DECTSubscribe",
+        "DECTLocate",
+        "MessageSend",
+        "ApplicationDataChannel",
+        "ConferenceRoomCnf",
+    ]
+    .iter()
+    .map(|t| {
+        let mut e = SubscribeEntry::default();
+        e.set(SubscribeEntry::CMD, SubscribeCmd::On)
+            .set(SubscribeEntry::EVENT_TYPE, (*t).to_owned());
+        match *t {
+            "PPUserCnf" => {
+                e.set(SubscribeEntry::UID, -1);
             }
-            e
-        })
-        .collect();
+            "PPDevCnf" => {
+                e.set(SubscribeEntry::PPN, -1);
+            }
+            _ => {}
+        }
+        e
+    })
+    .collect();
     setting(link, Subscribe { entries }).await?;
     // 8.–9. Import and reconcile.
     let mut ids = Ids::default();
@@ -176,7 +268,17 @@ async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut t
     let synced = reconcile(shared, omm, link, &mut ids).await?;
     store.count("axi.records_synced", synced).await;
     store
-        .health(omm.id, model::OmmHealth { link: model::LinkState::Up, healthy: true, last_error: String::new(), since: model::now(), software_version: version.clone() }, None)
+        .health(
+            omm.id,
+            model::OmmHealth {
+                link: model::LinkState::Up,
+                healthy: true,
+                last_error: String::new(),
+                since: model::now(),
+                software_version: version.clone(),
+            },
+            None,
+        )
         .await;
     tracing::info!(omm = omm.id, name = %omm.name, records = synced, ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
     // Steady state.
@@ -209,24 +311,56 @@ async fn session(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, events: &mut t
 /// Subscription mode, auto-create off, FAC prefix and provisioning settings.
 async fn push_settings(link: &AxiLink, settings: &Settings, omm: &Omm) -> Result<(), End> {
     setting(link, SetDevAutoCreate { enable: false }).await?;
-    setting(link, SetDECTSubscriptionMode { mode: DectSubscriptionMode::from(settings.subscription_mode), timeout: None }).await?;
-    setting(link, SetFACPrefix { prefix: settings.fac_prefix.clone() }).await?;
+    setting(
+        link,
+        SetDECTSubscriptionMode {
+            mode: DectSubscriptionMode::from(settings.subscription_mode),
+            timeout: None,
+        },
+    )
+    .await?;
+    setting(
+        link,
+        SetFACPrefix {
+            prefix: settings.fac_prefix.clone(),
+        },
+    )
+    .await?;
     // Provisioning needs svc-web's URL, which does not exist yet: the URL stays disabled.
     let mut url = axi::ConfigUrl::default();
     url.set(axi::ConfigUrl::ENABLE, false);
     setting(link, SetConfigURL { url }).await?;
     let minute = (omm.id * 7) % 51;
-    setting(link, SetSystemProvUpdTrig { enable: false, hour: Some(0), minute: Some(minute) }).await
+    setting(
+        link,
+        SetSystemProvUpdTrig {
+            enable: false,
+            hour: Some(0),
+            minute: Some(minute),
+        },
+    )
+    .await
 }
 
 async fn page_users(link: &AxiLink) -> Result<Vec<PpUser>, End> {
     let mut out = Vec::new();
     let mut next = 0;
     loop {
-        let frame = link.request(GetPPUser { uid: next, max_records: Some(20) }).await?;
+        let frame = link
+            .request(GetPPUser {
+                uid: next,
+                max_records: Some(20),
+            })
+            .await?;
         match frame.message {
             Message::GetPPUserResp(page) if frame.error.is_none() && !page.users.is_empty() => {
-                next = page.users.iter().filter_map(|u| u.get(PpUser::UID)).max().unwrap_or(next) + 1;
+                next = page
+                    .users
+                    .iter()
+                    .filter_map(|u| u.get(PpUser::UID))
+                    .max()
+                    .unwrap_or(next)
+                    + 1;
                 out.extend(page.users);
             }
             _ => return Ok(out),
@@ -238,10 +372,21 @@ async fn page_devices(link: &AxiLink) -> Result<Vec<PpDev>, End> {
     let mut out = Vec::new();
     let mut next = 0;
     loop {
-        let frame = link.request(GetPPDev { ppn: next, max_records: Some(20) }).await?;
+        let frame = link
+            .request(GetPPDev {
+                ppn: next,
+                max_records: Some(20),
+            })
+            .await?;
         match frame.message {
             Message::GetPPDevResp(page) if frame.error.is_none() && !page.devices.is_empty() => {
-                next = page.devices.iter().filter_map(|d| d.get(PpDev::PPN)).max().unwrap_or(next) + 1;
+                next = page
+                    .devices
+                    .iter()
+                    .filter_map(|d| d.get(PpDev::PPN))
+                    .max()
+                    .unwrap_or(next)
+                    + 1;
                 out.extend(page.devices);
             }
             _ => return Ok(out),
@@ -251,30 +396,53 @@ async fn page_devices(link: &AxiLink) -> Result<Vec<PpDev>, End> {
 
 /// Imports and reconciles every user and device of this OMM (profile §4); returns how many
 /// records were written on either side.
-async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids) -> Result<u64, End> {
+async fn reconcile(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    ids: &mut Ids,
+) -> Result<u64, End> {
     let store = &shared.store;
     let (omm_users, omm_devices) = tokio::try_join!(page_users(link), page_devices(link))?;
-    let tombstones: HashMap<(Entity, String), u64> = match store.call(StoreRequest::TombstonesSince(0)).await.map_err(End::Failed)? {
-        ipc::api::store::StoreResponse::Tombstones(t) => t.into_iter().map(|t| ((t.entity, t.key), t.deleted)).collect(),
+    let tombstones: HashMap<(Entity, String), u64> = match store
+        .call(StoreRequest::TombstonesSince(0))
+        .await
+        .map_err(End::Failed)?
+    {
+        ipc::api::store::StoreResponse::Tombstones(t) => t
+            .into_iter()
+            .map(|t| ((t.entity, t.key), t.deleted))
+            .collect(),
         _ => HashMap::new(),
     };
     let mut written = 0;
     let mut seen_users = Vec::new();
     for u in &omm_users {
-        let (Some(omm_uid), Some(num)) = (u.get(PpUser::UID), u.raw("num").map(str::to_owned)) else { continue };
+        let (Some(omm_uid), Some(num)) = (u.get(PpUser::UID), u.raw("num").map(str::to_owned))
+        else {
+            continue;
+        };
         let stamp = u.get(PpUser::TIME_STAMP).unwrap_or(0);
         match store.user_by_number(&num).await.map_err(End::Failed)? {
             None => {
-                if tombstones.get(&(Entity::User, num.clone())).is_some_and(|deleted| *deleted >= stamp) {
+                if tombstones
+                    .get(&(Entity::User, num.clone()))
+                    .is_some_and(|deleted| *deleted >= stamp)
+                {
                     setting(link, DeletePPUser { uid: omm_uid }).await?;
                     written += 1;
                     continue;
                 }
-                let mut user = User { home_omm: omm.id, omm_uid, ..User::default() };
+                let mut user = User {
+                    home_omm: omm.id,
+                    omm_uid,
+                    ..User::default()
+                };
                 user_from_axi(&mut user, u);
+                let print = user_print(&user);
                 let uid = store.put_user(user).await.map_err(End::Failed)?;
                 ids.users.insert(uid, omm_uid);
-                ids.user_stamp.insert(uid, stamp);
+                ids.user_agreed.insert(uid, print);
                 seen_users.push(uid);
                 written += 1;
             }
@@ -297,7 +465,7 @@ async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Id
                     mine.omm_uid = omm_uid;
                     store.put_user(mine.clone()).await.map_err(End::Failed)?;
                 }
-                ids.user_stamp.insert(mine.uid, mine.timestamp.max(stamp));
+                ids.user_agreed.insert(mine.uid, user_print(&mine));
             }
             Some(other) => {
                 store.log(model::Severity::Warning, format!("number {num} is on OMM {} and on OMM {}; the copy on OMM {} is left alone", other.home_omm, omm.id, omm.id)).await;
@@ -309,36 +477,58 @@ async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Id
         if seen_users.contains(&mine.uid) {
             continue;
         }
-        let frame = link.request(CreatePPUser { user: user_to_axi(&mine) }).await?;
-        if let Message::CreatePPUserResp(CreatePPUserResp { user: Some(created) }) = &frame.message {
+        let frame = link
+            .request(CreatePPUser {
+                user: user_to_axi(&mine),
+            })
+            .await?;
+        if let Message::CreatePPUserResp(CreatePPUserResp {
+            user: Some(created),
+        }) = &frame.message
+        {
             if let Some(omm_uid) = created.get(PpUser::UID) {
                 ids.users.insert(mine.uid, omm_uid);
-                ids.user_stamp.insert(mine.uid, mine.timestamp);
+                ids.user_agreed.insert(mine.uid, user_print(&mine));
                 let mut updated = mine.clone();
                 updated.omm_uid = omm_uid;
                 store.put_user(updated).await.map_err(End::Failed)?;
                 written += 1;
             }
         } else if let Some(why) = refused(&frame) {
-            store.log(model::Severity::Warning, format!("OMM {} refused user {}: {why}", omm.id, mine.num)).await;
+            store
+                .log(
+                    model::Severity::Warning,
+                    format!("OMM {} refused user {}: {why}", omm.id, mine.num),
+                )
+                .await;
         }
     }
     let mut seen_devices = Vec::new();
     for d in &omm_devices {
-        let (Some(omm_ppn), Some(ipei)) = (d.get(PpDev::PPN), d.get(PpDev::IPEI)) else { continue };
+        let (Some(omm_ppn), Some(ipei)) = (d.get(PpDev::PPN), d.get(PpDev::IPEI)) else {
+            continue;
+        };
         let stamp = d.get(PpDev::TIME_STAMP).unwrap_or(0);
         match store.device_by_ipei(ipei).await.map_err(End::Failed)? {
             None => {
-                if tombstones.get(&(Entity::Device, ipei.to_string())).is_some_and(|deleted| *deleted >= stamp) {
+                if tombstones
+                    .get(&(Entity::Device, ipei.to_string()))
+                    .is_some_and(|deleted| *deleted >= stamp)
+                {
                     setting(link, DeletePPDev { ppn: omm_ppn }).await?;
                     written += 1;
                     continue;
                 }
-                let mut device = Device { location: omm.id, omm_ppn, ..Device::new(ipei) };
+                let mut device = Device {
+                    location: omm.id,
+                    omm_ppn,
+                    ..Device::new(ipei)
+                };
                 device_from_axi(&mut device, d);
+                let print = device_print(&device);
                 let ppn = store.put_device(device).await.map_err(End::Failed)?;
                 ids.devices.insert(ppn, omm_ppn);
-                ids.device_stamp.insert(ppn, stamp);
+                ids.device_agreed.insert(ppn, print);
                 seen_devices.push(ppn);
                 written += 1;
             }
@@ -362,10 +552,18 @@ async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Id
                     mine.omm_ppn = omm_ppn;
                     store.put_device(mine.clone()).await.map_err(End::Failed)?;
                 }
-                ids.device_stamp.insert(mine.ppn, mine.timestamp.max(stamp));
+                ids.device_agreed.insert(mine.ppn, device_print(&mine));
             }
             Some(other) => {
-                store.log(model::Severity::Warning, format!("handset {ipei} is on OMM {} and on OMM {}", other.location, omm.id)).await;
+                store
+                    .log(
+                        model::Severity::Warning,
+                        format!(
+                            "handset {ipei} is on OMM {} and on OMM {}",
+                            other.location, omm.id
+                        ),
+                    )
+                    .await;
             }
         }
     }
@@ -373,11 +571,15 @@ async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Id
         if seen_devices.contains(&mine.ppn) {
             continue;
         }
-        let frame = link.request(CreatePPDev { pp: device_to_axi(&mine) }).await?;
+        let frame = link
+            .request(CreatePPDev {
+                pp: device_to_axi(&mine),
+            })
+            .await?;
         if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message {
             if let Some(omm_ppn) = created.get(PpDev::PPN) {
                 ids.devices.insert(mine.ppn, omm_ppn);
-                ids.device_stamp.insert(mine.ppn, mine.timestamp);
+                ids.device_agreed.insert(mine.ppn, device_print(&mine));
                 let mut updated = mine.clone();
                 updated.omm_ppn = omm_ppn;
                 store.put_device(updated).await.map_err(End::Failed)?;
@@ -391,24 +593,55 @@ async fn reconcile(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Id
 
 /// Bindings: the OMM's bindings are taken where the MOM has none; the MOM's are pushed where
 /// the OMM has none.
-async fn reconcile_relations(shared: &Arc<Shared>, link: &AxiLink, ids: &Ids, omm_users: &[PpUser]) -> Result<u64, End> {
+async fn reconcile_relations(
+    shared: &Arc<Shared>,
+    link: &AxiLink,
+    ids: &Ids,
+    omm_users: &[PpUser],
+) -> Result<u64, End> {
     let store = &shared.store;
     let mut written = 0;
     let omm_binding: HashMap<u32, (u32, model::RelType)> = omm_users
         .iter()
-        .filter_map(|u| Some((u.get(PpUser::UID)?, (u.get(PpUser::PPN).unwrap_or(0), u.get(PpUser::REL_TYPE).unwrap_or_default()))))
+        .filter_map(|u| {
+            Some((
+                u.get(PpUser::UID)?,
+                (
+                    u.get(PpUser::PPN).unwrap_or(0),
+                    u.get(PpUser::REL_TYPE).unwrap_or_default(),
+                ),
+            ))
+        })
         .collect();
     for (&mom_uid, &omm_uid) in &ids.users {
-        let Some(user) = store.user(mom_uid).await.map_err(End::Failed)? else { continue };
-        let (omm_ppn, omm_rel) = omm_binding.get(&omm_uid).copied().unwrap_or((0, model::RelType::Unbound));
+        let Some(user) = store.user(mom_uid).await.map_err(End::Failed)? else {
+            continue;
+        };
+        let (omm_ppn, omm_rel) = omm_binding
+            .get(&omm_uid)
+            .copied()
+            .unwrap_or((0, model::RelType::Unbound));
         if user.ppn == 0 && omm_ppn != 0 {
             if let Some(mom_ppn) = ids.mom_device(omm_ppn) {
-                let _ = store.call(StoreRequest::Bind { uid: mom_uid, ppn: mom_ppn, rel_type: omm_rel }).await;
+                let _ = store
+                    .call(StoreRequest::Bind {
+                        uid: mom_uid,
+                        ppn: mom_ppn,
+                        rel_type: omm_rel,
+                    })
+                    .await;
                 written += 1;
             }
         } else if user.ppn != 0 && omm_ppn == 0 {
             if let Some(&target) = ids.devices.get(&user.ppn) {
-                bind_on_omm(link, omm_uid, target, user.rel_type, user.timestamp_relation).await?;
+                bind_on_omm(
+                    link,
+                    omm_uid,
+                    target,
+                    user.rel_type,
+                    user.timestamp_relation,
+                )
+                .await?;
                 written += 1;
             }
         }
@@ -416,20 +649,47 @@ async fn reconcile_relations(shared: &Arc<Shared>, link: &AxiLink, ids: &Ids, om
     Ok(written)
 }
 
-async fn bind_on_omm(link: &AxiLink, omm_uid: u32, omm_ppn: u32, rel: model::RelType, stamp: u64) -> Result<(), End> {
+async fn bind_on_omm(
+    link: &AxiLink,
+    omm_uid: u32,
+    omm_ppn: u32,
+    rel: model::RelType,
+    stamp: u64,
+) -> Result<(), End> {
     let mut u = PpUser::default();
-    u.set(PpUser::UID, omm_uid).set(PpUser::PPN, omm_ppn).set(PpUser::REL_TYPE, rel).set(PpUser::TIME_STAMP, stamp);
+    u.set(PpUser::UID, omm_uid)
+        .set(PpUser::PPN, omm_ppn)
+        .set(PpUser::REL_TYPE, rel)
+        .set(PpUser::TIME_STAMP, stamp);
     let mut d = PpDev::default();
-    d.set(PpDev::PPN, omm_ppn).set(PpDev::UID, omm_uid).set(PpDev::REL_TYPE, rel).set(PpDev::TIME_STAMP, stamp);
-    setting(link, SetPP { user: Some(u), pp: Some(d) }).await
+    d.set(PpDev::PPN, omm_ppn)
+        .set(PpDev::UID, omm_uid)
+        .set(PpDev::REL_TYPE, rel)
+        .set(PpDev::TIME_STAMP, stamp);
+    setting(
+        link,
+        SetPP {
+            user: Some(u),
+            pp: Some(d),
+        },
+    )
+    .await
 }
 
 /// An event from the OMM: its own changes go to the store (newer timestamp wins).
-async fn handle_event(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids, frame: Frame) -> Result<(), End> {
+async fn handle_event(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    ids: &mut Ids,
+    frame: Frame,
+) -> Result<(), End> {
     let store = &shared.store;
     match frame.message {
         Message::EventPPUserCnf(EventPPUserCnf { user: Some(u) }) => {
-            let Some(omm_uid) = u.get(PpUser::UID) else { return Ok(()) };
+            let Some(omm_uid) = u.get(PpUser::UID) else {
+                return Ok(());
+            };
             let mom_uid = ids.mom_user(omm_uid);
             if u.get(PpUser::DELETED) == Some(true) {
                 if let Some(uid) = mom_uid {
@@ -447,20 +707,27 @@ async fn handle_event(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut
                     None => None,
                 },
             };
-            let mut user = existing.unwrap_or_else(|| User { home_omm: omm.id, omm_uid, ..User::default() });
+            let mut user = existing.unwrap_or_else(|| User {
+                home_omm: omm.id,
+                omm_uid,
+                ..User::default()
+            });
             if user.uid != 0 && user.timestamp > stamp {
                 return Ok(());
             }
             user_from_axi(&mut user, &u);
             user.home_omm = omm.id;
             user.omm_uid = omm_uid;
+            let print = user_print(&user);
             let uid = store.put_user(user).await.map_err(End::Failed)?;
             ids.users.insert(uid, omm_uid);
-            ids.user_stamp.insert(uid, stamp);
+            ids.user_agreed.insert(uid, print);
             store.count("axi.records_synced", 1).await;
         }
         Message::EventPPDevCnf(EventPPDevCnf { pp: Some(d) }) => {
-            let Some(omm_ppn) = d.get(PpDev::PPN) else { return Ok(()) };
+            let Some(omm_ppn) = d.get(PpDev::PPN) else {
+                return Ok(());
+            };
             let mom_ppn = ids.mom_device(omm_ppn);
             if d.get(PpDev::DELETED) == Some(true) {
                 if let Some(ppn) = mom_ppn {
@@ -476,35 +743,61 @@ async fn handle_event(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut
                 (None, Some(ipei)) => store.device_by_ipei(ipei).await.map_err(End::Failed)?,
                 (None, None) => None,
             };
-            let Some(ipei) = existing.as_ref().map(|e| e.ipei).or_else(|| d.get(PpDev::IPEI)) else { return Ok(()) };
-            let mut device = existing.unwrap_or_else(|| Device { location: omm.id, omm_ppn, ..Device::new(ipei) });
+            let Some(ipei) = existing
+                .as_ref()
+                .map(|e| e.ipei)
+                .or_else(|| d.get(PpDev::IPEI))
+            else {
+                return Ok(());
+            };
+            let mut device = existing.unwrap_or_else(|| Device {
+                location: omm.id,
+                omm_ppn,
+                ..Device::new(ipei)
+            });
             if device.ppn != 0 && device.timestamp > stamp {
                 return Ok(());
             }
             device_from_axi(&mut device, &d);
             device.location = omm.id;
             device.omm_ppn = omm_ppn;
+            let print = device_print(&device);
             let ppn = store.put_device(device).await.map_err(End::Failed)?;
             ids.devices.insert(ppn, omm_ppn);
-            ids.device_stamp.insert(ppn, stamp);
+            ids.device_agreed.insert(ppn, print);
             store.count("axi.records_synced", 1).await;
         }
         Message::EventDECTSubscribe(e) => {
             let settings = store.settings().await.map_err(End::Failed)?;
             if settings.auto_create {
-                let device = Device { location: omm.id, auto_create: true, ..Device::new(e.ipei) };
+                let device = Device {
+                    location: omm.id,
+                    auto_create: true,
+                    ..Device::new(e.ipei)
+                };
                 match store.put_device(device).await {
                     Ok(ppn) => {
                         let mut pp = PpDev::default();
-                        pp.set(PpDev::IPEI, e.ipei).set(PpDev::REL_TYPE, model::RelType::Unbound).set(PpDev::AUTO_CREATE, true);
+                        pp.set(PpDev::IPEI, e.ipei)
+                            .set(PpDev::REL_TYPE, model::RelType::Unbound)
+                            .set(PpDev::AUTO_CREATE, true);
                         let frame = link.request(CreatePPDev { pp }).await?;
-                        if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message {
+                        if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) =
+                            &frame.message
+                        {
                             if let Some(omm_ppn) = created.get(PpDev::PPN) {
                                 ids.devices.insert(ppn, omm_ppn);
                             }
                         }
                     }
-                    Err(why) => store.log(model::Severity::Warning, format!("auto-create of {} failed: {why}", e.ipei)).await,
+                    Err(why) => {
+                        store
+                            .log(
+                                model::Severity::Warning,
+                                format!("auto-create of {} failed: {why}", e.ipei),
+                            )
+                            .await
+                    }
                 }
             } else {
                 setting(link, DECTSubscribeReject { ipei: e.ipei }).await?;
@@ -517,11 +810,40 @@ async fn handle_event(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut
 
 /// A change in the store: records whose home is this OMM go there (newer than what the OMM
 /// has); settings go to every OMM.
-async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mut Ids, change: Change) -> Result<(), End> {
+async fn handle_change(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    ids: &mut Ids,
+    change: Change,
+) -> Result<(), End> {
     let store = &shared.store;
+
     match (change.entity, change.op) {
         (Entity::Settings, _) => {
             let settings = store.settings().await.map_err(End::Failed)?;
+            if !settings.sari.is_empty() {
+                let current = match link.request(GetSARI {}).await?.message {
+                    Message::GetSARIResp(GetSARIResp { sari }) => sari.map(|s| s.0),
+                    _ => None,
+                };
+                if current.as_deref() != Some(settings.sari.to_ascii_uppercase().as_str()) {
+                    setting(
+                        link,
+                        SetSARI {
+                            sari: Hex10(settings.sari.to_ascii_uppercase()),
+                        },
+                    )
+                    .await?;
+                    store
+                        .log(
+                            model::Severity::Info,
+                            format!("SARI set on OMM {} ({}); it restarts", omm.id, omm.name),
+                        )
+                        .await;
+                    return Err(End::SariRestart);
+                }
+            }
             push_settings(link, &settings, omm).await?;
         }
         (Entity::User, ChangeOp::Delete) => {
@@ -530,8 +852,13 @@ async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mu
             }
         }
         (Entity::User, ChangeOp::Put) => {
-            let Some(user) = store.user(change.id).await.map_err(End::Failed)? else { return Ok(()) };
-            if user.home_omm != omm.id || ids.user_stamp.get(&user.uid).is_some_and(|t| *t >= user.timestamp) && ids.users.contains_key(&user.uid) {
+            let Some(user) = store.user(change.id).await.map_err(End::Failed)? else {
+                return Ok(());
+            };
+            if user.home_omm != omm.id
+                || (ids.users.contains_key(&user.uid)
+                    && ids.user_agreed.get(&user.uid) == Some(&user_print(&user)))
+            {
                 return Ok(());
             }
             let mut rec = user_to_axi(&user);
@@ -542,19 +869,32 @@ async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mu
                 }
                 None => {
                     let frame = link.request(CreatePPUser { user: rec }).await?;
-                    let Message::CreatePPUserResp(CreatePPUserResp { user: Some(created) }) = &frame.message else {
-                        store.log(model::Severity::Warning, format!("OMM {} refused user {}: {}", omm.id, user.num, refused(&frame).unwrap_or_default())).await;
+                    let Message::CreatePPUserResp(CreatePPUserResp {
+                        user: Some(created),
+                    }) = &frame.message
+                    else {
+                        store
+                            .log(
+                                model::Severity::Warning,
+                                format!(
+                                    "OMM {} refused user {}: {}",
+                                    omm.id,
+                                    user.num,
+                                    refused(&frame).unwrap_or_default()
+                                ),
+                            )
+                            .await;
                         return Ok(());
                     };
                     let omm_uid = created.get(PpUser::UID).unwrap_or(0);
                     ids.users.insert(user.uid, omm_uid);
                     let mut updated = user.clone();
                     updated.omm_uid = omm_uid;
-                    ids.user_stamp.insert(user.uid, user.timestamp);
+                    ids.user_agreed.insert(user.uid, user_print(&user));
                     store.put_user(updated).await.map_err(End::Failed)?;
                 }
             }
-            ids.user_stamp.insert(user.uid, user.timestamp);
+            ids.user_agreed.insert(user.uid, user_print(&user));
             sync_binding(shared, link, ids, &user).await?;
         }
         (Entity::Device, ChangeOp::Delete) => {
@@ -563,8 +903,13 @@ async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mu
             }
         }
         (Entity::Device, ChangeOp::Put) => {
-            let Some(device) = store.device(change.id).await.map_err(End::Failed)? else { return Ok(()) };
-            if device.location != omm.id || ids.device_stamp.get(&device.ppn).is_some_and(|t| *t >= device.timestamp) && ids.devices.contains_key(&device.ppn) {
+            let Some(device) = store.device(change.id).await.map_err(End::Failed)? else {
+                return Ok(());
+            };
+            if device.location != omm.id
+                || (ids.devices.contains_key(&device.ppn)
+                    && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device)))
+            {
                 return Ok(());
             }
             let mut rec = device_to_axi(&device);
@@ -576,16 +921,20 @@ async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mu
                 }
                 None => {
                     let frame = link.request(CreatePPDev { pp: rec }).await?;
-                    let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message else { return Ok(()) };
+                    let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) =
+                        &frame.message
+                    else {
+                        return Ok(());
+                    };
                     let omm_ppn = created.get(PpDev::PPN).unwrap_or(0);
                     ids.devices.insert(device.ppn, omm_ppn);
-                    ids.device_stamp.insert(device.ppn, device.timestamp);
+                    ids.device_agreed.insert(device.ppn, device_print(&device));
                     let mut updated = device.clone();
                     updated.omm_ppn = omm_ppn;
                     store.put_device(updated).await.map_err(End::Failed)?;
                 }
             }
-            ids.device_stamp.insert(device.ppn, device.timestamp);
+            ids.device_agreed.insert(device.ppn, device_print(&device));
         }
         _ => {}
     }
@@ -593,13 +942,27 @@ async fn handle_change(shared: &Arc<Shared>, omm: &Omm, link: &AxiLink, ids: &mu
 }
 
 /// Pushes the MOM's binding of `user` to the OMM when both records are there.
-async fn sync_binding(_shared: &Arc<Shared>, link: &AxiLink, ids: &Ids, user: &User) -> Result<(), End> {
-    let Some(&omm_uid) = ids.users.get(&user.uid) else { return Ok(()) };
+async fn sync_binding(
+    _shared: &Arc<Shared>,
+    link: &AxiLink,
+    ids: &Ids,
+    user: &User,
+) -> Result<(), End> {
+    let Some(&omm_uid) = ids.users.get(&user.uid) else {
+        return Ok(());
+    };
     if user.ppn == 0 {
         return Ok(());
     }
     if let Some(&omm_ppn) = ids.devices.get(&user.ppn) {
-        bind_on_omm(link, omm_uid, omm_ppn, user.rel_type, user.timestamp_relation).await?;
+        bind_on_omm(
+            link,
+            omm_uid,
+            omm_ppn,
+            user.rel_type,
+            user.timestamp_relation,
+        )
+        .await?;
     }
     Ok(())
 }

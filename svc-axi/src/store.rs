@@ -51,7 +51,11 @@ impl Store {
     /// # Errors
     /// As [`Store::call`], but a missing user is `Ok(None)`.
     pub async fn user_by_number(&self, num: &str) -> Result<Option<User>> {
-        match self.0.request(StoreRequest::GetUserByNumber(num.to_owned())).await {
+        match self
+            .0
+            .request(StoreRequest::GetUserByNumber(num.to_owned()))
+            .await
+        {
             Ok(StoreResponse::User(u)) => Ok(Some(u)),
             Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
             Ok(other) => Err(format!("unexpected {other:?}")),
@@ -106,14 +110,20 @@ impl Store {
         let mut out = Vec::new();
         loop {
             let query = Query {
-                filters: vec![Filter { column: "home_omm".into(), op: FilterOp::Equals, value: omm.to_string() }],
+                filters: vec![Filter {
+                    column: "home_omm".into(),
+                    op: FilterOp::Equals,
+                    value: omm.to_string(),
+                }],
                 offset: u32::try_from(out.len()).unwrap_or(u32::MAX),
                 limit: model::MAX_PAGE,
                 ..Query::default()
             };
             match self.call(StoreRequest::QueryUsers(query)).await? {
                 StoreResponse::Users(page) => {
-                    let done = page.items.is_empty() || out.len() + page.items.len() >= usize::try_from(page.total).unwrap_or(usize::MAX);
+                    let done = page.items.is_empty()
+                        || out.len() + page.items.len()
+                            >= usize::try_from(page.total).unwrap_or(usize::MAX);
                     out.extend(page.items);
                     if done {
                         return Ok(out);
@@ -132,14 +142,20 @@ impl Store {
         let mut out = Vec::new();
         loop {
             let query = Query {
-                filters: vec![Filter { column: "location".into(), op: FilterOp::Equals, value: omm.to_string() }],
+                filters: vec![Filter {
+                    column: "location".into(),
+                    op: FilterOp::Equals,
+                    value: omm.to_string(),
+                }],
                 offset: u32::try_from(out.len()).unwrap_or(u32::MAX),
                 limit: model::MAX_PAGE,
                 ..Query::default()
             };
             match self.call(StoreRequest::QueryDevices(query)).await? {
                 StoreResponse::Devices(page) => {
-                    let done = page.items.is_empty() || out.len() + page.items.len() >= usize::try_from(page.total).unwrap_or(usize::MAX);
+                    let done = page.items.is_empty()
+                        || out.len() + page.items.len()
+                            >= usize::try_from(page.total).unwrap_or(usize::MAX);
                     out.extend(page.items);
                     if done {
                         return Ok(out);
@@ -174,18 +190,36 @@ impl Store {
 
     /// Records an OMM's link state.
     pub async fn health(&self, id: u32, health: OmmHealth, cloud_id: Option<String>) {
-        if let Err(e) = self.call(StoreRequest::SetOmmHealth { id, health, cloud_id }).await {
+        if let Err(e) = self
+            .call(StoreRequest::SetOmmHealth {
+                id,
+                health,
+                cloud_id,
+            })
+            .await
+        {
             tracing::debug!(omm = id, error = %e, "could not record the link state");
         }
     }
 
     /// Adds an event-log entry (best effort).
     pub async fn log(&self, severity: Severity, text: String) {
-        let _ = self.call(StoreRequest::LogEvent { severity, subsystem: "axi".into(), text }).await;
+        let _ = self
+            .call(StoreRequest::LogEvent {
+                severity,
+                subsystem: "axi".into(),
+                text,
+            })
+            .await;
     }
 
     /// Adds to a counter (best effort).
     pub async fn count(&self, name: &str, delta: u64) {
-        let _ = self.call(StoreRequest::AddToCounter { name: name.into(), delta }).await;
+        let _ = self
+            .call(StoreRequest::AddToCounter {
+                name: name.into(),
+                delta,
+            })
+            .await;
     }
 }

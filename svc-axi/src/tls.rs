@@ -17,22 +17,53 @@ struct Lenient {
 }
 
 impl ServerCertVerifier for Lenient {
-    fn verify_server_cert(&self, cert: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> Result<ServerCertVerified, rustls::Error> {
+    fn verify_server_cert(
+        &self,
+        cert: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
         match &self.pinned {
             Some(pin) if Sha256::digest(cert.as_ref()).as_slice() != pin.as_slice() => {
-                Err(rustls::Error::General("certificate fingerprint does not match the pinned one".into()))
+                Err(rustls::Error::General(
+                    "certificate fingerprint does not match the pinned one".into(),
+                ))
             }
             _ => Ok(ServerCertVerified::assertion()),
         }
     }
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &self.provider.signature_verification_algorithms,
+        )
     }
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -41,7 +72,9 @@ fn hex_bytes(hex: &str) -> Result<Vec<u8>, String> {
     if hex.len() != 64 {
         return Err("a pinned SHA-256 fingerprint has 64 hexadecimal digits".into());
     }
-    (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())).collect()
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// The client configuration for an OMM with these certificate settings (TLS 1.2 and 1.3).
@@ -54,15 +87,26 @@ pub fn client_config(validation: &CertValidation) -> Result<Arc<rustls::ClientCo
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
         .map_err(|e| e.to_string())?;
     let config = match validation {
-        CertValidation::AcceptSelfSigned => builder.dangerous().with_custom_certificate_verifier(Arc::new(Lenient { provider, pinned: None })).with_no_client_auth(),
+        CertValidation::AcceptSelfSigned => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Lenient {
+                provider,
+                pinned: None,
+            }))
+            .with_no_client_auth(),
         CertValidation::PinnedSha256(hex) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Lenient { provider, pinned: Some(hex_bytes(hex)?) }))
+            .with_custom_certificate_verifier(Arc::new(Lenient {
+                provider,
+                pinned: Some(hex_bytes(hex)?),
+            }))
             .with_no_client_auth(),
         CertValidation::Ca(pem) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
-                roots.add(cert.map_err(|e| format!("CA: {e}"))?).map_err(|e| format!("CA: {e}"))?;
+                roots
+                    .add(cert.map_err(|e| format!("CA: {e}"))?)
+                    .map_err(|e| format!("CA: {e}"))?;
             }
             if roots.is_empty() {
                 return Err("the CA field holds no certificate".into());

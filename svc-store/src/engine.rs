@@ -317,12 +317,28 @@ impl Store {
             R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
             R::GetUserByNumber(num) => {
-                let uid: u32 = view.get(Db::IdxNum, num.trim().as_bytes())?.ok_or(StoreError::NotFound { entity: Entity::User, id: 0 })?;
-                S::User(decode_vec(Db::Users, &single(Db::Users, uid, Entity::User)?)?)
+                let uid: u32 =
+                    view.get(Db::IdxNum, num.trim().as_bytes())?
+                        .ok_or(StoreError::NotFound {
+                            entity: Entity::User,
+                            id: 0,
+                        })?;
+                S::User(decode_vec(
+                    Db::Users,
+                    &single(Db::Users, uid, Entity::User)?,
+                )?)
             }
             R::GetDeviceByIpei(ipei) => {
-                let ppn: u32 = view.get(Db::IdxIpei, ipei.to_string().as_bytes())?.ok_or(StoreError::NotFound { entity: Entity::Device, id: 0 })?;
-                S::Device(decode_vec(Db::Devices, &single(Db::Devices, ppn, Entity::Device)?)?)
+                let ppn: u32 = view.get(Db::IdxIpei, ipei.to_string().as_bytes())?.ok_or(
+                    StoreError::NotFound {
+                        entity: Entity::Device,
+                        id: 0,
+                    },
+                )?;
+                S::Device(decode_vec(
+                    Db::Devices,
+                    &single(Db::Devices, ppn, Entity::Device)?,
+                )?)
             }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
         })

@@ -96,7 +96,11 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     assert_eq!(sup_ports.len(), 3, "supervisor listeners {sup_ports:?}");
 
     let rows = mom.status();
-    let expected = [("store", "mom-store"), ("axi", "mom-axi"), ("web-like", "mom-web")];
+    let expected = [
+        ("store", "mom-store"),
+        ("axi", "mom-axi"),
+        ("web-like", "mom-web"),
+    ];
     for (service, user) in expected {
         let pid = rows
             .iter()

@@ -51,6 +51,8 @@ pub struct AccountUpdate {
 }
 
 /// Store requests. Append-only; bump `PROTO_VERSION` on any change.
+// As for responses: a request lives only between decoding and handling.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StoreRequest {
     /// Read the system settings.

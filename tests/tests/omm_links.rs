@@ -1,0 +1,243 @@
+//! svc-axi end to end: the real supervisor, svc-store and svc-axi against simulated OMMs
+//! over real TLS on loopback.
+
+use axi::record::AxiRecord;
+use ipc::api::store::{StoreRequest, StoreResponse};
+use model::{License, LinkState, Omm, Query, User};
+use mom_tests::{Mom, Options};
+use omm_sim::{Fleet, FleetOptions};
+use std::time::{Duration, Instant};
+
+const USERS: u32 = 20;
+
+fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
+    let mut options = FleetOptions {
+        omms,
+        users: USERS,
+        devices: USERS,
+        ..FleetOptions::default()
+    };
+    options.omm.restart_time = Duration::from_millis(500);
+    rt.block_on(Fleet::start(options)).expect("fleet")
+}
+
+fn mom() -> Mom {
+    Mom::start(&Options {
+        extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
+        ..Options::default()
+    })
+}
+
+fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) -> u32 {
+    let omm = Omm {
+        enabled: true,
+        name: format!("Site {index}"),
+        omm1: format!("127.0.0.1:{}", fleet.omm(index).addr.port()),
+        user: "omm".into(),
+        password: "omm-password".into(),
+        ..Omm::default()
+    };
+    match mom.store(StoreRequest::PutOmm(omm)) {
+        StoreResponse::Created(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn omms(mom: &Mom) -> Vec<Omm> {
+    match mom.store(StoreRequest::ListOmms) {
+        StoreResponse::Omms(o) => o,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn user_total(mom: &Mom) -> u64 {
+    match mom.store(StoreRequest::QueryUsers(Query {
+        limit: 1,
+        ..Query::default()
+    })) {
+        StoreResponse::Users(p) => p.total,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn device_total(mom: &Mom) -> u64 {
+    match mom.store(StoreRequest::QueryDevices(Query {
+        limit: 1,
+        ..Query::default()
+    })) {
+        StoreResponse::Devices(p) => p.total,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Asserts the store accepted a write.
+fn ok(response: StoreResponse) {
+    assert!(!matches!(response, StoreResponse::Error(_)), "{response:?}");
+}
+
+fn wait(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn user_by_number(mom: &Mom, num: &str) -> Option<User> {
+    match mom.store(StoreRequest::GetUserByNumber(num.into())) {
+        StoreResponse::User(u) => Some(u),
+        _ => None,
+    }
+}
+
+#[test]
+fn first_connect_imports_everything_then_changes_flow_both_ways() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 3);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=3).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait("every record imported", Duration::from_secs(30), || {
+        user_total(&mom) == 3 * u64::from(USERS) && device_total(&mom) == 3 * u64::from(USERS)
+    });
+    wait("every link up", Duration::from_secs(10), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    for o in omms(&mom) {
+        let index = ids.iter().position(|i| *i == o.id).unwrap() as u32 + 1;
+        assert_eq!(o.cloud_id, fleet.omm(index).lock().state.cloud_id());
+        assert!(o.health.healthy);
+    }
+    // Homes and bindings came along.
+    let first = fleet.omm(1).lock().state.users[&1]
+        .raw("num")
+        .unwrap()
+        .to_owned();
+    let u = user_by_number(&mom, &first).unwrap();
+    assert_eq!((u.home_omm, u.omm_uid), (ids[0], 1));
+    assert_ne!(u.ppn, 0, "the OMM's binding was imported");
+    // The OMM settings the MOM decides.
+    assert!(!fleet.omm(2).lock().state.auto_create);
+
+    // A MOM-side edit reaches the user's OMM.
+    let mut edited = u.clone();
+    edited.name = "Edited at the MOM".into();
+    edited.timestamp = model::now();
+    ok(mom.store(StoreRequest::PutUser(edited)));
+    wait("MOM edit on the OMM", Duration::from_secs(10), || {
+        fleet.omm(1).lock().state.users[&1].raw("name") == Some("Edited at the MOM")
+    });
+
+    // An OMM-side edit reaches the store.
+    let second = fleet.omm(2).lock().state.users[&2]
+        .raw("num")
+        .unwrap()
+        .to_owned();
+    fleet
+        .admin_edit_user(2, 2, "name", "Edited at the OMM")
+        .unwrap();
+    wait("OMM edit in the store", Duration::from_secs(10), || {
+        user_by_number(&mom, &second).is_some_and(|u| u.name == "Edited at the OMM")
+    });
+
+    // A user created at the MOM for OMM 3 is created there; deleting it removes it there.
+    let new = User {
+        num: "99001".into(),
+        name: "New".into(),
+        home_omm: ids[2],
+        timestamp: model::now(),
+        ..User::default()
+    };
+    let StoreResponse::Created(uid) = mom.store(StoreRequest::PutUser(new)) else {
+        panic!()
+    };
+    let on_omm = |fleet: &Fleet| {
+        fleet
+            .omm(3)
+            .lock()
+            .state
+            .users
+            .values()
+            .any(|u| u.raw("num") == Some("99001"))
+    };
+    wait(
+        "MOM-created user on its OMM",
+        Duration::from_secs(10),
+        || on_omm(&fleet),
+    );
+    ok(mom.store(StoreRequest::DeleteUser(uid)));
+    wait(
+        "MOM-deleted user gone from its OMM",
+        Duration::from_secs(10),
+        || !on_omm(&fleet),
+    );
+
+    // A licensed SARI is set on every OMM; they restart and the links come back.
+    ok(mom.store(StoreRequest::PutLicense(License {
+        installation_id: "271110277".into(),
+        sari: "1F1028D085".into(),
+        ..License::default()
+    })));
+    wait("SARI on every OMM", Duration::from_secs(20), || {
+        (1..=3).all(|i| fleet.omm(i).lock().state.sari.as_deref() == Some("1F1028D085"))
+    });
+    wait(
+        "links back after the SARI restart",
+        Duration::from_secs(20),
+        || omms(&mom).iter().all(|o| o.health.link == LinkState::Up),
+    );
+    assert_eq!(
+        user_total(&mom),
+        3 * u64::from(USERS),
+        "nothing duplicated after reconnects"
+    );
+    drop(mom);
+    drop(fleet);
+}
+
+#[test]
+fn a_refused_login_stays_down_with_its_reason_and_recovers_after_the_fix() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 1);
+    let mom = mom();
+    let id = add_omm(&mom, &fleet, 1);
+    let mut omm = omms(&mom).into_iter().find(|o| o.id == id).unwrap();
+    omm.password = "wrong".into();
+    ok(mom.store(StoreRequest::PutOmm(omm.clone())));
+    wait(
+        "authentication failure reported",
+        Duration::from_secs(15),
+        || {
+            omms(&mom).iter().any(|o| {
+                o.id == id
+                    && o.health.link == LinkState::Down
+                    && o.health.last_error == "authentication failed"
+            })
+        },
+    );
+    let events = match mom.store(StoreRequest::ListEvents) {
+        StoreResponse::Events(e) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        events
+            .iter()
+            .any(|e| e.subsystem == "axi" && e.text.contains("authentication failed")),
+        "{events:?}"
+    );
+    omm.password = "omm-password".into();
+    ok(mom.store(StoreRequest::PutOmm(omm)));
+    wait("link up after the fix", Duration::from_secs(15), || {
+        omms(&mom)
+            .iter()
+            .any(|o| o.id == id && o.health.link == LinkState::Up)
+    });
+    assert_eq!(user_total(&mom), u64::from(USERS));
+}
