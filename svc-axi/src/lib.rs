@@ -109,6 +109,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         protocol_version: args.protocol_version,
         retry: Duration::from_secs(args.retry_secs.max(1)),
         ping: Duration::from_secs(args.ping_secs.max(1)),
+        routes: std::sync::Mutex::default(),
     });
     let (changes, _) = broadcast::channel::<Change>(65_536);
     tokio::spawn(follow_feed(client, events, changes.clone()));

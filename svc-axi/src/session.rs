@@ -28,6 +28,28 @@ pub struct Shared {
     pub retry: Duration,
     /// Keep-alive interval.
     pub ping: Duration,
+    /// The links that are up, by OMM id, for requests routed from another link.
+    pub routes: std::sync::Mutex<HashMap<u32, tokio::sync::mpsc::Sender<Routed>>>,
+}
+
+/// A request another link routes through this one.
+#[derive(Debug)]
+pub enum Routed {
+    /// Deliver a text message; answers whether the OMM accepted it.
+    Message(
+        axi::TextMessage,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    ),
+}
+
+impl Shared {
+    fn route(&self, omm: u32) -> Option<tokio::sync::mpsc::Sender<Routed>> {
+        self.routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&omm)
+            .cloned()
+    }
 }
 
 /// How a session ended.
@@ -281,11 +303,24 @@ async fn session(
         )
         .await;
     tracing::info!(omm = omm.id, name = %omm.name, records = synced, ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
-    // Steady state.
+    // Steady state: this link now takes routed requests.
+    let (route_tx, mut routed) = tokio::sync::mpsc::channel::<Routed>(256);
+    shared
+        .routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(omm.id, route_tx);
+    let _unregister = Unregister(Arc::clone(shared), omm.id);
     let mut ping = tokio::time::interval(shared.ping);
     ping.tick().await;
     loop {
         tokio::select! {
+            Some(request) = routed.recv() => match request {
+                Routed::Message(msg, answer) => {
+                    let frame = link.request(SendMessage { always_indirect: None, msg }).await?;
+                    let _ = answer.send(refused(&frame).map_or(Ok(()), Err));
+                }
+            },
             event = events.recv() => match event {
                 Some(frame) => handle_event(shared, omm, link, &mut ids, frame).await?,
                 None => return Err(End::Failed(link.closed_reason().unwrap_or_else(|| "link closed".into()))),
@@ -305,6 +340,19 @@ async fn session(
                 link.request(Ping { time_stamp: Some(model::now()) }).await?;
             }
         }
+    }
+}
+
+/// Removes a link from the routes when its session ends.
+struct Unregister(Arc<Shared>, u32);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.0
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.1);
     }
 }
 
@@ -467,6 +515,12 @@ async fn reconcile(
                 }
                 ids.user_agreed.insert(mine.uid, user_print(&mine));
             }
+            Some(other) if other.timestamp > stamp => {
+                // The user lives elsewhere now (it roamed while this OMM was away): the copy
+                // here is stale.
+                setting(link, DeletePPUser { uid: omm_uid }).await?;
+                written += 1;
+            }
             Some(other) => {
                 store.log(model::Severity::Warning, format!("number {num} is on OMM {} and on OMM {}; the copy on OMM {} is left alone", other.home_omm, omm.id, omm.id)).await;
             }
@@ -553,6 +607,10 @@ async fn reconcile(
                     store.put_device(mine.clone()).await.map_err(End::Failed)?;
                 }
                 ids.device_agreed.insert(mine.ppn, device_print(&mine));
+            }
+            Some(other) if other.timestamp > stamp => {
+                setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+                written += 1;
             }
             Some(other) => {
                 store
@@ -767,6 +825,10 @@ async fn handle_event(
             ids.device_agreed.insert(ppn, print);
             store.count("axi.records_synced", 1).await;
         }
+        Message::EventDECTLocate(e) => roam(shared, omm, link, ids, e).await?,
+        Message::EventMessageSend(EventMessageSend { msg: Some(msg), .. }) => {
+            route_message(shared, omm, msg).await
+        }
         Message::EventDECTSubscribe(e) => {
             let settings = store.settings().await.map_err(End::Failed)?;
             if settings.auto_create {
@@ -855,6 +917,13 @@ async fn handle_change(
             let Some(user) = store.user(change.id).await.map_err(End::Failed)? else {
                 return Ok(());
             };
+            if user.home_omm != omm.id && !user.permanent {
+                // It moved to another OMM (roaming): the copy here goes, after the new one exists.
+                if let Some(omm_uid) = ids.users.remove(&user.uid) {
+                    setting(link, DeletePPUser { uid: omm_uid }).await?;
+                }
+                return Ok(());
+            }
             if user.home_omm != omm.id
                 || (ids.users.contains_key(&user.uid)
                     && ids.user_agreed.get(&user.uid) == Some(&user_print(&user)))
@@ -906,6 +975,12 @@ async fn handle_change(
             let Some(device) = store.device(change.id).await.map_err(End::Failed)? else {
                 return Ok(());
             };
+            if device.location != omm.id {
+                if let Some(omm_ppn) = ids.devices.remove(&device.ppn) {
+                    setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+                }
+                return Ok(());
+            }
             if device.location != omm.id
                 || (ids.devices.contains_key(&device.ppn)
                     && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device)))
@@ -965,4 +1040,135 @@ async fn sync_binding(
         .await?;
     }
     Ok(())
+}
+
+/// A handset registered its location at this OMM (profile §5): its records move here, the
+/// new copies first; the old OMM's link deletes its copies when it sees the move.
+async fn roam(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    ids: &mut Ids,
+    e: EventDECTLocate,
+) -> Result<(), End> {
+    let store = &shared.store;
+    let started = std::time::Instant::now();
+    let Some(mut device) = store.device_by_ipei(e.ipei).await.map_err(End::Failed)? else {
+        setting(link, DECTLocateReject { ipei: e.ipei }).await?;
+        return Ok(());
+    };
+    if device.subscribe_to_pari_only {
+        setting(link, DECTLocateReject { ipei: e.ipei }).await?;
+        return Ok(());
+    }
+    if device.location == omm.id {
+        return Ok(());
+    }
+    let user = if device.uid == 0 {
+        None
+    } else {
+        store.user(device.uid).await.map_err(End::Failed)?
+    };
+    if e.ppn.is_some() || user.as_ref().is_some_and(|u| u.permanent) {
+        // The records are here already (a permanent user): only the location changes.
+        device.location = omm.id;
+        device.omm_ppn = e.ppn.unwrap_or(device.omm_ppn);
+        device.timestamp_roaming = model::now();
+        let print = device_print(&device);
+        let ppn = store.put_device(device).await.map_err(End::Failed)?;
+        ids.devices.insert(ppn, e.ppn.unwrap_or(0));
+        ids.device_agreed.insert(ppn, print);
+        return Ok(());
+    }
+    let now = model::now();
+    let mut pp = device_to_axi(&device);
+    pp.set(PpDev::S, model::SubscriptionState::Yes)
+        .set(PpDev::TIME_STAMP_ROAMING, now);
+    let frame = link.request(CreatePPDev { pp }).await?;
+    let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = frame.message else {
+        return Err(End::Failed(format!(
+            "roaming: the OMM refused the handset {}",
+            e.ipei
+        )));
+    };
+    let omm_ppn = created.get(PpDev::PPN).unwrap_or(0);
+    let mut omm_uid = 0;
+    if let Some(user) = &user {
+        let frame = link
+            .request(CreatePPUser {
+                user: user_to_axi(user),
+            })
+            .await?;
+        if let Message::CreatePPUserResp(CreatePPUserResp {
+            user: Some(created),
+        }) = frame.message
+        {
+            omm_uid = created.get(PpUser::UID).unwrap_or(0);
+            bind_on_omm(link, omm_uid, omm_ppn, user.rel_type, now).await?;
+        }
+    }
+    let latency = started.elapsed();
+    device.location = omm.id;
+    device.omm_ppn = omm_ppn;
+    device.timestamp_roaming = now;
+    device.timestamp = device.timestamp.max(now);
+    ids.devices.insert(device.ppn, omm_ppn);
+    ids.device_agreed.insert(device.ppn, device_print(&device));
+    let from = store
+        .device(device.ppn)
+        .await
+        .map_err(End::Failed)?
+        .map_or(0, |d| d.location);
+    store.put_device(device).await.map_err(End::Failed)?;
+    if let Some(mut user) = user {
+        user.home_omm = omm.id;
+        user.omm_uid = omm_uid;
+        user.timestamp = user.timestamp.max(now);
+        ids.users.insert(user.uid, omm_uid);
+        ids.user_agreed.insert(user.uid, user_print(&user));
+        store.put_user(user).await.map_err(End::Failed)?;
+    }
+    store.count("axi.roaming_handovers", 1).await;
+    tracing::debug!(ipei = %e.ipei, from, to = omm.id, latency_us = latency.as_micros() as u64, "handset roamed");
+    Ok(())
+}
+
+/// A handset sent a message to a number that is not local: deliver it where that user is.
+async fn route_message(shared: &Arc<Shared>, omm: &Omm, mut msg: axi::TextMessage) {
+    let store = &shared.store;
+    msg.attrs.retain(|(k, _)| k != "ppn");
+    let to = msg.raw("toAddr").unwrap_or("").to_owned();
+    let number = to.strip_prefix("tel:").unwrap_or(&to).to_owned();
+    let target = match store.user_by_number(&number).await {
+        Ok(Some(user)) if user.home_omm != 0 => shared.route(user.home_omm),
+        _ => None,
+    };
+    let delivered = match target {
+        Some(route) => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if route.send(Routed::Message(msg, tx)).await.is_ok() {
+                rx.await
+                    .unwrap_or_else(|_| Err("the target link closed".into()))
+            } else {
+                Err("the target link is down".into())
+            }
+        }
+        None => Err(format!(
+            "no user with number {number} is located at a connected OMM"
+        )),
+    };
+    match delivered {
+        Ok(()) => store.count("axi.messages_routed", 1).await,
+        Err(why) => {
+            store.count("axi.messages_failed", 1).await;
+            // Driven by handsets: the event log counts repeats; the journal line is debug only.
+            tracing::debug!(from_omm = omm.id, to = %to, %why, "message not delivered");
+            store
+                .log(
+                    model::Severity::Warning,
+                    format!("message from OMM {} to {to} not delivered: {why}", omm.id),
+                )
+                .await;
+        }
+    }
 }
