@@ -11,7 +11,7 @@ pub const EXIT_UNREACHABLE: i32 = 2;
 /// Exit code when some service is not running.
 pub const EXIT_DEGRADED: i32 = 3;
 
-async fn connect<A: Api>(socket: &Path) -> Result<ClientChannel<A>, String> {
+pub(crate) async fn connect<A: Api>(socket: &Path) -> Result<ClientChannel<A>, String> {
     let stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
         format!(
             "cannot reach the MOM at {}: {e} (is it running?)",
@@ -23,7 +23,7 @@ async fn connect<A: Api>(socket: &Path) -> Result<ClientChannel<A>, String> {
         .map_err(|e| format!("{}: {e}", socket.display()))
 }
 
-async fn call<A: Api>(
+pub(crate) async fn call<A: Api>(
     ch: &mut ClientChannel<A>,
     id: u64,
     body: A::Request,

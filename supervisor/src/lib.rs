@@ -5,6 +5,7 @@
 //! → bind the listening sockets → drop the supervisor's own privileges → build the runtime
 //! → start the services, each in its own sandbox (see [`sys`]).
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -58,6 +59,30 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: DbAction,
+    },
+    /// OMM records.
+    Omm {
+        /// What to do.
+        #[command(subcommand)]
+        action: admin::OmmAction,
+    },
+    /// Users.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: admin::UserAction,
+    },
+    /// Handsets.
+    Device {
+        /// What to do.
+        #[command(subcommand)]
+        action: admin::DeviceAction,
+    },
+    /// System settings.
+    Settings {
+        /// What to do.
+        #[command(subcommand)]
+        action: admin::SettingsAction,
     },
 }
 
@@ -144,6 +169,19 @@ fn run_command(command: &Command, config: &Config) -> i32 {
         Command::Db {
             action: DbAction::Import { file },
         } => rt.block_on(cli::import(&services::store_socket(runtime_dir), file)),
+        Command::Omm { action } => {
+            rt.block_on(admin::omm(&services::store_socket(runtime_dir), action))
+        }
+        Command::User { action } => {
+            rt.block_on(admin::user(&services::store_socket(runtime_dir), action))
+        }
+        Command::Device { action } => {
+            rt.block_on(admin::device(&services::store_socket(runtime_dir), action))
+        }
+        Command::Settings { action } => rt.block_on(admin::settings(
+            &services::store_socket(runtime_dir),
+            action,
+        )),
     }
 }
 

@@ -109,6 +109,8 @@ struct Ids {
     /// of our own writes (timestamps have one-second resolution, so they cannot).
     user_agreed: HashMap<u32, u64>,
     device_agreed: HashMap<u32, u64>,
+    /// Bindings (MOM uid → MOM ppn, relation) the OMM is known to have.
+    binding: HashMap<u32, (u32, model::RelType)>,
 }
 
 /// A fingerprint of a record's attributes, timestamps left out.
@@ -924,11 +926,21 @@ async fn handle_change(
                 }
                 return Ok(());
             }
-            if user.home_omm != omm.id
-                || (ids.users.contains_key(&user.uid)
-                    && ids.user_agreed.get(&user.uid) == Some(&user_print(&user)))
-            {
+            if user.home_omm != omm.id {
                 return Ok(());
+            }
+            let unchanged = ids.users.contains_key(&user.uid)
+                && ids.user_agreed.get(&user.uid) == Some(&user_print(&user));
+            if unchanged {
+                return sync_binding(
+                    link,
+                    ids,
+                    user.uid,
+                    user.ppn,
+                    user.rel_type,
+                    user.timestamp_relation,
+                )
+                .await;
             }
             let mut rec = user_to_axi(&user);
             match ids.users.get(&user.uid) {
@@ -964,7 +976,15 @@ async fn handle_change(
                 }
             }
             ids.user_agreed.insert(user.uid, user_print(&user));
-            sync_binding(shared, link, ids, &user).await?;
+            sync_binding(
+                link,
+                ids,
+                user.uid,
+                user.ppn,
+                user.rel_type,
+                user.timestamp_relation,
+            )
+            .await?;
         }
         (Entity::Device, ChangeOp::Delete) => {
             if let Some(omm_ppn) = ids.devices.remove(&change.id) {
@@ -981,11 +1001,18 @@ async fn handle_change(
                 }
                 return Ok(());
             }
-            if device.location != omm.id
-                || (ids.devices.contains_key(&device.ppn)
-                    && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device)))
-            {
-                return Ok(());
+            let unchanged = ids.devices.contains_key(&device.ppn)
+                && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device));
+            if unchanged {
+                return sync_binding(
+                    link,
+                    ids,
+                    device.uid,
+                    device.ppn,
+                    device.rel_type,
+                    device.timestamp_relation,
+                )
+                .await;
             }
             let mut rec = device_to_axi(&device);
             match ids.devices.get(&device.ppn) {
@@ -1010,35 +1037,39 @@ async fn handle_change(
                 }
             }
             ids.device_agreed.insert(device.ppn, device_print(&device));
+            sync_binding(
+                link,
+                ids,
+                device.uid,
+                device.ppn,
+                device.rel_type,
+                device.timestamp_relation,
+            )
+            .await?;
         }
         _ => {}
     }
     Ok(())
 }
 
-/// Pushes the MOM's binding of `user` to the OMM when both records are there.
+/// Pushes the MOM's binding of user `uid` and device `ppn` to the OMM when both records
+/// are there and the OMM does not have it yet.
 async fn sync_binding(
-    _shared: &Arc<Shared>,
     link: &AxiLink,
-    ids: &Ids,
-    user: &User,
+    ids: &mut Ids,
+    uid: u32,
+    ppn: u32,
+    rel: model::RelType,
+    stamp: u64,
 ) -> Result<(), End> {
-    let Some(&omm_uid) = ids.users.get(&user.uid) else {
+    if uid == 0 || ppn == 0 || ids.binding.get(&uid) == Some(&(ppn, rel)) {
+        return Ok(());
+    }
+    let (Some(&omm_uid), Some(&omm_ppn)) = (ids.users.get(&uid), ids.devices.get(&ppn)) else {
         return Ok(());
     };
-    if user.ppn == 0 {
-        return Ok(());
-    }
-    if let Some(&omm_ppn) = ids.devices.get(&user.ppn) {
-        bind_on_omm(
-            link,
-            omm_uid,
-            omm_ppn,
-            user.rel_type,
-            user.timestamp_relation,
-        )
-        .await?;
-    }
+    bind_on_omm(link, omm_uid, omm_ppn, rel, stamp).await?;
+    ids.binding.insert(uid, (ppn, rel));
     Ok(())
 }
 

@@ -392,3 +392,117 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
     );
     assert_eq!(user_total(&mom), 3 * u64::from(USERS));
 }
+
+#[test]
+fn the_admin_cli_manages_omms_users_and_settings() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 2);
+    let mom = mom();
+    let run = |args: &[&str]| {
+        let out = mom.cli(args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for i in 1..=2 {
+        let address = format!("127.0.0.1:{}", fleet.omm(i).addr.port());
+        let (code, out, err) = run(&[
+            "omm",
+            "add",
+            "--name",
+            &format!("Site {i}"),
+            "--omm1",
+            &address,
+            "--user",
+            "omm",
+            "--password",
+            "omm-password",
+        ]);
+        assert_eq!(code, Some(0), "{out}{err}");
+    }
+    wait("imported", Duration::from_secs(30), || {
+        user_total(&mom) == 2 * u64::from(USERS)
+    });
+    wait("links up", Duration::from_secs(10), || {
+        let (_, out, _) = run(&["omm", "list", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| {
+            v.as_array()
+                .is_some_and(|a| a.iter().all(|o| o["health"]["link"] == "Up"))
+        })
+    });
+    let (code, out, _) = run(&["omm", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.lines().filter(|l| l.contains("Site ")).count() == 2,
+        "{out}"
+    );
+    // Users with their location, and refused changes with the store's reason.
+    let (code, out, _) = run(&["user", "list", "--number", "20000"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("20000") && out.contains("of 1 users"), "{out}");
+    let (code, _, err) = run(&["user", "add", "--num", "20000", "--name", "Dup"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("already used"), "{err}");
+    let (code, _, err) = run(&["omm", "edit", "99", "--name", "x"]);
+    assert_eq!((code, err.contains("no OMM 99")), (Some(1), true), "{err}");
+    let (code, _, err) = run(&["device", "add", "--ipei", "00001 0000001 0"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("invalid IPEI"), "{err}");
+    // A fixed pair created at the MOM for OMM 2 appears there, bound.
+    let omm2 = omms(&mom)
+        .into_iter()
+        .find(|o| o.name == "Site 2")
+        .unwrap()
+        .id
+        .to_string();
+    let ipei = model::Ipei::new(7777, 1).unwrap().to_string();
+    let (code, out, err) = run(&[
+        "user",
+        "add",
+        "--num",
+        "77001",
+        "--name",
+        "Fixed one",
+        "--omm",
+        &omm2,
+        "--ipei",
+        &ipei,
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    wait("fixed pair on OMM 2", Duration::from_secs(10), || {
+        fleet
+            .device(2, model::Ipei::parse(&ipei).unwrap())
+            .is_some_and(|d| d.get(axi::PpDev::REL_TYPE) == Some(model::RelType::Fixed))
+    });
+    // Settings reach every OMM.
+    let (code, _, err) = run(&[
+        "settings",
+        "set",
+        "--subscription",
+        "wildcard",
+        "--fac-prefix",
+        "*7",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    wait("settings on every OMM", Duration::from_secs(10), || {
+        (1..=2).all(|i| {
+            let inner = fleet.omm(i).lock();
+            inner.state.subscription_mode == axi::value::DectSubscriptionMode::Wildcard
+                && inner.state.fac_prefix == "*7"
+        })
+    });
+    let (code, _, err) = run(&["settings", "set", "--fac-prefix", "abc"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("FAC prefix"), "{err}");
+    let (code, out, _) = run(&["omm", "disable", &omm2]);
+    assert_eq!(code, Some(0), "{out}");
+    wait("OMM 2 link dropped", Duration::from_secs(10), || {
+        fleet.omm(2).link_count() == 0
+    });
+}
