@@ -517,7 +517,7 @@ async fn reconcile(
                 }
                 ids.user_agreed.insert(mine.uid, user_print(&mine));
             }
-            Some(other) if other.timestamp > stamp => {
+            Some(other) if other.timestamp >= stamp => {
                 // The user lives elsewhere now (it roamed while this OMM was away): the copy
                 // here is stale.
                 setting(link, DeletePPUser { uid: omm_uid }).await?;
@@ -610,7 +610,7 @@ async fn reconcile(
                 }
                 ids.device_agreed.insert(mine.ppn, device_print(&mine));
             }
-            Some(other) if other.timestamp > stamp => {
+            Some(other) if other.timestamp >= stamp => {
                 setting(link, DeletePPDev { ppn: omm_ppn }).await?;
                 written += 1;
             }
