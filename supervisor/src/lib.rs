@@ -9,6 +9,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod dev;
 pub mod eventlog;
 pub mod monitor;
 pub mod notify;
@@ -40,6 +41,9 @@ pub struct Cli {
     /// Check the configuration and exit.
     #[arg(long)]
     pub check: bool,
+    /// Development mode without the demo fleet of simulated OMMs and without a license.
+    #[arg(long)]
+    pub no_fleet: bool,
     /// Subcommand; without one, run the MOM.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -236,6 +240,8 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         )
         .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
         let control = tokio::spawn(control::serve(control, Arc::clone(&board)));
+        let fleet =
+            (cli.dev && !cli.no_fleet).then(|| tokio::spawn(dev::run(plan.store_socket.clone())));
         let monitor = monitor::Monitor::new(
             &plan,
             &config.restart.policy(),
@@ -245,6 +251,10 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         );
         let outcome = monitor.run().await;
         control.abort();
+        if let Some(fleet) = fleet {
+            fleet.abort();
+            let _ = fleet.await;
+        }
         let _ = std::fs::remove_file(&plan.control_socket);
         Ok::<_, String>(outcome)
     })?;

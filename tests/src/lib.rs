@@ -21,7 +21,13 @@ pub fn bin_dir() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .to_owned();
-    for bin in ["sip-dect-mom", "svc-store", "mom-test-service"] {
+    for bin in [
+        "sip-dect-mom",
+        "svc-store",
+        "svc-axi",
+        "mom-test-service",
+        "omm-sim",
+    ] {
         assert!(
             dir.join(bin).exists(),
             "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
@@ -52,6 +58,8 @@ pub struct Options {
     pub wait_ready: bool,
     /// Extra environment for the supervisor.
     pub env: Vec<(String, String)>,
+    /// Development mode's demo fleet of simulated OMMs (off: tests bring their own).
+    pub fleet: bool,
 }
 
 impl Default for Options {
@@ -63,6 +71,7 @@ impl Default for Options {
             libexec_dir: None,
             wait_ready: true,
             env: Vec::new(),
+            fleet: false,
         }
     }
 }
@@ -119,6 +128,9 @@ impl Mom {
         cmd.arg("--config").arg(&config);
         if options.dev {
             cmd.arg("--dev");
+            if !options.fleet {
+                cmd.arg("--no-fleet");
+            }
         }
         cmd.env("NOTIFY_SOCKET", &notify_path)
             .env("RUST_LOG", "info")

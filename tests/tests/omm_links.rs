@@ -506,3 +506,33 @@ fn the_admin_cli_manages_omms_users_and_settings() {
         fleet.omm(2).link_count() == 0
     });
 }
+
+#[test]
+fn development_mode_brings_a_demo_fleet_and_a_license() {
+    let mom = Mom::start(&Options {
+        fleet: true,
+        extra: "[axi]\nretry-secs = 1\n".into(),
+        ..Options::default()
+    });
+    wait("three demo OMMs up", Duration::from_secs(30), || {
+        let list = omms(&mom);
+        list.len() == 3
+            && list
+                .iter()
+                .all(|o| o.name.starts_with("Demo site") && o.health.link == LinkState::Up)
+    });
+    wait("their users imported", Duration::from_secs(30), || {
+        user_total(&mom) == 300
+    });
+    let StoreResponse::Settings(settings) = mom.store(StoreRequest::GetSettings) else {
+        panic!()
+    };
+    assert_eq!(settings.sari, supervisor_dev_sari());
+    let out = mom.cli(&["omm", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).matches("Up").count() == 3);
+}
+
+/// The development license's SARI (as `supervisor::dev::DEV_SARI`).
+fn supervisor_dev_sari() -> &'static str {
+    "1F10DE0000"
+}
