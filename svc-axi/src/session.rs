@@ -850,7 +850,17 @@ async fn handle_event(
                             &frame.message
                         {
                             if let Some(omm_ppn) = created.get(PpDev::PPN) {
-                                ids.devices.insert(ppn, omm_ppn);
+                                // The OMM completed the subscription: its record (s="Yes") is
+                                // the truth, written back before the store's echo comes by.
+                                if let Some(mut device) =
+                                    store.device(ppn).await.map_err(End::Failed)?
+                                {
+                                    device_from_axi(&mut device, created);
+                                    device.omm_ppn = omm_ppn;
+                                    ids.devices.insert(ppn, omm_ppn);
+                                    ids.device_agreed.insert(ppn, device_print(&device));
+                                    store.put_device(device).await.map_err(End::Failed)?;
+                                }
                             }
                         }
                     }

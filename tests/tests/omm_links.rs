@@ -536,3 +536,201 @@ fn development_mode_brings_a_demo_fleet_and_a_license() {
 fn supervisor_dev_sari() -> &'static str {
     "1F10DE0000"
 }
+
+#[test]
+fn a_hostile_omm_is_cut_off_while_the_others_keep_syncing() {
+    use omm_sim::Behaviour;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 4);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=4).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait("imported", Duration::from_secs(30), || {
+        user_total(&mom) == 4 * u64::from(USERS)
+    });
+    wait("links up", Duration::from_secs(10), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    fleet.omm(1).set_behaviour(Behaviour::Garbage);
+    fleet.omm(2).set_behaviour(Behaviour::Oversize);
+    fleet.omm(3).set_behaviour(Behaviour::ByteByByte);
+    // Requests make the hostile OMMs answer: a settings change goes to every link.
+    ok(mom.store(StoreRequest::PutSettings(model::Settings {
+        fac_prefix: "*8".into(),
+        ..model::Settings::default()
+    })));
+    let down = |id: u32| {
+        omms(&mom).into_iter().any(|o| {
+            o.id == id && o.health.link == LinkState::Down && !o.health.last_error.is_empty()
+        })
+    };
+    wait(
+        "garbage and oversize links cut off",
+        Duration::from_secs(15),
+        || down(ids[0]) && down(ids[1]),
+    );
+    let reasons: Vec<String> = omms(&mom)
+        .into_iter()
+        .filter(|o| o.id == ids[0] || o.id == ids[1])
+        .map(|o| o.health.last_error)
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("limit") || r.contains("bad frame")),
+        "{reasons:?}"
+    );
+    // Byte-by-byte is slow but valid: that link stays and gets the settings; so does OMM 4.
+    wait(
+        "settings on the good links",
+        Duration::from_secs(15),
+        || {
+            fleet.omm(3).lock().state.fac_prefix == "*8"
+                && fleet.omm(4).lock().state.fac_prefix == "*8"
+        },
+    );
+    assert!(omms(&mom)
+        .iter()
+        .any(|o| o.id == ids[2] && o.health.link == LinkState::Up));
+    // The healthy OMM keeps syncing while the hostile ones are cut off.
+    let num = fleet.omm(4).lock().state.users[&3]
+        .raw("num")
+        .unwrap()
+        .to_owned();
+    fleet
+        .admin_edit_user(4, 3, "name", "Still syncing")
+        .unwrap();
+    wait("healthy OMM still syncs", Duration::from_secs(10), || {
+        user_by_number(&mom, &num).is_some_and(|u| u.name == "Still syncing")
+    });
+    let StoreResponse::Events(events) = mom.store(StoreRequest::ListEvents) else {
+        panic!()
+    };
+    assert!(
+        events.iter().filter(|e| e.subsystem == "axi").count() >= 2,
+        "{events:?}"
+    );
+    // Once it behaves again, the link comes back by itself.
+    fleet.omm(1).set_behaviour(Behaviour::Normal);
+    wait("recovered", Duration::from_secs(15), || {
+        omms(&mom)
+            .iter()
+            .any(|o| o.id == ids[0] && o.health.link == LinkState::Up)
+    });
+}
+
+#[test]
+fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_duplicates() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut options = FleetOptions {
+        omms: 4,
+        users: 150,
+        devices: 150,
+        ..FleetOptions::default()
+    };
+    options.omm.restart_time = Duration::from_millis(500);
+    let fleet = rt.block_on(Fleet::start(options)).unwrap();
+    let mom = mom();
+    for i in 1..=4 {
+        add_omm(&mom, &fleet, i);
+    }
+    wait("sync under way", Duration::from_secs(30), || {
+        user_total(&mom) > 50
+    });
+    let axi = mom.service("axi");
+    mom_tests::signal(axi.pid.unwrap(), nix::sys::signal::Signal::SIGKILL);
+    wait("svc-axi restarted", Duration::from_secs(10), || {
+        mom.service("axi").restarts == 1
+            && mom.service("axi").state == ipc::api::control::ServiceState::Running
+    });
+    wait("complete", Duration::from_secs(60), || {
+        user_total(&mom) == 600 && device_total(&mom) == 600
+    });
+    wait("links up", Duration::from_secs(10), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        (user_total(&mom), device_total(&mom)),
+        (600, 600),
+        "no duplicates"
+    );
+    for i in 1..=4 {
+        assert_eq!(
+            fleet.omm(i).lock().state.users.len(),
+            150,
+            "nothing duplicated on OMM {i}"
+        );
+    }
+}
+
+#[test]
+fn subscription_with_auto_create_on_and_off() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 1);
+    let mom = mom();
+    add_omm(&mom, &fleet, 1);
+    wait("links up", Duration::from_secs(20), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let set = |auto_create: bool| {
+        ok(mom.store(StoreRequest::PutSettings(model::Settings {
+            auto_create,
+            subscription_mode: model::SubscriptionMode::Subscription,
+            ..model::Settings::default()
+        })));
+    };
+    set(false);
+    wait(
+        "subscription mode on the OMM",
+        Duration::from_secs(10),
+        || {
+            fleet.omm(1).lock().state.subscription_mode
+                == axi::value::DectSubscriptionMode::Configured
+        },
+    );
+    let refused = model::Ipei::new(5000, 1).unwrap();
+    fleet.subscribe_handset(1, refused, None, None).unwrap();
+    wait(
+        "rejected without auto-create",
+        Duration::from_secs(10),
+        || fleet.omm(1).lock().state.rejected.contains(&refused),
+    );
+    assert!(device_location(&mom, refused).is_none());
+    set(true);
+    std::thread::sleep(Duration::from_millis(300));
+    let welcome = model::Ipei::new(5000, 2).unwrap();
+    fleet.subscribe_handset(1, welcome, None, None).unwrap();
+
+    wait(
+        "auto-created and subscribed",
+        Duration::from_secs(10),
+        || {
+            fleet
+                .device(1, welcome)
+                .is_some_and(|d| d.get(axi::PpDev::S) == Some(model::SubscriptionState::Yes))
+                && device_location(&mom, welcome).is_some()
+        },
+    );
+    // And it stays subscribed: the store learnt s="Yes" from the OMM.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        fleet.device(1, welcome).and_then(|d| d.get(axi::PpDev::S)),
+        Some(model::SubscriptionState::Yes)
+    );
+    let StoreResponse::Device(d) = mom.store(StoreRequest::GetDeviceByIpei(welcome)) else {
+        panic!()
+    };
+    assert_eq!((d.s, d.auto_create), (model::SubscriptionState::Yes, true));
+}
