@@ -445,7 +445,8 @@ async fn page_devices(link: &AxiLink) -> Result<Vec<PpDev>, End> {
 }
 
 /// Imports and reconciles every user and device of this OMM (profile §4); returns how many
-/// records were written on either side.
+/// records were written on either side. Store lookups and writes go in batches (one
+/// transaction for all the records of this OMM), so 500 OMMs import in seconds.
 async fn reconcile(
     shared: &Arc<Shared>,
     omm: &Omm,
@@ -466,14 +467,27 @@ async fn reconcile(
         _ => HashMap::new(),
     };
     let mut written = 0;
+
+    // Users, matched by number.
+    let users: Vec<(u32, String, u64, &PpUser)> = omm_users
+        .iter()
+        .filter_map(|u| {
+            Some((
+                u.get(PpUser::UID)?,
+                u.raw("num")?.to_owned(),
+                u.get(PpUser::TIME_STAMP).unwrap_or(0),
+                u,
+            ))
+        })
+        .collect();
+    let found = store
+        .users_by_number(users.iter().map(|u| u.1.clone()).collect())
+        .await
+        .map_err(End::Failed)?;
+    let mut writes: Vec<User> = Vec::new();
     let mut seen_users = Vec::new();
-    for u in &omm_users {
-        let (Some(omm_uid), Some(num)) = (u.get(PpUser::UID), u.raw("num").map(str::to_owned))
-        else {
-            continue;
-        };
-        let stamp = u.get(PpUser::TIME_STAMP).unwrap_or(0);
-        match store.user_by_number(&num).await.map_err(End::Failed)? {
+    for ((omm_uid, num, stamp, u), mine) in users.into_iter().zip(found) {
+        match mine {
             None => {
                 if tombstones
                     .get(&(Entity::User, num.clone()))
@@ -489,12 +503,7 @@ async fn reconcile(
                     ..User::default()
                 };
                 user_from_axi(&mut user, u);
-                let print = user_print(&user);
-                let uid = store.put_user(user).await.map_err(End::Failed)?;
-                ids.users.insert(uid, omm_uid);
-                ids.user_agreed.insert(uid, print);
-                seen_users.push(uid);
-                written += 1;
+                writes.push(user);
             }
             Some(mut mine) if mine.home_omm == omm.id || mine.home_omm == 0 => {
                 ids.users.insert(mine.uid, omm_uid);
@@ -503,8 +512,7 @@ async fn reconcile(
                     user_from_axi(&mut mine, u);
                     mine.home_omm = omm.id;
                     mine.omm_uid = omm_uid;
-                    store.put_user(mine.clone()).await.map_err(End::Failed)?;
-                    written += 1;
+                    writes.push(mine.clone());
                 } else if mine.timestamp > stamp {
                     let mut rec = user_to_axi(&mine);
                     rec.set(PpUser::UID, omm_uid);
@@ -513,7 +521,7 @@ async fn reconcile(
                 } else if mine.omm_uid != omm_uid || mine.home_omm != omm.id {
                     mine.home_omm = omm.id;
                     mine.omm_uid = omm_uid;
-                    store.put_user(mine.clone()).await.map_err(End::Failed)?;
+                    writes.push(mine.clone());
                 }
                 ids.user_agreed.insert(mine.uid, user_print(&mine));
             }
@@ -525,6 +533,33 @@ async fn reconcile(
             }
             Some(other) => {
                 store.log(model::Severity::Warning, format!("number {num} is on OMM {} and on OMM {}; the copy on OMM {} is left alone", other.home_omm, omm.id, omm.id)).await;
+            }
+        }
+    }
+    let prints: Vec<(u32, u64)> = writes.iter().map(|u| (u.omm_uid, user_print(u))).collect();
+    let nums: Vec<String> = writes.iter().map(|u| u.num.clone()).collect();
+    for ((result, (omm_uid, print)), num) in store
+        .put_users(writes)
+        .await
+        .map_err(End::Failed)?
+        .into_iter()
+        .zip(prints)
+        .zip(nums)
+    {
+        match result {
+            Ok(uid) => {
+                ids.users.insert(uid, omm_uid);
+                ids.user_agreed.insert(uid, print);
+                seen_users.push(uid);
+                written += 1;
+            }
+            Err(e) => {
+                store
+                    .log(
+                        model::Severity::Warning,
+                        format!("user {num} of OMM {} not imported: {e}", omm.id),
+                    )
+                    .await
             }
         }
     }
@@ -559,13 +594,27 @@ async fn reconcile(
                 .await;
         }
     }
+
+    // Devices, matched by IPEI.
+    let devices: Vec<(u32, model::Ipei, u64, &PpDev)> = omm_devices
+        .iter()
+        .filter_map(|d| {
+            Some((
+                d.get(PpDev::PPN)?,
+                d.get(PpDev::IPEI)?,
+                d.get(PpDev::TIME_STAMP).unwrap_or(0),
+                d,
+            ))
+        })
+        .collect();
+    let found = store
+        .devices_by_ipei(devices.iter().map(|d| d.1).collect())
+        .await
+        .map_err(End::Failed)?;
+    let mut writes: Vec<Device> = Vec::new();
     let mut seen_devices = Vec::new();
-    for d in &omm_devices {
-        let (Some(omm_ppn), Some(ipei)) = (d.get(PpDev::PPN), d.get(PpDev::IPEI)) else {
-            continue;
-        };
-        let stamp = d.get(PpDev::TIME_STAMP).unwrap_or(0);
-        match store.device_by_ipei(ipei).await.map_err(End::Failed)? {
+    for ((omm_ppn, ipei, stamp, d), mine) in devices.into_iter().zip(found) {
+        match mine {
             None => {
                 if tombstones
                     .get(&(Entity::Device, ipei.to_string()))
@@ -581,12 +630,7 @@ async fn reconcile(
                     ..Device::new(ipei)
                 };
                 device_from_axi(&mut device, d);
-                let print = device_print(&device);
-                let ppn = store.put_device(device).await.map_err(End::Failed)?;
-                ids.devices.insert(ppn, omm_ppn);
-                ids.device_agreed.insert(ppn, print);
-                seen_devices.push(ppn);
-                written += 1;
+                writes.push(device);
             }
             Some(mut mine) if mine.location == omm.id || mine.location == 0 => {
                 ids.devices.insert(mine.ppn, omm_ppn);
@@ -595,8 +639,7 @@ async fn reconcile(
                     device_from_axi(&mut mine, d);
                     mine.location = omm.id;
                     mine.omm_ppn = omm_ppn;
-                    store.put_device(mine.clone()).await.map_err(End::Failed)?;
-                    written += 1;
+                    writes.push(mine.clone());
                 } else if mine.timestamp > stamp {
                     let mut rec = device_to_axi(&mine);
                     rec.set(PpDev::PPN, omm_ppn);
@@ -606,7 +649,7 @@ async fn reconcile(
                 } else if mine.omm_ppn != omm_ppn || mine.location != omm.id {
                     mine.location = omm.id;
                     mine.omm_ppn = omm_ppn;
-                    store.put_device(mine.clone()).await.map_err(End::Failed)?;
+                    writes.push(mine.clone());
                 }
                 ids.device_agreed.insert(mine.ppn, device_print(&mine));
             }
@@ -624,6 +667,36 @@ async fn reconcile(
                         ),
                     )
                     .await;
+            }
+        }
+    }
+    let prints: Vec<(u32, u64)> = writes
+        .iter()
+        .map(|d| (d.omm_ppn, device_print(d)))
+        .collect();
+    let keys: Vec<String> = writes.iter().map(|d| d.ipei.to_string()).collect();
+    for ((result, (omm_ppn, print)), ipei) in store
+        .put_devices(writes)
+        .await
+        .map_err(End::Failed)?
+        .into_iter()
+        .zip(prints)
+        .zip(keys)
+    {
+        match result {
+            Ok(ppn) => {
+                ids.devices.insert(ppn, omm_ppn);
+                ids.device_agreed.insert(ppn, print);
+                seen_devices.push(ppn);
+                written += 1;
+            }
+            Err(e) => {
+                store
+                    .log(
+                        model::Severity::Warning,
+                        format!("handset {ipei} of OMM {} not imported: {e}", omm.id),
+                    )
+                    .await
             }
         }
     }
@@ -651,46 +724,37 @@ async fn reconcile(
     Ok(written)
 }
 
-/// Bindings: the OMM's bindings are taken where the MOM has none; the MOM's are pushed where
-/// the OMM has none.
+/// Bindings: the OMM's bindings are taken where the MOM has none (in one store transaction);
+/// the MOM's are pushed where the OMM has none.
 async fn reconcile_relations(
     shared: &Arc<Shared>,
     link: &AxiLink,
-    ids: &Ids,
+    ids: &mut Ids,
     omm_users: &[PpUser],
 ) -> Result<u64, End> {
     let store = &shared.store;
-    let mut written = 0;
-    let omm_binding: HashMap<u32, (u32, model::RelType)> = omm_users
+    let keyed: Vec<(&PpUser, String)> = omm_users
         .iter()
-        .filter_map(|u| {
-            Some((
-                u.get(PpUser::UID)?,
-                (
-                    u.get(PpUser::PPN).unwrap_or(0),
-                    u.get(PpUser::REL_TYPE).unwrap_or_default(),
-                ),
-            ))
-        })
+        .filter_map(|u| Some((u, u.raw("num")?.to_owned())))
         .collect();
-    for (&mom_uid, &omm_uid) in &ids.users {
-        let Some(user) = store.user(mom_uid).await.map_err(End::Failed)? else {
+    let mine = store
+        .users_by_number(keyed.iter().map(|(_, n)| n.clone()).collect())
+        .await
+        .map_err(End::Failed)?;
+    let mut binds = Vec::new();
+    let mut written = 0;
+    for ((u, _), user) in keyed.into_iter().zip(mine) {
+        let (Some(user), Some(omm_uid)) = (user, u.get(PpUser::UID)) else {
             continue;
         };
-        let (omm_ppn, omm_rel) = omm_binding
-            .get(&omm_uid)
-            .copied()
-            .unwrap_or((0, model::RelType::Unbound));
+        if ids.users.get(&user.uid) != Some(&omm_uid) {
+            continue;
+        }
+        let omm_ppn = u.get(PpUser::PPN).unwrap_or(0);
+        let omm_rel = u.get(PpUser::REL_TYPE).unwrap_or_default();
         if user.ppn == 0 && omm_ppn != 0 {
             if let Some(mom_ppn) = ids.mom_device(omm_ppn) {
-                let _ = store
-                    .call(StoreRequest::Bind {
-                        uid: mom_uid,
-                        ppn: mom_ppn,
-                        rel_type: omm_rel,
-                    })
-                    .await;
-                written += 1;
+                binds.push((user.uid, mom_ppn, omm_rel));
             }
         } else if user.ppn != 0 && omm_ppn == 0 {
             if let Some(&target) = ids.devices.get(&user.ppn) {
@@ -702,7 +766,25 @@ async fn reconcile_relations(
                     user.timestamp_relation,
                 )
                 .await?;
+                ids.binding.insert(user.uid, (user.ppn, user.rel_type));
                 written += 1;
+            }
+        } else if user.ppn != 0 {
+            ids.binding.insert(user.uid, (user.ppn, user.rel_type));
+        }
+    }
+    if !binds.is_empty() {
+        let asked = binds.clone();
+        if let ipc::api::store::StoreResponse::CreatedMany(results) = store
+            .call(StoreRequest::BindMany(binds))
+            .await
+            .map_err(End::Failed)?
+        {
+            for ((uid, ppn, rel), result) in asked.into_iter().zip(results) {
+                if result.is_ok() {
+                    ids.binding.insert(uid, (ppn, rel));
+                    written += 1;
+                }
             }
         }
     }

@@ -76,6 +76,76 @@ impl Store {
         }
     }
 
+    /// The users with these numbers, in order (in requests of at most 1,000).
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn users_by_number(&self, nums: Vec<String>) -> Result<Vec<Option<User>>> {
+        let mut out = Vec::with_capacity(nums.len());
+        for chunk in nums.chunks(1000) {
+            match self
+                .call(StoreRequest::GetUsersByNumber(chunk.to_vec()))
+                .await?
+            {
+                StoreResponse::UsersByKey(found) => out.extend(found),
+                other => return Err(format!("unexpected {other:?}")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The devices with these IPEIs, in order (in requests of at most 1,000).
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn devices_by_ipei(&self, ipeis: Vec<model::Ipei>) -> Result<Vec<Option<Device>>> {
+        let mut out = Vec::with_capacity(ipeis.len());
+        for chunk in ipeis.chunks(1000) {
+            match self
+                .call(StoreRequest::GetDevicesByIpei(chunk.to_vec()))
+                .await?
+            {
+                StoreResponse::DevicesByKey(found) => out.extend(found),
+                other => return Err(format!("unexpected {other:?}")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces users in one transaction; the outcome of each, in order.
+    ///
+    /// # Errors
+    /// As [`Store::call`] for the request as a whole.
+    pub async fn put_users(
+        &self,
+        users: Vec<User>,
+    ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.call(StoreRequest::PutUsers(users)).await? {
+            StoreResponse::CreatedMany(r) => Ok(r),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    /// Creates or replaces devices in one transaction; the outcome of each, in order.
+    ///
+    /// # Errors
+    /// As [`Store::call`] for the request as a whole.
+    pub async fn put_devices(
+        &self,
+        devices: Vec<Device>,
+    ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
+        if devices.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.call(StoreRequest::PutDevices(devices)).await? {
+            StoreResponse::CreatedMany(r) => Ok(r),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
     /// User `uid`, if it exists.
     ///
     /// # Errors

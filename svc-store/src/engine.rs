@@ -316,6 +316,30 @@ impl Store {
             }
             R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
+            R::GetUsersByNumber(nums) => {
+                let mut out = Vec::with_capacity(nums.len());
+                for num in nums {
+                    let found = match view.get::<u32>(Db::IdxNum, num.trim().as_bytes())? {
+                        Some(uid) => view.get::<User>(Db::Users, &crate::storage::id_key(uid))?,
+                        None => None,
+                    };
+                    out.push(found);
+                }
+                S::UsersByKey(out)
+            }
+            R::GetDevicesByIpei(ipeis) => {
+                let mut out = Vec::with_capacity(ipeis.len());
+                for ipei in ipeis {
+                    let found = match view.get::<u32>(Db::IdxIpei, ipei.to_string().as_bytes())? {
+                        Some(ppn) => {
+                            view.get::<Device>(Db::Devices, &crate::storage::id_key(ppn))?
+                        }
+                        None => None,
+                    };
+                    out.push(found);
+                }
+                S::DevicesByKey(out)
+            }
             R::GetUserByNumber(num) => {
                 let uid: u32 =
                     view.get(Db::IdxNum, num.trim().as_bytes())?

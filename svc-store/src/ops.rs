@@ -172,6 +172,18 @@ impl Tx<'_, '_> {
                 }
                 Ok(StoreResponse::Done)
             }
+            R::PutUsers(users) => Ok(StoreResponse::CreatedMany(
+                users.into_iter().map(|u| self.put_user(u)).collect(),
+            )),
+            R::PutDevices(devices) => Ok(StoreResponse::CreatedMany(
+                devices.into_iter().map(|d| self.put_device(d)).collect(),
+            )),
+            R::BindMany(pairs) => Ok(StoreResponse::CreatedMany(
+                pairs
+                    .into_iter()
+                    .map(|(uid, ppn, rel)| self.bind(uid, ppn, rel).map(|_| uid))
+                    .collect(),
+            )),
             R::PutConferenceRoom(room) => self.put_room(room),
             R::DeleteConferenceRoom(id) => {
                 let room: ConferenceRoom = self.get(Db::Rooms, id, Entity::ConferenceRoom)?;

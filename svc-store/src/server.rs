@@ -167,7 +167,9 @@ impl Server {
             | R::ListCounters
             | R::CurrentRevision
             | R::GetUserByNumber(_)
-            | R::GetDeviceByIpei(_)) => self.store.read(&read),
+            | R::GetDeviceByIpei(_)
+            | R::GetUsersByNumber(_)
+            | R::GetDevicesByIpei(_)) => self.store.read(&read),
             write => self.store.write(write),
         }
     }

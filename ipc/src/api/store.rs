@@ -224,6 +224,16 @@ pub enum StoreRequest {
     GetUserByNumber(String),
     /// The device with this IPEI.
     GetDeviceByIpei(model::Ipei),
+    /// The users with these numbers, in order (`None` where there is none).
+    GetUsersByNumber(Vec<String>),
+    /// The devices with these IPEIs, in order.
+    GetDevicesByIpei(Vec<model::Ipei>),
+    /// Create or replace many users in one transaction; each succeeds or fails alone.
+    PutUsers(Vec<User>),
+    /// Create or replace many devices in one transaction; each succeeds or fails alone.
+    PutDevices(Vec<Device>),
+    /// Bind many `(uid, ppn, relation)` pairs in one transaction; each succeeds or fails alone.
+    BindMany(Vec<(u32, u32, RelType)>),
 }
 
 /// What a change did.
@@ -318,6 +328,12 @@ pub enum StoreResponse {
         /// The current revision to resume from after reloading.
         rev: u64,
     },
+    /// Users found by key, in the order asked.
+    UsersByKey(Vec<Option<User>>),
+    /// Devices found by key, in the order asked.
+    DevicesByKey(Vec<Option<Device>>),
+    /// Outcome of each record of a batch write, in order.
+    CreatedMany(Vec<Result<u32, StoreError>>),
 }
 
 /// Why the store refused a request.
