@@ -157,6 +157,7 @@ async fn follow_feed(
                         entity: Entity::Database,
                         id: 0,
                         op: ChangeOp::Put,
+                        omm: 0,
                     });
                 }
             }

@@ -331,7 +331,8 @@ async fn session(
                 Ok(change) if change.entity == Entity::Database => {
                     reconcile(shared, omm, link, &mut ids).await?;
                 }
-                Ok(change) => handle_change(shared, omm, link, &mut ids, change).await?,
+                Ok(change) if concerns(omm, &ids, &change) => handle_change(shared, omm, link, &mut ids, change).await?,
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Missed changes: reconcile everything again.
                     reconcile(shared, omm, link, &mut ids).await?;
@@ -342,6 +343,17 @@ async fn session(
                 link.request(Ping { time_stamp: Some(model::now()) }).await?;
             }
         }
+    }
+}
+
+/// Whether a store change concerns this OMM's link: its records, records that are now at
+/// this OMM, and settings. Everything else is skipped without a store lookup.
+fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
+    match change.entity {
+        Entity::User => change.omm == omm.id || ids.users.contains_key(&change.id),
+        Entity::Device => change.omm == omm.id || ids.devices.contains_key(&change.id),
+        Entity::Settings => true,
+        _ => false,
     }
 }
 

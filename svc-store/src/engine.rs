@@ -420,7 +420,7 @@ fn poisoned() -> StoreError {
 /// Gives each change the next revision, appends it to the change log and trims the log.
 pub(crate) fn record_changes(
     view: &mut View<'_, lmdb::RwTransaction<'_>>,
-    changes: &[(Entity, u32, ChangeOp)],
+    changes: &[(Entity, u32, ChangeOp, u32)],
 ) -> Result<Vec<Change>, StoreError> {
     if changes.is_empty() {
         return Ok(Vec::new());
@@ -428,13 +428,14 @@ pub(crate) fn record_changes(
     let mut rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
     let mut start: u64 = view.get(Db::Meta, meta::CHANGES_START)?.unwrap_or(1);
     let mut out = Vec::with_capacity(changes.len());
-    for &(entity, id, op) in changes {
+    for &(entity, id, op, omm) in changes {
         rev += 1;
         let change = Change {
             rev,
             entity,
             id,
             op,
+            omm,
         };
         view.put(Db::Changes, &seq_key(rev), &change)?;
         out.push(change);

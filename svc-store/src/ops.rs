@@ -41,7 +41,7 @@ pub struct Tx<'v, 'e> {
     /// The LMDB transaction.
     pub view: &'v mut View<'e, lmdb::RwTransaction<'e>>,
     /// Changes made so far.
-    pub changes: Vec<(Entity, u32, ChangeOp)>,
+    pub changes: Vec<(Entity, u32, ChangeOp, u32)>,
 }
 
 fn hash_password(password: &str) -> Result<String, StoreError> {
@@ -74,7 +74,12 @@ fn invalid(why: impl Into<String>) -> StoreError {
 
 impl Tx<'_, '_> {
     fn changed(&mut self, entity: Entity, id: u32, op: ChangeOp) {
-        self.changes.push((entity, id, op));
+        self.changed_at(entity, id, op, 0);
+    }
+
+    /// A change of a record that belongs to OMM `omm`.
+    fn changed_at(&mut self, entity: Entity, id: u32, op: ChangeOp, omm: u32) {
+        self.changes.push((entity, id, op, omm));
     }
 
     /// Creates the schema version, default settings and the default account `mom`/`mom` in
@@ -448,7 +453,7 @@ impl Tx<'_, '_> {
             self.view.delete(Db::IdxPermanent, &key)?;
         }
         self.view.put(Db::Users, &key, &user)?;
-        self.changed(Entity::User, user.uid, ChangeOp::Put);
+        self.changed_at(Entity::User, user.uid, ChangeOp::Put, user.home_omm);
         Ok(user.uid)
     }
 
@@ -492,7 +497,7 @@ impl Tx<'_, '_> {
         self.view
             .put(Db::IdxIpei, ipei_key.as_bytes(), &device.ppn)?;
         self.view.put(Db::Devices, &id_key(device.ppn), &device)?;
-        self.changed(Entity::Device, device.ppn, ChangeOp::Put);
+        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, device.location);
         Ok(device.ppn)
     }
 
@@ -516,8 +521,9 @@ impl Tx<'_, '_> {
         self.view.delete(Db::IdxNum, user.num.as_bytes())?;
         self.view.delete(Db::IdxPermanent, &id_key(uid))?;
         self.view.delete(Db::Users, &id_key(uid))?;
+        let home = user.home_omm;
         self.tombstone(Entity::User, uid, user.num)?;
-        self.changed(Entity::User, uid, ChangeOp::Delete);
+        self.changed_at(Entity::User, uid, ChangeOp::Delete, home);
         Ok(StoreResponse::Done)
     }
 
@@ -530,15 +536,15 @@ impl Tx<'_, '_> {
             .delete(Db::IdxIpei, device.ipei.to_string().as_bytes())?;
         self.view.delete(Db::Devices, &id_key(ppn))?;
         self.tombstone(Entity::Device, ppn, device.ipei.to_string())?;
-        self.changed(Entity::Device, ppn, ChangeOp::Delete);
+        self.changed_at(Entity::Device, ppn, ChangeOp::Delete, device.location);
         Ok(StoreResponse::Done)
     }
 
     fn save_pair(&mut self, user: &User, device: &Device) -> Result<(), StoreError> {
         self.view.put(Db::Users, &id_key(user.uid), user)?;
         self.view.put(Db::Devices, &id_key(device.ppn), device)?;
-        self.changed(Entity::User, user.uid, ChangeOp::Put);
-        self.changed(Entity::Device, device.ppn, ChangeOp::Put);
+        self.changed_at(Entity::User, user.uid, ChangeOp::Put, user.home_omm);
+        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, device.location);
         Ok(())
     }
 
@@ -626,7 +632,7 @@ impl Tx<'_, '_> {
         user.source = source;
         user.timestamp = now();
         self.view.put(Db::Users, &id_key(uid), &user)?;
-        self.changed(Entity::User, uid, ChangeOp::Put);
+        self.changed_at(Entity::User, uid, ChangeOp::Put, user.home_omm);
         Ok(StoreResponse::Done)
     }
 

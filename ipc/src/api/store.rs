@@ -256,6 +256,9 @@ pub struct Change {
     pub id: u32,
     /// What happened.
     pub op: ChangeOp,
+    /// The OMM the record belongs to after the change (a user's home, a device's location),
+    /// 0 for none; lets each OMM link skip the changes of other OMMs without a lookup.
+    pub omm: u32,
 }
 
 /// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
