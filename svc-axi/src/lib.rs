@@ -9,6 +9,7 @@
 //! - [`store`]: typed helpers over the store client.
 
 pub mod convert;
+pub mod feed;
 pub mod link;
 pub mod session;
 pub mod store;
@@ -23,7 +24,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
 
 /// Command line of svc-axi (set by the supervisor).
 #[derive(Debug, Parser)]
@@ -110,9 +110,9 @@ pub async fn run(args: Args) -> Result<(), String> {
         retry: Duration::from_secs(args.retry_secs.max(1)),
         ping: Duration::from_secs(args.ping_secs.max(1)),
         routes: std::sync::Mutex::default(),
+        feed: feed::Feed::default(),
     });
-    let (changes, _) = broadcast::channel::<Change>(65_536);
-    tokio::spawn(follow_feed(client, events, changes.clone()));
+    tokio::spawn(follow_feed(client, events, Arc::clone(&shared)));
     if let Some(link) = supervision.as_mut() {
         link.ready()
             .await
@@ -120,7 +120,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("svc-axi ready");
     tokio::select! {
-        () = manage(Arc::clone(&shared), changes) => {}
+        () = manage(Arc::clone(&shared)) => {}
         () = service_kit::supervision::stop_signal(supervision) => {}
     }
     tracing::info!("svc-axi stopped");
@@ -131,7 +131,7 @@ pub async fn run(args: Args) -> Result<(), String> {
 async fn follow_feed(
     client: Client<StoreApi>,
     mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>,
-    changes: broadcast::Sender<Change>,
+    shared: Arc<Shared>,
 ) {
     let mut last = 0;
     while let Some(event) = events.recv().await {
@@ -145,14 +145,14 @@ async fn follow_feed(
             }
             ClientEvent::Event(StoreResponse::Changed(change)) => {
                 last = change.rev;
-                let _ = changes.send(change);
+                shared.feed.dispatch(change);
             }
             ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
                 // Everything may have changed (an import, or a gap): every link reconciles.
                 let first = last == 0;
                 last = rev;
                 if !first {
-                    let _ = changes.send(Change {
+                    shared.feed.dispatch(Change {
                         rev,
                         entity: Entity::Database,
                         id: 0,
@@ -167,9 +167,9 @@ async fn follow_feed(
 }
 
 /// Keeps one link task per enabled OMM record, restarting it when its record changes.
-async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
+async fn manage(shared: Arc<Shared>) {
     let mut running: HashMap<u32, (Omm, tokio::task::JoinHandle<()>)> = HashMap::new();
-    let mut feed = changes.subscribe();
+    let mut feed = shared.feed.manager();
     loop {
         match shared.store.omms().await {
             Ok(omms) => {
@@ -190,11 +190,7 @@ async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
                 });
                 for (id, omm) in wanted {
                     running.entry(id).or_insert_with(|| {
-                        let task = tokio::spawn(link_task(
-                            Arc::clone(&shared),
-                            omm.clone(),
-                            changes.clone(),
-                        ));
+                        let task = tokio::spawn(link_task(Arc::clone(&shared), omm.clone()));
                         (omm, task)
                     });
                 }
@@ -204,22 +200,28 @@ async fn manage(shared: Arc<Shared>, changes: broadcast::Sender<Change>) {
         // Wait for a change of an OMM record (or the first connection to the store).
         loop {
             match tokio::time::timeout(Duration::from_secs(5), feed.recv()).await {
-                Ok(Ok(c)) if c.entity == Entity::Omm || c.entity == Entity::Database => break,
-                Ok(Ok(_)) => {}
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => break,
-                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+                Ok(Some(c)) if c.entity == Entity::Omm || c.entity == Entity::Database => {
+                    // Coalesce a burst (every link's health update is an OMM change).
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    while feed.try_recv().is_ok() {}
+                    break;
+                }
+                Ok(Some(_)) => {}
+                Err(_) => break,
+                Ok(None) => return,
             }
         }
     }
 }
 
 /// One OMM's link, retried for ever.
-async fn link_task(shared: Arc<Shared>, omm: Omm, changes: broadcast::Sender<Change>) {
+async fn link_task(shared: Arc<Shared>, omm: Omm) {
     let mut fast_until: Option<Instant> = None;
     let mut last_error = String::new();
     loop {
-        let mut feed = changes.subscribe();
+        let mut feed = shared.feed.register(omm.id);
         let end = session::run(&shared, &omm, &mut feed).await;
+        shared.feed.unregister(omm.id);
         let (reason, delay) = match end {
             End::SariRestart => {
                 fast_until = Some(Instant::now() + Duration::from_secs(120));

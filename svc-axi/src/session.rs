@@ -14,7 +14,6 @@ use model::{Device, Entity, Omm, Settings, User};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 
 /// What every link shares.
 pub struct Shared {
@@ -28,6 +27,8 @@ pub struct Shared {
     pub retry: Duration,
     /// Keep-alive interval.
     pub ping: Duration,
+    /// The store's change feed, routed to the links.
+    pub feed: crate::feed::Feed,
     /// The links that are up, by OMM id, for requests routed from another link.
     pub routes: std::sync::Mutex<HashMap<u32, tokio::sync::mpsc::Sender<Routed>>>,
 }
@@ -150,11 +151,7 @@ impl Ids {
 }
 
 /// One session; returns how it ended.
-pub async fn run(
-    shared: &Arc<Shared>,
-    omm: &Omm,
-    changes: &mut broadcast::Receiver<Change>,
-) -> End {
+pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut crate::feed::LinkFeed) -> End {
     let tls = match crate::tls::client_config(&omm.cert_validation) {
         Ok(t) => t,
         Err(e) => return End::Failed(format!("certificate settings: {e}")),
@@ -184,7 +181,7 @@ async fn session(
     omm: &Omm,
     link: &AxiLink,
     events: &mut tokio::sync::mpsc::Receiver<Frame>,
-    changes: &mut broadcast::Receiver<Change>,
+    changes: &mut crate::feed::LinkFeed,
 ) -> Result<End, End> {
     let store = &shared.store;
     // 1. Log in as a user/device sync client.
@@ -327,18 +324,18 @@ async fn session(
                 Some(frame) => handle_event(shared, omm, link, &mut ids, frame).await?,
                 None => return Err(End::Failed(link.closed_reason().unwrap_or_else(|| "link closed".into()))),
             },
-            change = changes.recv() => match change {
-                Ok(change) if change.entity == Entity::Database => {
+            change = changes.changes.recv() => match change {
+                Some(change) if change.entity == Entity::Database => {
                     reconcile(shared, omm, link, &mut ids).await?;
                 }
-                Ok(change) if concerns(omm, &ids, &change) => handle_change(shared, omm, link, &mut ids, change).await?,
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed changes: reconcile everything again.
-                    reconcile(shared, omm, link, &mut ids).await?;
-                }
-                Err(broadcast::error::RecvError::Closed) => return Err(End::Failed("svc-axi is stopping".into())),
+                Some(change) if concerns(omm, &ids, &change) => handle_change(shared, omm, link, &mut ids, change).await?,
+                Some(_) => {}
+                None => return Err(End::Failed("svc-axi is stopping".into())),
             },
+            () = changes.overflow.notified() => {
+                // Changes were dropped: reconcile everything again.
+                reconcile(shared, omm, link, &mut ids).await?;
+            }
             _ = ping.tick() => {
                 link.request(Ping { time_stamp: Some(model::now()) }).await?;
             }
