@@ -160,30 +160,51 @@ async fn connect<A: Api>(path: &PathBuf, me: &Hello) -> Result<ClientChannel<A>,
     Channel::handshake(stream, me, A::MAX_FRAME).await
 }
 
+/// Requests queued for the socket writer at most.
+const WRITE_QUEUE: usize = 64;
+
 /// Serves one connection; `None` when the client was dropped, else why the connection ended.
+///
+/// Writing runs in its own task, so the connection is always read: a service that stops
+/// reading while its answers wait to be written cannot deadlock with this client.
 async fn serve_connection<A: Api>(
     channel: ClientChannel<A>,
     calls: &mut mpsc::Receiver<Call<A>>,
     events: &mpsc::Sender<ClientEvent<A::Response>>,
 ) -> Option<String> {
     let Channel { mut rx, mut tx, .. } = channel;
+    let (out, mut out_rx) = mpsc::channel::<Envelope<A::Request>>(WRITE_QUEUE);
+    let (write_failed_tx, mut write_failed) = tokio::sync::oneshot::channel::<String>();
+    let writer = tokio::spawn(async move {
+        while let Some(envelope) = out_rx.recv().await {
+            if let Err(e) = tx.send(&envelope).await {
+                let _ = write_failed_tx.send(e.to_string());
+                return;
+            }
+        }
+    });
     let mut pending: HashMap<u64, Reply<A>> = HashMap::new();
     let mut next_id: u64 = 1;
     let reason = loop {
         tokio::select! {
-            call = calls.recv() => {
-                let call = call?;
+            // New calls only while the writer has room, so reading never waits on writing.
+            call = calls.recv(), if out.capacity() > 0 => {
+                let Some(call) = call else {
+                    writer.abort();
+                    return None;
+                };
                 if call.reply.is_closed() {
                     continue;
                 }
                 let id = next_id;
                 next_id += 1;
-                if let Err(e) = tx.send(&Envelope { id, body: call.body }).await {
+                if out.try_send(Envelope { id, body: call.body }).is_err() {
                     let _ = call.reply.send(Err(ClientError::Disconnected));
-                    break e.to_string();
+                    break "the connection's writer stopped".to_owned();
                 }
                 pending.insert(id, call.reply);
             }
+            failed = &mut write_failed => break failed.unwrap_or_else(|_| "the connection's writer stopped".to_owned()),
             msg = rx.recv() => match msg {
                 Ok(Some(Envelope { id: crate::api::EVENT_ID, body })) => {
                     if !events.is_closed() {
@@ -200,6 +221,7 @@ async fn serve_connection<A: Api>(
             },
         }
     };
+    writer.abort();
     for (_, reply) in pending.drain() {
         let _ = reply.send(Err(ClientError::Disconnected));
     }

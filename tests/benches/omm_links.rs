@@ -10,7 +10,7 @@ use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
 
-const OMMS: u32 = 100;
+const OMMS: u32 = 500;
 const PER_OMM: u32 = 100;
 
 fn rss_kb(pid: u32) -> u64 {
