@@ -285,6 +285,53 @@ mod tests {
         assert_eq!(second.await.unwrap(), Ok(ControlResponse::Status(vec![])));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_requests_and_answers_in_flight_together_do_not_deadlock() {
+        use crate::api::store::{StoreApi, StoreRequest, StoreResponse};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let me = nix::unistd::getuid().as_raw();
+        let listener = Listener::<StoreApi>::bind(&path, 0o600, vec![me]).unwrap();
+        // A service that answers each request (with 200 kB) before it reads the next one.
+        tokio::spawn(async move {
+            let pending = listener.accept().await.unwrap();
+            let mut ch = pending.handshake(&Hello::new("store", 1)).await.unwrap();
+            while let Ok(Some(req)) = ch.rx.recv().await {
+                let answer = StoreResponse::Chunk(vec![7; 200_000]);
+                if ch
+                    .tx
+                    .send(&Envelope {
+                        id: req.id,
+                        body: answer,
+                    })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let (client, _events) =
+            Client::<StoreApi>::start(path, Hello::new("t", 0), ClientOptions::default());
+        let calls: Vec<_> = (0..100)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move {
+                    c.request(StoreRequest::PutTemplate("x".repeat(200_000)))
+                        .await
+                })
+            })
+            .collect();
+        let all = async {
+            for call in calls {
+                assert!(matches!(call.await.unwrap(), Ok(StoreResponse::Chunk(_))));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), all)
+            .await
+            .expect("requests and answers deadlocked");
+    }
+
     #[tokio::test]
     async fn request_times_out_without_a_service() {
         let dir = tempfile::tempdir().unwrap();
