@@ -51,29 +51,7 @@ pub struct Args {
 pub fn main_with_args() -> i32 {
     service_kit::logging::init("svc-axi");
     let args = Args::parse();
-    let dev = args.dev || std::env::var_os("MOM_DEV").is_some_and(|v| v == "1");
-    if let Err(e) = service_kit::sandbox::enter(dev) {
-        tracing::error!("{e}");
-        return service_kit::EXIT_NOPERM;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the runtime");
-            return 1;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => 0,
-        Err(e) => {
-            tracing::error!("{e}");
-            1
-        }
-    }
+    service_kit::run(args.dev, || run(args))
 }
 
 /// The fields of an OMM record that need a new link when they change.

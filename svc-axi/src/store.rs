@@ -172,16 +172,19 @@ impl Store {
         }
     }
 
-    /// Every user whose home is OMM `omm`.
-    ///
-    /// # Errors
-    /// As [`Store::call`].
-    pub async fn users_at(&self, omm: u32) -> Result<Vec<User>> {
+    /// Every record of a table whose `column` equals `omm`, page by page.
+    async fn all_at<T>(
+        &self,
+        column: &str,
+        omm: u32,
+        request: fn(Query) -> StoreRequest,
+        page: fn(StoreResponse) -> Option<model::Page<T>>,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         loop {
             let query = Query {
                 filters: vec![Filter {
-                    column: "home_omm".into(),
+                    column: column.into(),
                     op: FilterOp::Equals,
                     value: omm.to_string(),
                 }],
@@ -189,19 +192,28 @@ impl Store {
                 limit: model::MAX_PAGE,
                 ..Query::default()
             };
-            match self.call(StoreRequest::QueryUsers(query)).await? {
-                StoreResponse::Users(page) => {
-                    let done = page.items.is_empty()
-                        || out.len() + page.items.len()
-                            >= usize::try_from(page.total).unwrap_or(usize::MAX);
-                    out.extend(page.items);
-                    if done {
-                        return Ok(out);
-                    }
-                }
-                other => return Err(format!("unexpected {other:?}")),
+            let response = self.call(request(query)).await?;
+            let page = page(response).ok_or("unexpected answer to a query")?;
+            let done = page.items.is_empty()
+                || out.len() + page.items.len()
+                    >= usize::try_from(page.total).unwrap_or(usize::MAX);
+            out.extend(page.items);
+            if done {
+                return Ok(out);
             }
         }
+    }
+
+    /// Every user whose home is OMM `omm`.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn users_at(&self, omm: u32) -> Result<Vec<User>> {
+        self.all_at("home_omm", omm, StoreRequest::QueryUsers, |r| match r {
+            StoreResponse::Users(p) => Some(p),
+            _ => None,
+        })
+        .await
     }
 
     /// Every device located at OMM `omm`.
@@ -209,31 +221,11 @@ impl Store {
     /// # Errors
     /// As [`Store::call`].
     pub async fn devices_at(&self, omm: u32) -> Result<Vec<Device>> {
-        let mut out = Vec::new();
-        loop {
-            let query = Query {
-                filters: vec![Filter {
-                    column: "location".into(),
-                    op: FilterOp::Equals,
-                    value: omm.to_string(),
-                }],
-                offset: u32::try_from(out.len()).unwrap_or(u32::MAX),
-                limit: model::MAX_PAGE,
-                ..Query::default()
-            };
-            match self.call(StoreRequest::QueryDevices(query)).await? {
-                StoreResponse::Devices(page) => {
-                    let done = page.items.is_empty()
-                        || out.len() + page.items.len()
-                            >= usize::try_from(page.total).unwrap_or(usize::MAX);
-                    out.extend(page.items);
-                    if done {
-                        return Ok(out);
-                    }
-                }
-                other => return Err(format!("unexpected {other:?}")),
-            }
-        }
+        self.all_at("location", omm, StoreRequest::QueryDevices, |r| match r {
+            StoreResponse::Devices(p) => Some(p),
+            _ => None,
+        })
+        .await
     }
 
     /// Creates or replaces a user; returns its id.

@@ -54,31 +54,9 @@ pub struct Args {
 pub fn main_with_args() -> i32 {
     service_kit::logging::init("svc-store");
     let args = Args::parse();
-    let dev = args.dev || std::env::var_os("MOM_DEV").is_some_and(|v| v == "1");
-    if let Err(e) = service_kit::sandbox::enter(dev) {
-        tracing::error!("{e}");
-        return service_kit::EXIT_NOPERM;
-    }
     // Database and transfer files are private to the store's user.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the runtime");
-            return 1;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => 0,
-        Err(e) => {
-            tracing::error!("{e}");
-            1
-        }
-    }
+    service_kit::run(args.dev, || run(args))
 }
 
 /// Runs the store until a shutdown is requested.

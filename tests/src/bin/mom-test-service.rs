@@ -26,7 +26,7 @@ struct Args {
 fn main() {
     service_kit::logging::init("test-service");
     let args = Args::parse();
-    let dev = std::env::var_os("MOM_DEV").is_some_and(|v| v == "1");
+    let dev = service_kit::dev_mode(false);
     if let Err(e) = service_kit::sandbox::enter(dev) {
         tracing::error!("{e}");
         std::process::exit(service_kit::EXIT_NOPERM);
