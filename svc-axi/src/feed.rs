@@ -85,8 +85,14 @@ impl Feed {
                 } else {
                     inner.owner.insert(key, change.omm)
                 };
-                targets.extend([change.omm].into_iter().chain(before).filter(|o| *o != 0));
-                targets.dedup();
+                if change.entity == Entity::User && (change.omm == 0 || before == Some(0)) {
+                    // A permanent user (or one kept at the MOM only), or one that was: every
+                    // link looks.
+                    targets.extend(inner.links.keys().copied());
+                } else {
+                    targets.extend([change.omm].into_iter().chain(before).filter(|o| *o != 0));
+                    targets.dedup();
+                }
             }
             Entity::Settings | Entity::Database => targets.extend(inner.links.keys().copied()),
             _ => {}

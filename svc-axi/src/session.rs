@@ -110,6 +110,8 @@ struct Ids {
     /// of our own writes (timestamps have one-second resolution, so they cannot).
     user_agreed: HashMap<u32, u64>,
     device_agreed: HashMap<u32, u64>,
+    /// Permanent users whose home is another OMM, held here as copies.
+    perm: std::collections::HashSet<u32>,
     /// Bindings (MOM uid → MOM ppn, relation) the OMM is known to have.
     binding: HashMap<u32, (u32, model::RelType)>,
 }
@@ -347,7 +349,9 @@ async fn session(
 /// this OMM, and settings. Everything else is skipped without a store lookup.
 fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
     match change.entity {
-        Entity::User => change.omm == omm.id || ids.users.contains_key(&change.id),
+        Entity::User => {
+            change.omm == omm.id || change.omm == 0 || ids.users.contains_key(&change.id)
+        }
         Entity::Device => change.omm == omm.id || ids.devices.contains_key(&change.id),
         Entity::Settings => true,
         _ => false,
@@ -534,6 +538,19 @@ async fn reconcile(
                 }
                 ids.user_agreed.insert(mine.uid, user_print(&mine));
             }
+            Some(other) if other.permanent => {
+                // A permanent user's copy: it belongs here too.
+                ids.users.insert(other.uid, omm_uid);
+                ids.perm.insert(other.uid);
+                seen_users.push(other.uid);
+                if other.timestamp > stamp {
+                    let mut rec = user_to_axi(&other);
+                    rec.set(PpUser::UID, omm_uid);
+                    setting(link, SetPPUser { user: rec }).await?;
+                    written += 1;
+                }
+                ids.user_agreed.insert(other.uid, user_print(&other));
+            }
             Some(other) if other.timestamp >= stamp => {
                 // The user lives elsewhere now (it roamed while this OMM was away): the copy
                 // here is stale.
@@ -601,6 +618,29 @@ async fn reconcile(
                     format!("OMM {} refused user {}: {why}", omm.id, mine.num),
                 )
                 .await;
+        }
+    }
+
+    // Permanent users of other OMMs that this OMM does not have yet.
+    for user in store.permanent_users().await.map_err(End::Failed)? {
+        if user.home_omm == omm.id || ids.users.contains_key(&user.uid) {
+            continue;
+        }
+        let frame = link
+            .request(CreatePPUser {
+                user: user_to_axi(&user),
+            })
+            .await?;
+        if let Message::CreatePPUserResp(CreatePPUserResp {
+            user: Some(created),
+        }) = &frame.message
+        {
+            if let Some(omm_uid) = created.get(PpUser::UID) {
+                ids.users.insert(user.uid, omm_uid);
+                ids.perm.insert(user.uid);
+                ids.user_agreed.insert(user.uid, user_print(&user));
+                written += 1;
+            }
         }
     }
 
@@ -867,8 +907,11 @@ async fn handle_event(
                 return Ok(());
             }
             user_from_axi(&mut user, &u);
-            user.home_omm = omm.id;
-            user.omm_uid = omm_uid;
+            if !ids.perm.contains(&user.uid) {
+                // A permanent user's copy edited here keeps its home.
+                user.home_omm = omm.id;
+                user.omm_uid = omm_uid;
+            }
             let print = user_print(&user);
             let uid = store.put_user(user).await.map_err(End::Failed)?;
             ids.users.insert(uid, omm_uid);
@@ -1021,14 +1064,18 @@ async fn handle_change(
                 return Ok(());
             };
             if user.home_omm != omm.id && !user.permanent {
+                ids.perm.remove(&user.uid);
                 // It moved to another OMM (roaming): the copy here goes, after the new one exists.
                 if let Some(omm_uid) = ids.users.remove(&user.uid) {
                     setting(link, DeletePPUser { uid: omm_uid }).await?;
                 }
                 return Ok(());
             }
-            if user.home_omm != omm.id {
+            if user.home_omm != omm.id && !user.permanent {
                 return Ok(());
+            }
+            if user.home_omm != omm.id {
+                ids.perm.insert(user.uid);
             }
             let unchanged = ids.users.contains_key(&user.uid)
                 && ids.user_agreed.get(&user.uid) == Some(&user_print(&user));
@@ -1070,10 +1117,12 @@ async fn handle_change(
                     };
                     let omm_uid = created.get(PpUser::UID).unwrap_or(0);
                     ids.users.insert(user.uid, omm_uid);
-                    let mut updated = user.clone();
-                    updated.omm_uid = omm_uid;
                     ids.user_agreed.insert(user.uid, user_print(&user));
-                    store.put_user(updated).await.map_err(End::Failed)?;
+                    if user.home_omm == omm.id {
+                        let mut updated = user.clone();
+                        updated.omm_uid = omm_uid;
+                        store.put_user(updated).await.map_err(End::Failed)?;
+                    }
                 }
             }
             ids.user_agreed.insert(user.uid, user_print(&user));

@@ -216,6 +216,26 @@ impl Store {
         .await
     }
 
+    /// Every permanent user.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn permanent_users(&self) -> Result<Vec<User>> {
+        let query = Query {
+            filters: vec![Filter {
+                column: "permanent".into(),
+                op: FilterOp::Equals,
+                value: "true".into(),
+            }],
+            limit: model::MAX_PAGE,
+            ..Query::default()
+        };
+        match self.call(StoreRequest::QueryUsers(query)).await? {
+            StoreResponse::Users(page) => Ok(page.items),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
     /// Every device located at OMM `omm`.
     ///
     /// # Errors

@@ -12,6 +12,15 @@ use model::{
     DEFAULT_ACCOUNT_ID, EVENT_LOG_CAPACITY,
 };
 
+/// The OMM a user's changes concern: its home, or 0 (every OMM) for a permanent user.
+fn owner(user: &User) -> u32 {
+    if user.permanent {
+        0
+    } else {
+        user.home_omm
+    }
+}
+
 /// Schema version of the database; an import of another version is refused.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -453,7 +462,7 @@ impl Tx<'_, '_> {
             self.view.delete(Db::IdxPermanent, &key)?;
         }
         self.view.put(Db::Users, &key, &user)?;
-        self.changed_at(Entity::User, user.uid, ChangeOp::Put, user.home_omm);
+        self.changed_at(Entity::User, user.uid, ChangeOp::Put, owner(&user));
         Ok(user.uid)
     }
 
@@ -543,7 +552,7 @@ impl Tx<'_, '_> {
     fn save_pair(&mut self, user: &User, device: &Device) -> Result<(), StoreError> {
         self.view.put(Db::Users, &id_key(user.uid), user)?;
         self.view.put(Db::Devices, &id_key(device.ppn), device)?;
-        self.changed_at(Entity::User, user.uid, ChangeOp::Put, user.home_omm);
+        self.changed_at(Entity::User, user.uid, ChangeOp::Put, owner(user));
         self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, device.location);
         Ok(())
     }

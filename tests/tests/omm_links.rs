@@ -734,3 +734,110 @@ fn subscription_with_auto_create_on_and_off() {
     };
     assert_eq!((d.s, d.auto_create), (model::SubscriptionState::Yes, true));
 }
+
+#[test]
+fn permanent_users_reach_every_omm_and_follow_edits() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 3);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=3).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait("links up", Duration::from_secs(20), || {
+        omms(&mom).len() == 3 && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let on = |i: u32, name: &str| {
+        fleet
+            .omm(i)
+            .lock()
+            .state
+            .users
+            .values()
+            .any(|u| u.raw("num") == Some("88001") && u.raw("name") == Some(name))
+    };
+    let out = mom.cli(&[
+        "user",
+        "add",
+        "--num",
+        "88001",
+        "--name",
+        "Everywhere",
+        "--omm",
+        &ids[0].to_string(),
+        "--permanent",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait(
+        "permanent user on every OMM",
+        Duration::from_secs(10),
+        || (1..=3).all(|i| on(i, "Everywhere")),
+    );
+    let mut user = user_by_number(&mom, "88001").unwrap();
+    assert_eq!(user.home_omm, ids[0], "its home stays");
+    user.name = "Renamed everywhere".into();
+    user.timestamp = model::now();
+    ok(mom.store(StoreRequest::PutUser(user.clone())));
+    wait("edit on every OMM", Duration::from_secs(10), || {
+        (1..=3).all(|i| on(i, "Renamed everywhere"))
+    });
+    // A newly connected OMM gets it too, and no user is duplicated anywhere.
+    let late = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet4 = late
+        .block_on(Fleet::start(FleetOptions {
+            omms: 1,
+            users: 5,
+            devices: 5,
+            seed: 9,
+            ..FleetOptions::default()
+        }))
+        .unwrap();
+    let omm = Omm {
+        enabled: true,
+        name: "Late".into(),
+        omm1: format!("127.0.0.1:{}", fleet4.omm(1).addr.port()),
+        user: "omm".into(),
+        password: "omm-password".into(),
+        ..Omm::default()
+    };
+    ok(mom.store(StoreRequest::PutOmm(omm)));
+    wait("late OMM has it", Duration::from_secs(15), || {
+        fleet4
+            .omm(1)
+            .lock()
+            .state
+            .users
+            .values()
+            .any(|u| u.raw("num") == Some("88001"))
+    });
+    assert_eq!(user_by_number(&mom, "88001").unwrap().home_omm, ids[0]);
+    for i in 1..=3 {
+        assert_eq!(
+            fleet
+                .omm(i)
+                .lock()
+                .state
+                .users
+                .values()
+                .filter(|u| u.raw("num") == Some("88001"))
+                .count(),
+            1
+        );
+    }
+    // No longer permanent: the copies go, the home keeps it.
+    user.permanent = false;
+    user.timestamp = model::now();
+    ok(mom.store(StoreRequest::PutUser(user)));
+    wait("copies removed", Duration::from_secs(10), || {
+        !on(2, "Renamed everywhere") && !on(3, "Renamed everywhere") && on(1, "Renamed everywhere")
+    });
+}
