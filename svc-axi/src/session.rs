@@ -110,6 +110,10 @@ struct Ids {
     /// of our own writes (timestamps have one-second resolution, so they cannot).
     user_agreed: HashMap<u32, u64>,
     device_agreed: HashMap<u32, u64>,
+    /// MOM room id → OMM room id.
+    rooms: HashMap<u32, u32>,
+    /// The OMM's key for the secrets the MOM writes to it.
+    omm_key: Option<rsa::RsaPublicKey>,
     /// Permanent users whose home is another OMM, held here as copies.
     perm: std::collections::HashSet<u32>,
     /// Bindings (MOM uid → MOM ppn, relation) the OMM is known to have.
@@ -215,6 +219,10 @@ async fn session(
         )));
     }
     let version = resp.omm_version.clone().unwrap_or_default();
+    let omm_key = resp
+        .public_key
+        .as_ref()
+        .and_then(|k| axi::secret::public_key(k.raw("modulus")?, k.raw("exponent")?).ok());
     let (modulus, exponent) = axi::secret::key_hex(&shared.mom_key.to_public_key());
     setting(link, SetMOMKey { modulus, exponent }).await?;
     // 2. PARK → Cloud-ID; SARI.
@@ -286,7 +294,10 @@ async fn session(
     .collect();
     setting(link, Subscribe { entries }).await?;
     // 8.–9. Import and reconcile.
-    let mut ids = Ids::default();
+    let mut ids = Ids {
+        omm_key,
+        ..Ids::default()
+    };
     let started = std::time::Instant::now();
     let synced = reconcile(shared, omm, link, &mut ids).await?;
     store.count("axi.records_synced", synced).await;
@@ -353,6 +364,7 @@ fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
             change.omm == omm.id || change.omm == 0 || ids.users.contains_key(&change.id)
         }
         Entity::Device => change.omm == omm.id || ids.devices.contains_key(&change.id),
+        Entity::ConferenceRoom => change.omm == omm.id || ids.rooms.contains_key(&change.id),
         Entity::Settings => true,
         _ => false,
     }
@@ -770,7 +782,148 @@ async fn reconcile(
         }
     }
     written += reconcile_relations(shared, link, ids, &omm_users).await?;
+    written += reconcile_rooms(shared, omm, link, ids).await?;
     Ok(written)
+}
+
+/// The `<room>` for a MOM conference room, its SIP password encrypted for the OMM.
+fn room_to_axi(
+    room: &model::ConferenceRoom,
+    omm_key: Option<&rsa::RsaPublicKey>,
+) -> Result<axi::Room, End> {
+    let mut r = axi::Room::default();
+    r.set(axi::Room::NAME, room.name.clone())
+        .set(axi::Room::CONFERENCE_ID, room.number.clone())
+        .set(axi::Room::SIP_AUTH_ID, room.sip_user.clone())
+        .set(axi::Room::FIXED_SIP_PORT, room.fixed_port);
+    if !room.sip_password.is_empty() {
+        let key =
+            omm_key.ok_or_else(|| End::Failed("the OMM sent no public key for secrets".into()))?;
+        let cipher = axi::secret::encrypt(key, &room.sip_password)
+            .map_err(|e| End::Failed(format!("room {}: {e}", room.number)))?;
+        r.set(axi::Room::SIP_PW, cipher);
+    }
+    Ok(r)
+}
+
+async fn page_rooms(link: &AxiLink) -> Result<Vec<axi::Room>, End> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    loop {
+        let frame = link
+            .request(GetConferenceRoom {
+                id: next,
+                max_records: Some(20),
+            })
+            .await?;
+        match frame.message {
+            Message::GetConferenceRoomResp(page)
+                if frame.error.is_none() && !page.rooms.is_empty() =>
+            {
+                next = page
+                    .rooms
+                    .iter()
+                    .filter_map(|r| r.get(axi::Room::ID))
+                    .max()
+                    .unwrap_or(next)
+                    + 1;
+                out.extend(page.rooms);
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Conference rooms live on the OMM their OMM id names (profile §6): the MOM's rooms for
+/// this OMM are created there, rooms only the OMM has are imported, rooms the MOM keeps
+/// elsewhere are removed here.
+async fn reconcile_rooms(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    link: &AxiLink,
+    ids: &mut Ids,
+) -> Result<u64, End> {
+    let store = &shared.store;
+    let omm_rooms = page_rooms(link).await?;
+    let mine = store.rooms().await.map_err(End::Failed)?;
+    let mut written = 0;
+    for r in &omm_rooms {
+        let (Some(omm_id), Some(number)) = (r.get(axi::Room::ID), r.raw("conferenceId")) else {
+            continue;
+        };
+        match mine.iter().find(|m| m.number == number) {
+            Some(m) if m.omm_id == omm.id => {
+                ids.rooms.insert(m.id, omm_id);
+            }
+            Some(_) => {
+                setting(link, DeleteConferenceRoom { id: omm_id }).await?;
+                written += 1;
+            }
+            None => {
+                let sip_password = r
+                    .raw("sipPw")
+                    .and_then(|c| axi::secret::decrypt(&shared.mom_key, c).ok())
+                    .unwrap_or_default();
+                let room = model::ConferenceRoom {
+                    name: r.raw("name").unwrap_or("").to_owned(),
+                    number: number.to_owned(),
+                    omm_id: omm.id,
+                    sip_user: r.raw("sipAuthId").unwrap_or("").to_owned(),
+                    sip_password,
+                    fixed_port: r.get(axi::Room::FIXED_SIP_PORT).unwrap_or(0),
+                    ..model::ConferenceRoom::default()
+                };
+                if let Ok(ipc::api::store::StoreResponse::Created(id)) =
+                    store.call(StoreRequest::PutConferenceRoom(room)).await
+                {
+                    ids.rooms.insert(id, omm_id);
+                    written += 1;
+                }
+            }
+        }
+    }
+    let missing: Vec<&model::ConferenceRoom> = mine
+        .iter()
+        .filter(|m| m.omm_id == omm.id && !ids.rooms.contains_key(&m.id))
+        .collect();
+    for m in missing {
+        written += u64::from(push_room(link, ids, m).await?);
+    }
+    Ok(written)
+}
+
+/// Creates or updates a MOM room on this OMM; true when something was written.
+async fn push_room(
+    link: &AxiLink,
+    ids: &mut Ids,
+    room: &model::ConferenceRoom,
+) -> Result<bool, End> {
+    let mut rec = room_to_axi(room, ids.omm_key.as_ref())?;
+    match ids.rooms.get(&room.id) {
+        Some(&omm_id) => {
+            rec.set(axi::Room::ID, omm_id);
+            setting(link, SetConferenceRoom { room: rec }).await?;
+            Ok(true)
+        }
+        None => {
+            let frame = link.request(CreateConferenceRoom { room: rec }).await?;
+            match frame.message {
+                Message::CreateConferenceRoomResp(CreateConferenceRoomResp {
+                    room: Some(created),
+                }) => {
+                    if let Some(omm_id) = created.get(axi::Room::ID) {
+                        ids.rooms.insert(room.id, omm_id);
+                    }
+                    Ok(true)
+                }
+                _ => Err(End::Failed(format!(
+                    "the OMM refused conference room {}: {}",
+                    room.number,
+                    refused(&frame).unwrap_or_default()
+                ))),
+            }
+        }
+    }
 }
 
 /// Bindings: the OMM's bindings are taken where the MOM has none (in one store transaction);
@@ -1053,6 +1206,30 @@ async fn handle_change(
                 }
             }
             push_settings(link, &settings, omm).await?;
+        }
+        (Entity::ConferenceRoom, ChangeOp::Delete) => {
+            if let Some(omm_id) = ids.rooms.remove(&change.id) {
+                setting(link, DeleteConferenceRoom { id: omm_id }).await?;
+            }
+        }
+        (Entity::ConferenceRoom, ChangeOp::Put) => {
+            let room = store
+                .rooms()
+                .await
+                .map_err(End::Failed)?
+                .into_iter()
+                .find(|r| r.id == change.id);
+            match room {
+                Some(room) if room.omm_id == omm.id => {
+                    push_room(link, ids, &room).await?;
+                }
+                // Moved to another OMM, or kept at the MOM only (OMM id 0): it goes from here.
+                _ => {
+                    if let Some(omm_id) = ids.rooms.remove(&change.id) {
+                        setting(link, DeleteConferenceRoom { id: omm_id }).await?;
+                    }
+                }
+            }
         }
         (Entity::User, ChangeOp::Delete) => {
             if let Some(omm_uid) = ids.users.remove(&change.id) {

@@ -216,6 +216,17 @@ impl Store {
         .await
     }
 
+    /// Every conference room.
+    ///
+    /// # Errors
+    /// As [`Store::call`].
+    pub async fn rooms(&self) -> Result<Vec<model::ConferenceRoom>> {
+        match self.call(StoreRequest::ListConferenceRooms).await? {
+            StoreResponse::Rooms(r) => Ok(r),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
     /// Every permanent user.
     ///
     /// # Errors

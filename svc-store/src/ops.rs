@@ -203,7 +203,7 @@ impl Tx<'_, '_> {
                 let room: ConferenceRoom = self.get(Db::Rooms, id, Entity::ConferenceRoom)?;
                 self.view.delete(Db::IdxRoomNum, room.number.as_bytes())?;
                 self.view.delete(Db::Rooms, &id_key(id))?;
-                self.changed(Entity::ConferenceRoom, id, ChangeOp::Delete);
+                self.changed_at(Entity::ConferenceRoom, id, ChangeOp::Delete, room.omm_id);
                 Ok(StoreResponse::Done)
             }
             R::LogEvent {
@@ -677,7 +677,7 @@ impl Tx<'_, '_> {
         self.view
             .put(Db::IdxRoomNum, room.number.as_bytes(), &room.id)?;
         self.view.put(Db::Rooms, &id_key(room.id), &room)?;
-        self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
+        self.changed_at(Entity::ConferenceRoom, room.id, ChangeOp::Put, room.omm_id);
         Ok(StoreResponse::Created(room.id))
     }
 

@@ -841,3 +841,72 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
         !on(2, "Renamed everywhere") && !on(3, "Renamed everywhere") && on(1, "Renamed everywhere")
     });
 }
+
+#[test]
+fn conference_rooms_live_on_their_omm_and_move_with_its_id() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 2);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=2).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait("links up", Duration::from_secs(20), || {
+        omms(&mom).len() == 2 && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let room_on = |i: u32| {
+        fleet
+            .omm(i)
+            .lock()
+            .state
+            .rooms
+            .values()
+            .find(|r| r.raw("conferenceId") == Some("7000"))
+            .cloned()
+    };
+    let mut room = model::ConferenceRoom {
+        name: "Board".into(),
+        number: "7000".into(),
+        omm_id: ids[0],
+        sip_user: "board".into(),
+        sip_password: "s3cret".into(),
+        ..Default::default()
+    };
+    let StoreResponse::Created(id) = mom.store(StoreRequest::PutConferenceRoom(room.clone()))
+    else {
+        panic!()
+    };
+    room.id = id;
+    wait("room on OMM 1", Duration::from_secs(10), || {
+        room_on(1).is_some()
+    });
+    let on1 = room_on(1).unwrap();
+    assert_eq!(
+        (on1.raw("name"), on1.raw("sipAuthId"), on1.raw("sipPw")),
+        (Some("Board"), Some("board"), Some("s3cret")),
+        "the password was encrypted for the OMM and decrypted there"
+    );
+    // A new OMM id moves it.
+    room.omm_id = ids[1];
+    ok(mom.store(StoreRequest::PutConferenceRoom(room.clone())));
+    wait("room moved to OMM 2", Duration::from_secs(10), || {
+        room_on(2).is_some() && room_on(1).is_none()
+    });
+    // OMM id 0 keeps it at the MOM only.
+    room.omm_id = 0;
+    ok(mom.store(StoreRequest::PutConferenceRoom(room)));
+    wait("room gone from every OMM", Duration::from_secs(10), || {
+        room_on(1).is_none() && room_on(2).is_none()
+    });
+    let StoreResponse::Rooms(rooms) = mom.store(StoreRequest::ListConferenceRooms) else {
+        panic!()
+    };
+    assert_eq!(
+        rooms
+            .iter()
+            .filter(|r| r.number == "7000" && r.omm_id == 0)
+            .count(),
+        1
+    );
+}
