@@ -89,6 +89,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         ping: Duration::from_secs(args.ping_secs.max(1)),
         routes: std::sync::Mutex::default(),
         feed: feed::Feed::default(),
+        links_up: std::sync::atomic::AtomicU64::new(0),
     });
     tokio::spawn(follow_feed(client, events, Arc::clone(&shared)));
     if let Some(link) = supervision.as_mut() {

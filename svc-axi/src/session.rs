@@ -29,6 +29,8 @@ pub struct Shared {
     pub ping: Duration,
     /// The store's change feed, routed to the links.
     pub feed: crate::feed::Feed,
+    /// Links that are up now (the `axi.links_up` gauge).
+    pub links_up: std::sync::atomic::AtomicU64,
     /// The links that are up, by OMM id, for requests routed from another link.
     pub routes: std::sync::Mutex<HashMap<u32, tokio::sync::mpsc::Sender<Routed>>>,
 }
@@ -315,6 +317,7 @@ async fn session(
         )
         .await;
     tracing::info!(omm = omm.id, name = %omm.name, records = synced, ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
+    let _up = LinkUp::new(shared);
     // Steady state: this link now takes routed requests.
     let (route_tx, mut routed) = tokio::sync::mpsc::channel::<Routed>(256);
     shared
@@ -367,6 +370,46 @@ fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
         Entity::ConferenceRoom => change.omm == omm.id || ids.rooms.contains_key(&change.id),
         Entity::Settings => true,
         _ => false,
+    }
+}
+
+/// Counts a link in the `axi.links_up` gauge while it is up.
+struct LinkUp(Arc<Shared>);
+
+impl LinkUp {
+    fn new(shared: &Arc<Shared>) -> Self {
+        let up = shared
+            .links_up
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        Self::publish(shared, up);
+        Self(Arc::clone(shared))
+    }
+
+    fn publish(shared: &Arc<Shared>, value: u64) {
+        let store = shared.store.clone();
+        // Also runs from Drop, possibly while the runtime shuts down: never panic there.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = store
+                    .call(StoreRequest::SetCounter {
+                        name: "axi.links_up".into(),
+                        value,
+                    })
+                    .await;
+            });
+        }
+    }
+}
+
+impl Drop for LinkUp {
+    fn drop(&mut self) {
+        let up = self
+            .0
+            .links_up
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            .saturating_sub(1);
+        Self::publish(&self.0, up);
     }
 }
 

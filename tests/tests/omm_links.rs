@@ -111,6 +111,9 @@ fn first_connect_imports_everything_then_changes_flow_both_ways() {
         assert_eq!(o.cloud_id, fleet.omm(index).lock().state.cloud_id());
         assert!(o.health.healthy);
     }
+    wait("links-up gauge", Duration::from_secs(10), || {
+        counter(&mom, "axi.links_up") == 3
+    });
     // Homes and bindings came along.
     let first = fleet.omm(1).lock().state.users[&1]
         .raw("num")
