@@ -36,8 +36,10 @@ fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
     args
 }
 
-fn axi_args(config: &Config, _: &[u32]) -> Vec<String> {
-    vec![
+fn axi_args(config: &Config, allowed: &[u32]) -> Vec<String> {
+    let mut args = vec![
+        "--socket".to_owned(),
+        axi_socket(&config.paths.runtime_dir).display().to_string(),
         "--store-socket".to_owned(),
         store_socket(&config.paths.runtime_dir)
             .display()
@@ -48,7 +50,12 @@ fn axi_args(config: &Config, _: &[u32]) -> Vec<String> {
         config.axi.ping_secs.to_string(),
         "--protocol-version".to_owned(),
         config.axi.protocol_version.to_string(),
-    ]
+    ];
+    for uid in allowed {
+        args.push("--allow-uid".to_owned());
+        args.push(uid.to_string());
+    }
+    args
 }
 
 /// The built-in services, in start order. svc-maxi and svc-web join this table as they are
@@ -123,6 +130,12 @@ pub fn store_socket(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("store").join("store.sock")
 }
 
+/// Path of svc-axi's socket under a runtime directory.
+#[must_use]
+pub fn axi_socket(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("axi").join("axi.sock")
+}
+
 /// Path of the control socket under a runtime directory.
 #[must_use]
 pub fn control_socket(runtime_dir: &Path) -> PathBuf {
@@ -163,6 +176,7 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     };
     let paths = &config.paths;
     let store_user = lookup(&config.users.store)?;
+    let axi_user = lookup(&config.users.axi)?;
     let mut store_uids = vec![0, me];
     store_uids.extend(&config.users.admin_uids);
     for name in [&config.users.axi, &config.users.maxi, &config.users.web] {
@@ -201,6 +215,11 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             path: store_state.clone(),
             owner: owner(store_user),
             mode: 0o700,
+        },
+        DirSpec {
+            path: paths.runtime_dir.join("axi"),
+            owner: owner(axi_user),
+            mode: 0o750,
         },
     ];
     let mut services = Vec::new();

@@ -8,6 +8,7 @@
 //! - [`convert`]: records between the store's model and AXI;
 //! - [`store`]: typed helpers over the store client.
 
+pub mod api;
 pub mod convert;
 pub mod feed;
 pub mod link;
@@ -41,6 +42,12 @@ pub struct Args {
     /// The MOM's AXI protocol version.
     #[arg(long, default_value_t = 45)]
     pub protocol_version: u32,
+    /// Socket of the API (application data channel); none when absent.
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Uids allowed on the API socket (repeatable).
+    #[arg(long = "allow-uid")]
+    pub allow_uids: Vec<u32>,
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
@@ -90,7 +97,14 @@ pub async fn run(args: Args) -> Result<(), String> {
         routes: std::sync::Mutex::default(),
         feed: feed::Feed::default(),
         links_up: std::sync::atomic::AtomicU64::new(0),
+        data: tokio::sync::broadcast::channel(1024).0,
     });
+    if let Some(socket) = &args.socket {
+        let listener =
+            ipc::Listener::<ipc::api::axi::AxiApi>::bind(socket, 0o660, args.allow_uids.clone())
+                .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+        tokio::spawn(api::serve(Arc::clone(&shared), listener));
+    }
     tokio::spawn(follow_feed(client, events, Arc::clone(&shared)));
     if let Some(link) = supervision.as_mut() {
         link.ready()

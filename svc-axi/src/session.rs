@@ -29,6 +29,8 @@ pub struct Shared {
     pub ping: Duration,
     /// The store's change feed, routed to the links.
     pub feed: crate::feed::Feed,
+    /// Application data from every OMM, for the API's subscribers.
+    pub data: tokio::sync::broadcast::Sender<crate::api::DataEvent>,
     /// Links that are up now (the `axi.links_up` gauge).
     pub links_up: std::sync::atomic::AtomicU64,
     /// The links that are up, by OMM id, for requests routed from another link.
@@ -43,10 +45,17 @@ pub enum Routed {
         axi::TextMessage,
         tokio::sync::oneshot::Sender<Result<(), String>>,
     ),
+    /// Send application data `(channel, base64 data)`; answers whether the OMM accepted it.
+    Data(
+        String,
+        String,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    ),
 }
 
 impl Shared {
-    fn route(&self, omm: u32) -> Option<tokio::sync::mpsc::Sender<Routed>> {
+    /// The sender to the link of OMM `omm`, while it is up.
+    pub fn route(&self, omm: u32) -> Option<tokio::sync::mpsc::Sender<Routed>> {
         self.routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -333,6 +342,10 @@ async fn session(
             Some(request) = routed.recv() => match request {
                 Routed::Message(msg, answer) => {
                     let frame = link.request(SendMessage { always_indirect: None, msg }).await?;
+                    let _ = answer.send(refused(&frame).map_or(Ok(()), Err));
+                }
+                Routed::Data(channel, data, answer) => {
+                    let frame = link.request(ApplicationDataChannel { omm_id: None, channel, data }).await?;
                     let _ = answer.send(refused(&frame).map_or(Ok(()), Err));
                 }
             },
@@ -1158,6 +1171,14 @@ async fn handle_event(
             store.count("axi.records_synced", 1).await;
         }
         Message::EventDECTLocate(e) => roam(shared, omm, link, ids, e).await?,
+        Message::EventApplicationDataChannel(e) => {
+            // No subscriber is not an error: the data has nowhere to go.
+            let _ = shared.data.send(crate::api::DataEvent {
+                omm: omm.id,
+                channel: e.channel,
+                data: e.data,
+            });
+        }
         Message::EventMessageSend(EventMessageSend { msg: Some(msg), .. }) => {
             route_message(shared, omm, msg).await
         }

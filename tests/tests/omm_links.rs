@@ -913,3 +913,85 @@ fn conference_rooms_live_on_their_omm_and_move_with_its_id() {
         1
     );
 }
+
+#[test]
+fn the_data_channel_reaches_subscribers_and_one_omm() {
+    use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 2);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=2).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait("links up", Duration::from_secs(20), || {
+        omms(&mom).len() == 2 && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let socket = mom.runtime_dir.join("axi").join("axi.sock");
+    let (client, mut events) = rt.block_on(async {
+        ipc::Client::<AxiApi>::start(
+            socket,
+            ipc::Hello::new("test", 0),
+            ipc::ClientOptions::default(),
+        )
+    });
+    let answer = rt
+        .block_on(client.request(AxiRequest::SubscribeData))
+        .unwrap();
+    assert_eq!(answer, AxiResponse::Done);
+    fleet.application_data(1, "nurse-call", b"bed 12").unwrap();
+    let event = rt.block_on(async {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .expect("data event")
+                .expect("events");
+            if let ipc::ClientEvent::Event(e) = next {
+                return e;
+            }
+        }
+    });
+    assert_eq!(
+        event,
+        AxiResponse::Data {
+            omm: ids[0],
+            channel: "nurse-call".into(),
+            data: "YmVkIDEy".into()
+        }
+    );
+    let sent = rt
+        .block_on(client.request(AxiRequest::SendData {
+            omm: ids[1],
+            channel: "pager".into(),
+            data: "aGk=".into(),
+        }))
+        .unwrap();
+    assert_eq!(sent, AxiResponse::Done);
+    assert_eq!(
+        fleet.omm(2).lock().state.data_received,
+        [("pager".to_owned(), "aGk=".to_owned())]
+    );
+    let refused = rt
+        .block_on(client.request(AxiRequest::SendData {
+            omm: ids[1],
+            channel: "pager".into(),
+            data: "not base64!".into(),
+        }))
+        .unwrap();
+    assert!(
+        matches!(refused, AxiResponse::Error(ref e) if e.contains("EInval")),
+        "{refused:?}"
+    );
+    let unknown = rt
+        .block_on(client.request(AxiRequest::SendData {
+            omm: 99,
+            channel: "x".into(),
+            data: "aGk=".into(),
+        }))
+        .unwrap();
+    assert!(
+        matches!(unknown, AxiResponse::Error(ref e) if e.contains("not connected")),
+        "{unknown:?}"
+    );
+}

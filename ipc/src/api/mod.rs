@@ -3,6 +3,7 @@
 //! Every enum here is **append-only**: add variants and fields only at the end, and bump
 //! [`crate::PROTO_VERSION`] on any change.
 
+pub mod axi;
 pub mod control;
 pub mod store;
 pub mod supervision;

@@ -1,0 +1,49 @@
+//! svc-axi's API (`axi.sock`): the application data channel to and from the OMMs, for
+//! svc-maxi (profile §7).
+
+use crate::Api;
+use serde::{Deserialize, Serialize};
+
+/// Marker type for svc-axi's API.
+pub struct AxiApi;
+
+impl Api for AxiApi {
+    const NAME: &'static str = "axi";
+    const MAX_FRAME: u32 = 1024 * 1024;
+    type Request = AxiRequest;
+    type Response = AxiResponse;
+}
+
+/// Requests to svc-axi. Append-only; bump `PROTO_VERSION` on any change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AxiRequest {
+    /// Receive every OMM's application data as [`AxiResponse::Data`] events.
+    SubscribeData,
+    /// Send application data to one OMM.
+    SendData {
+        /// OMM id (the MOM's).
+        omm: u32,
+        /// Channel name.
+        channel: String,
+        /// Data, base64.
+        data: String,
+    },
+}
+
+/// Answers and events of svc-axi. Append-only; bump `PROTO_VERSION` on any change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AxiResponse {
+    /// Done.
+    Done,
+    /// Refused; the text says why.
+    Error(String),
+    /// Event: application data from an OMM.
+    Data {
+        /// OMM id (the MOM's).
+        omm: u32,
+        /// Channel name.
+        channel: String,
+        /// Data, base64.
+        data: String,
+    },
+}
