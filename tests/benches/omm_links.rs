@@ -6,22 +6,12 @@
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{LinkState, Omm, Query};
-use mom_tests::{Mom, Options};
+use mom_tests::{rss_kb, Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
 
 const OMMS: u32 = 500;
 const PER_OMM: u32 = 100;
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn totals(mom: &Mom) -> (u64, u64) {
     let users = match mom.store(StoreRequest::QueryUsers(Query {

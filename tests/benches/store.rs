@@ -8,7 +8,7 @@
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
 use model::{Device, Filter, FilterOp, Ipei, Query, SortDirection, User};
-use mom_tests::{block_on, signal, Mom, Options};
+use mom_tests::{block_on, rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
 
 const USERS: u32 = 50_000;
@@ -42,16 +42,6 @@ fn device(i: u32) -> Device {
     let mut d = Device::new(Ipei::new(3074, i).expect("ipei"));
     d.hw_type = "632d".into();
     d
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn main() {

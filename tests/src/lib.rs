@@ -366,3 +366,15 @@ pub fn listening_ports(pid: u32) -> Vec<u16> {
         })
         .collect()
 }
+
+/// Resident memory of a process in kB (`VmRSS`), 0 when it is gone.
+#[must_use]
+pub fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
