@@ -1312,9 +1312,6 @@ async fn handle_change(
                 }
                 return Ok(());
             }
-            if user.home_omm != omm.id && !user.permanent {
-                return Ok(());
-            }
             if user.home_omm != omm.id {
                 ids.perm.insert(user.uid);
             }

@@ -24,6 +24,22 @@ impl Store {
         }
     }
 
+    /// One lookup: the record `pick` takes from the answer, `None` when the store has none.
+    async fn optional<T>(
+        &self,
+        request: StoreRequest,
+        pick: fn(StoreResponse) -> Option<T>,
+    ) -> Result<Option<T>> {
+        match self.0.request(request).await {
+            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
+            Ok(StoreResponse::Error(e)) => Err(e.to_string()),
+            Ok(answer) => pick(answer)
+                .map(Some)
+                .ok_or_else(|| "unexpected answer from the store".to_owned()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// The system settings.
     ///
     /// # Errors
@@ -51,16 +67,11 @@ impl Store {
     /// # Errors
     /// As [`Store::call`], but a missing user is `Ok(None)`.
     pub async fn user_by_number(&self, num: &str) -> Result<Option<User>> {
-        match self
-            .0
-            .request(StoreRequest::GetUserByNumber(num.to_owned()))
-            .await
-        {
-            Ok(StoreResponse::User(u)) => Ok(Some(u)),
-            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
-            Ok(other) => Err(format!("unexpected {other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+        self.optional(StoreRequest::GetUserByNumber(num.to_owned()), |r| match r {
+            StoreResponse::User(x) => Some(x),
+            _ => None,
+        })
+        .await
     }
 
     /// The device with `ipei`, if any.
@@ -68,12 +79,11 @@ impl Store {
     /// # Errors
     /// As [`Store::user_by_number`].
     pub async fn device_by_ipei(&self, ipei: model::Ipei) -> Result<Option<Device>> {
-        match self.0.request(StoreRequest::GetDeviceByIpei(ipei)).await {
-            Ok(StoreResponse::Device(d)) => Ok(Some(d)),
-            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
-            Ok(other) => Err(format!("unexpected {other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+        self.optional(StoreRequest::GetDeviceByIpei(ipei), |r| match r {
+            StoreResponse::Device(x) => Some(x),
+            _ => None,
+        })
+        .await
     }
 
     /// The users with these numbers, in order (in requests of at most 1,000).
@@ -151,12 +161,11 @@ impl Store {
     /// # Errors
     /// As [`Store::user_by_number`].
     pub async fn user(&self, uid: u32) -> Result<Option<User>> {
-        match self.0.request(StoreRequest::GetUser(uid)).await {
-            Ok(StoreResponse::User(u)) => Ok(Some(u)),
-            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
-            Ok(other) => Err(format!("unexpected {other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+        self.optional(StoreRequest::GetUser(uid), |r| match r {
+            StoreResponse::User(x) => Some(x),
+            _ => None,
+        })
+        .await
     }
 
     /// Device `ppn`, if it exists.
@@ -164,12 +173,11 @@ impl Store {
     /// # Errors
     /// As [`Store::user_by_number`].
     pub async fn device(&self, ppn: u32) -> Result<Option<Device>> {
-        match self.0.request(StoreRequest::GetDevice(ppn)).await {
-            Ok(StoreResponse::Device(d)) => Ok(Some(d)),
-            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
-            Ok(other) => Err(format!("unexpected {other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+        self.optional(StoreRequest::GetDevice(ppn), |r| match r {
+            StoreResponse::Device(x) => Some(x),
+            _ => None,
+        })
+        .await
     }
 
     /// Every record of a table whose `column` equals `omm`, page by page.

@@ -248,11 +248,6 @@ impl Store {
         let tables = self.tables.read().map_err(|_| poisoned())?;
         let storage = self.storage()?;
         let view = storage.get().read()?;
-        let single = |db: Db, id: u32, entity: Entity| -> Result<Vec<u8>, StoreError> {
-            view.get_raw(db, &crate::storage::id_key(id))?
-                .map(<[u8]>::to_vec)
-                .ok_or(StoreError::NotFound { entity, id })
-        };
         Ok(match request {
             R::GetSettings => S::Settings(
                 view.get::<Settings>(Db::Meta, meta::SETTINGS)?
@@ -264,8 +259,7 @@ impl Store {
                 let id: u32 = view
                     .get(Db::IdxAccount, name.trim().as_bytes())?
                     .ok_or(StoreError::WrongPassword)?;
-                let account: Account =
-                    decode_vec(Db::Accounts, &single(Db::Accounts, id, Entity::Account)?)?;
+                let account: Account = record(&view, Db::Accounts, id, Entity::Account)?;
                 drop(view);
                 drop(storage);
                 drop(tables);
@@ -282,14 +276,8 @@ impl Store {
                 view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
                     .unwrap_or_default(),
             ),
-            R::GetUser(uid) => S::User(decode_vec(
-                Db::Users,
-                &single(Db::Users, *uid, Entity::User)?,
-            )?),
-            R::GetDevice(ppn) => S::Device(decode_vec(
-                Db::Devices,
-                &single(Db::Devices, *ppn, Entity::Device)?,
-            )?),
+            R::GetUser(uid) => S::User(record(&view, Db::Users, *uid, Entity::User)?),
+            R::GetDevice(ppn) => S::Device(record(&view, Db::Devices, *ppn, Entity::Device)?),
             R::QueryUsers(query) => S::Users(run_query::<User, _>(
                 &view,
                 &tables.users,
@@ -316,53 +304,28 @@ impl Store {
             }
             R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
-            R::GetUsersByNumber(nums) => {
-                let mut out = Vec::with_capacity(nums.len());
-                for num in nums {
-                    let found = match view.get::<u32>(Db::IdxNum, num.trim().as_bytes())? {
-                        Some(uid) => view.get::<User>(Db::Users, &crate::storage::id_key(uid))?,
-                        None => None,
-                    };
-                    out.push(found);
-                }
-                S::UsersByKey(out)
-            }
-            R::GetDevicesByIpei(ipeis) => {
-                let mut out = Vec::with_capacity(ipeis.len());
-                for ipei in ipeis {
-                    let found = match view.get::<u32>(Db::IdxIpei, ipei.to_string().as_bytes())? {
-                        Some(ppn) => {
-                            view.get::<Device>(Db::Devices, &crate::storage::id_key(ppn))?
-                        }
-                        None => None,
-                    };
-                    out.push(found);
-                }
-                S::DevicesByKey(out)
-            }
+            R::GetUsersByNumber(nums) => S::UsersByKey(
+                nums.iter()
+                    .map(|n| user_by_number(&view, n))
+                    .collect::<Result<_, _>>()?,
+            ),
+            R::GetDevicesByIpei(ipeis) => S::DevicesByKey(
+                ipeis
+                    .iter()
+                    .map(|i| device_by_ipei(&view, *i))
+                    .collect::<Result<_, _>>()?,
+            ),
             R::GetUserByNumber(num) => {
-                let uid: u32 =
-                    view.get(Db::IdxNum, num.trim().as_bytes())?
-                        .ok_or(StoreError::NotFound {
-                            entity: Entity::User,
-                            id: 0,
-                        })?;
-                S::User(decode_vec(
-                    Db::Users,
-                    &single(Db::Users, uid, Entity::User)?,
-                )?)
+                S::User(user_by_number(&view, num)?.ok_or(StoreError::NotFound {
+                    entity: Entity::User,
+                    id: 0,
+                })?)
             }
             R::GetDeviceByIpei(ipei) => {
-                let ppn: u32 = view.get(Db::IdxIpei, ipei.to_string().as_bytes())?.ok_or(
-                    StoreError::NotFound {
-                        entity: Entity::Device,
-                        id: 0,
-                    },
-                )?;
-                S::Device(decode_vec(
-                    Db::Devices,
-                    &single(Db::Devices, ppn, Entity::Device)?,
-                )?)
+                S::Device(device_by_ipei(&view, *ipei)?.ok_or(StoreError::NotFound {
+                    entity: Entity::Device,
+                    id: 0,
+                })?)
             }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
         })
@@ -381,8 +344,37 @@ impl StorageGuard<'_> {
     }
 }
 
-fn decode_vec<V: DeserializeOwned>(db: Db, raw: &[u8]) -> Result<V, StoreError> {
-    crate::storage::decode(db, raw)
+/// The record `id` of `db`, or `NotFound`.
+fn record<V: DeserializeOwned, T: lmdb::Transaction>(
+    view: &View<'_, T>,
+    db: Db,
+    id: u32,
+    entity: Entity,
+) -> Result<V, StoreError> {
+    view.get(db, &crate::storage::id_key(id))?
+        .ok_or(StoreError::NotFound { entity, id })
+}
+
+/// The user with number `num`, through the number index.
+fn user_by_number<T: lmdb::Transaction>(
+    view: &View<'_, T>,
+    num: &str,
+) -> Result<Option<User>, StoreError> {
+    match view.get::<u32>(Db::IdxNum, num.trim().as_bytes())? {
+        Some(uid) => view.get(Db::Users, &crate::storage::id_key(uid)),
+        None => Ok(None),
+    }
+}
+
+/// The device with `ipei`, through the IPEI index.
+fn device_by_ipei<T: lmdb::Transaction>(
+    view: &View<'_, T>,
+    ipei: model::Ipei,
+) -> Result<Option<Device>, StoreError> {
+    match view.get::<u32>(Db::IdxIpei, ipei.to_string().as_bytes())? {
+        Some(ppn) => view.get(Db::Devices, &crate::storage::id_key(ppn)),
+        None => Ok(None),
+    }
 }
 
 /// Filters and sorts on the in-memory columns, then reads the page's records from the
