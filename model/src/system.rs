@@ -291,3 +291,34 @@ pub struct Counter {
 
 /// Samples kept per counter (one per sampling period).
 pub const COUNTER_HISTORY: usize = 1440;
+
+/// One line of the "Health states" pane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthState {
+    /// What is checked.
+    pub check: HealthCheck,
+    /// `None` when all is well, else how bad it is.
+    pub severity: Option<Severity>,
+    /// Why, for the administrator; empty when all is well.
+    pub reason: String,
+}
+
+/// The checks of the "Health states" pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthCheck {
+    /// A valid system license is installed.
+    License,
+    /// Every enabled OMM record has a live link.
+    OmmConnections,
+}
+
+impl HealthCheck {
+    /// The name the pane shows.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::License => "License",
+            Self::OmmConnections => "OMM connections",
+        }
+    }
+}

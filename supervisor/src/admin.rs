@@ -196,12 +196,12 @@ pub enum SettingsAction {
     },
 }
 
-fn fail(e: &str) -> i32 {
+pub(crate) fn fail(e: &str) -> i32 {
     eprintln!("sip-dect-mom: {e}");
     1
 }
 
-async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
+pub(crate) async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
     let mut ch = connect::<StoreApi>(socket).await?;
     match call::<StoreApi>(&mut ch, 1, req).await? {
         StoreResponse::Error(e) => Err(e.to_string()),
@@ -209,7 +209,7 @@ async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, Stri
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> i32 {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> i32 {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
             println!("{text}");

@@ -32,6 +32,9 @@ pub struct Config {
     /// OMM links (svc-axi).
     #[serde(default)]
     pub axi: Axi,
+    /// Who may issue MOM licenses.
+    #[serde(default)]
+    pub license: LicenseIssuers,
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
@@ -197,6 +200,15 @@ impl Default for Axi {
     }
 }
 
+/// The license issuers the MOM trusts: a license must be signed by one of these keys
+/// (`sip-dect-mom license create-issuer-key` prints the line to add).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct LicenseIssuers {
+    /// Ed25519 public keys, 64 hex digits each.
+    pub issuer_keys: Vec<String>,
+}
+
 /// An additional supervised program (it must speak the supervision protocol).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -305,6 +317,7 @@ impl Config {
             restart: Restart::default(),
             statistics: Statistics::default(),
             axi: Axi::default(),
+            license: LicenseIssuers::default(),
             extra_service: Vec::new(),
         }
     }
@@ -342,6 +355,10 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "axi: retry-secs and ping-secs must be at least 1".into(),
             ));
+        }
+        for key in &self.license.issuer_keys {
+            license::IssuerPublicKey::from_hex(key)
+                .map_err(|e| ConfigError::Invalid(format!("license: issuer key {key:?}: {e}")))?;
         }
         let mut names = vec![
             "store".to_owned(),

@@ -1,11 +1,19 @@
 //! Development mode's demo fleet: three simulated OMMs (the `omm-sim` binary beside this one)
-//! linked to the MOM, and a development license that sets a SARI, so a newcomer sees OMMs
-//! connect, records sync and handsets roam. `--no-fleet` leaves both out.
+//! linked to the MOM, and a development license issued on the spot that sets a SARI, so a
+//! newcomer sees OMMs connect, records sync and handsets roam. `--no-fleet` leaves both out.
+//!
+//! Development mode always trusts its own issuer key, `dev-issuer.key` in the state folder
+//! (created on first start), so tests and newcomers can issue licenses with
+//! `sip-dect-mom license issue --key <state>/dev-issuer.key ...`.
 
+use crate::config::Config;
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
+use license::IssuerKey;
 use model::{License, Omm};
-use std::path::Path;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -21,8 +29,45 @@ struct SimOmm {
     password: String,
 }
 
+/// Where development mode keeps its issuer key.
+#[must_use]
+pub fn issuer_key_path(config: &Config) -> PathBuf {
+    config.paths.state_dir.join("dev-issuer.key")
+}
+
+/// Adds development mode's issuer key (created when missing) to the trusted issuers.
+///
+/// # Errors
+/// A message when the key cannot be created or read.
+pub fn trust_development_issuer(config: &mut Config) -> Result<(), String> {
+    let path = issuer_key_path(config);
+    let key = match std::fs::read(&path) {
+        Ok(bytes) => IssuerKey::from_file(&bytes)
+            .map_err(|e| format!("{}: not an issuer key: {e}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = IssuerKey::generate();
+            std::fs::create_dir_all(&config.paths.state_dir)
+                .map_err(|e| format!("cannot create {}: {e}", config.paths.state_dir.display()))?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| f.write_all(key.to_file().as_bytes()))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            key
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let public = key.public().to_hex();
+    if !config.license.issuer_keys.contains(&public) {
+        config.license.issuer_keys.push(public);
+    }
+    Ok(())
+}
+
 /// Starts the fleet and links it to the MOM; runs until dropped (which stops `omm-sim`).
-pub async fn run(store_socket: std::path::PathBuf) {
+pub async fn run(store_socket: PathBuf, issuer_key: PathBuf) {
     let Some(binary) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(|d| d.join("omm-sim")))
@@ -65,7 +110,7 @@ pub async fn run(store_socket: std::path::PathBuf) {
             password: v["password"].as_str().unwrap_or("").to_owned(),
         });
     }
-    if let Err(e) = link_fleet(&store_socket, &omms).await {
+    if let Err(e) = link_fleet(&store_socket, &issuer_key, &omms).await {
         println!("  fleet:   could not register the demo OMMs: {e}");
         return;
     }
@@ -78,7 +123,7 @@ pub async fn run(store_socket: std::path::PathBuf) {
 
 /// Adds (or points at the new ports) the demo OMM records and installs the development
 /// license unless another one is installed.
-async fn link_fleet(store_socket: &Path, omms: &[SimOmm]) -> Result<(), String> {
+async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> Result<(), String> {
     let options = ClientOptions {
         request_timeout: Duration::from_secs(30),
         ..ClientOptions::default()
@@ -129,7 +174,14 @@ async fn link_fleet(store_socket: &Path, omms: &[SimOmm]) -> Result<(), String> 
             licensed_version: env!("CARGO_PKG_VERSION").into(),
             sari: DEV_SARI.into(),
         };
-        if let Ok(StoreResponse::Error(e)) = client.request(StoreRequest::PutLicense(license)).await
+        let key = std::fs::read(issuer_key)
+            .map_err(|e| e.to_string())
+            .and_then(|b| IssuerKey::from_file(&b).map_err(|e| e.to_string()))
+            .map_err(|e| format!("development issuer key {}: {e}", issuer_key.display()))?;
+        let file = key.issue(&license).map_err(|e| e.to_string())?;
+        if let Ok(StoreResponse::Error(e)) = client
+            .request(StoreRequest::InstallLicense(file.into_bytes()))
+            .await
         {
             return Err(e.to_string());
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod dev;
 pub mod eventlog;
+pub mod license_cli;
 pub mod monitor;
 pub mod notify;
 pub mod restart;
@@ -88,6 +89,18 @@ pub enum Command {
         #[command(subcommand)]
         action: admin::SettingsAction,
     },
+    /// The MOM license: create an issuer key, issue, install, show.
+    License {
+        /// What to do.
+        #[command(subcommand)]
+        action: license_cli::LicenseAction,
+    },
+    /// The health states: license and OMM connections (exit 3 when one needs attention).
+    Health {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Database subcommands.
@@ -129,13 +142,25 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     service_kit::logging::init("supervisor");
-    let config = match load_config(&cli) {
+    // Issuing licenses happens on the issuer's machine, which need not have a MOM.
+    if let Some(Command::License { action }) = &cli.command {
+        if action.is_offline() {
+            return license_cli::offline(action);
+        }
+    }
+    let mut config = match load_config(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sip-dect-mom: {e}");
             return service_kit::EXIT_CONFIG;
         }
     };
+    if cli.dev && cli.command.is_none() {
+        if let Err(e) = dev::trust_development_issuer(&mut config) {
+            eprintln!("sip-dect-mom: {e}");
+            return service_kit::EXIT_CONFIG;
+        }
+    }
     if let Some(command) = &cli.command {
         return run_command(command, &config);
     }
@@ -185,6 +210,14 @@ fn run_command(command: &Command, config: &Config) -> i32 {
         Command::Settings { action } => rt.block_on(admin::settings(
             &services::store_socket(runtime_dir),
             action,
+        )),
+        Command::License { action } => rt.block_on(license_cli::online(
+            &services::store_socket(runtime_dir),
+            action,
+        )),
+        Command::Health { json } => rt.block_on(license_cli::health(
+            &services::store_socket(runtime_dir),
+            *json,
         )),
     }
 }
@@ -240,8 +273,12 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         )
         .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
         let control = tokio::spawn(control::serve(control, Arc::clone(&board)));
-        let fleet =
-            (cli.dev && !cli.no_fleet).then(|| tokio::spawn(dev::run(plan.store_socket.clone())));
+        let fleet = (cli.dev && !cli.no_fleet).then(|| {
+            tokio::spawn(dev::run(
+                plan.store_socket.clone(),
+                dev::issuer_key_path(config),
+            ))
+        });
         let monitor = monitor::Monitor::new(
             &plan,
             &config.restart.policy(),

@@ -29,6 +29,10 @@ fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
         "--sample-secs".to_owned(),
         config.statistics.sample_secs.to_string(),
     ];
+    for key in &config.license.issuer_keys {
+        args.push("--license-issuer".to_owned());
+        args.push(key.clone());
+    }
     for uid in store_uids {
         args.push("--allow-uid".to_owned());
         args.push(uid.to_string());

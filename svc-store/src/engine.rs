@@ -33,6 +33,8 @@ pub struct Store {
     tables: RwLock<Tables>,
     db_dir: PathBuf,
     feed: broadcast::Sender<Change>,
+    /// Issuer keys a license must be signed with (from the configuration).
+    license_issuers: Vec<license::IssuerPublicKey>,
 }
 
 /// In-memory column copies of the user and device tables (see [`crate::columns`]).
@@ -126,9 +128,22 @@ impl Store {
                 tables,
                 db_dir: db_dir.to_owned(),
                 feed,
+                license_issuers: Vec::new(),
             },
             created,
         })
+    }
+
+    /// Sets the issuer keys a license must be signed with; call [`Store::enforce_license`]
+    /// after it.
+    pub fn trust_license_issuers(&mut self, keys: Vec<license::IssuerPublicKey>) {
+        self.license_issuers = keys;
+    }
+
+    /// The issuer keys a license must be signed with.
+    #[must_use]
+    pub fn license_issuers(&self) -> &[license::IssuerPublicKey] {
+        &self.license_issuers
     }
 
     /// The directory of the database files.
@@ -172,7 +187,11 @@ impl Store {
     /// # Errors
     /// The request's [`StoreError`]; nothing was written then.
     pub fn write(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
-        self.write_with(|tx| tx.apply(request))
+        match request {
+            // Verified against the issuer keys before any transaction (see `licensing`).
+            StoreRequest::InstallLicense(file) => self.install_license(file),
+            other => self.write_with(|tx| tx.apply(other)),
+        }
     }
 
     /// Runs `f` in a write transaction, records its changes and commits.
@@ -254,6 +273,12 @@ impl Store {
                     .unwrap_or_default(),
             ),
             R::GetLicense => S::License(view.get::<License>(Db::Meta, meta::LICENSE)?),
+            R::GetHealth => {
+                drop(view);
+                drop(storage);
+                drop(tables);
+                return self.health().map(S::Health);
+            }
             R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
             R::CheckLogin { name, password } => {
                 let id: u32 = view

@@ -5,11 +5,13 @@
 //!   database;
 //! - [`columns`]: in-memory column copies of the user and device tables for fast queries;
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
+//! - [`licensing`]: the signed license, the SARI it grants, and the health states;
 //! - [`transfer`]: export and import of the whole database;
 //! - [`server`]: the IPC server on `store.sock`.
 
 pub mod columns;
 pub mod engine;
+pub mod licensing;
 pub mod ops;
 pub mod rules;
 pub mod server;
@@ -44,6 +46,9 @@ pub struct Args {
     /// Seconds between statistics samples.
     #[arg(long, default_value_t = 60)]
     pub sample_secs: u64,
+    /// Public key (64 hex digits) of a license issuer the MOM trusts (repeatable).
+    #[arg(long = "license-issuer")]
+    pub license_issuers: Vec<String>,
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
@@ -72,7 +77,18 @@ pub async fn run(args: Args) -> Result<(), String> {
     if opened.created {
         tracing::info!(dir = %args.db_dir.display(), "new database created with the default account");
     }
-    let store = Arc::new(opened.store);
+    let mut store = opened.store;
+    store.trust_license_issuers(
+        args.license_issuers
+            .iter()
+            .map(|k| license::IssuerPublicKey::from_hex(k))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("--license-issuer: {e}"))?,
+    );
+    store
+        .enforce_license()
+        .map_err(|e| format!("cannot check the license: {e}"))?;
+    let store = Arc::new(store);
     let transfers =
         Arc::new(transfer::Transfers::new(&args.transfer_dir).map_err(|e| e.to_string())?);
     let listener = Listener::<StoreApi>::bind(&args.socket, 0o660, args.allow_uids.clone())

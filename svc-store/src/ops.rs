@@ -7,9 +7,9 @@ use ipc::api::store::{
     AccountUpdate, ChangeOp, NewAccount, StoreError, StoreRequest, StoreResponse,
 };
 use model::{
-    now, Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, Ipei,
-    License, Omm, RelType, Settings, Severity, Source, Tombstone, User, COUNTER_HISTORY,
-    DEFAULT_ACCOUNT_ID, EVENT_LOG_CAPACITY,
+    now, Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, Ipei, Omm,
+    RelType, Settings, Severity, Source, Tombstone, User, COUNTER_HISTORY, DEFAULT_ACCOUNT_ID,
+    EVENT_LOG_CAPACITY,
 };
 
 /// The OMM a user's changes concern: its home, or 0 (every OMM) for a permanent user.
@@ -36,6 +36,8 @@ pub mod meta {
     pub const SETTINGS: &[u8] = b"settings";
     /// License.
     pub const LICENSE: &[u8] = b"license";
+    /// The installed license's signed file, verified again at every start.
+    pub const LICENSE_FILE: &[u8] = b"license-file";
     /// Configuration template.
     pub const TEMPLATE: &[u8] = b"template";
     /// Next event sequence number (u64).
@@ -82,7 +84,7 @@ fn invalid(why: impl Into<String>) -> StoreError {
 }
 
 impl Tx<'_, '_> {
-    fn changed(&mut self, entity: Entity, id: u32, op: ChangeOp) {
+    pub(crate) fn changed(&mut self, entity: Entity, id: u32, op: ChangeOp) {
         self.changed_at(entity, id, op, 0);
     }
 
@@ -126,7 +128,6 @@ impl Tx<'_, '_> {
         use StoreRequest as R;
         match request {
             R::PutSettings(settings) => self.put_settings(&settings),
-            R::PutLicense(license) => self.put_license(license),
             R::CreateAccount(new) => self.create_account(new),
             R::UpdateAccount(update) => self.update_account(update),
             R::DeleteAccount(id) => self.delete_account(id),
@@ -266,28 +267,13 @@ impl Tx<'_, '_> {
         {
             return Err(invalid("the FAC prefix may contain only digits, * and #"));
         }
-        self.view.put(Db::Meta, meta::SETTINGS, settings)?;
-        self.changed(Entity::Settings, 0, ChangeOp::Put);
-        Ok(StoreResponse::Done)
-    }
-
-    fn put_license(&mut self, license: License) -> Result<StoreResponse, StoreError> {
-        if license.installation_id.trim().is_empty() {
-            return Err(invalid("the license has no installation id"));
-        }
-        if let Some(installed) = self.view.get::<License>(Db::Meta, meta::LICENSE)? {
-            if installed.installation_id != license.installation_id {
-                return Err(StoreError::LicenseMismatch {
-                    installed: installed.installation_id,
-                    offered: license.installation_id,
-                });
-            }
-        }
-        let mut settings: Settings = self.view.get(Db::Meta, meta::SETTINGS)?.unwrap_or_default();
-        settings.sari.clone_from(&license.sari);
+        // The SARI comes from the license only (see `licensing`), never from a settings edit.
+        let stored: Settings = self.view.get(Db::Meta, meta::SETTINGS)?.unwrap_or_default();
+        let settings = Settings {
+            sari: stored.sari,
+            ..settings.clone()
+        };
         self.view.put(Db::Meta, meta::SETTINGS, &settings)?;
-        self.view.put(Db::Meta, meta::LICENSE, &license)?;
-        self.changed(Entity::License, 0, ChangeOp::Put);
         self.changed(Entity::Settings, 0, ChangeOp::Put);
         Ok(StoreResponse::Done)
     }

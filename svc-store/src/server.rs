@@ -142,6 +142,10 @@ impl Server {
                     Err(e) => tracing::warn!(error = %e, "database import refused"),
                 }
                 let rev = rev?;
+                // The imported license may come from another installation or issuer.
+                if let Err(e) = self.store.enforce_license() {
+                    tracing::warn!(error = %e, "checking the imported license failed");
+                }
                 let _ = self.store.write_with(|tx| {
                     tx.log_event(
                         model::Severity::Warning,
@@ -153,6 +157,7 @@ impl Server {
             }
             read @ (R::GetSettings
             | R::GetLicense
+            | R::GetHealth
             | R::ListAccounts
             | R::CheckLogin { .. }
             | R::ListOmms

@@ -5,8 +5,9 @@ use ipc::api::store::{
     AccountUpdate, NewAccount, StoreError, StoreRequest as R, StoreResponse as S,
 };
 use model::{
-    ConferenceRoom, Device, Entity, Filter, FilterOp, Ipei, License, Omm, Query, RelType, Settings,
-    Severity, SortDirection, Source, SubscriptionState, User,
+    ConferenceRoom, Device, Entity, Filter, FilterOp, HealthCheck, HealthState, Ipei, License,
+    LinkState, Omm, OmmHealth, Query, RelType, Settings, Severity, SortDirection, Source,
+    SubscriptionState, User,
 };
 use svc_store::engine::Backlog;
 use svc_store::transfer::Transfers;
@@ -341,27 +342,121 @@ fn conference_rooms_allow_omm_zero_and_move_home_when_their_omm_goes() {
     assert_eq!(rooms.iter().find(|r| r.id == id).unwrap().omm_id, 0);
 }
 
+fn sample_license(installation_id: &str, sari: &str) -> License {
+    License {
+        installation_id: installation_id.into(),
+        customer_name: "TES3".into(),
+        country: "GERMANY".into(),
+        system_license: "2MBSR-ZD5T8-SELNP-SAAGW-ZZV21".into(),
+        licensed_version: "10.1".into(),
+        sari: sari.into(),
+    }
+}
+
+fn health(store: &Store) -> Vec<HealthState> {
+    match store.read(&R::GetHealth).unwrap() {
+        S::Health(h) => h,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn sari(store: &Store) -> String {
+    match store.read(&R::GetSettings).unwrap() {
+        S::Settings(s) => s.sari,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
-fn license_sets_the_sari_and_later_licenses_must_match_the_installation() {
-    let (_dir, store) = open();
-    let license = License {
-        installation_id: "271110277".into(),
-        sari: "1F1028D085".into(),
-        ..License::default()
+fn only_a_signed_license_sets_the_sari_and_it_is_checked_again_at_every_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let issuer = license::IssuerKey::generate();
+    let mut store = Store::open(&db).unwrap().store;
+    store.trust_license_issuers(vec![issuer.public()]);
+    store.enforce_license().unwrap();
+
+    // No license: no SARI, and the health pane says so in the guide's words.
+    assert_eq!(sari(&store), "");
+    let h = health(&store);
+    assert_eq!(h[0].check, HealthCheck::License);
+    assert_eq!(h[0].severity, Some(Severity::Error));
+    assert_eq!(h[0].reason, "No license available");
+
+    // Forged, tampered and foreign files are refused and change nothing.
+    let file = issuer
+        .issue(&sample_license("271110277", "1F1028D085"))
+        .unwrap();
+    let stranger = license::IssuerKey::generate();
+    for (bytes, expect) in [
+        (
+            file.replace("GERMANY", "FRANCE").into_bytes(),
+            "altered or forged",
+        ),
+        (
+            stranger
+                .issue(&sample_license("271110277", "1F1028D085"))
+                .unwrap()
+                .into_bytes(),
+            "not a configured issuer key",
+        ),
+        (b"\x00\x01garbage".to_vec(), "line 1"),
+        (vec![b'a'; 100_000], "more than"),
+    ] {
+        match err(store.write(R::InstallLicense(bytes))) {
+            StoreError::LicenseRefused(why) => assert!(why.contains(expect), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sari(&store), "");
+    assert!(matches!(
+        store.read(&R::GetLicense).unwrap(),
+        S::License(None)
+    ));
+
+    // A valid one: SARI, fields, health well, an event-log line.
+    store
+        .write(R::InstallLicense(file.clone().into_bytes()))
+        .unwrap();
+    assert_eq!(sari(&store), "1F1028D085");
+    assert_eq!(
+        store.read(&R::GetLicense).unwrap(),
+        S::License(Some(sample_license("271110277", "1F1028D085")))
+    );
+    assert_eq!(health(&store)[0].severity, None);
+    let S::Events(events) = store.read(&R::ListEvents).unwrap() else {
+        panic!()
     };
-    store.write(R::PutLicense(license.clone())).unwrap();
+    assert!(events[0]
+        .text
+        .starts_with("license installed: installation 271110277"));
+
+    // A later license must carry the same installation id; a renewal with a new SARI may.
+    let other = issuer.issue(&sample_license("1", "1F1028D085")).unwrap();
+    assert!(matches!(
+        err(store.write(R::InstallLicense(other.into_bytes()))),
+        StoreError::LicenseMismatch { .. }
+    ));
+    let renewal = issuer
+        .issue(&sample_license("271110277", "1F1028D086"))
+        .unwrap();
+    store
+        .write(R::InstallLicense(renewal.into_bytes()))
+        .unwrap();
+    assert_eq!(sari(&store), "1F1028D086");
+
+    // The SARI is the license's: a settings edit cannot change it.
     let S::Settings(settings) = store.read(&R::GetSettings).unwrap() else {
         panic!()
     };
-    assert_eq!(settings.sari, "1F1028D085");
-    let other = License {
-        installation_id: "1".into(),
-        ..license
-    };
-    assert!(matches!(
-        err(store.write(R::PutLicense(other))),
-        StoreError::LicenseMismatch { .. }
-    ));
+    store
+        .write(R::PutSettings(Settings {
+            sari: "0000000000".into(),
+            system_name: "Edited".into(),
+            ..settings.clone()
+        }))
+        .unwrap();
+    assert_eq!(sari(&store), "1F1028D086");
     let bad = Settings {
         system_name: String::new(),
         ..settings
@@ -370,6 +465,75 @@ fn license_sets_the_sari_and_later_licenses_must_match_the_installation() {
         err(store.write(R::PutSettings(bad))),
         StoreError::Invalid(_)
     ));
+
+    // Restart with the issuer key no longer configured: the SARI is withdrawn, the license
+    // kept; with the key back it returns.
+    drop(store);
+    let store = Store::open(&db).unwrap().store;
+    store.enforce_license().unwrap();
+    assert_eq!(sari(&store), "");
+    let h = health(&store);
+    assert!(h[0].reason.starts_with("License not valid:"), "{:?}", h[0]);
+    let S::Events(events) = store.read(&R::ListEvents).unwrap() else {
+        panic!()
+    };
+    assert_eq!(events[0].severity, Severity::Error);
+    drop(store);
+    let mut store = Store::open(&db).unwrap().store;
+    store.trust_license_issuers(vec![issuer.public()]);
+    store.enforce_license().unwrap();
+    assert_eq!(sari(&store), "1F1028D086");
+    assert_eq!(health(&store)[0].severity, None);
+}
+
+#[test]
+fn omm_connections_health_names_the_enabled_omms_that_are_down() {
+    let (_dir, store) = open();
+    let well = |store: &Store| health(store)[1].clone();
+    assert_eq!(well(&store).check, HealthCheck::OmmConnections);
+    assert_eq!(well(&store).severity, None);
+    let mut ids = Vec::new();
+    for (i, enabled) in [(1, true), (2, true), (3, false)] {
+        ids.push(created(
+            store
+                .write(R::PutOmm(Omm {
+                    name: format!("Site {i}"),
+                    enabled,
+                    omm1: "127.0.0.1:1".into(),
+                    ..Omm::default()
+                }))
+                .unwrap(),
+        ));
+    }
+    let h = well(&store);
+    assert_eq!(h.severity, Some(Severity::Warning));
+    assert_eq!(h.reason, "2 OMMs not connected: Site 1, Site 2");
+    for id in &ids[..2] {
+        store
+            .write(R::SetOmmHealth {
+                id: *id,
+                health: OmmHealth {
+                    link: LinkState::Up,
+                    healthy: true,
+                    ..OmmHealth::default()
+                },
+                cloud_id: None,
+            })
+            .unwrap();
+    }
+    assert_eq!(well(&store).severity, None, "a disabled OMM does not count");
+    store
+        .write(R::SetOmmHealth {
+            id: ids[1],
+            health: OmmHealth {
+                link: LinkState::Down,
+                last_error: "authentication failed".into(),
+                ..OmmHealth::default()
+            },
+            cloud_id: None,
+        })
+        .unwrap();
+    assert_eq!(well(&store).reason, "OMM not connected: Site 2");
 }
 
 #[test]

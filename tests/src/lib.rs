@@ -196,6 +196,46 @@ impl Mom {
         cmd.args(args).output().expect("run sip-dect-mom")
     }
 
+    /// Development mode's issuer key, which every development-mode MOM trusts.
+    #[must_use]
+    pub fn dev_issuer_key(&self) -> PathBuf {
+        self.state_dir.join("dev-issuer.key")
+    }
+
+    /// Issues a license with [`Mom::dev_issuer_key`] and installs it, both through the CLI;
+    /// returns the install command's output (the issue step must succeed).
+    #[must_use]
+    pub fn install_license(&self, installation_id: &str, sari: &str) -> Output {
+        let file = self
+            .dir
+            .path()
+            .join(format!("license-{installation_id}-{sari}.txt"));
+        let _ = std::fs::remove_file(&file);
+        let key = self.dev_issuer_key();
+        let issued = self.cli(&[
+            "license",
+            "issue",
+            "--key",
+            key.to_str().expect("utf-8 path"),
+            "--installation-id",
+            installation_id,
+            "--customer",
+            "Test customer",
+            "--country",
+            "GERMANY",
+            "--system-license",
+            "TEST-LICENSE",
+            "--licensed-version",
+            "10.1",
+            "--sari",
+            sari,
+            "--out",
+            file.to_str().expect("utf-8 path"),
+        ]);
+        assert!(issued.status.success(), "license issue: {issued:?}");
+        self.cli(&["license", "install", file.to_str().expect("utf-8 path")])
+    }
+
     /// The services' state, from the control socket.
     #[must_use]
     pub fn status(&self) -> Vec<ServiceStatus> {

@@ -3,7 +3,7 @@
 
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
-use model::{License, LinkState, Omm, Query, User};
+use model::{LinkState, Omm, Query, User};
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
@@ -179,11 +179,8 @@ fn first_connect_imports_everything_then_changes_flow_both_ways() {
     );
 
     // A licensed SARI is set on every OMM; they restart and the links come back.
-    ok(mom.store(StoreRequest::PutLicense(License {
-        installation_id: "271110277".into(),
-        sari: "1F1028D085".into(),
-        ..License::default()
-    })));
+    let installed = mom.install_license("271110277", "1F1028D085");
+    assert!(installed.status.success(), "{installed:?}");
     wait("SARI on every OMM", Duration::from_secs(20), || {
         (1..=3).all(|i| fleet.omm(i).lock().state.sari.as_deref() == Some("1F1028D085"))
     });
@@ -994,4 +991,168 @@ fn the_data_channel_reaches_subscribers_and_one_omm() {
         matches!(unknown, AxiResponse::Error(ref e) if e.contains("not connected")),
         "{unknown:?}"
     );
+}
+
+fn health_json(mom: &Mom) -> (i32, serde_json::Value) {
+    let out = mom.cli(&["health", "--json"]);
+    let code = out.status.code().unwrap_or(-1);
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("health --json: {e}: {out:?}"));
+    (code, value)
+}
+
+#[test]
+fn only_a_signed_license_sets_the_sari_and_the_health_states_say_why() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 2);
+    let mom = mom();
+    for i in 1..=2 {
+        add_omm(&mom, &fleet, i);
+    }
+    wait("every link up", Duration::from_secs(20), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+
+    // No license: no SARI anywhere, and the health states say so (exit 3).
+    let (code, health) = health_json(&mom);
+    assert_eq!(code, 3, "{health}");
+    assert_eq!(health[0]["health_state"], "License");
+    assert_eq!(health[0]["reason"], "No license available");
+    assert_eq!(health[1]["health_state"], "OMM connections");
+    assert_eq!(health[1]["severity"], serde_json::Value::Null);
+    assert!((1..=2).all(|i| fleet.omm(i).lock().state.sari.is_none()));
+
+    // A license from a key the MOM does not trust, and a tampered one, are refused.
+    let dir = mom.dir.path();
+    let stranger = dir.join("stranger.key");
+    let created = mom.cli(&[
+        "license",
+        "create-issuer-key",
+        "--out",
+        stranger.to_str().unwrap(),
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    assert!(String::from_utf8_lossy(&created.stdout).contains("issuer-keys = [\""));
+    let forged = dir.join("forged.txt");
+    let issued = mom.cli(&[
+        "license",
+        "issue",
+        "--key",
+        stranger.to_str().unwrap(),
+        "--installation-id",
+        "271110277",
+        "--customer",
+        "X",
+        "--country",
+        "DE",
+        "--system-license",
+        "K",
+        "--licensed-version",
+        "10.1",
+        "--sari",
+        "1F1028D085",
+        "--out",
+        forged.to_str().unwrap(),
+    ]);
+    assert!(issued.status.success(), "{issued:?}");
+    let refused = mom.cli(&["license", "install", forged.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a configured issuer key"),
+        "{refused:?}"
+    );
+    let good = mom.install_license("271110277", "1F1028D085");
+    assert!(good.status.success(), "{good:?}");
+    let genuine = dir.join("license-271110277-1F1028D085.txt");
+    let tampered = dir.join("tampered.txt");
+    std::fs::write(
+        &tampered,
+        std::fs::read_to_string(&genuine)
+            .unwrap()
+            .replace("Test customer", "Other customer"),
+    )
+    .unwrap();
+    let refused = mom.cli(&["license", "install", tampered.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("altered or forged"),
+        "{refused:?}"
+    );
+
+    // The genuine one set the SARI on every OMM; the links came back after the restart.
+    wait("SARI on every OMM", Duration::from_secs(20), || {
+        (1..=2).all(|i| fleet.omm(i).lock().state.sari.as_deref() == Some("1F1028D085"))
+    });
+    wait("links back", Duration::from_secs(20), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let (code, health) = health_json(&mom);
+    assert_eq!(code, 0, "{health}");
+    let shown = mom.cli(&["license", "show", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["valid"], true);
+    assert_eq!(shown["license"]["customer_name"], "Test customer");
+
+    // A license for another installation is refused.
+    let other = mom.install_license("999", "1F1028D085");
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("installation"),
+        "{other:?}"
+    );
+
+    // An enabled OMM that cannot be reached turns "OMM connections" into a warning.
+    ok(mom.store(StoreRequest::PutOmm(Omm {
+        enabled: true,
+        name: "Unreachable site".into(),
+        omm1: "127.0.0.1:1".into(),
+        user: "omm".into(),
+        password: "x".into(),
+        ..Omm::default()
+    })));
+    wait("OMM connections warning", Duration::from_secs(10), || {
+        let (code, health) = health_json(&mom);
+        code == 3 && health[1]["reason"] == "OMM not connected: Unreachable site"
+    });
+}
+
+#[test]
+fn a_protocol_version_mismatch_stays_down_and_is_reported() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 1);
+    let mom = Mom::start(&Options {
+        extra: "[axi]\nretry-secs = 1\nping-secs = 5\nprotocol-version = 46\n".into(),
+        ..Options::default()
+    });
+    add_omm(&mom, &fleet, 1);
+    let reason = "protocol version mismatch: OMM 45, MOM 46";
+    wait("mismatch reported", Duration::from_secs(15), || {
+        omms(&mom)
+            .iter()
+            .all(|o| o.health.link == LinkState::Down && o.health.last_error == reason)
+    });
+    // It stays down through several retries and nothing is imported.
+    std::thread::sleep(Duration::from_secs(3));
+    let omm = &omms(&mom)[0];
+    assert_eq!(omm.health.link, LinkState::Down);
+    assert_eq!(omm.health.last_error, reason);
+    assert!(!omm.health.healthy);
+    assert_eq!(user_total(&mom), 0);
+    let events = match mom.store(StoreRequest::ListEvents) {
+        StoreResponse::Events(e) => e,
+        other => panic!("{other:?}"),
+    };
+    let logged: Vec<_> = events.iter().filter(|e| e.text.contains(reason)).collect();
+    assert_eq!(logged.len(), 1, "one entry, its count raised: {events:?}");
+    let (code, health) = health_json(&mom);
+    assert_eq!(code, 3);
+    assert_eq!(health[1]["reason"], "OMM not connected: Site 1");
 }

@@ -2,9 +2,9 @@
 
 use crate::Api;
 use model::{
-    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
-    OmmHealth, Page, Query, QueryError, RelType, Settings, Severity, Source, Timestamp, Tombstone,
-    User,
+    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, HealthState,
+    License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings, Severity, Source,
+    Timestamp, Tombstone, User,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -61,8 +61,10 @@ pub enum StoreRequest {
     PutSettings(Settings),
     /// Read the license.
     GetLicense,
-    /// Install a license (the installation id must match an installed one).
-    PutLicense(License),
+    /// Install a signed license file (see the `license` crate): its signature must come from
+    /// a configured issuer key and its installation id must match an installed one.
+    /// (Protocol 5 replaced the unsigned `PutLicense` in this slot.)
+    InstallLicense(Vec<u8>),
     /// Every account (password hashes included; only services see them).
     ListAccounts,
     /// Create an account.
@@ -234,6 +236,8 @@ pub enum StoreRequest {
     PutDevices(Vec<Device>),
     /// Bind many `(uid, ppn, relation)` pairs in one transaction; each succeeds or fails alone.
     BindMany(Vec<(u32, u32, RelType)>),
+    /// The "Health states" pane: license and OMM connections.
+    GetHealth,
 }
 
 /// What a change did.
@@ -337,6 +341,8 @@ pub enum StoreResponse {
     DevicesByKey(Vec<Option<Device>>),
     /// Outcome of each record of a batch write, in order.
     CreatedMany(Vec<Result<u32, StoreError>>),
+    /// The health states, in the pane's order.
+    Health(Vec<HealthState>),
 }
 
 /// Why the store refused a request.
@@ -390,6 +396,8 @@ pub enum StoreError {
     UnknownTransfer(u64),
     /// The database failed; the text is for the log.
     Storage(String),
+    /// The license file was refused (shape, signature or issuer); the text says why.
+    LicenseRefused(String),
 }
 
 impl fmt::Display for StoreError {
@@ -423,6 +431,7 @@ impl fmt::Display for StoreError {
             Self::Import(why) => write!(f, "import refused, database unchanged: {why}"),
             Self::UnknownTransfer(id) => write!(f, "no export or import with id {id}"),
             Self::Storage(e) => write!(f, "database error: {e}"),
+            Self::LicenseRefused(why) => write!(f, "license refused: {why}"),
         }
     }
 }
