@@ -421,6 +421,19 @@ mod tests {
     }
 
     #[test]
+    fn license_issuer_keys_must_be_ed25519_public_keys() {
+        let key = license::IssuerKey::generate().public().to_hex();
+        let c = Config::parse(
+            &format!("[license]\nissuer-keys = [\"{key}\"]\n"),
+            Path::new("t"),
+        )
+        .unwrap();
+        assert_eq!(c.license.issuer_keys, vec![key]);
+        let e = Config::parse("[license]\nissuer-keys = [\"abc\"]\n", Path::new("t")).unwrap_err();
+        assert!(e.to_string().contains("issuer key \"abc\""), "{e}");
+    }
+
+    #[test]
     fn empty_file_gives_the_defaults() {
         let c = Config::parse("", Path::new("t")).unwrap();
         assert_eq!(c.paths.state_dir, PathBuf::from("/var/lib/sip-dect-mom"));

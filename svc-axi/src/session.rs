@@ -131,6 +131,16 @@ struct Ids {
     binding: HashMap<u32, (u32, model::RelType)>,
 }
 
+/// An OMM event may carry only the id, `timeStamp` and the changed attributes (profile
+/// §10): they are laid over the record as the MOM knows it, so absent attributes keep their
+/// values instead of being reset.
+fn merged<R: AxiRecord>(mut known: R, event: &R) -> R {
+    for (name, value) in event.attrs() {
+        known.set_raw(name, value.clone());
+    }
+    known
+}
+
 /// A fingerprint of a record's attributes, timestamps left out.
 fn fingerprint<R: AxiRecord>(record: &R) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -1115,6 +1125,11 @@ async fn handle_event(
             if user.uid != 0 && user.timestamp > stamp {
                 return Ok(());
             }
+            let u = if user.uid == 0 {
+                u
+            } else {
+                merged(user_to_axi(&user), &u)
+            };
             user_from_axi(&mut user, &u);
             if !ids.perm.contains(&user.uid) {
                 // A permanent user's copy edited here keeps its home.
@@ -1161,6 +1176,11 @@ async fn handle_event(
             if device.ppn != 0 && device.timestamp > stamp {
                 return Ok(());
             }
+            let d = if device.ppn == 0 {
+                d
+            } else {
+                merged(device_to_axi(&device), &d)
+            };
             device_from_axi(&mut device, &d);
             device.location = omm.id;
             device.omm_ppn = omm_ppn;

@@ -145,6 +145,26 @@ fn first_connect_imports_everything_then_changes_flow_both_ways() {
     wait("OMM edit in the store", Duration::from_secs(10), || {
         user_by_number(&mom, &second).is_some_and(|u| u.name == "Edited at the OMM")
     });
+    // An event with only the changed attribute is merged: the rest of the record stays.
+    let before = user_by_number(&mom, &second).unwrap();
+    fleet
+        .admin_edit_user_partial(2, 2, "hierarchy2", "Ward 7")
+        .unwrap();
+    wait(
+        "partial OMM edit in the store",
+        Duration::from_secs(10),
+        || user_by_number(&mom, &second).is_some_and(|u| u.hierarchy2 == "Ward 7"),
+    );
+    let after = user_by_number(&mom, &second).unwrap();
+    assert_eq!(
+        User {
+            hierarchy2: before.hierarchy2.clone(),
+            timestamp: before.timestamp,
+            ..after.clone()
+        },
+        before,
+        "only hierarchy2 (and the stamp) changed"
+    );
 
     // A user created at the MOM for OMM 3 is created there; deleting it removes it there.
     let new = User {

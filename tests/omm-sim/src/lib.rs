@@ -185,6 +185,32 @@ impl Fleet {
         attr: &str,
         value: &str,
     ) -> Result<(), String> {
+        self.edit_user(omm, uid, attr, value, true)
+    }
+
+    /// As [`Fleet::admin_edit_user`], but the event carries only `uid`, `timeStamp` and the
+    /// changed attribute, as the profile allows (§10: receivers merge).
+    ///
+    /// # Errors
+    /// A text for an unknown OMM or user.
+    pub fn admin_edit_user_partial(
+        &self,
+        omm: u32,
+        uid: u32,
+        attr: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        self.edit_user(omm, uid, attr, value, false)
+    }
+
+    fn edit_user(
+        &self,
+        omm: u32,
+        uid: u32,
+        attr: &str,
+        value: &str,
+        full_record: bool,
+    ) -> Result<(), String> {
         let sim = self.get(omm)?;
         let actions = {
             let mut inner = sim.lock();
@@ -194,8 +220,17 @@ impl Fleet {
                 .get_mut(&uid)
                 .ok_or_else(|| format!("OMM {omm} has no user {uid}"))?;
             user.set_raw(attr, value.to_owned());
-            user.set(axi::PpUser::TIME_STAMP, model::now());
-            let user = user.clone();
+            let stamp = model::now();
+            user.set(axi::PpUser::TIME_STAMP, stamp);
+            let user = if full_record {
+                user.clone()
+            } else {
+                let mut changed = axi::PpUser::default();
+                changed.set(axi::PpUser::UID, uid);
+                changed.set(axi::PpUser::TIME_STAMP, stamp);
+                changed.set_raw(attr, value.to_owned());
+                changed
+            };
             vec![Action::Event {
                 event_type: "PPUserCnf",
                 frame: Frame::event(axi::message::EventPPUserCnf { user: Some(user) }),
