@@ -1,8 +1,9 @@
 //! Routes the store's change feed to the links it concerns, instead of every link seeing
 //! every change (with 500 links and 100,000 imported records that would be 50 million
 //! wake-ups). A change of a user or device goes to the link of the OMM it belongs to now and
-//! to the link of the OMM it belonged to before (which must delete its copy); settings and a
-//! replaced database go to every link; OMM records go to the manager.
+//! to the link of the OMM it belonged to before (which must delete its copy); a permanent
+//! user and its handset (owner 0), settings and a replaced database go to every link; OMM
+//! records go to the manager.
 
 use ipc::api::store::Change;
 use model::Entity;
@@ -85,9 +86,10 @@ impl Feed {
                 } else {
                     inner.owner.insert(key, change.omm)
                 };
-                if change.entity == Entity::User && (change.omm == 0 || before == Some(0)) {
-                    // A permanent user (or one kept at the MOM only), or one that was: every
-                    // link looks.
+                if change.entity != Entity::ConferenceRoom && (change.omm == 0 || before == Some(0))
+                {
+                    // A permanent user or its handset (or a record kept at the MOM only), or
+                    // one that was: every link looks.
                     targets.extend(inner.links.keys().copied());
                 } else {
                     targets.extend([change.omm].into_iter().chain(before).filter(|o| *o != 0));

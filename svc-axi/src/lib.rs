@@ -96,7 +96,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         ping: Duration::from_secs(args.ping_secs.max(1)),
         routes: std::sync::Mutex::default(),
         feed: feed::Feed::default(),
-        links_up: std::sync::atomic::AtomicU64::new(0),
+        links_up: tokio::sync::watch::channel(0).0,
         data: tokio::sync::broadcast::channel(1024).0,
     });
     if let Some(socket) = &args.socket {
@@ -106,6 +106,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         tokio::spawn(api::serve(Arc::clone(&shared), listener));
     }
     tokio::spawn(follow_feed(client, events, Arc::clone(&shared)));
+    tokio::spawn(publish_links_up(Arc::clone(&shared)));
     if let Some(link) = supervision.as_mut() {
         link.ready()
             .await
@@ -118,6 +119,25 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("svc-axi stopped");
     Ok(())
+}
+
+/// Writes the number of links up to the store's `axi.links_up` gauge: one writer, so the
+/// latest value is always the last written (separate tasks per change could reorder).
+async fn publish_links_up(shared: Arc<Shared>) {
+    let mut up = shared.links_up.subscribe();
+    loop {
+        let value = *up.borrow_and_update();
+        let _ = shared
+            .store
+            .call(StoreRequest::SetCounter {
+                name: "axi.links_up".into(),
+                value,
+            })
+            .await;
+        if up.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Follows the store's change feed, resuming after reconnects, and republishes it.

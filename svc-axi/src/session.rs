@@ -31,8 +31,9 @@ pub struct Shared {
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
     pub data: tokio::sync::broadcast::Sender<crate::api::DataEvent>,
-    /// Links that are up now (the `axi.links_up` gauge).
-    pub links_up: std::sync::atomic::AtomicU64,
+    /// Links that are up now; `publish_links_up` in `lib.rs` writes it to the store's
+    /// `axi.links_up` gauge, latest value last.
+    pub links_up: tokio::sync::watch::Sender<u64>,
     /// The links that are up, by OMM id, for requests routed from another link.
     pub routes: std::sync::Mutex<HashMap<u32, tokio::sync::mpsc::Sender<Routed>>>,
 }
@@ -127,6 +128,8 @@ struct Ids {
     omm_key: Option<rsa::RsaPublicKey>,
     /// Permanent users whose home is another OMM, held here as copies.
     perm: std::collections::HashSet<u32>,
+    /// Handsets of permanent users located at another OMM, held here as copies.
+    perm_devices: std::collections::HashSet<u32>,
     /// Bindings (MOM uid → MOM ppn, relation) the OMM is known to have.
     binding: HashMap<u32, (u32, model::RelType)>,
 }
@@ -389,7 +392,9 @@ fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
         Entity::User => {
             change.omm == omm.id || change.omm == 0 || ids.users.contains_key(&change.id)
         }
-        Entity::Device => change.omm == omm.id || ids.devices.contains_key(&change.id),
+        Entity::Device => {
+            change.omm == omm.id || change.omm == 0 || ids.devices.contains_key(&change.id)
+        }
         Entity::ConferenceRoom => change.omm == omm.id || ids.rooms.contains_key(&change.id),
         Entity::Settings => true,
         _ => false,
@@ -401,38 +406,14 @@ struct LinkUp(Arc<Shared>);
 
 impl LinkUp {
     fn new(shared: &Arc<Shared>) -> Self {
-        let up = shared
-            .links_up
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        Self::publish(shared, up);
+        shared.links_up.send_modify(|up| *up += 1);
         Self(Arc::clone(shared))
-    }
-
-    fn publish(shared: &Arc<Shared>, value: u64) {
-        let store = shared.store.clone();
-        // Also runs from Drop, possibly while the runtime shuts down: never panic there.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = store
-                    .call(StoreRequest::SetCounter {
-                        name: "axi.links_up".into(),
-                        value,
-                    })
-                    .await;
-            });
-        }
     }
 }
 
 impl Drop for LinkUp {
     fn drop(&mut self) {
-        let up = self
-            .0
-            .links_up
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
-            .saturating_sub(1);
-        Self::publish(&self.0, up);
+        self.0.links_up.send_modify(|up| *up = up.saturating_sub(1));
     }
 }
 
@@ -700,13 +681,14 @@ async fn reconcile(
     }
 
     // Permanent users of other OMMs that this OMM does not have yet.
-    for user in store.permanent_users().await.map_err(End::Failed)? {
+    let permanent = store.permanent_users().await.map_err(End::Failed)?;
+    for user in &permanent {
         if user.home_omm == omm.id || ids.users.contains_key(&user.uid) {
             continue;
         }
         let frame = link
             .request(CreatePPUser {
-                user: user_to_axi(&user),
+                user: user_to_axi(user),
             })
             .await?;
         if let Message::CreatePPUserResp(CreatePPUserResp {
@@ -716,7 +698,7 @@ async fn reconcile(
             if let Some(omm_uid) = created.get(PpUser::UID) {
                 ids.users.insert(user.uid, omm_uid);
                 ids.perm.insert(user.uid);
-                ids.user_agreed.insert(user.uid, user_print(&user));
+                ids.user_agreed.insert(user.uid, user_print(user));
                 written += 1;
             }
         }
@@ -738,6 +720,7 @@ async fn reconcile(
         .devices_by_ipei(devices.iter().map(|d| d.1).collect())
         .await
         .map_err(End::Failed)?;
+    let permanent_uids: std::collections::HashSet<u32> = permanent.iter().map(|u| u.uid).collect();
     let mut writes: Vec<Device> = Vec::new();
     let mut seen_devices = Vec::new();
     for ((omm_ppn, ipei, stamp, d), mine) in devices.into_iter().zip(found) {
@@ -779,6 +762,19 @@ async fn reconcile(
                     writes.push(mine.clone());
                 }
                 ids.device_agreed.insert(mine.ppn, device_print(&mine));
+            }
+            Some(other) if permanent_uids.contains(&other.uid) => {
+                // A permanent user's handset located elsewhere: every OMM holds a copy.
+                ids.devices.insert(other.ppn, omm_ppn);
+                ids.perm_devices.insert(other.ppn);
+                if other.timestamp > stamp {
+                    let mut rec = device_to_axi(&other);
+                    rec.set(PpDev::PPN, omm_ppn);
+                    rec.remove(PpDev::IPEI);
+                    setting(link, SetPPDev { pp: rec }).await?;
+                    written += 1;
+                }
+                ids.device_agreed.insert(other.ppn, device_print(&other));
             }
             Some(other) if other.timestamp >= stamp => {
                 setting(link, DeletePPDev { ppn: omm_ppn }).await?;
@@ -848,6 +844,25 @@ async fn reconcile(
         }
     }
     written += reconcile_relations(shared, link, ids, &omm_users).await?;
+    // Permanent users' handsets located elsewhere that this OMM does not hold yet, bound.
+    for user in permanent.iter().filter(|u| u.ppn != 0) {
+        if !ids.devices.contains_key(&user.ppn) {
+            if let Some(device) = store.device(user.ppn).await.map_err(End::Failed)? {
+                if device.location != omm.id && create_device_copy(link, ids, &device).await? {
+                    written += 1;
+                }
+            }
+        }
+        sync_binding(
+            link,
+            ids,
+            user.uid,
+            user.ppn,
+            user.rel_type,
+            user.timestamp_relation,
+        )
+        .await?;
+    }
     written += reconcile_rooms(shared, omm, link, ids).await?;
     Ok(written)
 }
@@ -1182,8 +1197,11 @@ async fn handle_event(
                 merged(device_to_axi(&device), &d)
             };
             device_from_axi(&mut device, &d);
-            device.location = omm.id;
-            device.omm_ppn = omm_ppn;
+            if !ids.perm_devices.contains(&device.ppn) {
+                // A permanent user's handset edited here keeps its location.
+                device.location = omm.id;
+                device.omm_ppn = omm_ppn;
+            }
             let print = device_print(&device);
             let ppn = store.put_device(device).await.map_err(End::Failed)?;
             ids.devices.insert(ppn, omm_ppn);
@@ -1326,14 +1344,28 @@ async fn handle_change(
             };
             if user.home_omm != omm.id && !user.permanent {
                 ids.perm.remove(&user.uid);
-                // It moved to another OMM (roaming): the copy here goes, after the new one exists.
+                // It moved to another OMM (roaming), or is no longer permanent: the copy here
+                // goes (after the new one exists), with its handset's copy.
                 if let Some(omm_uid) = ids.users.remove(&user.uid) {
                     setting(link, DeletePPUser { uid: omm_uid }).await?;
+                }
+                if ids.perm_devices.remove(&user.ppn) {
+                    if let Some(omm_ppn) = ids.devices.remove(&user.ppn) {
+                        setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+                    }
                 }
                 return Ok(());
             }
             if user.home_omm != omm.id {
                 ids.perm.insert(user.uid);
+            }
+            if user.permanent && user.ppn != 0 && !ids.devices.contains_key(&user.ppn) {
+                // Newly permanent: its handset goes here too (bound by `sync_binding` below).
+                if let Some(device) = store.device(user.ppn).await.map_err(End::Failed)? {
+                    if device.location != omm.id {
+                        create_device_copy(link, ids, &device).await?;
+                    }
+                }
             }
             let unchanged = ids.users.contains_key(&user.uid)
                 && ids.user_agreed.get(&user.uid) == Some(&user_print(&user));
@@ -1403,11 +1435,24 @@ async fn handle_change(
             let Some(device) = store.device(change.id).await.map_err(End::Failed)? else {
                 return Ok(());
             };
-            if device.location != omm.id {
-                if let Some(omm_ppn) = ids.devices.remove(&device.ppn) {
-                    setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+            if device.location == omm.id {
+                ids.perm_devices.remove(&device.ppn);
+            } else {
+                let permanent = device.uid != 0
+                    && store
+                        .user(device.uid)
+                        .await
+                        .map_err(End::Failed)?
+                        .is_some_and(|u| u.permanent);
+                if !permanent {
+                    // It roamed away (or is no longer a permanent user's): the copy goes.
+                    ids.perm_devices.remove(&device.ppn);
+                    if let Some(omm_ppn) = ids.devices.remove(&device.ppn) {
+                        setting(link, DeletePPDev { ppn: omm_ppn }).await?;
+                    }
+                    return Ok(());
                 }
-                return Ok(());
+                ids.perm_devices.insert(device.ppn);
             }
             let unchanged = ids.devices.contains_key(&device.ppn)
                 && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device));
@@ -1439,9 +1484,12 @@ async fn handle_change(
                     let omm_ppn = created.get(PpDev::PPN).unwrap_or(0);
                     ids.devices.insert(device.ppn, omm_ppn);
                     ids.device_agreed.insert(device.ppn, device_print(&device));
-                    let mut updated = device.clone();
-                    updated.omm_ppn = omm_ppn;
-                    store.put_device(updated).await.map_err(End::Failed)?;
+                    if device.location == omm.id {
+                        // The OMM's id for it, kept where the handset is located.
+                        let mut updated = device.clone();
+                        updated.omm_ppn = omm_ppn;
+                        store.put_device(updated).await.map_err(End::Failed)?;
+                    }
                 }
             }
             ids.device_agreed.insert(device.ppn, device_print(&device));
@@ -1458,6 +1506,25 @@ async fn handle_change(
         _ => {}
     }
     Ok(())
+}
+
+/// Creates a copy of `device` (a permanent user's handset located at another OMM) on this
+/// OMM; returns whether the OMM took it.
+async fn create_device_copy(link: &AxiLink, ids: &mut Ids, device: &Device) -> Result<bool, End> {
+    let frame = link
+        .request(CreatePPDev {
+            pp: device_to_axi(device),
+        })
+        .await?;
+    if let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = &frame.message {
+        if let Some(omm_ppn) = created.get(PpDev::PPN) {
+            ids.devices.insert(device.ppn, omm_ppn);
+            ids.device_agreed.insert(device.ppn, device_print(device));
+            ids.perm_devices.insert(device.ppn);
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Pushes the MOM's binding of user `uid` and device `ppn` to the OMM when both records
@@ -1510,12 +1577,16 @@ async fn roam(
     };
     if e.ppn.is_some() || user.as_ref().is_some_and(|u| u.permanent) {
         // The records are here already (a permanent user): only the location changes.
+        let here = e.ppn.or_else(|| ids.devices.get(&device.ppn).copied());
         device.location = omm.id;
-        device.omm_ppn = e.ppn.unwrap_or(device.omm_ppn);
+        device.omm_ppn = here.unwrap_or(device.omm_ppn);
         device.timestamp_roaming = model::now();
         let print = device_print(&device);
+        ids.perm_devices.remove(&device.ppn);
         let ppn = store.put_device(device).await.map_err(End::Failed)?;
-        ids.devices.insert(ppn, e.ppn.unwrap_or(0));
+        if let Some(omm_ppn) = here {
+            ids.devices.insert(ppn, omm_ppn);
+        }
         ids.device_agreed.insert(ppn, print);
         return Ok(());
     }

@@ -21,6 +21,16 @@ fn owner(user: &User) -> u32 {
     }
 }
 
+/// The OMM a device's changes concern: its location, or 0 (every OMM) when it is bound to
+/// a permanent user, whose handset every OMM holds.
+fn device_owner(device: &Device, bound_to_permanent: bool) -> u32 {
+    if device.uid != 0 && bound_to_permanent {
+        0
+    } else {
+        device.location
+    }
+}
+
 /// Schema version of the database; an import of another version is refused.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -492,7 +502,8 @@ impl Tx<'_, '_> {
         self.view
             .put(Db::IdxIpei, ipei_key.as_bytes(), &device.ppn)?;
         self.view.put(Db::Devices, &id_key(device.ppn), &device)?;
-        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, device.location);
+        let owner = device_owner(&device, self.is_permanent(device.uid)?);
+        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, owner);
         Ok(device.ppn)
     }
 
@@ -539,8 +550,14 @@ impl Tx<'_, '_> {
         self.view.put(Db::Users, &id_key(user.uid), user)?;
         self.view.put(Db::Devices, &id_key(device.ppn), device)?;
         self.changed_at(Entity::User, user.uid, ChangeOp::Put, owner(user));
-        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, device.location);
+        let owner = device_owner(device, user.permanent && device.uid == user.uid);
+        self.changed_at(Entity::Device, device.ppn, ChangeOp::Put, owner);
         Ok(())
+    }
+
+    /// Whether `uid` is a permanent user (false for 0).
+    fn is_permanent(&self, uid: u32) -> Result<bool, StoreError> {
+        Ok(uid != 0 && self.view.get_raw(Db::IdxPermanent, &id_key(uid))?.is_some())
     }
 
     fn bind(&mut self, uid: u32, ppn: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
@@ -627,7 +644,7 @@ impl Tx<'_, '_> {
         user.source = source;
         user.timestamp = now();
         self.view.put(Db::Users, &id_key(uid), &user)?;
-        self.changed_at(Entity::User, uid, ChangeOp::Put, user.home_omm);
+        self.changed_at(Entity::User, uid, ChangeOp::Put, owner(&user));
         Ok(StoreResponse::Done)
     }
 

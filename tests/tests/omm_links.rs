@@ -242,16 +242,15 @@ fn a_refused_login_stays_down_with_its_reason_and_recovers_after_the_fix() {
             })
         },
     );
-    let events = match mom.store(StoreRequest::ListEvents) {
-        StoreResponse::Events(e) => e,
-        other => panic!("{other:?}"),
-    };
-    assert!(
-        events
-            .iter()
-            .any(|e| e.subsystem == "axi" && e.text.contains("authentication failed")),
-        "{events:?}"
-    );
+    // The event-log entry follows the state.
+    wait("event-log entry", Duration::from_secs(5), || {
+        match mom.store(StoreRequest::ListEvents) {
+            StoreResponse::Events(events) => events
+                .iter()
+                .any(|e| e.subsystem == "axi" && e.text.contains("authentication failed")),
+            other => panic!("{other:?}"),
+        }
+    });
     omm.password = "omm-password".into();
     ok(mom.store(StoreRequest::PutOmm(omm)));
     wait("link up after the fix", Duration::from_secs(15), || {
@@ -777,6 +776,17 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
             .values()
             .any(|u| u.raw("num") == Some("88001") && u.raw("name") == Some(name))
     };
+    let handset = model::Ipei::new(3074, 880_001).unwrap();
+    // Its handset is on the OMM too, bound to the user's copy there.
+    let bound_on = |f: &Fleet, i: u32| {
+        let Some(d) = f.device(i, handset) else {
+            return false;
+        };
+        let inner = f.omm(i).lock();
+        d.get(axi::PpDev::UID)
+            .and_then(|uid| inner.state.users.get(&uid))
+            .is_some_and(|u| u.raw("num") == Some("88001"))
+    };
     let out = mom.cli(&[
         "user",
         "add",
@@ -787,6 +797,8 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
         "--omm",
         &ids[0].to_string(),
         "--permanent",
+        "--ipei",
+        &handset.to_string(),
     ]);
     assert!(
         out.status.success(),
@@ -797,6 +809,11 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
         "permanent user on every OMM",
         Duration::from_secs(10),
         || (1..=3).all(|i| on(i, "Everywhere")),
+    );
+    wait(
+        "its handset on every OMM, bound",
+        Duration::from_secs(10),
+        || (1..=3).all(|i| bound_on(&fleet, i)),
     );
     let mut user = user_by_number(&mom, "88001").unwrap();
     assert_eq!(user.home_omm, ids[0], "its home stays");
@@ -840,6 +857,19 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
             .any(|u| u.raw("num") == Some("88001"))
     });
     assert_eq!(user_by_number(&mom, "88001").unwrap().home_omm, ids[0]);
+    wait(
+        "late OMM has the handset, bound",
+        Duration::from_secs(15),
+        || bound_on(&fleet4, 1),
+    );
+    // The permanent handset registers at OMM 2: only its location changes, every OMM keeps
+    // its copy.
+    fleet.roam(handset, 2, 5).unwrap();
+    wait("location recorded", Duration::from_secs(10), || {
+        device_location(&mom, handset) == Some(ids[1])
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!((1..=3).all(|i| bound_on(&fleet, i)), "every copy kept");
     for i in 1..=3 {
         assert_eq!(
             fleet
@@ -860,6 +890,11 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
     wait("copies removed", Duration::from_secs(10), || {
         !on(2, "Renamed everywhere") && !on(3, "Renamed everywhere") && on(1, "Renamed everywhere")
     });
+    wait(
+        "handset copy removed where it is not located",
+        Duration::from_secs(10),
+        || fleet.device(3, handset).is_none() && fleet.device(2, handset).is_some(),
+    );
 }
 
 #[test]
@@ -1107,11 +1142,10 @@ fn only_a_signed_license_sets_the_sari_and_the_health_states_say_why() {
     wait("SARI on every OMM", Duration::from_secs(20), || {
         (1..=2).all(|i| fleet.omm(i).lock().state.sari.as_deref() == Some("1F1028D085"))
     });
-    wait("links back", Duration::from_secs(20), || {
-        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    // (The links go down for the SARI restart and come back; the health states follow.)
+    wait("every health state well", Duration::from_secs(20), || {
+        health_json(&mom).0 == 0
     });
-    let (code, health) = health_json(&mom);
-    assert_eq!(code, 0, "{health}");
     let shown = mom.cli(&["license", "show", "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["valid"], true);
@@ -1175,4 +1209,70 @@ fn a_protocol_version_mismatch_stays_down_and_is_reported() {
     let (code, health) = health_json(&mom);
     assert_eq!(code, 3);
     assert_eq!(health[1]["reason"], "OMM not connected: Site 1");
+}
+
+#[test]
+fn the_513th_permanent_user_is_refused_and_512_reach_the_omm() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = fleet(&rt, 1);
+    let mom = mom();
+    let id = add_omm(&mom, &fleet, 1);
+    wait("link up", Duration::from_secs(20), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    let users: Vec<User> = (0..512)
+        .map(|i| User {
+            num: format!("6{i:04}"),
+            name: format!("Permanent {i}"),
+            home_omm: id,
+            permanent: true,
+            timestamp: model::now(),
+            ..User::default()
+        })
+        .collect();
+    match mom.store(StoreRequest::PutUsers(users)) {
+        StoreResponse::CreatedMany(results) => {
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = mom.cli(&[
+        "user",
+        "add",
+        "--num",
+        "69999",
+        "--name",
+        "One too many",
+        "--omm",
+        &id.to_string(),
+        "--permanent",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at most 512 permanent users"),
+        "{out:?}"
+    );
+    assert!(user_by_number(&mom, "69999").is_none());
+    wait(
+        "512 permanent users on the OMM",
+        Duration::from_secs(30),
+        || {
+            fleet
+                .omm(1)
+                .lock()
+                .state
+                .users
+                .values()
+                .filter(|u| {
+                    u.raw("num")
+                        .is_some_and(|n| n.starts_with('6') && n.len() == 5)
+                })
+                .count()
+                == 512
+        },
+    );
 }
