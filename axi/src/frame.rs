@@ -24,6 +24,9 @@ impl fmt::Display for FrameTooLarge {
 
 impl std::error::Error for FrameTooLarge {}
 
+/// Buffer capacity a splitter keeps between frames; more is released after a large frame.
+const RETAINED_CAPACITY: usize = 16 * 1024;
+
 /// Splits a byte stream into NUL-terminated frames.
 #[derive(Debug)]
 pub struct Splitter {
@@ -84,6 +87,11 @@ impl Splitter {
             let frame: Vec<u8> = self.buf[..pos].to_vec();
             self.buf.drain(..=pos);
             self.scanned = 0;
+            // A page of records leaves a large buffer behind; a link is idle most of its
+            // life, and with hundreds of links that memory adds up: give it back.
+            if self.buf.capacity() > RETAINED_CAPACITY && self.buf.len() < RETAINED_CAPACITY {
+                self.buf.shrink_to(RETAINED_CAPACITY);
+            }
             if frame.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -95,6 +103,18 @@ impl Splitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_frame_does_not_keep_its_buffer() {
+        let mut splitter = Splitter::new(&limits(1 << 20));
+        let mut big = vec![b'x'; 300_000];
+        big.push(0);
+        splitter.push(&big);
+        assert_eq!(splitter.next_frame().unwrap().unwrap().len(), 300_000);
+        assert!(splitter.buf.capacity() <= RETAINED_CAPACITY);
+        splitter.push(b"<a/>\0");
+        assert_eq!(splitter.next_frame().unwrap().unwrap(), b"<a/>");
+    }
 
     fn limits(frame_size: usize) -> Limits {
         Limits {

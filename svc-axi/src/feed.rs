@@ -3,7 +3,7 @@
 //! wake-ups). A change of a user or device goes to the link of the OMM it belongs to now and
 //! to the link of the OMM it belonged to before (which must delete its copy); a permanent
 //! user and its handset (owner 0), settings and a replaced database go to every link; OMM
-//! records go to the manager.
+//! records go to the manager. A link never gets the changes it made itself.
 
 use ipc::api::store::Change;
 use model::Entity;
@@ -95,6 +95,8 @@ impl Feed {
                     targets.extend([change.omm].into_iter().chain(before).filter(|o| *o != 0));
                     targets.dedup();
                 }
+                // The link that made the change has nothing to do for it.
+                targets.retain(|omm| *omm != change.origin);
             }
             Entity::Settings | Entity::Database => targets.extend(inner.links.keys().copied()),
             _ => {}
@@ -126,6 +128,7 @@ mod tests {
             id,
             op: ChangeOp::Put,
             omm,
+            origin: 0,
         }
     }
 
@@ -142,6 +145,13 @@ mod tests {
         feed.dispatch(change(Entity::Device, 7, 2));
         assert!(a.changes.try_recv().is_ok() && b.changes.try_recv().is_ok());
         assert!(c.changes.try_recv().is_err());
+        // The link that made a change does not get it back; the old owner does.
+        feed.dispatch(Change {
+            origin: 3,
+            ..change(Entity::Device, 7, 3)
+        });
+        assert!(c.changes.try_recv().is_err());
+        assert!(b.changes.try_recv().is_ok());
         // Settings go everywhere.
         feed.dispatch(change(Entity::Settings, 0, 0));
         assert!(

@@ -89,7 +89,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let (client, events) =
         Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
     let shared = Arc::new(Shared {
-        store: store::Store(client.clone()),
+        store: store::Store::new(client.clone()),
         mom_key,
         protocol_version: args.protocol_version,
         retry: Duration::from_secs(args.retry_secs.max(1)),
@@ -171,6 +171,7 @@ async fn follow_feed(
                         id: 0,
                         op: ChangeOp::Put,
                         omm: 0,
+                        origin: 0,
                     });
                 }
             }

@@ -213,7 +213,7 @@ async fn session(
     events: &mut tokio::sync::mpsc::Receiver<Frame>,
     changes: &mut crate::feed::LinkFeed,
 ) -> Result<End, End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     // 1. Log in as a user/device sync client.
     let open = link
         .request(Open {
@@ -388,6 +388,10 @@ async fn session(
 /// Whether a store change concerns this OMM's link: its records, records that are now at
 /// this OMM, and settings. Everything else is skipped without a store lookup.
 fn concerns(omm: &Omm, ids: &Ids, change: &Change) -> bool {
+    if change.origin == omm.id {
+        // Its own write: what it wrote came from the OMM or was done on the OMM already.
+        return false;
+    }
     match change.entity {
         Entity::User => {
             change.omm == omm.id || change.omm == 0 || ids.users.contains_key(&change.id)
@@ -525,7 +529,7 @@ async fn reconcile(
     link: &AxiLink,
     ids: &mut Ids,
 ) -> Result<u64, End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     let (omm_users, omm_devices) = tokio::try_join!(page_users(link), page_devices(link))?;
     let tombstones: HashMap<(Entity, String), u64> = match store
         .call(StoreRequest::TombstonesSince(0))
@@ -843,7 +847,7 @@ async fn reconcile(
             }
         }
     }
-    written += reconcile_relations(shared, link, ids, &omm_users).await?;
+    written += reconcile_relations(shared, omm, link, ids, &omm_users).await?;
     // Permanent users' handsets located elsewhere that this OMM does not hold yet, bound.
     for user in permanent.iter().filter(|u| u.ppn != 0) {
         if !ids.devices.contains_key(&user.ppn) {
@@ -924,7 +928,7 @@ async fn reconcile_rooms(
     link: &AxiLink,
     ids: &mut Ids,
 ) -> Result<u64, End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     let omm_rooms = page_rooms(link).await?;
     let mine = store.rooms().await.map_err(End::Failed)?;
     let mut written = 0;
@@ -1011,11 +1015,12 @@ async fn push_room(
 /// the MOM's are pushed where the OMM has none.
 async fn reconcile_relations(
     shared: &Arc<Shared>,
+    omm: &Omm,
     link: &AxiLink,
     ids: &mut Ids,
     omm_users: &[PpUser],
 ) -> Result<u64, End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     let keyed: Vec<(&PpUser, String)> = omm_users
         .iter()
         .filter_map(|u| Some((u, u.raw("num")?.to_owned())))
@@ -1109,7 +1114,7 @@ async fn handle_event(
     ids: &mut Ids,
     frame: Frame,
 ) -> Result<(), End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     match frame.message {
         Message::EventPPUserCnf(EventPPUserCnf { user: Some(u) }) => {
             let Some(omm_uid) = u.get(PpUser::UID) else {
@@ -1280,7 +1285,7 @@ async fn handle_change(
     ids: &mut Ids,
     change: Change,
 ) -> Result<(), End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
 
     match (change.entity, change.op) {
         (Entity::Settings, _) => {
@@ -1557,7 +1562,7 @@ async fn roam(
     ids: &mut Ids,
     e: EventDECTLocate,
 ) -> Result<(), End> {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     let started = std::time::Instant::now();
     let Some(mut device) = store.device_by_ipei(e.ipei).await.map_err(End::Failed)? else {
         setting(link, DECTLocateReject { ipei: e.ipei }).await?;
@@ -1594,7 +1599,9 @@ async fn roam(
     let mut pp = device_to_axi(&device);
     pp.set(PpDev::S, model::SubscriptionState::Yes)
         .set(PpDev::TIME_STAMP_ROAMING, now);
+    let t_lookup = started.elapsed();
     let frame = link.request(CreatePPDev { pp }).await?;
+    let t_dev = started.elapsed();
     let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = frame.message else {
         return Err(End::Failed(format!(
             "roaming: the OMM refused the handset {}",
@@ -1639,13 +1646,13 @@ async fn roam(
         store.put_user(user).await.map_err(End::Failed)?;
     }
     store.count("axi.roaming_handovers", 1).await;
-    tracing::debug!(ipei = %e.ipei, from, to = omm.id, latency_us = latency.as_micros() as u64, "handset roamed");
+    tracing::debug!(ipei = %e.ipei, from, to = omm.id, latency_us = latency.as_micros() as u64, lookup_us = t_lookup.as_micros() as u64, dev_us = t_dev.as_micros() as u64, "handset roamed");
     Ok(())
 }
 
 /// A handset sent a message to a number that is not local: deliver it where that user is.
 async fn route_message(shared: &Arc<Shared>, omm: &Omm, mut msg: axi::TextMessage) {
-    let store = &shared.store;
+    let store = &shared.store.for_omm(omm.id);
     msg.attrs.retain(|(k, _)| k != "ppn");
     let to = msg.raw("toAddr").unwrap_or("").to_owned();
     let number = to.strip_prefix("tel:").unwrap_or(&to).to_owned();

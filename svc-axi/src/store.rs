@@ -4,20 +4,50 @@ use ipc::api::store::{StoreApi, StoreError, StoreRequest, StoreResponse};
 use ipc::Client;
 use model::{Device, Filter, FilterOp, Omm, OmmHealth, Query, Settings, Severity, User};
 
-/// The store, as svc-axi uses it.
+/// The store, as svc-axi uses it: as the service, or as one OMM's link ([`Store::for_omm`]),
+/// whose writes are marked so that link can skip their echo in the change feed.
 #[derive(Clone)]
-pub struct Store(pub Client<StoreApi>);
+pub struct Store {
+    client: Client<StoreApi>,
+    origin: u32,
+}
 
 /// A store answer that was an error or did not arrive.
 pub type Result<T> = std::result::Result<T, String>;
 
 impl Store {
+    /// The store as the service uses it.
+    #[must_use]
+    pub fn new(client: Client<StoreApi>) -> Self {
+        Self { client, origin: 0 }
+    }
+
+    /// The store as the link of OMM `omm` uses it: its writes carry the OMM as their origin.
+    #[must_use]
+    pub fn for_omm(&self, omm: u32) -> Self {
+        Self {
+            client: self.client.clone(),
+            origin: omm,
+        }
+    }
+
+    fn tagged(&self, request: StoreRequest) -> StoreRequest {
+        if self.origin == 0 || request.is_read() {
+            request
+        } else {
+            StoreRequest::FromOmm {
+                omm: self.origin,
+                request: Box::new(request),
+            }
+        }
+    }
+
     /// One request; a store error becomes `Err` with its text.
     ///
     /// # Errors
     /// The store's refusal or the connection error, as text.
     pub async fn call(&self, request: StoreRequest) -> Result<StoreResponse> {
-        match self.0.request(request).await {
+        match self.client.request(self.tagged(request)).await {
             Ok(StoreResponse::Error(e)) => Err(e.to_string()),
             Ok(r) => Ok(r),
             Err(e) => Err(e.to_string()),
@@ -30,7 +60,7 @@ impl Store {
         request: StoreRequest,
         pick: fn(StoreResponse) -> Option<T>,
     ) -> Result<Option<T>> {
-        match self.0.request(request).await {
+        match self.client.request(self.tagged(request)).await {
             Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
             Ok(StoreResponse::Error(e)) => Err(e.to_string()),
             Ok(answer) => pick(answer)

@@ -7,7 +7,7 @@
 
 use crate::columns::ColumnTable;
 use crate::ops::{self, meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
-use crate::storage::{seq_key, Db, Storage, View};
+use crate::storage::{id_key, seq_key, Db, Storage, View};
 use ipc::api::store::{Change, ChangeOp, StoreError, StoreRequest, StoreResponse};
 use model::{
     Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
@@ -51,14 +51,13 @@ impl Tables {
             users: ColumnTable::new::<User>(),
             devices: ColumnTable::new::<Device>(),
         };
-        view.scan(Db::Users, None, |_, raw| {
-            let user: model::UserView<'_> = crate::storage::decode(Db::Users, raw)?;
-            tables.users.upsert(user.uid, &user);
+        // Only the rows: a column is built when a query first needs it (see `columns`).
+        view.scan(Db::Users, None, |key, _| {
+            tables.users.add_id(crate::storage::key_id(key)?);
             Ok(true)
         })?;
-        view.scan(Db::Devices, None, |_, raw| {
-            let device: model::DeviceView<'_> = crate::storage::decode(Db::Devices, raw)?;
-            tables.devices.upsert(device.ppn, &device);
+        view.scan(Db::Devices, None, |key, _| {
+            tables.devices.add_id(crate::storage::key_id(key)?);
             Ok(true)
         })?;
         Ok(tables)
@@ -109,12 +108,17 @@ impl Store {
             let mut tx = Tx {
                 view: &mut view,
                 changes: Vec::new(),
+                origin: 0,
             };
             let created = tx.initialise()?;
             view.commit()?;
             created
         };
-        let schema: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
+        let mut schema: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
+        if schema == Some(2) {
+            migrate_2_to_3(&storage)?;
+            schema = Some(3);
+        }
         if schema != Some(SCHEMA_VERSION) {
             return Err(StoreError::Storage(format!(
                 "database schema version {schema:?}, this build needs {SCHEMA_VERSION}"
@@ -190,6 +194,7 @@ impl Store {
         match request {
             // Verified against the issuer keys before any transaction (see `licensing`).
             StoreRequest::InstallLicense(file) => self.install_license(file),
+            StoreRequest::FromOmm { omm, request } => self.write_from(omm, |tx| tx.apply(*request)),
             other => self.write_with(|tx| tx.apply(other)),
         }
     }
@@ -202,6 +207,19 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        self.write_from(0, f)
+    }
+
+    /// As [`Store::write_with`], for a write the link of OMM `origin` asked for (0: anyone
+    /// else); its changes carry that origin.
+    ///
+    /// # Errors
+    /// `f`'s error or [`StoreError::Storage`]; nothing was written then.
+    pub fn write_from<R>(
+        &self,
+        origin: u32,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         // The table lock first, held past the commit, so a query never pairs old columns
         // with a newer snapshot.
         let mut tables = self.tables.write().map_err(|_| poisoned())?;
@@ -210,10 +228,11 @@ impl Store {
         let mut tx = Tx {
             view: &mut view,
             changes: Vec::new(),
+            origin,
         };
         let result = f(&mut tx)?;
         let changes = std::mem::take(&mut tx.changes);
-        let committed = record_changes(&mut view, &changes)?;
+        let committed = record_changes(&mut view, &changes, origin)?;
         view.commit()?;
         tables.refresh(storage.get(), &committed)?;
         drop(tables);
@@ -264,7 +283,12 @@ impl Store {
     pub fn read(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
         use StoreRequest as R;
         use StoreResponse as S;
-        let tables = self.tables.read().map_err(|_| poisoned())?;
+        // Queries pair the column tables with a snapshot, so they take the tables' lock,
+        // which a writer holds across its commit (fsync). Every other read is a plain LMDB
+        // snapshot, which writers never block: a lookup does not wait for a durable write.
+        if let R::QueryUsers(_) | R::QueryDevices(_) = request {
+            return self.query(request);
+        }
         let storage = self.storage()?;
         let view = storage.get().read()?;
         Ok(match request {
@@ -276,7 +300,6 @@ impl Store {
             R::GetHealth => {
                 drop(view);
                 drop(storage);
-                drop(tables);
                 return self.health().map(S::Health);
             }
             R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
@@ -287,7 +310,6 @@ impl Store {
                 let account: Account = record(&view, Db::Accounts, id, Entity::Account)?;
                 drop(view);
                 drop(storage);
-                drop(tables);
                 if !ops::verify_password(&account.password_hash, password) {
                     return Err(StoreError::WrongPassword);
                 }
@@ -303,18 +325,6 @@ impl Store {
             ),
             R::GetUser(uid) => S::User(record(&view, Db::Users, *uid, Entity::User)?),
             R::GetDevice(ppn) => S::Device(record(&view, Db::Devices, *ppn, Entity::Device)?),
-            R::QueryUsers(query) => S::Users(run_query::<User, _>(
-                &view,
-                &tables.users,
-                Db::Users,
-                query,
-            )?),
-            R::QueryDevices(query) => S::Devices(run_query::<Device, _>(
-                &view,
-                &tables.devices,
-                Db::Devices,
-                query,
-            )?),
             R::ListConferenceRooms => S::Rooms(view.all::<ConferenceRoom>(Db::Rooms)?),
             R::TombstonesSince(t) => S::Tombstones(
                 view.all::<Tombstone>(Db::Tombstones)?
@@ -353,6 +363,56 @@ impl Store {
                 })?)
             }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
+        })
+    }
+
+    /// A user or device query: the column tables' lock first, then the snapshot (the
+    /// writers' lock order). Columns the query needs that are not built yet are built first,
+    /// under the write lock, so the snapshot they are built from matches the table.
+    fn query(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
+        let missing = {
+            let tables = self.tables.read().map_err(|_| poisoned())?;
+            match request {
+                StoreRequest::QueryUsers(q) => tables.users.missing(q),
+                StoreRequest::QueryDevices(q) => tables.devices.missing(q),
+                _ => Vec::new(),
+            }
+        };
+        if !missing.is_empty() {
+            let mut tables = self.tables.write().map_err(|_| poisoned())?;
+            let storage = self.storage()?;
+            let view = storage.get().read()?;
+            let out_of_step =
+                |id| StoreError::Storage(format!("column table out of step: record {id} missing"));
+            match request {
+                StoreRequest::QueryUsers(_) => tables.users.build(&missing, |id| {
+                    view.get_borrowed::<model::UserView<'_>>(Db::Users, &id_key(id))?
+                        .ok_or_else(|| out_of_step(id))
+                })?,
+                _ => tables.devices.build(&missing, |id| {
+                    view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &id_key(id))?
+                        .ok_or_else(|| out_of_step(id))
+                })?,
+            }
+            tracing::debug!(columns = ?missing, "query columns built");
+        }
+        let tables = self.tables.read().map_err(|_| poisoned())?;
+        let storage = self.storage()?;
+        let view = storage.get().read()?;
+        Ok(match request {
+            StoreRequest::QueryUsers(query) => StoreResponse::Users(run_query::<User, _>(
+                &view,
+                &tables.users,
+                Db::Users,
+                query,
+            )?),
+            StoreRequest::QueryDevices(query) => StoreResponse::Devices(run_query::<Device, _>(
+                &view,
+                &tables.devices,
+                Db::Devices,
+                query,
+            )?),
+            other => return Err(StoreError::Invalid(format!("{other:?} is not a query"))),
         })
     }
 }
@@ -438,6 +498,7 @@ fn poisoned() -> StoreError {
 pub(crate) fn record_changes(
     view: &mut View<'_, lmdb::RwTransaction<'_>>,
     changes: &[(Entity, u32, ChangeOp, u32)],
+    origin: u32,
 ) -> Result<Vec<Change>, StoreError> {
     if changes.is_empty() {
         return Ok(Vec::new());
@@ -453,6 +514,7 @@ pub(crate) fn record_changes(
             id,
             op,
             omm,
+            origin,
         };
         view.put(Db::Changes, &seq_key(rev), &change)?;
         out.push(change);
@@ -464,6 +526,23 @@ pub(crate) fn record_changes(
     view.put(Db::Meta, meta::REVISION, &rev)?;
     view.put(Db::Meta, meta::CHANGES_START, &start)?;
     Ok(out)
+}
+
+/// Schema 2 → 3: changes gained their origin, so version 2's change log cannot be read; it
+/// is only a buffer for subscribers to resume from, so it is dropped (a subscriber that was
+/// behind resynchronises).
+fn migrate_2_to_3(storage: &Storage) -> Result<(), StoreError> {
+    let mut view = storage.write()?;
+    let rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
+    view.clear(Db::Changes)?;
+    view.put(Db::Meta, meta::CHANGES_START, &(rev + 1))?;
+    view.put(Db::Meta, meta::SCHEMA, &3u32)?;
+    view.commit()?;
+    tracing::info!(
+        rev,
+        "database schema 2 migrated to 3 (change log restarted)"
+    );
+    Ok(())
 }
 
 /// Creates `dir` (and parents) and makes it private to this user.

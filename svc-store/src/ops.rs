@@ -32,7 +32,8 @@ fn device_owner(device: &Device, bound_to_permanent: bool) -> u32 {
 }
 
 /// Schema version of the database; an import of another version is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: changes carry their origin (version 2's change log is dropped on open).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Meta keys.
 pub mod meta {
@@ -63,6 +64,8 @@ pub struct Tx<'v, 'e> {
     pub view: &'v mut View<'e, lmdb::RwTransaction<'e>>,
     /// Changes made so far.
     pub changes: Vec<(Entity, u32, ChangeOp, u32)>,
+    /// The OMM whose link asked for this write (`StoreRequest::FromOmm`), 0 for anyone else.
+    pub origin: u32,
 }
 
 fn hash_password(password: &str) -> Result<String, StoreError> {

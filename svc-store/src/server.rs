@@ -155,26 +155,8 @@ impl Server {
                 });
                 Ok(StoreResponse::Revision(rev))
             }
-            read @ (R::GetSettings
-            | R::GetLicense
-            | R::GetHealth
-            | R::ListAccounts
-            | R::CheckLogin { .. }
-            | R::ListOmms
-            | R::GetTemplate
-            | R::GetUser(_)
-            | R::GetDevice(_)
-            | R::QueryUsers(_)
-            | R::QueryDevices(_)
-            | R::ListConferenceRooms
-            | R::TombstonesSince(_)
-            | R::ListEvents
-            | R::ListCounters
-            | R::CurrentRevision
-            | R::GetUserByNumber(_)
-            | R::GetDeviceByIpei(_)
-            | R::GetUsersByNumber(_)
-            | R::GetDevicesByIpei(_)) => self.store.read(&read),
+            R::FromOmm { request, .. } if request.is_read() => self.store.read(&request),
+            read if read.is_read() => self.store.read(&read),
             write => self.store.write(write),
         }
     }

@@ -367,6 +367,16 @@ pub fn id_key(id: u32) -> [u8; 4] {
     id.to_be_bytes()
 }
 
+/// The id of a record key made by [`id_key`].
+///
+/// # Errors
+/// [`StoreError::Storage`] for a key of another length.
+pub fn key_id(key: &[u8]) -> Result<u32, StoreError> {
+    key.try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| StoreError::Storage(format!("record key of {} bytes", key.len())))
+}
+
 /// The key of a 64-bit sequence number.
 #[must_use]
 pub fn seq_key(seq: u64) -> [u8; 8] {

@@ -402,6 +402,7 @@ fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreEr
             id: 0,
             op: ChangeOp::Put,
             omm: 0,
+            origin: 0,
         };
         view.put(Db::Changes, &seq_key(rev), &change)?;
         view.put(Db::Meta, meta::REVISION, &rev)?;

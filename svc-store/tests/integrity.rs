@@ -636,12 +636,65 @@ fn queries_sort_filter_and_page_inside_the_store() {
         offset: 10,
         limit: 5,
     };
-    let S::Users(page) = store.read(&R::QueryUsers(query)).unwrap() else {
+    let S::Users(page) = store.read(&R::QueryUsers(query.clone())).unwrap() else {
         panic!()
     };
     assert_eq!(page.total, 100);
     let names: Vec<_> = page.items.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, ["n189", "n188", "n187", "n186", "n185"]);
+
+    // Columns are built on first use and then follow every write: a rename, a delete and a
+    // new user show up in the next query, and in one sorted on a column built later.
+    let mut renamed = page.items[0].clone();
+    renamed.name = "n1999".into();
+    store.write(R::PutUser(renamed.clone())).unwrap();
+    store.write(R::DeleteUser(page.items[1].uid)).unwrap();
+    store
+        .write(R::PutUser(User {
+            name: "n1500".into(),
+            ..user("9999")
+        }))
+        .unwrap();
+    let top = |store: &Store, column: &str| {
+        let S::Users(page) = store
+            .read(&R::QueryUsers(Query {
+                sort_column: column.into(),
+                sort: SortDirection::Descending,
+                offset: 0,
+                limit: 3,
+                ..query.clone()
+            }))
+            .unwrap()
+        else {
+            panic!()
+        };
+        (page.total, page.items)
+    };
+    let (total, items) = top(&store, "name");
+    assert_eq!(total, 100, "one deleted, one added");
+    assert_eq!(items[0].name, "n1999");
+    let count = |name: &str| {
+        let S::Users(page) = store
+            .read(&R::QueryUsers(Query {
+                filters: vec![Filter {
+                    column: "name".into(),
+                    op: FilterOp::Equals,
+                    value: name.into(),
+                }],
+                ..Query::default()
+            }))
+            .unwrap()
+        else {
+            panic!()
+        };
+        page.total
+    };
+    assert_eq!(count("n188"), 0, "deleted");
+    assert_eq!(count("n1500"), 1, "added");
+    let (total, items) = top(&store, "num");
+    assert_eq!(total, 100);
+    assert_eq!(items[0].num, "9999");
+
     let bad = Query {
         sort_column: "nope".into(),
         sort: SortDirection::Ascending,
@@ -673,6 +726,69 @@ fn change_feed_resumes_or_asks_for_a_resync() {
     // A refused write changes no revision.
     let _ = store.write(R::PutUser(user("1")));
     assert_eq!(store.revision().unwrap(), rev0 + 2);
+}
+
+#[test]
+fn changes_carry_the_omm_link_that_made_them() {
+    let (_dir, store) = open();
+    let rev0 = store.revision().unwrap();
+    store
+        .write(R::FromOmm {
+            omm: 7,
+            request: Box::new(R::PutUser(user("1"))),
+        })
+        .unwrap();
+    store.write(R::PutUser(user("2"))).unwrap();
+    let Backlog::Changes(changes) = store.backlog(rev0).unwrap() else {
+        panic!()
+    };
+    assert_eq!(changes.iter().map(|c| c.origin).collect::<Vec<_>>(), [7, 0]);
+    let wrapped = R::FromOmm {
+        omm: 7,
+        request: Box::new(R::GetSettings),
+    };
+    assert!(!wrapped.is_read(), "the server unwraps it first");
+    assert!(R::GetSettings.is_read());
+}
+
+#[test]
+fn a_schema_2_database_is_migrated_keeping_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let rev = {
+        let store = Store::open(&db).unwrap().store;
+        store.write(R::PutUser(user("1"))).unwrap();
+        store.revision().unwrap()
+    };
+    {
+        // Make it look like version 2: the schema number and a change log in the old shape.
+        let storage = svc_store::storage::Storage::open(&db).unwrap();
+        let mut view = storage.write().unwrap();
+        view.put(svc_store::storage::Db::Meta, b"schema", &2u32)
+            .unwrap();
+        view.put(
+            svc_store::storage::Db::Changes,
+            &svc_store::storage::seq_key(rev + 1),
+            &(1u64, 2u8),
+        )
+        .unwrap();
+        view.commit().unwrap();
+    }
+    let store = Store::open(&db).unwrap().store;
+    assert_eq!(store.revision().unwrap(), rev);
+    assert!(matches!(
+        store.read(&R::GetUserByNumber("1".into())).unwrap(),
+        S::User(_)
+    ));
+    assert!(matches!(
+        store.backlog(0).unwrap(),
+        Backlog::ResyncNeeded(_)
+    ));
+    store.write(R::PutUser(user("2"))).unwrap();
+    let Backlog::Changes(changes) = store.backlog(rev).unwrap() else {
+        panic!()
+    };
+    assert_eq!(changes.len(), 1);
 }
 
 fn export(store: &Store, transfers: &Transfers) -> Vec<u8> {

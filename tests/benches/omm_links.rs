@@ -31,6 +31,22 @@ fn totals(mom: &Mom) -> (u64, u64) {
     (users, devices)
 }
 
+/// CPU time (user + system) of a process, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5), counted after the closing parenthesis of the name.
+    fields
+        .get(11)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+}
+
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
@@ -56,6 +72,9 @@ fn main() {
         .expect("fleet");
     let mom = Mom::start(&Options {
         extra: "[axi]\nretry-secs = 2\n".into(),
+        env: std::env::var("MOM_BENCH_LOG")
+            .map(|l| vec![("RUST_LOG".to_owned(), l)])
+            .unwrap_or_default(),
         ..Options::default()
     });
     let started = Instant::now();
@@ -99,6 +118,54 @@ fn main() {
         ms(all_up)
     );
 
+    let pids: Vec<(String, u32)> = mom
+        .status()
+        .into_iter()
+        .filter_map(|s| Some((s.name, s.pid?)))
+        .collect();
+    let cpu =
+        |pids: &[(String, u32)]| -> Vec<u64> { pids.iter().map(|(_, p)| cpu_ticks(*p)).collect() };
+    std::thread::sleep(Duration::from_secs(2));
+    let before = cpu(&pids);
+    std::thread::sleep(Duration::from_secs(2));
+    let after = cpu(&pids);
+    for ((name, _), (b, a)) in pids.iter().zip(before.iter().zip(&after)) {
+        println!(
+            "  idle CPU of {name} with every link up: {}% of a core",
+            (a - b) / 2
+        );
+    }
+    // What the Users and Devices panes ask first, so their columns exist when memory is
+    // measured (the store builds a column on its first query).
+    for (column, sort) in [("num", "name"), ("home_omm", "num")] {
+        let _ = mom.store(StoreRequest::QueryUsers(Query {
+            filters: vec![model::Filter {
+                column: column.into(),
+                op: model::FilterOp::StartsWith,
+                value: "1".into(),
+            }],
+            sort_column: sort.into(),
+            sort: model::SortDirection::Ascending,
+            limit: 50,
+            ..Query::default()
+        }));
+    }
+    for (column, sort) in [("ipei", "location"), ("uid", "ipei")] {
+        let _ = mom.store(StoreRequest::QueryDevices(Query {
+            filters: vec![model::Filter {
+                column: column.into(),
+                op: model::FilterOp::StartsWith,
+                value: "0".into(),
+            }],
+            sort_column: sort.into(),
+            sort: model::SortDirection::Ascending,
+            limit: 50,
+            ..Query::default()
+        }));
+    }
+    print_memory(&mom);
+    let before_roaming = cpu(&pids);
+    let roaming_started = Instant::now();
     // Roaming: handsets of OMM i register at OMM i+1 while every other link is live.
     let mut handovers = Vec::new();
     for i in 1..=100u32 {
@@ -125,6 +192,13 @@ fn main() {
         handovers.push(t.elapsed());
     }
     println!("  roaming handover (locate event to bound records on the new OMM), 100 runs: p50 {} p99 {}", ms(percentile(&mut handovers, 0.5)), ms(percentile(&mut handovers, 0.99)));
+    let secs = roaming_started.elapsed().as_secs_f64();
+    for ((name, _), (b, a)) in pids.iter().zip(before_roaming.iter().zip(&cpu(&pids))) {
+        println!(
+            "  CPU of {name} while roaming: {:.0}% of a core",
+            (a - b) as f64 / secs
+        );
+    }
 
     // MOM-side edits reaching their OMM.
     let mut edits = Vec::new();
@@ -157,11 +231,23 @@ fn main() {
         ms(percentile(&mut edits, 0.5)),
         ms(percentile(&mut edits, 0.99))
     );
+    print_memory(&mom);
+}
+
+/// Resident memory of every MOM process, and their sum.
+fn print_memory(mom: &Mom) {
     let mut total = rss_kb(mom.child.id());
     for s in mom.status() {
         if let Some(pid) = s.pid {
             let kb = rss_kb(pid);
-            println!("  resident memory of {}: {} MB", s.name, kb / 1024);
+            println!(
+                "  resident memory of {}: {} MB (anonymous {}, file-backed {}, shared {})",
+                s.name,
+                kb / 1024,
+                mom_tests::proc_field(pid, "RssAnon"),
+                mom_tests::proc_field(pid, "RssFile"),
+                mom_tests::proc_field(pid, "RssShmem")
+            );
             total += kb;
         }
     }

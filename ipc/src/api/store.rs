@@ -238,6 +238,14 @@ pub enum StoreRequest {
     BindMany(Vec<(u32, u32, RelType)>),
     /// The "Health states" pane: license and OMM connections.
     GetHealth,
+    /// `request`, made by the link of OMM `omm`: the changes it causes carry
+    /// `origin = omm`, so that link need not look at them again.
+    FromOmm {
+        /// The OMM whose link sends it.
+        omm: u32,
+        /// The request itself.
+        request: Box<StoreRequest>,
+    },
 }
 
 /// What a change did.
@@ -247,6 +255,36 @@ pub enum ChangeOp {
     Put,
     /// Deleted.
     Delete,
+}
+
+impl StoreRequest {
+    /// Whether the request only reads (the store answers it from a snapshot).
+    #[must_use]
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Self::GetSettings
+                | Self::GetLicense
+                | Self::GetHealth
+                | Self::ListAccounts
+                | Self::CheckLogin { .. }
+                | Self::ListOmms
+                | Self::GetTemplate
+                | Self::GetUser(_)
+                | Self::GetDevice(_)
+                | Self::QueryUsers(_)
+                | Self::QueryDevices(_)
+                | Self::ListConferenceRooms
+                | Self::TombstonesSince(_)
+                | Self::ListEvents
+                | Self::ListCounters
+                | Self::CurrentRevision
+                | Self::GetUserByNumber(_)
+                | Self::GetDeviceByIpei(_)
+                | Self::GetUsersByNumber(_)
+                | Self::GetDevicesByIpei(_)
+        )
+    }
 }
 
 /// One entry of the change feed.
@@ -263,6 +301,9 @@ pub struct Change {
     /// The OMM the record belongs to after the change (a user's home, a device's location),
     /// 0 for none; lets each OMM link skip the changes of other OMMs without a lookup.
     pub omm: u32,
+    /// The OMM whose link made the change ([`StoreRequest::FromOmm`]), 0 for anyone else; a
+    /// link skips its own changes without a lookup.
+    pub origin: u32,
 }
 
 /// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
