@@ -26,6 +26,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// OMMs reconciled at the same time (each holds its whole population in memory meanwhile).
+const RECONCILE_SLOTS: usize = 32;
+
 /// Command line of svc-axi (set by the supervisor).
 #[derive(Debug, Parser)]
 #[command(name = "svc-axi", about = "The MOM's links to its OMMs")]
@@ -98,6 +101,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         feed: feed::Feed::default(),
         links_up: tokio::sync::watch::channel(0).0,
         data: tokio::sync::broadcast::channel(1024).0,
+        reconcile_slots: tokio::sync::Semaphore::new(RECONCILE_SLOTS),
     });
     if let Some(socket) = &args.socket {
         let listener =

@@ -31,6 +31,8 @@ pub struct Shared {
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
     pub data: tokio::sync::broadcast::Sender<crate::api::DataEvent>,
+    /// Reconciliations that may run at once (see `reconcile`).
+    pub reconcile_slots: tokio::sync::Semaphore,
     /// Links that are up now; `publish_links_up` in `lib.rs` writes it to the store's
     /// `axi.links_up` gauge, latest value last.
     pub links_up: tokio::sync::watch::Sender<u64>,
@@ -530,6 +532,14 @@ async fn reconcile(
     ids: &mut Ids,
 ) -> Result<u64, End> {
     let store = &shared.store.for_omm(omm.id);
+    // An OMM's whole population is in memory while it is reconciled; after a MOM restart
+    // with hundreds of OMMs, all of them at once would be a peak of hundreds of MB that the
+    // allocator keeps. A bounded number at a time costs no time: the work is CPU-bound.
+    let _slot = shared
+        .reconcile_slots
+        .acquire()
+        .await
+        .map_err(|_| End::Failed("svc-axi is stopping".into()))?;
     let (omm_users, omm_devices) = tokio::try_join!(page_users(link), page_devices(link))?;
     let tombstones: HashMap<(Entity, String), u64> = match store
         .call(StoreRequest::TombstonesSince(0))
@@ -1599,9 +1609,7 @@ async fn roam(
     let mut pp = device_to_axi(&device);
     pp.set(PpDev::S, model::SubscriptionState::Yes)
         .set(PpDev::TIME_STAMP_ROAMING, now);
-    let t_lookup = started.elapsed();
     let frame = link.request(CreatePPDev { pp }).await?;
-    let t_dev = started.elapsed();
     let Message::CreatePPDevResp(CreatePPDevResp { pp: Some(created) }) = frame.message else {
         return Err(End::Failed(format!(
             "roaming: the OMM refused the handset {}",
@@ -1646,7 +1654,7 @@ async fn roam(
         store.put_user(user).await.map_err(End::Failed)?;
     }
     store.count("axi.roaming_handovers", 1).await;
-    tracing::debug!(ipei = %e.ipei, from, to = omm.id, latency_us = latency.as_micros() as u64, lookup_us = t_lookup.as_micros() as u64, dev_us = t_dev.as_micros() as u64, "handset roamed");
+    tracing::debug!(ipei = %e.ipei, from, to = omm.id, latency_us = latency.as_micros() as u64, "handset roamed");
     Ok(())
 }
 

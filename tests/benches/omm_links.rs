@@ -1,7 +1,8 @@
 //! svc-axi at scale: `scripts/bench` (release binaries first). 500 simulated OMMs × 100 users
 //! and 100 handsets, the simulator in this process: time from adding the OMM records to every
 //! record imported and every link up, roaming handover latency while the other links are live,
-//! MOM-side edit latency, and resident memory of all MOM processes.
+//! MOM-side edit latency, CPU, and resident memory of all MOM processes. `MOM_BENCH_LOG` sets
+//! the MOM's `RUST_LOG` (e.g. `info,svc_axi::session=debug` logs every handover's latency).
 
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 
 const OMMS: u32 = 500;
 const PER_OMM: u32 = 100;
+/// Handovers and edits measured (one per OMM).
+const RUNS: u32 = OMMS;
 
 fn totals(mom: &Mom) -> (u64, u64) {
     let users = match mom.store(StoreRequest::QueryUsers(Query {
@@ -72,6 +75,8 @@ fn main() {
         .expect("fleet");
     let mom = Mom::start(&Options {
         extra: "[axi]\nretry-secs = 2\n".into(),
+        // The product's statistics period (tests sample every second).
+        sample_secs: 60,
         env: std::env::var("MOM_BENCH_LOG")
             .map(|l| vec![("RUST_LOG".to_owned(), l)])
             .unwrap_or_default(),
@@ -168,7 +173,7 @@ fn main() {
     let roaming_started = Instant::now();
     // Roaming: handsets of OMM i register at OMM i+1 while every other link is live.
     let mut handovers = Vec::new();
-    for i in 1..=100u32 {
+    for i in 1..=RUNS {
         let from = i;
         let to = i % OMMS + 1;
         let ipei = fleet.omm(from).lock().state.devices[&(PER_OMM - 1)]
@@ -191,7 +196,7 @@ fn main() {
         }
         handovers.push(t.elapsed());
     }
-    println!("  roaming handover (locate event to bound records on the new OMM), 100 runs: p50 {} p99 {}", ms(percentile(&mut handovers, 0.5)), ms(percentile(&mut handovers, 0.99)));
+    println!("  roaming handover (locate event to bound records on the new OMM), {RUNS} runs: p50 {} p99 {}", ms(percentile(&mut handovers, 0.5)), ms(percentile(&mut handovers, 0.99)));
     let secs = roaming_started.elapsed().as_secs_f64();
     for ((name, _), (b, a)) in pids.iter().zip(before_roaming.iter().zip(&cpu(&pids))) {
         println!(
@@ -202,7 +207,7 @@ fn main() {
 
     // MOM-side edits reaching their OMM.
     let mut edits = Vec::new();
-    for i in 1..=100u32 {
+    for i in 1..=RUNS {
         let num = fleet.omm(i).lock().state.users[&1]
             .raw("num")
             .expect("num")
@@ -227,7 +232,7 @@ fn main() {
         edits.push(t.elapsed());
     }
     println!(
-        "  MOM-side edit to its OMM (store write included), 100 runs: p50 {} p99 {}",
+        "  MOM-side edit to its OMM (store write included), {RUNS} runs: p50 {} p99 {}",
         ms(percentile(&mut edits, 0.5)),
         ms(percentile(&mut edits, 0.99))
     );

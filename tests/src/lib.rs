@@ -60,6 +60,8 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Development mode's demo fleet of simulated OMMs (off: tests bring their own).
     pub fleet: bool,
+    /// `[statistics] sample-secs` (1 so tests see samples soon; the product default is 60).
+    pub sample_secs: u64,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             wait_ready: true,
             env: Vec::new(),
             fleet: false,
+            sample_secs: 1,
         }
     }
 }
@@ -113,8 +116,8 @@ impl Mom {
         let libexec = options.libexec_dir.clone().unwrap_or_else(bin_dir);
         let config = dir.path().join("mom.toml");
         let text = format!(
-            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = 1\n\n[restart]\n{}\n{}\n",
-            state_dir, runtime_dir, libexec, options.restart, options.extra
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = {}\n\n[restart]\n{}\n{}\n",
+            state_dir, runtime_dir, libexec, options.sample_secs, options.restart, options.extra
         );
         std::fs::write(&config, text).expect("write config");
         std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644))
