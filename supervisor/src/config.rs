@@ -186,6 +186,8 @@ pub struct Axi {
     pub retry_secs: u64,
     /// Seconds between keep-alive pings.
     pub ping_secs: u64,
+    /// Seconds an OMM may take to answer a request before its link is closed and retried.
+    pub request_timeout_secs: u64,
     /// The MOM's AXI protocol version (an OMM with another one stays down).
     pub protocol_version: u32,
 }
@@ -195,6 +197,7 @@ impl Default for Axi {
         Self {
             retry_secs: 60,
             ping_secs: 60,
+            request_timeout_secs: 20,
             protocol_version: 45,
         }
     }
@@ -351,9 +354,10 @@ impl Config {
                 )));
             }
         }
-        if self.axi.retry_secs == 0 || self.axi.ping_secs == 0 {
+        if self.axi.retry_secs == 0 || self.axi.ping_secs == 0 || self.axi.request_timeout_secs == 0
+        {
             return Err(ConfigError::Invalid(
-                "axi: retry-secs and ping-secs must be at least 1".into(),
+                "axi: retry-secs, ping-secs and request-timeout-secs must be at least 1".into(),
             ));
         }
         for key in &self.license.issuer_keys {

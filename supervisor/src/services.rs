@@ -52,6 +52,8 @@ fn axi_args(config: &Config, allowed: &[u32]) -> Vec<String> {
         config.axi.retry_secs.to_string(),
         "--ping-secs".to_owned(),
         config.axi.ping_secs.to_string(),
+        "--request-timeout-secs".to_owned(),
+        config.axi.request_timeout_secs.to_string(),
         "--protocol-version".to_owned(),
         config.axi.protocol_version.to_string(),
     ];

@@ -42,6 +42,9 @@ pub struct Args {
     /// Seconds between keep-alive pings.
     #[arg(long, default_value_t = 60)]
     pub ping_secs: u64,
+    /// Seconds an OMM may take to answer a request before its link is closed.
+    #[arg(long, default_value_t = 20)]
+    pub request_timeout_secs: u64,
     /// The MOM's AXI protocol version.
     #[arg(long, default_value_t = 45)]
     pub protocol_version: u32,
@@ -97,6 +100,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         protocol_version: args.protocol_version,
         retry: Duration::from_secs(args.retry_secs.max(1)),
         ping: Duration::from_secs(args.ping_secs.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         routes: std::sync::Mutex::default(),
         feed: feed::Feed::default(),
         links_up: tokio::sync::watch::channel(0).0,

@@ -29,7 +29,7 @@ impl std::fmt::Display for LinkError {
         match self {
             Self::Connect(e) => write!(f, "cannot connect: {e}"),
             Self::Closed(e) => write!(f, "link closed: {e}"),
-            Self::Timeout => f.write_str("no answer in time"),
+            Self::Timeout => f.write_str("the OMM did not answer in time"),
         }
     }
 }
@@ -56,6 +56,7 @@ impl AxiLink {
         host: &str,
         port: u16,
         tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
         limits: Limits,
     ) -> Result<(Self, mpsc::Receiver<Frame>), LinkError> {
         let connect = async {
@@ -105,7 +106,7 @@ impl AxiLink {
                 pending,
                 next_seq: AtomicU64::new(1),
                 closed,
-                timeout: Duration::from_secs(20),
+                timeout,
             },
             events,
         ))

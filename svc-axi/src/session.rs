@@ -27,6 +27,8 @@ pub struct Shared {
     pub retry: Duration,
     /// Keep-alive interval.
     pub ping: Duration,
+    /// How long an OMM may take to answer a request before its link is closed.
+    pub request_timeout: Duration,
     /// The store's change feed, routed to the links.
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
@@ -192,7 +194,14 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut crate::feed::Lin
     let mut connected = None;
     for address in [&omm.omm1, &omm.omm2].into_iter().filter(|a| !a.is_empty()) {
         let (host, port) = host_port(address);
-        match AxiLink::connect(&host, port, Arc::clone(&tls), Limits::default()).await {
+        let connecting = AxiLink::connect(
+            &host,
+            port,
+            Arc::clone(&tls),
+            shared.request_timeout,
+            Limits::default(),
+        );
+        match connecting.await {
             Ok(l) => {
                 connected = Some(l);
                 break;
