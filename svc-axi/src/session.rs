@@ -876,15 +876,7 @@ async fn reconcile(
                 }
             }
         }
-        sync_binding(
-            link,
-            ids,
-            user.uid,
-            user.ppn,
-            user.rel_type,
-            user.timestamp_relation,
-        )
-        .await?;
+        sync_binding(link, ids, Binding::of_user(user)).await?;
     }
     written += reconcile_rooms(shared, omm, link, ids).await?;
     Ok(written)
@@ -1394,15 +1386,7 @@ async fn handle_change(
             let unchanged = ids.users.contains_key(&user.uid)
                 && ids.user_agreed.get(&user.uid) == Some(&user_print(&user));
             if unchanged {
-                return sync_binding(
-                    link,
-                    ids,
-                    user.uid,
-                    user.ppn,
-                    user.rel_type,
-                    user.timestamp_relation,
-                )
-                .await;
+                return sync_binding(link, ids, Binding::of_user(&user)).await;
             }
             let mut rec = user_to_axi(&user);
             match ids.users.get(&user.uid) {
@@ -1440,15 +1424,7 @@ async fn handle_change(
                 }
             }
             ids.user_agreed.insert(user.uid, user_print(&user));
-            sync_binding(
-                link,
-                ids,
-                user.uid,
-                user.ppn,
-                user.rel_type,
-                user.timestamp_relation,
-            )
-            .await?;
+            sync_binding(link, ids, Binding::of_user(&user)).await?;
         }
         (Entity::Device, ChangeOp::Delete) => {
             if let Some(omm_ppn) = ids.devices.remove(&change.id) {
@@ -1481,15 +1457,7 @@ async fn handle_change(
             let unchanged = ids.devices.contains_key(&device.ppn)
                 && ids.device_agreed.get(&device.ppn) == Some(&device_print(&device));
             if unchanged {
-                return sync_binding(
-                    link,
-                    ids,
-                    device.uid,
-                    device.ppn,
-                    device.rel_type,
-                    device.timestamp_relation,
-                )
-                .await;
+                return sync_binding(link, ids, Binding::of_device(&device)).await;
             }
             let mut rec = device_to_axi(&device);
             match ids.devices.get(&device.ppn) {
@@ -1517,15 +1485,7 @@ async fn handle_change(
                 }
             }
             ids.device_agreed.insert(device.ppn, device_print(&device));
-            sync_binding(
-                link,
-                ids,
-                device.uid,
-                device.ppn,
-                device.rel_type,
-                device.timestamp_relation,
-            )
-            .await?;
+            sync_binding(link, ids, Binding::of_device(&device)).await?;
         }
         _ => {}
     }
@@ -1551,16 +1511,44 @@ async fn create_device_copy(link: &AxiLink, ids: &mut Ids, device: &Device) -> R
     Ok(false)
 }
 
-/// Pushes the MOM's binding of user `uid` and device `ppn` to the OMM when both records
-/// are there and the OMM does not have it yet.
-async fn sync_binding(
-    link: &AxiLink,
-    ids: &mut Ids,
+/// The MOM's binding of a user and a device, as both records carry it.
+#[derive(Debug, Clone, Copy)]
+struct Binding {
     uid: u32,
     ppn: u32,
     rel: model::RelType,
     stamp: u64,
-) -> Result<(), End> {
+}
+
+impl Binding {
+    fn of_user(user: &User) -> Self {
+        Self {
+            uid: user.uid,
+            ppn: user.ppn,
+            rel: user.rel_type,
+            stamp: user.timestamp_relation,
+        }
+    }
+
+    fn of_device(device: &Device) -> Self {
+        Self {
+            uid: device.uid,
+            ppn: device.ppn,
+            rel: device.rel_type,
+            stamp: device.timestamp_relation,
+        }
+    }
+}
+
+/// Pushes the MOM's binding to the OMM when both records are there and the OMM does not
+/// have it yet.
+async fn sync_binding(link: &AxiLink, ids: &mut Ids, binding: Binding) -> Result<(), End> {
+    let Binding {
+        uid,
+        ppn,
+        rel,
+        stamp,
+    } = binding;
     if uid == 0 || ppn == 0 || ids.binding.get(&uid) == Some(&(ppn, rel)) {
         return Ok(());
     }

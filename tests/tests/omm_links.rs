@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 
 const USERS: u32 = 20;
 
+/// The runtime the simulated fleet of a test runs on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
     let mut options = FleetOptions {
         omms,
@@ -23,10 +32,32 @@ fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
 }
 
 fn mom() -> Mom {
+    mom_with("")
+}
+
+/// A MOM whose links retry every second, with further `[axi]` keys.
+fn mom_with(axi: &str) -> Mom {
     Mom::start(&Options {
-        extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
+        extra: format!("[axi]\nretry-secs = 1\nping-secs = 5\n{axi}"),
         ..Options::default()
     })
+}
+
+/// A fleet of `count` simulated OMMs and a MOM linked to every one of them, each OMM's
+/// records imported; returns the OMM record ids in fleet order.
+fn linked(rt: &tokio::runtime::Runtime, count: u32) -> (Fleet, Mom, Vec<u32>) {
+    let fleet = fleet(rt, count);
+    let mom = mom();
+    let ids: Vec<u32> = (1..=count).map(|i| add_omm(&mom, &fleet, i)).collect();
+    wait(
+        "every OMM linked and imported",
+        Duration::from_secs(30),
+        || {
+            user_total(&mom) == u64::from(count * USERS)
+                && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+        },
+    );
+    (fleet, mom, ids)
 }
 
 fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) -> u32 {
@@ -93,11 +124,7 @@ fn user_by_number(mom: &Mom, num: &str) -> Option<User> {
 
 #[test]
 fn first_connect_imports_everything_then_changes_flow_both_ways() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 3);
     let mom = mom();
     let ids: Vec<u32> = (1..=3).map(|i| add_omm(&mom, &fleet, i)).collect();
@@ -221,11 +248,7 @@ fn first_connect_imports_everything_then_changes_flow_both_ways() {
 
 #[test]
 fn a_refused_login_stays_down_with_its_reason_and_recovers_after_the_fix() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 1);
     let mom = mom();
     let id = add_omm(&mom, &fleet, 1);
@@ -281,11 +304,7 @@ fn counter(mom: &Mom, name: &str) -> u64 {
 
 #[test]
 fn roaming_moves_the_records_and_messages_follow_the_user() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 3);
     let mom = mom();
     let ids: Vec<u32> = (1..=3).map(|i| add_omm(&mom, &fleet, i)).collect();
@@ -415,11 +434,7 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
 
 #[test]
 fn the_admin_cli_manages_omms_users_and_settings() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 2);
     let mom = mom();
     let run = |args: &[&str]| {
@@ -560,16 +575,9 @@ fn supervisor_dev_sari() -> &'static str {
 #[test]
 fn a_hostile_omm_is_cut_off_while_the_others_keep_syncing() {
     use omm_sim::Behaviour;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 5);
-    let mom = Mom::start(&Options {
-        extra: "[axi]\nretry-secs = 1\nping-secs = 5\nrequest-timeout-secs = 2\n".into(),
-        ..Options::default()
-    });
+    let mom = mom_with("request-timeout-secs = 2\n");
     let ids: Vec<u32> = (1..=5).map(|i| add_omm(&mom, &fleet, i)).collect();
     wait("imported", Duration::from_secs(30), || {
         user_total(&mom) == 5 * u64::from(USERS)
@@ -649,11 +657,7 @@ fn a_hostile_omm_is_cut_off_while_the_others_keep_syncing() {
 
 #[test]
 fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_duplicates() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut options = FleetOptions {
         omms: 4,
         users: 150,
@@ -698,11 +702,7 @@ fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_dupl
 
 #[test]
 fn subscription_with_auto_create_on_and_off() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 1);
     let mom = mom();
     add_omm(&mom, &fleet, 1);
@@ -762,11 +762,7 @@ fn subscription_with_auto_create_on_and_off() {
 
 #[test]
 fn permanent_users_reach_every_omm_and_follow_edits() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 3);
     let mom = mom();
     let ids: Vec<u32> = (1..=3).map(|i| add_omm(&mom, &fleet, i)).collect();
@@ -905,11 +901,7 @@ fn permanent_users_reach_every_omm_and_follow_edits() {
 
 #[test]
 fn conference_rooms_live_on_their_omm_and_move_with_its_id() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 2);
     let mom = mom();
     let ids: Vec<u32> = (1..=2).map(|i| add_omm(&mom, &fleet, i)).collect();
@@ -975,11 +967,7 @@ fn conference_rooms_live_on_their_omm_and_move_with_its_id() {
 #[test]
 fn the_data_channel_reaches_subscribers_and_one_omm() {
     use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 2);
     let mom = mom();
     let ids: Vec<u32> = (1..=2).map(|i| add_omm(&mom, &fleet, i)).collect();
@@ -1064,19 +1052,8 @@ fn health_json(mom: &Mom) -> (i32, serde_json::Value) {
 
 #[test]
 fn only_a_signed_license_sets_the_sari_and_the_health_states_say_why() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fleet = fleet(&rt, 2);
-    let mom = mom();
-    for i in 1..=2 {
-        add_omm(&mom, &fleet, i);
-    }
-    wait("every link up", Duration::from_secs(20), || {
-        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
-    });
+    let rt = runtime();
+    let (fleet, mom, _) = linked(&rt, 2);
 
     // No license: no SARI anywhere, and the health states say so (exit 3).
     let (code, health) = health_json(&mom);
@@ -1182,16 +1159,9 @@ fn only_a_signed_license_sets_the_sari_and_the_health_states_say_why() {
 
 #[test]
 fn a_protocol_version_mismatch_stays_down_and_is_reported() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let fleet = fleet(&rt, 1);
-    let mom = Mom::start(&Options {
-        extra: "[axi]\nretry-secs = 1\nping-secs = 5\nprotocol-version = 46\n".into(),
-        ..Options::default()
-    });
+    let mom = mom_with("protocol-version = 46\n");
     add_omm(&mom, &fleet, 1);
     let reason = "protocol version mismatch: OMM 45, MOM 46";
     wait("mismatch reported", Duration::from_secs(15), || {
@@ -1219,17 +1189,9 @@ fn a_protocol_version_mismatch_stays_down_and_is_reported() {
 
 #[test]
 fn the_513th_permanent_user_is_refused_and_512_reach_the_omm() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fleet = fleet(&rt, 1);
-    let mom = mom();
-    let id = add_omm(&mom, &fleet, 1);
-    wait("link up", Duration::from_secs(20), || {
-        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
-    });
+    let rt = runtime();
+    let (fleet, mom, ids) = linked(&rt, 1);
+    let id = ids[0];
     let users: Vec<User> = (0..512)
         .map(|i| User {
             num: format!("6{i:04}"),
@@ -1285,18 +1247,9 @@ fn the_513th_permanent_user_is_refused_and_512_reach_the_omm() {
 
 #[test]
 fn an_omm_away_during_changes_converges_by_timestamp_when_it_returns() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fleet = fleet(&rt, 1);
-    let mom = mom();
-    let id = add_omm(&mom, &fleet, 1);
-    wait("imported", Duration::from_secs(20), || {
-        user_total(&mom) == u64::from(USERS)
-            && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
-    });
+    let rt = runtime();
+    let (fleet, mom, ids) = linked(&rt, 1);
+    let id = ids[0];
     let num_of = |uid: u32| {
         fleet.omm(1).lock().state.users[&uid]
             .raw("num")
