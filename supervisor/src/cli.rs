@@ -43,7 +43,7 @@ pub(crate) async fn call<A: Api>(
 }
 
 /// Prints the state of every service; exit code 0 only when all are running.
-pub async fn status(socket: &Path, json: bool) -> i32 {
+pub async fn status(socket: &Path, store_socket: &Path, json: bool) -> i32 {
     let rows = async {
         let mut ch = connect::<ControlApi>(socket).await?;
         match call::<ControlApi>(&mut ch, 1, ControlRequest::Status).await? {
@@ -87,11 +87,58 @@ pub async fn status(socket: &Path, json: bool) -> i32 {
                 r.last_exit
             );
         }
+        print_links_and_health(store_socket).await;
     }
     if rows.iter().all(|r| r.state == ServiceState::Running) {
         0
     } else {
         EXIT_DEGRADED
+    }
+}
+
+/// OMM links shown by `status` before "and N more".
+const LINKS_SHOWN: usize = 20;
+
+/// The OMM links and health states under `status` (nothing when the store cannot be asked).
+async fn print_links_and_health(store_socket: &Path) {
+    let Ok(mut ch) = connect::<StoreApi>(store_socket).await else {
+        return;
+    };
+    if let Ok(StoreResponse::Omms(omms)) =
+        call::<StoreApi>(&mut ch, 1, StoreRequest::ListOmms).await
+    {
+        let enabled: Vec<_> = omms.iter().filter(|o| o.enabled).collect();
+        let up = enabled
+            .iter()
+            .filter(|o| o.health.link == model::LinkState::Up)
+            .count();
+        println!("\nOMM links: {up} of {} enabled up", enabled.len());
+        for o in omms.iter().take(LINKS_SHOWN) {
+            let state = if o.enabled {
+                format!("{:?}", o.health.link)
+            } else {
+                "disabled".to_owned()
+            };
+            println!(
+                "  {:>4}  {:<24} {:<9} {}",
+                o.id, o.name, state, o.health.last_error
+            );
+        }
+        if omms.len() > LINKS_SHOWN {
+            println!(
+                "  … and {} more (sip-dect-mom omm list)",
+                omms.len() - LINKS_SHOWN
+            );
+        }
+    }
+    if let Ok(StoreResponse::Health(states)) =
+        call::<StoreApi>(&mut ch, 2, StoreRequest::GetHealth).await
+    {
+        println!();
+        for s in states {
+            let severity = s.severity.map_or("OK".to_owned(), |v| format!("{v:?}"));
+            println!("{:<16} {:<8} {}", s.check.label(), severity, s.reason);
+        }
     }
 }
 

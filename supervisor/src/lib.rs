@@ -53,7 +53,8 @@ pub struct Cli {
 /// Administrator subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show every service's state, pid, uptime and restarts (exit 3 if one is not running).
+    /// Show every service's state, pid, uptime and restarts (exit 3 if one is not running),
+    /// then the OMM links and the health states.
     Status {
         /// Print JSON.
         #[arg(long)]
@@ -189,9 +190,11 @@ fn run_command(command: &Command, config: &Config) -> i32 {
     let rt = runtime();
     let runtime_dir = &config.paths.runtime_dir;
     match command {
-        Command::Status { json } => {
-            rt.block_on(cli::status(&services::control_socket(runtime_dir), *json))
-        }
+        Command::Status { json } => rt.block_on(cli::status(
+            &services::control_socket(runtime_dir),
+            &services::store_socket(runtime_dir),
+            *json,
+        )),
         Command::Db {
             action: DbAction::Export { file },
         } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),

@@ -565,6 +565,25 @@ fn development_mode_brings_a_demo_fleet_and_a_license() {
     assert_eq!(settings.sari, supervisor_dev_sari());
     let out = mom.cli(&["omm", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).matches("Up").count() == 3);
+    // `status` shows the links and the health states under the services; the SARI restart
+    // may still be under way, so ask until every link is back.
+    wait(
+        "status shows every link up",
+        Duration::from_secs(20),
+        || {
+            let out = mom.cli(&["status"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            out.status.success()
+                && text.contains("OMM links: 3 of 3 enabled up")
+                && text.contains("Demo site 2")
+                && text
+                    .lines()
+                    .any(|l| l.starts_with("License") && l.contains("OK"))
+                && text
+                    .lines()
+                    .any(|l| l.starts_with("OMM connections") && l.contains("OK"))
+        },
+    );
 }
 
 /// The development license's SARI (as `supervisor::dev::DEV_SARI`).
