@@ -1041,6 +1041,7 @@ async fn reconcile_relations(
         .await
         .map_err(End::Failed)?;
     let mut binds = Vec::new();
+    let mut unbinds = Vec::new();
     let mut written = 0;
     for ((u, _), user) in keyed.into_iter().zip(mine) {
         let (Some(user), Some(omm_uid)) = (user, u.get(PpUser::UID)) else {
@@ -1051,25 +1052,62 @@ async fn reconcile_relations(
         }
         let omm_ppn = u.get(PpUser::PPN).unwrap_or(0);
         let omm_rel = u.get(PpUser::REL_TYPE).unwrap_or_default();
-        if user.ppn == 0 && omm_ppn != 0 {
-            if let Some(mom_ppn) = ids.mom_device(omm_ppn) {
-                binds.push((user.uid, mom_ppn, omm_rel));
-            }
-        } else if user.ppn != 0 && omm_ppn == 0 {
-            if let Some(&target) = ids.devices.get(&user.ppn) {
-                bind_on_omm(
-                    link,
-                    omm_uid,
-                    target,
-                    user.rel_type,
-                    user.timestamp_relation,
-                )
-                .await?;
+        let omm_stamp = u.get(PpUser::TIME_STAMP_RELATION).unwrap_or(0);
+        // The OMM's partner as the MOM knows it.
+        let partner = if omm_ppn == 0 {
+            None
+        } else {
+            ids.mom_device(omm_ppn)
+        };
+        let same = (user.ppn == 0 && omm_ppn == 0)
+            || (user.ppn != 0 && partner == Some(user.ppn) && omm_rel == user.rel_type);
+        if same {
+            if user.ppn != 0 {
                 ids.binding.insert(user.uid, (user.ppn, user.rel_type));
+            }
+            continue;
+        }
+        // The relation is an aspect of its own: its stamps decide, not the records'. On a
+        // tie the MOM's binding wins, but an unbound MOM record does not undo the OMM's
+        // binding (an imported record is unbound until its binding is taken over).
+        let omm_newer = omm_stamp > user.timestamp_relation
+            || (omm_stamp == user.timestamp_relation && user.ppn == 0);
+        if omm_newer {
+            match partner {
+                Some(mom_ppn) => {
+                    if user.ppn != 0 {
+                        unbinds.push(user.uid);
+                    }
+                    binds.push((user.uid, mom_ppn, omm_rel, omm_stamp));
+                }
+                None if omm_ppn == 0 => unbinds.push(user.uid),
+                // Bound there to a handset the MOM does not know: nothing to take over.
+                None => {}
+            }
+        } else if user.ppn == 0 {
+            unbind_on_omm(link, omm_uid, omm_ppn, user.timestamp_relation).await?;
+            ids.binding.remove(&user.uid);
+            written += 1;
+        } else if let Some(&target) = ids.devices.get(&user.ppn) {
+            bind_on_omm(
+                link,
+                omm_uid,
+                target,
+                user.rel_type,
+                user.timestamp_relation,
+            )
+            .await?;
+            ids.binding.insert(user.uid, (user.ppn, user.rel_type));
+            written += 1;
+        }
+    }
+    for uid in unbinds {
+        match store.call(StoreRequest::Unbind(uid)).await {
+            Ok(_) => {
+                ids.binding.remove(&uid);
                 written += 1;
             }
-        } else if user.ppn != 0 {
-            ids.binding.insert(user.uid, (user.ppn, user.rel_type));
+            Err(e) => tracing::warn!(omm = omm.id, uid, error = %e, "taking over an unbind failed"),
         }
     }
     if !binds.is_empty() {
@@ -1079,7 +1117,7 @@ async fn reconcile_relations(
             .await
             .map_err(End::Failed)?
         {
-            for ((uid, ppn, rel), result) in asked.into_iter().zip(results) {
+            for ((uid, ppn, rel, _), result) in asked.into_iter().zip(results) {
                 if result.is_ok() {
                     ids.binding.insert(uid, (ppn, rel));
                     written += 1;
@@ -1088,6 +1126,31 @@ async fn reconcile_relations(
         }
     }
     Ok(written)
+}
+
+/// Unbinds OMM user `omm_uid` from its handset `omm_ppn` on the OMM (`SetPP` with `0` and
+/// `Unbound` on both sides).
+async fn unbind_on_omm(link: &AxiLink, omm_uid: u32, omm_ppn: u32, stamp: u64) -> Result<(), End> {
+    let mut u = PpUser::default();
+    u.set(PpUser::UID, omm_uid)
+        .set(PpUser::PPN, 0)
+        .set(PpUser::REL_TYPE, model::RelType::Unbound)
+        .set(PpUser::TIME_STAMP, stamp)
+        .set(PpUser::TIME_STAMP_RELATION, stamp);
+    let mut d = PpDev::default();
+    d.set(PpDev::PPN, omm_ppn)
+        .set(PpDev::UID, 0)
+        .set(PpDev::REL_TYPE, model::RelType::Unbound)
+        .set(PpDev::TIME_STAMP, stamp)
+        .set(PpDev::TIME_STAMP_RELATION, stamp);
+    setting(
+        link,
+        SetPP {
+            user: Some(u),
+            pp: Some(d),
+        },
+    )
+    .await
 }
 
 async fn bind_on_omm(
@@ -1101,12 +1164,14 @@ async fn bind_on_omm(
     u.set(PpUser::UID, omm_uid)
         .set(PpUser::PPN, omm_ppn)
         .set(PpUser::REL_TYPE, rel)
-        .set(PpUser::TIME_STAMP, stamp);
+        .set(PpUser::TIME_STAMP, stamp)
+        .set(PpUser::TIME_STAMP_RELATION, stamp);
     let mut d = PpDev::default();
     d.set(PpDev::PPN, omm_ppn)
         .set(PpDev::UID, omm_uid)
         .set(PpDev::REL_TYPE, rel)
-        .set(PpDev::TIME_STAMP, stamp);
+        .set(PpDev::TIME_STAMP, stamp)
+        .set(PpDev::TIME_STAMP_RELATION, stamp);
     setting(
         link,
         SetPP {
@@ -1540,8 +1605,9 @@ impl Binding {
     }
 }
 
-/// Pushes the MOM's binding to the OMM when both records are there and the OMM does not
-/// have it yet.
+/// Makes the OMM's binding of the user agree with the MOM's: a bind (`SetPP`), a relation
+/// type change (`SetPPUserDevRelation`) or an unbind (`SetPP` with `0`/`Unbound`), when the
+/// records are there and the OMM does not have it yet.
 async fn sync_binding(link: &AxiLink, ids: &mut Ids, binding: Binding) -> Result<(), End> {
     let Binding {
         uid,
@@ -1549,13 +1615,43 @@ async fn sync_binding(link: &AxiLink, ids: &mut Ids, binding: Binding) -> Result
         rel,
         stamp,
     } = binding;
-    if uid == 0 || ppn == 0 || ids.binding.get(&uid) == Some(&(ppn, rel)) {
+    if uid == 0 {
         return Ok(());
     }
-    let (Some(&omm_uid), Some(&omm_ppn)) = (ids.users.get(&uid), ids.devices.get(&ppn)) else {
+    let known = ids.binding.get(&uid).copied();
+    let Some(&omm_uid) = ids.users.get(&uid) else {
         return Ok(());
     };
-    bind_on_omm(link, omm_uid, omm_ppn, rel, stamp).await?;
+    if ppn == 0 {
+        // Unbound at the MOM: the OMM drops the binding it has.
+        if let Some((old, _)) = known {
+            if let Some(&omm_ppn) = ids.devices.get(&old) {
+                unbind_on_omm(link, omm_uid, omm_ppn, stamp).await?;
+            }
+            ids.binding.remove(&uid);
+        }
+        return Ok(());
+    }
+    if known == Some((ppn, rel)) {
+        return Ok(());
+    }
+    let Some(&omm_ppn) = ids.devices.get(&ppn) else {
+        return Ok(());
+    };
+    if known.is_some_and(|(old, _)| old == ppn) {
+        // Only the relation type changed (Dynamic ↔ Fixed).
+        setting(
+            link,
+            SetPPUserDevRelation {
+                uid: omm_uid,
+                rel_type: rel,
+                time_stamp: Some(stamp),
+            },
+        )
+        .await?;
+    } else {
+        bind_on_omm(link, omm_uid, omm_ppn, rel, stamp).await?;
+    }
     ids.binding.insert(uid, (ppn, rel));
     Ok(())
 }

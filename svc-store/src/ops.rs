@@ -184,10 +184,10 @@ impl Tx<'_, '_> {
                 device.uid = 0;
                 let uid = self.put_user(user)?;
                 let ppn = self.put_device(device)?;
-                self.bind(uid, ppn, RelType::Fixed)?;
+                self.bind(uid, ppn, RelType::Fixed, 0)?;
                 Ok(StoreResponse::CreatedFixed { uid, ppn })
             }
-            R::Bind { uid, ppn, rel_type } => self.bind(uid, ppn, rel_type),
+            R::Bind { uid, ppn, rel_type } => self.bind(uid, ppn, rel_type, 0),
             R::Unbind(uid) => self.unbind(uid),
             R::ChangeRelationType { uid, rel_type } => self.change_relation_type(uid, rel_type),
             R::ChangeSource { uid, source } => self.change_source(uid, source),
@@ -209,7 +209,7 @@ impl Tx<'_, '_> {
             R::BindMany(pairs) => Ok(StoreResponse::CreatedMany(
                 pairs
                     .into_iter()
-                    .map(|(uid, ppn, rel)| self.bind(uid, ppn, rel).map(|_| uid))
+                    .map(|(uid, ppn, rel, stamp)| self.bind(uid, ppn, rel, stamp).map(|_| uid))
                     .collect(),
             )),
             R::PutConferenceRoom(room) => self.put_room(room),
@@ -416,9 +416,11 @@ impl Tx<'_, '_> {
         };
         match &old {
             Some(old) => {
-                // Relations change only through Bind/Unbind/ChangeRelationType.
+                // Relations change only through Bind/Unbind/ChangeRelationType, and so does
+                // their own timestamp (the relation is an aspect of its own).
                 user.ppn = old.ppn;
                 user.rel_type = old.rel_type;
+                user.timestamp_relation = old.timestamp_relation;
                 user.created = old.created;
                 if user.omm_uid == 0 && user.home_omm == old.home_omm {
                     user.omm_uid = old.omm_uid;
@@ -478,6 +480,7 @@ impl Tx<'_, '_> {
             Some(old) => {
                 device.uid = old.uid;
                 device.rel_type = old.rel_type;
+                device.timestamp_relation = old.timestamp_relation;
                 device.created = old.created;
                 if device.omm_ppn == 0 && device.location == old.location {
                     device.omm_ppn = old.omm_ppn;
@@ -563,7 +566,15 @@ impl Tx<'_, '_> {
         Ok(uid != 0 && self.view.get_raw(Db::IdxPermanent, &id_key(uid))?.is_some())
     }
 
-    fn bind(&mut self, uid: u32, ppn: u32, rel_type: RelType) -> Result<StoreResponse, StoreError> {
+    /// Binds; `stamp` is the relation's timestamp (0: now). The records' own stamps only move
+    /// forward.
+    fn bind(
+        &mut self,
+        uid: u32,
+        ppn: u32,
+        rel_type: RelType,
+        stamp: u64,
+    ) -> Result<StoreResponse, StoreError> {
         if rel_type == RelType::Unbound {
             return Err(StoreError::RelationChange(
                 "bind needs Dynamic or Fixed".into(),
@@ -583,15 +594,15 @@ impl Tx<'_, '_> {
                 device.uid
             )));
         }
-        let t = now();
+        let t = if stamp == 0 { now() } else { stamp };
         user.ppn = ppn;
         user.rel_type = rel_type;
         user.timestamp_relation = t;
-        user.timestamp = t;
+        user.timestamp = user.timestamp.max(t);
         device.uid = uid;
         device.rel_type = rel_type;
         device.timestamp_relation = t;
-        device.timestamp = t;
+        device.timestamp = device.timestamp.max(t);
         self.save_pair(&user, &device)?;
         Ok(StoreResponse::Done)
     }

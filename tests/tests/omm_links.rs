@@ -1359,3 +1359,80 @@ fn an_omm_away_during_changes_converges_by_timestamp_when_it_returns() {
     assert_eq!(user_total(&mom), u64::from(USERS));
     assert_eq!(fleet.omm(1).lock().state.users.len(), USERS as usize);
 }
+
+#[test]
+fn relation_changes_reach_the_omm_and_the_newer_relation_wins_after_an_absence() {
+    use axi::PpUser;
+    use model::RelType;
+    let rt = runtime();
+    let (fleet, mom, _) = linked(&rt, 1);
+    let (omm_uid, num) = {
+        let inner = fleet.omm(1).lock();
+        inner
+            .state
+            .users
+            .iter()
+            .find(|(_, u)| {
+                u.get(PpUser::REL_TYPE) == Some(RelType::Dynamic)
+                    && u.get(PpUser::PPN).unwrap_or(0) != 0
+            })
+            .map(|(id, u)| (*id, u.raw("num").unwrap().to_owned()))
+            .expect("a Dynamic pair")
+    };
+    let on_omm = || {
+        let inner = fleet.omm(1).lock();
+        let u = &inner.state.users[&omm_uid];
+        (
+            u.get(PpUser::PPN).unwrap_or(0),
+            u.get(PpUser::REL_TYPE).unwrap_or_default(),
+        )
+    };
+    let user = user_by_number(&mom, &num).unwrap();
+    assert_eq!(user.rel_type, RelType::Dynamic);
+    let (uid, ppn) = (user.uid, user.ppn);
+
+    // Dynamic → Fixed, unbind and bind again at the MOM each reach the OMM.
+    ok(mom.store(StoreRequest::ChangeRelationType {
+        uid,
+        rel_type: RelType::Fixed,
+    }));
+    wait("Fixed on the OMM", Duration::from_secs(10), || {
+        let (p, rel) = on_omm();
+        p != 0 && rel == RelType::Fixed
+    });
+    ok(mom.store(StoreRequest::Unbind(uid)));
+    wait("unbound on the OMM", Duration::from_secs(10), || {
+        on_omm() == (0, RelType::Unbound)
+    });
+    ok(mom.store(StoreRequest::Bind {
+        uid,
+        ppn,
+        rel_type: RelType::Dynamic,
+    }));
+    wait("bound again on the OMM", Duration::from_secs(10), || {
+        let (p, rel) = on_omm();
+        p != 0 && rel == RelType::Dynamic
+    });
+
+    // Unbound at the MOM while the OMM is away: the newer unbind wins when it returns (and
+    // the OMM's older binding is not taken back).
+    let mut record = omms(&mom).pop().unwrap();
+    record.enabled = false;
+    ok(mom.store(StoreRequest::PutOmm(record.clone())));
+    wait("link down", Duration::from_secs(10), || {
+        fleet.omm(1).link_count() == 0
+    });
+    std::thread::sleep(Duration::from_millis(1100)); // stamps have one-second resolution
+    ok(mom.store(StoreRequest::Unbind(uid)));
+    record.enabled = true;
+    ok(mom.store(StoreRequest::PutOmm(record)));
+    wait(
+        "the unbind applied on return",
+        Duration::from_secs(15),
+        || on_omm() == (0, RelType::Unbound),
+    );
+    wait("link up", Duration::from_secs(10), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    assert_eq!(user_by_number(&mom, &num).unwrap().ppn, 0, "still unbound");
+}

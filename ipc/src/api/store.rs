@@ -234,8 +234,9 @@ pub enum StoreRequest {
     PutUsers(Vec<User>),
     /// Create or replace many devices in one transaction; each succeeds or fails alone.
     PutDevices(Vec<Device>),
-    /// Bind many `(uid, ppn, relation)` pairs in one transaction; each succeeds or fails alone.
-    BindMany(Vec<(u32, u32, RelType)>),
+    /// Bind many `(uid, ppn, relation, relation timestamp)` pairs in one transaction (an OMM's
+    /// bindings taken over with its stamp; 0 for now); each succeeds or fails alone.
+    BindMany(Vec<(u32, u32, RelType, Timestamp)>),
     /// The "Health states" pane: license and OMM connections.
     GetHealth,
     /// `request`, made by the link of OMM `omm`: the changes it causes carry
