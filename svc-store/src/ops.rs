@@ -184,10 +184,10 @@ impl Tx<'_, '_> {
                 device.uid = 0;
                 let uid = self.put_user(user)?;
                 let ppn = self.put_device(device)?;
-                self.bind(uid, ppn, RelType::Fixed, 0)?;
+                self.bind(uid, ppn, RelType::Fixed, None)?;
                 Ok(StoreResponse::CreatedFixed { uid, ppn })
             }
-            R::Bind { uid, ppn, rel_type } => self.bind(uid, ppn, rel_type, 0),
+            R::Bind { uid, ppn, rel_type } => self.bind(uid, ppn, rel_type, None),
             R::Unbind(uid) => self.unbind(uid),
             R::ChangeRelationType { uid, rel_type } => self.change_relation_type(uid, rel_type),
             R::ChangeSource { uid, source } => self.change_source(uid, source),
@@ -209,7 +209,9 @@ impl Tx<'_, '_> {
             R::BindMany(pairs) => Ok(StoreResponse::CreatedMany(
                 pairs
                     .into_iter()
-                    .map(|(uid, ppn, rel, stamp)| self.bind(uid, ppn, rel, stamp).map(|_| uid))
+                    .map(|(uid, ppn, rel, stamp)| {
+                        self.bind(uid, ppn, rel, Some(stamp)).map(|_| uid)
+                    })
                     .collect(),
             )),
             R::PutConferenceRoom(room) => self.put_room(room),
@@ -566,14 +568,15 @@ impl Tx<'_, '_> {
         Ok(uid != 0 && self.view.get_raw(Db::IdxPermanent, &id_key(uid))?.is_some())
     }
 
-    /// Binds; `stamp` is the relation's timestamp (0: now). The records' own stamps only move
-    /// forward.
+    /// Binds. A bind made here stamps the relation and both records now; one taken over from
+    /// an OMM (`taken_over` = its relation stamp) keeps that stamp and leaves the records'
+    /// stamps alone, so the records still equal the OMM's at the next reconciliation.
     fn bind(
         &mut self,
         uid: u32,
         ppn: u32,
         rel_type: RelType,
-        stamp: u64,
+        taken_over: Option<u64>,
     ) -> Result<StoreResponse, StoreError> {
         if rel_type == RelType::Unbound {
             return Err(StoreError::RelationChange(
@@ -594,15 +597,17 @@ impl Tx<'_, '_> {
                 device.uid
             )));
         }
-        let t = if stamp == 0 { now() } else { stamp };
+        let t = taken_over.unwrap_or_else(now);
         user.ppn = ppn;
         user.rel_type = rel_type;
         user.timestamp_relation = t;
-        user.timestamp = user.timestamp.max(t);
         device.uid = uid;
         device.rel_type = rel_type;
         device.timestamp_relation = t;
-        device.timestamp = device.timestamp.max(t);
+        if taken_over.is_none() {
+            user.timestamp = t;
+            device.timestamp = t;
+        }
         self.save_pair(&user, &device)?;
         Ok(StoreResponse::Done)
     }

@@ -717,6 +717,25 @@ fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_dupl
             "nothing duplicated on OMM {i}"
         );
     }
+    // Once in agreement, a reconnect writes nothing on either side.
+    let synced = counter(&mom, "axi.records_synced");
+    std::thread::sleep(Duration::from_millis(1100)); // `since` has one-second resolution
+    let killed_at = model::now();
+    let axi = mom.service("axi");
+    mom_tests::signal(axi.pid.unwrap(), nix::sys::signal::Signal::SIGKILL);
+    wait("svc-axi restarted again", Duration::from_secs(10), || {
+        mom.service("axi").restarts == 2
+    });
+    wait("every link up again", Duration::from_secs(15), || {
+        omms(&mom)
+            .iter()
+            .all(|o| o.health.link == LinkState::Up && o.health.since >= killed_at)
+    });
+    assert_eq!(
+        counter(&mom, "axi.records_synced"),
+        synced,
+        "a quiet reconnect"
+    );
 }
 
 #[test]

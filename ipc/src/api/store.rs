@@ -234,8 +234,9 @@ pub enum StoreRequest {
     PutUsers(Vec<User>),
     /// Create or replace many devices in one transaction; each succeeds or fails alone.
     PutDevices(Vec<Device>),
-    /// Bind many `(uid, ppn, relation, relation timestamp)` pairs in one transaction (an OMM's
-    /// bindings taken over with its stamp; 0 for now); each succeeds or fails alone.
+    /// Take over many bindings an OMM has, `(uid, ppn, relation, the OMM's relation
+    /// timestamp)`, in one transaction; the records' own timestamps stay as they are. Each
+    /// succeeds or fails alone.
     BindMany(Vec<(u32, u32, RelType, Timestamp)>),
     /// The "Health states" pane: license and OMM connections.
     GetHealth,
