@@ -152,6 +152,11 @@ pub enum DeviceAction {
         #[arg(long, default_value_t = 0)]
         omm: u32,
     },
+    /// Unsubscribe a handset (relation type Fixed only): removed from its OMM and the MOM.
+    Unsubscribe {
+        /// Handset id (PPN).
+        ppn: u32,
+    },
     /// Delete a handset record.
     Delete {
         /// Device id (ppn).
@@ -509,6 +514,15 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
                     0
                 }
                 Ok(other) => fail(&format!("unexpected answer {other:?}")),
+                Err(e) => fail(&e),
+            }
+        }
+        DeviceAction::Unsubscribe { ppn } => {
+            match request(socket, StoreRequest::UnsubscribeDevice(*ppn)).await {
+                Ok(_) => {
+                    println!("handset {ppn} unsubscribed and removed from its OMM");
+                    0
+                }
                 Err(e) => fail(&e),
             }
         }

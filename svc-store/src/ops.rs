@@ -173,6 +173,17 @@ impl Tx<'_, '_> {
             R::DeleteUser(uid) => self.delete_user(uid),
             R::PutDevice(device) => self.put_device(device).map(StoreResponse::Created),
             R::DeleteDevice(ppn) => self.delete_device(ppn),
+            R::UnsubscribeDevice(ppn) => {
+                let device: Device = self.get(Db::Devices, ppn, Entity::Device)?;
+                if device.rel_type != RelType::Fixed {
+                    return Err(StoreError::RelationChange(format!(
+                        "only a handset with relation type Fixed can be unsubscribed; handset \
+                         {ppn} is {:?}",
+                        device.rel_type
+                    )));
+                }
+                self.delete_device(ppn)
+            }
             R::CreateFixed {
                 mut user,
                 mut device,

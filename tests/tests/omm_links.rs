@@ -595,11 +595,11 @@ fn supervisor_dev_sari() -> &'static str {
 fn a_hostile_omm_is_cut_off_while_the_others_keep_syncing() {
     use omm_sim::Behaviour;
     let rt = runtime();
-    let fleet = fleet(&rt, 5);
+    let fleet = fleet(&rt, 6);
     let mom = mom_with("request-timeout-secs = 2\n");
-    let ids: Vec<u32> = (1..=5).map(|i| add_omm(&mom, &fleet, i)).collect();
+    let ids: Vec<u32> = (1..=6).map(|i| add_omm(&mom, &fleet, i)).collect();
     wait("imported", Duration::from_secs(30), || {
-        user_total(&mom) == 5 * u64::from(USERS)
+        user_total(&mom) == 6 * u64::from(USERS)
     });
     wait("links up", Duration::from_secs(10), || {
         omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
@@ -658,6 +658,16 @@ fn a_hostile_omm_is_cut_off_while_the_others_keep_syncing() {
     wait("healthy OMM still syncs", Duration::from_secs(10), || {
         user_by_number(&mom, &num).is_some_and(|u| u.name == "Still syncing")
     });
+    // And handsets roam between the healthy OMMs as usual.
+    let ipei = fleet.omm(6).lock().state.devices[&4]
+        .get(axi::PpDev::IPEI)
+        .unwrap();
+    fleet.roam(ipei, 4, 3).unwrap();
+    wait(
+        "roamed between healthy OMMs",
+        Duration::from_secs(5),
+        || fleet.device(4, ipei).is_some() && device_location(&mom, ipei) == Some(ids[3]),
+    );
     let StoreResponse::Events(events) = mom.store(StoreRequest::ListEvents) else {
         panic!()
     };
@@ -1454,4 +1464,37 @@ fn relation_changes_reach_the_omm_and_the_newer_relation_wins_after_an_absence()
         omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
     });
     assert_eq!(user_by_number(&mom, &num).unwrap().ppn, 0, "still unbound");
+
+    // Unsubscribe: refused for a handset that is not Fixed; a Fixed one is removed from its
+    // OMM and the MOM, its user stays.
+    let ipei = match mom.store(StoreRequest::GetDevice(ppn)) {
+        StoreResponse::Device(d) => d.ipei,
+        other => panic!("{other:?}"),
+    };
+    let refused = mom.cli(&["device", "unsubscribe", &ppn.to_string()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("only a handset with relation type Fixed"),
+        "{refused:?}"
+    );
+    ok(mom.store(StoreRequest::Bind {
+        uid,
+        ppn,
+        rel_type: RelType::Fixed,
+    }));
+    wait("bound Fixed on the OMM", Duration::from_secs(10), || {
+        on_omm().1 == RelType::Fixed
+    });
+    let out = mom.cli(&["device", "unsubscribe", &ppn.to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    wait("handset gone from the OMM", Duration::from_secs(10), || {
+        fleet.device(1, ipei).is_none()
+    });
+    assert!(matches!(
+        mom.store(StoreRequest::GetDevice(ppn)),
+        StoreResponse::Error(_)
+    ));
+    assert_eq!(on_omm(), (0, RelType::Unbound), "its user stays, unbound");
+    assert_eq!(user_by_number(&mom, &num).unwrap().ppn, 0);
 }

@@ -248,6 +248,9 @@ pub enum StoreRequest {
         /// The request itself.
         request: Box<StoreRequest>,
     },
+    /// Unsubscribe a handset (relation type Fixed only): it is deleted on its OMM and
+    /// everywhere else, its user unbound.
+    UnsubscribeDevice(u32),
 }
 
 /// What a change did.
