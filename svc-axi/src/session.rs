@@ -580,7 +580,7 @@ async fn reconcile(
         .await
         .map_err(End::Failed)?;
     let mut writes: Vec<User> = Vec::new();
-    let mut seen_users = Vec::new();
+    let mut seen_users = std::collections::HashSet::new();
     for ((omm_uid, num, stamp, u), mine) in users.into_iter().zip(found) {
         match mine {
             None => {
@@ -602,7 +602,7 @@ async fn reconcile(
             }
             Some(mut mine) if mine.home_omm == omm.id || mine.home_omm == 0 => {
                 ids.users.insert(mine.uid, omm_uid);
-                seen_users.push(mine.uid);
+                seen_users.insert(mine.uid);
                 if stamp > mine.timestamp {
                     user_from_axi(&mut mine, u);
                     mine.home_omm = omm.id;
@@ -624,7 +624,7 @@ async fn reconcile(
                 // A permanent user's copy: it belongs here too.
                 ids.users.insert(other.uid, omm_uid);
                 ids.perm.insert(other.uid);
-                seen_users.push(other.uid);
+                seen_users.insert(other.uid);
                 if other.timestamp > stamp {
                     let mut rec = user_to_axi(&other);
                     rec.set(PpUser::UID, omm_uid);
@@ -658,7 +658,7 @@ async fn reconcile(
             Ok(uid) => {
                 ids.users.insert(uid, omm_uid);
                 ids.user_agreed.insert(uid, print);
-                seen_users.push(uid);
+                seen_users.insert(uid);
                 written += 1;
             }
             Err(e) => {
@@ -745,7 +745,7 @@ async fn reconcile(
         .map_err(End::Failed)?;
     let permanent_uids: std::collections::HashSet<u32> = permanent.iter().map(|u| u.uid).collect();
     let mut writes: Vec<Device> = Vec::new();
-    let mut seen_devices = Vec::new();
+    let mut seen_devices = std::collections::HashSet::new();
     for ((omm_ppn, ipei, stamp, d), mine) in devices.into_iter().zip(found) {
         match mine {
             None => {
@@ -767,7 +767,7 @@ async fn reconcile(
             }
             Some(mut mine) if mine.location == omm.id || mine.location == 0 => {
                 ids.devices.insert(mine.ppn, omm_ppn);
-                seen_devices.push(mine.ppn);
+                seen_devices.insert(mine.ppn);
                 if stamp > mine.timestamp {
                     device_from_axi(&mut mine, d);
                     mine.location = omm.id;
@@ -833,7 +833,7 @@ async fn reconcile(
             Ok(ppn) => {
                 ids.devices.insert(ppn, omm_ppn);
                 ids.device_agreed.insert(ppn, print);
-                seen_devices.push(ppn);
+                seen_devices.insert(ppn);
                 written += 1;
             }
             Err(e) => {

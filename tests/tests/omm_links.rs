@@ -1498,3 +1498,35 @@ fn relation_changes_reach_the_omm_and_the_newer_relation_wins_after_an_absence()
     assert_eq!(on_omm(), (0, RelType::Unbound), "its user stays, unbound");
     assert_eq!(user_by_number(&mom, &num).unwrap().ppn, 0);
 }
+
+#[test]
+fn an_event_flood_is_cut_off_and_the_link_recovers() {
+    use omm_sim::Behaviour;
+    let rt = runtime();
+    let (fleet, mom, ids) = linked(&rt, 2);
+    // OMM 1 answers the next request, then sends 20,000 events at once.
+    fleet.omm(1).set_behaviour(Behaviour::Flood(20_000));
+    ok(mom.store(StoreRequest::PutSettings(model::Settings {
+        fac_prefix: "*9".into(),
+        ..model::Settings::default()
+    })));
+    let mut reason = String::new();
+    wait("the flooding link cut off", Duration::from_secs(20), || {
+        if let Some(o) = omms(&mom).into_iter().find(|o| o.id == ids[0]) {
+            if o.health.link == LinkState::Down {
+                reason = o.health.last_error;
+                return true;
+            }
+        }
+        false
+    });
+    assert!(reason.contains("events faster"), "{reason}");
+    // The other OMM was not affected, and the flooding one comes back (it behaves again).
+    assert!(omms(&mom)
+        .iter()
+        .any(|o| o.id == ids[1] && o.health.link == LinkState::Up));
+    wait("link back", Duration::from_secs(15), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    assert_eq!(user_total(&mom), 2 * u64::from(USERS), "nothing duplicated");
+}

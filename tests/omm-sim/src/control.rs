@@ -86,6 +86,7 @@ pub fn execute(fleet: &Fleet, request: &Value) -> Result<Value, String> {
                 "garbage" => Behaviour::Garbage,
                 "oversize" => Behaviour::Oversize,
                 "byte-by-byte" => Behaviour::ByteByByte,
+                "flood" => Behaviour::Flood(10_000),
                 other => return Err(format!("unknown mode {other:?}")),
             };
             fleet.omms.get(num(request, "omm")? as usize - 1).ok_or("no such OMM")?.set_behaviour(behaviour);

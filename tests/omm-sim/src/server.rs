@@ -28,6 +28,9 @@ pub enum Behaviour {
     Oversize,
     /// Writes every frame one byte at a time.
     ByteByByte,
+    /// Answers the next request, then sends this many user events at once (a mass edit at
+    /// the OMM), then behaves normally again.
+    Flood(u32),
 }
 
 /// What goes to a link's writer.
@@ -333,10 +336,24 @@ async fn respond(
                 tokio::time::sleep(d).await;
                 axi::encode(&reply)
             }
-            Behaviour::Normal | Behaviour::ByteByByte => axi::encode(&reply),
+            Behaviour::Normal | Behaviour::ByteByByte | Behaviour::Flood(_) => axi::encode(&reply),
         };
         if tx.send(Out::Bytes(bytes)).await.is_err() {
             return false;
+        }
+    }
+    if let Behaviour::Flood(count) = behaviour {
+        omm.set_behaviour(Behaviour::Normal);
+        let user = omm.lock().state.users.values().next().cloned();
+        if let Some(user) = user {
+            let bytes = axi::encode(&axi::Frame::event(axi::message::EventPPUserCnf {
+                user: Some(user),
+            }));
+            for _ in 0..count {
+                if tx.send(Out::Bytes(bytes.clone())).await.is_err() {
+                    return false;
+                }
+            }
         }
     }
     if restart {
