@@ -47,6 +47,45 @@ fn check<T: AttrValue>(text: &str) -> bool {
     T::valid(text)
 }
 
+/// A record type's type checks, found by attribute name.
+#[derive(Debug)]
+pub struct SchemaIndex {
+    by_name: FxHashMap<&'static str, fn(&str) -> bool>,
+    /// The same, keyed by address and length of the interned name ([`crate::xml::intern`]
+    /// hands out one `&'static str` per known name): decoding looks every attribute up, and
+    /// hashing two numbers is cheaper than hashing and comparing the name. Any other name
+    /// falls back to `by_name`.
+    by_interned: FxHashMap<(usize, usize), fn(&str) -> bool>,
+}
+
+impl SchemaIndex {
+    fn new(schema: Schema) -> Self {
+        let mut by_interned = FxHashMap::default();
+        for (name, check) in schema {
+            if let Name::Borrowed(interned) = crate::xml::intern(name) {
+                by_interned.insert((interned.as_ptr() as usize, interned.len()), *check);
+            }
+        }
+        Self {
+            by_name: schema.iter().copied().collect(),
+            by_interned,
+        }
+    }
+
+    /// The type check of attribute `name`, if the record knows it.
+    #[must_use]
+    pub fn check(&self, name: &Name) -> Option<fn(&str) -> bool> {
+        match name {
+            Name::Borrowed(n) => self
+                .by_interned
+                .get(&(n.as_ptr() as usize, n.len()))
+                .or_else(|| self.by_name.get(n))
+                .copied(),
+            Name::Owned(n) => self.by_name.get(n.as_str()).copied(),
+        }
+    }
+}
+
 /// A record element with lossless attributes.
 pub trait AxiRecord: Sized + Default {
     /// Element name.
@@ -108,7 +147,7 @@ pub trait AxiRecord: Sized + Default {
     fn from_attrs(name: &str, attrs: Vec<(Name, Text)>) -> Result<Self, DecodeError> {
         let schema = Self::schema_index();
         for (attr, value) in &attrs {
-            if let Some(ok) = schema.get(attr.as_ref()) {
+            if let Some(ok) = schema.check(attr) {
                 // An empty value clears a field (axi-profile.md §10), so it is always allowed.
                 if !value.is_empty() && !ok(value) {
                     return Err(DecodeError::WrongType {
@@ -124,8 +163,8 @@ pub trait AxiRecord: Sized + Default {
         Ok(record)
     }
 
-    /// [`AxiRecord::SCHEMA`] as a map, built once.
-    fn schema_index() -> &'static FxHashMap<&'static str, fn(&str) -> bool>;
+    /// [`AxiRecord::SCHEMA`] as maps, built once.
+    fn schema_index() -> &'static SchemaIndex;
 
     /// Writes the record element.
     fn to_element(&self) -> Element {
@@ -157,9 +196,9 @@ macro_rules! axi_record {
             fn attrs(&self) -> &Vec<(Name, Text)> {
                 &self.attrs
             }
-            fn schema_index() -> &'static FxHashMap<&'static str, fn(&str) -> bool> {
-                static INDEX: OnceLock<FxHashMap<&'static str, fn(&str) -> bool>> = OnceLock::new();
-                INDEX.get_or_init(|| Self::SCHEMA.iter().copied().collect())
+            fn schema_index() -> &'static SchemaIndex {
+                static INDEX: OnceLock<SchemaIndex> = OnceLock::new();
+                INDEX.get_or_init(|| SchemaIndex::new(Self::SCHEMA))
             }
             fn attrs_mut(&mut self) -> &mut Vec<(Name, Text)> {
                 &mut self.attrs

@@ -192,11 +192,11 @@ pub fn parse(frame: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
             .map_err(|e| DecodeError::Malformed(e.to_string()))?;
         match event {
             Event::Start(start) => {
-                let element = open(&start, limits, &stack, root.is_some())?;
+                let element = open(&text, &start, limits, &stack, root.is_some())?;
                 stack.push(element);
             }
             Event::Empty(start) => {
-                let element = open(&start, limits, &stack, root.is_some())?;
+                let element = open(&text, &start, limits, &stack, root.is_some())?;
                 close(&mut stack, &mut root, element);
             }
             Event::End(_) => {
@@ -248,8 +248,50 @@ pub fn parse(frame: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
     root.ok_or_else(|| DecodeError::Malformed("no element in the frame".into()))
 }
 
+/// `bytes` as text when they lie inside `text` (the reader's input, already valid UTF-8):
+/// a slice of it, found by position, so it is not validated a second time.
+fn within<'t>(text: &'t str, bytes: &[u8]) -> Option<&'t str> {
+    let offset = (bytes.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    text.get(offset..offset.checked_add(bytes.len())?)
+}
+
+/// The `name="value"` pairs of a start tag's attribute text (quick-xml's iterator costs more
+/// than the whole rest of a record's decoding; this scanner is written for the one shape
+/// AXI uses). Values are raw: references are resolved by the caller.
+fn attributes(mut rest: &str) -> impl Iterator<Item = Result<(&str, &str), DecodeError>> {
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches(space);
+        if rest.is_empty() {
+            return None;
+        }
+        let malformed = |why: &str, at: &str| {
+            Some(Err(DecodeError::Malformed(format!(
+                "{why} near {:?}",
+                at.chars().take(20).collect::<String>()
+            ))))
+        };
+        let Some(eq) = rest.find('=') else {
+            return malformed("attribute without a value", rest);
+        };
+        let key = rest[..eq].trim_end_matches(space);
+        let after = rest[eq + 1..].trim_start_matches(space);
+        let quote = match after.as_bytes().first() {
+            Some(q @ (b'"' | b'\'')) => *q as char,
+            _ => return malformed("attribute value without quotes", rest),
+        };
+        let Some(end) = after[1..].find(quote) else {
+            return malformed("unterminated attribute value", rest);
+        };
+        let value = &after[1..1 + end];
+        rest = &after[end + 2..];
+        Some(Ok((key, value)))
+    })
+}
+
 /// Makes the element of a start (or empty) tag, checking the limits.
 fn open(
+    text: &str,
     start: &quick_xml::events::BytesStart<'_>,
     limits: &Limits,
     stack: &[Element],
@@ -271,7 +313,10 @@ fn open(
             .map(str::to_owned)
             .map_err(|e| DecodeError::Malformed(e.to_string()))
     };
-    let name = utf8(start.name().as_ref())?;
+    let name = match within(text, start.name().as_ref()) {
+        Some(name) => name.to_owned(),
+        None => utf8(start.name().as_ref())?,
+    };
     if !is_name(&name) {
         return Err(DecodeError::Malformed(format!(
             "{name:?} is not an element name"
@@ -290,13 +335,18 @@ fn open(
     // Duplicate check: one bit per known name, a short list for the others.
     let mut seen_known = [0u64; KNOWN_BITS / 64];
     let mut seen_other: Vec<Name> = Vec::new();
-    for attr in start.attributes().with_checks(false) {
-        let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let raw_attrs = start.attributes_raw();
+    let raw_attrs = match within(text, raw_attrs) {
+        Some(t) => t,
+        None => {
+            std::str::from_utf8(raw_attrs).map_err(|e| DecodeError::Malformed(e.to_string()))?
+        }
+    };
+    for attr in attributes(raw_attrs) {
+        let (raw_key, raw) = attr?;
         if element.attrs.len() >= limits.attributes {
             return Err(DecodeError::TooManyAttributes(limits.attributes));
         }
-        let raw_key = std::str::from_utf8(attr.key.as_ref())
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let (key, index) = intern_indexed(raw_key);
         let duplicate = match index.filter(|i| *i < KNOWN_BITS) {
             Some(i) => {
@@ -322,8 +372,6 @@ fn open(
                 "attribute {key} given twice"
             )));
         }
-        let raw =
-            std::str::from_utf8(&attr.value).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let value = if raw.contains('&') {
             Text::from(unescape(raw)?)
         } else {

@@ -166,6 +166,14 @@ fn every_limit_is_a_clear_error() {
 }
 
 #[test]
+fn attribute_syntax_is_read_as_xml_allows_it() {
+    // Either quote, spaces around `=`, line breaks between attributes.
+    let e = axi::xml::parse(b"<Ping a = '1'\n\tb=\"x'y\"  />", &limits()).unwrap();
+    assert_eq!(e.attr("a"), Some("1"));
+    assert_eq!(e.attr("b"), Some("x'y"));
+}
+
+#[test]
 fn malformed_input_is_an_error_never_a_panic() {
     for bad in [
         "<Ping",
@@ -190,6 +198,12 @@ fn malformed_input_is_an_error_never_a_panic() {
         "<Ping timeStamp=\"1\" timeStamp=\"2\"/>",
         "<SetFACPrefix prefix=\"\u{FFFF}\"/>x",
         "<Ping 1a=\"x\"/>",
+        "<Ping a/>",
+        "<Ping a=/>",
+        "<Ping a=\"1/>",
+        "<Ping a='1\"/>",
+        "<Ping a b=\"1\"/>",
+        "<Ping =\"1\"/>",
     ] {
         assert!(frame(bad).is_err(), "{bad:?} was accepted");
     }
