@@ -39,8 +39,11 @@ impl<T> Attr<T> {
     }
 }
 
+/// A type check of an attribute value.
+pub type TypeCheck = fn(&str) -> bool;
+
 /// Known attributes of a record type, each with the check of its type.
-pub type Schema = &'static [(&'static str, fn(&str) -> bool)];
+pub type Schema = &'static [(&'static str, TypeCheck)];
 
 /// Whether `text` is a valid `T`.
 fn check<T: AttrValue>(text: &str) -> bool {
@@ -50,12 +53,12 @@ fn check<T: AttrValue>(text: &str) -> bool {
 /// A record type's type checks, found by attribute name.
 #[derive(Debug)]
 pub struct SchemaIndex {
-    by_name: FxHashMap<&'static str, fn(&str) -> bool>,
+    by_name: FxHashMap<&'static str, TypeCheck>,
     /// The same, keyed by address and length of the interned name ([`crate::xml::intern`]
     /// hands out one `&'static str` per known name): decoding looks every attribute up, and
     /// hashing two numbers is cheaper than hashing and comparing the name. Any other name
     /// falls back to `by_name`.
-    by_interned: FxHashMap<(usize, usize), fn(&str) -> bool>,
+    by_interned: FxHashMap<(usize, usize), TypeCheck>,
 }
 
 impl SchemaIndex {
@@ -74,7 +77,7 @@ impl SchemaIndex {
 
     /// The type check of attribute `name`, if the record knows it.
     #[must_use]
-    pub fn check(&self, name: &Name) -> Option<fn(&str) -> bool> {
+    pub fn check(&self, name: &Name) -> Option<TypeCheck> {
         match name {
             Name::Borrowed(n) => self
                 .by_interned
