@@ -237,6 +237,46 @@ fn main() {
         ms(percentile(&mut edits, 0.99))
     );
     print_memory(&mom);
+
+    // svc-axi restarts (kill -9): every link reconnects and reconciles with an OMM that
+    // already agrees, so it writes nothing.
+    let synced = counter(&mom, "axi.records_synced");
+    std::thread::sleep(Duration::from_millis(1100)); // `since` has one-second resolution
+    let killed_at = model::now();
+    let axi = mom.service("axi").pid.expect("svc-axi pid");
+    let t = Instant::now();
+    mom_tests::signal(axi, nix::sys::signal::Signal::SIGKILL);
+    loop {
+        let StoreResponse::Omms(list) = mom.store(StoreRequest::ListOmms) else {
+            panic!()
+        };
+        if list
+            .iter()
+            .all(|o| o.health.link == LinkState::Up && o.health.since >= killed_at)
+        {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "links did not come back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "  svc-axi killed → all {OMMS} links reconnected and reconciled: {}; records written: {}",
+        ms(t.elapsed()),
+        counter(&mom, "axi.records_synced") - synced
+    );
+}
+
+fn counter(mom: &Mom, name: &str) -> u64 {
+    match mom.store(StoreRequest::ListCounters) {
+        StoreResponse::Counters(c) => c
+            .into_iter()
+            .find(|c| c.name == name)
+            .map_or(0, |c| c.value),
+        _ => 0,
+    }
 }
 
 /// Resident memory of every MOM process, and their sum.
