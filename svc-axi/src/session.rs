@@ -1085,11 +1085,18 @@ async fn reconcile_relations(
                 None => {}
             }
         } else if user.ppn == 0 {
-            unbind_on_omm(link, omm_uid, omm_ppn, user.timestamp_relation).await?;
+            set_binding_on_omm(
+                link,
+                omm_uid,
+                omm_ppn,
+                model::RelType::Unbound,
+                user.timestamp_relation,
+            )
+            .await?;
             ids.binding.remove(&user.uid);
             written += 1;
         } else if let Some(&target) = ids.devices.get(&user.ppn) {
-            bind_on_omm(
+            set_binding_on_omm(
                 link,
                 omm_uid,
                 target,
@@ -1128,47 +1135,25 @@ async fn reconcile_relations(
     Ok(written)
 }
 
-/// Unbinds OMM user `omm_uid` from its handset `omm_ppn` on the OMM (`SetPP` with `0` and
-/// `Unbound` on both sides).
-async fn unbind_on_omm(link: &AxiLink, omm_uid: u32, omm_ppn: u32, stamp: u64) -> Result<(), End> {
-    let mut u = PpUser::default();
-    u.set(PpUser::UID, omm_uid)
-        .set(PpUser::PPN, 0)
-        .set(PpUser::REL_TYPE, model::RelType::Unbound)
-        .set(PpUser::TIME_STAMP, stamp)
-        .set(PpUser::TIME_STAMP_RELATION, stamp);
-    let mut d = PpDev::default();
-    d.set(PpDev::PPN, omm_ppn)
-        .set(PpDev::UID, 0)
-        .set(PpDev::REL_TYPE, model::RelType::Unbound)
-        .set(PpDev::TIME_STAMP, stamp)
-        .set(PpDev::TIME_STAMP_RELATION, stamp);
-    setting(
-        link,
-        SetPP {
-            user: Some(u),
-            pp: Some(d),
-        },
-    )
-    .await
-}
-
-async fn bind_on_omm(
+/// Binds OMM user `omm_uid` and handset `omm_ppn` on the OMM with `rel` (`SetPP` with
+/// crossed ids), or unbinds them when `rel` is `Unbound` (`0` and `Unbound` on both sides).
+async fn set_binding_on_omm(
     link: &AxiLink,
     omm_uid: u32,
     omm_ppn: u32,
     rel: model::RelType,
     stamp: u64,
 ) -> Result<(), End> {
+    let bound = rel != model::RelType::Unbound;
     let mut u = PpUser::default();
     u.set(PpUser::UID, omm_uid)
-        .set(PpUser::PPN, omm_ppn)
+        .set(PpUser::PPN, if bound { omm_ppn } else { 0 })
         .set(PpUser::REL_TYPE, rel)
         .set(PpUser::TIME_STAMP, stamp)
         .set(PpUser::TIME_STAMP_RELATION, stamp);
     let mut d = PpDev::default();
     d.set(PpDev::PPN, omm_ppn)
-        .set(PpDev::UID, omm_uid)
+        .set(PpDev::UID, if bound { omm_uid } else { 0 })
         .set(PpDev::REL_TYPE, rel)
         .set(PpDev::TIME_STAMP, stamp)
         .set(PpDev::TIME_STAMP_RELATION, stamp);
@@ -1626,7 +1611,7 @@ async fn sync_binding(link: &AxiLink, ids: &mut Ids, binding: Binding) -> Result
         // Unbound at the MOM: the OMM drops the binding it has.
         if let Some((old, _)) = known {
             if let Some(&omm_ppn) = ids.devices.get(&old) {
-                unbind_on_omm(link, omm_uid, omm_ppn, stamp).await?;
+                set_binding_on_omm(link, omm_uid, omm_ppn, model::RelType::Unbound, stamp).await?;
             }
             ids.binding.remove(&uid);
         }
@@ -1650,7 +1635,7 @@ async fn sync_binding(link: &AxiLink, ids: &mut Ids, binding: Binding) -> Result
         )
         .await?;
     } else {
-        bind_on_omm(link, omm_uid, omm_ppn, rel, stamp).await?;
+        set_binding_on_omm(link, omm_uid, omm_ppn, rel, stamp).await?;
     }
     ids.binding.insert(uid, (ppn, rel));
     Ok(())
@@ -1722,7 +1707,7 @@ async fn roam(
         }) = frame.message
         {
             omm_uid = created.get(PpUser::UID).unwrap_or(0);
-            bind_on_omm(link, omm_uid, omm_ppn, user.rel_type, now).await?;
+            set_binding_on_omm(link, omm_uid, omm_ppn, user.rel_type, now).await?;
         }
     }
     let latency = started.elapsed();

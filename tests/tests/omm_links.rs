@@ -60,6 +60,24 @@ fn linked(rt: &tokio::runtime::Runtime, count: u32) -> (Fleet, Mom, Vec<u32>) {
     (fleet, mom, ids)
 }
 
+/// Disables OMM record `id` (fleet OMM `index`) and waits until its link is gone; returns
+/// the record, for [`bring_back`].
+fn take_away(mom: &Mom, fleet: &Fleet, index: u32, id: u32) -> Omm {
+    let mut record = omms(mom).into_iter().find(|o| o.id == id).unwrap();
+    record.enabled = false;
+    ok(mom.store(StoreRequest::PutOmm(record.clone())));
+    wait("link down", Duration::from_secs(10), || {
+        fleet.omm(index).link_count() == 0
+    });
+    record
+}
+
+/// Enables an OMM record that [`take_away`] disabled.
+fn bring_back(mom: &Mom, mut record: Omm) {
+    record.enabled = true;
+    ok(mom.store(StoreRequest::PutOmm(record)));
+}
+
 fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) -> u32 {
     let omm = Omm {
         enabled: true,
@@ -398,12 +416,7 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
 
     // The old OMM is away during a handover: the new one is served at once, the old copy
     // goes when it is back.
-    let mut site1 = omms(&mom).into_iter().find(|o| o.id == ids[0]).unwrap();
-    site1.enabled = false;
-    ok(mom.store(StoreRequest::PutOmm(site1.clone())));
-    wait("OMM 1 link down", Duration::from_secs(10), || {
-        fleet.omm(1).link_count() == 0
-    });
+    let site1 = take_away(&mom, &fleet, 1, ids[0]);
     let away = fleet.omm(1).lock().state.devices[&8]
         .get(axi::PpDev::IPEI)
         .unwrap();
@@ -417,8 +430,7 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
         fleet.device(1, away).is_some(),
         "OMM 1 is away and still has its copy"
     );
-    site1.enabled = true;
-    ok(mom.store(StoreRequest::PutOmm(site1)));
+    bring_back(&mom, site1);
     wait(
         "stale copy removed when OMM 1 is back",
         Duration::from_secs(15),
@@ -1317,12 +1329,7 @@ fn an_omm_away_during_changes_converges_by_timestamp_when_it_returns() {
     let (a, b, c, d, e) = (num_of(2), num_of(3), num_of(4), num_of(5), num_of(6));
 
     // The OMM goes away.
-    let mut record = omms(&mom).pop().unwrap();
-    record.enabled = false;
-    ok(mom.store(StoreRequest::PutOmm(record.clone())));
-    wait("link down", Duration::from_secs(10), || {
-        fleet.omm(1).link_count() == 0
-    });
+    let record = take_away(&mom, &fleet, 1, id);
     // Stamps have one-second resolution and equal stamps go to the MOM: let the OMM's edits
     // be a second newer than the import.
     std::thread::sleep(Duration::from_millis(1100));
@@ -1355,8 +1362,7 @@ fn an_omm_away_during_changes_converges_by_timestamp_when_it_returns() {
     })));
 
     // It returns: both sides converge.
-    record.enabled = true;
-    ok(mom.store(StoreRequest::PutOmm(record)));
+    bring_back(&mom, record);
     let converged = || {
         [
             name_on_omm(&a).as_deref() == Some("A at the MOM"),
@@ -1445,16 +1451,10 @@ fn relation_changes_reach_the_omm_and_the_newer_relation_wins_after_an_absence()
 
     // Unbound at the MOM while the OMM is away: the newer unbind wins when it returns (and
     // the OMM's older binding is not taken back).
-    let mut record = omms(&mom).pop().unwrap();
-    record.enabled = false;
-    ok(mom.store(StoreRequest::PutOmm(record.clone())));
-    wait("link down", Duration::from_secs(10), || {
-        fleet.omm(1).link_count() == 0
-    });
+    let record = take_away(&mom, &fleet, 1, omms(&mom)[0].id);
     std::thread::sleep(Duration::from_millis(1100)); // stamps have one-second resolution
     ok(mom.store(StoreRequest::Unbind(uid)));
-    record.enabled = true;
-    ok(mom.store(StoreRequest::PutOmm(record)));
+    bring_back(&mom, record);
     wait(
         "the unbind applied on return",
         Duration::from_secs(15),
