@@ -240,7 +240,7 @@ fn main() {
 
     // svc-axi restarts (kill -9): every link reconnects and reconciles with an OMM that
     // already agrees, so it writes nothing.
-    let synced = counter(&mom, "axi.records_synced");
+    let synced = mom.counter("axi.records_synced");
     std::thread::sleep(Duration::from_millis(1100)); // `since` has one-second resolution
     let killed_at = model::now();
     let axi = mom.service("axi").pid.expect("svc-axi pid");
@@ -265,18 +265,8 @@ fn main() {
     println!(
         "  svc-axi killed → all {OMMS} links reconnected and reconciled: {}; records written: {}",
         ms(t.elapsed()),
-        counter(&mom, "axi.records_synced") - synced
+        mom.counter("axi.records_synced") - synced
     );
-}
-
-fn counter(mom: &Mom, name: &str) -> u64 {
-    match mom.store(StoreRequest::ListCounters) {
-        StoreResponse::Counters(c) => c
-            .into_iter()
-            .find(|c| c.name == name)
-            .map_or(0, |c| c.value),
-        _ => 0,
-    }
 }
 
 /// Resident memory of every MOM process, and their sum.

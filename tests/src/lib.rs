@@ -199,6 +199,18 @@ impl Mom {
         cmd.args(args).output().expect("run sip-dect-mom")
     }
 
+    /// The current value of statistics counter `name` (0 when it does not exist yet).
+    #[must_use]
+    pub fn counter(&self, name: &str) -> u64 {
+        match self.store(StoreRequest::ListCounters) {
+            StoreResponse::Counters(c) => c
+                .into_iter()
+                .find(|c| c.name == name)
+                .map_or(0, |c| c.value),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Development mode's issuer key, which every development-mode MOM trusts.
     #[must_use]
     pub fn dev_issuer_key(&self) -> PathBuf {

@@ -158,7 +158,7 @@ fn first_connect_imports_everything_then_changes_flow_both_ways() {
         assert!(o.health.healthy);
     }
     wait("links-up gauge", Duration::from_secs(10), || {
-        counter(&mom, "axi.links_up") == 3
+        mom.counter("axi.links_up") == 3
     });
     // Homes and bindings came along.
     let first = fleet.omm(1).lock().state.users[&1]
@@ -310,16 +310,6 @@ fn device_location(mom: &Mom, ipei: model::Ipei) -> Option<u32> {
     }
 }
 
-fn counter(mom: &Mom, name: &str) -> u64 {
-    match mom.store(StoreRequest::ListCounters) {
-        StoreResponse::Counters(c) => c
-            .into_iter()
-            .find(|c| c.name == name)
-            .map_or(0, |c| c.value),
-        other => panic!("{other:?}"),
-    }
-}
-
 #[test]
 fn roaming_moves_the_records_and_messages_follow_the_user() {
     let rt = runtime();
@@ -368,7 +358,7 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
     );
     assert_ne!(moved.get(axi::PpDev::UID), Some(0), "bound on the new OMM");
     assert_eq!(user_by_number(&mom, &num).unwrap().home_omm, ids[1]);
-    assert!(counter(&mom, "axi.roaming_handovers") >= 1);
+    assert!(mom.counter("axi.roaming_handovers") >= 1);
 
     // A message from OMM 3 to that user is delivered at OMM 2, where the user now is.
     fleet
@@ -389,7 +379,7 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
     wait(
         "unknown number counted as failed",
         Duration::from_secs(10),
-        || counter(&mom, "axi.messages_failed") == 1,
+        || mom.counter("axi.messages_failed") == 1,
     );
 
     // A PARI-only handset does not roam.
@@ -740,7 +730,7 @@ fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_dupl
         );
     }
     // Once in agreement, a reconnect writes nothing on either side.
-    let synced = counter(&mom, "axi.records_synced");
+    let synced = mom.counter("axi.records_synced");
     std::thread::sleep(Duration::from_millis(1100)); // `since` has one-second resolution
     let killed_at = model::now();
     let axi = mom.service("axi");
@@ -754,7 +744,7 @@ fn svc_axi_killed_during_a_sync_restarts_and_the_result_is_complete_without_dupl
             .all(|o| o.health.link == LinkState::Up && o.health.since >= killed_at)
     });
     assert_eq!(
-        counter(&mom, "axi.records_synced"),
+        mom.counter("axi.records_synced"),
         synced,
         "a quiet reconnect"
     );
