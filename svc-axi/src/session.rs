@@ -1022,6 +1022,147 @@ async fn push_room(
     }
 }
 
+/// A user's binding as an OMM record states it.
+#[derive(Debug, Clone, Copy)]
+struct OmmRelation {
+    /// The OMM's id of the handset, 0 when unbound.
+    ppn: u32,
+    rel: model::RelType,
+    stamp: u64,
+}
+
+impl OmmRelation {
+    fn of(u: &PpUser) -> Self {
+        Self {
+            ppn: u.get(PpUser::PPN).unwrap_or(0),
+            rel: u.get(PpUser::REL_TYPE).unwrap_or_default(),
+            stamp: u.get(PpUser::TIME_STAMP_RELATION).unwrap_or(0),
+        }
+    }
+}
+
+/// How a binding the MOM and an OMM disagree on is settled.
+enum Settle {
+    /// They agree.
+    Agreed,
+    /// The OMM's is newer: unbind the MOM's user first if it is bound, then bind it to the
+    /// MOM's handset `(ppn, relation, stamp)` if the OMM has one the MOM knows.
+    TakeOmm {
+        unbind: bool,
+        bind: Option<(u32, model::RelType, u64)>,
+    },
+    /// The MOM's is newer: the OMM gets it.
+    PushMom,
+}
+
+/// The relation is an aspect of its own: its stamps decide, not the records'. On a tie the
+/// MOM's binding wins, but an unbound MOM record does not undo the OMM's binding (an imported
+/// record is unbound until its binding is taken over).
+fn settle_relation(mine: &User, theirs: OmmRelation, ids: &Ids) -> Settle {
+    // The OMM's partner as the MOM knows it.
+    let partner = if theirs.ppn == 0 {
+        None
+    } else {
+        ids.mom_device(theirs.ppn)
+    };
+    let agreed = (mine.ppn == 0 && theirs.ppn == 0)
+        || (mine.ppn != 0 && partner == Some(mine.ppn) && theirs.rel == mine.rel_type);
+    if agreed {
+        return Settle::Agreed;
+    }
+    let omm_newer = theirs.stamp > mine.timestamp_relation
+        || (theirs.stamp == mine.timestamp_relation && mine.ppn == 0);
+    if !omm_newer {
+        return Settle::PushMom;
+    }
+    match partner {
+        Some(ppn) => Settle::TakeOmm {
+            unbind: mine.ppn != 0,
+            bind: Some((ppn, theirs.rel, theirs.stamp)),
+        },
+        None if theirs.ppn == 0 => Settle::TakeOmm {
+            unbind: true,
+            bind: None,
+        },
+        // Bound there to a handset the MOM does not know: nothing to take over.
+        None => Settle::Agreed,
+    }
+}
+
+/// Gives the OMM the MOM's binding of `mine` (or unbinds its user `omm_uid` from its handset
+/// `omm_ppn`); returns whether anything was written.
+async fn push_relation(
+    link: &AxiLink,
+    ids: &mut Ids,
+    mine: &User,
+    omm_uid: u32,
+    omm_ppn: u32,
+) -> Result<bool, End> {
+    if mine.ppn == 0 {
+        if omm_ppn == 0 {
+            return Ok(false);
+        }
+        set_binding_on_omm(
+            link,
+            omm_uid,
+            omm_ppn,
+            model::RelType::Unbound,
+            mine.timestamp_relation,
+        )
+        .await?;
+        ids.binding.remove(&mine.uid);
+        return Ok(true);
+    }
+    let Some(&target) = ids.devices.get(&mine.ppn) else {
+        return Ok(false);
+    };
+    set_binding_on_omm(
+        link,
+        omm_uid,
+        target,
+        mine.rel_type,
+        mine.timestamp_relation,
+    )
+    .await?;
+    ids.binding.insert(mine.uid, (mine.ppn, mine.rel_type));
+    Ok(true)
+}
+
+/// A binding an OMM reported in an event: taken over when newer, answered with the MOM's
+/// when older (in one store transaction each, made as this OMM's link).
+async fn take_relation(
+    store: &crate::store::Store,
+    link: &AxiLink,
+    ids: &mut Ids,
+    mine: &User,
+    omm_uid: u32,
+    theirs: OmmRelation,
+) -> Result<(), End> {
+    match settle_relation(mine, theirs, ids) {
+        Settle::Agreed => {}
+        Settle::PushMom => {
+            push_relation(link, ids, mine, omm_uid, theirs.ppn).await?;
+        }
+        Settle::TakeOmm { unbind, bind } => {
+            if unbind {
+                store
+                    .call(StoreRequest::Unbind(mine.uid))
+                    .await
+                    .map_err(End::Failed)?;
+                ids.binding.remove(&mine.uid);
+            }
+            if let Some((ppn, rel, stamp)) = bind {
+                store
+                    .call(StoreRequest::BindMany(vec![(mine.uid, ppn, rel, stamp)]))
+                    .await
+                    .map_err(End::Failed)?;
+                ids.binding.insert(mine.uid, (ppn, rel));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bindings: the OMM's bindings are taken where the MOM has none (in one store transaction);
 /// the MOM's are pushed where the OMM has none.
 async fn reconcile_relations(
@@ -1050,62 +1191,26 @@ async fn reconcile_relations(
         if ids.users.get(&user.uid) != Some(&omm_uid) {
             continue;
         }
-        let omm_ppn = u.get(PpUser::PPN).unwrap_or(0);
-        let omm_rel = u.get(PpUser::REL_TYPE).unwrap_or_default();
-        let omm_stamp = u.get(PpUser::TIME_STAMP_RELATION).unwrap_or(0);
-        // The OMM's partner as the MOM knows it.
-        let partner = if omm_ppn == 0 {
-            None
-        } else {
-            ids.mom_device(omm_ppn)
-        };
-        let same = (user.ppn == 0 && omm_ppn == 0)
-            || (user.ppn != 0 && partner == Some(user.ppn) && omm_rel == user.rel_type);
-        if same {
-            if user.ppn != 0 {
-                ids.binding.insert(user.uid, (user.ppn, user.rel_type));
-            }
-            continue;
-        }
-        // The relation is an aspect of its own: its stamps decide, not the records'. On a
-        // tie the MOM's binding wins, but an unbound MOM record does not undo the OMM's
-        // binding (an imported record is unbound until its binding is taken over).
-        let omm_newer = omm_stamp > user.timestamp_relation
-            || (omm_stamp == user.timestamp_relation && user.ppn == 0);
-        if omm_newer {
-            match partner {
-                Some(mom_ppn) => {
-                    if user.ppn != 0 {
-                        unbinds.push(user.uid);
-                    }
-                    binds.push((user.uid, mom_ppn, omm_rel, omm_stamp));
+        let theirs = OmmRelation::of(u);
+        match settle_relation(&user, theirs, ids) {
+            Settle::Agreed => {
+                if user.ppn != 0 {
+                    ids.binding.insert(user.uid, (user.ppn, user.rel_type));
                 }
-                None if omm_ppn == 0 => unbinds.push(user.uid),
-                // Bound there to a handset the MOM does not know: nothing to take over.
-                None => {}
             }
-        } else if user.ppn == 0 {
-            set_binding_on_omm(
-                link,
-                omm_uid,
-                omm_ppn,
-                model::RelType::Unbound,
-                user.timestamp_relation,
-            )
-            .await?;
-            ids.binding.remove(&user.uid);
-            written += 1;
-        } else if let Some(&target) = ids.devices.get(&user.ppn) {
-            set_binding_on_omm(
-                link,
-                omm_uid,
-                target,
-                user.rel_type,
-                user.timestamp_relation,
-            )
-            .await?;
-            ids.binding.insert(user.uid, (user.ppn, user.rel_type));
-            written += 1;
+            Settle::TakeOmm { unbind, bind } => {
+                if unbind {
+                    unbinds.push(user.uid);
+                }
+                if let Some((mom_ppn, rel, stamp)) = bind {
+                    binds.push((user.uid, mom_ppn, rel, stamp));
+                }
+            }
+            Settle::PushMom => {
+                if push_relation(link, ids, &user, omm_uid, theirs.ppn).await? {
+                    written += 1;
+                }
+            }
         }
     }
     for uid in unbinds {
@@ -1191,6 +1296,8 @@ async fn handle_event(
                 return Ok(());
             }
             let stamp = u.get(PpUser::TIME_STAMP).unwrap_or(0);
+            // The binding is judged on its own (and only when the event states it).
+            let relation = u.raw("relType").map(|_| OmmRelation::of(&u));
             let existing = match mom_uid {
                 Some(uid) => store.user(uid).await.map_err(End::Failed)?,
                 None => match u.raw("num") {
@@ -1204,6 +1311,9 @@ async fn handle_event(
                 ..User::default()
             });
             if user.uid != 0 && user.timestamp > stamp {
+                if let Some(theirs) = relation {
+                    take_relation(store, link, ids, &user, omm_uid, theirs).await?;
+                }
                 return Ok(());
             }
             let u = if user.uid == 0 {
@@ -1222,6 +1332,12 @@ async fn handle_event(
             ids.users.insert(uid, omm_uid);
             ids.user_agreed.insert(uid, print);
             store.count("axi.records_synced", 1).await;
+            if let Some(theirs) = relation {
+                // The store kept the MOM's relation (and its stamp) when it wrote the record.
+                if let Some(mine) = store.user(uid).await.map_err(End::Failed)? {
+                    take_relation(store, link, ids, &mine, omm_uid, theirs).await?;
+                }
+            }
         }
         Message::EventPPDevCnf(EventPPDevCnf { pp: Some(d) }) => {
             let Some(omm_ppn) = d.get(PpDev::PPN) else {

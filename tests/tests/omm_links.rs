@@ -1468,14 +1468,30 @@ fn relation_changes_reach_the_omm_and_the_newer_relation_wins_after_an_absence()
             .contains("only a handset with relation type Fixed"),
         "{refused:?}"
     );
-    ok(mom.store(StoreRequest::Bind {
-        uid,
-        ppn,
-        rel_type: RelType::Fixed,
-    }));
-    wait("bound Fixed on the OMM", Duration::from_secs(10), || {
-        on_omm().1 == RelType::Fixed
-    });
+    let bind_fixed = || {
+        ok(mom.store(StoreRequest::Bind {
+            uid,
+            ppn,
+            rel_type: RelType::Fixed,
+        }));
+        wait("bound Fixed on the OMM", Duration::from_secs(10), || {
+            on_omm().1 == RelType::Fixed
+        });
+    };
+    bind_fixed();
+    // Unbound by a local administrator at the OMM: the MOM follows.
+    std::thread::sleep(Duration::from_millis(1100)); // stamps have one-second resolution
+    fleet.admin_unbind(1, omm_uid).unwrap();
+    wait(
+        "the OMM's unbind at the MOM",
+        Duration::from_secs(10),
+        || user_by_number(&mom, &num).is_some_and(|u| u.ppn == 0),
+    );
+    assert!(matches!(
+        mom.store(StoreRequest::GetDevice(ppn)),
+        StoreResponse::Device(d) if d.uid == 0
+    ));
+    bind_fixed();
     let out = mom.cli(&["device", "unsubscribe", &ppn.to_string()]);
     assert!(out.status.success(), "{out:?}");
     wait("handset gone from the OMM", Duration::from_secs(10), || {

@@ -240,6 +240,56 @@ impl Fleet {
         Ok(())
     }
 
+    /// A local administrator unbinds user `uid` from its handset on OMM `omm` (the OMM stamps
+    /// the relation and reports both records).
+    ///
+    /// # Errors
+    /// A text for an unknown OMM or user, or a user that is not bound.
+    pub fn admin_unbind(&self, omm: u32, uid: u32) -> Result<(), String> {
+        use axi::{PpDev, PpUser};
+        let sim = self.get(omm)?;
+        let actions = {
+            let mut inner = sim.lock();
+            let state = &mut inner.state;
+            let ppn = state
+                .users
+                .get(&uid)
+                .ok_or_else(|| format!("OMM {omm} has no user {uid}"))?
+                .get(PpUser::PPN)
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("user {uid} of OMM {omm} is not bound"))?;
+            let now = model::now();
+            let mut events = Vec::new();
+            if let Some(u) = state.users.get_mut(&uid) {
+                u.set(PpUser::PPN, 0)
+                    .set(PpUser::REL_TYPE, model::RelType::Unbound)
+                    .set(PpUser::TIME_STAMP, now)
+                    .set(PpUser::TIME_STAMP_RELATION, now);
+                events.push(Action::Event {
+                    event_type: "PPUserCnf",
+                    frame: Frame::event(axi::message::EventPPUserCnf {
+                        user: Some(u.clone()),
+                    }),
+                });
+            }
+            if let Some(d) = state.devices.get_mut(&ppn) {
+                d.set(PpDev::UID, 0)
+                    .set(PpDev::REL_TYPE, model::RelType::Unbound)
+                    .set(PpDev::TIME_STAMP, now)
+                    .set(PpDev::TIME_STAMP_RELATION, now);
+                events.push(Action::Event {
+                    event_type: "PPDevCnf",
+                    frame: Frame::event(axi::message::EventPPDevCnf {
+                        pp: Some(d.clone()),
+                    }),
+                });
+            }
+            events
+        };
+        sim.emit(actions);
+        Ok(())
+    }
+
     /// A local administrator deletes user `uid` on OMM `omm`.
     ///
     /// # Errors
