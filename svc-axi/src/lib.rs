@@ -17,7 +17,7 @@ pub mod store;
 pub mod tls;
 
 use clap::Parser;
-use ipc::api::store::{Change, ChangeOp, StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientEvent, ClientOptions, Hello};
 use model::{Entity, Omm};
 use session::{End, Shared};
@@ -173,14 +173,7 @@ async fn follow_feed(
                 let first = last == 0;
                 last = rev;
                 if !first {
-                    shared.feed.dispatch(Change {
-                        rev,
-                        entity: Entity::Database,
-                        id: 0,
-                        op: ChangeOp::Put,
-                        omm: 0,
-                        origin: 0,
-                    });
+                    shared.feed.dispatch(Change::database(rev));
                 }
             }
             ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}

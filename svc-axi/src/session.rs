@@ -644,33 +644,20 @@ async fn reconcile(
             }
         }
     }
-    let prints: Vec<(u32, u64)> = writes.iter().map(|u| (u.omm_uid, user_print(u))).collect();
-    let nums: Vec<String> = writes.iter().map(|u| u.num.clone()).collect();
-    for ((result, (omm_uid, print)), num) in store
-        .put_users(writes)
-        .await
-        .map_err(End::Failed)?
-        .into_iter()
-        .zip(prints)
-        .zip(nums)
-    {
-        match result {
-            Ok(uid) => {
-                ids.users.insert(uid, omm_uid);
-                ids.user_agreed.insert(uid, print);
-                seen_users.insert(uid);
-                written += 1;
-            }
-            Err(e) => {
-                store
-                    .log(
-                        model::Severity::Warning,
-                        format!("user {num} of OMM {} not imported: {e}", omm.id),
-                    )
-                    .await
-            }
-        }
-    }
+    let labels: Vec<(u32, u64, String)> = writes
+        .iter()
+        .map(|u| (u.omm_uid, user_print(u), format!("user {}", u.num)))
+        .collect();
+    let results = store.put_users(writes).await.map_err(End::Failed)?;
+    written += record_imports(
+        store,
+        omm,
+        results,
+        labels,
+        (&mut ids.users, &mut ids.user_agreed),
+        &mut seen_users,
+    )
+    .await;
     // Users made at the MOM while the OMM was away.
     for mine in store.users_at(omm.id).await.map_err(End::Failed)? {
         if seen_users.contains(&mine.uid) {
@@ -816,36 +803,20 @@ async fn reconcile(
             }
         }
     }
-    let prints: Vec<(u32, u64)> = writes
+    let labels: Vec<(u32, u64, String)> = writes
         .iter()
-        .map(|d| (d.omm_ppn, device_print(d)))
+        .map(|d| (d.omm_ppn, device_print(d), format!("handset {}", d.ipei)))
         .collect();
-    let keys: Vec<String> = writes.iter().map(|d| d.ipei.to_string()).collect();
-    for ((result, (omm_ppn, print)), ipei) in store
-        .put_devices(writes)
-        .await
-        .map_err(End::Failed)?
-        .into_iter()
-        .zip(prints)
-        .zip(keys)
-    {
-        match result {
-            Ok(ppn) => {
-                ids.devices.insert(ppn, omm_ppn);
-                ids.device_agreed.insert(ppn, print);
-                seen_devices.insert(ppn);
-                written += 1;
-            }
-            Err(e) => {
-                store
-                    .log(
-                        model::Severity::Warning,
-                        format!("handset {ipei} of OMM {} not imported: {e}", omm.id),
-                    )
-                    .await
-            }
-        }
-    }
+    let results = store.put_devices(writes).await.map_err(End::Failed)?;
+    written += record_imports(
+        store,
+        omm,
+        results,
+        labels,
+        (&mut ids.devices, &mut ids.device_agreed),
+        &mut seen_devices,
+    )
+    .await;
     for mine in store.devices_at(omm.id).await.map_err(End::Failed)? {
         if seen_devices.contains(&mine.ppn) {
             continue;
@@ -880,6 +851,39 @@ async fn reconcile(
     }
     written += reconcile_rooms(shared, omm, link, ids).await?;
     Ok(written)
+}
+
+/// Records a batch write of records imported from `omm`: each written one is mapped to its
+/// OMM id (`labels`: OMM id, fingerprint, name for the log, in write order), agreed and seen;
+/// each refused one is an event-log warning. Returns how many were written.
+async fn record_imports(
+    store: &Store,
+    omm: &Omm,
+    results: Vec<Result<u32, ipc::api::store::StoreError>>,
+    labels: Vec<(u32, u64, String)>,
+    (to_omm, agreed): (&mut HashMap<u32, u32>, &mut HashMap<u32, u64>),
+    seen: &mut std::collections::HashSet<u32>,
+) -> u64 {
+    let mut written = 0;
+    for (result, (omm_id, print, label)) in results.into_iter().zip(labels) {
+        match result {
+            Ok(id) => {
+                to_omm.insert(id, omm_id);
+                agreed.insert(id, print);
+                seen.insert(id);
+                written += 1;
+            }
+            Err(e) => {
+                store
+                    .log(
+                        model::Severity::Warning,
+                        format!("{label} of OMM {} not imported: {e}", omm.id),
+                    )
+                    .await
+            }
+        }
+    }
+    written
 }
 
 /// The `<room>` for a MOM conference room, its SIP password encrypted for the OMM.
@@ -1316,10 +1320,14 @@ async fn handle_event(
                 }
                 return Ok(());
             }
-            let u = if user.uid == 0 {
-                u
-            } else {
+            // The store keeps a record's relation and its stamp when it writes the record; a
+            // new one starts unbound. That is the MOM's side of the relation below.
+            let kept = (user.ppn, user.rel_type, user.timestamp_relation);
+            let known = user.uid != 0;
+            let u = if known {
                 merged(user_to_axi(&user), &u)
+            } else {
+                u
             };
             user_from_axi(&mut user, &u);
             if !ids.perm.contains(&user.uid) {
@@ -1328,15 +1336,19 @@ async fn handle_event(
                 user.omm_uid = omm_uid;
             }
             let print = user_print(&user);
+            let mut mine = relation.map(|_| user.clone());
             let uid = store.put_user(user).await.map_err(End::Failed)?;
             ids.users.insert(uid, omm_uid);
             ids.user_agreed.insert(uid, print);
             store.count("axi.records_synced", 1).await;
-            if let Some(theirs) = relation {
-                // The store kept the MOM's relation (and its stamp) when it wrote the record.
-                if let Some(mine) = store.user(uid).await.map_err(End::Failed)? {
-                    take_relation(store, link, ids, &mine, omm_uid, theirs).await?;
+            if let (Some(theirs), Some(mine)) = (relation, mine.as_mut()) {
+                mine.uid = uid;
+                if known {
+                    (mine.ppn, mine.rel_type, mine.timestamp_relation) = kept;
+                } else {
+                    (mine.ppn, mine.rel_type) = (0, model::RelType::Unbound);
                 }
+                take_relation(store, link, ids, mine, omm_uid, theirs).await?;
             }
         }
         Message::EventPPDevCnf(EventPPDevCnf { pp: Some(d) }) => {

@@ -19,10 +19,10 @@ use crate::engine::{create_private_dir, Store};
 use crate::ops::{meta, SCHEMA_VERSION};
 use crate::rules::MAX_PERMANENT_USERS;
 use crate::storage::{decode, seq_key, Db, Storage};
-use ipc::api::store::{Change, ChangeOp, StoreError, CHUNK_SIZE};
+use ipc::api::store::{Change, StoreError, CHUNK_SIZE};
 use model::{
-    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
-    Settings, Source, Tombstone, User, DEFAULT_ACCOUNT_ID,
+    Account, ConferenceRoom, ConfigTemplate, Counter, Device, EventEntry, License, Omm, Settings,
+    Source, Tombstone, User, DEFAULT_ACCOUNT_ID,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -396,14 +396,7 @@ fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreEr
     {
         let mut view = storage.write()?;
         view.clear(Db::Changes)?;
-        let change = Change {
-            rev,
-            entity: Entity::Database,
-            id: 0,
-            op: ChangeOp::Put,
-            omm: 0,
-            origin: 0,
-        };
+        let change = Change::database(rev);
         view.put(Db::Changes, &seq_key(rev), &change)?;
         view.put(Db::Meta, meta::REVISION, &rev)?;
         view.put(Db::Meta, meta::CHANGES_START, &rev)?;

@@ -534,6 +534,21 @@ fn omm_connections_health_names_the_enabled_omms_that_are_down() {
         })
         .unwrap();
     assert_eq!(well(&store).reason, "OMM not connected: Site 2");
+    // Many down: the first five by name, then how many more.
+    for i in 4..=9 {
+        store
+            .write(R::PutOmm(Omm {
+                name: format!("Site {i}"),
+                enabled: true,
+                omm1: "127.0.0.1:1".into(),
+                ..Omm::default()
+            }))
+            .unwrap();
+    }
+    assert_eq!(
+        well(&store).reason,
+        "7 OMMs not connected: Site 2, Site 4, Site 5, Site 6, Site 7 and 2 more"
+    );
 }
 
 #[test]

@@ -16,24 +16,6 @@ const PER_OMM: u32 = 100;
 /// Handovers and edits measured (one per OMM).
 const RUNS: u32 = OMMS;
 
-fn totals(mom: &Mom) -> (u64, u64) {
-    let users = match mom.store(StoreRequest::QueryUsers(Query {
-        limit: 1,
-        ..Query::default()
-    })) {
-        StoreResponse::Users(p) => p.total,
-        _ => 0,
-    };
-    let devices = match mom.store(StoreRequest::QueryDevices(Query {
-        limit: 1,
-        ..Query::default()
-    })) {
-        StoreResponse::Devices(p) => p.total,
-        _ => 0,
-    };
-    (users, devices)
-}
-
 /// CPU time (user + system) of a process, in clock ticks (1/100 s).
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -95,11 +77,11 @@ fn main() {
         let _ = mom.store(StoreRequest::PutOmm(omm));
     }
     let expected = u64::from(OMMS * PER_OMM);
-    while totals(&mom) != (expected, expected) {
+    while mom.totals() != (expected, expected) {
         assert!(
             started.elapsed() < Duration::from_secs(300),
             "import did not finish: {:?}",
-            totals(&mom)
+            mom.totals()
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -7,6 +7,7 @@
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Api, ClientChannel, Envelope, Hello};
+use model::Query;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -197,6 +198,24 @@ impl Mom {
             cmd.arg("--dev");
         }
         cmd.args(args).output().expect("run sip-dect-mom")
+    }
+
+    /// How many users and devices the store holds.
+    #[must_use]
+    pub fn totals(&self) -> (u64, u64) {
+        let count = Query {
+            limit: 1,
+            ..Query::default()
+        };
+        let users = match self.store(StoreRequest::QueryUsers(count.clone())) {
+            StoreResponse::Users(p) => p.total,
+            other => panic!("{other:?}"),
+        };
+        let devices = match self.store(StoreRequest::QueryDevices(count)) {
+            StoreResponse::Devices(p) => p.total,
+            other => panic!("{other:?}"),
+        };
+        (users, devices)
     }
 
     /// The current value of statistics counter `name` (0 when it does not exist yet).

@@ -3,7 +3,7 @@
 
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
-use model::{LinkState, Omm, Query, User};
+use model::{LinkState, Omm, User};
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::collections::HashMap;
@@ -101,23 +101,11 @@ fn omms(mom: &Mom) -> Vec<Omm> {
 }
 
 fn user_total(mom: &Mom) -> u64 {
-    match mom.store(StoreRequest::QueryUsers(Query {
-        limit: 1,
-        ..Query::default()
-    })) {
-        StoreResponse::Users(p) => p.total,
-        other => panic!("{other:?}"),
-    }
+    mom.totals().0
 }
 
 fn device_total(mom: &Mom) -> u64 {
-    match mom.store(StoreRequest::QueryDevices(Query {
-        limit: 1,
-        ..Query::default()
-    })) {
-        StoreResponse::Devices(p) => p.total,
-        other => panic!("{other:?}"),
-    }
+    mom.totals().1
 }
 
 /// Asserts the store accepted a write.

@@ -311,6 +311,22 @@ pub struct Change {
     pub origin: u32,
 }
 
+impl Change {
+    /// The change that stands for "the whole database was replaced" at revision `rev`:
+    /// every subscriber reloads.
+    #[must_use]
+    pub fn database(rev: u64) -> Self {
+        Self {
+            rev,
+            entity: model::Entity::Database,
+            id: 0,
+            op: ChangeOp::Put,
+            omm: 0,
+            origin: 0,
+        }
+    }
+}
+
 /// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
 // A response lives only between decoding and handling; boxing the large records would cost
 // an allocation each for nothing.
