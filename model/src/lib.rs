@@ -5,15 +5,39 @@
 //! A change that reorders or removes anything must bump `svc_store::SCHEMA_VERSION` and
 //! `ipc::PROTO_VERSION`.
 
+pub mod address;
+pub mod conflict;
 pub mod directory;
 pub mod ipei;
 pub mod query;
 pub mod system;
 
+pub use address::OmmAddress;
+pub use conflict::{Conflict, ConflictKind};
 pub use directory::*;
 pub use ipei::{Ipei, IpeiError};
 pub use query::*;
 pub use system::*;
+
+/// `text` safe to print on a terminal or in a log line: control characters shown as
+/// `\u{..}` escapes, and at most 200 characters (longer text ends in `…`).
+#[must_use]
+pub fn printable(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Seconds since the Unix epoch; the unit of every AXI `timeStamp`.
 pub type Timestamp = u64;

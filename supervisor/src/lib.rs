@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod conflicts_cli;
 pub mod control;
 pub mod dev;
 pub mod eventlog;
@@ -98,6 +99,13 @@ pub enum Command {
     },
     /// The health states: license and OMM connections (exit 3 when one needs attention).
     Health {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records held back because two OMMs claim them or the MOM refused them (exit 3 while
+    /// there are any).
+    Conflicts {
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -219,6 +227,10 @@ fn run_command(command: &Command, config: &Config) -> i32 {
             action,
         )),
         Command::Health { json } => rt.block_on(license_cli::health(
+            &services::store_socket(runtime_dir),
+            *json,
+        )),
+        Command::Conflicts { json } => rt.block_on(conflicts_cli::conflicts(
             &services::store_socket(runtime_dir),
             *json,
         )),

@@ -1,7 +1,7 @@
 //! svc-axi's API on `axi.sock`: application data from the OMMs to subscribers (svc-maxi), and
 //! from them to one OMM.
 
-use crate::session::{Routed, Shared};
+use crate::shared::{Routed, Shared};
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
 use ipc::api::EVENT_ID;
 use ipc::{Envelope, Hello, Listener};

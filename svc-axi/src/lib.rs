@@ -1,26 +1,47 @@
 //! svc-axi: one link per enabled OMM record, keeping every OMM and the store in agreement
 //! (DESIGN.md §5: the store holds the desired state, svc-axi reconciles).
 //!
+//! One module per job, named as the admin guide names it:
 //! - [`link`]: one AXI connection (requests by `seq`, events queued, limits enforced);
 //! - [`tls`]: the certificate checks of an OMM record;
-//! - [`session`]: one link's life: login, on-connect sequence, import and reconciliation,
-//!   steady state;
+//! - [`session`]: one link's life: the on-connect sequence, the id maps, paging, the steady
+//!   state loop;
+//! - [`reconcile`]: import and reconciliation on connect, decided by a pure plan;
+//! - [`relations`]: bindings between users and handsets;
+//! - [`omm_events`] and [`store_changes`]: the two live directions;
+//! - [`roaming`], [`permanent`] (permanent users), [`rooms`] (conference rooms),
+//!   [`messaging`] (system-wide DECT messaging);
+//! - [`conflicts`]: records held back when two OMMs claim them or the store refuses them;
+//! - [`shared`]: what every link shares, and the routes between links;
+//! - [`feed`]: the store's change feed routed to the links it concerns;
+//! - [`api`]: the application data channel on `axi.sock`, for svc-maxi;
 //! - [`convert`]: records between the store's model and AXI;
 //! - [`store`]: typed helpers over the store client.
 
 pub mod api;
+pub mod conflicts;
 pub mod convert;
 pub mod feed;
 pub mod link;
+pub mod messaging;
+pub mod omm_events;
+pub mod permanent;
+pub mod reconcile;
+pub mod relations;
+pub mod roaming;
+pub mod rooms;
 pub mod session;
+pub mod shared;
 pub mod store;
+pub mod store_changes;
 pub mod tls;
 
 use clap::Parser;
 use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientEvent, ClientOptions, Hello};
 use model::{Entity, Omm};
-use session::{End, Shared};
+use session::End;
+use shared::Shared;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -12,8 +12,34 @@ pub struct Store {
     origin: u32,
 }
 
-/// A store answer that was an error or did not arrive.
-pub type Result<T> = std::result::Result<T, String>;
+/// Why a store request did not succeed: the store refused it, or it did not arrive.
+///
+/// The two are handled apart: a refusal concerns one record (the link holds that record back
+/// and goes on, see `conflicts.rs`); an unreachable store ends the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The store refused the request (a rule, a missing record, a full disk).
+    Refused(StoreError),
+    /// The store did not answer: svc-store is down or restarting, or the answer was of
+    /// the wrong shape.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(e) => write!(f, "the store refused: {e}"),
+            Self::Unreachable(e) => write!(f, "the store is unreachable: {e}"),
+        }
+    }
+}
+
+/// A store answer: the value, or why there is none.
+pub type Result<T> = std::result::Result<T, Failure>;
+
+fn unexpected(answer: &StoreResponse) -> Failure {
+    Failure::Unreachable(format!("unexpected answer from the store: {answer:?}"))
+}
 
 impl Store {
     /// The store as the service uses it.
@@ -42,15 +68,15 @@ impl Store {
         }
     }
 
-    /// One request; a store error becomes `Err` with its text.
+    /// One request.
     ///
     /// # Errors
-    /// The store's refusal or the connection error, as text.
+    /// [`Failure::Refused`] with the store's reason, or [`Failure::Unreachable`].
     pub async fn call(&self, request: StoreRequest) -> Result<StoreResponse> {
         match self.client.request(self.tagged(request)).await {
-            Ok(StoreResponse::Error(e)) => Err(e.to_string()),
+            Ok(StoreResponse::Error(e)) => Err(Failure::Refused(e)),
             Ok(r) => Ok(r),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(Failure::Unreachable(e.to_string())),
         }
     }
 
@@ -60,13 +86,15 @@ impl Store {
         request: StoreRequest,
         pick: fn(StoreResponse) -> Option<T>,
     ) -> Result<Option<T>> {
-        match self.client.request(self.tagged(request)).await {
-            Ok(StoreResponse::Error(StoreError::NotFound { .. })) => Ok(None),
-            Ok(StoreResponse::Error(e)) => Err(e.to_string()),
-            Ok(answer) => pick(answer)
-                .map(Some)
-                .ok_or_else(|| "unexpected answer from the store".to_owned()),
-            Err(e) => Err(e.to_string()),
+        match self.call(request).await {
+            Err(Failure::Refused(StoreError::NotFound { .. })) => Ok(None),
+            Err(e) => Err(e),
+            Ok(answer) => match pick(answer) {
+                Some(found) => Ok(Some(found)),
+                None => Err(Failure::Unreachable(
+                    "unexpected answer from the store".into(),
+                )),
+            },
         }
     }
 
@@ -77,7 +105,7 @@ impl Store {
     pub async fn settings(&self) -> Result<Settings> {
         match self.call(StoreRequest::GetSettings).await? {
             StoreResponse::Settings(s) => Ok(s),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -88,7 +116,7 @@ impl Store {
     pub async fn omms(&self) -> Result<Vec<Omm>> {
         match self.call(StoreRequest::ListOmms).await? {
             StoreResponse::Omms(o) => Ok(o),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -128,7 +156,7 @@ impl Store {
                 .await?
             {
                 StoreResponse::UsersByKey(found) => out.extend(found),
-                other => return Err(format!("unexpected {other:?}")),
+                other => return Err(unexpected(&other)),
             }
         }
         Ok(out)
@@ -146,7 +174,7 @@ impl Store {
                 .await?
             {
                 StoreResponse::DevicesByKey(found) => out.extend(found),
-                other => return Err(format!("unexpected {other:?}")),
+                other => return Err(unexpected(&other)),
             }
         }
         Ok(out)
@@ -165,7 +193,7 @@ impl Store {
         }
         match self.call(StoreRequest::PutUsers(users)).await? {
             StoreResponse::CreatedMany(r) => Ok(r),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -182,7 +210,25 @@ impl Store {
         }
         match self.call(StoreRequest::PutDevices(devices)).await? {
             StoreResponse::CreatedMany(r) => Ok(r),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Takes over bindings `(uid, ppn, relation, the OMM's relation stamp)` in one
+    /// transaction; the outcome of each, in order.
+    ///
+    /// # Errors
+    /// As [`Store::call`] for the request as a whole.
+    pub async fn bind_many(
+        &self,
+        binds: Vec<(u32, u32, model::RelType, model::Timestamp)>,
+    ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
+        if binds.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.call(StoreRequest::BindMany(binds)).await? {
+            StoreResponse::CreatedMany(r) => Ok(r),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -231,7 +277,9 @@ impl Store {
                 ..Query::default()
             };
             let response = self.call(request(query)).await?;
-            let page = page(response).ok_or("unexpected answer to a query")?;
+            let Some(page) = page(response) else {
+                return Err(Failure::Unreachable("unexpected answer to a query".into()));
+            };
             let done = page.items.is_empty()
                 || out.len() + page.items.len()
                     >= usize::try_from(page.total).unwrap_or(usize::MAX);
@@ -261,7 +309,7 @@ impl Store {
     pub async fn rooms(&self) -> Result<Vec<model::ConferenceRoom>> {
         match self.call(StoreRequest::ListConferenceRooms).await? {
             StoreResponse::Rooms(r) => Ok(r),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -281,7 +329,7 @@ impl Store {
         };
         match self.call(StoreRequest::QueryUsers(query)).await? {
             StoreResponse::Users(page) => Ok(page.items),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -304,7 +352,7 @@ impl Store {
     pub async fn put_user(&self, user: User) -> Result<u32> {
         match self.call(StoreRequest::PutUser(user)).await? {
             StoreResponse::Created(id) => Ok(id),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -315,7 +363,7 @@ impl Store {
     pub async fn put_device(&self, device: Device) -> Result<u32> {
         match self.call(StoreRequest::PutDevice(device)).await? {
             StoreResponse::Created(id) => Ok(id),
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(unexpected(&other)),
         }
     }
 

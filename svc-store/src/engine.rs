@@ -338,6 +338,10 @@ impl Store {
                 S::Events(events)
             }
             R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
+            R::ListConflicts => S::Conflicts(
+                view.get(Db::Meta, crate::conflicts::KEY)?
+                    .unwrap_or_default(),
+            ),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
             R::GetUsersByNumber(nums) => S::UsersByKey(
                 nums.iter()

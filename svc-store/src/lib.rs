@@ -6,10 +6,12 @@
 //! - [`columns`]: in-memory column copies of the user and device tables for fast queries;
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
 //! - [`licensing`]: the signed license, the SARI it grants, and the health states;
+//! - [`conflicts`]: the open conflicts between sites that svc-axi finds;
 //! - [`transfer`]: export and import of the whole database;
 //! - [`server`]: the IPC server on `store.sock`.
 
 pub mod columns;
+pub mod conflicts;
 pub mod engine;
 pub mod licensing;
 pub mod ops;

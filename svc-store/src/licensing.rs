@@ -84,7 +84,10 @@ impl Store {
             },
         };
         let omms: Vec<Omm> = view.all(Db::Omms)?;
-        Ok(vec![license, omm_connections(&omms)])
+        let conflicts: Vec<model::Conflict> = view
+            .get(Db::Meta, crate::conflicts::KEY)?
+            .unwrap_or_default();
+        Ok(vec![license, omm_connections(&omms, &conflicts)])
     }
 }
 
@@ -138,7 +141,7 @@ fn license_status<T: lmdb::Transaction>(
 }
 
 /// Well when every enabled OMM's link is up; a warning naming the ones that are not.
-fn omm_connections(omms: &[Omm]) -> HealthState {
+fn omm_connections(omms: &[Omm], conflicts: &[model::Conflict]) -> HealthState {
     let down: Vec<&str> = omms
         .iter()
         .filter(|o| o.enabled && o.health.link != LinkState::Up)
@@ -155,9 +158,32 @@ fn omm_connections(omms: &[Omm]) -> HealthState {
             format!("{n} OMMs not connected: {names}")
         }
     };
+    // OMMs with records held back (conflicts), named like the ones not connected.
+    let mut held: Vec<&str> = omms
+        .iter()
+        .filter(|o| conflicts.iter().any(|c| c.omm == o.id))
+        .map(|o| o.name.as_str())
+        .collect();
+    held.dedup();
+    let reason = match (reason.is_empty(), held.len()) {
+        (_, 0) => reason,
+        (empty, n) => {
+            let mut names = held[..n.min(NAMES_IN_REASON)].join(", ");
+            if n > NAMES_IN_REASON {
+                names.push_str(&format!(" and {} more", n - NAMES_IN_REASON));
+            }
+            let count = conflicts.len();
+            let text = format!("{count} conflicting records held back at: {names}");
+            if empty {
+                text
+            } else {
+                format!("{reason}; {text}")
+            }
+        }
+    };
     HealthState {
         check: HealthCheck::OmmConnections,
-        severity: (!down.is_empty()).then_some(Severity::Warning),
+        severity: (!reason.is_empty()).then_some(Severity::Warning),
         reason,
     }
 }

@@ -245,6 +245,7 @@ impl Tx<'_, '_> {
                 self.update_counter(&name, |v| v.saturating_add(delta))
             }
             R::SetCounter { name, value } => self.update_counter(&name, |_| value),
+            R::SetConflicts { omm, conflicts } => self.set_conflicts(omm, conflicts),
             other => Err(invalid(format!("{other:?} is not a write"))),
         }
     }
@@ -384,6 +385,11 @@ impl Tx<'_, '_> {
         if omm.omm1.trim().is_empty() {
             return Err(invalid("the OMM 1 address must not be empty"));
         }
+        model::OmmAddress::parse(&omm.omm1).map_err(|e| invalid(format!("OMM 1 address: {e}")))?;
+        if !omm.omm2.is_empty() {
+            model::OmmAddress::parse(&omm.omm2)
+                .map_err(|e| invalid(format!("OMM 2 address: {e}")))?;
+        }
         if omm.id != 0 {
             // Link state belongs to svc-axi: an edit keeps it.
             if let Some(old) = self.view.get::<Omm>(Db::Omms, &id_key(omm.id))? {
@@ -409,6 +415,7 @@ impl Tx<'_, '_> {
             self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
         }
         self.view.delete(Db::Omms, &id_key(id))?;
+        self.drop_conflicts(id)?;
         self.changed(Entity::Omm, id, ChangeOp::Delete);
         Ok(StoreResponse::Done)
     }

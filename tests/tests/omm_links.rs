@@ -1524,3 +1524,163 @@ fn an_event_flood_is_cut_off_and_the_link_recovers() {
     });
     assert_eq!(user_total(&mom), 2 * u64::from(USERS), "nothing duplicated");
 }
+
+fn conflicts(mom: &Mom) -> Vec<model::Conflict> {
+    match mom.store(StoreRequest::ListConflicts) {
+        StoreResponse::Conflicts(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn conflicting_sites_keep_their_links_and_the_conflicts_are_listed_until_fixed() {
+    use axi::{PpDev, PpUser};
+    let rt = runtime();
+    let fleet = fleet(&rt, 2);
+    // Before the MOM is commissioned, site 2 gave out a number and registered a handset
+    // that site 1 has too (its copies are the newer ones).
+    let (num_1, ipei_1) = {
+        let inner = fleet.omm(1).lock();
+        let user = inner.state.users.values().next().unwrap();
+        let device = inner.state.devices.values().next().unwrap();
+        (
+            user.raw("num").unwrap().to_owned(),
+            device.get(PpDev::IPEI).unwrap(),
+        )
+    };
+    let (uid_2, ppn_2) = {
+        let mut inner = fleet.omm(2).lock();
+        let now = model::now();
+        let (&uid, user) = inner.state.users.iter_mut().nth(3).unwrap();
+        user.set_raw("num", num_1.clone());
+        user.set(PpUser::TIME_STAMP, now);
+        let (&ppn, device) = inner.state.devices.iter_mut().nth(5).unwrap();
+        device.set(PpDev::IPEI, ipei_1);
+        device.set(PpDev::TIME_STAMP, now);
+        (uid, ppn)
+    };
+    let mom = mom();
+    let id_1 = add_omm(&mom, &fleet, 1);
+    wait("site 1 imported", Duration::from_secs(30), || {
+        user_total(&mom) == u64::from(USERS)
+    });
+    let id_2 = add_omm(&mom, &fleet, 2);
+    wait(
+        "both linked, all but the conflicting records imported",
+        Duration::from_secs(30),
+        || {
+            mom.totals() == (u64::from(2 * USERS - 1), u64::from(2 * USERS - 1))
+                && omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+                && conflicts(&mom).len() == 2
+        },
+    );
+    let listed = conflicts(&mom);
+    let kinds: Vec<model::ConflictKind> = listed.iter().map(|c| c.kind).collect();
+    assert!(
+        kinds.contains(&model::ConflictKind::SameNumber),
+        "{listed:?}"
+    );
+    assert!(
+        kinds.contains(&model::ConflictKind::SameHandset),
+        "{listed:?}"
+    );
+    assert!(
+        listed.iter().all(|c| c.omm == id_2 && c.other_omm == id_1),
+        "{listed:?}"
+    );
+    // Site 1 keeps its records.
+    assert_eq!(user_by_number(&mom, &num_1).unwrap().home_omm, id_1);
+    assert!(fleet.device(1, ipei_1).is_some() && fleet.device(2, ipei_1).is_some());
+    // The CLI lists them (exit 3), and health names the site.
+    let out = mom.cli(&["conflicts"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("same number on two OMMs") && text.contains(&num_1),
+        "{text}"
+    );
+    let (_, health) = health_json(&mom);
+    assert!(
+        health.to_string().contains("held back at: Site 2"),
+        "{health}"
+    );
+
+    // While linked, site 1 gives a user a number that a user of site 2 already has: the
+    // store refuses it, the link stays up, and the rest goes on.
+    let (uid_1, old_num) = {
+        let inner = fleet.omm(1).lock();
+        let (&uid, user) = inner.state.users.iter().nth(7).unwrap();
+        (uid, user.raw("num").unwrap().to_owned())
+    };
+    let taken = {
+        let inner = fleet.omm(2).lock();
+        inner
+            .state
+            .users
+            .values()
+            .nth(9)
+            .unwrap()
+            .raw("num")
+            .unwrap()
+            .to_owned()
+    };
+    fleet.admin_edit_user(1, uid_1, "num", &taken).unwrap();
+    wait("the refusal listed", Duration::from_secs(10), || {
+        conflicts(&mom)
+            .iter()
+            .any(|c| c.kind == model::ConflictKind::Refused && c.omm == id_1)
+    });
+    let other_uid = *fleet.omm(1).lock().state.users.keys().nth(8).unwrap();
+    fleet
+        .admin_edit_user(1, other_uid, "name", "Still syncing")
+        .unwrap();
+    wait(
+        "other records still sync",
+        Duration::from_secs(10),
+        || match mom.store(StoreRequest::QueryUsers(model::Query {
+            filters: vec![model::Filter {
+                column: "name".into(),
+                op: model::FilterOp::Equals,
+                value: "Still syncing".into(),
+            }],
+            limit: 10,
+            ..model::Query::default()
+        })) {
+            StoreResponse::Users(page) => page.total == 1,
+            _ => false,
+        },
+    );
+    assert!(omms(&mom).iter().all(|o| o.health.link == LinkState::Up));
+    // Roaming of a healthy handset from site 1 to site 2 still works.
+    let roamer = {
+        let inner = fleet.omm(1).lock();
+        inner
+            .state
+            .devices
+            .values()
+            .nth(2)
+            .unwrap()
+            .get(PpDev::IPEI)
+            .unwrap()
+    };
+    fleet.roam(roamer, 2, 1).unwrap();
+    wait("handset roamed", Duration::from_secs(10), || {
+        device_location(&mom, roamer) == Some(id_2)
+    });
+
+    // Fixing each side clears its conflict.
+    fleet.admin_edit_user(1, uid_1, "num", &old_num).unwrap();
+    fleet.admin_edit_user(2, uid_2, "num", "77001").unwrap();
+    let fresh = model::Ipei::new(2, 999_001).unwrap();
+    fleet
+        .admin_edit_device(2, ppn_2, "ipei", &fresh.to_string())
+        .unwrap();
+    wait("every conflict cleared", Duration::from_secs(15), || {
+        conflicts(&mom).is_empty()
+    });
+    assert!(user_by_number(&mom, "77001").is_some_and(|u| u.home_omm == id_2));
+    assert_eq!(device_location(&mom, fresh), Some(id_2));
+    assert_eq!(mom.cli(&["conflicts"]).status.code(), Some(0));
+    let (_, health) = health_json(&mom);
+    assert!(!health.to_string().contains("held back"), "{health}");
+}

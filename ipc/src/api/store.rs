@@ -2,9 +2,9 @@
 
 use crate::Api;
 use model::{
-    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, HealthState,
-    License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings, Severity, Source,
-    Timestamp, Tombstone, User,
+    Account, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, Entity, EventEntry,
+    HealthState, License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings, Severity,
+    Source, Timestamp, Tombstone, User,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -251,6 +251,16 @@ pub enum StoreRequest {
     /// Unsubscribe a handset (relation type Fixed only): it is deleted on its OMM and
     /// everywhere else, its user unbound.
     UnsubscribeDevice(u32),
+    /// Replace the open conflicts of OMM `omm` (from its link, which finds them); a new one
+    /// gets an event-log entry. Protocol 7.
+    SetConflicts {
+        /// The OMM whose records are held back.
+        omm: u32,
+        /// Every open conflict of that OMM.
+        conflicts: Vec<Conflict>,
+    },
+    /// Every open conflict.
+    ListConflicts,
 }
 
 /// What a change did.
@@ -288,6 +298,7 @@ impl StoreRequest {
                 | Self::GetDeviceByIpei(_)
                 | Self::GetUsersByNumber(_)
                 | Self::GetDevicesByIpei(_)
+                | Self::ListConflicts
         )
     }
 }
@@ -405,6 +416,8 @@ pub enum StoreResponse {
     CreatedMany(Vec<Result<u32, StoreError>>),
     /// The health states, in the pane's order.
     Health(Vec<HealthState>),
+    /// The open conflicts, by OMM.
+    Conflicts(Vec<Conflict>),
 }
 
 /// Why the store refused a request.

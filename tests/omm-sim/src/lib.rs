@@ -240,6 +240,39 @@ impl Fleet {
         Ok(())
     }
 
+    /// A local administrator changes attribute `attr` of handset `ppn` on OMM `omm` (stamped
+    /// and reported like a user edit).
+    ///
+    /// # Errors
+    /// A text for an unknown OMM or handset.
+    pub fn admin_edit_device(
+        &self,
+        omm: u32,
+        ppn: u32,
+        attr: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        let sim = self.get(omm)?;
+        let actions = {
+            let mut inner = sim.lock();
+            let device = inner
+                .state
+                .devices
+                .get_mut(&ppn)
+                .ok_or_else(|| format!("OMM {omm} has no handset {ppn}"))?;
+            device.set_raw(attr, value.to_owned());
+            device.set(axi::PpDev::TIME_STAMP, model::now());
+            vec![Action::Event {
+                event_type: "PPDevCnf",
+                frame: Frame::event(axi::message::EventPPDevCnf {
+                    pp: Some(device.clone()),
+                }),
+            }]
+        };
+        sim.emit(actions);
+        Ok(())
+    }
+
     /// A local administrator unbinds user `uid` from its handset on OMM `omm` (the OMM stamps
     /// the relation and reports both records).
     ///

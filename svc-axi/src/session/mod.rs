@@ -1,0 +1,283 @@
+//! One OMM link's life (axi-profile.md §2–§4): connect, the on-connect sequence
+//! ([`on_connect`]), import and reconciliation (`crate::reconcile`), then the steady state:
+//! the OMM's events (`crate::omm_events`), the store's changes (`crate::store_changes`),
+//! requests routed from other links, keep-alive, and retries of held-back records
+//! (`crate::conflicts`).
+
+pub mod ids;
+pub mod on_connect;
+pub mod paging;
+
+use crate::conflicts::Conflicts;
+use crate::feed::LinkFeed;
+use crate::link::{AxiLink, LinkError};
+use crate::shared::{LinkUp, Routed, Shared};
+use crate::store::{Failure, Store};
+use axi::message::{ApplicationDataChannel, Ping, SendMessage};
+use axi::{Frame, Limits, Message};
+use ids::Ids;
+use ipc::api::store::{Change, StoreError};
+use model::{Entity, Omm};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often held-back records are tried again while there are any.
+const RETRY_HELD: Duration = Duration::from_secs(5);
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum End {
+    /// The OMM restarts after its SARI was set: reconnect soon.
+    SariRestart,
+    /// The link failed; the text is for the health state and the event log.
+    Failed(String),
+}
+
+impl From<LinkError> for End {
+    fn from(e: LinkError) -> Self {
+        End::Failed(e.to_string())
+    }
+}
+
+/// A store failure where no single record can be held back instead (reads, service state):
+/// the session ends and is retried.
+impl From<Failure> for End {
+    fn from(e: Failure) -> Self {
+        End::Failed(e.to_string())
+    }
+}
+
+/// A store write of one record: an unreachable store ends the session (the outer `Err`); a
+/// refusal is the caller's to hold back (the inner `Err`).
+pub trait Refusable<T> {
+    /// Splits the two failures.
+    ///
+    /// # Errors
+    /// [`End`] when the store is unreachable.
+    fn refusable(self) -> Result<Result<T, StoreError>, End>;
+}
+
+impl<T> Refusable<T> for crate::store::Result<T> {
+    fn refusable(self) -> Result<Result<T, StoreError>, End> {
+        match self {
+            Ok(v) => Ok(Ok(v)),
+            Err(Failure::Refused(e)) => Ok(Err(e)),
+            Err(e @ Failure::Unreachable(_)) => Err(e.into()),
+        }
+    }
+}
+
+/// The refusal in an answer, as text: the request's name, the code and its info.
+#[must_use]
+pub fn refused(frame: &Frame) -> Option<String> {
+    frame.error.as_ref().map(|e| {
+        format!(
+            "{} {}{}",
+            frame.message.name(),
+            e.code.as_str(),
+            e.info
+                .as_ref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default()
+        )
+    })
+}
+
+/// Splits `host[:port]`; the default port is the OMM's TLS port 12622.
+fn host_port(address: &str) -> (String, u16) {
+    match model::OmmAddress::parse(address) {
+        Ok(a) => (a.host, a.port),
+        Err(_) => (address.to_owned(), 12622),
+    }
+}
+
+/// One link's state while it is up: what the other modules' `impl Session` blocks use.
+pub struct Session<'a> {
+    /// What every link shares.
+    pub shared: &'a Arc<Shared>,
+    /// This OMM's record.
+    pub omm: &'a Omm,
+    /// The AXI connection.
+    pub link: &'a AxiLink,
+    /// The store, as this link (its writes carry the OMM as origin).
+    pub store: Store,
+    /// Ids both ways and what the OMM is known to hold.
+    pub ids: Ids,
+    /// Records held back, and the conflicts they stand for.
+    pub conflicts: Conflicts,
+}
+
+impl Session<'_> {
+    /// Sends a request and expects a bare success; a refusal ends the session.
+    pub(crate) async fn setting(&self, message: impl Into<Message>) -> Result<(), End> {
+        let frame = self.link.request(message).await?;
+        match refused(&frame) {
+            Some(why) => Err(End::Failed(format!("the OMM refused {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Records this OMM's link state.
+    async fn health(&self, link: model::LinkState, version: &str, cloud_id: Option<String>) {
+        let up = link == model::LinkState::Up;
+        let health = model::OmmHealth {
+            link,
+            healthy: up,
+            last_error: String::new(),
+            since: model::now(),
+            software_version: version.to_owned(),
+        };
+        self.store.health(self.omm.id, health, cloud_id).await;
+    }
+}
+
+/// One session; returns how it ended.
+pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End {
+    let tls = match crate::tls::client_config(&omm.cert_validation) {
+        Ok(t) => t,
+        Err(e) => return End::Failed(format!("certificate settings: {e}")),
+    };
+    let mut last_error = String::new();
+    let mut connected = None;
+    for address in [&omm.omm1, &omm.omm2].into_iter().filter(|a| !a.is_empty()) {
+        let (host, port) = host_port(address);
+        let connecting = AxiLink::connect(
+            &host,
+            port,
+            Arc::clone(&tls),
+            shared.request_timeout,
+            Limits::default(),
+        );
+        match connecting.await {
+            Ok(l) => {
+                connected = Some(l);
+                break;
+            }
+            Err(e) => last_error = format!("{address}: {e}"),
+        }
+    }
+    let Some((link, mut events)) = connected else {
+        return End::Failed(last_error);
+    };
+    let mut session = Session {
+        shared,
+        omm,
+        link: &link,
+        store: shared.store.for_omm(omm.id),
+        ids: Ids::default(),
+        conflicts: Conflicts::new(omm.id),
+    };
+    match session.life(&mut events, changes).await {
+        Ok(end) | Err(end) => end,
+    }
+}
+
+impl Session<'_> {
+    /// The on-connect sequence, the import, then the steady state until the link ends.
+    async fn life(
+        &mut self,
+        events: &mut tokio::sync::mpsc::Receiver<Frame>,
+        changes: &mut LinkFeed,
+    ) -> Result<End, End> {
+        let login = self.log_in().await?;
+        let cloud_id = self.cloud_id().await?;
+        self.health(model::LinkState::Connecting, &login.version, Some(cloud_id))
+            .await;
+        let settings = self.store.settings().await?;
+        if self.set_sari(&settings).await? {
+            return Ok(End::SariRestart);
+        }
+        self.push_settings(&settings).await?;
+        self.subscribe().await?;
+        self.ids.omm_key = login.omm_key;
+        let started = std::time::Instant::now();
+        let synced = self.reconcile().await?;
+        self.store.count("axi.records_synced", synced).await;
+        self.health(model::LinkState::Up, &login.version, None)
+            .await;
+        tracing::info!(omm = self.omm.id, name = %self.omm.name, records = synced, held = self.conflicts.len(), ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
+        // Steady state: this link now takes routed requests.
+        let (route_tx, mut routed) = tokio::sync::mpsc::channel::<Routed>(256);
+        let _up = LinkUp::new(self.shared, self.omm.id, route_tx);
+        let mut ping = tokio::time::interval(self.shared.ping);
+        ping.tick().await;
+        let mut retry = tokio::time::interval(RETRY_HELD);
+        retry.tick().await;
+        loop {
+            tokio::select! {
+                Some(request) = routed.recv() => self.deliver(request).await?,
+                event = events.recv() => match event {
+                    Some(frame) => self.handle_event(frame).await?,
+                    None => return Err(End::Failed(self.link.closed_reason().unwrap_or_else(|| "link closed".into()))),
+                },
+                change = changes.changes.recv() => match change {
+                    Some(change) if change.entity == Entity::Database => {
+                        self.reconcile().await?;
+                    }
+                    Some(change) if self.concerns(&change) => self.handle_change(change).await?,
+                    Some(_) => {}
+                    None => return Err(End::Failed("svc-axi is stopping".into())),
+                },
+                () = changes.overflow.notified() => {
+                    // Changes were dropped: reconcile everything again.
+                    self.reconcile().await?;
+                }
+                _ = ping.tick() => {
+                    self.link.request(Ping { time_stamp: Some(model::now()) }).await?;
+                }
+                _ = retry.tick(), if !self.conflicts.is_empty() => self.retry_held().await?,
+            }
+            self.conflicts.publish(&self.store).await?;
+        }
+    }
+
+    /// A request another link routed here: a message or application data for this OMM.
+    async fn deliver(&self, request: Routed) -> Result<(), End> {
+        let (frame, answer) = match request {
+            Routed::Message(msg, answer) => {
+                let frame = self
+                    .link
+                    .request(SendMessage {
+                        always_indirect: None,
+                        msg,
+                    })
+                    .await?;
+                (frame, answer)
+            }
+            Routed::Data(channel, data, answer) => {
+                let frame = self
+                    .link
+                    .request(ApplicationDataChannel {
+                        omm_id: None,
+                        channel,
+                        data,
+                    })
+                    .await?;
+                (frame, answer)
+            }
+        };
+        let _ = answer.send(refused(&frame).map_or(Ok(()), Err));
+        Ok(())
+    }
+
+    /// Whether a store change concerns this OMM's link: its records, records that are now
+    /// at this OMM, and settings. Everything else is skipped without a store lookup.
+    fn concerns(&self, change: &Change) -> bool {
+        let omm = self.omm.id;
+        if change.origin == omm {
+            // Its own write: what it wrote came from the OMM or was done on the OMM already.
+            return false;
+        }
+        match change.entity {
+            Entity::User => {
+                change.omm == omm || change.omm == 0 || self.ids.users.contains_key(&change.id)
+            }
+            Entity::Device => {
+                change.omm == omm || change.omm == 0 || self.ids.devices.contains_key(&change.id)
+            }
+            Entity::ConferenceRoom => change.omm == omm || self.ids.rooms.contains_key(&change.id),
+            Entity::Settings => true,
+            _ => false,
+        }
+    }
+}

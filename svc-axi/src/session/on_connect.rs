@@ -1,0 +1,172 @@
+//! The on-connect sequence (axi-profile.md §2, §3 and §10 "On connect"): login as a sync
+//! client, the MOM key, PARK → Cloud-ID, one SARI step, the settings the MOM decides, and
+//! the event subscriptions. Provisioning adds its configuration URL here.
+
+use super::{End, Session};
+use axi::message::*;
+use axi::record::AxiRecord;
+use axi::value::{DectSubscriptionMode, Hex10, SubscribeCmd};
+use axi::{ErrCode, Message, SubscribeEntry};
+use model::Settings;
+
+/// The event types every link subscribes to (step 7), each with the filter it needs.
+const EVENTS: [(&str, Option<&str>); 8] = [
+    ("PPUserCnf", Some("uid")),
+    ("PPDevCnf", Some("ppn")),
+    ("DECTSubscriptionMode", None),
+    ("DECTSubscribe", None),
+    ("DECTLocate", None),
+    ("MessageSend", None),
+    ("ApplicationDataChannel", None),
+    ("ConferenceRoomCnf", None),
+];
+
+/// What the login taught the MOM about the OMM.
+pub struct LoggedIn {
+    /// The OMM's software version.
+    pub version: String,
+    /// The OMM's key for the secrets the MOM writes to it.
+    pub omm_key: Option<rsa::RsaPublicKey>,
+}
+
+/// The text for an OMM that speaks another protocol version.
+#[must_use]
+pub fn version_mismatch(theirs: u32, ours: u32) -> String {
+    format!("protocol version mismatch: OMM {theirs}, MOM {ours}")
+}
+
+impl Session<'_> {
+    /// Step 0: `Open` as a user/device sync client, then `SetMOMKey`.
+    pub(crate) async fn log_in(&self) -> Result<LoggedIn, End> {
+        let ours = self.shared.protocol_version;
+        let open = self
+            .link
+            .request(Open {
+                username: self.omm.user.clone(),
+                password: self.omm.password.clone(),
+                protocol_version: Some(ours),
+                user_device_sync_client: Some(true),
+            })
+            .await?;
+        let theirs = match &open.message {
+            Message::OpenResp(resp) => resp.protocol_version.filter(|v| *v != ours),
+            _ => None,
+        };
+        if let Some(e) = &open.error {
+            return Err(End::Failed(match (&e.code, theirs) {
+                (ErrCode::EAuth, _) => "authentication failed".into(),
+                // Some OMMs refuse another version with EFailed and their own (§10).
+                (_, Some(theirs)) => version_mismatch(theirs, ours),
+                (code, None) => format!("login refused: {}", code.as_str()),
+            }));
+        }
+        let Message::OpenResp(resp) = &open.message else {
+            return Err(End::Failed("no OpenResp".into()));
+        };
+        if let Some(theirs) = theirs {
+            return Err(End::Failed(version_mismatch(theirs, ours)));
+        }
+        let omm_key = resp
+            .public_key
+            .as_ref()
+            .and_then(|k| axi::secret::public_key(k.raw("modulus")?, k.raw("exponent")?).ok());
+        let (modulus, exponent) = axi::secret::key_hex(&self.shared.mom_key.to_public_key());
+        self.setting(SetMOMKey { modulus, exponent }).await?;
+        Ok(LoggedIn {
+            version: resp.omm_version.clone().unwrap_or_default(),
+            omm_key,
+        })
+    }
+
+    /// Step 1: the OMM's Cloud-ID, `00` and its PARK.
+    pub(crate) async fn cloud_id(&self) -> Result<String, End> {
+        match self.link.request(GetPARK {}).await?.message {
+            Message::GetPARKResp(GetPARKResp { park: Some(p) }) => Ok(format!("00{}", p.0)),
+            _ => Err(End::Failed("the OMM has no PARK".into())),
+        }
+    }
+
+    /// Step 2: sets the licensed SARI when the OMM has another; `true` when it did (the OMM
+    /// then restarts and the session ends).
+    pub(crate) async fn set_sari(&self, settings: &Settings) -> Result<bool, End> {
+        if settings.sari.is_empty() {
+            return Ok(false);
+        }
+        let wanted = settings.sari.to_ascii_uppercase();
+        let current = match self.link.request(GetSARI {}).await?.message {
+            Message::GetSARIResp(GetSARIResp { sari }) => sari.map(|s| s.0),
+            _ => None,
+        };
+        if current.as_deref() == Some(wanted.as_str()) {
+            return Ok(false);
+        }
+        self.setting(SetSARI {
+            sari: Hex10(wanted),
+        })
+        .await?;
+        self.store
+            .log(
+                model::Severity::Info,
+                format!(
+                    "SARI set on OMM {} ({}); it restarts",
+                    self.omm.id, self.omm.name
+                ),
+            )
+            .await;
+        Ok(true)
+    }
+
+    /// Steps 3–6: auto-create off, subscription mode, FAC prefix, provisioning settings.
+    pub(crate) async fn push_settings(&self, settings: &Settings) -> Result<(), End> {
+        self.setting(SetDevAutoCreate { enable: false }).await?;
+        self.setting(SetDECTSubscriptionMode {
+            mode: DectSubscriptionMode::from(settings.subscription_mode),
+            timeout: None,
+        })
+        .await?;
+        self.setting(SetFACPrefix {
+            prefix: settings.fac_prefix.clone(),
+        })
+        .await?;
+        // Provisioning needs svc-web's URL, which does not exist yet: the URL stays disabled.
+        let mut url = axi::ConfigUrl::default();
+        url.set(axi::ConfigUrl::ENABLE, false);
+        self.setting(SetConfigURL { url }).await?;
+        self.setting(SetSystemProvUpdTrig {
+            enable: false,
+            hour: Some(0),
+            minute: Some(update_minute(self.omm.id)),
+        })
+        .await
+    }
+
+    /// Step 7: the events the MOM follows.
+    pub(crate) async fn subscribe(&self) -> Result<(), End> {
+        let entries = EVENTS
+            .iter()
+            .map(|(event, all)| {
+                let mut e = SubscribeEntry::default();
+                e.set(SubscribeEntry::CMD, SubscribeCmd::On)
+                    .set(SubscribeEntry::EVENT_TYPE, (*event).to_owned());
+                match all {
+                    Some("uid") => {
+                        e.set(SubscribeEntry::UID, -1);
+                    }
+                    Some(_) => {
+                        e.set(SubscribeEntry::PPN, -1);
+                    }
+                    None => {}
+                }
+                e
+            })
+            .collect();
+        self.setting(Subscribe { entries }).await
+    }
+}
+
+/// The minute of the nightly provisioning update, spread over the OMMs (profile §10).
+#[must_use]
+pub fn update_minute(omm: u32) -> u32 {
+    // In u64: an OMM id near u32::MAX must not overflow.
+    u32::try_from(u64::from(omm) * 7 % 51).unwrap_or(0)
+}

@@ -1,0 +1,61 @@
+//! The open conflicts between sites ([`model::Conflict`]): svc-axi finds them and gives each
+//! OMM's list whole; the store keeps them with the database, writes one event-log entry per
+//! new conflict, drops an OMM's conflicts with its record, and the "OMM connections" health
+//! state names the OMMs that have some.
+
+use crate::ops::Tx;
+use crate::storage::Db;
+use ipc::api::store::{StoreError, StoreResponse};
+use model::{Conflict, Severity};
+
+/// Where the list is kept (in the meta database).
+pub const KEY: &[u8] = b"conflicts";
+
+/// Most conflicts kept for all OMMs together; svc-axi holds at most 5,000 per link.
+pub const MAX_CONFLICTS: usize = 20_000;
+
+/// Longest key or reason kept.
+const MAX_TEXT: usize = 300;
+
+impl Tx<'_, '_> {
+    /// Replaces OMM `omm`'s conflicts; each new one gets an event-log entry.
+    pub(crate) fn set_conflicts(
+        &mut self,
+        omm: u32,
+        conflicts: Vec<Conflict>,
+    ) -> Result<StoreResponse, StoreError> {
+        let all: Vec<Conflict> = self.view.get(Db::Meta, KEY)?.unwrap_or_default();
+        let (before, mut rest): (Vec<Conflict>, Vec<Conflict>) =
+            all.into_iter().partition(|c| c.omm == omm);
+        let same = |a: &Conflict, b: &Conflict| {
+            (a.entity, a.omm_record, a.kind, &a.key) == (b.entity, b.omm_record, b.kind, &b.key)
+        };
+        let room = MAX_CONFLICTS.saturating_sub(rest.len());
+        for mut c in conflicts.into_iter().filter(|c| c.omm == omm).take(room) {
+            c.key = model::printable(&c.key).chars().take(MAX_TEXT).collect();
+            c.reason = model::printable(&c.reason).chars().take(MAX_TEXT).collect();
+            match before.iter().find(|b| same(b, &c)) {
+                Some(b) => c.first_seen = c.first_seen.min(b.first_seen),
+                None => self.log_event(
+                    Severity::Warning,
+                    "axi",
+                    &format!("Conflict, record held back: {}", c.reason),
+                )?,
+            }
+            rest.push(c);
+        }
+        self.view.put(Db::Meta, KEY, &rest)?;
+        Ok(StoreResponse::Done)
+    }
+
+    /// Drops the conflicts of a deleted OMM record.
+    pub(crate) fn drop_conflicts(&mut self, omm: u32) -> Result<(), StoreError> {
+        let mut all: Vec<Conflict> = self.view.get(Db::Meta, KEY)?.unwrap_or_default();
+        let before = all.len();
+        all.retain(|c| c.omm != omm);
+        if all.len() != before {
+            self.view.put(Db::Meta, KEY, &all)?;
+        }
+        Ok(())
+    }
+}
