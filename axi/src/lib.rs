@@ -10,6 +10,7 @@
 //! - [`secret`]: RSA PKCS#1 v1.5 secret encryption with keys from `publicKey`;
 //! - [`ipui`]: IPEI to IPUI-N conversion.
 
+pub mod event;
 pub mod frame;
 pub mod ipui;
 pub mod message;
@@ -18,6 +19,7 @@ pub mod secret;
 pub mod value;
 pub mod xml;
 
+pub use event::EventType;
 pub use frame::{FrameTooLarge, Splitter};
 pub use message::{ErrCode, ErrorInfo, Frame, Message};
 pub use record::{Attr, ConfigUrl, PpDev, PpUser, PublicKey, Room, SubscribeEntry, TextMessage};

@@ -141,7 +141,9 @@ impl<Rx: DeserializeOwned, Tx: Serialize> Channel<Rx, Tx> {
     pub async fn handshake(stream: UnixStream, me: &Hello, max: u32) -> Result<Self, IpcError> {
         let (read, mut write) = stream.into_split();
         write.write_all(&frame::encode(me, MAX_HELLO)?).await?;
-        let mut decoder = FrameDecoder::new(MAX_HELLO.max(max));
+        // The hello is read with its own limit: a peer cannot make the handshake buffer a
+        // frame of the channel's (much larger) size before it has even said who it is.
+        let mut decoder = FrameDecoder::new(MAX_HELLO);
         let mut buf = vec![0u8; 64 * 1024].into_boxed_slice();
         let mut read = read;
         let read_hello = async {
@@ -243,6 +245,29 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, IpcError::VersionMismatch { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_hello_over_its_own_limit_is_refused_though_the_channel_allows_more() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let big = Hello::new(&"x".repeat(2 * MAX_HELLO as usize), 0);
+        let body = postcard::to_allocvec(&big).unwrap();
+        a.write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
+            .await
+            .unwrap();
+        a.write_all(&body).await.unwrap();
+        let err =
+            ClientChannel::<StoreApi>::handshake(b, &Hello::new("cli", 0), StoreApi::MAX_FRAME)
+                .await
+                .err()
+                .unwrap();
+        assert!(
+            matches!(
+                err,
+                IpcError::Frame(FrameError::TooLarge { max: MAX_HELLO, .. })
+            ),
+            "{err}"
+        );
     }
 
     #[tokio::test]

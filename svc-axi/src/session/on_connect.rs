@@ -6,19 +6,19 @@ use super::{End, Session};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::value::{DectSubscriptionMode, Hex10, SubscribeCmd};
-use axi::{ErrCode, Message, SubscribeEntry};
+use axi::{ErrCode, EventType, Message, SubscribeEntry};
 use model::Settings;
 
-/// The event types every link subscribes to (step 7), each with the filter it needs.
-const EVENTS: [(&str, Option<&str>); 8] = [
-    ("PPUserCnf", Some("uid")),
-    ("PPDevCnf", Some("ppn")),
-    ("DECTSubscriptionMode", None),
-    ("DECTSubscribe", None),
-    ("DECTLocate", None),
-    ("MessageSend", None),
-    ("ApplicationDataChannel", None),
-    ("ConferenceRoomCnf", None),
+/// The event types every link subscribes to (step 7): all but the MAXI-only one.
+const EVENTS: [EventType; 8] = [
+    EventType::PPUserCnf,
+    EventType::PPDevCnf,
+    EventType::DECTSubscriptionMode,
+    EventType::DECTSubscribe,
+    EventType::DECTLocate,
+    EventType::MessageSend,
+    EventType::ApplicationDataChannel,
+    EventType::ConferenceRoomCnf,
 ];
 
 /// What the login taught the MOM about the OMM.
@@ -144,18 +144,12 @@ impl Session<'_> {
     pub(crate) async fn subscribe(&self) -> Result<(), End> {
         let entries = EVENTS
             .iter()
-            .map(|(event, all)| {
+            .map(|event| {
                 let mut e = SubscribeEntry::default();
                 e.set(SubscribeEntry::CMD, SubscribeCmd::On)
-                    .set(SubscribeEntry::EVENT_TYPE, (*event).to_owned());
-                match all {
-                    Some("uid") => {
-                        e.set(SubscribeEntry::UID, -1);
-                    }
-                    Some(_) => {
-                        e.set(SubscribeEntry::PPN, -1);
-                    }
-                    None => {}
+                    .set(SubscribeEntry::EVENT_TYPE, event.name().to_owned());
+                if let Some(filter) = event.item_filter() {
+                    e.set_raw(filter, "-1");
                 }
                 e
             })

@@ -232,7 +232,7 @@ impl Fleet {
                 changed
             };
             vec![Action::Event {
-                event_type: "PPUserCnf",
+                event_type: axi::EventType::PPUserCnf,
                 frame: Frame::event(axi::message::EventPPUserCnf { user: Some(user) }),
             }]
         };
@@ -263,7 +263,7 @@ impl Fleet {
             device.set_raw(attr, value.to_owned());
             device.set(axi::PpDev::TIME_STAMP, model::now());
             vec![Action::Event {
-                event_type: "PPDevCnf",
+                event_type: axi::EventType::PPDevCnf,
                 frame: Frame::event(axi::message::EventPPDevCnf {
                     pp: Some(device.clone()),
                 }),
@@ -299,7 +299,7 @@ impl Fleet {
                     .set(PpUser::TIME_STAMP, now)
                     .set(PpUser::TIME_STAMP_RELATION, now);
                 events.push(Action::Event {
-                    event_type: "PPUserCnf",
+                    event_type: axi::EventType::PPUserCnf,
                     frame: Frame::event(axi::message::EventPPUserCnf {
                         user: Some(u.clone()),
                     }),
@@ -311,7 +311,7 @@ impl Fleet {
                     .set(PpDev::TIME_STAMP, now)
                     .set(PpDev::TIME_STAMP_RELATION, now);
                 events.push(Action::Event {
-                    event_type: "PPDevCnf",
+                    event_type: axi::EventType::PPDevCnf,
                     frame: Frame::event(axi::message::EventPPDevCnf {
                         pp: Some(d.clone()),
                     }),
@@ -339,7 +339,7 @@ impl Fleet {
         let mut u = axi::PpUser::default();
         u.set(axi::PpUser::UID, uid).set(axi::PpUser::DELETED, true);
         sim.emit(vec![Action::Event {
-            event_type: "PPUserCnf",
+            event_type: axi::EventType::PPUserCnf,
             frame: Frame::event(axi::message::EventPPUserCnf { user: Some(u) }),
         }]);
         Ok(())
@@ -371,7 +371,7 @@ impl Fleet {
         let sim = self.get(to)?;
         let ppn = sim.lock().state.device_by_ipei(ipei);
         sim.emit(vec![Action::Event {
-            event_type: "DECTLocate",
+            event_type: axi::EventType::DECTLocate,
             frame: Frame::event(axi::message::EventDECTLocate { ipei, rfp_id, ppn }),
         }]);
         Ok(())
@@ -400,7 +400,7 @@ impl Fleet {
             .set(axi::TextMessage::ENCODING, "UTF-8".to_owned())
             .set(axi::TextMessage::CONTENT, content.to_owned());
         sim.emit(vec![Action::Event {
-            event_type: "MessageSend",
+            event_type: axi::EventType::MessageSend,
             frame: Frame::event(axi::message::EventMessageSend {
                 always_indirect: None,
                 msg: Some(msg),
@@ -422,7 +422,7 @@ impl Fleet {
             data: base64::engine::general_purpose::STANDARD.encode(data),
         };
         sim.emit(vec![Action::Event {
-            event_type: "ApplicationDataChannel",
+            event_type: axi::EventType::ApplicationDataChannel,
             frame: Frame::event(event),
         }]);
         Ok(())

@@ -131,7 +131,7 @@ fn fan_out(inner: &Inner, from: Option<u64>, actions: Vec<Action>) {
         if let Action::Event { event_type, frame } = action {
             let bytes = axi::encode(&frame);
             for (id, link) in &inner.links {
-                if Some(*id) != from && link.session.subscriptions.iter().any(|s| s == event_type) {
+                if Some(*id) != from && link.session.subscriptions.contains(&event_type) {
                     // A link that does not read its events loses them rather than stalling the OMM.
                     let _ = link.tx.try_send(Out::Bytes(bytes.clone()));
                 }

@@ -25,7 +25,7 @@ pub enum Action {
     /// Send this event to every other link subscribed to `event_type`.
     Event {
         /// Event type as `Subscribe` names it.
-        event_type: &'static str,
+        event_type: axi::EventType,
         /// The event.
         frame: Frame,
     },
@@ -45,7 +45,7 @@ pub struct Session {
     /// The MOM's key for secrets this OMM sends on this link.
     pub mom_key: Option<RsaPublicKey>,
     /// Subscribed event types.
-    pub subscriptions: Vec<String>,
+    pub subscriptions: Vec<axi::EventType>,
 }
 
 /// A subscription attempt waiting for the MOM's auto-create.
@@ -267,7 +267,7 @@ impl OmmState {
                 self.subscription_mode = m.mode;
                 let mut out = reply(SetDECTSubscriptionModeResp {}.into());
                 out.push(Action::Event {
-                    event_type: "DECTSubscriptionMode",
+                    event_type: axi::EventType::DECTSubscriptionMode,
                     frame: Frame::event(EventDECTSubscriptionMode { mode: Some(m.mode) }),
                 });
                 out
@@ -350,7 +350,7 @@ impl OmmState {
                     let user = self.outgoing_user(session, &self.users[&uid]);
                     self.with_event(
                         reply(CreatePPUserResp { user: Some(user) }.into()),
-                        "PPUserCnf",
+                        axi::EventType::PPUserCnf,
                         uid,
                         true,
                     )
@@ -362,7 +362,7 @@ impl OmmState {
                     let user = self.outgoing_user(session, &self.users[&uid]);
                     self.with_event(
                         reply(SetPPUserResp { user: Some(user) }.into()),
-                        "PPUserCnf",
+                        axi::EventType::PPUserCnf,
                         uid,
                         true,
                     )
@@ -382,7 +382,7 @@ impl OmmState {
                     let pp = self.devices[&ppn].clone();
                     self.with_event(
                         reply(CreatePPDevResp { pp: Some(pp) }.into()),
-                        "PPDevCnf",
+                        axi::EventType::PPDevCnf,
                         ppn,
                         false,
                     )
@@ -394,7 +394,7 @@ impl OmmState {
                     let pp = self.devices[&ppn].clone();
                     self.with_event(
                         reply(SetPPDevResp { pp: Some(pp) }.into()),
-                        "PPDevCnf",
+                        axi::EventType::PPDevCnf,
                         ppn,
                         false,
                     )
@@ -546,20 +546,9 @@ impl OmmState {
         s: &Subscribe,
         seq: &Option<String>,
     ) -> Vec<Action> {
-        const KNOWN: [&str; 9] = [
-            "PPUserCnf",
-            "PPDevCnf",
-            "DECTSubscriptionMode",
-            "DECTSubscribe",
-            "DECTLocate",
-            "MessageSend",
-            "ApplicationDataChannel",
-            "ConferenceRoomCnf",
-            "MOMOMMCnf",
-        ];
         for e in &s.entries {
             let event_type = e.raw("eventType").unwrap_or("");
-            if !KNOWN.contains(&event_type) {
+            if axi::EventType::parse(event_type).is_none() {
                 let mut f = Frame::error_response(
                     "Subscribe",
                     seq.clone(),
@@ -573,7 +562,9 @@ impl OmmState {
             }
         }
         for e in &s.entries {
-            let event_type = e.raw("eventType").unwrap_or("").to_owned();
+            let Some(event_type) = axi::EventType::parse(e.raw("eventType").unwrap_or("")) else {
+                continue;
+            };
             if e.get(axi::SubscribeEntry::CMD) == Some(axi::value::SubscribeCmd::Off) {
                 session.subscriptions.retain(|t| *t != event_type);
             } else if !session.subscriptions.contains(&event_type) {
@@ -640,7 +631,7 @@ impl OmmState {
     fn with_event(
         &self,
         mut out: Vec<Action>,
-        event_type: &'static str,
+        event_type: axi::EventType,
         id: u32,
         user: bool,
     ) -> Vec<Action> {
@@ -649,7 +640,7 @@ impl OmmState {
     }
 
     /// The change event of a record (for links other than the one that made the change).
-    fn record_event(&self, event_type: &'static str, id: u32, user: bool) -> Action {
+    fn record_event(&self, event_type: axi::EventType, id: u32, user: bool) -> Action {
         let frame = if user {
             Frame::event(EventPPUserCnf {
                 user: self.users.get(&id).map(|u| strip_secrets(u.clone())),
@@ -667,14 +658,14 @@ impl OmmState {
             let mut u = PpUser::default();
             u.set(PpUser::UID, id).set(PpUser::DELETED, true);
             Action::Event {
-                event_type: "PPUserCnf",
+                event_type: axi::EventType::PPUserCnf,
                 frame: Frame::event(EventPPUserCnf { user: Some(u) }),
             }
         } else {
             let mut d = PpDev::default();
             d.set(PpDev::PPN, id).set(PpDev::DELETED, true);
             Action::Event {
-                event_type: "PPDevCnf",
+                event_type: axi::EventType::PPDevCnf,
                 frame: Frame::event(EventPPDevCnf { pp: Some(d) }),
             }
         }
@@ -775,7 +766,7 @@ impl OmmState {
                 d.set(PpDev::UID, 0)
                     .set(PpDev::REL_TYPE, RelType::Unbound)
                     .set(PpDev::TIME_STAMP, now());
-                events.push(self.record_event("PPDevCnf", ppn, false));
+                events.push(self.record_event(axi::EventType::PPDevCnf, ppn, false));
             }
         }
         Ok(events)
@@ -861,7 +852,7 @@ impl OmmState {
                 u.set(PpUser::PPN, 0)
                     .set(PpUser::REL_TYPE, RelType::Unbound)
                     .set(PpUser::TIME_STAMP, now());
-                events.push(self.record_event("PPUserCnf", uid, true));
+                events.push(self.record_event(axi::EventType::PPUserCnf, uid, true));
             }
         }
         Ok(events)
@@ -1040,8 +1031,8 @@ impl OmmState {
                     u.set(PpUser::PPN, ppn).set(PpUser::REL_TYPE, rel);
                 }
                 return Ok(vec![
-                    self.record_event("PPDevCnf", ppn, false),
-                    self.record_event("PPUserCnf", uid, true),
+                    self.record_event(axi::EventType::PPDevCnf, ppn, false),
+                    self.record_event(axi::EventType::PPUserCnf, uid, true),
                 ]);
             }
             _ => {}
@@ -1054,7 +1045,11 @@ impl OmmState {
                     d.set(PpDev::AC, ac);
                 }
             }
-            return Ok(vec![self.record_event("PPDevCnf", ppn, false)]);
+            return Ok(vec![self.record_event(
+                axi::EventType::PPDevCnf,
+                ppn,
+                false,
+            )]);
         }
         if self.auto_create {
             // The OMM's own auto-create (off whenever a MOM manages the OMM).
@@ -1064,7 +1059,11 @@ impl OmmState {
                 .set(PpDev::AUTO_CREATE, true);
             pp.set(PpDev::TIME_STAMP_SUBSCRIPTION, now());
             let ppn = self.create_device(pp).map_err(|e| format!("{e:?}"))?;
-            return Ok(vec![self.record_event("PPDevCnf", ppn, false)]);
+            return Ok(vec![self.record_event(
+                axi::EventType::PPDevCnf,
+                ppn,
+                false,
+            )]);
         }
         self.pending.insert(
             ipei,
@@ -1074,7 +1073,7 @@ impl OmmState {
             },
         );
         Ok(vec![Action::Event {
-            event_type: "DECTSubscribe",
+            event_type: axi::EventType::DECTSubscribe,
             frame: Frame::event(EventDECTSubscribe { ipei, ac }),
         }])
     }
