@@ -87,6 +87,9 @@ pub async fn status(socket: &Path, store_socket: &Path, json: bool) -> i32 {
                 r.last_exit
             );
         }
+        if rows.iter().any(|r| r.pid.is_some_and(runs_as_root)) {
+            println!("\nWARNING: services run as root without their sandbox (development mode started as root).");
+        }
         print_links_and_health(store_socket).await;
     }
     if rows.iter().all(|r| r.state == ServiceState::Running) {
@@ -94,6 +97,18 @@ pub async fn status(socket: &Path, store_socket: &Path, json: bool) -> i32 {
     } else {
         EXIT_DEGRADED
     }
+}
+
+/// Whether process `pid` runs as root (its real uid in `/proc`): a service never does in
+/// production mode.
+fn runs_as_root(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().next())
+            == Some("0")
+    })
 }
 
 /// OMM links shown by `status` before "and N more".

@@ -301,6 +301,50 @@ impl Config {
         Self::parse(&text, path)
     }
 
+    /// Development mode with a configuration file: what the file sets, and development
+    /// mode's defaults for the paths and listening addresses it leaves out (so two
+    /// development instances can run side by side with only their ports in a file).
+    ///
+    /// # Errors
+    /// Any [`ConfigError`].
+    pub fn load_development(
+        path: &Path,
+        dir: &Path,
+        libexec_dir: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Self::load(path, false)?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(path.to_owned(), e.to_string()))?;
+        let dev = Self::development(dir, libexec_dir);
+        let set = |section: &str, key: &str| {
+            table
+                .get(section)
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| t.contains_key(key))
+        };
+        if !set("paths", "state-dir") {
+            config.paths.state_dir = dev.paths.state_dir;
+        }
+        if !set("paths", "runtime-dir") {
+            config.paths.runtime_dir = dev.paths.runtime_dir;
+        }
+        if !set("paths", "libexec-dir") {
+            config.paths.libexec_dir = dev.paths.libexec_dir;
+        }
+        if !set("listen", "https") {
+            config.listen.https = dev.listen.https;
+        }
+        if !set("listen", "http") {
+            config.listen.http = dev.listen.http;
+        }
+        if !set("listen", "maxi") {
+            config.listen.maxi = dev.listen.maxi;
+        }
+        Ok(config)
+    }
+
     /// The configuration of development mode: everything under `dir`, unprivileged
     /// loopback ports, binaries beside the running executable.
     #[must_use]
@@ -404,6 +448,30 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn development_mode_takes_a_file_over_its_own_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dev.toml");
+        std::fs::write(
+            &file,
+            "[listen]\nhttps = \"127.0.0.1:9443\"\n[axi]\nretry-secs = 3\n",
+        )
+        .unwrap();
+        let config =
+            super::Config::load_development(&file, &dir.path().join("d"), "/bin-dir".into())
+                .unwrap();
+        assert_eq!(config.listen.https, Some("127.0.0.1:9443".parse().unwrap()));
+        assert_eq!(config.listen.http, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(config.paths.state_dir, dir.path().join("d/state"));
+        assert_eq!(
+            config.paths.libexec_dir,
+            std::path::PathBuf::from("/bin-dir")
+        );
+        assert_eq!(config.axi.retry_secs, 3);
+        std::fs::write(&file, "[listen]\nhttps = \"127.0.0.1:9443\"\nbogus = 1\n").unwrap();
+        assert!(super::Config::load_development(&file, dir.path(), "/b".into()).is_err());
+    }
+
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 

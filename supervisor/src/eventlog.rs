@@ -1,5 +1,6 @@
-//! Event-log entries from the supervisor to the store. Entries are queued (bounded) and
-//! delivered when the store is reachable, so a store restart loses none of its own story.
+//! Event-log entries from the supervisor to the store, and what the store must learn when a
+//! service is gone (svc-axi's OMM links). Jobs are queued (bounded) and delivered when the
+//! store is reachable, so a store restart loses none of the supervisor's story.
 
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
@@ -11,17 +12,62 @@ use tokio::sync::mpsc;
 /// Entries waiting for the store at most; more are dropped with a warning.
 const QUEUE: usize = 256;
 
+/// What the link to svc-axi's OMMs reads while svc-axi is not running.
+pub const NO_LINK_HELD: &str = "svc-axi is not running: no link is held";
+
+/// One job for the store.
+enum Job {
+    /// An event-log entry.
+    Log(Severity, String),
+    /// svc-axi ended: every OMM link it held is gone.
+    LinksLost(model::Timestamp),
+}
+
 /// Sends event-log entries to the store.
 #[derive(Clone)]
 pub struct EventLog {
-    tx: mpsc::Sender<(Severity, String)>,
+    tx: mpsc::Sender<Job>,
+}
+
+/// Marks every OMM link down that svc-axi reported before `since` (a new svc-axi's own
+/// reports are newer and stand), and the links-up gauge 0.
+async fn links_lost(client: &Client<StoreApi>, since: model::Timestamp) -> Result<(), String> {
+    let omms = match client.request(StoreRequest::ListOmms).await {
+        Ok(StoreResponse::Omms(o)) => o,
+        Ok(other) => return Err(format!("unexpected {other:?}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    for omm in omms {
+        if omm.health.link == model::LinkState::Down || omm.health.since > since {
+            continue;
+        }
+        let health = model::OmmHealth {
+            link: model::LinkState::Down,
+            healthy: false,
+            last_error: NO_LINK_HELD.into(),
+            since,
+            software_version: omm.health.software_version,
+        };
+        let request = StoreRequest::SetOmmHealth {
+            id: omm.id,
+            health,
+            cloud_id: None,
+        };
+        client.request(request).await.map_err(|e| e.to_string())?;
+    }
+    let gauge = StoreRequest::SetCounter {
+        name: "axi.links_up".into(),
+        value: 0,
+    };
+    client.request(gauge).await.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 impl EventLog {
     /// Starts the delivery task for the store at `socket`.
     #[must_use]
     pub fn start(socket: PathBuf) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(Severity, String)>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let options = ClientOptions {
             request_timeout: Duration::from_secs(2),
             ..ClientOptions::default()
@@ -29,7 +75,17 @@ impl EventLog {
         let (client, _events) =
             Client::<StoreApi>::start(socket, Hello::new("supervisor", 0), options);
         tokio::spawn(async move {
-            while let Some((severity, text)) = rx.recv().await {
+            while let Some(job) = rx.recv().await {
+                let (severity, text) = match job {
+                    Job::Log(severity, text) => (severity, text),
+                    Job::LinksLost(since) => {
+                        while let Err(e) = links_lost(&client, since).await {
+                            tracing::debug!(error = %e, "store not reachable yet for the OMM links");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        continue;
+                    }
+                };
                 let request = StoreRequest::LogEvent {
                     severity,
                     subsystem: "supervisor".into(),
@@ -52,8 +108,15 @@ impl EventLog {
 
     /// Queues an entry.
     pub fn add(&self, severity: Severity, text: String) {
-        if self.tx.try_send((severity, text)).is_err() {
+        if self.tx.try_send(Job::Log(severity, text)).is_err() {
             tracing::warn!("event-log queue full; an entry was dropped");
+        }
+    }
+
+    /// svc-axi ended: the store is told that no OMM link is held.
+    pub fn links_lost(&self) {
+        if self.tx.try_send(Job::LinksLost(model::now())).is_err() {
+            tracing::warn!("event-log queue full; the OMM links were not marked down");
         }
     }
 }

@@ -133,15 +133,16 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     let root = nix::unistd::geteuid().is_root();
+    let exe_dir = || {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_owned))
+            .unwrap_or_default()
+    };
     match (&cli.config, cli.dev) {
-        (Some(path), dev) => Config::load(path, root && !dev),
-        (None, true) => {
-            let exe_dir = std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(Path::to_owned))
-                .unwrap_or_default();
-            Ok(Config::development(&absolute(&cli.dev_dir), exe_dir))
-        }
+        (Some(path), true) => Config::load_development(path, &absolute(&cli.dev_dir), exe_dir()),
+        (Some(path), false) => Config::load(path, root),
+        (None, true) => Ok(Config::development(&absolute(&cli.dev_dir), exe_dir())),
         (None, false) => Config::load(Path::new(config::DEFAULT_CONFIG), root),
     }
 }
@@ -277,6 +278,17 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
     if cli.dev {
         print_dev_banner(config, &listeners);
+        if root {
+            // Development mode keeps every file owned by whoever runs it, so it cannot drop
+            // to the service users; as root that means no privilege separation at all.
+            println!("  WARNING: running as root in development mode: every service runs as root, without its sandbox.");
+            println!(
+                "           Production mode (without --dev) runs each service as its own user."
+            );
+            tracing::warn!(
+                "development mode as root: every service runs as root, without its sandbox"
+            );
+        }
     }
     let rt = runtime();
     let outcome = rt.block_on(async {

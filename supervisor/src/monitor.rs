@@ -127,7 +127,12 @@ impl Monitor {
             dev: plan.dev,
             grace,
             notifier: Notifier::from_env(),
-            log: EventLog::start(plan.store_socket.clone()),
+            log: {
+                // Link states in the store are from before this start: none is held yet.
+                let log = EventLog::start(plan.store_socket.clone());
+                log.links_lost();
+                log
+            },
             board,
             events_tx,
             events,
@@ -267,6 +272,9 @@ impl Monitor {
         s.restarts += 1;
         s.next_start = Some(Instant::now() + decision.delay);
         let name = s.spec.name.clone();
+        if name == "axi" {
+            self.log.links_lost();
+        }
         let delay_ms = decision.delay.as_millis() as u64;
         if decision.failed {
             s.state = ServiceState::Failed;

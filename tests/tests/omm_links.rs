@@ -1684,3 +1684,44 @@ fn conflicting_sites_keep_their_links_and_the_conflicts_are_listed_until_fixed()
     let (_, health) = health_json(&mom);
     assert!(!health.to_string().contains("held back"), "{health}");
 }
+
+#[test]
+fn while_svc_axi_is_down_status_and_health_say_no_link_is_held() {
+    let rt = runtime();
+    let fleet = fleet(&rt, 1);
+    let mom = Mom::start(&Options {
+        restart: "min-backoff-ms = 4000\nmax-backoff-ms = 8000\n".into(),
+        extra: "[axi]\nretry-secs = 1\n".into(),
+        ..Options::default()
+    });
+    add_omm(&mom, &fleet, 1);
+    wait("linked", Duration::from_secs(30), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+    mom_tests::signal(
+        mom.service("axi").pid.unwrap(),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    wait(
+        "the link shown down at once",
+        Duration::from_secs(3),
+        || {
+            omms(&mom).iter().all(|o| {
+                o.health.link == LinkState::Down
+                    && o.health.last_error.contains("svc-axi is not running")
+            })
+        },
+    );
+    let out = mom.cli(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("svc-axi is not running"), "{text}");
+    let (_, health) = health_json(&mom);
+    assert!(
+        health.to_string().contains("OMM not connected: Site 1"),
+        "{health}"
+    );
+    assert_eq!(mom.counter("axi.links_up"), 0);
+    wait("back up after the restart", Duration::from_secs(30), || {
+        omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
+    });
+}
