@@ -352,8 +352,22 @@ mod tests {
             PpDev::from_element(&el),
             Err(DecodeError::WrongType { .. })
         ));
-        let mut el = Element::new("pp");
-        el.push_attr("ipei", "03074 0220259 0");
-        assert!(PpDev::from_element(&el).is_err() || model::Ipei::parse("03074 0220259 0").is_ok());
+        // An IPEI is typed by its check digit: the right one decodes, any other is refused.
+        let ipei = model::Ipei::new(3074, 220_259).unwrap();
+        let good = ipei.to_string();
+        let (digits, check) = good.split_at(good.len() - 1);
+        for c in ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*'] {
+            let mut el = Element::new("pp");
+            el.push_attr("ipei", &format!("{digits}{c}"));
+            let decoded = PpDev::from_element(&el);
+            if check == c.to_string() {
+                assert_eq!(decoded.unwrap().get(PpDev::IPEI), Some(ipei));
+            } else {
+                assert!(
+                    matches!(decoded, Err(DecodeError::WrongType { .. })),
+                    "check digit {c} of {good}"
+                );
+            }
+        }
     }
 }

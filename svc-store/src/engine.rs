@@ -434,7 +434,7 @@ impl StorageGuard<'_> {
 }
 
 /// The record `id` of `db`, or `NotFound`.
-fn record<V: DeserializeOwned, T: lmdb::Transaction>(
+fn record<V: DeserializeOwned, T: crate::storage::Txn>(
     view: &View<'_, T>,
     db: Db,
     id: u32,
@@ -445,7 +445,7 @@ fn record<V: DeserializeOwned, T: lmdb::Transaction>(
 }
 
 /// The user with number `num`, through the number index.
-fn user_by_number<T: lmdb::Transaction>(
+fn user_by_number<T: crate::storage::Txn>(
     view: &View<'_, T>,
     num: &str,
 ) -> Result<Option<User>, StoreError> {
@@ -456,7 +456,7 @@ fn user_by_number<T: lmdb::Transaction>(
 }
 
 /// The device with `ipei`, through the IPEI index.
-fn device_by_ipei<T: lmdb::Transaction>(
+fn device_by_ipei<T: crate::storage::Txn>(
     view: &View<'_, T>,
     ipei: model::Ipei,
 ) -> Result<Option<Device>, StoreError> {
@@ -476,7 +476,7 @@ fn run_query<V, T>(
 ) -> Result<model::Page<V>, StoreError>
 where
     V: Record,
-    T: lmdb::Transaction,
+    T: crate::storage::Txn,
 {
     let filters = query.compile::<V>().map_err(StoreError::Query)?;
     let (total, ids) = table.query(query, &filters).map_err(StoreError::Query)?;
@@ -500,7 +500,7 @@ fn poisoned() -> StoreError {
 
 /// Gives each change the next revision, appends it to the change log and trims the log.
 pub(crate) fn record_changes(
-    view: &mut View<'_, lmdb::RwTransaction<'_>>,
+    view: &mut crate::storage::WriteView<'_>,
     changes: &[(Entity, u32, ChangeOp, u32)],
     origin: u32,
 ) -> Result<Vec<Change>, StoreError> {

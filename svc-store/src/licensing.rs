@@ -128,7 +128,7 @@ impl Tx<'_, '_> {
 }
 
 /// The installed license if its file verifies, else the reason for the health pane.
-fn license_status<T: lmdb::Transaction>(
+fn license_status<T: crate::storage::Txn>(
     view: &View<'_, T>,
     issuers: &[IssuerPublicKey],
 ) -> Result<Result<License, String>, StoreError> {

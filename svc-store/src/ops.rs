@@ -2,7 +2,7 @@
 //! integrity rules enforced here and nowhere else.
 
 use crate::rules::{self, MAX_PERMANENT_USERS};
-use crate::storage::{id_key, seq_key, Db, View};
+use crate::storage::{id_key, seq_key, Db};
 use ipc::api::store::{
     AccountUpdate, ChangeOp, NewAccount, StoreError, StoreRequest, StoreResponse,
 };
@@ -61,7 +61,7 @@ pub const CHANGE_LOG_CAPACITY: u64 = 100_000;
 /// A write transaction plus the changes it made, for the change feed.
 pub struct Tx<'v, 'e> {
     /// The LMDB transaction.
-    pub view: &'v mut View<'e, lmdb::RwTransaction<'e>>,
+    pub view: &'v mut crate::storage::WriteView<'e>,
     /// Changes made so far.
     pub changes: Vec<(Entity, u32, ChangeOp, u32)>,
     /// The OMM whose link asked for this write (`StoreRequest::FromOmm`), 0 for anyone else.

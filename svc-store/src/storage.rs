@@ -194,6 +194,15 @@ impl Storage {
     }
 }
 
+/// A read or write transaction, as the other modules name it (so that only this module
+/// names lmdb-rkv's types).
+pub trait Txn: Transaction {}
+
+impl<T: Transaction> Txn for T {}
+
+/// A view inside a write transaction.
+pub type WriteView<'e> = View<'e, lmdb::RwTransaction<'e>>;
+
 /// A transaction with typed access to the databases.
 pub struct View<'e, T> {
     txn: T,

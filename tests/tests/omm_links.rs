@@ -796,6 +796,8 @@ fn subscription_with_auto_create_on_and_off() {
         panic!()
     };
     assert_eq!((d.s, d.auto_create), (model::SubscriptionState::Yes, true));
+    // Every write the MOM made carried its timeStamp (the auto-create's CreatePPDev too).
+    assert_eq!(fleet.omm(1).lock().state.unstamped, Vec::<String>::new());
 }
 
 #[test]
@@ -1201,26 +1203,47 @@ fn a_protocol_version_mismatch_stays_down_and_is_reported() {
     let fleet = fleet(&rt, 1);
     let mom = mom_with("protocol-version = 46\n");
     add_omm(&mom, &fleet, 1);
+    assert_mismatch_reported(&mom);
+}
+
+#[test]
+fn an_omm_that_refuses_another_version_with_efailed_is_a_version_mismatch_too() {
+    let rt = runtime();
+    let mut options = FleetOptions {
+        omms: 1,
+        users: 2,
+        devices: 2,
+        ..FleetOptions::default()
+    };
+    options.omm.refuse_other_version = true;
+    let fleet = rt.block_on(Fleet::start(options)).expect("fleet");
+    let mom = mom_with("protocol-version = 46\n");
+    add_omm(&mom, &fleet, 1);
+    assert_mismatch_reported(&mom);
+}
+
+/// The OMM's link stays down as a version mismatch, reported once, nothing imported.
+fn assert_mismatch_reported(mom: &Mom) {
     let reason = "protocol version mismatch: OMM 45, MOM 46";
     wait("mismatch reported", Duration::from_secs(15), || {
-        omms(&mom)
+        omms(mom)
             .iter()
             .all(|o| o.health.link == LinkState::Down && o.health.last_error == reason)
     });
     // It stays down through several retries and nothing is imported.
     std::thread::sleep(Duration::from_secs(3));
-    let omm = &omms(&mom)[0];
+    let omm = &omms(mom)[0];
     assert_eq!(omm.health.link, LinkState::Down);
     assert_eq!(omm.health.last_error, reason);
     assert!(!omm.health.healthy);
-    assert_eq!(user_total(&mom), 0);
+    assert_eq!(user_total(mom), 0);
     let events = match mom.store(StoreRequest::ListEvents) {
         StoreResponse::Events(e) => e,
         other => panic!("{other:?}"),
     };
     let logged: Vec<_> = events.iter().filter(|e| e.text.contains(reason)).collect();
     assert_eq!(logged.len(), 1, "one entry, its count raised: {events:?}");
-    let (code, health) = health_json(&mom);
+    let (code, health) = health_json(mom);
     assert_eq!(code, 3);
     assert_eq!(health[1]["reason"], "OMM not connected: Site 1");
 }
@@ -1681,6 +1704,7 @@ fn conflicting_sites_keep_their_links_and_the_conflicts_are_listed_until_fixed()
     assert!(user_by_number(&mom, "77001").is_some_and(|u| u.home_omm == id_2));
     assert_eq!(device_location(&mom, fresh), Some(id_2));
     assert_eq!(mom.cli(&["conflicts"]).status.code(), Some(0));
+    assert_stamped(&fleet, 2);
     let (_, health) = health_json(&mom);
     assert!(!health.to_string().contains("held back"), "{health}");
 }
@@ -1724,4 +1748,66 @@ fn while_svc_axi_is_down_status_and_health_say_no_link_is_held() {
     wait("back up after the restart", Duration::from_secs(30), || {
         omms(&mom).iter().all(|o| o.health.link == LinkState::Up)
     });
+}
+
+/// Asserts every write the MOM sent to the first `count` OMMs carried its `timeStamp`.
+fn assert_stamped(fleet: &Fleet, count: u32) {
+    for i in 1..=count {
+        assert_eq!(
+            fleet.omm(i).lock().state.unstamped,
+            Vec::<String>::new(),
+            "OMM {i}: writes without timeStamp"
+        );
+    }
+}
+
+#[test]
+fn a_fixed_pair_made_at_the_mom_while_its_omm_was_away_arrives_bound() {
+    use axi::{PpDev, PpUser};
+    let rt = runtime();
+    let (fleet, mom, ids) = linked(&rt, 1);
+    let away = take_away(&mom, &fleet, 1, ids[0]);
+    let ipei = model::Ipei::new(4100, 77).unwrap();
+    let out = mom.cli(&[
+        "user",
+        "add",
+        "--num",
+        "4711",
+        "--name",
+        "Pair",
+        "--omm",
+        &ids[0].to_string(),
+        "--ipei",
+        &ipei.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bring_back(&mom, away);
+    wait(
+        "the pair on the OMM, bound Fixed",
+        Duration::from_secs(20),
+        || {
+            let inner = fleet.omm(1).lock();
+            let state = &inner.state;
+            let Some((&uid, user)) = state
+                .users
+                .iter()
+                .find(|(_, u)| u.raw("num") == Some("4711"))
+            else {
+                return false;
+            };
+            let Some(ppn) = state.device_by_ipei(ipei) else {
+                return false;
+            };
+            let device = &state.devices[&ppn];
+            user.get(PpUser::PPN) == Some(ppn)
+                && device.get(PpDev::UID) == Some(uid)
+                && user.get(PpUser::REL_TYPE) == Some(model::RelType::Fixed)
+                && device.get(PpDev::REL_TYPE) == Some(model::RelType::Fixed)
+        },
+    );
+    assert_stamped(&fleet, 1);
 }

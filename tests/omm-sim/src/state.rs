@@ -66,6 +66,9 @@ pub struct OmmConfig {
     pub protocol_version: u32,
     /// How long a SARI restart keeps it down.
     pub restart_time: Duration,
+    /// Refuse an `Open` of another protocol version with `EFailed` (and its own version),
+    /// as some OMMs do, instead of answering it without an error (profile §10: tolerate).
+    pub refuse_other_version: bool,
 }
 
 impl Default for OmmConfig {
@@ -75,6 +78,7 @@ impl Default for OmmConfig {
             password: "omm-password".into(),
             protocol_version: 45,
             restart_time: Duration::from_secs(2),
+            refuse_other_version: false,
         }
     }
 }
@@ -120,6 +124,9 @@ pub struct OmmState {
     pub provisioning_commands: Vec<String>,
     /// System name.
     pub system_name: String,
+    /// Writes of a user or device the MOM sent without `timeStamp` (profile §10 wants one on
+    /// every create and set, each `SetPP` child and `SetPPUserDevRelation`), by message name.
+    pub unstamped: Vec<String>,
 }
 
 fn err(code: ErrCode) -> ErrorInfo {
@@ -157,6 +164,7 @@ impl OmmState {
             rejected: Vec::new(),
             provisioning_commands: Vec::new(),
             system_name: format!("OMM {index}"),
+            unstamped: Vec::new(),
         }
     }
 
@@ -195,6 +203,16 @@ impl OmmState {
                         f.error = Some(err(ErrCode::EAuth).info("authentication failed"));
                         return vec![Action::Reply(f)];
                     }
+                    if self.config.refuse_other_version
+                        && open
+                            .protocol_version
+                            .is_some_and(|v| v != self.config.protocol_version)
+                    {
+                        let mut f = Frame::new(seq.clone(), self.open_resp(false));
+                        f.error =
+                            Some(err(ErrCode::EFailed).info("protocol version not supported"));
+                        return vec![Action::Reply(f)];
+                    }
                     session.open = true;
                     session.sync_client = open.user_device_sync_client == Some(true);
                     reply(self.open_resp(true).into())
@@ -202,6 +220,7 @@ impl OmmState {
                 _ => fail(err(ErrCode::EAuth).info("not logged in")),
             };
         }
+        self.note_unstamped(&frame.message);
         match frame.message {
             Message::Open(_) => fail(err(ErrCode::EFailed).info("already logged in")),
             Message::Ping(_) => reply(
@@ -521,6 +540,25 @@ impl OmmState {
                 .into(),
             ),
             other => fail(err(ErrCode::EFailed).info(format!("{} not supported", other.name()))),
+        }
+    }
+
+    /// Records a user or device write that carries no `timeStamp`.
+    fn note_unstamped(&mut self, message: &Message) {
+        let stamped = match message {
+            Message::CreatePPUser(c) => c.user.raw("timeStamp").is_some(),
+            Message::SetPPUser(s) => s.user.raw("timeStamp").is_some(),
+            Message::CreatePPDev(c) => c.pp.raw("timeStamp").is_some(),
+            Message::SetPPDev(s) => s.pp.raw("timeStamp").is_some(),
+            Message::SetPP(s) => {
+                s.user.as_ref().is_none_or(|u| u.raw("timeStamp").is_some())
+                    && s.pp.as_ref().is_none_or(|d| d.raw("timeStamp").is_some())
+            }
+            Message::SetPPUserDevRelation(r) => r.time_stamp.is_some(),
+            _ => true,
+        };
+        if !stamped {
+            self.unstamped.push(message.name().to_owned());
         }
     }
 
