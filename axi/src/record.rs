@@ -358,7 +358,7 @@ mod tests {
         let (digits, check) = good.split_at(good.len() - 1);
         for c in ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*'] {
             let mut el = Element::new("pp");
-            el.push_attr("ipei", &format!("{digits}{c}"));
+            el.push_attr("ipei", format!("{digits}{c}"));
             let decoded = PpDev::from_element(&el);
             if check == c.to_string() {
                 assert_eq!(decoded.unwrap().get(PpDev::IPEI), Some(ipei));

@@ -369,6 +369,20 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
         Duration::from_secs(10),
         || mom.counter("axi.messages_failed") == 1,
     );
+    // The administrator sees it in the event log, a repeat counted in the same entry.
+    fleet
+        .handset_message(3, "30001", "00000", "nobody")
+        .unwrap();
+    wait("the repeat counted in one event-log entry", Duration::from_secs(10), || {
+        let StoreResponse::Events(events) = mom.store(StoreRequest::ListEvents) else {
+            return false;
+        };
+        let entries: Vec<_> = events
+            .iter()
+            .filter(|e| e.text.contains("to tel:00000 not delivered"))
+            .collect();
+        entries.len() == 1 && entries[0].count == 2
+    });
 
     // A PARI-only handset does not roam.
     let pari_ipei = fleet.omm(1).lock().state.devices[&6]
