@@ -19,6 +19,7 @@ pub mod restart;
 pub mod services;
 pub mod spawn;
 pub mod sys;
+pub mod users_cli;
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -77,13 +78,13 @@ pub enum Command {
     User {
         /// What to do.
         #[command(subcommand)]
-        action: admin::UserAction,
+        action: users_cli::UserAction,
     },
     /// Handsets.
     Device {
         /// What to do.
         #[command(subcommand)]
-        action: admin::DeviceAction,
+        action: users_cli::DeviceAction,
     },
     /// System settings.
     Settings {
@@ -213,12 +214,14 @@ fn run_command(command: &Command, config: &Config) -> i32 {
         Command::Omm { action } => {
             rt.block_on(admin::omm(&services::store_socket(runtime_dir), action))
         }
-        Command::User { action } => {
-            rt.block_on(admin::user(&services::store_socket(runtime_dir), action))
-        }
-        Command::Device { action } => {
-            rt.block_on(admin::device(&services::store_socket(runtime_dir), action))
-        }
+        Command::User { action } => rt.block_on(users_cli::user(
+            &services::store_socket(runtime_dir),
+            action,
+        )),
+        Command::Device { action } => rt.block_on(users_cli::device(
+            &services::store_socket(runtime_dir),
+            action,
+        )),
         Command::Settings { action } => rt.block_on(admin::settings(
             &services::store_socket(runtime_dir),
             action,

@@ -11,16 +11,15 @@
 //! - [`omm_events`] and [`store_changes`]: the two live directions;
 //! - [`roaming`], [`permanent`] (permanent users), [`rooms`] (conference rooms),
 //!   [`messaging`] (system-wide DECT messaging);
+//! - [`secrets`]: a user's PIN and passwords, encrypted for each side's key;
 //! - [`conflicts`]: records held back when two OMMs claim them or the store refuses them;
 //! - [`shared`]: what every link shares, and the routes between links;
 //! - [`feed`]: the store's change feed routed to the links it concerns;
 //! - [`api`]: the application data channel on `axi.sock`, for svc-maxi;
-//! - [`convert`]: records between the store's model and AXI;
 //! - [`store`]: typed helpers over the store client.
 
 pub mod api;
 pub mod conflicts;
-pub mod convert;
 pub mod feed;
 pub mod link;
 pub mod messaging;
@@ -30,6 +29,7 @@ pub mod reconcile;
 pub mod relations;
 pub mod roaming;
 pub mod rooms;
+pub mod secrets;
 pub mod session;
 pub mod shared;
 pub mod store;

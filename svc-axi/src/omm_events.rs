@@ -5,10 +5,10 @@
 //! (`crate::messaging`) and application data.
 
 use crate::conflicts::HeldRecord;
-use crate::convert::{device_from_axi, user_from_axi, user_to_axi};
 use crate::relations::OmmRelation;
 use crate::session::ids::merged;
 use crate::session::{End, Refusable, Session};
+use axi::convert::{device_from_axi, user_from_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Frame, Message, PpDev, PpUser};
@@ -142,6 +142,15 @@ impl Session<'_> {
             return Ok(());
         }
         user_from_axi(&mut user, &u);
+        let bad = crate::secrets::decrypt_from(&mut user, &u, &self.shared.mom_key);
+        if !bad.is_empty() {
+            tracing::debug!(
+                omm = self.omm.id,
+                omm_uid,
+                ?bad,
+                "secrets that do not decrypt are left as they were"
+            );
+        }
         if !self.ids.perm.contains(&user.uid) {
             // A permanent user's copy edited here keeps its home.
             user.home_omm = self.omm.id;
@@ -242,7 +251,7 @@ impl Session<'_> {
         let d = if device.ppn == 0 {
             d
         } else {
-            merged(crate::convert::device_to_axi(&device), &d)
+            merged(axi::convert::device_to_axi(&device), &d)
         };
         device_from_axi(&mut device, &d);
         if !self.ids.perm_devices.contains(&device.ppn) {

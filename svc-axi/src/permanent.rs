@@ -3,8 +3,8 @@
 //! copies go when the user stops being permanent. The reconciliation plan creates the
 //! missing copies on connect; this module finds the handsets and keeps them live.
 
-use crate::convert::device_to_axi;
 use crate::session::{End, Session};
+use axi::convert::device_to_axi;
 use axi::message::{CreatePPDev, CreatePPDevResp, DeletePPDev, DeletePPUser};
 use axi::record::AxiRecord;
 use axi::{Message, PpDev};

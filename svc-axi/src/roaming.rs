@@ -4,8 +4,8 @@
 //! deletes its copies when it sees the move, or its next reconciliation does if it was away.
 //! [`decide`] is the pure decision; [`moved`] the records as they are after the move.
 
-use crate::convert::{device_to_axi, user_to_axi};
 use crate::session::{End, Session};
+use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Message, PpDev, PpUser};
@@ -148,6 +148,19 @@ impl Session<'_> {
         if let Some(user) = &user {
             let mut rec = user_to_axi(user);
             rec.set(PpUser::TIME_STAMP, user.timestamp.max(now));
+            if let Err(why) =
+                crate::secrets::encrypt_into(&mut rec, user, self.ids.omm_key.as_ref())
+            {
+                // The handset must work where it is: it goes without the secret, and the
+                // administrator learns which.
+                self.note(format!(
+                    "user {} roamed to OMM {} without its secrets: {why}",
+                    user.num, self.omm.id
+                ))
+                .await;
+                rec = user_to_axi(user);
+                rec.set(PpUser::TIME_STAMP, user.timestamp.max(now));
+            }
             let frame = self.link.request(CreatePPUser { user: rec }).await?;
             if let Message::CreatePPUserResp(CreatePPUserResp {
                 user: Some(created),

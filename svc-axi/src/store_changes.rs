@@ -2,9 +2,9 @@
 //! concern this OMM: its records go there when the OMM does not have them as they are,
 //! copies of records that moved away go, settings go to every OMM.
 
-use crate::convert::{device_to_axi, user_to_axi};
 use crate::relations::Binding;
 use crate::session::{refused, End, Session};
+use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Message, PpDev, PpUser};
@@ -55,7 +55,15 @@ impl Session<'_> {
         if self.ids.user_unchanged(&user) {
             return self.sync_binding(Binding::of_user(&user)).await;
         }
-        let rec = user_to_axi(&user);
+        let mut rec = user_to_axi(&user);
+        if let Err(why) = crate::secrets::encrypt_into(&mut rec, &user, self.ids.omm_key.as_ref()) {
+            self.note(format!(
+                "user {} not sent to OMM {}: {why}",
+                user.num, self.omm.id
+            ))
+            .await;
+            return Ok(());
+        }
         match self.ids.users.get(&user.uid) {
             Some(&omm_uid) => {
                 let mut rec = rec;

@@ -373,16 +373,20 @@ fn roaming_moves_the_records_and_messages_follow_the_user() {
     fleet
         .handset_message(3, "30001", "00000", "nobody")
         .unwrap();
-    wait("the repeat counted in one event-log entry", Duration::from_secs(10), || {
-        let StoreResponse::Events(events) = mom.store(StoreRequest::ListEvents) else {
-            return false;
-        };
-        let entries: Vec<_> = events
-            .iter()
-            .filter(|e| e.text.contains("to tel:00000 not delivered"))
-            .collect();
-        entries.len() == 1 && entries[0].count == 2
-    });
+    wait(
+        "the repeat counted in one event-log entry",
+        Duration::from_secs(10),
+        || {
+            let StoreResponse::Events(events) = mom.store(StoreRequest::ListEvents) else {
+                return false;
+            };
+            let entries: Vec<_> = events
+                .iter()
+                .filter(|e| e.text.contains("to tel:00000 not delivered"))
+                .collect();
+            entries.len() == 1 && entries[0].count == 2
+        },
+    );
 
     // A PARI-only handset does not roam.
     let pari_ipei = fleet.omm(1).lock().state.devices[&6]
@@ -519,6 +523,77 @@ fn the_admin_cli_manages_omms_users_and_settings() {
             .device(2, model::Ipei::parse(&ipei).unwrap())
             .is_some_and(|d| d.get(axi::PpDev::REL_TYPE) == Some(model::RelType::Fixed))
     });
+    // Any attribute an OMM's pages offer, by its AXI name, reaches the user's OMM.
+    let uid = user_by_number(&mom, "20000").unwrap().uid.to_string();
+    let (code, out, err) = run(&[
+        "user",
+        "edit",
+        &uid,
+        "--set",
+        "sipAuthId=alice",
+        "--set",
+        "sosNum=112",
+        "--set",
+        "pin=1234",
+        "--set",
+        "callWaitingDisabled=true",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let user = user_by_number(&mom, "20000").unwrap();
+    assert_eq!(
+        (
+            user.sip_auth_id.as_str(),
+            user.sos_num.as_str(),
+            user.pin.as_str()
+        ),
+        ("alice", "112", "1234")
+    );
+    assert!(user.call_waiting_disabled);
+    wait("the edit on the OMM", Duration::from_secs(10), || {
+        (1..=2).any(|i| {
+            fleet.omm(i).lock().state.users.values().any(|u| {
+                u.raw("num") == Some("20000")
+                    && u.raw("sipAuthId") == Some("alice")
+                    && u.raw("sosNum") == Some("112")
+                    && u.raw("pin") == Some("1234")
+            })
+        })
+    });
+    for (set, why) in [
+        ("uid=5", "the MOM sets uid itself"),
+        ("relType=Fixed", "the MOM sets relType itself"),
+        ("bogus=1", "not a user attribute"),
+        ("callWaitingDisabled=maybe", "not a valid value"),
+        ("sosNum", "give ATTRIBUTE=VALUE"),
+    ] {
+        let (code, _, err) = run(&["user", "edit", &uid, "--set", set]);
+        assert_eq!(code, Some(1), "{set}");
+        assert!(err.contains(why), "{set}: {err}");
+    }
+    // An OMM address that cannot work is refused with the reason.
+    for address in [
+        "192.0.2.1:99999",
+        "192.0.2.1:abc",
+        "https://192.0.2.1/",
+        "a b c",
+        "192.0.2.1:",
+        "[::1",
+    ] {
+        let (code, _, err) = run(&[
+            "omm",
+            "add",
+            "--name",
+            "Bad",
+            "--omm1",
+            address,
+            "--user",
+            "u",
+            "--password",
+            "p",
+        ]);
+        assert_eq!(code, Some(1), "{address}");
+        assert!(err.contains("OMM 1 address"), "{address}: {err}");
+    }
     // Settings reach every OMM.
     let (code, _, err) = run(&[
         "settings",
@@ -1824,4 +1899,39 @@ fn a_fixed_pair_made_at_the_mom_while_its_omm_was_away_arrives_bound() {
         },
     );
     assert_stamped(&fleet, 1);
+}
+
+#[test]
+fn the_admin_cli_lists_page_past_the_store_page_size() {
+    let mom = mom();
+    let users: Vec<User> = (0..1_100)
+        .map(|i| User {
+            num: format!("{}", 500_000 + i),
+            name: format!("User {i}"),
+            ..User::default()
+        })
+        .collect();
+    ok(mom.store(StoreRequest::BulkPut {
+        users,
+        devices: Vec::new(),
+    }));
+    let list = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = mom.cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    assert_eq!(list(&["user", "list", "--all", "--json"]).len(), 1_100);
+    let tail = list(&[
+        "user", "list", "--offset", "1000", "--limit", "500", "--json",
+    ]);
+    assert_eq!(tail.len(), 100);
+    assert_eq!(tail[0]["num"], "501000");
+    assert_eq!(list(&["user", "list", "--json"]).len(), 100);
+    let out = mom.cli(&["user", "list", "--offset", "1090"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("10 of 1100 users"), "{text}");
 }

@@ -6,9 +6,9 @@
 pub mod plan;
 
 use crate::conflicts::HeldRecord;
-use crate::convert::{device_to_axi, user_to_axi};
 use crate::relations::{self, Binding, OmmRelation};
 use crate::session::{paging, End, Refusable, Session};
+use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Message, PpDev, PpUser};
@@ -23,8 +23,8 @@ pub(crate) trait Execute: Kind {
     const CLASH: ConflictKind;
     /// What the record is called in log lines.
     const LABEL: &'static str;
-    /// Sends the MOM's newer record.
-    async fn set(s: &Session<'_>, record: Self::Omm) -> Result<(), End>;
+    /// Sends the MOM's newer record `mom` as `record`.
+    async fn set(s: &Session<'_>, record: Self::Omm, mom: &Self::Mom) -> Result<(), End>;
     /// Deletes the OMM's record.
     async fn delete(s: &Session<'_>, omm_id: u32) -> Result<(), End>;
     /// Creates the MOM's record; the OMM's id, or its refusal.
@@ -47,19 +47,26 @@ pub(crate) trait Execute: Kind {
 impl Execute for Users {
     const CLASH: ConflictKind = ConflictKind::SameNumber;
     const LABEL: &'static str = "user";
-    async fn set(s: &Session<'_>, user: PpUser) -> Result<(), End> {
+    async fn set(s: &Session<'_>, mut user: PpUser, mom: &User) -> Result<(), End> {
+        if let Err(why) = crate::secrets::encrypt_into(&mut user, mom, s.ids.omm_key.as_ref()) {
+            s.note(format!(
+                "user {} not sent to OMM {}: {why}",
+                mom.num, s.omm.id
+            ))
+            .await;
+            return Ok(());
+        }
         s.setting(SetPPUser { user }).await
     }
     async fn delete(s: &Session<'_>, uid: u32) -> Result<(), End> {
         s.setting(DeletePPUser { uid }).await
     }
     async fn create(s: &Session<'_>, mom: &User) -> Result<Result<u32, String>, End> {
-        let frame = s
-            .link
-            .request(CreatePPUser {
-                user: user_to_axi(mom),
-            })
-            .await?;
+        let mut user = user_to_axi(mom);
+        if let Err(why) = crate::secrets::encrypt_into(&mut user, mom, s.ids.omm_key.as_ref()) {
+            return Ok(Err(why));
+        }
+        let frame = s.link.request(CreatePPUser { user }).await?;
         Ok(match &frame.message {
             Message::CreatePPUserResp(CreatePPUserResp {
                 user: Some(created),
@@ -96,7 +103,7 @@ impl Execute for Users {
 impl Execute for Devices {
     const CLASH: ConflictKind = ConflictKind::SameHandset;
     const LABEL: &'static str = "handset";
-    async fn set(s: &Session<'_>, pp: PpDev) -> Result<(), End> {
+    async fn set(s: &Session<'_>, pp: PpDev, _mom: &Device) -> Result<(), End> {
         s.setting(SetPPDev { pp }).await
     }
     async fn delete(s: &Session<'_>, ppn: u32) -> Result<(), End> {
@@ -186,6 +193,7 @@ impl Session<'_> {
             at_omm,
             everywhere: permanent.clone(),
             tombstones: &tombstones,
+            key: Some(&shared.mom_key),
         });
         let users = self.execute(user_plan, &by_id::<Users>(&omm_users)).await?;
 
@@ -205,6 +213,7 @@ impl Session<'_> {
             at_omm,
             everywhere,
             tombstones: &tombstones,
+            key: None,
         });
         let devices = self
             .execute(device_plan, &by_id::<Devices>(&omm_devices))
@@ -259,7 +268,7 @@ impl Session<'_> {
         }
         for write in writes {
             match write {
-                OmmWrite::Set { record, .. } => K::set(self, record).await?,
+                OmmWrite::Set { record, mom, .. } => K::set(self, record, &mom).await?,
                 OmmWrite::Delete { omm_id, why } => {
                     if let Gone::MovedTo(to) = why {
                         tracing::debug!(

@@ -19,7 +19,7 @@
 //! Then every record the MOM keeps at this OMM that the OMM lacks is created there, and so
 //! is every copy the OMM should hold and lacks.
 
-use crate::convert::{device_from_axi, device_to_axi, user_from_axi, user_to_axi};
+use axi::convert::{device_from_axi, device_to_axi, user_from_axi, user_to_axi};
 use axi::record::AxiRecord;
 use axi::{PpDev, PpUser};
 use model::{Device, Entity, Timestamp, User};
@@ -50,8 +50,14 @@ pub trait Kind: std::fmt::Debug + Clone + PartialEq {
     fn place(m: &Self::Mom) -> u32;
     /// The OMM id kept in the MOM's record.
     fn kept_omm_id(m: &Self::Mom) -> u32;
-    /// `m` (or a new record) with the OMM's content, placed at `omm` under `omm_id`.
-    fn taken(m: Option<Self::Mom>, r: &Self::Omm, omm: u32, omm_id: u32) -> Self::Mom;
+    /// `m` (or a new record) with the OMM's content, placed at `omm` under `omm_id`; its
+    /// secrets decrypted with the MOM's `key` when given.
+    fn taken(
+        m: Option<Self::Mom>,
+        r: &Self::Omm,
+        place: (u32, u32),
+        key: Option<&rsa::RsaPrivateKey>,
+    ) -> Self::Mom;
     /// `m` placed at `omm` under `omm_id`, its content unchanged.
     fn placed(m: Self::Mom, omm: u32, omm_id: u32) -> Self::Mom;
     /// The record that writes `m` to the OMM record `omm_id`.
@@ -90,9 +96,18 @@ impl Kind for Users {
     fn kept_omm_id(m: &User) -> u32 {
         m.omm_uid
     }
-    fn taken(m: Option<User>, r: &PpUser, omm: u32, omm_id: u32) -> User {
+    fn taken(
+        m: Option<User>,
+        r: &PpUser,
+        (omm, omm_id): (u32, u32),
+        key: Option<&rsa::RsaPrivateKey>,
+    ) -> User {
         let mut user = m.unwrap_or_default();
         user_from_axi(&mut user, r);
+        if let Some(key) = key {
+            // A secret that does not decrypt keeps the MOM's value.
+            let _ = crate::secrets::decrypt_from(&mut user, r, key);
+        }
         Self::placed(user, omm, omm_id)
     }
     fn placed(mut m: User, omm: u32, omm_id: u32) -> User {
@@ -132,7 +147,12 @@ impl Kind for Devices {
     fn kept_omm_id(m: &Device) -> u32 {
         m.omm_ppn
     }
-    fn taken(m: Option<Device>, r: &PpDev, omm: u32, omm_id: u32) -> Device {
+    fn taken(
+        m: Option<Device>,
+        r: &PpDev,
+        (omm, omm_id): (u32, u32),
+        _key: Option<&rsa::RsaPrivateKey>,
+    ) -> Device {
         // The plan only takes records that have an IPEI (their key).
         let ipei = r.get(PpDev::IPEI).unwrap_or(model::Ipei { emc: 0, psn: 0 });
         let mut device = m.unwrap_or_else(|| Device::new(ipei));
@@ -166,6 +186,8 @@ pub struct Input<'a, K: Kind> {
     pub everywhere: Vec<K::Mom>,
     /// The MOM's deletions.
     pub tombstones: &'a Tombstones,
+    /// The MOM's key, for the secrets of the records it takes.
+    pub key: Option<&'a rsa::RsaPrivateKey>,
 }
 
 /// A record both sides hold.
@@ -195,8 +217,10 @@ pub enum OmmWrite<K: Kind> {
     Set {
         /// The OMM's id.
         omm_id: u32,
-        /// The record to write.
+        /// The record to write (its secrets are added for the OMM's key when it is sent).
         record: K::Omm,
+        /// The MOM's record it is made from.
+        mom: K::Mom,
     },
     /// The OMM's record goes.
     Delete {
@@ -248,6 +272,7 @@ pub fn plan<K: Kind>(input: Input<'_, K>) -> Plan<K> {
         at_omm,
         everywhere,
         tombstones,
+        key: mom_key,
     } = input;
     let everywhere_ids: HashSet<u32> = everywhere.iter().map(K::id).collect();
     let mut plan = Plan {
@@ -272,7 +297,7 @@ pub fn plan<K: Kind>(input: Input<'_, K>) -> Plan<K> {
                     });
                 } else {
                     plan.take
-                        .push((K::taken(None, theirs, omm, omm_id), omm_id));
+                        .push((K::taken(None, theirs, (omm, omm_id), mom_key), omm_id));
                 }
             }
             Some(mine) if K::place(&mine) == omm || K::place(&mine) == 0 => {
@@ -280,11 +305,12 @@ pub fn plan<K: Kind>(input: Input<'_, K>) -> Plan<K> {
                 let ours = K::stamp(&mine);
                 if stamp > ours {
                     plan.take
-                        .push((K::taken(Some(mine), theirs, omm, omm_id), omm_id));
+                        .push((K::taken(Some(mine), theirs, (omm, omm_id), mom_key), omm_id));
                 } else if ours > stamp {
                     plan.omm.push(OmmWrite::Set {
                         omm_id,
                         record: K::for_set(&mine, omm_id),
+                        mom: mine.clone(),
                     });
                     plan.agreed.push(Agreed {
                         mom: mine,
@@ -307,6 +333,7 @@ pub fn plan<K: Kind>(input: Input<'_, K>) -> Plan<K> {
                     plan.omm.push(OmmWrite::Set {
                         omm_id,
                         record: K::for_set(&mine, omm_id),
+                        mom: mine.clone(),
                     });
                 }
                 plan.agreed.push(Agreed {

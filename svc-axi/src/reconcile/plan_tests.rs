@@ -39,6 +39,7 @@ fn users<'a>(
         at_omm,
         everywhere,
         tombstones,
+        key: None,
     })
 }
 
@@ -119,7 +120,10 @@ fn the_mom_newer_wins_and_is_written_to_the_omm_record() {
         &none(),
     );
     assert!(plan.take.is_empty());
-    let [OmmWrite::Set { omm_id: 7, record }] = &plan.omm[..] else {
+    let [OmmWrite::Set {
+        omm_id: 7, record, ..
+    }] = &plan.omm[..]
+    else {
         panic!("one set: {:?}", plan.omm);
     };
     assert_eq!(record.raw("name"), Some("MOM 100"));
@@ -310,6 +314,7 @@ fn devices<'a>(
         at_omm,
         everywhere,
         tombstones,
+        key: None,
     })
 }
 
@@ -353,7 +358,10 @@ fn a_device_set_names_the_omm_record_and_never_changes_its_ipei() {
         vec![],
         &none(),
     );
-    let [OmmWrite::Set { omm_id: 5, record }] = &plan.omm[..] else {
+    let [OmmWrite::Set {
+        omm_id: 5, record, ..
+    }] = &plan.omm[..]
+    else {
         panic!("one set: {:?}", plan.omm);
     };
     assert_eq!(record.get(PpDev::PPN), Some(5));

@@ -2,7 +2,7 @@
 //! fingerprints of what the link last agreed with the OMM, which recognise the store's echo
 //! of the link's own writes (timestamps have one-second resolution, so they cannot).
 
-use crate::convert::{device_to_axi, user_to_axi};
+use axi::convert::{device_to_axi, user_to_axi};
 use axi::record::AxiRecord;
 use model::{Device, RelType, User};
 use std::collections::{HashMap, HashSet};
@@ -105,7 +105,14 @@ fn fingerprint<R: AxiRecord>(record: &R) -> u64 {
 /// The fingerprint of a user as the OMM would hold it.
 #[must_use]
 pub fn user_print(user: &User) -> u64 {
-    fingerprint(&user_to_axi(user))
+    let mut rec = user_to_axi(user);
+    // The secrets count too (in plain: this stays in memory), so a PIN change is a change.
+    for (name, plain) in crate::secrets::plain(user) {
+        if !plain.is_empty() {
+            rec.set_raw(name, plain.to_owned());
+        }
+    }
+    fingerprint(&rec)
 }
 
 /// The fingerprint of a device as the OMM would hold it.

@@ -2,10 +2,37 @@
 //! `<pp>`. Attributes the model does not know travel in `extra` and come back unchanged.
 //! Ids are not converted: the OMM's `uid`/`ppn` are its own (`omm_uid`, `omm_ppn`).
 
-use axi::record::AxiRecord;
-use axi::value::AttrValue;
-use axi::{PpDev, PpUser};
+use crate::record::AxiRecord;
+use crate::value::AttrValue;
+use crate::{PpDev, PpUser};
 use model::{Device, ForwardState, MonitoringMode, Tristate, User};
+
+/// The secrets of a user record (profile §10): they travel encrypted, for the receiver's
+/// key, so [`user_to_axi`] and [`user_from_axi`] leave them out; see [`user_secret`].
+pub const USER_SECRETS: [&str; 4] = ["pin", "sipPw", "credentialPw", "serviceAuthPassword"];
+
+/// The plain value of secret `name` (one of [`USER_SECRETS`]) of `user`.
+#[must_use]
+pub fn user_secret<'u>(user: &'u User, name: &str) -> &'u str {
+    match name {
+        "pin" => &user.pin,
+        "sipPw" => &user.sip_pw,
+        "credentialPw" => &user.credential_pw,
+        "serviceAuthPassword" => &user.service_auth_password,
+        _ => "",
+    }
+}
+
+/// Sets secret `name` (one of [`USER_SECRETS`]) of `user` to its plain value.
+pub fn set_user_secret(user: &mut User, name: &str, plain: String) {
+    match name {
+        "pin" => user.pin = plain,
+        "sipPw" => user.sip_pw = plain,
+        "credentialPw" => user.credential_pw = plain,
+        "serviceAuthPassword" => user.service_auth_password = plain,
+        _ => {}
+    }
+}
 
 /// User attributes the conversion handles (everything else goes to `extra`).
 const USER_MAPPED: &[&str] = &[
