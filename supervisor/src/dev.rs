@@ -76,13 +76,14 @@ pub async fn run(store_socket: PathBuf, issuer_key: PathBuf) {
         println!("  fleet:   omm-sim is not built (cargo build --release --workspace --bins); no demo OMMs");
         return;
     };
-    let mut child = match tokio::process::Command::new(&binary)
+    let mut command = tokio::process::Command::new(&binary);
+    command
         .args(["--omms", "3", "--users", "100", "--devices", "100"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-    {
+        .kill_on_drop(true);
+    crate::sys::end_with_supervisor(&mut command);
+    let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
             println!("  fleet:   cannot start {}: {e}", binary.display());

@@ -171,6 +171,21 @@ impl ChildSandbox {
     }
 }
 
+/// Makes `command`'s process end (SIGTERM) when the supervisor does, as the services do: a
+/// killed development-mode supervisor leaves no demo fleet behind.
+pub fn end_with_supervisor(command: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the child between fork and exec and makes one
+    // async-signal-safe syscall on integers.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Sends `signal` to process `pid`.
 pub fn kill(pid: u32, signal: nix::sys::signal::Signal) {
     if let Ok(pid) = i32::try_from(pid) {

@@ -663,6 +663,50 @@ fn development_mode_brings_a_demo_fleet_and_a_license() {
                     .any(|l| l.starts_with("OMM connections") && l.contains("OK"))
         },
     );
+    // A killed supervisor leaves no demo fleet behind.
+    let supervisor = mom.child.id();
+    let fleet_pid = children(supervisor)
+        .into_iter()
+        .find(|(_, name)| name == "omm-sim")
+        .map(|(pid, _)| pid)
+        .expect("omm-sim runs under the supervisor");
+    mom_tests::signal(supervisor, nix::sys::signal::Signal::SIGKILL);
+    wait(
+        "omm-sim ended with the supervisor",
+        Duration::from_secs(10),
+        || gone(fleet_pid),
+    );
+}
+
+/// The processes whose parent is `parent`: (pid, command name).
+fn children(parent: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        if field("PPid:").and_then(|p| p.parse().ok()) == Some(parent) {
+            out.push((pid, field("Name:").unwrap_or_default()));
+        }
+    }
+    out
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
 }
 
 /// The development license's SARI (as `supervisor::dev::DEV_SARI`).
