@@ -120,11 +120,20 @@ pub(crate) fn fail(e: &str) -> i32 {
     1
 }
 
+/// One store request. A refusal is the store's reason; a write whose connection broke
+/// after it was sent says that its outcome is unknown (the store may have committed it just
+/// before it went away), so that an administrator checks before trying again.
 pub(crate) async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
     let mut ch = connect::<StoreApi>(socket).await?;
-    match call::<StoreApi>(&mut ch, 1, req).await? {
-        StoreResponse::Error(e) => Err(e.to_string()),
-        other => Ok(other),
+    let write = !req.is_read();
+    match call::<StoreApi>(&mut ch, 1, req).await {
+        Ok(StoreResponse::Error(e)) => Err(e.to_string()),
+        Ok(other) => Ok(other),
+        Err(e) if write => Err(format!(
+            "{e}; the store did not answer, so the change may or may not have been made: \
+             check with the matching list command before trying again"
+        )),
+        Err(e) => Err(e),
     }
 }
 

@@ -7,12 +7,16 @@
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
 //! - [`licensing`]: the signed license, the SARI it grants, and the health states;
 //! - [`conflicts`]: the open conflicts between sites that svc-axi finds;
-//! - [`transfer`]: export and import of the whole database;
+//! - [`transfer`]: export and import of the whole database, [`dump`]: their logical
+//!   format, checked record by record;
+//! - [`fields`]: the lengths and characters of every field;
 //! - [`server`]: the IPC server on `store.sock`.
 
 pub mod columns;
 pub mod conflicts;
+pub mod dump;
 pub mod engine;
+pub mod fields;
 pub mod licensing;
 pub mod ops;
 pub mod rules;

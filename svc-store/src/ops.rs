@@ -284,16 +284,7 @@ impl Tx<'_, '_> {
     }
 
     fn put_settings(&mut self, settings: &Settings) -> Result<StoreResponse, StoreError> {
-        if settings.system_name.trim().is_empty() {
-            return Err(invalid("the system name must not be empty"));
-        }
-        if !settings
-            .fac_prefix
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
-        {
-            return Err(invalid("the FAC prefix may contain only digits, * and #"));
-        }
+        crate::fields::check_settings(settings)?;
         // The SARI comes from the license only (see `licensing`), never from a settings edit.
         let stored: Settings = self.view.get(Db::Meta, meta::SETTINGS)?.unwrap_or_default();
         let settings = Settings {
@@ -382,6 +373,8 @@ impl Tx<'_, '_> {
         if omm.name.trim().is_empty() {
             return Err(invalid("the OMM name must not be empty"));
         }
+        crate::fields::check_label("the OMM name", &omm.name)?;
+        crate::fields::check_label("the description", &omm.description)?;
         if omm.omm1.trim().is_empty() {
             return Err(invalid("the OMM 1 address must not be empty"));
         }
@@ -422,13 +415,8 @@ impl Tx<'_, '_> {
 
     fn put_user(&mut self, mut user: User) -> Result<u32, StoreError> {
         let num = user.num.trim().to_owned();
-        if num.is_empty() {
-            return Err(invalid("a user needs a number"));
-        }
-        if user.pp_data.len() > 4096 {
-            return Err(invalid("PP data is limited to 4 kB"));
-        }
         user.num.clone_from(&num);
+        crate::fields::check_user(&user)?;
         let old: Option<User> = if user.uid == 0 {
             None
         } else {
@@ -491,6 +479,7 @@ impl Tx<'_, '_> {
         let ipei = Ipei::new(device.ipei.emc, device.ipei.psn)
             .map_err(|e| StoreError::InvalidIpei(e.to_string()))?;
         let ipei_key = ipei.to_string();
+        crate::fields::check_device(&device)?;
         let old: Option<Device> = if device.ppn == 0 {
             None
         } else {
@@ -690,6 +679,8 @@ impl Tx<'_, '_> {
         if room.name.trim().is_empty() || room.number.is_empty() {
             return Err(invalid("a conference room needs a name and a number"));
         }
+        crate::fields::check_label("the room name", &room.name)?;
+        crate::fields::check_number(&room.number)?;
         if room.omm_id != 0 && self.view.get_raw(Db::Omms, &id_key(room.omm_id))?.is_none() {
             return Err(invalid(format!(
                 "OMM {} does not exist (use 0 to keep the room at the MOM)",

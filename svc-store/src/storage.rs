@@ -114,14 +114,6 @@ impl Storage {
         Self::open_with(dir, false)
     }
 
-    /// Opens an environment read-only, for validating an import; creates nothing.
-    ///
-    /// # Errors
-    /// [`StoreError::Storage`] when LMDB cannot open it or a database is missing.
-    pub fn open_read_only(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, true)
-    }
-
     fn open_with(dir: &Path, read_only: bool) -> Result<Self, StoreError> {
         let mut flags = EnvironmentFlags::NO_TLS;
         if read_only {
@@ -167,30 +159,6 @@ impl Storage {
             txn: self.env.begin_rw_txn().map_err(storage_error)?,
             dbs: &self.dbs,
         })
-    }
-
-    /// Writes a compacted, consistent copy of the environment to the file `to`.
-    ///
-    /// # Errors
-    /// [`StoreError::Storage`] when LMDB's copy fails.
-    pub fn copy_compacted(&self, to: &Path) -> Result<(), StoreError> {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(to.as_os_str().as_bytes())
-            .map_err(|_| StoreError::Storage("export path contains NUL".into()))?;
-        // SAFETY: `self.env.env()` is the live environment handle owned by `self`; the path is
-        // a valid NUL-terminated string that outlives the call; MDB_CP_COMPACT is a documented
-        // flag. mdb_env_copy2 takes its own read transaction, so the copy is consistent.
-        let rc = unsafe {
-            lmdb_sys::mdb_env_copy2(self.env.env(), path.as_ptr(), lmdb_sys::MDB_CP_COMPACT)
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(StoreError::Storage(format!(
-                "copying the database failed: {}",
-                lmdb::Error::from_err_code(rc)
-            )))
-        }
     }
 }
 

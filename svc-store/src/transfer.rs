@@ -1,37 +1,35 @@
 //! Export and import of the whole database.
 //!
-//! An export file is a header followed by a compacted LMDB copy:
+//! An export file is a header followed by a logical dump of the records ([`crate::dump`]):
 //!
 //! | bytes | content |
 //! |---|---|
-//! | 8 | magic `SDMOMDB1` |
+//! | 8 | magic `SDMOMDB2` |
 //! | 4 | schema version, big-endian |
 //! | 8 | body length, big-endian |
 //! | 32 | SHA-256 of the body |
-//! | n | the LMDB copy (`mdb_env_copy2` with `MDB_CP_COMPACT`) |
+//! | n | the dump (postcard) |
 //!
 //! An import is checked in full before anything is replaced: header, length and digest
-//! (so a truncated or corrupt file never reaches LMDB, which would fault on a short map),
-//! then the copy is opened read-only and every record of every database is decoded and the
-//! integrity rules are checked. Only then is the file swapped in, atomically by rename.
+//! (which catch a damaged file), then every record as the store's rules would check it, in
+//! a new database built here with every index rebuilt from the records (which catches a
+//! crafted file with a valid digest). Only then is the new file swapped in, atomically by
+//! rename. No file from outside is ever opened as an LMDB database.
 
 use crate::engine::{create_private_dir, Store};
 use crate::ops::{meta, SCHEMA_VERSION};
-use crate::rules::MAX_PERMANENT_USERS;
-use crate::storage::{decode, seq_key, Db, Storage};
+use crate::storage::{seq_key, Db, Storage};
 use ipc::api::store::{Change, StoreError, CHUNK_SIZE};
-use model::{
-    Account, ConferenceRoom, ConfigTemplate, Counter, Device, EventEntry, License, Omm, Settings,
-    Source, Tombstone, User, DEFAULT_ACCOUNT_ID,
-};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-const MAGIC: &[u8; 8] = b"SDMOMDB1";
+const MAGIC: &[u8; 8] = b"SDMOMDB2";
+/// The magic of the first format (an LMDB copy), no longer imported.
+const OLD_MAGIC: &[u8; 8] = b"SDMOMDB1";
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 /// Largest import accepted.
 pub const MAX_IMPORT: u64 = 4 << 30;
@@ -85,12 +83,7 @@ impl Transfers {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // Only one export file is kept: a new export replaces older ones.
         self.remove_exports();
-        let copy_dir = self.dir.join(format!("copy-{id}"));
-        create_private_dir(&copy_dir)?;
-        store.storage()?.get().copy_compacted(&copy_dir)?;
-        let body_path = copy_dir.join("data.mdb");
-        let body = std::fs::read(&body_path).map_err(|e| io_error("reading the copy", &e))?;
-        let _ = std::fs::remove_dir_all(&copy_dir);
+        let body = crate::dump::write(store.storage()?.get())?;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&SCHEMA_VERSION.to_be_bytes());
@@ -210,9 +203,10 @@ impl Transfers {
                 std::fs::read(&import.path).map_err(|e| io_error("reading the import", &e))?;
             let body = check_header(&bytes)?;
             create_private_dir(&work)?;
-            write_private(&work.join("data.mdb"), body)?;
-            let imported_rev =
-                validate(&Storage::open_read_only(&work).map_err(|e| refuse(e.to_string()))?)?;
+            let imported_rev = {
+                let fresh = Storage::open(&work)?;
+                crate::dump::read_into(body, &fresh)?
+            };
             swap_in(store, &work.join("data.mdb"), imported_rev)
         })();
         let _ = std::fs::remove_file(&import.path);
@@ -239,11 +233,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .map_err(|e| io_error(&format!("writing {}", path.display()), &e))
 }
 
-/// Checks magic, schema version, length and digest; returns the LMDB body.
+/// Checks magic, schema version, length and digest; returns the body.
 ///
 /// # Errors
 /// [`StoreError::Import`] naming the first problem.
 pub fn check_header(bytes: &[u8]) -> Result<&[u8], StoreError> {
+    if bytes.len() >= 8 && &bytes[..8] == OLD_MAGIC {
+        return Err(refuse(
+            "an export in the first format (an LMDB copy), which this MOM no longer imports",
+        ));
+    }
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(refuse("not a MOM database export (bad magic)"));
     }
@@ -266,107 +265,6 @@ pub fn check_header(bytes: &[u8]) -> Result<&[u8], StoreError> {
         return Err(refuse("checksum mismatch: the file is corrupt"));
     }
     Ok(body)
-}
-
-fn all<V: serde::de::DeserializeOwned>(storage: &Storage, db: Db) -> Result<Vec<V>, StoreError> {
-    storage.read()?.all(db).map_err(|e| refuse(e.to_string()))
-}
-
-/// Decodes every record of every database and checks the integrity rules and indexes.
-/// Returns the imported database's revision.
-///
-/// # Errors
-/// [`StoreError::Import`] naming the first problem.
-pub fn validate(storage: &Storage) -> Result<u64, StoreError> {
-    let view = storage.read()?;
-    let meta_get = |key: &[u8]| {
-        view.get_raw(Db::Meta, key)
-            .map_err(|e| refuse(e.to_string()))
-    };
-    match meta_get(meta::SCHEMA)? {
-        Some(raw) if decode::<u32>(Db::Meta, raw).ok() == Some(SCHEMA_VERSION) => {}
-        _ => return Err(refuse("the database inside has another schema version")),
-    }
-    let _: Settings = decode(
-        Db::Meta,
-        meta_get(meta::SETTINGS)?.ok_or_else(|| refuse("no settings"))?,
-    )
-    .map_err(|e| refuse(e.to_string()))?;
-    if let Some(raw) = meta_get(meta::LICENSE)? {
-        let _: License = decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?;
-    }
-    if let Some(raw) = meta_get(meta::TEMPLATE)? {
-        let _: ConfigTemplate = decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?;
-    }
-    let rev: u64 = match meta_get(meta::REVISION)? {
-        Some(raw) => decode(Db::Meta, raw).map_err(|e| refuse(e.to_string()))?,
-        None => 0,
-    };
-    drop(view);
-
-    let accounts: Vec<Account> = all(storage, Db::Accounts)?;
-    if !accounts.iter().any(|a| a.id == DEFAULT_ACCOUNT_ID) {
-        return Err(refuse("the default account is missing"));
-    }
-    unique(accounts.iter().map(|a| a.name.clone()), "account name")?;
-    let users: Vec<User> = all(storage, Db::Users)?;
-    unique(users.iter().map(|u| u.num.clone()), "user number")?;
-    let permanent = users.iter().filter(|u| u.permanent).count();
-    if permanent > MAX_PERMANENT_USERS {
-        return Err(refuse(format!(
-            "{permanent} permanent users, at most {MAX_PERMANENT_USERS} allowed"
-        )));
-    }
-    if users
-        .iter()
-        .any(|u| u.permanent && u.source == Source::External)
-    {
-        return Err(refuse("a permanent user is marked External"));
-    }
-    let devices: Vec<Device> = all(storage, Db::Devices)?;
-    for d in &devices {
-        model::Ipei::new(d.ipei.emc, d.ipei.psn)
-            .map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
-    }
-    unique(devices.iter().map(|d| d.ipei.to_string()), "IPEI")?;
-    let _: Vec<Omm> = all(storage, Db::Omms)?;
-    let rooms: Vec<ConferenceRoom> = all(storage, Db::Rooms)?;
-    unique(
-        rooms.iter().map(|r| r.number.clone()),
-        "conference room number",
-    )?;
-    let _: Vec<Tombstone> = all(storage, Db::Tombstones)?;
-    let _: Vec<EventEntry> = all(storage, Db::Events)?;
-    let _: Vec<Counter> = all(storage, Db::Counters)?;
-    let _: Vec<Change> = all(storage, Db::Changes)?;
-    let index_len = |db| {
-        storage
-            .read()
-            .and_then(|v| v.count(db))
-            .map_err(|e| refuse(e.to_string()))
-    };
-    for (db, want, what) in [
-        (Db::IdxNum, users.len(), "number index"),
-        (Db::IdxIpei, devices.len(), "IPEI index"),
-        (Db::IdxAccount, accounts.len(), "account index"),
-        (Db::IdxRoomNum, rooms.len(), "room number index"),
-        (Db::IdxPermanent, permanent, "permanent-user index"),
-    ] {
-        if index_len(db)? != want {
-            return Err(refuse(format!("the {what} does not match the records")));
-        }
-    }
-    Ok(rev)
-}
-
-fn unique(keys: impl Iterator<Item = String>, what: &str) -> Result<(), StoreError> {
-    let mut seen = HashSet::new();
-    for key in keys {
-        if !seen.insert(key.clone()) {
-            return Err(refuse(format!("duplicate {what} {key}")));
-        }
-    }
-    Ok(())
 }
 
 /// Replaces the open database with the validated file `data` and moves the revision past

@@ -882,3 +882,154 @@ fn export_import_round_trip_and_bad_files_change_nothing() {
     store.write(R::PutUser(user("13"))).unwrap();
     assert_eq!(user_count(&store), 2);
 }
+
+/// `export` with its body replaced by `body`, and its length and digest made to match:
+/// a crafted file that a damaged-file check cannot tell from a good one.
+fn resealed(export: &[u8], body: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut out = export[..12].to_vec();
+    out.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    out.extend_from_slice(&sha2::Sha256::digest(body));
+    out.extend_from_slice(body);
+    out
+}
+
+/// `haystack` with every `from` replaced by `to` (of the same length).
+fn replaced(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = haystack.to_vec();
+    let mut found = false;
+    let mut at = 0;
+    while let Some(pos) = out[at..].windows(from.len()).position(|w| w == from) {
+        out[at + pos..at + pos + from.len()].copy_from_slice(to);
+        at += pos + from.len();
+        found = true;
+    }
+    assert!(found, "pattern in the export");
+    out
+}
+
+fn by_number(store: &Store, num: &str) -> Option<User> {
+    match store.read(&R::GetUserByNumber(num.into())) {
+        Ok(S::User(u)) => Some(u),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_crafted_export_with_a_valid_digest_is_checked_record_by_record() {
+    let (dir, store) = open();
+    let transfers = Transfers::new(&dir.path().join("transfer")).unwrap();
+    store.write(R::PutUser(user("555001"))).unwrap();
+    store.write(R::PutUser(user("555002"))).unwrap();
+    let good = export(&store, &transfers);
+    let body = &good[52..];
+
+    // Two users with one number: refused, nothing changed.
+    let twice = resealed(&good, &replaced(body, b"555001", b"555002"));
+    let e = import(&store, &transfers, &twice).unwrap_err();
+    assert!(
+        e.to_string().contains("duplicate user number 555002"),
+        "{e}"
+    );
+    assert_eq!(user_count(&store), 2);
+
+    // A number changed in the record only: the indexes are rebuilt from the records, so
+    // the old number is free and the new one taken, as the records say.
+    let moved = resealed(&good, &replaced(body, b"555001", b"555009"));
+    import(&store, &transfers, &moved).unwrap();
+    assert!(by_number(&store, "555009").is_some());
+    assert!(by_number(&store, "555001").is_none());
+    store.write(R::PutUser(user("555001"))).unwrap();
+    assert!(matches!(
+        store.write(R::PutUser(user("555009"))),
+        Err(StoreError::DuplicateNumber(_))
+    ));
+
+    // Half a body, resealed: refused with a reason, and the store lives on.
+    for cut in [body.len() / 2, 1, 0] {
+        let half = resealed(&good, &body[..cut]);
+        let e = import(&store, &transfers, &half).unwrap_err();
+        assert!(matches!(e, StoreError::Import(_)), "{e}");
+    }
+    assert_eq!(user_count(&store), 3);
+
+    // The first format (an LMDB copy) is refused by name.
+    let mut old = good.clone();
+    old[..8].copy_from_slice(b"SDMOMDB1");
+    let e = import(&store, &transfers, &old).unwrap_err();
+    assert!(e.to_string().contains("first format"), "{e}");
+}
+
+#[test]
+fn mutated_exports_resealed_are_refused_or_imported_whole_never_half() {
+    let (dir, store) = open();
+    let transfers = Transfers::new(&dir.path().join("transfer")).unwrap();
+    for i in 0..20 {
+        store.write(R::PutUser(user(&format!("7{i:03}")))).unwrap();
+    }
+    let uid = created(store.write(R::PutUser(user("7999"))).unwrap());
+    let ppn = created(store.write(R::PutDevice(Device::new(ipei(55)))).unwrap());
+    store
+        .write(R::Bind {
+            uid,
+            ppn,
+            rel_type: RelType::Dynamic,
+        })
+        .unwrap();
+    let good = export(&store, &transfers);
+    let body = good[52..].to_vec();
+    // A small deterministic generator (xorshift): the same cases on every run.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut refused, mut taken) = (0, 0);
+    for _ in 0..400 {
+        let mut b = body.clone();
+        for _ in 0..=(next() % 3) {
+            let at = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[at] ^= 1 << (next() % 8),
+                1 => b[at] = (next() & 0xff) as u8,
+                _ => b.truncate(at.max(1)),
+            }
+        }
+        match import(&store, &transfers, &resealed(&good, &b)) {
+            Err(StoreError::Import(_)) => refused += 1,
+            Err(other) => panic!("not an import refusal: {other}"),
+            Ok(_) => {
+                taken += 1;
+                // Whatever got in is consistent: every user is found by its number, and
+                // every binding is stated on both sides.
+                let S::Users(page) = store
+                    .read(&R::QueryUsers(Query {
+                        limit: 1000,
+                        ..Query::default()
+                    }))
+                    .unwrap()
+                else {
+                    panic!()
+                };
+                for u in &page.items {
+                    assert_eq!(by_number(&store, &u.num).map(|f| f.uid), Some(u.uid));
+                    if u.ppn != 0 {
+                        let S::Device(d) = store.read(&R::GetDevice(u.ppn)).unwrap() else {
+                            panic!()
+                        };
+                        assert_eq!(d.uid, u.uid);
+                    }
+                }
+                // Back to the good state for the next case.
+                import(&store, &transfers, &good).unwrap();
+            }
+        }
+    }
+    assert!(
+        refused > 300,
+        "most mutations are refused: {refused} refused, {taken} taken"
+    );
+    assert_eq!(user_count(&store), 21);
+}

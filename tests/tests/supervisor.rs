@@ -361,3 +361,57 @@ fn watchdog_pings_when_systemd_asks_for_them() {
     let mut mom = Mom::start(&options);
     mom.wait_notification("WATCHDOG=1", Duration::from_secs(3));
 }
+
+#[test]
+fn a_write_whose_connection_breaks_says_its_outcome_is_unknown() {
+    // A store that takes one request and goes away without answering, as a killed
+    // svc-store does in the middle of a commit.
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("store")).unwrap();
+    let config = dir.path().join("mom.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\n",
+            dir.path().join("state"),
+            run
+        ),
+    )
+    .unwrap();
+    let socket = run.join("store").join("store.sock");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(async {
+            ipc::Listener::<StoreApi>::bind(&socket, 0o600, vec![nix::unistd::getuid().as_raw()])
+        })
+        .unwrap();
+    rt.spawn(async move {
+        loop {
+            let Ok(pending) = listener.accept().await else {
+                return;
+            };
+            if let Ok(mut ch) = pending.handshake(&Hello::new("store", 1)).await {
+                let _ = ch.rx.recv().await;
+            }
+        }
+    });
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin("sip-dect-mom"))
+            .arg("--dev")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["user", "add", "--num", "1000", "--name", "Ann"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("may or may not have been made"), "{err}");
+    // A read has nothing to be unsure about: it just failed.
+    let out = cli(&["user", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("may or may not"), "{err}");
+}

@@ -1,0 +1,403 @@
+//! The body of a database export: a logical dump, not a copy of the LMDB file. An import
+//! therefore never maps a file that someone else wrote (a crafted or half file with a valid
+//! digest made LMDB fault with SIGBUS): it decodes the dump, checks every record as the
+//! store's rules would, rebuilds every index and id counter from the records, and writes
+//! the result into a new database of its own.
+//!
+//! The dump holds every record database as raw `(key, value)` pairs and the known meta
+//! entries; the indexes and the change log are left out, since they are derived.
+
+use crate::ops::{meta, SCHEMA_VERSION};
+use crate::rules::MAX_PERMANENT_USERS;
+use crate::storage::{decode, id_key, key_id, seq_key, Db, Storage};
+use ipc::api::store::StoreError;
+use model::{
+    Account, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, EventEntry, License, Omm,
+    RelType, Settings, Source, Tombstone, User, DEFAULT_ACCOUNT_ID,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// The databases a dump carries, records only.
+const RECORDS: [Db; 9] = [
+    Db::Meta,
+    Db::Users,
+    Db::Devices,
+    Db::Accounts,
+    Db::Omms,
+    Db::Rooms,
+    Db::Tombstones,
+    Db::Events,
+    Db::Counters,
+];
+
+/// Meta entries a dump may carry; the id counters are rebuilt.
+const META_KEYS: [&[u8]; 8] = [
+    meta::SCHEMA,
+    meta::REVISION,
+    meta::SETTINGS,
+    meta::LICENSE,
+    meta::LICENSE_FILE,
+    meta::TEMPLATE,
+    meta::NEXT_EVENT,
+    crate::conflicts::KEY,
+];
+
+/// Raw `(key, value)` entries of one database.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// One database of a dump.
+#[derive(Serialize, Deserialize)]
+struct Table {
+    /// Its position in [`RECORDS`].
+    db: u8,
+    /// Every entry, in key order.
+    entries: Entries,
+}
+
+/// A whole dump.
+#[derive(Serialize, Deserialize)]
+struct Dump {
+    /// The store schema the values are encoded in.
+    schema: u32,
+    /// The record databases.
+    tables: Vec<Table>,
+}
+
+fn refuse(why: impl Into<String>) -> StoreError {
+    StoreError::Import(why.into())
+}
+
+/// The dump of `storage` (one read transaction, so it is consistent).
+///
+/// # Errors
+/// [`StoreError::Storage`].
+pub fn write(storage: &Storage) -> Result<Vec<u8>, StoreError> {
+    let view = storage.read()?;
+    let mut tables = Vec::new();
+    for (i, db) in RECORDS.iter().enumerate() {
+        let mut entries = Vec::new();
+        view.scan(*db, None, |k, v| {
+            if *db != Db::Meta || META_KEYS.contains(&k) {
+                entries.push((k.to_vec(), v.to_vec()));
+            }
+            Ok(true)
+        })?;
+        tables.push(Table {
+            db: u8::try_from(i).unwrap_or(u8::MAX),
+            entries,
+        });
+    }
+    postcard::to_allocvec(&Dump {
+        schema: SCHEMA_VERSION,
+        tables,
+    })
+    .map_err(|e| StoreError::Storage(format!("encoding the export: {e}")))
+}
+
+/// What a checked dump holds, decoded.
+struct Checked {
+    raw: Vec<(Db, Entries)>,
+    users: Vec<User>,
+    devices: Vec<Device>,
+    accounts: Vec<Account>,
+    rooms: Vec<ConferenceRoom>,
+    events: Vec<EventEntry>,
+    omms: Vec<Omm>,
+    revision: u64,
+}
+
+/// Decodes `body` and checks everything in it (see the module's documentation).
+fn check(body: &[u8]) -> Result<Checked, StoreError> {
+    let dump: Dump =
+        postcard::from_bytes(body).map_err(|e| refuse(format!("not a readable export: {e}")))?;
+    if dump.schema != SCHEMA_VERSION {
+        return Err(refuse(format!(
+            "the records inside have schema version {}, this MOM uses {SCHEMA_VERSION}",
+            dump.schema
+        )));
+    }
+    let mut raw: Vec<(Db, Entries)> = Vec::new();
+    for table in dump.tables {
+        let db = *RECORDS
+            .get(usize::from(table.db))
+            .ok_or_else(|| refuse(format!("unknown database {}", table.db)))?;
+        if raw.iter().any(|(d, _)| *d == db) {
+            return Err(refuse(format!("database {db:?} appears twice")));
+        }
+        raw.push((db, table.entries));
+    }
+    let entries = |db: Db| {
+        raw.iter()
+            .find(|(d, _)| *d == db)
+            .map_or(&[][..], |(_, e)| e.as_slice())
+    };
+    // Records keyed by their id: the key must be the id the record carries.
+    fn records<V: serde::de::DeserializeOwned>(
+        db: Db,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        id: fn(&V) -> u32,
+    ) -> Result<Vec<V>, StoreError> {
+        entries
+            .iter()
+            .map(|(k, v)| {
+                let record: V = decode(db, v).map_err(|e| refuse(e.to_string()))?;
+                let key = key_id(k).map_err(|e| refuse(e.to_string()))?;
+                if key != id(&record) {
+                    return Err(refuse(format!(
+                        "{db:?}: record {} is filed under id {key}",
+                        id(&record)
+                    )));
+                }
+                Ok(record)
+            })
+            .collect()
+    }
+    let users: Vec<User> = records(Db::Users, entries(Db::Users), |u: &User| u.uid)?;
+    let devices: Vec<Device> = records(Db::Devices, entries(Db::Devices), |d: &Device| d.ppn)?;
+    let accounts: Vec<Account> = records(Db::Accounts, entries(Db::Accounts), |a: &Account| a.id)?;
+    let omms: Vec<Omm> = records(Db::Omms, entries(Db::Omms), |o: &Omm| o.id)?;
+    let rooms: Vec<ConferenceRoom> =
+        records(Db::Rooms, entries(Db::Rooms), |r: &ConferenceRoom| r.id)?;
+    if users.iter().any(|u| u.uid == 0)
+        || devices.iter().any(|d| d.ppn == 0)
+        || omms.iter().any(|o| o.id == 0)
+        || rooms.iter().any(|r| r.id == 0)
+    {
+        return Err(refuse(
+            "a user, handset, OMM or room has the id 0, which means none",
+        ));
+    }
+    for (_, v) in entries(Db::Tombstones) {
+        let _: Tombstone = decode(Db::Tombstones, v).map_err(|e| refuse(e.to_string()))?;
+    }
+    let mut events = Vec::new();
+    for (k, v) in entries(Db::Events) {
+        let e: EventEntry = decode(Db::Events, v).map_err(|e| refuse(e.to_string()))?;
+        if k.as_slice() != seq_key(e.seq) {
+            return Err(refuse(format!(
+                "event {} is filed under another key",
+                e.seq
+            )));
+        }
+        events.push(e);
+    }
+    for (k, v) in entries(Db::Counters) {
+        let c: Counter = decode(Db::Counters, v).map_err(|e| refuse(e.to_string()))?;
+        if k.as_slice() != c.name.as_bytes() {
+            return Err(refuse(format!(
+                "counter {} is filed under another name",
+                c.name
+            )));
+        }
+    }
+    let revision = check_meta(entries(Db::Meta))?;
+    check_rules(&users, &devices, &accounts, &rooms, &omms)?;
+    Ok(Checked {
+        raw,
+        users,
+        devices,
+        accounts,
+        rooms,
+        events,
+        omms,
+        revision,
+    })
+}
+
+/// Checks the meta entries; returns the revision.
+fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
+    let get = |key: &[u8]| {
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    };
+    for (k, _) in entries {
+        if !META_KEYS.contains(&k.as_slice()) {
+            return Err(refuse(format!(
+                "unknown entry {:?}",
+                String::from_utf8_lossy(k)
+            )));
+        }
+    }
+    let bad = |e: StoreError| refuse(e.to_string());
+    match get(meta::SCHEMA).map(|v| decode::<u32>(Db::Meta, v)) {
+        Some(Ok(SCHEMA_VERSION)) => {}
+        _ => return Err(refuse("the database inside has another schema version")),
+    }
+    let settings: Settings = decode(
+        Db::Meta,
+        get(meta::SETTINGS).ok_or_else(|| refuse("no settings"))?,
+    )
+    .map_err(bad)?;
+    crate::fields::check_settings(&settings).map_err(|e| refuse(format!("settings: {e}")))?;
+    if let Some(v) = get(meta::LICENSE) {
+        let _: License = decode(Db::Meta, v).map_err(bad)?;
+    }
+    if let Some(v) = get(meta::LICENSE_FILE) {
+        let _: Vec<u8> = decode(Db::Meta, v).map_err(bad)?;
+    }
+    if let Some(v) = get(meta::TEMPLATE) {
+        let _: ConfigTemplate = decode(Db::Meta, v).map_err(bad)?;
+    }
+    if let Some(v) = get(meta::NEXT_EVENT) {
+        let _: u64 = decode(Db::Meta, v).map_err(bad)?;
+    }
+    if let Some(v) = get(crate::conflicts::KEY) {
+        let _: Vec<Conflict> = decode(Db::Meta, v).map_err(bad)?;
+    }
+    match get(meta::REVISION) {
+        Some(v) => decode(Db::Meta, v).map_err(bad),
+        None => Ok(0),
+    }
+}
+
+/// The store's rules across records: unique keys, valid fields, bindings that agree on
+/// both sides, the permanent-user limit, the default account.
+fn check_rules(
+    users: &[User],
+    devices: &[Device],
+    accounts: &[Account],
+    rooms: &[ConferenceRoom],
+    omms: &[Omm],
+) -> Result<(), StoreError> {
+    if !accounts.iter().any(|a| a.id == DEFAULT_ACCOUNT_ID) {
+        return Err(refuse("the default account is missing"));
+    }
+    unique(
+        accounts.iter().map(|a| a.name.trim().to_owned()),
+        "account name",
+    )?;
+    for u in users {
+        crate::fields::check_user(u).map_err(|e| refuse(format!("user {}: {e}", u.uid)))?;
+    }
+    for d in devices {
+        crate::fields::check_device(d).map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
+    }
+    unique(users.iter().map(|u| u.num.clone()), "user number")?;
+    let permanent = users.iter().filter(|u| u.permanent).count();
+    if permanent > MAX_PERMANENT_USERS {
+        return Err(refuse(format!(
+            "{permanent} permanent users, at most {MAX_PERMANENT_USERS} allowed"
+        )));
+    }
+    if users
+        .iter()
+        .any(|u| u.permanent && u.source == Source::External)
+    {
+        return Err(refuse("a permanent user is marked External"));
+    }
+    for d in devices {
+        model::Ipei::new(d.ipei.emc, d.ipei.psn)
+            .map_err(|e| refuse(format!("device {}: {e}", d.ppn)))?;
+    }
+    unique(devices.iter().map(|d| d.ipei.to_string()), "IPEI")?;
+    // A binding is stated by both records, with the same relation type.
+    let by_ppn: HashMap<u32, &Device> = devices.iter().map(|d| (d.ppn, d)).collect();
+    let by_uid: HashMap<u32, &User> = users.iter().map(|u| (u.uid, u)).collect();
+    for u in users.iter().filter(|u| u.ppn != 0) {
+        match by_ppn.get(&u.ppn) {
+            Some(d)
+                if d.uid == u.uid && d.rel_type == u.rel_type && u.rel_type != RelType::Unbound => {
+            }
+            _ => {
+                return Err(refuse(format!(
+                    "user {} is bound to handset {}, which does not say so",
+                    u.uid, u.ppn
+                )))
+            }
+        }
+    }
+    for d in devices.iter().filter(|d| d.uid != 0) {
+        if by_uid.get(&d.uid).is_none_or(|u| u.ppn != d.ppn) {
+            return Err(refuse(format!(
+                "handset {} is bound to user {}, which does not say so",
+                d.ppn, d.uid
+            )));
+        }
+    }
+    unique(
+        rooms.iter().map(|r| r.number.clone()),
+        "conference room number",
+    )?;
+    for o in omms {
+        model::OmmAddress::parse(&o.omm1).map_err(|e| refuse(format!("OMM {}: {e}", o.id)))?;
+    }
+    Ok(())
+}
+
+fn unique(keys: impl Iterator<Item = String>, what: &str) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    for key in keys {
+        if !seen.insert(key.clone()) {
+            return Err(refuse(format!(
+                "duplicate {what} {}",
+                model::printable(&key)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `body` in full without writing anything (the fuzz target's entry); returns the
+/// dump's revision.
+///
+/// # Errors
+/// [`StoreError::Import`] naming the first problem.
+pub fn check_body(body: &[u8]) -> Result<u64, StoreError> {
+    check(body).map(|c| c.revision)
+}
+
+/// Checks `body` in full and writes it into the new, empty `storage`, with every index and
+/// id counter rebuilt from the records; returns the dump's revision.
+///
+/// # Errors
+/// [`StoreError::Import`] naming the first problem; [`StoreError::Storage`] for the new
+/// database.
+pub fn read_into(body: &[u8], storage: &Storage) -> Result<u64, StoreError> {
+    let checked = check(body)?;
+    let mut view = storage.write()?;
+    for (db, entries) in &checked.raw {
+        for (k, v) in entries {
+            view.put_raw(*db, k, v)?;
+        }
+    }
+    for u in &checked.users {
+        view.put(Db::IdxNum, u.num.as_bytes(), &u.uid)?;
+        if u.permanent {
+            view.put(Db::IdxPermanent, &id_key(u.uid), &())?;
+        }
+    }
+    for d in &checked.devices {
+        view.put(Db::IdxIpei, d.ipei.to_string().as_bytes(), &d.ppn)?;
+    }
+    for a in &checked.accounts {
+        view.put(Db::IdxAccount, a.name.trim().as_bytes(), &a.id)?;
+    }
+    for r in &checked.rooms {
+        view.put(Db::IdxRoomNum, r.number.as_bytes(), &r.id)?;
+    }
+    // Id counters past every id in use, whatever the file said.
+    let next = |ids: &mut dyn Iterator<Item = u32>| ids.max().unwrap_or(0).saturating_add(1);
+    for (db, after) in [
+        (Db::Users, next(&mut checked.users.iter().map(|u| u.uid))),
+        (
+            Db::Devices,
+            next(&mut checked.devices.iter().map(|d| d.ppn)),
+        ),
+        (
+            Db::Accounts,
+            next(&mut checked.accounts.iter().map(|a| a.id)),
+        ),
+        (Db::Omms, next(&mut checked.omms.iter().map(|o| o.id))),
+        (Db::Rooms, next(&mut checked.rooms.iter().map(|r| r.id))),
+    ] {
+        let key = [b"next-".as_slice(), format!("{db:?}").as_bytes()].concat();
+        view.put(Db::Meta, &key, &after)?;
+    }
+    let next_event = checked.events.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+    view.put(Db::Meta, meta::NEXT_EVENT, &next_event)?;
+    view.commit()?;
+    Ok(checked.revision)
+}
