@@ -310,6 +310,8 @@ pub enum HealthCheck {
     License,
     /// Every enabled OMM record has a live link.
     OmmConnections,
+    /// The database takes writes (a full disk does not let it).
+    Database,
 }
 
 impl HealthCheck {
@@ -319,6 +321,7 @@ impl HealthCheck {
         match self {
             Self::License => "License",
             Self::OmmConnections => "OMM connections",
+            Self::Database => "Database",
         }
     }
 }

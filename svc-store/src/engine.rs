@@ -35,6 +35,8 @@ pub struct Store {
     feed: broadcast::Sender<Change>,
     /// Issuer keys a license must be signed with (from the configuration).
     license_issuers: Vec<license::IssuerPublicKey>,
+    /// Whether writes succeed (see [`crate::write_health`]).
+    write_health: std::sync::Mutex<crate::write_health::WriteHealth>,
 }
 
 /// In-memory column copies of the user and device tables (see [`crate::columns`]).
@@ -102,7 +104,20 @@ impl Store {
     /// [`StoreError::Storage`] when it cannot be opened or has another schema version.
     pub fn open(db_dir: &Path) -> Result<Opened, StoreError> {
         create_private_dir(db_dir)?;
-        let storage = Storage::open(db_dir)?;
+        Self::open_storage(db_dir, Storage::open(db_dir)?)
+    }
+
+    /// As [`Store::open`] with a database of at most `map_size` bytes, for tests of a
+    /// full database.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with_map_size(db_dir: &Path, map_size: usize) -> Result<Opened, StoreError> {
+        create_private_dir(db_dir)?;
+        Self::open_storage(db_dir, Storage::open_sized(db_dir, map_size)?)
+    }
+
+    fn open_storage(db_dir: &Path, storage: Storage) -> Result<Opened, StoreError> {
         let created = {
             let mut view = storage.write()?;
             let mut tx = Tx {
@@ -133,6 +148,7 @@ impl Store {
                 db_dir: db_dir.to_owned(),
                 feed,
                 license_issuers: Vec::new(),
+                write_health: std::sync::Mutex::default(),
             },
             created,
         })
@@ -216,6 +232,55 @@ impl Store {
     /// # Errors
     /// `f`'s error or [`StoreError::Storage`]; nothing was written then.
     pub fn write_from<R>(
+        &self,
+        origin: u32,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let result = self.write_once(origin, f);
+        self.note_write(&result);
+        result
+    }
+
+    /// The ongoing write outage (a full disk), for the health states.
+    pub(crate) fn write_outage(&self) -> Option<crate::write_health::Outage> {
+        self.write_health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .outage()
+            .cloned()
+    }
+
+    /// Tells the journal, and after an outage the event log, how writes fare.
+    fn note_write<R>(&self, result: &Result<R, StoreError>) {
+        use crate::write_health::Action;
+        let now = model::now();
+        let action = {
+            let mut health = self
+                .write_health
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match result {
+                Err(StoreError::Storage(e)) => health.failed(now, e),
+                // A refusal by a rule says nothing about the disk.
+                Err(_) => return,
+                Ok(_) => health.succeeded(now),
+            }
+        };
+        match action {
+            Action::Nothing => {}
+            Action::Journal(line) => tracing::error!("{line}"),
+            Action::Recovered(text) => {
+                tracing::warn!("{text}");
+                let logged =
+                    self.write_once(0, |tx| tx.log_event(model::Severity::Error, "store", &text));
+                if let Err(e) = logged {
+                    tracing::warn!(error = %e, "the outage could not be written to the event log");
+                }
+            }
+        }
+    }
+
+    fn write_once<R>(
         &self,
         origin: u32,
         f: impl FnOnce(&mut Tx<'_, '_>) -> Result<R, StoreError>,

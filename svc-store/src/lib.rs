@@ -10,6 +10,8 @@
 //! - [`transfer`]: export and import of the whole database, [`dump`]: their logical
 //!   format, checked record by record;
 //! - [`fields`]: the lengths and characters of every field;
+//! - [`write_health`]: whether the database takes writes (a full disk), for the journal,
+//!   the health states and the event log;
 //! - [`server`]: the IPC server on `store.sock`.
 
 pub mod columns;
@@ -23,6 +25,7 @@ pub mod rules;
 pub mod server;
 pub mod storage;
 pub mod transfer;
+pub mod write_health;
 
 use clap::Parser;
 use ipc::api::store::StoreApi;

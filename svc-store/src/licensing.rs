@@ -87,7 +87,22 @@ impl Store {
         let conflicts: Vec<model::Conflict> = view
             .get(Db::Meta, crate::conflicts::KEY)?
             .unwrap_or_default();
-        Ok(vec![license, omm_connections(&omms, &conflicts)])
+        let database = match self.write_outage() {
+            None => HealthState {
+                check: HealthCheck::Database,
+                severity: None,
+                reason: String::new(),
+            },
+            Some(o) => HealthState {
+                check: HealthCheck::Database,
+                severity: Some(Severity::Error),
+                reason: format!(
+                    "Database writes fail since {}: {} ({} refused); free disk space",
+                    o.since, o.error, o.refused
+                ),
+            },
+        };
+        Ok(vec![license, omm_connections(&omms, &conflicts), database])
     }
 }
 

@@ -111,29 +111,26 @@ impl Storage {
     /// # Errors
     /// [`StoreError::Storage`] when LMDB cannot open it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with(dir, false)
+        Self::open_sized(dir, MAP_SIZE)
     }
 
-    fn open_with(dir: &Path, read_only: bool) -> Result<Self, StoreError> {
-        let mut flags = EnvironmentFlags::NO_TLS;
-        if read_only {
-            flags |= EnvironmentFlags::READ_ONLY;
-        }
+    /// As [`Storage::open`] with a map of `map_size` bytes: the most the database can hold
+    /// (tests use a small one to see a full database).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] when LMDB cannot open it.
+    pub fn open_sized(dir: &Path, map_size: usize) -> Result<Self, StoreError> {
         let env = Environment::new()
             .set_max_dbs(32)
-            .set_map_size(MAP_SIZE)
-            .set_flags(flags)
+            .set_map_size(map_size)
+            .set_flags(EnvironmentFlags::NO_TLS)
             .open_with_permissions(dir, 0o600)
             .map_err(storage_error)?;
         let dbs = Db::ALL
             .iter()
             .map(|db| {
-                if read_only {
-                    env.open_db(Some(db.name()))
-                } else {
-                    env.create_db(Some(db.name()), DatabaseFlags::empty())
-                }
-                .map_err(|e| StoreError::Storage(format!("database {}: {e}", db.name())))
+                env.create_db(Some(db.name()), DatabaseFlags::empty())
+                    .map_err(|e| StoreError::Storage(format!("database {}: {e}", db.name())))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { env, dbs })

@@ -1033,3 +1033,38 @@ fn mutated_exports_resealed_are_refused_or_imported_whole_never_half() {
     );
     assert_eq!(user_count(&store), 21);
 }
+
+#[test]
+fn a_full_database_refuses_writes_clearly_loses_nothing_and_says_so_in_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with_map_size(&dir.path().join("db"), 1 << 20)
+        .unwrap()
+        .store;
+    let mut saved = 0u64;
+    let error = loop {
+        let mut u = user(&format!("{}", 100_000 + saved));
+        u.name = "x".repeat(120);
+        match store.write(R::PutUser(u)) {
+            Ok(_) => saved += 1,
+            Err(e) => break e,
+        }
+        assert!(saved < 100_000, "the map never filled");
+    };
+    assert!(matches!(error, StoreError::Storage(_)), "{error}");
+    assert!(error.to_string().contains("database error"), "{error}");
+    // Nothing saved is lost, and reads go on.
+    assert_eq!(user_count(&store), saved);
+    let S::Health(states) = store.read(&R::GetHealth).unwrap() else {
+        panic!()
+    };
+    let database = states
+        .iter()
+        .find(|s| s.check == HealthCheck::Database)
+        .expect("a Database health state");
+    assert_eq!(database.severity, Some(Severity::Error));
+    assert!(
+        database.reason.contains("Database writes fail"),
+        "{}",
+        database.reason
+    );
+}
