@@ -6,6 +6,8 @@ use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
 use model::Severity;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -19,8 +21,9 @@ pub const NO_LINK_HELD: &str = "svc-axi is not running: no link is held";
 enum Job {
     /// An event-log entry.
     Log(Severity, String),
-    /// svc-axi ended: every OMM link it held is gone.
-    LinksLost(model::Timestamp),
+    /// svc-axi ended: every OMM link it held is gone; the flag is raised once the store
+    /// knows.
+    LinksLost(model::Timestamp, Arc<AtomicBool>),
 }
 
 /// Sends event-log entries to the store.
@@ -30,37 +33,17 @@ pub struct EventLog {
 }
 
 /// Marks every OMM link down that svc-axi reported before `since` (a new svc-axi's own
-/// reports are newer and stand), and the links-up gauge 0.
+/// reports are newer and stand; the store decides in one transaction).
 async fn links_lost(client: &Client<StoreApi>, since: model::Timestamp) -> Result<(), String> {
-    let omms = match client.request(StoreRequest::ListOmms).await {
-        Ok(StoreResponse::Omms(o)) => o,
-        Ok(other) => return Err(format!("unexpected {other:?}")),
-        Err(e) => return Err(e.to_string()),
+    let request = StoreRequest::LinksLost {
+        before: since,
+        reason: NO_LINK_HELD.into(),
     };
-    for omm in omms {
-        if omm.health.link == model::LinkState::Down || omm.health.since > since {
-            continue;
-        }
-        let health = model::OmmHealth {
-            link: model::LinkState::Down,
-            healthy: false,
-            last_error: NO_LINK_HELD.into(),
-            since,
-            software_version: omm.health.software_version,
-        };
-        let request = StoreRequest::SetOmmHealth {
-            id: omm.id,
-            health,
-            cloud_id: None,
-        };
-        client.request(request).await.map_err(|e| e.to_string())?;
+    match client.request(request).await {
+        Ok(StoreResponse::Done) => Ok(()),
+        Ok(other) => Err(format!("unexpected {other:?}")),
+        Err(e) => Err(e.to_string()),
     }
-    let gauge = StoreRequest::SetCounter {
-        name: "axi.links_up".into(),
-        value: 0,
-    };
-    client.request(gauge).await.map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 impl EventLog {
@@ -78,11 +61,12 @@ impl EventLog {
             while let Some(job) = rx.recv().await {
                 let (severity, text) = match job {
                     Job::Log(severity, text) => (severity, text),
-                    Job::LinksLost(since) => {
+                    Job::LinksLost(since, done) => {
                         while let Err(e) = links_lost(&client, since).await {
                             tracing::debug!(error = %e, "store not reachable yet for the OMM links");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
+                        done.store(true, Ordering::Release);
                         continue;
                     }
                 };
@@ -113,10 +97,16 @@ impl EventLog {
         }
     }
 
-    /// svc-axi ended: the store is told that no OMM link is held.
-    pub fn links_lost(&self) {
-        if self.tx.try_send(Job::LinksLost(model::now())).is_err() {
+    /// svc-axi ended: the store is told that no OMM link is held. The flag is raised once
+    /// it knows; a new svc-axi should not start before (or its first reports could be
+    /// taken for the old one's).
+    pub fn links_lost(&self) -> Arc<AtomicBool> {
+        let done = Arc::new(AtomicBool::new(false));
+        let job = Job::LinksLost(model::now(), Arc::clone(&done));
+        if self.tx.try_send(job).is_err() {
             tracing::warn!("event-log queue full; the OMM links were not marked down");
+            done.store(true, Ordering::Release);
         }
+        done
     }
 }

@@ -69,6 +69,9 @@ pub enum Outcome {
     EssentialFailed,
 }
 
+/// How long svc-axi's start waits for the store to learn that the old links are gone.
+const LINKS_LOST_WAIT: Duration = Duration::from_secs(10);
+
 /// The running supervisor.
 pub struct Monitor {
     slots: Vec<Slot>,
@@ -77,6 +80,9 @@ pub struct Monitor {
     grace: Duration,
     notifier: Notifier,
     log: EventLog,
+    /// The store being told that svc-axi's links are gone (raised when it knows), and
+    /// since when: svc-axi starts again only after, or after [`LINKS_LOST_WAIT`].
+    links_lost: Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, Instant)>,
     board: StatusBoard,
     events_tx: mpsc::Sender<ProcessEvent>,
     events: mpsc::Receiver<ProcessEvent>,
@@ -127,12 +133,8 @@ impl Monitor {
             dev: plan.dev,
             grace,
             notifier: Notifier::from_env(),
-            log: {
-                // Link states in the store are from before this start: none is held yet.
-                let log = EventLog::start(plan.store_socket.clone());
-                log.links_lost();
-                log
-            },
+            log: EventLog::start(plan.store_socket.clone()),
+            links_lost: None,
             board,
             events_tx,
             events,
@@ -157,6 +159,15 @@ impl Monitor {
         if let Ok(mut board) = self.board.lock() {
             *board = rows;
         }
+    }
+
+    /// Whether the store is still to learn that svc-axi's links are gone (for at most
+    /// [`LINKS_LOST_WAIT`]: a store that is down must not keep svc-axi from starting).
+    fn links_lost_pending(&self, now: Instant) -> bool {
+        self.links_lost.as_ref().is_some_and(|(done, since)| {
+            !done.load(std::sync::atomic::Ordering::Acquire)
+                && now.duration_since(*since) < LINKS_LOST_WAIT
+        })
     }
 
     fn start(&mut self, index: usize) {
@@ -273,7 +284,7 @@ impl Monitor {
         s.next_start = Some(Instant::now() + decision.delay);
         let name = s.spec.name.clone();
         if name == "axi" {
-            self.log.links_lost();
+            self.links_lost = Some((self.log.links_lost(), Instant::now()));
         }
         let delay_ms = decision.delay.as_millis() as u64;
         if decision.failed {
@@ -308,6 +319,8 @@ impl Monitor {
             tracing::error!("cannot install signal handlers");
             return Outcome::EssentialFailed;
         };
+        // Link states in the store are from before this start: none is held yet.
+        self.links_lost = Some((self.log.links_lost(), Instant::now()));
         let watchdog = notify::watchdog_period().map(|p| p / 2);
         let mut watchdog_tick =
             tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -315,6 +328,11 @@ impl Monitor {
             let now = Instant::now();
             for i in 0..self.slots.len() {
                 if self.slots[i].next_start.is_some_and(|t| t <= now) {
+                    if self.slots[i].spec.name == "axi" && self.links_lost_pending(now) {
+                        // The store first learns that the old links are gone.
+                        self.slots[i].next_start = Some(now + Duration::from_millis(20));
+                        continue;
+                    }
                     self.start(i);
                 }
             }

@@ -160,6 +160,28 @@ impl Tx<'_, '_> {
                 self.changed(Entity::Omm, id, ChangeOp::Put);
                 Ok(StoreResponse::Done)
             }
+            R::LinksLost { before, reason } => {
+                let omms: Vec<Omm> = self.view.all(Db::Omms)?;
+                let mut still_up = 0;
+                for mut omm in omms {
+                    if omm.health.link == model::LinkState::Down {
+                        continue;
+                    }
+                    if omm.health.since > before {
+                        still_up += u64::from(omm.health.link == model::LinkState::Up);
+                        continue;
+                    }
+                    omm.health.link = model::LinkState::Down;
+                    omm.health.healthy = false;
+                    omm.health.last_error.clone_from(&reason);
+                    omm.health.since = before;
+                    self.view.put(Db::Omms, &id_key(omm.id), &omm)?;
+                    self.changed(Entity::Omm, omm.id, ChangeOp::Put);
+                }
+                // The gauge counts what is left: links a new svc-axi reported already.
+                self.update_counter("axi.links_up", |_| still_up)?;
+                Ok(StoreResponse::Done)
+            }
             R::PutTemplate(text) => {
                 let template = ConfigTemplate {
                     text,

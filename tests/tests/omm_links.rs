@@ -492,6 +492,20 @@ fn the_admin_cli_manages_omms_users_and_settings() {
     let (code, _, err) = run(&["user", "add", "--num", "20000", "--name", "Dup"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("already used"), "{err}");
+    // Fields an OMM would refuse, or that a terminal would run, are refused with the reason.
+    let long_name = "x".repeat(10_000);
+    let long_number = "1".repeat(1_000);
+    for (num, name, why) in [
+        ("30001", long_name.as_str(), "10000 characters long"),
+        ("30002", "Ann\u{1b}]0;owned\u{7}", "control character"),
+        ("300 03", "Ann", "contains ' '"),
+        (long_number.as_str(), "Ann", "1000 characters long"),
+    ] {
+        let (code, _, err) = run(&["user", "add", "--num", num, "--name", name]);
+        assert_eq!(code, Some(1), "{why}");
+        assert!(err.contains(why), "{why}: {err}");
+        assert!(!err.contains("MDB_"), "{err}");
+    }
     let (code, _, err) = run(&["omm", "edit", "99", "--name", "x"]);
     assert_eq!((code, err.contains("no OMM 99")), (Some(1), true), "{err}");
     let (code, _, err) = run(&["device", "add", "--ipei", "00001 0000001 0"]);

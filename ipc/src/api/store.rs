@@ -261,6 +261,15 @@ pub enum StoreRequest {
     },
     /// Every open conflict.
     ListConflicts,
+    /// svc-axi is not running (from the supervisor, before it starts svc-axi again): every
+    /// OMM link the store shows as not down, last reported at or before `before`, becomes
+    /// down with `reason`, in one transaction. Protocol 9.
+    LinksLost {
+        /// When svc-axi ended (or the MOM started).
+        before: Timestamp,
+        /// Why, for the OMM records.
+        reason: String,
+    },
 }
 
 /// What a change did.

@@ -40,8 +40,10 @@ pub trait Kind: std::fmt::Debug + Clone + PartialEq {
     fn omm_id(r: &Self::Omm) -> Option<u32>;
     /// The natural key of the OMM's record, as tombstones and conflicts name it.
     fn omm_key(r: &Self::Omm) -> Option<String>;
-    /// The OMM record's `timeStamp`.
-    fn omm_stamp(r: &Self::Omm) -> Timestamp;
+    /// The OMM record's `timeStamp` (0 when it has none).
+    fn omm_stamp(r: &Self::Omm) -> Timestamp {
+        r.raw("timeStamp").and_then(|t| t.parse().ok()).unwrap_or(0)
+    }
     /// The MOM's id.
     fn id(m: &Self::Mom) -> u32;
     /// The MOM record's `timeStamp`.
@@ -80,9 +82,6 @@ impl Kind for Users {
     }
     fn omm_key(r: &PpUser) -> Option<String> {
         r.raw("num").map(str::to_owned)
-    }
-    fn omm_stamp(r: &PpUser) -> Timestamp {
-        r.get(PpUser::TIME_STAMP).unwrap_or(0)
     }
     fn id(m: &User) -> u32 {
         m.uid
@@ -131,9 +130,6 @@ impl Kind for Devices {
     }
     fn omm_key(r: &PpDev) -> Option<String> {
         r.get(PpDev::IPEI).map(|i| i.to_string())
-    }
-    fn omm_stamp(r: &PpDev) -> Timestamp {
-        r.get(PpDev::TIME_STAMP).unwrap_or(0)
     }
     fn id(m: &Device) -> u32 {
         m.ppn

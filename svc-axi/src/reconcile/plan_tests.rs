@@ -27,13 +27,14 @@ fn mom_user(uid: u32, num: &str, stamp: u64, home: u32, omm_uid: u32) -> User {
     }
 }
 
-fn users<'a>(
-    matched: Vec<(&'a PpUser, Option<User>)>,
-    at_omm: Vec<User>,
-    everywhere: Vec<User>,
+/// The plan of kind `K` at OMM [`HERE`].
+fn planned<'a, K: Kind>(
+    matched: Vec<(&'a K::Omm, Option<K::Mom>)>,
+    at_omm: Vec<K::Mom>,
+    everywhere: Vec<K::Mom>,
     tombstones: &'a Tombstones,
-) -> Plan<Users> {
-    plan(Input::<Users> {
+) -> Plan<K> {
+    plan(Input::<K> {
         omm: HERE,
         matched,
         at_omm,
@@ -41,6 +42,15 @@ fn users<'a>(
         tombstones,
         key: None,
     })
+}
+
+fn users<'a>(
+    matched: Vec<(&'a PpUser, Option<User>)>,
+    at_omm: Vec<User>,
+    everywhere: Vec<User>,
+    tombstones: &'a Tombstones,
+) -> Plan<Users> {
+    planned(matched, at_omm, everywhere, tombstones)
 }
 
 fn none() -> Tombstones {
@@ -308,14 +318,7 @@ fn devices<'a>(
     everywhere: Vec<Device>,
     tombstones: &'a Tombstones,
 ) -> Plan<Devices> {
-    plan(Input::<Devices> {
-        omm: HERE,
-        matched,
-        at_omm,
-        everywhere,
-        tombstones,
-        key: None,
-    })
+    planned(matched, at_omm, everywhere, tombstones)
 }
 
 #[test]
