@@ -4,7 +4,7 @@
 //! are pure ([`settle`], [`plan`], [`binding_step`]); the rest writes them.
 
 use crate::session::ids::Ids;
-use crate::session::{End, Session};
+use crate::session::{End, Refusable, Session};
 use axi::message::{SetPP, SetPPUserDevRelation};
 use axi::record::AxiRecord;
 use axi::{PpDev, PpUser};
@@ -323,7 +323,15 @@ impl Session<'_> {
             }
             Settle::TakeOmm { unbind, bind } => {
                 if unbind {
-                    self.store.call(StoreRequest::Unbind(mine.uid)).await?;
+                    if let Err(e) = self
+                        .store
+                        .call(StoreRequest::Unbind(mine.uid))
+                        .await
+                        .refusable()?
+                    {
+                        tracing::info!(omm = self.omm.id, uid = mine.uid, error = %e, "the OMM's unbind was not taken over");
+                        return Ok(());
+                    }
                     self.ids.binding.remove(&mine.uid);
                 }
                 if let Some((ppn, rel, stamp)) = bind {

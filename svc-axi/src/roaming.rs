@@ -4,7 +4,7 @@
 //! deletes its copies when it sees the move, or its next reconciliation does if it was away.
 //! [`decide`] is the pure decision; [`moved`] the records as they are after the move.
 
-use crate::session::{End, Session};
+use crate::session::{End, Refusable, Session};
 use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
@@ -109,6 +109,7 @@ impl Session<'_> {
             Roam::Reject => self.setting(DECTLocateReject { ipei: e.ipei }).await,
             Roam::AlreadyHere => Ok(()),
             Roam::LocationOnly { omm_ppn } => {
+                let ipei = device.ipei;
                 device.location = self.omm.id;
                 device.omm_ppn = omm_ppn.unwrap_or(device.omm_ppn);
                 device.timestamp_roaming = model::now();
@@ -116,7 +117,9 @@ impl Session<'_> {
                 if let Some(omm_ppn) = omm_ppn {
                     self.ids.agree_device(&device, omm_ppn);
                 }
-                self.store.put_device(device).await?;
+                if let Err(e) = self.store.put_device(device).await.refusable()? {
+                    self.note(format!("handset {ipei} located at OMM {}, but the MOM refused the new location: {e}", self.omm.id)).await;
+                }
                 Ok(())
             }
             Roam::Move { from } => self.move_here(device, user, from, started).await,
@@ -175,10 +178,25 @@ impl Session<'_> {
         let (device, user) = moved(device, user, self.omm.id, (omm_ppn, omm_uid), now);
         let ipei = device.ipei;
         self.ids.agree_device(&device, omm_ppn);
-        self.store.put_device(device).await?;
+        // The handset works at this OMM already; a refusal leaves the MOM's records where
+        // they were, for the administrator to see.
+        if let Err(e) = self.store.put_device(device).await.refusable()? {
+            self.note(format!(
+                "handset {ipei} roamed to OMM {}, but the MOM refused its move: {e}",
+                self.omm.id
+            ))
+            .await;
+            return Ok(());
+        }
         if let Some(user) = user {
             self.ids.agree_user(&user, omm_uid);
-            self.store.put_user(user).await?;
+            if let Err(e) = self.store.put_user(user).await.refusable()? {
+                self.note(format!(
+                    "user of handset {ipei} roamed to OMM {}, but the MOM refused its move: {e}",
+                    self.omm.id
+                ))
+                .await;
+            }
         }
         self.store.count("axi.roaming_handovers", 1).await;
         tracing::debug!(%ipei, from, to = self.omm.id, latency_us = latency.as_micros() as u64, "handset roamed");

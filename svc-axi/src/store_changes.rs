@@ -3,7 +3,7 @@
 //! copies of records that moved away go, settings go to every OMM.
 
 use crate::relations::Binding;
-use crate::session::{refused, End, Session};
+use crate::session::{refused, End, Refusable, Session};
 use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
@@ -89,7 +89,13 @@ impl Session<'_> {
                 if user.home_omm == self.omm.id {
                     let mut updated = user.clone();
                     updated.omm_uid = omm_uid;
-                    self.store.put_user(updated).await?;
+                    if let Err(e) = self.store.put_user(updated).await.refusable()? {
+                        self.note(format!(
+                            "user {} created on OMM {}, but its OMM id was not kept: {e}",
+                            user.num, self.omm.id
+                        ))
+                        .await;
+                    }
                 }
             }
         }
@@ -140,7 +146,13 @@ impl Session<'_> {
                     // The OMM's id for it, kept where the handset is located.
                     let mut updated = device.clone();
                     updated.omm_ppn = omm_ppn;
-                    self.store.put_device(updated).await?;
+                    if let Err(e) = self.store.put_device(updated).await.refusable()? {
+                        self.note(format!(
+                            "handset {} created on OMM {}, but its OMM id was not kept: {e}",
+                            device.ipei, self.omm.id
+                        ))
+                        .await;
+                    }
                 }
             }
         }
