@@ -12,6 +12,10 @@ use ipc::api::store::StoreRequest;
 use model::{Conflict, ConflictKind, Entity};
 use std::collections::BTreeMap;
 
+/// The store gets a link's list at most this often (a flood of conflicting events must
+/// not send it thousands of lists).
+pub const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Most records one link holds back; beyond it, conflicts are counted in the journal only
 /// (an OMM full of duplicates must not fill the MOM's memory).
 pub const MAX_HELD: usize = 5_000;
@@ -43,6 +47,8 @@ pub struct Conflicts {
     dirty: bool,
     /// Held back beyond [`MAX_HELD`] since the last journal line.
     dropped: u64,
+    /// When the store last got the list.
+    published: Option<std::time::Instant>,
 }
 
 impl Conflicts {
@@ -56,6 +62,7 @@ impl Conflicts {
             // The store may list conflicts of an earlier link: the first publish replaces them.
             dirty: true,
             dropped: 0,
+            published: None,
         }
     }
 
@@ -143,7 +150,8 @@ impl Conflicts {
         self.held.values().map(|h| h.record.clone()).collect()
     }
 
-    /// Gives the store this link's conflicts when they changed.
+    /// Gives the store this link's conflicts when they changed, at most once per
+    /// [`PUBLISH_EVERY`] (the session calls it again on its next turn or tick).
     ///
     /// # Errors
     /// [`End`] when the store is unreachable; a refusal is logged.
@@ -157,9 +165,11 @@ impl Conflicts {
             );
             self.dropped = 0;
         }
-        if !self.dirty {
+        let recent = self.published.is_some_and(|t| t.elapsed() < PUBLISH_EVERY);
+        if !self.dirty || recent {
             return Ok(());
         }
+        self.published = Some(std::time::Instant::now());
         let conflicts = self.held.values().map(|h| h.conflict.clone()).collect();
         match store
             .call(StoreRequest::SetConflicts {

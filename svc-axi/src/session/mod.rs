@@ -24,6 +24,9 @@ use std::time::Duration;
 /// How often held-back records are tried again while there are any.
 const RETRY_HELD: Duration = Duration::from_secs(5);
 
+/// How often the session looks after its conflicts (a list change waiting to be published).
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+
 /// How a session ended.
 #[derive(Debug)]
 pub enum End {
@@ -201,8 +204,9 @@ impl Session<'_> {
         let _up = LinkUp::new(self.shared, self.omm.id, route_tx);
         let mut ping = tokio::time::interval(self.shared.ping);
         ping.tick().await;
-        let mut retry = tokio::time::interval(RETRY_HELD);
-        retry.tick().await;
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        housekeeping.tick().await;
+        let mut retried = std::time::Instant::now();
         loop {
             tokio::select! {
                 Some(request) = routed.recv() => self.deliver(request).await?,
@@ -225,7 +229,12 @@ impl Session<'_> {
                 _ = ping.tick() => {
                     self.link.request(Ping { time_stamp: Some(model::now()) }).await?;
                 }
-                _ = retry.tick(), if !self.conflicts.is_empty() => self.retry_held().await?,
+                _ = housekeeping.tick() => {
+                    if !self.conflicts.is_empty() && retried.elapsed() >= RETRY_HELD {
+                        retried = std::time::Instant::now();
+                        self.retry_held().await?;
+                    }
+                }
             }
             self.conflicts.publish(&self.store).await?;
         }
