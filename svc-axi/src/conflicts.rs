@@ -49,6 +49,8 @@ pub struct Conflicts {
     dropped: u64,
     /// When the store last got the list.
     published: Option<std::time::Instant>,
+    /// The link is trying its held records again: seeing one again is no repeat.
+    retrying: bool,
 }
 
 impl Conflicts {
@@ -63,6 +65,7 @@ impl Conflicts {
             dirty: true,
             dropped: 0,
             published: None,
+            retrying: false,
         }
     }
 
@@ -109,7 +112,11 @@ impl Conflicts {
             .or_else(|| self.previous.remove(&slot));
         let (first_seen, count) = match &earlier {
             Some(h) if h.conflict.kind == kind && h.conflict.key == key => {
-                (h.conflict.first_seen, h.conflict.count.saturating_add(1))
+                let repeat = u32::from(!self.retrying);
+                (
+                    h.conflict.first_seen,
+                    h.conflict.count.saturating_add(repeat),
+                )
             }
             _ => (now, 1),
         };
@@ -144,10 +151,17 @@ impl Conflicts {
         }
     }
 
-    /// The held-back records, to try again.
+    /// The held-back records, to try again; until [`Conflicts::retried`], holding one of
+    /// them again does not count as a repeat.
     #[must_use]
-    pub fn records(&self) -> Vec<HeldRecord> {
+    pub fn retry(&mut self) -> Vec<HeldRecord> {
+        self.retrying = true;
         self.held.values().map(|h| h.record.clone()).collect()
+    }
+
+    /// The retry is over.
+    pub fn retried(&mut self) {
+        self.retrying = false;
     }
 
     /// Gives the store this link's conflicts when they changed, at most once per
@@ -228,6 +242,33 @@ mod tests {
         assert!(!c.dirty, "a repeat alone is not a new list");
         c.release(Entity::User, 7);
         assert!(c.is_empty() && c.dirty);
+    }
+
+    #[test]
+    fn a_retry_is_no_repeat() {
+        let mut c = Conflicts::new(1);
+        c.hold(
+            ConflictKind::SameNumber,
+            Entity::User,
+            7,
+            "100",
+            2,
+            "x".into(),
+            record(),
+        );
+        let again = c.retry();
+        assert_eq!(again.len(), 1);
+        c.hold(
+            ConflictKind::SameNumber,
+            Entity::User,
+            7,
+            "100",
+            2,
+            "x".into(),
+            record(),
+        );
+        c.retried();
+        assert_eq!(c.held[&(Entity::User, 7)].conflict.count, 1);
     }
 
     #[test]

@@ -42,12 +42,17 @@ impl Session<'_> {
 
     /// Tries the held-back records again, as if the OMM had sent them once more.
     pub(crate) async fn retry_held(&mut self) -> Result<(), End> {
-        for record in self.conflicts.records() {
-            match record {
-                HeldRecord::User(u) => self.user_event(u).await?,
-                HeldRecord::Device(d) => self.device_event(d).await?,
+        for record in self.conflicts.retry() {
+            let tried = match record {
+                HeldRecord::User(u) => self.user_event(u).await,
+                HeldRecord::Device(d) => self.device_event(d).await,
+            };
+            if let Err(end) = tried {
+                self.conflicts.retried();
+                return Err(end);
             }
         }
+        self.conflicts.retried();
         Ok(())
     }
 

@@ -27,6 +27,10 @@ impl Tx<'_, '_> {
         let all: Vec<Conflict> = self.view.get(Db::Meta, KEY)?.unwrap_or_default();
         let (before, mut rest): (Vec<Conflict>, Vec<Conflict>) =
             all.into_iter().partition(|c| c.omm == omm);
+        if before.is_empty() && conflicts.is_empty() {
+            // Nothing was and nothing is: no write (every link says so when it connects).
+            return Ok(StoreResponse::Done);
+        }
         let same = |a: &Conflict, b: &Conflict| {
             (a.entity, a.omm_record, a.kind, &a.key) == (b.entity, b.omm_record, b.kind, &b.key)
         };
