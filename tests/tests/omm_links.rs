@@ -1993,3 +1993,41 @@ fn the_admin_cli_lists_page_past_the_store_page_size() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("10 of 1100 users"), "{text}");
 }
+
+#[test]
+fn a_user_renumbered_on_its_omm_while_it_was_away_stays_one_user() {
+    let rt = runtime();
+    let (fleet, mom, ids) = linked(&rt, 1);
+    let (omm_uid, old) = {
+        let inner = fleet.omm(1).lock();
+        let (&uid, user) = inner.state.users.iter().nth(4).unwrap();
+        (uid, user.raw("num").unwrap().to_owned())
+    };
+    let before = user_by_number(&mom, &old).unwrap();
+    let away = take_away(&mom, &fleet, 1, ids[0]);
+    std::thread::sleep(Duration::from_millis(1100)); // a newer stamp than the MOM's
+    fleet.admin_edit_user(1, omm_uid, "num", "61234").unwrap();
+    bring_back(&mom, away);
+    wait("the new number at the MOM", Duration::from_secs(20), || {
+        user_by_number(&mom, "61234").is_some()
+    });
+    let after = user_by_number(&mom, "61234").unwrap();
+    assert_eq!(after.uid, before.uid, "the same user");
+    assert!(user_by_number(&mom, &old).is_none());
+    assert_eq!(user_total(&mom), u64::from(USERS));
+    std::thread::sleep(Duration::from_millis(500));
+    let on_omm: Vec<_> = fleet
+        .omm(1)
+        .lock()
+        .state
+        .users
+        .values()
+        .filter_map(|u| u.raw("num").map(str::to_owned))
+        .filter(|n| *n == old || n == "61234")
+        .collect();
+    assert_eq!(
+        on_omm,
+        vec!["61234".to_owned()],
+        "not created again under the old number"
+    );
+}

@@ -5,7 +5,9 @@
 //! The rules, per record of the OMM, matched to the MOM's by its natural key (a user's
 //! number, a device's IPEI):
 //! - only the OMM has it: imported, unless a tombstone at least as new says the MOM deleted
-//!   it meanwhile (then it is deleted on the OMM);
+//!   it meanwhile (then it is deleted on the OMM). A record the MOM keeps at this OMM under
+//!   the OMM's id is the same record even when its key changed there (a user renumbered on
+//!   the OMM while it was away), unless another OMM record has that key;
 //! - the MOM has it at this OMM (or at none): the newer `timeStamp` wins each way; on a tie
 //!   the MOM's copy stands, and only its ids and home are brought up to date;
 //! - the MOM has it as a copy every OMM holds (permanent users and their handsets): kept,
@@ -278,11 +280,24 @@ pub fn plan<K: Kind>(input: Input<'_, K>) -> Plan<K> {
         clashes: Vec::new(),
     };
     let mut held: HashSet<u32> = HashSet::new();
+    // A record whose key changed on the OMM while it was away (a user given another
+    // number there) is still the record the MOM keeps at this OMM under the OMM's id: it is
+    // matched by that id, unless another OMM record has its key.
+    let by_key: HashSet<u32> = matched
+        .iter()
+        .filter_map(|(_, m)| m.as_ref().map(K::id))
+        .collect();
+    let mut by_omm_id: HashMap<u32, K::Mom> = at_omm
+        .iter()
+        .filter(|m| K::kept_omm_id(m) != 0 && !by_key.contains(&K::id(m)))
+        .map(|m| (K::kept_omm_id(m), m.clone()))
+        .collect();
     for (theirs, mine) in matched {
         let (Some(omm_id), Some(key)) = (K::omm_id(theirs), K::omm_key(theirs)) else {
             continue;
         };
         let stamp = K::omm_stamp(theirs);
+        let mine = mine.or_else(|| by_omm_id.remove(&omm_id));
         match mine {
             None => {
                 let deleted = tombstones.get(&(K::ENTITY, key));

@@ -196,6 +196,39 @@ fn records_made_at_the_mom_while_the_omm_was_away_are_created_there() {
 }
 
 #[test]
+fn a_user_renumbered_on_the_omm_while_it_was_away_is_the_same_user() {
+    // The MOM has uid 3 at this OMM as OMM uid 7 with number 100; the OMM now calls uid 7
+    // number 200 (a newer edit there).
+    let theirs = omm_user(7, "200", 80);
+    let mine = mom_user(3, "100", 50, HERE, 7);
+    let plan = users(vec![(&theirs, None)], vec![mine.clone()], vec![], &none());
+    assert_eq!(plan.take.len(), 1, "{plan:?}");
+    assert_eq!(
+        (plan.take[0].0.uid, plan.take[0].0.num.as_str()),
+        (3, "200")
+    );
+    assert!(plan.omm.is_empty(), "not created again: {:?}", plan.omm);
+    // But when another OMM record has number 100, that one is the user: uid 7 is new.
+    let other = omm_user(9, "100", 50);
+    let plan = users(
+        vec![(&theirs, None), (&other, Some(mine.clone()))],
+        vec![mine],
+        vec![],
+        &none(),
+    );
+    let took: Vec<(u32, &str, u32)> = plan
+        .take
+        .iter()
+        .map(|(u, _)| (u.uid, u.num.as_str(), u.omm_uid))
+        .collect();
+    assert_eq!(
+        took,
+        vec![(0, "200", 7), (3, "100", 9)],
+        "a new user, and uid 3 under its new OMM id"
+    );
+}
+
+#[test]
 fn a_permanent_copy_the_omm_holds_is_kept_and_gets_the_newer_mom_version() {
     let theirs = omm_user(7, "100", 50);
     let mine = User {
