@@ -17,6 +17,10 @@ pub const MAX_CONFLICTS: usize = 20_000;
 /// Longest key or reason kept.
 const MAX_TEXT: usize = 300;
 
+/// New conflicts of one list that get an event-log entry each; the rest share one (an OMM
+/// full of duplicates must not push everything else out of the 100-entry event log).
+const LOGGED_ONE_BY_ONE: usize = 3;
+
 impl Tx<'_, '_> {
     /// Replaces OMM `omm`'s conflicts; each new one gets an event-log entry.
     pub(crate) fn set_conflicts(
@@ -35,18 +39,34 @@ impl Tx<'_, '_> {
             (a.entity, a.omm_record, a.kind, &a.key) == (b.entity, b.omm_record, b.kind, &b.key)
         };
         let room = MAX_CONFLICTS.saturating_sub(rest.len());
+        let mut new = 0;
         for mut c in conflicts.into_iter().filter(|c| c.omm == omm).take(room) {
             c.key = model::printable(&c.key).chars().take(MAX_TEXT).collect();
             c.reason = model::printable(&c.reason).chars().take(MAX_TEXT).collect();
             match before.iter().find(|b| same(b, &c)) {
                 Some(b) => c.first_seen = c.first_seen.min(b.first_seen),
-                None => self.log_event(
-                    Severity::Warning,
-                    "axi",
-                    &format!("Conflict, record held back: {}", c.reason),
-                )?,
+                None => {
+                    new += 1;
+                    if new <= LOGGED_ONE_BY_ONE {
+                        self.log_event(
+                            Severity::Warning,
+                            "axi",
+                            &format!("Conflict, record held back: {}", c.reason),
+                        )?;
+                    }
+                }
             }
             rest.push(c);
+        }
+        if new > LOGGED_ONE_BY_ONE {
+            self.log_event(
+                Severity::Warning,
+                "axi",
+                &format!(
+                    "{} more conflicts at OMM {omm}, records held back (sip-dect-mom conflicts lists them)",
+                    new - LOGGED_ONE_BY_ONE
+                ),
+            )?;
         }
         self.view.put(Db::Meta, KEY, &rest)?;
         Ok(StoreResponse::Done)

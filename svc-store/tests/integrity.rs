@@ -1068,3 +1068,111 @@ fn a_full_database_refuses_writes_clearly_loses_nothing_and_says_so_in_health() 
         database.reason
     );
 }
+
+fn conflict(omm: u32, record: u32, key: &str) -> model::Conflict {
+    model::Conflict {
+        kind: model::ConflictKind::SameNumber,
+        omm,
+        entity: Entity::User,
+        omm_record: record,
+        key: key.into(),
+        other_omm: 1,
+        reason: format!("user {key} is on OMM 1 and on OMM {omm}"),
+        first_seen: 100,
+        last_seen: 100,
+        count: 1,
+    }
+}
+
+fn conflicts(store: &Store) -> Vec<model::Conflict> {
+    match store.read(&R::ListConflicts).unwrap() {
+        S::Conflicts(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn events(store: &Store) -> Vec<model::EventEntry> {
+    match store.read(&R::ListEvents).unwrap() {
+        S::Events(e) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn conflicts_are_kept_per_omm_logged_without_a_flood_and_dropped_with_the_omm() {
+    let (_dir, store) = open();
+    let mut ids = Vec::new();
+    for i in 1..=2 {
+        ids.push(created(
+            store
+                .write(R::PutOmm(Omm {
+                    name: format!("Site {i}"),
+                    enabled: false,
+                    omm1: "127.0.0.1:1".into(),
+                    ..Omm::default()
+                }))
+                .unwrap(),
+        ));
+    }
+    let site2 = ids[1];
+    // A hostile or careless site with 1,000 duplicates: listed in full, a few event-log
+    // entries, not a thousand.
+    let many: Vec<_> = (0..1000)
+        .map(|i| conflict(site2, i, &format!("{}", 5000 + i)))
+        .collect();
+    store
+        .write(R::SetConflicts {
+            omm: site2,
+            conflicts: many,
+        })
+        .unwrap();
+    assert_eq!(conflicts(&store).len(), 1000);
+    let logged: Vec<_> = events(&store)
+        .into_iter()
+        .filter(|e| e.text.contains("onflict"))
+        .collect();
+    assert_eq!(logged.len(), 4, "{logged:?}");
+    assert!(logged
+        .iter()
+        .any(|e| e.text.contains("997 more conflicts at OMM")));
+    let h = health(&store)[1].clone();
+    assert_eq!(h.severity, Some(Severity::Warning));
+    assert!(
+        h.reason
+            .contains("1000 conflicting records held back at: Site 2"),
+        "{}",
+        h.reason
+    );
+    // The same list again is no news; a shorter one clears the rest; the first sighting
+    // stays.
+    let again = vec![conflict(site2, 7, "5007")];
+    store
+        .write(R::SetConflicts {
+            omm: site2,
+            conflicts: again,
+        })
+        .unwrap();
+    assert_eq!(conflicts(&store).len(), 1);
+    assert_eq!(conflicts(&store)[0].first_seen, 100);
+    assert_eq!(
+        events(&store)
+            .iter()
+            .filter(|e| e.text.contains("onflict"))
+            .count(),
+        4
+    );
+    // Control characters in what a link reports never reach a terminal.
+    let mut nasty = conflict(site2, 8, "5008");
+    nasty.reason = "evil\u{1b}[2J".into();
+    store
+        .write(R::SetConflicts {
+            omm: site2,
+            conflicts: vec![nasty],
+        })
+        .unwrap();
+    assert!(!conflicts(&store)[0].reason.contains('\u{1b}'));
+    // Deleting the OMM record drops its conflicts.
+    store.write(R::DeleteOmm(site2)).unwrap();
+    assert!(conflicts(&store).is_empty());
+    assert_eq!(health(&store)[1].severity, None);
+}
