@@ -424,12 +424,6 @@ impl Session<'_> {
         }
         Ok(written)
     }
-
-    /// Adds a warning to the event log (and the journal).
-    pub(crate) async fn note(&self, text: String) {
-        tracing::warn!(omm = self.omm.id, "{text}");
-        self.store.log(model::Severity::Warning, text).await;
-    }
 }
 
 /// The OMM's records by their OMM id.

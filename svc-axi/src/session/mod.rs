@@ -27,6 +27,39 @@ const RETRY_HELD: Duration = Duration::from_secs(5);
 /// How often the session looks after its conflicts (a list change waiting to be published).
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
+/// Warnings one link writes to the journal and the event log per minute; more are counted
+/// and summed up, so an OMM that refuses thousands of records cannot flood either.
+const NOTES_PER_MINUTE: u32 = 20;
+
+/// How many warnings this minute, and how many were held back.
+#[derive(Debug, Default)]
+pub struct NoteBudget {
+    minute: u64,
+    written: u32,
+    held_back: u32,
+}
+
+impl NoteBudget {
+    /// Whether a warning at `now` (seconds) may be written; when a new minute starts after
+    /// some were held back, also how many.
+    fn admit(&mut self, now: u64) -> (bool, u32) {
+        let minute = now / 60;
+        let mut summary = 0;
+        if minute != self.minute {
+            summary = std::mem::take(&mut self.held_back);
+            self.minute = minute;
+            self.written = 0;
+        }
+        if self.written < NOTES_PER_MINUTE {
+            self.written += 1;
+            (true, summary)
+        } else {
+            self.held_back += 1;
+            (false, summary)
+        }
+    }
+}
+
 /// How a session ended.
 #[derive(Debug)]
 pub enum End {
@@ -108,6 +141,8 @@ pub struct Session<'a> {
     pub ids: Ids,
     /// Records held back, and the conflicts they stand for.
     pub conflicts: Conflicts,
+    /// Warnings written this minute.
+    pub notes: std::sync::Mutex<NoteBudget>,
 }
 
 impl Session<'_> {
@@ -117,6 +152,30 @@ impl Session<'_> {
         match refused(&frame) {
             Some(why) => Err(End::Failed(format!("the OMM refused {why}"))),
             None => Ok(()),
+        }
+    }
+
+    /// Adds a warning to the event log and the journal, at most [`NOTES_PER_MINUTE`] a
+    /// minute (the rest are summed up in the next minute's first warning).
+    pub(crate) async fn note(&self, text: String) {
+        let (admitted, earlier) = self
+            .notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(model::now());
+        if earlier > 0 {
+            let summary = format!(
+                "{earlier} more warnings about OMM {} in the minute before were not logged",
+                self.omm.id
+            );
+            tracing::warn!(omm = self.omm.id, "{summary}");
+            self.store.log(model::Severity::Warning, summary).await;
+        }
+        if admitted {
+            tracing::warn!(omm = self.omm.id, "{text}");
+            self.store.log(model::Severity::Warning, text).await;
+        } else {
+            tracing::debug!(omm = self.omm.id, "{text}");
         }
     }
 
@@ -169,6 +228,7 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
         store: shared.store.for_omm(omm.id),
         ids: Ids::default(),
         conflicts: Conflicts::new(omm.id),
+        notes: std::sync::Mutex::default(),
     };
     match session.life(&mut events, changes).await {
         Ok(end) | Err(end) => end,
@@ -288,5 +348,25 @@ impl Session<'_> {
             Entity::Settings => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_bounded_per_minute_and_the_rest_summed_up() {
+        let mut b = NoteBudget::default();
+        let t = 600;
+        let admitted = (0..25).filter(|_| b.admit(t).0).count();
+        assert_eq!(admitted, NOTES_PER_MINUTE as usize);
+        assert_eq!(b.admit(t + 59), (false, 0));
+        assert_eq!(
+            b.admit(t + 60),
+            (true, 6),
+            "the next minute tells how many were held back"
+        );
+        assert_eq!(b.admit(t + 61), (true, 0));
     }
 }
