@@ -214,29 +214,26 @@ mod tests {
         HeldRecord::User(PpUser::default())
     }
 
+    /// Holds user `id` of OMM 1 with number 100, which OMM 2 has too.
+    fn same_number(c: &mut Conflicts, id: u32) {
+        c.hold(
+            ConflictKind::SameNumber,
+            Entity::User,
+            id,
+            "100",
+            2,
+            "x".into(),
+            record(),
+        );
+    }
+
     #[test]
     fn a_repeat_raises_the_count_and_keeps_the_first_time() {
         let mut c = Conflicts::new(1);
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         let first = c.held[&(Entity::User, 7)].conflict.first_seen;
         c.dirty = false;
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         let held = &c.held[&(Entity::User, 7)].conflict;
         assert_eq!((held.count, held.first_seen), (2, first));
         assert!(!c.dirty, "a repeat alone is not a new list");
@@ -247,26 +244,10 @@ mod tests {
     #[test]
     fn a_retry_is_no_repeat() {
         let mut c = Conflicts::new(1);
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         let again = c.retry();
         assert_eq!(again.len(), 1);
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         c.retried();
         assert_eq!(c.held[&(Entity::User, 7)].conflict.count, 1);
     }
@@ -274,15 +255,7 @@ mod tests {
     #[test]
     fn a_reconciliation_drops_what_it_does_not_find_again_and_keeps_counts() {
         let mut c = Conflicts::new(1);
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         c.hold(
             ConflictKind::SameHandset,
             Entity::Device,
@@ -293,15 +266,7 @@ mod tests {
             record(),
         );
         c.begin_round();
-        c.hold(
-            ConflictKind::SameNumber,
-            Entity::User,
-            7,
-            "100",
-            2,
-            "x".into(),
-            record(),
-        );
+        same_number(&mut c, 7);
         c.end_round();
         assert_eq!(c.len(), 1);
         assert_eq!(c.held[&(Entity::User, 7)].conflict.count, 2);
