@@ -312,35 +312,47 @@ impl Config {
         dir: &Path,
         libexec_dir: PathBuf,
     ) -> Result<Self, ConfigError> {
-        let mut config = Self::load(path, false)?;
         let text =
             std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        let mut config = Self::parse(&text, path)?;
         let table: toml::Table = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse(path.to_owned(), e.to_string()))?;
-        let dev = Self::development(dir, libexec_dir);
         let set = |section: &str, key: &str| {
             table
                 .get(section)
                 .and_then(toml::Value::as_table)
                 .is_some_and(|t| t.contains_key(key))
         };
-        if !set("paths", "state-dir") {
-            config.paths.state_dir = dev.paths.state_dir;
+        let dev = Self::development(dir, libexec_dir);
+        for (key, mine, default) in [
+            (
+                "state-dir",
+                &mut config.paths.state_dir,
+                dev.paths.state_dir,
+            ),
+            (
+                "runtime-dir",
+                &mut config.paths.runtime_dir,
+                dev.paths.runtime_dir,
+            ),
+            (
+                "libexec-dir",
+                &mut config.paths.libexec_dir,
+                dev.paths.libexec_dir,
+            ),
+        ] {
+            if !set("paths", key) {
+                *mine = default;
+            }
         }
-        if !set("paths", "runtime-dir") {
-            config.paths.runtime_dir = dev.paths.runtime_dir;
-        }
-        if !set("paths", "libexec-dir") {
-            config.paths.libexec_dir = dev.paths.libexec_dir;
-        }
-        if !set("listen", "https") {
-            config.listen.https = dev.listen.https;
-        }
-        if !set("listen", "http") {
-            config.listen.http = dev.listen.http;
-        }
-        if !set("listen", "maxi") {
-            config.listen.maxi = dev.listen.maxi;
+        for (key, mine, default) in [
+            ("https", &mut config.listen.https, dev.listen.https),
+            ("http", &mut config.listen.http, dev.listen.http),
+            ("maxi", &mut config.listen.maxi, dev.listen.maxi),
+        ] {
+            if !set("listen", key) {
+                *mine = default;
+            }
         }
         Ok(config)
     }

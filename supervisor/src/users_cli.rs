@@ -223,10 +223,7 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
                 pages,
                 query,
                 StoreRequest::QueryUsers,
-                |r| match r {
-                    StoreResponse::Users(p) => Some(p),
-                    _ => None,
-                },
+                StoreResponse::into_users,
             )
             .await;
             match found {
@@ -348,10 +345,7 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
                 pages,
                 Query::default(),
                 StoreRequest::QueryDevices,
-                |r| match r {
-                    StoreResponse::Devices(p) => Some(p),
-                    _ => None,
-                },
+                StoreResponse::into_devices,
             )
             .await;
             match found {

@@ -218,7 +218,7 @@ impl Session<'_> {
             .as_ref()
             .filter(|e| mom_ppn.is_none() && e.location != self.omm.id && e.location != 0)
         {
-            if !self.keeps_copy_of(other).await? {
+            if !self.is_permanent_handset(other).await? {
                 let reason = format!(
                     "handset {} is on OMM {} and on OMM {}",
                     other.ipei, other.location, self.omm.id
@@ -286,16 +286,6 @@ impl Session<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Whether every OMM holds `device` (a permanent user's handset).
-    async fn keeps_copy_of(&self, device: &Device) -> Result<bool, End> {
-        Ok(device.uid != 0
-            && self
-                .store
-                .user(device.uid)
-                .await?
-                .is_some_and(|u| u.permanent))
     }
 
     /// A handset with no record subscribes over the air (profile §5): the MOM's auto-create

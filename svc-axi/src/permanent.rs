@@ -86,16 +86,20 @@ impl Session<'_> {
         Ok(false)
     }
 
-    /// A device changed that is located at another OMM: the copy here stays when it is a
-    /// permanent user's handset (true); otherwise it roamed away and the copy goes.
-    pub(crate) async fn keep_device_copy(&mut self, device: &Device) -> Result<bool, End> {
-        let permanent = device.uid != 0
+    /// Whether every OMM holds `device`: it is bound to a permanent user.
+    pub(crate) async fn is_permanent_handset(&self, device: &Device) -> Result<bool, End> {
+        Ok(device.uid != 0
             && self
                 .store
                 .user(device.uid)
                 .await?
-                .is_some_and(|u| u.permanent);
-        if permanent {
+                .is_some_and(|u| u.permanent))
+    }
+
+    /// A device changed that is located at another OMM: the copy here stays when it is a
+    /// permanent user's handset (true); otherwise it roamed away and the copy goes.
+    pub(crate) async fn keep_device_copy(&mut self, device: &Device) -> Result<bool, End> {
+        if self.is_permanent_handset(device).await? {
             self.ids.perm_devices.insert(device.ppn);
             return Ok(true);
         }

@@ -180,6 +180,21 @@ impl Store {
         Ok(out)
     }
 
+    /// A batch write: the outcome of each record, in order (nothing to send for none).
+    async fn many(
+        &self,
+        empty: bool,
+        request: StoreRequest,
+    ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
+        if empty {
+            return Ok(Vec::new());
+        }
+        match self.call(request).await? {
+            StoreResponse::CreatedMany(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Creates or replaces users in one transaction; the outcome of each, in order.
     ///
     /// # Errors
@@ -188,13 +203,8 @@ impl Store {
         &self,
         users: Vec<User>,
     ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
-        match self.call(StoreRequest::PutUsers(users)).await? {
-            StoreResponse::CreatedMany(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
+        self.many(users.is_empty(), StoreRequest::PutUsers(users))
+            .await
     }
 
     /// Creates or replaces devices in one transaction; the outcome of each, in order.
@@ -205,13 +215,8 @@ impl Store {
         &self,
         devices: Vec<Device>,
     ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
-        if devices.is_empty() {
-            return Ok(Vec::new());
-        }
-        match self.call(StoreRequest::PutDevices(devices)).await? {
-            StoreResponse::CreatedMany(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
+        self.many(devices.is_empty(), StoreRequest::PutDevices(devices))
+            .await
     }
 
     /// Takes over bindings `(uid, ppn, relation, the OMM's relation stamp)` in one
@@ -223,13 +228,8 @@ impl Store {
         &self,
         binds: Vec<(u32, u32, model::RelType, model::Timestamp)>,
     ) -> Result<Vec<std::result::Result<u32, StoreError>>> {
-        if binds.is_empty() {
-            return Ok(Vec::new());
-        }
-        match self.call(StoreRequest::BindMany(binds)).await? {
-            StoreResponse::CreatedMany(r) => Ok(r),
-            other => Err(unexpected(&other)),
-        }
+        self.many(binds.is_empty(), StoreRequest::BindMany(binds))
+            .await
     }
 
     /// User `uid`, if it exists.
@@ -295,10 +295,12 @@ impl Store {
     /// # Errors
     /// As [`Store::call`].
     pub async fn users_at(&self, omm: u32) -> Result<Vec<User>> {
-        self.all_at("home_omm", omm, StoreRequest::QueryUsers, |r| match r {
-            StoreResponse::Users(p) => Some(p),
-            _ => None,
-        })
+        self.all_at(
+            "home_omm",
+            omm,
+            StoreRequest::QueryUsers,
+            StoreResponse::into_users,
+        )
         .await
     }
 
@@ -338,10 +340,12 @@ impl Store {
     /// # Errors
     /// As [`Store::call`].
     pub async fn devices_at(&self, omm: u32) -> Result<Vec<Device>> {
-        self.all_at("location", omm, StoreRequest::QueryDevices, |r| match r {
-            StoreResponse::Devices(p) => Some(p),
-            _ => None,
-        })
+        self.all_at(
+            "location",
+            omm,
+            StoreRequest::QueryDevices,
+            StoreResponse::into_devices,
+        )
         .await
     }
 

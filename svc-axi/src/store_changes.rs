@@ -69,6 +69,7 @@ impl Session<'_> {
                 let mut rec = rec;
                 rec.set(PpUser::UID, omm_uid);
                 self.setting(SetPPUser { user: rec }).await?;
+                self.ids.agree_user(&user, omm_uid);
             }
             None => {
                 let frame = self.link.request(CreatePPUser { user: rec }).await?;
@@ -99,8 +100,6 @@ impl Session<'_> {
                 }
             }
         }
-        let omm_uid = self.ids.users.get(&user.uid).copied().unwrap_or(0);
-        self.ids.agree_user(&user, omm_uid);
         self.sync_binding(Binding::of_user(&user)).await
     }
 

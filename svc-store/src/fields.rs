@@ -200,6 +200,27 @@ mod tests {
     }
 
     #[test]
+    fn unknown_attributes_are_kept_within_their_limits() {
+        let (most, longest) = MAX_EXTRA;
+        let with = |extra: Vec<(String, String)>| Device {
+            extra,
+            ..Device::new(model::Ipei::new(1, 1).unwrap())
+        };
+        let fits: Vec<_> = (0..most)
+            .map(|i| (format!("a{i}"), "v".repeat(longest)))
+            .collect();
+        assert!(check_device(&with(fits.clone())).is_ok());
+        let mut too_many = fits;
+        too_many.push(("one".into(), "more".into()));
+        assert!(check_device(&with(too_many))
+            .unwrap_err()
+            .to_string()
+            .contains("at most 64"));
+        let too_long = vec![("a".into(), "v".repeat(longest + 1))];
+        assert!(check_device(&with(too_long)).is_err());
+    }
+
+    #[test]
     fn user_fields_follow_the_limits() {
         let ok = User {
             num: "1000".into(),

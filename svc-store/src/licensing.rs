@@ -156,46 +156,42 @@ fn license_status<T: crate::storage::Txn>(
 }
 
 /// Well when every enabled OMM's link is up; a warning naming the ones that are not.
+/// `names` for a health reason: the first [`NAMES_IN_REASON`], then "and N more".
+fn named(names: &[&str]) -> String {
+    let mut text = names[..names.len().min(NAMES_IN_REASON)].join(", ");
+    if names.len() > NAMES_IN_REASON {
+        text.push_str(&format!(" and {} more", names.len() - NAMES_IN_REASON));
+    }
+    text
+}
+
 fn omm_connections(omms: &[Omm], conflicts: &[model::Conflict]) -> HealthState {
     let down: Vec<&str> = omms
         .iter()
         .filter(|o| o.enabled && o.health.link != LinkState::Up)
         .map(|o| o.name.as_str())
         .collect();
-    let reason = match down.len() {
-        0 => String::new(),
-        1 => format!("OMM not connected: {}", down[0]),
-        n => {
-            let mut names = down[..n.min(NAMES_IN_REASON)].join(", ");
-            if n > NAMES_IN_REASON {
-                names.push_str(&format!(" and {} more", n - NAMES_IN_REASON));
-            }
-            format!("{n} OMMs not connected: {names}")
-        }
-    };
+    let mut parts = Vec::new();
+    match down.len() {
+        0 => {}
+        1 => parts.push(format!("OMM not connected: {}", down[0])),
+        n => parts.push(format!("{n} OMMs not connected: {}", named(&down))),
+    }
     // OMMs with records held back (conflicts), named like the ones not connected.
-    let mut held: Vec<&str> = omms
+    let with_conflicts: std::collections::HashSet<u32> = conflicts.iter().map(|c| c.omm).collect();
+    let held: Vec<&str> = omms
         .iter()
-        .filter(|o| conflicts.iter().any(|c| c.omm == o.id))
+        .filter(|o| with_conflicts.contains(&o.id))
         .map(|o| o.name.as_str())
         .collect();
-    held.dedup();
-    let reason = match (reason.is_empty(), held.len()) {
-        (_, 0) => reason,
-        (empty, n) => {
-            let mut names = held[..n.min(NAMES_IN_REASON)].join(", ");
-            if n > NAMES_IN_REASON {
-                names.push_str(&format!(" and {} more", n - NAMES_IN_REASON));
-            }
-            let count = conflicts.len();
-            let text = format!("{count} conflicting records held back at: {names}");
-            if empty {
-                text
-            } else {
-                format!("{reason}; {text}")
-            }
-        }
-    };
+    if !held.is_empty() {
+        parts.push(format!(
+            "{} conflicting records held back at: {}",
+            conflicts.len(),
+            named(&held)
+        ));
+    }
+    let reason = parts.join("; ");
     HealthState {
         check: HealthCheck::OmmConnections,
         severity: (!reason.is_empty()).then_some(Severity::Warning),

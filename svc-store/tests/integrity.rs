@@ -1176,3 +1176,22 @@ fn conflicts_are_kept_per_omm_logged_without_a_flood_and_dropped_with_the_omm() 
     assert!(conflicts(&store).is_empty());
     assert_eq!(health(&store)[1].severity, None);
 }
+
+#[test]
+fn at_most_max_conflicts_are_kept_for_all_omms_together() {
+    let (_dir, store) = open();
+    let max = svc_store::conflicts::MAX_CONFLICTS;
+    let per_omm = max / 4 + 1000;
+    for omm in 1..=4u32 {
+        let list = (0..u32::try_from(per_omm).unwrap())
+            .map(|i| conflict(omm, i, &format!("{}", 100_000 + i)))
+            .collect();
+        store
+            .write(R::SetConflicts {
+                omm,
+                conflicts: list,
+            })
+            .unwrap();
+    }
+    assert_eq!(conflicts(&store).len(), max);
+}

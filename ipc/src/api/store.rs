@@ -429,6 +429,26 @@ pub enum StoreResponse {
     Conflicts(Vec<Conflict>),
 }
 
+impl StoreResponse {
+    /// The page of users this answer carries, if it is one.
+    #[must_use]
+    pub fn into_users(self) -> Option<Page<User>> {
+        match self {
+            Self::Users(page) => Some(page),
+            _ => None,
+        }
+    }
+
+    /// The page of devices this answer carries, if it is one.
+    #[must_use]
+    pub fn into_devices(self) -> Option<Page<Device>> {
+        match self {
+            Self::Devices(page) => Some(page),
+            _ => None,
+        }
+    }
+}
+
 /// Why the store refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoreError {

@@ -226,7 +226,7 @@ impl Session<'_> {
         for user in users.created.iter().chain(&permanent) {
             self.sync_binding(Binding::of_user(user)).await?;
         }
-        drop(devices.created);
+        // Handsets created just now are bound through their users, above.
         written += self.reconcile_rooms().await?;
         self.conflicts.end_round();
         Ok(written)
