@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What kind of conflict a held-back record stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConflictKind {
     /// The same handset (IPEI) is on two OMMs.
     SameHandset,
@@ -31,6 +32,7 @@ impl ConflictKind {
 
 /// One open conflict: an OMM's record the MOM holds back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// What kind.
     pub kind: ConflictKind,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Relation between a user and a device record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RelType {
     /// Not bound.
     #[default]
@@ -20,6 +21,7 @@ pub enum RelType {
 
 /// Where a user record is provisioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Source {
     /// In the OMM database (and the MOM).
     #[default]
@@ -30,6 +32,7 @@ pub enum Source {
 
 /// A three-way user feature switch (`On | Off | Global`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Tristate {
     /// Follows the system setting.
     #[default]
@@ -42,6 +45,7 @@ pub enum Tristate {
 
 /// Call forwarding state of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ForwardState {
     /// No forwarding.
     #[default]
@@ -58,6 +62,7 @@ pub enum ForwardState {
 
 /// Monitoring mode of a user (alarm monitoring).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MonitoringMode {
     /// Not monitored.
     #[default]
@@ -70,6 +75,7 @@ pub enum MonitoringMode {
 
 /// Air subscription state of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SubscriptionState {
     /// Not subscribed.
     #[default]
@@ -83,6 +89,7 @@ pub enum SubscriptionState {
 record! {
 /// A PP user record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User, view UserView {
     /// User id in the MOM (assigned by the store when 0 on create).
     pub uid: u32,
@@ -224,6 +231,7 @@ pub struct User, view UserView {
 record! {
 /// A PP device (handset) record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device, view DeviceView {
     /// Device id (`ppn`), assigned by the store when 0 on create.
     pub ppn: u32,
@@ -325,6 +333,7 @@ impl Device {
 
 /// Which kind of record a tombstone or change refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Entity {
     /// System settings.
     Settings,
@@ -352,6 +361,7 @@ pub enum Entity {
 
 /// Remembers a deleted user or device so an OMM that was away learns of the deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tombstone {
     /// Kind of the deleted record.
     pub entity: Entity,

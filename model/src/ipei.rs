@@ -7,13 +7,66 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A validated IPEI, stored as its 12 digits plus check character.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ipei {
     /// Equipment manufacturer code (5 decimal digits, at most 65535).
     pub emc: u32,
     /// Portable equipment serial number (7 decimal digits, at most 1048575).
     pub psn: u32,
 }
+
+/// The stored (binary) form: the two numbers, as postcard has always carried them.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Ipei")]
+struct StoredIpei {
+    emc: u32,
+    psn: u32,
+}
+
+// Binary formats (postcard: the store, IPC) keep the two numbers; human-readable ones (JSON:
+// the REST API) carry the written form `EEEEE PPPPPPP C`, checked when read.
+impl Serialize for Ipei {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            StoredIpei {
+                emc: self.emc,
+                psn: self.psn,
+            }
+            .serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Ipei {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            Self::parse(&text).map_err(|e| serde::de::Error::custom(format!("IPEI {text:?}: {e}")))
+        } else {
+            let stored = StoredIpei::deserialize(deserializer)?;
+            Ok(Self {
+                emc: stored.emc,
+                psn: stored.psn,
+            })
+        }
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Ipei {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("IPEI in its written form `EEEEE PPPPPPP C` (spaces optional)"))
+            .examples(["00077 0000001 9"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Ipei {}
 
 /// Why a string is not a valid IPEI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,5 +208,18 @@ mod tests {
             .find(|i| i.check_char() == '*')
             .expect("some PSN yields check 10");
         assert!(Ipei::parse(&star.to_string()).is_ok());
+    }
+
+    #[test]
+    fn json_carries_the_written_form_and_postcard_the_numbers() {
+        let ipei = Ipei::parse("00077 0000001 9").unwrap();
+        assert_eq!(serde_json::to_string(&ipei).unwrap(), "\"00077 0000001 9\"");
+        assert_eq!(serde_json::from_str::<Ipei>("\"0007700000019\"").unwrap(), ipei);
+        let bad = serde_json::from_str::<Ipei>("\"00077 0000001 3\"").unwrap_err();
+        assert!(bad.to_string().contains("IPEI"), "{bad}");
+        assert_eq!(
+            postcard::to_allocvec(&ipei).unwrap(),
+            postcard::to_allocvec(&(77u32, 1u32)).unwrap()
+        );
     }
 }

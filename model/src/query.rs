@@ -170,6 +170,7 @@ macro_rules! record {
 
 /// How a filter compares a column with its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FilterOp {
     /// Equal (text compared case-insensitively).
     Equals,
@@ -187,6 +188,7 @@ pub enum FilterOp {
 
 /// One filter on one column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Filter {
     /// Column name.
     pub column: String,
@@ -198,6 +200,7 @@ pub struct Filter {
 
 /// Sort direction; `None` keeps id order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SortDirection {
     /// No sort: id order.
     #[default]
@@ -210,6 +213,7 @@ pub enum SortDirection {
 
 /// A table query.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Query {
     /// All filters must match.
     pub filters: Vec<Filter>,
@@ -228,6 +232,7 @@ pub const MAX_PAGE: u32 = 1000;
 
 /// One page of query results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// Rows matching the filters, in all pages.
     pub total: u64,
@@ -237,6 +242,7 @@ pub struct Page<T> {
 
 /// Why a query cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum QueryError {
     /// A filter or the sort names a column the table does not have.
     UnknownColumn(String),

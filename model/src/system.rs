@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// "Suppress table updates" in the system settings pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SuppressTableUpdates {
     /// Tables update live.
     #[default]
@@ -18,6 +19,7 @@ pub enum SuppressTableUpdates {
 
 /// Subscription mode distributed to every OMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SubscriptionMode {
     /// Subscription is disabled.
     #[default]
@@ -30,6 +32,7 @@ pub enum SubscriptionMode {
 
 /// TLS security level of the MOM's listeners and OMM links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TlsSecurityLevel {
     /// TLS 1.3 only; the default of a new installation.
     #[default]
@@ -42,6 +45,7 @@ pub enum TlsSecurityLevel {
 
 /// The cipher list of one security level: the defaults, or a custom OpenSSL-notation string.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CipherChoice {
     /// Use the built-in default list for this level.
     pub use_defaults: bool,
@@ -51,6 +55,7 @@ pub struct CipherChoice {
 
 /// The system settings pane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// System name shown in the UI title.
     pub system_name: String,
@@ -106,6 +111,7 @@ impl Default for Settings {
 
 /// The installed MOM license, as the license section of the settings pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct License {
     /// Installation id; every later license must carry the same one.
     pub installation_id: String,
@@ -123,6 +129,7 @@ pub struct License {
 
 /// A MOM login account (web UI and MAXI).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// Account id; 0 is the default account `mom`.
     pub id: u32,
@@ -145,6 +152,7 @@ pub const DEFAULT_ACCOUNT_ID: u32 = 0;
 
 /// How the MOM validates an OMM's TLS certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CertValidation {
     /// Accept a self-signed certificate (the OMM's factory default).
     #[default]
@@ -157,6 +165,7 @@ pub enum CertValidation {
 
 /// Link state of one OMM as svc-axi last reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkState {
     /// No link attempt yet, or the record is disabled.
     #[default]
@@ -171,6 +180,7 @@ pub enum LinkState {
 
 /// Health of one OMM.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OmmHealth {
     /// Link state.
     pub link: LinkState,
@@ -186,6 +196,7 @@ pub struct OmmHealth {
 
 /// One OMM record in the OMMs pane.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Omm {
     /// OMM id (1..); 0 is never an OMM, it means "no OMM" elsewhere.
     pub id: u32,
@@ -217,6 +228,7 @@ pub struct Omm {
 
 /// The configuration template from which every OMM's `ipdect.cfg` is generated.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigTemplate {
     /// Template text.
     pub text: String,
@@ -226,6 +238,7 @@ pub struct ConfigTemplate {
 
 /// A conference room of the Integrated Conference Server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConferenceRoom {
     /// Room id, assigned by the store.
     pub id: u32,
@@ -247,6 +260,7 @@ pub struct ConferenceRoom {
 
 /// Severity of an event-log entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     /// Informational.
     Info,
@@ -260,6 +274,7 @@ pub enum Severity {
 
 /// One entry of the event log (at most [`EVENT_LOG_CAPACITY`] are kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventEntry {
     /// Sequence number, increasing.
     pub seq: u64,
@@ -280,6 +295,7 @@ pub const EVENT_LOG_CAPACITY: usize = 100;
 
 /// A statistics counter with its time history for the graphs.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counter {
     /// Counter name, e.g. `axi.links_up`.
     pub name: String,
@@ -294,6 +310,7 @@ pub const COUNTER_HISTORY: usize = 1440;
 
 /// One line of the "Health states" pane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthState {
     /// What is checked.
     pub check: HealthCheck,
@@ -305,6 +322,7 @@ pub struct HealthState {
 
 /// The checks of the "Health states" pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HealthCheck {
     /// A valid system license is installed.
     License,
