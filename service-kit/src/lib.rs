@@ -4,8 +4,10 @@
 //! - [`sandbox`]: make the process non-dumpable and verify the sandbox the supervisor built
 //!   (no capabilities, `no_new_privs`, not root) before serving anything;
 //! - [`supervision`]: the link to the supervisor: hello, `Ready`, and shutdown on request or
-//!   when the supervisor goes away.
+//!   when the supervisor goes away;
+//! - [`listeners`]: the listening sockets the supervisor bound for the service.
 
+pub mod listeners;
 pub mod logging;
 pub mod sandbox;
 pub mod supervision;

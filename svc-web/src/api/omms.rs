@@ -1,0 +1,117 @@
+//! The OMMs pane: list with connection state and health, add, edit, multi-edit,
+//! enable/disable, delete, certificate settings. An OMM's password is never returned; an
+//! edit without `password` keeps it.
+
+use crate::app::{unexpected, App};
+use crate::auth::{Caller, Writer};
+use crate::error::{ApiError, ApiResult};
+use crate::json::{patch, Body};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ipc::api::store::{StoreRequest, StoreResponse};
+use model::Omm;
+use std::sync::Arc;
+
+async fn all(app: &App) -> ApiResult<Vec<Omm>> {
+    match app.call(StoreRequest::ListOmms).await? {
+        StoreResponse::Omms(o) => Ok(o),
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn one(app: &App, id: u32) -> ApiResult<Omm> {
+    all(app)
+        .await?
+        .into_iter()
+        .find(|o| o.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("OMM {id} does not exist")))
+}
+
+fn redacted(mut omm: Omm) -> Omm {
+    omm.password.clear();
+    omm
+}
+
+/// Every OMM record with its link state and health (passwords left out).
+#[utoipa::path(get, path = "/api/v1/omms", tag = "OMMs", responses((status = 200, body = [Omm])))]
+pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<Omm>>> {
+    Ok(Json(all(&app).await?.into_iter().map(redacted).collect()))
+}
+
+/// One OMM record.
+#[utoipa::path(get, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)),
+    responses((status = 200, body = Omm), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(State(app): State<Arc<App>>, _: Caller, Path(id): Path<u32>) -> ApiResult<Json<Omm>> {
+    Ok(Json(redacted(one(&app, id).await?)))
+}
+
+/// Adds an OMM record (its id is assigned; link state is svc-axi's).
+#[utoipa::path(post, path = "/api/v1/omms", tag = "OMMs", request_body = Omm,
+    responses((status = 201, body = crate::api::directory::Created), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<Arc<App>>, Writer(who): Writer, Body(mut omm): Body<Omm>) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+    omm.id = 0;
+    omm.health = model::OmmHealth::default();
+    omm.cloud_id.clear();
+    match app.call(StoreRequest::PutOmm(omm)).await? {
+        StoreResponse::Created(id) => {
+            tracing::info!(account = %who.account.name, omm = id, "OMM added");
+            Ok((StatusCode::CREATED, Json(crate::api::directory::Created { id })))
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Fields svc-axi owns.
+const READ_ONLY: &[&str] = &["id", "health", "cloud_id"];
+
+async fn apply(app: &App, id: u32, changes: serde_json::Value) -> ApiResult<()> {
+    if let Some(key) = changes.as_object().and_then(|m| READ_ONLY.iter().find(|k| m.contains_key(**k))) {
+        return Err(ApiError::invalid(format!("`{key}` cannot be set")));
+    }
+    let current = one(app, id).await?;
+    let edited = patch(&current, changes)?;
+    app.done(StoreRequest::PutOmm(edited)).await
+}
+
+/// Edits an OMM record: a JSON object of the fields to change (`enabled` to enable or
+/// disable it).
+#[utoipa::path(patch, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)), request_body = Object,
+    responses((status = 200, body = Omm), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn edit(State(app): State<Arc<App>>, Writer(who): Writer, Path(id): Path<u32>, Body(changes): Body<serde_json::Value>) -> ApiResult<Json<Omm>> {
+    apply(&app, id, changes).await?;
+    tracing::info!(account = %who.account.name, omm = id, "OMM changed");
+    Ok(Json(redacted(one(&app, id).await?)))
+}
+
+/// Applies the same changes to several OMM records; each gets its own result.
+#[utoipa::path(patch, path = "/api/v1/omms", tag = "OMMs", request_body = crate::api::directory::MultiEdit,
+    responses((status = 200, body = [crate::api::directory::EditResult])))]
+pub async fn multi_edit(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(edit): Body<crate::api::directory::MultiEdit>,
+) -> ApiResult<Json<Vec<crate::api::directory::EditResult>>> {
+    let mut out = Vec::new();
+    for id in edit.ids.into_iter().take(1000) {
+        let outcome = apply(&app, id, edit.changes.clone()).await;
+        out.push(crate::api::directory::EditResult {
+            id,
+            error: outcome.err().map(|e| crate::error::ErrorBody {
+                error: e.code.to_owned(),
+                message: e.message,
+            }),
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Deletes an OMM record (its link ends).
+#[utoipa::path(delete, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete(State(app): State<Arc<App>>, Writer(who): Writer, Path(id): Path<u32>) -> ApiResult<StatusCode> {
+    one(&app, id).await?;
+    app.done(StoreRequest::DeleteOmm(id)).await?;
+    tracing::info!(account = %who.account.name, omm = id, "OMM deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

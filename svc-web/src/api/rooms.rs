@@ -1,0 +1,61 @@
+//! Conference rooms of the Integrated Conference Server: list, add, edit, delete.
+
+use crate::app::{unexpected, App};
+use crate::auth::{Caller, Writer};
+use crate::error::{ApiError, ApiResult};
+use crate::json::{patch, Body};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ipc::api::store::{StoreRequest, StoreResponse};
+use model::ConferenceRoom;
+use std::sync::Arc;
+
+async fn all(app: &App) -> ApiResult<Vec<ConferenceRoom>> {
+    match app.call(StoreRequest::ListConferenceRooms).await? {
+        StoreResponse::Rooms(r) => Ok(r),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Every conference room.
+#[utoipa::path(get, path = "/api/v1/conference-rooms", tag = "conference rooms", responses((status = 200, body = [ConferenceRoom])))]
+pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<ConferenceRoom>>> {
+    Ok(Json(all(&app).await?))
+}
+
+/// Adds a conference room.
+#[utoipa::path(post, path = "/api/v1/conference-rooms", tag = "conference rooms", request_body = ConferenceRoom,
+    responses((status = 201, body = crate::api::directory::Created), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<Arc<App>>, _: Writer, Body(mut room): Body<ConferenceRoom>) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+    room.id = 0;
+    match app.call(StoreRequest::PutConferenceRoom(room)).await? {
+        StoreResponse::Created(id) => Ok((StatusCode::CREATED, Json(crate::api::directory::Created { id }))),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Edits a conference room: a JSON object of the fields to change.
+#[utoipa::path(patch, path = "/api/v1/conference-rooms/{id}", tag = "conference rooms", params(("id" = u32, Path)), request_body = Object,
+    responses((status = 200, body = ConferenceRoom), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn edit(State(app): State<Arc<App>>, _: Writer, Path(id): Path<u32>, Body(changes): Body<serde_json::Value>) -> ApiResult<Json<ConferenceRoom>> {
+    let find = |rooms: Vec<ConferenceRoom>| {
+        rooms
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| ApiError::not_found(format!("conference room {id} does not exist")))
+    };
+    let current = find(all(&app).await?)?;
+    let mut edited = patch(&current, changes)?;
+    edited.id = id;
+    app.done(StoreRequest::PutConferenceRoom(edited)).await?;
+    Ok(Json(find(all(&app).await?)?))
+}
+
+/// Deletes a conference room.
+#[utoipa::path(delete, path = "/api/v1/conference-rooms/{id}", tag = "conference rooms", params(("id" = u32, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete(State(app): State<Arc<App>>, _: Writer, Path(id): Path<u32>) -> ApiResult<StatusCode> {
+    app.done(StoreRequest::DeleteConferenceRoom(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

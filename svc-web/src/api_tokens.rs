@@ -1,0 +1,128 @@
+//! API tokens for scripts: a random secret shown once, bound to an account and acting with
+//! that account's permissions (checked at every use, so a disabled account's tokens stop
+//! working), revocable. Only the SHA-256 of each token is kept, in `api-tokens.json`.
+
+use crate::persist::StateFile;
+use crate::sessions::{random_token, token_hash};
+use serde::{Deserialize, Serialize};
+
+/// Tokens kept at most per account.
+pub const MAX_PER_ACCOUNT: usize = 20;
+
+/// One token as the API lists it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: u32,
+    /// The account it acts as.
+    pub account_id: u32,
+    /// A name the administrator gave it.
+    pub name: String,
+    /// When it was made (Unix seconds).
+    pub created: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    info: TokenInfo,
+    hash: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    next_id: u32,
+    tokens: Vec<Stored>,
+}
+
+/// The token table.
+#[derive(Debug)]
+pub struct ApiTokens {
+    file: StateFile,
+    saved: Saved,
+}
+
+impl ApiTokens {
+    /// Loads the table.
+    #[must_use]
+    pub fn load(file: StateFile) -> Self {
+        Self {
+            saved: file.load(),
+            file,
+        }
+    }
+
+    /// A new token for `account_id`; returns its secret (shown once) and its entry.
+    ///
+    /// # Errors
+    /// A message when the account has too many or the table cannot be written.
+    pub fn create(&mut self, account_id: u32, name: &str, now: u64) -> Result<(String, TokenInfo), String> {
+        if self.list(account_id).len() >= MAX_PER_ACCOUNT {
+            return Err(format!("an account has at most {MAX_PER_ACCOUNT} API tokens; revoke one first"));
+        }
+        self.saved.next_id += 1;
+        let secret = format!("mom_{}", random_token());
+        let info = TokenInfo {
+            id: self.saved.next_id,
+            account_id,
+            name: name.to_owned(),
+            created: now,
+        };
+        self.saved.tokens.push(Stored {
+            info: info.clone(),
+            hash: token_hash(&secret),
+        });
+        self.file.save(&self.saved)?;
+        Ok((secret, info))
+    }
+
+    /// The account a secret acts as.
+    #[must_use]
+    pub fn account_of(&self, secret: &str) -> Option<u32> {
+        let hash = token_hash(secret);
+        self.saved
+            .tokens
+            .iter()
+            .find(|t| t.hash == hash)
+            .map(|t| t.info.account_id)
+    }
+
+    /// The tokens of an account.
+    #[must_use]
+    pub fn list(&self, account_id: u32) -> Vec<TokenInfo> {
+        self.saved
+            .tokens
+            .iter()
+            .filter(|t| t.info.account_id == account_id)
+            .map(|t| t.info.clone())
+            .collect()
+    }
+
+    /// Revokes token `id` of `account_id`; whether there was one.
+    ///
+    /// # Errors
+    /// A message when the table cannot be written.
+    pub fn revoke(&mut self, account_id: u32, id: u32) -> Result<bool, String> {
+        let before = self.saved.tokens.len();
+        self.saved
+            .tokens
+            .retain(|t| !(t.info.id == id && t.info.account_id == account_id));
+        if self.saved.tokens.len() == before {
+            return Ok(false);
+        }
+        self.file.save(&self.saved)?;
+        Ok(true)
+    }
+
+    /// Revokes every token of an account (it was deleted).
+    ///
+    /// # Errors
+    /// A message when the table cannot be written.
+    pub fn revoke_all(&mut self, account_id: u32) -> Result<(), String> {
+        let before = self.saved.tokens.len();
+        self.saved.tokens.retain(|t| t.info.account_id != account_id);
+        if self.saved.tokens.len() != before {
+            self.file.save(&self.saved)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! What every request handler shares: the store client, the session table, the login
+//! throttle, the TLS state, svc-web's own state files and its metrics.
+
+use crate::api_tokens::ApiTokens;
+use crate::certificate::CertificateFiles;
+use crate::error::{ApiError, ApiResult};
+use crate::login_throttle::Throttle;
+use crate::metrics::Metrics;
+use crate::second_factor::SecondFactors;
+use crate::sessions::Sessions;
+use crate::tls::TlsState;
+use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
+use ipc::Client;
+use model::{Account, Settings};
+use std::sync::Mutex;
+
+/// The EULA text shown at first login and after a version change.
+pub const EULA_TEXT: &str = include_str!("eula.txt");
+
+/// The version whose EULA must be accepted: the MOM's major.minor version.
+#[must_use]
+pub fn eula_version() -> String {
+    let mut parts = env!("CARGO_PKG_VERSION").split('.');
+    format!(
+        "{}.{}",
+        parts.next().unwrap_or("0"),
+        parts.next().unwrap_or("0")
+    )
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The shared state of svc-web.
+pub struct App {
+    /// The store.
+    pub store: Client<StoreApi>,
+    /// Cookie sessions.
+    pub sessions: Mutex<Sessions>,
+    /// Failed-login throttle.
+    pub throttle: Mutex<Throttle>,
+    /// TOTP second factors.
+    pub second_factors: Mutex<SecondFactors>,
+    /// API tokens for scripts.
+    pub tokens: Mutex<ApiTokens>,
+    /// The certificate and the TLS configuration of new connections.
+    pub tls: TlsState,
+    /// Where the certificate is kept.
+    pub certificate_files: CertificateFiles,
+    /// The MOM's host names and addresses (for the password rules and the certificate).
+    pub hosts: Vec<String>,
+    /// The HTTPS port (for the redirect).
+    pub https_port: u16,
+    /// Metrics for `/metrics`.
+    pub metrics: Metrics,
+    /// The bearer token `/metrics` needs.
+    pub metrics_token: Option<String>,
+    /// Whether `/metrics` answers loopback clients without the token.
+    pub metrics_loopback: bool,
+    /// The store's change feed, for the WebSockets.
+    pub changes: tokio::sync::broadcast::Sender<Change>,
+    /// Whether svc-web runs in development mode.
+    pub dev: bool,
+}
+
+impl App {
+    /// One store request; a refusal becomes its [`ApiError`].
+    ///
+    /// # Errors
+    /// The store's refusal, or 503 when it cannot be reached.
+    pub async fn call(&self, request: StoreRequest) -> ApiResult<StoreResponse> {
+        match self.store.request(request).await? {
+            StoreResponse::Error(e) => Err(e.into()),
+            other => Ok(other),
+        }
+    }
+
+    /// A store request that answers `Done`.
+    ///
+    /// # Errors
+    /// As [`App::call`].
+    pub async fn done(&self, request: StoreRequest) -> ApiResult<()> {
+        self.call(request).await.map(|_| ())
+    }
+
+    /// The system settings.
+    ///
+    /// # Errors
+    /// As [`App::call`].
+    pub async fn settings(&self) -> ApiResult<Settings> {
+        match self.call(StoreRequest::GetSettings).await? {
+            StoreResponse::Settings(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Every account, hashes included.
+    ///
+    /// # Errors
+    /// As [`App::call`].
+    pub async fn accounts(&self) -> ApiResult<Vec<Account>> {
+        match self.call(StoreRequest::ListAccounts).await? {
+            StoreResponse::Accounts(a) => Ok(a),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// One account.
+    ///
+    /// # Errors
+    /// 404 when there is none, else as [`App::call`].
+    pub async fn account(&self, id: u32) -> ApiResult<Account> {
+        self.accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
+    }
+}
+
+/// The error for an answer of the wrong kind (a store and svc-web out of step).
+#[must_use]
+pub fn unexpected(response: &StoreResponse) -> ApiError {
+    let kind = format!("{response:?}");
+    let kind: String = kind.chars().take(60).collect();
+    ApiError::internal(format!("unexpected answer from the store: {kind}"))
+}

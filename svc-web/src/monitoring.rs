@@ -1,0 +1,126 @@
+//! Monitoring endpoints: `/healthz` (the process answers), `/readyz` (the store answers;
+//! the OMM links as facts), and Prometheus text at `/metrics`, which needs the metrics token
+//! (`Authorization: Bearer`, from `metrics-token` in svc-web's state folder) unless the
+//! request comes from loopback and loopback scrapes are allowed.
+
+use crate::app::App;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ipc::api::store::{StoreRequest, StoreResponse};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The process is up.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness.
+#[derive(Debug, Serialize)]
+pub struct Ready {
+    /// The store answered.
+    pub store: bool,
+    /// Enabled OMM records.
+    pub omms_enabled: usize,
+    /// Of those, linked.
+    pub omms_linked: usize,
+}
+
+/// Ready when the store answers (503 otherwise).
+pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+    match app.store.request(StoreRequest::ListOmms).await {
+        Ok(StoreResponse::Omms(omms)) => {
+            let enabled: Vec<_> = omms.iter().filter(|o| o.enabled).collect();
+            let linked = enabled
+                .iter()
+                .filter(|o| o.health.link == model::LinkState::Up)
+                .count();
+            Json(Ready {
+                store: true,
+                omms_enabled: enabled.len(),
+                omms_linked: linked,
+            })
+            .into_response()
+        }
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Ready {
+                store: false,
+                omms_enabled: 0,
+                omms_linked: 0,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OmmLabel {
+    omm: u32,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabel {
+    name: String,
+}
+
+/// Whether a scrape may see the metrics.
+fn allowed(app: &App, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    if app.metrics_loopback && peer.ip().is_loopback() {
+        return true;
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    matches!((given, &app.metrics_token), (Some(g), Some(t)) if g.as_bytes() == t.as_bytes())
+}
+
+/// Prometheus text metrics.
+pub async fn metrics(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !allowed(&app, peer, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "metrics need the metrics token (Authorization: Bearer)\n",
+        )
+            .into_response();
+    }
+    let mut extra = Registry::with_prefix("mom");
+    let links = Family::<OmmLabel, Gauge>::default();
+    let counters = Family::<NameLabel, Gauge>::default();
+    if let Ok(StoreResponse::Omms(omms)) = app.store.request(StoreRequest::ListOmms).await {
+        for omm in omms.iter().filter(|o| o.enabled) {
+            links
+                .get_or_create(&OmmLabel { omm: omm.id })
+                .set(i64::from(omm.health.link == model::LinkState::Up));
+        }
+    }
+    if let Ok(StoreResponse::Counters(list)) = app.store.request(StoreRequest::ListCounters).await {
+        for c in list {
+            counters
+                .get_or_create(&NameLabel { name: c.name })
+                .set(i64::try_from(c.value).unwrap_or(i64::MAX));
+        }
+    }
+    extra.register("omm_link_up", "1 when the OMM's link is up", links);
+    extra.register("counter", "The MOM's statistics counters", counters);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(&extra),
+    )
+        .into_response()
+}

@@ -1,0 +1,84 @@
+//! The whole HTTPS application: the API, the OpenAPI document, the monitoring endpoints and
+//! the start page, with the security headers, body limit, request timeout and metrics every
+//! answer gets.
+
+use crate::app::App;
+use crate::error::ApiError;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The largest request body (certificates, license files and JSON edits fit easily).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// A request must be answered within this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Content-Security-Policy: only the MOM's own assets, no framing, no plugins.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const START_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SIP-DECT MOM</title></head>\
+<body><h1>SIP-DECT MOM</h1><p>The browser interface is not part of this build. \
+The admin API is served at <code>/api/v1</code>; its description is \
+<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p></body></html>";
+
+async fn start_page() -> Html<&'static str> {
+    Html(START_PAGE)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such path")
+}
+
+async fn count(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.metrics.latency.observe(started.elapsed().as_secs_f64());
+    let class = format!("{}xx", response.status().as_u16() / 100);
+    app.metrics
+        .requests
+        .get_or_create(&crate::metrics::StatusLabel { class })
+        .inc();
+    response
+}
+
+fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+}
+
+/// The application for the HTTPS listener.
+#[must_use]
+pub fn build(app: Arc<App>) -> axum::Router {
+    let (api, doc) = crate::api::routes();
+    let doc = Arc::new(doc);
+    let doc_json = move || {
+        let doc = Arc::clone(&doc);
+        async move { Json(doc.as_ref().clone()).into_response() }
+    };
+    axum::Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", get(doc_json))
+        .route("/", get(start_page))
+        .route("/healthz", get(crate::monitoring::healthz))
+        .route("/readyz", get(crate::monitoring::readyz))
+        .route("/metrics", get(crate::monitoring::metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), count))
+        .layer(header_layer("strict-transport-security", "max-age=31536000"))
+        .layer(header_layer("content-security-policy", CSP))
+        .layer(header_layer("x-frame-options", "DENY"))
+        .layer(header_layer("x-content-type-options", "nosniff"))
+        .layer(header_layer("referrer-policy", "no-referrer"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(app)
+}

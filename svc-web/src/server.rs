@@ -1,0 +1,205 @@
+//! The listeners: HTTPS (HTTP/1.1 and HTTP/2 over rustls) and plain HTTP that only
+//! redirects to HTTPS. hyper does the HTTP; this module adds the limits: a connection cap,
+//! a TLS handshake timeout, a header-read (slow client and idle keep-alive) timeout, a header
+//! size limit, and the client's address for the handlers.
+
+use crate::app::App;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, Request, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// Limits of the listeners.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once per listener; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A TLS handshake must finish within this.
+    pub handshake_timeout: Duration,
+    /// A request's headers must arrive within this, and an idle keep-alive connection is
+    /// closed after it.
+    pub header_timeout: Duration,
+    /// The largest request head (request line and headers).
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+fn builder(limits: Limits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(Duration::from_secs(10));
+    builder
+}
+
+/// Serves `router` over TLS on `listener` until the task is dropped.
+pub async fn serve_https(listener: TcpListener, router: axum::Router, app: Arc<App>, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let builder = Arc::new(builder(limits));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait a little rather than spin.
+                tracing::warn!(error = %e, "cannot accept an HTTPS connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(app.tls.config());
+        let router = router.clone();
+        let builder = Arc::clone(&builder);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(peer = %peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(request)
+            });
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+/// Serves the plain-HTTP listener: every request is redirected to HTTPS (308, method and
+/// body kept).
+pub async fn serve_redirect(listener: TcpListener, https_port: u16, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let builder = Arc::new(builder(limits));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let local = stream.local_addr().ok();
+        let builder = Arc::clone(&builder);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| async move {
+                Ok::<_, std::convert::Infallible>(redirect(&request, local, https_port))
+            });
+            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// The host of a `Host` header without its port, if it is a plain name or address (never
+/// anything that could smuggle a path or a header into the redirect).
+fn host_name(host: &str) -> Option<&str> {
+    let name = if let Some(v6) = host.strip_prefix('[') {
+        let end = v6.find(']')?;
+        &host[..end + 2]
+    } else {
+        host.split(':').next()?
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    ok.then_some(name)
+}
+
+/// The redirect answer for one plain-HTTP request.
+fn redirect<B>(request: &Request<B>, local: Option<SocketAddr>, https_port: u16) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(host_name)
+        .map(str::to_owned)
+        .or_else(|| {
+            local.map(|a| match a {
+                SocketAddr::V4(v4) => v4.ip().to_string(),
+                SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+            })
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str());
+    let port = if https_port == 443 {
+        String::new()
+    } else {
+        format!(":{https_port}")
+    };
+    let target = format!("https://{host}{port}{path}");
+    match target.parse::<Uri>().ok().and_then(|u| HeaderValue::from_str(&u.to_string()).ok()) {
+        Some(location) => (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        None => (StatusCode::BAD_REQUEST, "bad request").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(host: Option<&str>, path: &str, port: u16) -> String {
+        let mut builder = Request::builder().uri(path);
+        if let Some(h) = host {
+            builder = builder.header(header::HOST, h);
+        }
+        let request = builder.body(()).unwrap();
+        let response = redirect(&request, Some("192.0.2.1:80".parse().unwrap()), port);
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn redirects_keep_host_and_path_and_drop_a_bad_host() {
+        assert_eq!(location(Some("mom.example:80"), "/a?b=1", 443), "https://mom.example/a?b=1");
+        assert_eq!(location(Some("mom.example"), "/", 8443), "https://mom.example:8443/");
+        assert_eq!(location(Some("[::1]:8080"), "/x", 8443), "https://[::1]:8443/x");
+        assert_eq!(location(None, "/x", 443), "https://192.0.2.1/x");
+        assert_eq!(location(Some("evil.example/@x"), "/x", 443), "https://192.0.2.1/x");
+    }
+}
