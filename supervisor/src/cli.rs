@@ -48,6 +48,7 @@ pub async fn status(socket: &Path, store_socket: &Path, json: bool) -> i32 {
         let mut ch = connect::<ControlApi>(socket).await?;
         match call::<ControlApi>(&mut ch, 1, ControlRequest::Status).await? {
             ControlResponse::Status(rows) => Ok::<Vec<ServiceStatus>, String>(rows),
+            other => Err(format!("unexpected answer from the supervisor: {other:?}")),
         }
     }
     .await;

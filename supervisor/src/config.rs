@@ -35,6 +35,9 @@ pub struct Config {
     /// Who may issue MOM licenses.
     #[serde(default)]
     pub license: LicenseIssuers,
+    /// The web server (svc-web).
+    #[serde(default)]
+    pub web: Web,
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
@@ -175,6 +178,33 @@ pub struct Statistics {
 impl Default for Statistics {
     fn default() -> Self {
         Self { sample_secs: 60 }
+    }
+}
+
+/// The web server (svc-web).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Web {
+    /// A session without a request for this long ends.
+    pub session_idle_secs: u64,
+    /// A session ends this long after login.
+    pub session_max_secs: u64,
+    /// `/metrics` answers loopback clients without the metrics token (in `web/metrics-token`
+    /// under the state directory).
+    pub metrics_loopback: bool,
+    /// Extra host names or addresses of the MOM (for the self-signed certificate and the
+    /// password rules).
+    pub host_names: Vec<String>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 1800,
+            session_max_secs: 43_200,
+            metrics_loopback: false,
+            host_names: Vec::new(),
+        }
     }
 }
 
@@ -377,7 +407,22 @@ impl Config {
             statistics: Statistics::default(),
             axi: Axi::default(),
             license: LicenseIssuers::default(),
+            web: Web {
+                metrics_loopback: true,
+                ..Web::default()
+            },
             extra_service: Vec::new(),
+        }
+    }
+
+    /// The address of listener `name` (`https`, `http`, `maxi`), if configured.
+    #[must_use]
+    pub fn listener(&self, name: &str) -> Option<SocketAddr> {
+        match name {
+            "https" => self.listen.https,
+            "http" => self.listen.http,
+            "maxi" => self.listen.maxi,
+            _ => None,
         }
     }
 
@@ -391,6 +436,11 @@ impl Config {
         if r.max_failures == 0 {
             return Err(ConfigError::Invalid(
                 "restart: max-failures must be at least 1".into(),
+            ));
+        }
+        if self.web.session_idle_secs == 0 || self.web.session_max_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "web: session-idle-secs and session-max-secs must be at least 1".into(),
             ));
         }
         if self.statistics.sample_secs == 0 {

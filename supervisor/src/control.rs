@@ -22,7 +22,11 @@ pub fn snapshot(board: &StatusBoard) -> Vec<ServiceStatus> {
 }
 
 /// Serves the control API until the task is dropped.
-pub async fn serve(listener: Listener<ControlApi>, board: StatusBoard) {
+pub async fn serve(
+    listener: Listener<ControlApi>,
+    board: StatusBoard,
+    listeners: Vec<(String, String)>,
+) {
     let hello = Hello::new("supervisor", 0);
     loop {
         let pending = match listener.accept().await {
@@ -34,6 +38,7 @@ pub async fn serve(listener: Listener<ControlApi>, board: StatusBoard) {
         };
         let board = board.clone();
         let hello = hello.clone();
+        let listeners = listeners.clone();
         tokio::spawn(async move {
             let Ok(mut channel) = pending.handshake(&hello).await else {
                 return;
@@ -41,6 +46,7 @@ pub async fn serve(listener: Listener<ControlApi>, board: StatusBoard) {
             while let Ok(Some(Envelope { id, body })) = channel.rx.recv().await {
                 let body = match body {
                     ControlRequest::Status => ControlResponse::Status(snapshot(&board)),
+                    ControlRequest::Listeners => ControlResponse::Listeners(listeners.clone()),
                 };
                 if channel.tx.send(&Envelope { id, body }).await.is_err() {
                     break;

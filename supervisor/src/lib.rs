@@ -302,7 +302,11 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
             plan.control_uids.clone(),
         )
         .map_err(|e| format!("cannot listen on {}: {e}", plan.control_socket.display()))?;
-        let control = tokio::spawn(control::serve(control, Arc::clone(&board)));
+        let addresses = listeners
+            .iter()
+            .filter_map(|(name, l)| Some((name.clone(), l.local_addr().ok()?.to_string())))
+            .collect();
+        let control = tokio::spawn(control::serve(control, Arc::clone(&board), addresses));
         let fleet = (cli.dev && !cli.no_fleet).then(|| {
             tokio::spawn(dev::run(
                 plan.store_socket.clone(),
@@ -349,7 +353,12 @@ fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) 
     println!("  sockets: {}", p.runtime_dir.display());
     for (name, l) in listeners {
         if let Ok(addr) = l.local_addr() {
-            println!("  {name:<7}  {addr} (bound; no service serves it yet)");
+            let served = match name.as_str() {
+                "https" => format!("https://{addr}/ (svc-web)"),
+                "http" => format!("{addr} (redirects to HTTPS)"),
+                _ => format!("{addr} (bound; no service serves it yet)"),
+            };
+            println!("  {name:<7}  {served}");
         }
     }
     println!(

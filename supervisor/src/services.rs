@@ -12,6 +12,8 @@ struct Builtin {
     user: fn(&crate::config::Users) -> &str,
     /// Its command line, from the configuration and the store's allowed uids.
     args: fn(&Config, &[u32]) -> Vec<String>,
+    /// The listening sockets it is handed.
+    listeners: &'static [&'static str],
     essential: bool,
 }
 
@@ -64,14 +66,43 @@ fn axi_args(config: &Config, allowed: &[u32]) -> Vec<String> {
     args
 }
 
-/// The built-in services, in start order. svc-maxi and svc-web join this table as they are
-/// built.
+fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
+    let mut args = vec![
+        "--store-socket".to_owned(),
+        store_socket(&config.paths.runtime_dir)
+            .display()
+            .to_string(),
+        "--state-dir".to_owned(),
+        web_state(&config.paths.state_dir).display().to_string(),
+        "--session-idle-secs".to_owned(),
+        config.web.session_idle_secs.to_string(),
+        "--session-max-secs".to_owned(),
+        config.web.session_max_secs.to_string(),
+    ];
+    if config.web.metrics_loopback {
+        args.push("--metrics-loopback".to_owned());
+    }
+    for name in &config.web.host_names {
+        args.push("--host-name".to_owned());
+        args.push(name.clone());
+    }
+    args
+}
+
+/// svc-web's state folder (certificate, sessions, tokens) under the state directory.
+#[must_use]
+pub fn web_state(state_dir: &Path) -> PathBuf {
+    state_dir.join("web")
+}
+
+/// The built-in services, in start order. svc-maxi joins this table when it is built.
 const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
         binary: "svc-store",
         user: |u| &u.store,
         args: store_args,
+        listeners: &[],
         essential: true,
     },
     Builtin {
@@ -79,6 +110,15 @@ const BUILTIN: &[Builtin] = &[
         binary: "svc-axi",
         user: |u| &u.axi,
         args: axi_args,
+        listeners: &[],
+        essential: false,
+    },
+    Builtin {
+        name: "web",
+        binary: "svc-web",
+        user: |u| &u.web,
+        args: web_args,
+        listeners: &["https", "http"],
         essential: false,
     },
 ];
@@ -183,6 +223,7 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     let paths = &config.paths;
     let store_user = lookup(&config.users.store)?;
     let axi_user = lookup(&config.users.axi)?;
+    let web_user = lookup(&config.users.web)?;
     let mut store_uids = vec![0, me];
     store_uids.extend(&config.users.admin_uids);
     for name in [&config.users.axi, &config.users.maxi, &config.users.web] {
@@ -227,6 +268,11 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             owner: owner(axi_user),
             mode: 0o750,
         },
+        DirSpec {
+            path: web_state(&paths.state_dir),
+            owner: owner(web_user),
+            mode: 0o700,
+        },
     ];
     let mut services = Vec::new();
     for builtin in BUILTIN {
@@ -239,7 +285,12 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             binary: paths.libexec_dir.join(builtin.binary),
             args: (builtin.args)(config, &store_uids),
             identity,
-            listeners: Vec::new(),
+            listeners: builtin
+                .listeners
+                .iter()
+                .filter(|l| config.listener(l).is_some())
+                .map(|l| (*l).to_owned())
+                .collect(),
             essential: builtin.essential,
         });
     }

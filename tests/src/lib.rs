@@ -4,6 +4,8 @@
 //!
 //! The binaries must be built first (`scripts/test` does `cargo build --workspace --bins`).
 
+pub mod web;
+
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Api, ClientChannel, Envelope, Hello};
@@ -277,8 +279,25 @@ impl Mom {
         block_on(async move {
             match request::<ControlApi>(&socket, ControlRequest::Status).await {
                 ControlResponse::Status(rows) => rows,
+                other => panic!("unexpected answer {other:?}"),
             }
         })
+    }
+
+    /// The address the supervisor bound for listener `name` (`https`, `http`, `maxi`).
+    #[must_use]
+    pub fn listener(&self, name: &str) -> std::net::SocketAddr {
+        let socket = self.runtime_dir.join("supervisor.sock");
+        let list = block_on(async move {
+            match request::<ControlApi>(&socket, ControlRequest::Listeners).await {
+                ControlResponse::Listeners(list) => list,
+                other => panic!("unexpected answer {other:?}"),
+            }
+        });
+        list.iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, a)| a.parse().ok())
+            .unwrap_or_else(|| panic!("no listener {name} in {list:?}"))
     }
 
     /// One service's state row.

@@ -18,6 +18,8 @@ impl Api for ControlApi {
 pub enum ControlRequest {
     /// The state of every service.
     Status,
+    /// The addresses the supervisor listens on for its services (`https`, `http`, `maxi`).
+    Listeners,
 }
 
 /// Control responses. Append-only; bump `PROTO_VERSION` on any change.
@@ -25,6 +27,8 @@ pub enum ControlRequest {
 pub enum ControlResponse {
     /// Answer to [`ControlRequest::Status`].
     Status(Vec<ServiceStatus>),
+    /// Answer to [`ControlRequest::Listeners`]: each listener's name and bound address.
+    Listeners(Vec<(String, String)>),
 }
 
 /// Life-cycle state of one supervised service.

@@ -118,17 +118,29 @@ fn count_failure(app: &App, name: &str, peer: SocketAddr, why: &'static str) {
     app.metrics.login(why);
     let now = Instant::now();
     let mut throttle = app.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut locked = Vec::new();
     for key in [Key::Account(name.to_lowercase()), Key::Source(peer.ip())] {
         if let Verdict::LockedNow(d) = throttle.failure(key.clone(), now) {
-            app.metrics.lockouts.inc();
-            tracing::warn!(
-                account = %model::printable(name),
-                source = %peer.ip(),
-                key = ?key,
-                lockout_secs = d.as_secs(),
-                "failed logins: temporarily locked"
-            );
+            locked.push((key, d));
         }
+    }
+    drop(throttle);
+    if let Some(longest) = locked.iter().map(|(_, d)| *d).max() {
+        app.metrics.lockouts.inc();
+        let what: Vec<&str> = locked
+            .iter()
+            .map(|(k, _)| match k {
+                Key::Account(_) => "account",
+                Key::Source(_) => "source address",
+            })
+            .collect();
+        tracing::warn!(
+            account = %model::printable(name),
+            source = %peer.ip(),
+            locked = %what.join(" and "),
+            lockout_secs = longest.as_secs(),
+            "failed logins: temporarily locked"
+        );
     }
     tracing::info!(account = %model::printable(name), source = %peer.ip(), reason = why, "login failed");
 }

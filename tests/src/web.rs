@@ -1,0 +1,314 @@
+//! An HTTPS client of svc-web for the end-to-end tests: real TLS (rustls, with the versions
+//! and suites a test asks for), HTTP/2 or HTTP/1.1 by ALPN, the session cookie and CSRF token
+//! kept like a browser keeps them, and the server certificate's fingerprint recorded.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Accepts the MOM's self-signed certificate and records its SHA-256 (signatures checked).
+#[derive(Debug, Default)]
+struct Recording {
+    seen: Mutex<Option<String>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        cert: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let hex: Vec<String> = Sha256::digest(cert.as_ref())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        *self.seen.lock().unwrap() = Some(hex.join(":"));
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Which TLS the client offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// TLS 1.3 and 1.2, every suite (like a browser).
+    Any,
+    /// Only TLS 1.2.
+    Tls12Only,
+}
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON (`Null` when it is not JSON).
+    pub json: Value,
+    /// Body as text.
+    pub text: String,
+    /// HTTP version.
+    pub version: reqwest::Version,
+}
+
+impl Answer {
+    /// The message of an error answer.
+    #[must_use]
+    pub fn message(&self) -> String {
+        self.json["message"].as_str().unwrap_or("").to_owned()
+    }
+
+    /// The error code of an error answer.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+
+    /// A header as text.
+    #[must_use]
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+/// A browser-like client of one MOM.
+pub struct Web {
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    base: String,
+    verifier: Arc<Recording>,
+    /// The session cookie, once logged in.
+    pub cookie: Option<String>,
+    /// The CSRF token, once logged in.
+    pub csrf: Option<String>,
+}
+
+impl Web {
+    /// A client of `https` offering `offer`.
+    #[must_use]
+    pub fn new(https: SocketAddr, offer: Offer) -> Self {
+        let verifier = Arc::new(Recording::default());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = match offer {
+            Offer::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
+            Offer::Tls12Only => &[&rustls::version::TLS12],
+        };
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = {
+            let _guard = rt.enter();
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("client")
+        };
+        Self {
+            rt,
+            client,
+            base: format!("https://{https}"),
+            verifier,
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// The SHA-256 of the certificate the server presented last.
+    #[must_use]
+    pub fn server_fingerprint(&self) -> Option<String> {
+        self.verifier.seen.lock().unwrap().clone()
+    }
+
+    /// A request; `body` is sent as JSON when given. The cookie and CSRF token go along.
+    ///
+    /// # Errors
+    /// The transport error (TLS refused, connection closed).
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("mom_session={cookie}"));
+        }
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.rt.block_on(async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let version = response.version();
+            let text = response.text().await?;
+            let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+            Ok(Answer {
+                status,
+                headers,
+                json,
+                text,
+                version,
+            })
+        })
+    }
+
+    /// A request authenticated by an API token instead of the session.
+    #[must_use]
+    pub fn send_with_token(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.finish(request)
+    }
+
+    fn finish(&self, request: reqwest::RequestBuilder) -> Answer {
+        self.rt.block_on(async {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let version = response.version();
+            let text = response.text().await.expect("body");
+            let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+            Answer {
+                status,
+                headers,
+                json,
+                text,
+                version,
+            }
+        })
+    }
+
+    /// A raw request with the given body bytes and content type (for malformed input).
+    #[must_use]
+    pub fn send_raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("mom_session={cookie}"));
+        }
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        self.finish(request)
+    }
+
+    /// A request that must get an answer.
+    #[must_use]
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        self.try_send(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"))
+    }
+
+    /// GET.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None)
+    }
+
+    /// Logs in; keeps the cookie and CSRF token on success.
+    pub fn login(&mut self, name: &str, password: &str) -> Answer {
+        self.cookie = None;
+        self.csrf = None;
+        let answer = self.send(
+            "POST",
+            "/api/v1/session",
+            Some(&serde_json::json!({"name": name, "password": password})),
+        );
+        if answer.status == 200 {
+            self.take_session(&answer);
+        }
+        answer
+    }
+
+    /// Keeps the session of a successful login answer.
+    pub fn take_session(&mut self, answer: &Answer) {
+        let set = answer.header("set-cookie");
+        let token = set
+            .split(';')
+            .next()
+            .and_then(|kv| kv.strip_prefix("mom_session="))
+            .expect("session cookie");
+        self.cookie = Some(token.to_owned());
+        self.csrf = answer.json["csrf_token"].as_str().map(str::to_owned);
+    }
+
+    /// The first login of a new MOM: accepts the EULA and replaces the default password.
+    pub fn first_login(&mut self, new_password: &str) {
+        assert_eq!(self.login("mom", "mom").status, 200);
+        assert_eq!(self.send("POST", "/api/v1/eula/accept", None).status, 200);
+        let changed = self.send(
+            "POST",
+            "/api/v1/session/password",
+            Some(&serde_json::json!({"old_password": "mom", "new_password": new_password})),
+        );
+        assert_eq!(changed.status, 204, "{}", changed.text);
+    }
+}

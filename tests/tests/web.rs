@@ -1,0 +1,437 @@
+//! End-to-end tests of svc-web: the real MOM, a real HTTPS client (rustls, HTTP/2 and
+//! HTTP/1.1), real sessions, and the store behind them.
+
+use mom_tests::web::{Offer, Web};
+use mom_tests::{Mom, Options};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "Blau.Wal42";
+
+fn start() -> (Mom, Web) {
+    let mom = Mom::start(&Options::default());
+    let web = wait_for_web(&mom);
+    (mom, web)
+}
+
+/// A client once svc-web answers `/healthz`.
+fn wait_for_web(mom: &Mom) -> Web {
+    let https = mom.listener("https");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let web = Web::new(https, Offer::Any);
+        if web.try_send("GET", "/healthz", None).is_ok_and(|a| a.status == 200) {
+            return web;
+        }
+        assert!(Instant::now() < deadline, "svc-web did not answer on {https}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A logged-in administrator on a MOM past its first login.
+fn admin() -> (Mom, Web) {
+    let (mom, mut web) = start();
+    web.first_login(PASSWORD);
+    (mom, web)
+}
+
+#[test]
+fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down() {
+    let (_mom, mut web) = start();
+    assert_eq!(web.get("/api/v1/settings").code(), "not_logged_in");
+    let wrong = web.login("mom", "nope");
+    assert_eq!((wrong.status, wrong.code()), (401, "wrong_password"));
+
+    let login = web.login("mom", "mom");
+    assert_eq!(login.status, 200, "{}", login.text);
+    let cookie = login.header("set-cookie");
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "cookie {cookie:?} lacks {flag}");
+    }
+    assert_eq!(login.json["eula_required"], true);
+    assert_eq!(login.json["password_change_required"], true);
+
+    // Nothing else before the EULA, then nothing else before the new password.
+    assert_eq!(web.get("/api/v1/settings").code(), "eula_required");
+    let eula = web.get("/api/v1/eula");
+    assert!(eula.json["text"].as_str().unwrap().contains("License"));
+    assert_eq!(web.send("POST", "/api/v1/eula/accept", None).json["accepted"], true);
+    assert_eq!(web.get("/api/v1/settings").code(), "password_change_required");
+
+    // The rules, each named; the old password must be right.
+    let weak = web.send(
+        "POST",
+        "/api/v1/session/password",
+        Some(&json!({"old_password": "mom", "new_password": "qwerty"})),
+    );
+    assert_eq!((weak.status, weak.code()), (422, "password_rules"));
+    assert!(weak.json["message"].as_str().unwrap().contains("adjoining keystrokes"));
+    let rules = web.send("POST", "/api/v1/password-rules", Some(&json!({"password": "mom"})));
+    let broken: Vec<&str> = rules
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["met"] == false)
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(broken, ["length", "character_groups", "repeated_character", "account_name"]);
+    let wrong_old = web.send(
+        "POST",
+        "/api/v1/session/password",
+        Some(&json!({"old_password": "mum", "new_password": PASSWORD})),
+    );
+    assert_eq!(wrong_old.code(), "wrong_password");
+    let changed = web.send(
+        "POST",
+        "/api/v1/session/password",
+        Some(&json!({"old_password": "mom", "new_password": PASSWORD})),
+    );
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    assert_eq!(web.get("/api/v1/settings").status, 200);
+
+    // CSRF: a state-changing request without the token (or with a wrong one) is refused.
+    let csrf = web.csrf.take();
+    let refused = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "X"})));
+    assert_eq!((refused.status, refused.code()), (403, "csrf"));
+    web.csrf = Some("wrong".into());
+    assert_eq!(web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "X"}))).code(), "csrf");
+    web.csrf = csrf;
+    assert_eq!(web.get("/api/v1/settings").json["system_name"], "MOM", "nothing changed");
+    let renamed = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "Klinikum"})));
+    assert_eq!(renamed.json["system_name"], "Klinikum");
+    assert_eq!(web.get("/api/v1/banner").json["system_name"], "Klinikum");
+
+    // The old password no longer logs in; logout ends the session.
+    assert_eq!(web.login("mom", "mom").code(), "wrong_password");
+    assert_eq!(web.login("mom", PASSWORD).status, 200);
+    assert_eq!(web.send("DELETE", "/api/v1/session", None).status, 204);
+    assert_eq!(web.get("/api/v1/session").code(), "session_expired");
+}
+
+#[test]
+fn a_read_only_account_reads_everything_and_writes_nothing() {
+    let (_mom, web) = admin();
+    let created = web.send(
+        "POST",
+        "/api/v1/accounts",
+        Some(&json!({"name": "viewer", "password": "Lesen#2024x", "write": false})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let weak = web.send("POST", "/api/v1/accounts", Some(&json!({"name": "x2", "password": "abc"})));
+    assert_eq!(weak.code(), "password_rules");
+    let user = web.send("POST", "/api/v1/users", Some(&json!(user_json("1001"))));
+    assert_eq!(user.status, 201, "{}", user.text);
+    let uid = user.json["id"].as_u64().unwrap();
+
+    let mut viewer = Web::new(_mom.listener("https"), Offer::Any);
+    assert_eq!(viewer.login("viewer", "Lesen#2024x").status, 200);
+    for path in [
+        "/api/v1/health",
+        "/api/v1/settings",
+        "/api/v1/security",
+        "/api/v1/certificate",
+        "/api/v1/license",
+        "/api/v1/accounts",
+        "/api/v1/omms",
+        "/api/v1/users",
+        "/api/v1/devices",
+        "/api/v1/conference-rooms",
+        "/api/v1/statistics",
+        "/api/v1/event-log",
+        "/api/v1/conflicts",
+    ] {
+        assert_eq!(viewer.get(path).status, 200, "{path}");
+    }
+    let writes: Vec<(&str, String, serde_json::Value)> = vec![
+        ("PATCH", "/api/v1/settings".into(), json!({"system_name": "x"})),
+        ("POST", "/api/v1/accounts".into(), json!({"name": "y", "password": "Lesen#2024y"})),
+        ("PATCH", "/api/v1/accounts/0".into(), json!({"write": false})),
+        ("DELETE", "/api/v1/accounts/0".into(), json!(null)),
+        ("POST", "/api/v1/omms".into(), json!({})),
+        ("POST", "/api/v1/users".into(), json!(user_json("1002"))),
+        ("PATCH", format!("/api/v1/users/{uid}"), json!({"name": "x"})),
+        ("DELETE", format!("/api/v1/users/{uid}"), json!(null)),
+        ("PUT", "/api/v1/certificate".into(), json!({"certificate_pem": "", "key_pem": ""})),
+        ("POST", "/api/v1/certificate/self-signed".into(), json!(null)),
+        ("POST", "/api/v1/license".into(), json!({"file": "x"})),
+        ("DELETE", "/api/v1/statistics".into(), json!(null)),
+        ("POST", "/api/v1/conference-rooms".into(), json!({})),
+    ];
+    for (method, path, body) in &writes {
+        let body = (!body.is_null()).then_some(body);
+        let answer = viewer.send(method, path, body);
+        assert_eq!((answer.status, answer.code()), (403, "read_only"), "{method} {path}: {}", answer.text);
+    }
+    assert_eq!(web.get(&format!("/api/v1/users/{uid}")).json["name"], "User 1001", "nothing changed");
+}
+
+fn user_json(number: &str) -> serde_json::Value {
+    // Every field of a user record, as GET returns it: the API takes records whole.
+    let template = serde_json::to_value(model::User::default()).unwrap();
+    let mut user = template;
+    user["num"] = json!(number);
+    user["name"] = json!(format!("User {number}"));
+    user
+}
+
+#[test]
+fn failed_logins_lock_the_account_for_a_while_and_are_counted() {
+    let (mom, mut web) = start();
+    for _ in 0..5 {
+        assert_eq!(web.login("mom", "wrong").code(), "wrong_password");
+    }
+    let locked = web.login("mom", "mom");
+    assert_eq!((locked.status, locked.code()), (429, "locked"), "the right password waits too");
+    assert!(locked.header("retry-after").parse::<u64>().unwrap() >= 1);
+    // The metrics need their token (in svc-web's state folder) and show the lockout.
+    assert_eq!(web.get("/metrics").status, 401);
+    let token = std::fs::read_to_string(mom.state_dir.join("web").join("metrics-token")).unwrap();
+    let metrics = web.send_with_token("GET", "/metrics", &token, None);
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text.contains("mom_web_login_lockouts_total 1"), "{}", metrics.text);
+    assert!(metrics.text.contains("mom_web_logins_total{result=\"wrong_password\"} 5"));
+    drop(mom);
+}
+
+#[test]
+fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
+    let (mom, web) = start();
+    let http = mom.listener("http");
+    let https = mom.listener("https");
+    let mut conn = std::net::TcpStream::connect(http).unwrap();
+    use std::io::{Read, Write};
+    write!(conn, "GET /api/v1/version?x=1 HTTP/1.1\r\nHost: mom.example:{}\r\nConnection: close\r\n\r\n", http.port()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
+    assert!(
+        answer.contains(&format!("location: https://mom.example:{}/api/v1/version?x=1", https.port())),
+        "{answer}"
+    );
+
+    let version = web.get("/api/v1/version");
+    assert_eq!(version.version, reqwest::Version::HTTP_2);
+    for (name, value) in [
+        ("strict-transport-security", "max-age=31536000"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(version.header(name), value, "{name}");
+    }
+    let csp = version.header("content-security-policy");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(web.get("/healthz").text, "ok\n");
+    let ready = web.get("/readyz");
+    assert_eq!((ready.status, &ready.json["store"]), (200, &json!(true)));
+    assert_eq!(web.get("/no/such/path").status, 404);
+}
+
+#[test]
+fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
+    let (mom, web) = admin();
+    let https = mom.listener("https");
+    // High (the default) is TLS 1.3 only.
+    let old = Web::new(https, Offer::Tls12Only);
+    assert!(old.try_send("GET", "/healthz", None).is_err(), "TLS 1.2 refused at High");
+
+    let bad = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"tls_level": "Medium", "ciphers_medium": {"use_defaults": false, "custom": "ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH"}})),
+    );
+    assert_eq!((bad.status, bad.code()), (422, "cipher"));
+    let message = bad.json["message"].as_str().unwrap();
+    assert!(message.contains("NO-SUCH") && message.contains("supported: TLS_AES_256_GCM_SHA384"), "{message}");
+    assert_eq!(web.get("/api/v1/settings").json["tls_level"], "High", "nothing changed");
+
+    let medium = web.send("PATCH", "/api/v1/settings", Some(&json!({"tls_level": "Medium"})));
+    assert_eq!(medium.status, 200, "{}", medium.text);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let tls12 = Web::new(https, Offer::Tls12Only);
+    while tls12.try_send("GET", "/healthz", None).is_err() {
+        assert!(Instant::now() < deadline, "Medium never reached new connections");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let security = web.get("/api/v1/security");
+    assert!(security.json["in_force"].as_str().unwrap().contains("ECDHE-ECDSA-AES128-GCM-SHA256"));
+    assert_eq!(security.json["supported"].as_array().unwrap().len(), 9);
+
+    // Back to High: the open TLS 1.2 connection keeps working, a new one is refused.
+    assert_eq!(web.send("PATCH", "/api/v1/settings", Some(&json!({"tls_level": "High"}))).status, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Web::new(https, Offer::Tls12Only).try_send("GET", "/healthz", None).is_ok() {
+        assert!(Instant::now() < deadline, "High never reached new connections");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(tls12.get("/healthz").status, 200, "the open connection was kept");
+}
+
+#[test]
+fn the_certificate_is_checked_before_it_replaces_the_old_one() {
+    let (mom, web) = admin();
+    let shown = web.get("/api/v1/certificate");
+    assert_eq!(shown.json["self_signed"], true);
+    assert_eq!(
+        web.server_fingerprint().unwrap(),
+        shown.json["sha256_fingerprint"].as_str().unwrap(),
+        "the API shows the certificate the server presents"
+    );
+    let a = rcgen::generate_simple_self_signed(vec!["a.example".into()]).unwrap();
+    let b = rcgen::generate_simple_self_signed(vec!["b.example".into()]).unwrap();
+    let mismatch = web.send(
+        "PUT",
+        "/api/v1/certificate",
+        Some(&json!({"certificate_pem": a.cert.pem(), "key_pem": b.signing_key.serialize_pem()})),
+    );
+    assert_eq!((mismatch.status, mismatch.code()), (422, "certificate"));
+    assert!(mismatch.json["message"].as_str().unwrap().contains("does not belong"));
+    let garbage = web.send("PUT", "/api/v1/certificate", Some(&json!({"certificate_pem": "junk", "key_pem": "junk"})));
+    assert_eq!(garbage.code(), "certificate");
+    assert_eq!(web.get("/api/v1/certificate").json, shown.json, "nothing replaced");
+
+    let uploaded = web.send(
+        "PUT",
+        "/api/v1/certificate",
+        Some(&json!({"certificate_pem": a.cert.pem(), "key_pem": a.signing_key.serialize_pem()})),
+    );
+    assert_eq!(uploaded.status, 200, "{}", uploaded.text);
+    let fresh = Web::new(mom.listener("https"), Offer::Any);
+    assert_eq!(fresh.get("/healthz").status, 200);
+    assert_eq!(
+        fresh.server_fingerprint().unwrap(),
+        uploaded.json["sha256_fingerprint"].as_str().unwrap(),
+        "a new connection gets the uploaded certificate"
+    );
+    let renewed = web.send("POST", "/api/v1/certificate/self-signed", None);
+    assert_eq!(renewed.json["self_signed"], true);
+    assert_ne!(renewed.json["sha256_fingerprint"], shown.json["sha256_fingerprint"]);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let (_mom, web) = admin();
+    let malformed = web.send_raw("POST", "/api/v1/users", "application/json", b"{\"num\": ".to_vec());
+    assert_eq!((malformed.status, malformed.code()), (400, "malformed_json"));
+    let not_json = web.send_raw("POST", "/api/v1/users", "text/plain", b"x".to_vec());
+    assert_eq!(not_json.status, 415);
+    let mut user = user_json("2001");
+    user["num"] = json!(17);
+    let wrong_type = web.send("POST", "/api/v1/users", Some(&user));
+    assert_eq!((wrong_type.status, wrong_type.code()), (422, "invalid_json_value"));
+    let mut user = user_json("2001");
+    user["colour"] = json!("blue");
+    let unknown = web.send("POST", "/api/v1/users", Some(&user));
+    assert_eq!((unknown.status, unknown.message()), (422, "unknown field `colour`".to_owned()));
+    let oversize = web.send_raw("POST", "/api/v1/users", "application/json", vec![b' '; 2 * 1024 * 1024]);
+    assert_eq!(oversize.status, 413);
+    assert_eq!(web.get("/api/v1/users?limit=5000").code(), "bad_request");
+    assert_eq!(web.get("/api/v1/users?sort=nope&order=asc").code(), "bad_query");
+    assert_eq!(web.get("/api/v1/users").json["total"], 0, "nothing was created");
+
+    // The same user twice: the second is refused by the store's rule, named.
+    assert_eq!(web.send("POST", "/api/v1/users", Some(&user_json("2001"))).status, 201);
+    let twice = web.send("POST", "/api/v1/users", Some(&user_json("2001")));
+    assert_eq!((twice.status, twice.code()), (409, "duplicate_number"));
+    let control = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "a\u{7}b"})));
+    assert_eq!(control.status, 422, "{}", control.text);
+    let sari = web.send("PATCH", "/api/v1/settings", Some(&json!({"sari": "x"})));
+    assert_eq!(sari.status, 422);
+
+    // A sorted, filtered page and column selection.
+    for n in ["2003", "2002"] {
+        assert_eq!(web.send("POST", "/api/v1/users", Some(&user_json(n))).status, 201);
+    }
+    let page = web.get("/api/v1/users?sort=num&order=desc&filter=num:starts:200&columns=uid,num&limit=2");
+    assert_eq!(page.json["total"], 3);
+    let nums: Vec<&str> = page.json["items"].as_array().unwrap().iter().map(|u| u["num"].as_str().unwrap()).collect();
+    assert_eq!(nums, ["2003", "2002"]);
+    assert_eq!(page.json["items"][0].as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn the_openapi_document_covers_the_api() {
+    let (_mom, web) = start();
+    let doc = web.get("/api/v1/openapi.json");
+    assert_eq!(doc.json["openapi"].as_str().unwrap().chars().next(), Some('3'));
+    let paths = doc.json["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/session",
+        "/api/v1/users",
+        "/api/v1/users/{uid}",
+        "/api/v1/devices",
+        "/api/v1/omms",
+        "/api/v1/accounts",
+        "/api/v1/settings",
+        "/api/v1/security",
+        "/api/v1/certificate",
+        "/api/v1/license",
+        "/api/v1/statistics",
+        "/api/v1/event-log",
+        "/api/v1/conference-rooms",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(doc.json["components"]["schemas"]["User"].is_object());
+}
+
+#[test]
+fn a_second_factor_and_api_tokens() {
+    let (mom, mut web) = admin();
+    let enrol = web.send("POST", "/api/v1/session/second-factor", None);
+    let secret = enrol.json["secret"].as_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = svc_web::second_factor::SecondFactors::code_at(&secret, now).unwrap();
+    assert_eq!(web.send("POST", "/api/v1/session/second-factor/confirm", Some(&json!({"code": code}))).status, 204);
+    let without = web.login("mom", PASSWORD);
+    assert_eq!((without.status, without.code()), (401, "second_factor_required"));
+    let next = svc_web::second_factor::SecondFactors::code_at(&secret, now + 30).unwrap();
+    let with = web.send("POST", "/api/v1/session", Some(&json!({"name": "mom", "password": PASSWORD, "code": next})));
+    assert_eq!(with.status, 200, "{}", with.text);
+    web.take_session(&with);
+
+    let token = web.send("POST", "/api/v1/session/tokens", Some(&json!({"name": "backup script"})));
+    assert_eq!(token.status, 201);
+    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let id = token.json["token"]["id"].as_u64().unwrap();
+    let script = Web::new(mom.listener("https"), Offer::Any);
+    let bearer = |method: &str, path: &str, body: Option<serde_json::Value>| {
+        script.send_with_token(method, path, &secret, body.as_ref())
+    };
+    assert_eq!(bearer("GET", "/api/v1/users", None).status, 200);
+    assert_eq!(bearer("PATCH", "/api/v1/settings", Some(json!({"system_name": "Script"}))).status, 200, "no CSRF for tokens");
+    assert_eq!(web.send("DELETE", &format!("/api/v1/session/tokens/{id}"), None).status, 204);
+    assert_eq!(bearer("GET", "/api/v1/users", None).code(), "invalid_token");
+}
+
+#[test]
+fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
+    let (mom, web) = admin();
+    let pid = mom.service("web").pid.unwrap();
+    mom_tests::signal(pid, nix::sys::signal::Signal::SIGKILL);
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(10);
+    loop {
+        let fresh = Web::new(mom.listener("https"), Offer::Any);
+        if fresh.try_send("GET", "/healthz", None).is_ok_and(|a| a.status == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "svc-web did not come back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let back = killed.elapsed();
+    eprintln!("svc-web serving again {back:?} after kill -9");
+    assert_ne!(mom.service("web").pid.unwrap(), pid);
+    let mut again = Web::new(mom.listener("https"), Offer::Any);
+    again.cookie = web.cookie.clone();
+    again.csrf = web.csrf.clone();
+    let session = again.get("/api/v1/session");
+    assert_eq!(session.status, 200, "{}", session.text);
+    assert_eq!(session.json["account"], "mom");
+    assert_eq!(again.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "After"}))).status, 200);
+}
