@@ -59,7 +59,9 @@ impl utoipa::PartialSchema for Ipei {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("IPEI in its written form `EEEEE PPPPPPP C` (spaces optional)"))
+            .description(Some(
+                "IPEI in its written form `EEEEE PPPPPPP C` (spaces optional)",
+            ))
             .examples(["00077 0000001 9"])
             .into()
     }
@@ -214,7 +216,10 @@ mod tests {
     fn json_carries_the_written_form_and_postcard_the_numbers() {
         let ipei = Ipei::parse("00077 0000001 9").unwrap();
         assert_eq!(serde_json::to_string(&ipei).unwrap(), "\"00077 0000001 9\"");
-        assert_eq!(serde_json::from_str::<Ipei>("\"0007700000019\"").unwrap(), ipei);
+        assert_eq!(
+            serde_json::from_str::<Ipei>("\"0007700000019\"").unwrap(),
+            ipei
+        );
         let bad = serde_json::from_str::<Ipei>("\"00077 0000001 3\"").unwrap_err();
         assert!(bad.to_string().contains("IPEI"), "{bad}");
         assert_eq!(

@@ -55,9 +55,16 @@ impl ApiTokens {
     ///
     /// # Errors
     /// A message when the account has too many or the table cannot be written.
-    pub fn create(&mut self, account_id: u32, name: &str, now: u64) -> Result<(String, TokenInfo), String> {
+    pub fn create(
+        &mut self,
+        account_id: u32,
+        name: &str,
+        now: u64,
+    ) -> Result<(String, TokenInfo), String> {
         if self.list(account_id).len() >= MAX_PER_ACCOUNT {
-            return Err(format!("an account has at most {MAX_PER_ACCOUNT} API tokens; revoke one first"));
+            return Err(format!(
+                "an account has at most {MAX_PER_ACCOUNT} API tokens; revoke one first"
+            ));
         }
         self.saved.next_id += 1;
         let secret = format!("mom_{}", random_token());
@@ -119,7 +126,9 @@ impl ApiTokens {
     /// A message when the table cannot be written.
     pub fn revoke_all(&mut self, account_id: u32) -> Result<(), String> {
         let before = self.saved.tokens.len();
-        self.saved.tokens.retain(|t| t.info.account_id != account_id);
+        self.saved
+            .tokens
+            .retain(|t| t.info.account_id != account_id);
         if self.saved.tokens.len() != before {
             self.file.save(&self.saved)?;
         }

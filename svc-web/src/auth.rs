@@ -132,7 +132,10 @@ impl FromRequestParts<Arc<App>> for LoggedIn {
             }
         })?;
         if !account.enabled {
-            return Err(ApiError::forbidden("account_disabled", "the account is disabled"));
+            return Err(ApiError::forbidden(
+                "account_disabled",
+                "the account is disabled",
+            ));
         }
         Ok(Self {
             account,

@@ -25,7 +25,9 @@ pub struct Certified {
 
 impl std::fmt::Debug for Certified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Certified").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Certified")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,7 +100,10 @@ impl std::error::Error for CertError {}
 pub fn rfc3339(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| secs.to_string())
 }
 
@@ -163,12 +168,14 @@ pub fn check(chain_pem: &str, key_pem: &str, now: i64) -> Result<Certified, Cert
 /// A message when key generation fails.
 pub fn self_signed(names: &[String], now: i64) -> Result<Certified, String> {
     let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(|e| e.to_string())?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names.first().cloned().unwrap_or_default());
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "SIP-DECT MOM (self-signed)");
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().cloned().unwrap_or_default(),
+    );
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "SIP-DECT MOM (self-signed)",
+    );
     let start = time::OffsetDateTime::from_unix_timestamp(now - 3600).map_err(|e| e.to_string())?;
     params.not_before = start;
     params.not_after = start + time::Duration::days(3650);
@@ -223,12 +230,17 @@ impl CertificateFiles {
                     self.store(&certified)?;
                     return Ok((
                         certified,
-                        Some(format!("the stored certificate was replaced by a self-signed one: {e}")),
+                        Some(format!(
+                            "the stored certificate was replaced by a self-signed one: {e}"
+                        )),
                     ));
                 }
             },
             (Err(e), _) | (_, Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(format!("cannot read the certificate in {}: {e}", self.dir.display()))
+                return Err(format!(
+                    "cannot read the certificate in {}: {e}",
+                    self.dir.display()
+                ))
             }
             _ => {}
         }
@@ -287,7 +299,9 @@ mod tests {
         let (again, _) = files.load_or_create(&["other".into()], NOW).unwrap();
         assert_eq!(again.info, first.info, "a stored certificate is reused");
         let mode = std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(dir.join("key.pem")).unwrap().permissions(),
+            &std::fs::metadata(dir.join("key.pem"))
+                .unwrap()
+                .permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
         // Ten years and a day later it is no longer current: replaced, and said why.
@@ -308,7 +322,10 @@ mod tests {
             check(&a.chain_pem, &b.key_pem, NOW).unwrap_err(),
             CertError::KeyMismatch
         );
-        assert_eq!(check("", &a.key_pem, NOW).unwrap_err(), CertError::NoCertificate);
+        assert_eq!(
+            check("", &a.key_pem, NOW).unwrap_err(),
+            CertError::NoCertificate
+        );
         assert_eq!(check(&a.chain_pem, "", NOW).unwrap_err(), CertError::NoKey);
         assert!(matches!(
             check(&a.chain_pem, &a.key_pem, NOW - 86_400).unwrap_err(),

@@ -41,9 +41,11 @@ fn json_error(e: serde_json::Error) -> ApiError {
             "invalid_json_value",
             format!("{e}"),
         ),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::new(axum::http::StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON: {e}"))
-        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {e}"),
+        ),
     }
 }
 
@@ -68,9 +70,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                ApiError::new(e.status(), "body", e.body_text())
-            })?;
+            .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
         decode(&bytes).map(Body)
     }
 }
@@ -84,7 +84,9 @@ pub fn patch<T: Serialize + DeserializeOwned>(
     changes: serde_json::Value,
 ) -> Result<T, ApiError> {
     let serde_json::Value::Object(changes) = changes else {
-        return Err(ApiError::bad_request("an edit is a JSON object of the fields to change"));
+        return Err(ApiError::bad_request(
+            "an edit is a JSON object of the fields to change",
+        ));
     };
     let mut value = serde_json::to_value(current).map_err(|e| ApiError::internal(e.to_string()))?;
     let serde_json::Value::Object(fields) = &mut value else {
@@ -118,7 +120,10 @@ mod tests {
     fn each_kind_of_bad_body_has_its_own_error() {
         assert_eq!(
             decode::<Thing>(br#"{"name":"a","count":1}"#).unwrap(),
-            Thing { name: "a".into(), count: 1 }
+            Thing {
+                name: "a".into(),
+                count: 1
+            }
         );
         let e = decode::<Thing>(br#"{"name":"a","count":"#).unwrap_err();
         assert_eq!((e.status.as_u16(), e.code), (400, "malformed_json"));
@@ -128,20 +133,42 @@ mod tests {
         let e = decode::<Thing>(br#"{"name":"a"}"#).unwrap_err();
         assert!(e.message.contains("missing field `count`"), "{}", e.message);
         let e = decode::<Thing>(br#"{"name":"a","count":1,"extra":true}"#).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), ("unknown_field", "unknown field `extra`"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("unknown_field", "unknown field `extra`")
+        );
         let e = decode::<Thing>(br#"{"name":"a","count":1} trailing"#).unwrap_err();
         assert_eq!(e.code, "malformed_json");
     }
 
     #[test]
     fn a_patch_changes_only_what_it_names() {
-        let current = Thing { name: "a".into(), count: 1 };
+        let current = Thing {
+            name: "a".into(),
+            count: 1,
+        };
         let changed = patch(&current, serde_json::json!({"count": 5})).unwrap();
-        assert_eq!(changed, Thing { name: "a".into(), count: 5 });
-        assert_eq!(patch(&current, serde_json::json!({"nope": 1})).unwrap_err().code, "unknown_field");
-        assert_eq!(patch(&current, serde_json::json!([1])).unwrap_err().code, "bad_request");
         assert_eq!(
-            patch(&current, serde_json::json!({"count": -1})).unwrap_err().code,
+            changed,
+            Thing {
+                name: "a".into(),
+                count: 5
+            }
+        );
+        assert_eq!(
+            patch(&current, serde_json::json!({"nope": 1}))
+                .unwrap_err()
+                .code,
+            "unknown_field"
+        );
+        assert_eq!(
+            patch(&current, serde_json::json!([1])).unwrap_err().code,
+            "bad_request"
+        );
+        assert_eq!(
+            patch(&current, serde_json::json!({"count": -1}))
+                .unwrap_err()
+                .code,
             "invalid_json_value"
         );
     }

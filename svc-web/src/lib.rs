@@ -216,7 +216,8 @@ pub async fn run(
         header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
         ..server::Limits::default()
     };
-    let https = tokio::net::TcpListener::from_std(https).map_err(|e| format!("HTTPS listener: {e}"))?;
+    let https =
+        tokio::net::TcpListener::from_std(https).map_err(|e| format!("HTTPS listener: {e}"))?;
     let address = https.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(server::serve_https(
         https,
@@ -225,7 +226,8 @@ pub async fn run(
         limits,
     ));
     if let Some(http) = http {
-        let http = tokio::net::TcpListener::from_std(http).map_err(|e| format!("HTTP listener: {e}"))?;
+        let http =
+            tokio::net::TcpListener::from_std(http).map_err(|e| format!("HTTP listener: {e}"))?;
         tokio::spawn(server::serve_redirect(http, https_port, limits));
     }
     tokio::spawn(follow_feed(client, events, Arc::clone(&app)));

@@ -136,15 +136,24 @@ mod tests {
         let mut t = Throttle::default();
         let start = Instant::now();
         for i in 0..4 {
-            assert_eq!(t.failure(account(), start + Duration::from_secs(i)), Verdict::Counted);
-            assert!(t.locked(&account(), start + Duration::from_secs(i)).is_none());
+            assert_eq!(
+                t.failure(account(), start + Duration::from_secs(i)),
+                Verdict::Counted
+            );
+            assert!(t
+                .locked(&account(), start + Duration::from_secs(i))
+                .is_none());
         }
         assert_eq!(
             t.failure(account(), start + Duration::from_secs(4)),
             Verdict::LockedNow(LOCKOUT)
         );
-        assert!(t.locked(&account(), start + Duration::from_secs(5)).is_some());
-        assert!(t.locked(&account(), start + Duration::from_secs(4) + LOCKOUT).is_none());
+        assert!(t
+            .locked(&account(), start + Duration::from_secs(5))
+            .is_some());
+        assert!(t
+            .locked(&account(), start + Duration::from_secs(4) + LOCKOUT)
+            .is_none());
     }
 
     #[test]
@@ -153,8 +162,13 @@ mod tests {
         let mut now = Instant::now();
         let mut lockouts = Vec::new();
         for _ in 0..6 {
-            let verdict = (0..MAX_FAILURES).map(|_| t.failure(account(), now)).last().unwrap();
-            let Verdict::LockedNow(d) = verdict else { panic!("{verdict:?}") };
+            let verdict = (0..MAX_FAILURES)
+                .map(|_| t.failure(account(), now))
+                .last()
+                .unwrap();
+            let Verdict::LockedNow(d) = verdict else {
+                panic!("{verdict:?}")
+            };
             lockouts.push(d.as_secs());
             now += d;
         }

@@ -46,9 +46,9 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("mom_web");
         let requests = Family::<StatusLabel, Counter>::default();
-        let latency = Histogram::new(
-            [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0].into_iter(),
-        );
+        let latency = Histogram::new([
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+        ]);
         let logins = Family::<ResultLabel, Counter>::default();
         let lockouts = Counter::default();
         let sessions = Gauge::default();
@@ -61,9 +61,17 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register("logins", "Login attempts by result", logins.clone());
-        registry.register("login_lockouts", "Temporary login lockouts started", lockouts.clone());
+        registry.register(
+            "login_lockouts",
+            "Temporary login lockouts started",
+            lockouts.clone(),
+        );
         registry.register("sessions", "Open sessions", sessions.clone());
-        registry.register("websocket_clients", "Connected live-event clients", websockets.clone());
+        registry.register(
+            "websocket_clients",
+            "Connected live-event clients",
+            websockets.clone(),
+        );
         registry.register(
             "refused_connections",
             "Connections refused at the connection cap",

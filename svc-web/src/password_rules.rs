@@ -179,13 +179,25 @@ mod tests {
         assert_eq!(check("World11111"), vec![Rule::RepeatedCharacter]);
         assert_eq!(check("W1o1r1l1d1"), vec![Rule::RepeatedCharacter]);
         assert_eq!(check("xAdmin#9"), vec![Rule::AccountName]);
-        assert_eq!(check("x9NIMDA#"), vec![Rule::AccountName], "backwards, upper case");
+        assert_eq!(
+            check("x9NIMDA#"),
+            vec![Rule::AccountName],
+            "backwards, upper case"
+        );
         assert_eq!(check("Mom-Server7"), vec![Rule::HostName]);
-        assert_eq!(check("X01.1.861.291x"), vec![Rule::HostName], "an address backwards");
+        assert_eq!(
+            check("X01.1.861.291x"),
+            vec![Rule::HostName],
+            "an address backwards"
+        );
         assert_eq!(check("!sunny#day7X"), vec![Rule::OldPassword]);
         assert_eq!(check("Qwer#57a"), vec![Rule::AdjoiningKeys]);
         assert_eq!(check("Z#7lkjhM"), vec![Rule::AdjoiningKeys], "backwards");
-        assert_eq!(check("Pass1234!"), vec![Rule::AdjoiningKeys], "the digit row");
+        assert_eq!(
+            check("Pass1234!"),
+            vec![Rule::AdjoiningKeys],
+            "the digit row"
+        );
     }
 
     #[test]

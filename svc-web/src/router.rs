@@ -48,11 +48,13 @@ async fn count(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
 }
 
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+    SetResponseHeaderLayer::overriding(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
 }
 
 /// The application for the HTTPS listener.
-#[must_use]
 pub fn build(app: Arc<App>) -> axum::Router {
     let (api, doc) = crate::api::routes();
     let doc = Arc::new(doc);
@@ -69,9 +71,18 @@ pub fn build(app: Arc<App>) -> axum::Router {
         .route("/metrics", get(crate::monitoring::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&app), count))
-        .layer(header_layer("strict-transport-security", "max-age=31536000"))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            count,
+        ))
+        .layer(header_layer(
+            "strict-transport-security",
+            "max-age=31536000",
+        ))
         .layer(header_layer("content-security-policy", CSP))
         .layer(header_layer("x-frame-options", "DENY"))
         .layer(header_layer("x-content-type-options", "nosniff"))

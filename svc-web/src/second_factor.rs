@@ -101,7 +101,13 @@ impl SecondFactors {
     ///
     /// # Errors
     /// A message when the table cannot be written.
-    pub fn verify(&mut self, account_id: u32, account: &str, code: &str, now: u64) -> Result<bool, String> {
+    pub fn verify(
+        &mut self,
+        account_id: u32,
+        account: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<bool, String> {
         let Some(factor) = self.saved.factors.get_mut(&account_id) else {
             return Ok(false);
         };

@@ -59,7 +59,12 @@ fn builder(limits: Limits) -> Builder<TokioExecutor> {
 }
 
 /// Serves `router` over TLS on `listener` until the task is dropped.
-pub async fn serve_https(listener: TcpListener, router: axum::Router, app: Arc<App>, limits: Limits) {
+pub async fn serve_https(
+    listener: TcpListener,
+    router: axum::Router,
+    app: Arc<App>,
+    limits: Limits,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let builder = Arc::new(builder(limits));
     loop {
@@ -80,7 +85,9 @@ pub async fn serve_https(listener: TcpListener, router: axum::Router, app: Arc<A
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {
             let _permit = permit;
-            let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
+                .await
+            {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
@@ -91,10 +98,11 @@ pub async fn serve_https(listener: TcpListener, router: axum::Router, app: Arc<A
                     return;
                 }
             };
-            let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request)
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    router.clone().oneshot(request)
+                });
             let _ = builder
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await;
@@ -119,10 +127,14 @@ pub async fn serve_redirect(listener: TcpListener, https_port: u16, limits: Limi
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| async move {
-                Ok::<_, std::convert::Infallible>(redirect(&request, local, https_port))
-            });
-            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+            let service = hyper::service::service_fn(
+                move |request: Request<hyper::body::Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(redirect(&request, local, https_port))
+                },
+            );
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -159,17 +171,18 @@ fn redirect<B>(request: &Request<B>, local: Option<SocketAddr>, https_port: u16)
             })
         })
         .unwrap_or_else(|| "localhost".into());
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str());
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let port = if https_port == 443 {
         String::new()
     } else {
         format!(":{https_port}")
     };
     let target = format!("https://{host}{port}{path}");
-    match target.parse::<Uri>().ok().and_then(|u| HeaderValue::from_str(&u.to_string()).ok()) {
+    match target
+        .parse::<Uri>()
+        .ok()
+        .and_then(|u| HeaderValue::from_str(&u.to_string()).ok())
+    {
         Some(location) => (
             StatusCode::PERMANENT_REDIRECT,
             [(header::LOCATION, location)],
@@ -191,15 +204,30 @@ mod tests {
         let request = builder.body(()).unwrap();
         let response = redirect(&request, Some("192.0.2.1:80".parse().unwrap()), port);
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
-        response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+        response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
     fn redirects_keep_host_and_path_and_drop_a_bad_host() {
-        assert_eq!(location(Some("mom.example:80"), "/a?b=1", 443), "https://mom.example/a?b=1");
-        assert_eq!(location(Some("mom.example"), "/", 8443), "https://mom.example:8443/");
-        assert_eq!(location(Some("[::1]:8080"), "/x", 8443), "https://[::1]:8443/x");
+        assert_eq!(
+            location(Some("mom.example:80"), "/a?b=1", 443),
+            "https://mom.example/a?b=1"
+        );
+        assert_eq!(
+            location(Some("mom.example"), "/", 8443),
+            "https://mom.example:8443/"
+        );
+        assert_eq!(
+            location(Some("[::1]:8080"), "/x", 8443),
+            "https://[::1]:8443/x"
+        );
         assert_eq!(location(None, "/x", 443), "https://192.0.2.1/x");
-        assert_eq!(location(Some("evil.example/@x"), "/x", 443), "https://192.0.2.1/x");
+        assert_eq!(
+            location(Some("evil.example/@x"), "/x", 443),
+            "https://192.0.2.1/x"
+        );
     }
 }

@@ -258,7 +258,10 @@ mod tests {
         }
         assert!(reloaded.touch(&token, 4600).is_none());
         let (idle, _) = reloaded.create(7, "x".into(), 5000).unwrap();
-        assert!(reloaded.touch(&idle, 5600).is_none(), "idle for the whole idle timeout");
+        assert!(
+            reloaded.touch(&idle, 5600).is_none(),
+            "idle for the whole idle timeout"
+        );
         assert!(reloaded.touch("no-such-token", 5600).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -212,7 +212,13 @@ impl Web {
 
     /// A request authenticated by an API token instead of the session.
     #[must_use]
-    pub fn send_with_token(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> Answer {
+    pub fn send_with_token(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self
             .client

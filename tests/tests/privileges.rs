@@ -2,7 +2,6 @@
 //! supervisor keeps only the capabilities it needs, and the database is private.
 
 use mom_tests::{bin, listening_ports, proc_field, proc_status, socket_inodes, Mom, Options};
-use std::io::Read;
 use std::process::Command;
 
 const GROUP: &str = "mom";
@@ -77,10 +76,6 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     ensure_service_users();
     let options = Options {
         dev: false,
-        extra: format!(
-            "[[extra-service]]\nname = \"web-like\"\nbinary = {:?}\nuser = \"mom-web\"\nargs = [\"--name\", \"web-like\", \"--serve-listener\", \"https\"]\nlisteners = [\"https\"]\n",
-            bin("mom-test-service")
-        ),
         ..Options::default()
     };
     let mom = Mom::start(&options);
@@ -112,7 +107,7 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
     let expected = [
         ("store", "mom-store"),
         ("axi", "mom-axi"),
-        ("web-like", "mom-web"),
+        ("web", "mom-web"),
     ];
     for (service, user) in expected {
         let pid = rows
@@ -147,7 +142,7 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
             .all(|g| g == mom_gid.to_string()));
     }
 
-    // Listeners: web-like got exactly the https listener, the store got none.
+    // Listeners: svc-web got exactly the https and http listeners, the store none.
     let store_pid = rows
         .iter()
         .find(|r| r.name == "store")
@@ -155,7 +150,7 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         .unwrap();
     let web_pid = rows
         .iter()
-        .find(|r| r.name == "web-like")
+        .find(|r| r.name == "web")
         .and_then(|r| r.pid)
         .unwrap();
     assert!(
@@ -163,13 +158,24 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         "store holds listeners {:?}",
         listening_ports(store_pid)
     );
-    let web_ports = listening_ports(web_pid);
-    assert_eq!(web_ports.len(), 1, "web-like listeners {web_ports:?}");
-    assert!(sup_ports.contains(&web_ports[0]));
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", web_ports[0])).unwrap();
-    let mut greeting = String::new();
-    conn.read_to_string(&mut greeting).unwrap();
-    assert_eq!(greeting.trim(), "hello from web-like");
+    let mut web_ports = listening_ports(web_pid);
+    web_ports.sort_unstable();
+    let mut expected_ports = vec![mom.listener("https").port(), mom.listener("http").port()];
+    expected_ports.sort_unstable();
+    assert_eq!(web_ports, expected_ports, "svc-web listeners");
+    // It serves HTTPS there, as mom-web.
+    let web = mom_tests::web::Web::new(mom.listener("https"), mom_tests::web::Offer::Any);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !web
+        .try_send("GET", "/healthz", None)
+        .is_ok_and(|a| a.status == 200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "svc-web does not serve"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // The supervisor's control socket is not among a service's fds.
     let sup_sockets = socket_inodes(sup);
     let web_sockets = socket_inodes(web_pid);
@@ -179,9 +185,19 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         .collect();
     assert_eq!(
         shared.len(),
-        1,
-        "web-like shares sockets {shared:?} with the supervisor (only the https listener is meant)"
+        2,
+        "svc-web shares sockets {shared:?} with the supervisor (only the https and http listeners are meant)"
     );
+    // The certificate's key is svc-web's alone.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let web_dir = mom.state_dir.join("web");
+        for (path, mode) in [(web_dir.clone(), 0o700), (web_dir.join("key.pem"), 0o600)] {
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.uid(), uid_of("mom-web"), "{} owner", path.display());
+            assert_eq!(meta.mode() & 0o777, mode, "{} mode", path.display());
+        }
+    }
 
     // The database is the store's alone.
     use std::os::unix::fs::MetadataExt;

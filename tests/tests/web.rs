@@ -20,10 +20,16 @@ fn wait_for_web(mom: &Mom) -> Web {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let web = Web::new(https, Offer::Any);
-        if web.try_send("GET", "/healthz", None).is_ok_and(|a| a.status == 200) {
+        if web
+            .try_send("GET", "/healthz", None)
+            .is_ok_and(|a| a.status == 200)
+        {
             return web;
         }
-        assert!(Instant::now() < deadline, "svc-web did not answer on {https}");
+        assert!(
+            Instant::now() < deadline,
+            "svc-web did not answer on {https}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -55,8 +61,14 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
     assert_eq!(web.get("/api/v1/settings").code(), "eula_required");
     let eula = web.get("/api/v1/eula");
     assert!(eula.json["text"].as_str().unwrap().contains("License"));
-    assert_eq!(web.send("POST", "/api/v1/eula/accept", None).json["accepted"], true);
-    assert_eq!(web.get("/api/v1/settings").code(), "password_change_required");
+    assert_eq!(
+        web.send("POST", "/api/v1/eula/accept", None).json["accepted"],
+        true
+    );
+    assert_eq!(
+        web.get("/api/v1/settings").code(),
+        "password_change_required"
+    );
 
     // The rules, each named; the old password must be right.
     let weak = web.send(
@@ -65,8 +77,15 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
         Some(&json!({"old_password": "mom", "new_password": "qwerty"})),
     );
     assert_eq!((weak.status, weak.code()), (422, "password_rules"));
-    assert!(weak.json["message"].as_str().unwrap().contains("adjoining keystrokes"));
-    let rules = web.send("POST", "/api/v1/password-rules", Some(&json!({"password": "mom"})));
+    assert!(weak.json["message"]
+        .as_str()
+        .unwrap()
+        .contains("adjoining keystrokes"));
+    let rules = web.send(
+        "POST",
+        "/api/v1/password-rules",
+        Some(&json!({"password": "mom"})),
+    );
     let broken: Vec<&str> = rules
         .json
         .as_array()
@@ -75,7 +94,15 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
         .filter(|r| r["met"] == false)
         .map(|r| r["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(broken, ["length", "character_groups", "repeated_character", "account_name"]);
+    assert_eq!(
+        broken,
+        [
+            "length",
+            "character_groups",
+            "repeated_character",
+            "account_name"
+        ]
+    );
     let wrong_old = web.send(
         "POST",
         "/api/v1/session/password",
@@ -92,13 +119,33 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
 
     // CSRF: a state-changing request without the token (or with a wrong one) is refused.
     let csrf = web.csrf.take();
-    let refused = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "X"})));
+    let refused = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"system_name": "X"})),
+    );
     assert_eq!((refused.status, refused.code()), (403, "csrf"));
     web.csrf = Some("wrong".into());
-    assert_eq!(web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "X"}))).code(), "csrf");
+    assert_eq!(
+        web.send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(&json!({"system_name": "X"}))
+        )
+        .code(),
+        "csrf"
+    );
     web.csrf = csrf;
-    assert_eq!(web.get("/api/v1/settings").json["system_name"], "MOM", "nothing changed");
-    let renamed = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "Klinikum"})));
+    assert_eq!(
+        web.get("/api/v1/settings").json["system_name"],
+        "MOM",
+        "nothing changed"
+    );
+    let renamed = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"system_name": "Klinikum"})),
+    );
     assert_eq!(renamed.json["system_name"], "Klinikum");
     assert_eq!(web.get("/api/v1/banner").json["system_name"], "Klinikum");
 
@@ -118,7 +165,11 @@ fn a_read_only_account_reads_everything_and_writes_nothing() {
         Some(&json!({"name": "viewer", "password": "Lesen#2024x", "write": false})),
     );
     assert_eq!(created.status, 201, "{}", created.text);
-    let weak = web.send("POST", "/api/v1/accounts", Some(&json!({"name": "x2", "password": "abc"})));
+    let weak = web.send(
+        "POST",
+        "/api/v1/accounts",
+        Some(&json!({"name": "x2", "password": "abc"})),
+    );
     assert_eq!(weak.code(), "password_rules");
     let user = web.send("POST", "/api/v1/users", Some(&json!(user_json("1001"))));
     assert_eq!(user.status, 201, "{}", user.text);
@@ -144,16 +195,40 @@ fn a_read_only_account_reads_everything_and_writes_nothing() {
         assert_eq!(viewer.get(path).status, 200, "{path}");
     }
     let writes: Vec<(&str, String, serde_json::Value)> = vec![
-        ("PATCH", "/api/v1/settings".into(), json!({"system_name": "x"})),
-        ("POST", "/api/v1/accounts".into(), json!({"name": "y", "password": "Lesen#2024y"})),
-        ("PATCH", "/api/v1/accounts/0".into(), json!({"write": false})),
+        (
+            "PATCH",
+            "/api/v1/settings".into(),
+            json!({"system_name": "x"}),
+        ),
+        (
+            "POST",
+            "/api/v1/accounts".into(),
+            json!({"name": "y", "password": "Lesen#2024y"}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/accounts/0".into(),
+            json!({"write": false}),
+        ),
         ("DELETE", "/api/v1/accounts/0".into(), json!(null)),
         ("POST", "/api/v1/omms".into(), json!({})),
         ("POST", "/api/v1/users".into(), json!(user_json("1002"))),
-        ("PATCH", format!("/api/v1/users/{uid}"), json!({"name": "x"})),
+        (
+            "PATCH",
+            format!("/api/v1/users/{uid}"),
+            json!({"name": "x"}),
+        ),
         ("DELETE", format!("/api/v1/users/{uid}"), json!(null)),
-        ("PUT", "/api/v1/certificate".into(), json!({"certificate_pem": "", "key_pem": ""})),
-        ("POST", "/api/v1/certificate/self-signed".into(), json!(null)),
+        (
+            "PUT",
+            "/api/v1/certificate".into(),
+            json!({"certificate_pem": "", "key_pem": ""}),
+        ),
+        (
+            "POST",
+            "/api/v1/certificate/self-signed".into(),
+            json!(null),
+        ),
         ("POST", "/api/v1/license".into(), json!({"file": "x"})),
         ("DELETE", "/api/v1/statistics".into(), json!(null)),
         ("POST", "/api/v1/conference-rooms".into(), json!({})),
@@ -161,9 +236,18 @@ fn a_read_only_account_reads_everything_and_writes_nothing() {
     for (method, path, body) in &writes {
         let body = (!body.is_null()).then_some(body);
         let answer = viewer.send(method, path, body);
-        assert_eq!((answer.status, answer.code()), (403, "read_only"), "{method} {path}: {}", answer.text);
+        assert_eq!(
+            (answer.status, answer.code()),
+            (403, "read_only"),
+            "{method} {path}: {}",
+            answer.text
+        );
     }
-    assert_eq!(web.get(&format!("/api/v1/users/{uid}")).json["name"], "User 1001", "nothing changed");
+    assert_eq!(
+        web.get(&format!("/api/v1/users/{uid}")).json["name"],
+        "User 1001",
+        "nothing changed"
+    );
 }
 
 fn user_json(number: &str) -> serde_json::Value {
@@ -182,15 +266,25 @@ fn failed_logins_lock_the_account_for_a_while_and_are_counted() {
         assert_eq!(web.login("mom", "wrong").code(), "wrong_password");
     }
     let locked = web.login("mom", "mom");
-    assert_eq!((locked.status, locked.code()), (429, "locked"), "the right password waits too");
+    assert_eq!(
+        (locked.status, locked.code()),
+        (429, "locked"),
+        "the right password waits too"
+    );
     assert!(locked.header("retry-after").parse::<u64>().unwrap() >= 1);
     // The metrics need their token (in svc-web's state folder) and show the lockout.
     assert_eq!(web.get("/metrics").status, 401);
     let token = std::fs::read_to_string(mom.state_dir.join("web").join("metrics-token")).unwrap();
     let metrics = web.send_with_token("GET", "/metrics", &token, None);
     assert_eq!(metrics.status, 200);
-    assert!(metrics.text.contains("mom_web_login_lockouts_total 1"), "{}", metrics.text);
-    assert!(metrics.text.contains("mom_web_logins_total{result=\"wrong_password\"} 5"));
+    assert!(
+        metrics.text.contains("mom_web_login_lockouts_total 1"),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics
+        .text
+        .contains("mom_web_logins_total{result=\"wrong_password\"} 5"));
     drop(mom);
 }
 
@@ -201,12 +295,20 @@ fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
     let https = mom.listener("https");
     let mut conn = std::net::TcpStream::connect(http).unwrap();
     use std::io::{Read, Write};
-    write!(conn, "GET /api/v1/version?x=1 HTTP/1.1\r\nHost: mom.example:{}\r\nConnection: close\r\n\r\n", http.port()).unwrap();
+    write!(
+        conn,
+        "GET /api/v1/version?x=1 HTTP/1.1\r\nHost: mom.example:{}\r\nConnection: close\r\n\r\n",
+        http.port()
+    )
+    .unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
     assert!(
-        answer.contains(&format!("location: https://mom.example:{}/api/v1/version?x=1", https.port())),
+        answer.contains(&format!(
+            "location: https://mom.example:{}/api/v1/version?x=1",
+            https.port()
+        )),
         "{answer}"
     );
 
@@ -222,7 +324,10 @@ fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
         assert_eq!(version.header(name), value, "{name}");
     }
     let csp = version.header("content-security-policy");
-    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert_eq!(web.get("/healthz").text, "ok\n");
     let ready = web.get("/readyz");
     assert_eq!((ready.status, &ready.json["store"]), (200, &json!(true)));
@@ -235,7 +340,10 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
     let https = mom.listener("https");
     // High (the default) is TLS 1.3 only.
     let old = Web::new(https, Offer::Tls12Only);
-    assert!(old.try_send("GET", "/healthz", None).is_err(), "TLS 1.2 refused at High");
+    assert!(
+        old.try_send("GET", "/healthz", None).is_err(),
+        "TLS 1.2 refused at High"
+    );
 
     let bad = web.send(
         "PATCH",
@@ -244,29 +352,64 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
     );
     assert_eq!((bad.status, bad.code()), (422, "cipher"));
     let message = bad.json["message"].as_str().unwrap();
-    assert!(message.contains("NO-SUCH") && message.contains("supported: TLS_AES_256_GCM_SHA384"), "{message}");
-    assert_eq!(web.get("/api/v1/settings").json["tls_level"], "High", "nothing changed");
+    assert!(
+        message.contains("NO-SUCH") && message.contains("supported: TLS_AES_256_GCM_SHA384"),
+        "{message}"
+    );
+    assert_eq!(
+        web.get("/api/v1/settings").json["tls_level"],
+        "High",
+        "nothing changed"
+    );
 
-    let medium = web.send("PATCH", "/api/v1/settings", Some(&json!({"tls_level": "Medium"})));
+    let medium = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"tls_level": "Medium"})),
+    );
     assert_eq!(medium.status, 200, "{}", medium.text);
     let deadline = Instant::now() + Duration::from_secs(10);
     let tls12 = Web::new(https, Offer::Tls12Only);
     while tls12.try_send("GET", "/healthz", None).is_err() {
-        assert!(Instant::now() < deadline, "Medium never reached new connections");
+        assert!(
+            Instant::now() < deadline,
+            "Medium never reached new connections"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let security = web.get("/api/v1/security");
-    assert!(security.json["in_force"].as_str().unwrap().contains("ECDHE-ECDSA-AES128-GCM-SHA256"));
+    assert!(security.json["in_force"]
+        .as_str()
+        .unwrap()
+        .contains("ECDHE-ECDSA-AES128-GCM-SHA256"));
     assert_eq!(security.json["supported"].as_array().unwrap().len(), 9);
 
     // Back to High: the open TLS 1.2 connection keeps working, a new one is refused.
-    assert_eq!(web.send("PATCH", "/api/v1/settings", Some(&json!({"tls_level": "High"}))).status, 200);
+    assert_eq!(
+        web.send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(&json!({"tls_level": "High"}))
+        )
+        .status,
+        200
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Web::new(https, Offer::Tls12Only).try_send("GET", "/healthz", None).is_ok() {
-        assert!(Instant::now() < deadline, "High never reached new connections");
+    while Web::new(https, Offer::Tls12Only)
+        .try_send("GET", "/healthz", None)
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "High never reached new connections"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(tls12.get("/healthz").status, 200, "the open connection was kept");
+    assert_eq!(
+        tls12.get("/healthz").status,
+        200,
+        "the open connection was kept"
+    );
 }
 
 #[test]
@@ -287,10 +430,21 @@ fn the_certificate_is_checked_before_it_replaces_the_old_one() {
         Some(&json!({"certificate_pem": a.cert.pem(), "key_pem": b.signing_key.serialize_pem()})),
     );
     assert_eq!((mismatch.status, mismatch.code()), (422, "certificate"));
-    assert!(mismatch.json["message"].as_str().unwrap().contains("does not belong"));
-    let garbage = web.send("PUT", "/api/v1/certificate", Some(&json!({"certificate_pem": "junk", "key_pem": "junk"})));
+    assert!(mismatch.json["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not belong"));
+    let garbage = web.send(
+        "PUT",
+        "/api/v1/certificate",
+        Some(&json!({"certificate_pem": "junk", "key_pem": "junk"})),
+    );
     assert_eq!(garbage.code(), "certificate");
-    assert_eq!(web.get("/api/v1/certificate").json, shown.json, "nothing replaced");
+    assert_eq!(
+        web.get("/api/v1/certificate").json,
+        shown.json,
+        "nothing replaced"
+    );
 
     let uploaded = web.send(
         "PUT",
@@ -307,46 +461,93 @@ fn the_certificate_is_checked_before_it_replaces_the_old_one() {
     );
     let renewed = web.send("POST", "/api/v1/certificate/self-signed", None);
     assert_eq!(renewed.json["self_signed"], true);
-    assert_ne!(renewed.json["sha256_fingerprint"], shown.json["sha256_fingerprint"]);
+    assert_ne!(
+        renewed.json["sha256_fingerprint"],
+        shown.json["sha256_fingerprint"]
+    );
 }
 
 #[test]
 fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let (_mom, web) = admin();
-    let malformed = web.send_raw("POST", "/api/v1/users", "application/json", b"{\"num\": ".to_vec());
-    assert_eq!((malformed.status, malformed.code()), (400, "malformed_json"));
+    let malformed = web.send_raw(
+        "POST",
+        "/api/v1/users",
+        "application/json",
+        b"{\"num\": ".to_vec(),
+    );
+    assert_eq!(
+        (malformed.status, malformed.code()),
+        (400, "malformed_json")
+    );
     let not_json = web.send_raw("POST", "/api/v1/users", "text/plain", b"x".to_vec());
     assert_eq!(not_json.status, 415);
     let mut user = user_json("2001");
     user["num"] = json!(17);
     let wrong_type = web.send("POST", "/api/v1/users", Some(&user));
-    assert_eq!((wrong_type.status, wrong_type.code()), (422, "invalid_json_value"));
+    assert_eq!(
+        (wrong_type.status, wrong_type.code()),
+        (422, "invalid_json_value")
+    );
     let mut user = user_json("2001");
     user["colour"] = json!("blue");
     let unknown = web.send("POST", "/api/v1/users", Some(&user));
-    assert_eq!((unknown.status, unknown.message()), (422, "unknown field `colour`".to_owned()));
-    let oversize = web.send_raw("POST", "/api/v1/users", "application/json", vec![b' '; 2 * 1024 * 1024]);
+    assert_eq!(
+        (unknown.status, unknown.message()),
+        (422, "unknown field `colour`".to_owned())
+    );
+    let oversize = web.send_raw(
+        "POST",
+        "/api/v1/users",
+        "application/json",
+        vec![b' '; 2 * 1024 * 1024],
+    );
     assert_eq!(oversize.status, 413);
     assert_eq!(web.get("/api/v1/users?limit=5000").code(), "bad_request");
-    assert_eq!(web.get("/api/v1/users?sort=nope&order=asc").code(), "bad_query");
-    assert_eq!(web.get("/api/v1/users").json["total"], 0, "nothing was created");
+    assert_eq!(
+        web.get("/api/v1/users?sort=nope&order=asc").code(),
+        "bad_query"
+    );
+    assert_eq!(
+        web.get("/api/v1/users").json["total"],
+        0,
+        "nothing was created"
+    );
 
     // The same user twice: the second is refused by the store's rule, named.
-    assert_eq!(web.send("POST", "/api/v1/users", Some(&user_json("2001"))).status, 201);
+    assert_eq!(
+        web.send("POST", "/api/v1/users", Some(&user_json("2001")))
+            .status,
+        201
+    );
     let twice = web.send("POST", "/api/v1/users", Some(&user_json("2001")));
     assert_eq!((twice.status, twice.code()), (409, "duplicate_number"));
-    let control = web.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "a\u{7}b"})));
+    let control = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"system_name": "a\u{7}b"})),
+    );
     assert_eq!(control.status, 422, "{}", control.text);
     let sari = web.send("PATCH", "/api/v1/settings", Some(&json!({"sari": "x"})));
     assert_eq!(sari.status, 422);
 
     // A sorted, filtered page and column selection.
     for n in ["2003", "2002"] {
-        assert_eq!(web.send("POST", "/api/v1/users", Some(&user_json(n))).status, 201);
+        assert_eq!(
+            web.send("POST", "/api/v1/users", Some(&user_json(n)))
+                .status,
+            201
+        );
     }
-    let page = web.get("/api/v1/users?sort=num&order=desc&filter=num:starts:200&columns=uid,num&limit=2");
+    let page =
+        web.get("/api/v1/users?sort=num&order=desc&filter=num:starts:200&columns=uid,num&limit=2");
     assert_eq!(page.json["total"], 3);
-    let nums: Vec<&str> = page.json["items"].as_array().unwrap().iter().map(|u| u["num"].as_str().unwrap()).collect();
+    let nums: Vec<&str> = page.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["num"].as_str().unwrap())
+        .collect();
     assert_eq!(nums, ["2003", "2002"]);
     assert_eq!(page.json["items"][0].as_object().unwrap().len(), 2);
 }
@@ -355,7 +556,10 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
 fn the_openapi_document_covers_the_api() {
     let (_mom, web) = start();
     let doc = web.get("/api/v1/openapi.json");
-    assert_eq!(doc.json["openapi"].as_str().unwrap().chars().next(), Some('3'));
+    assert_eq!(
+        doc.json["openapi"].as_str().unwrap().chars().next(),
+        Some('3')
+    );
     let paths = doc.json["paths"].as_object().unwrap();
     for path in [
         "/api/v1/session",
@@ -387,15 +591,34 @@ fn a_second_factor_and_api_tokens() {
         .unwrap()
         .as_secs();
     let code = svc_web::second_factor::SecondFactors::code_at(&secret, now).unwrap();
-    assert_eq!(web.send("POST", "/api/v1/session/second-factor/confirm", Some(&json!({"code": code}))).status, 204);
+    assert_eq!(
+        web.send(
+            "POST",
+            "/api/v1/session/second-factor/confirm",
+            Some(&json!({"code": code}))
+        )
+        .status,
+        204
+    );
     let without = web.login("mom", PASSWORD);
-    assert_eq!((without.status, without.code()), (401, "second_factor_required"));
+    assert_eq!(
+        (without.status, without.code()),
+        (401, "second_factor_required")
+    );
     let next = svc_web::second_factor::SecondFactors::code_at(&secret, now + 30).unwrap();
-    let with = web.send("POST", "/api/v1/session", Some(&json!({"name": "mom", "password": PASSWORD, "code": next})));
+    let with = web.send(
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"name": "mom", "password": PASSWORD, "code": next})),
+    );
     assert_eq!(with.status, 200, "{}", with.text);
     web.take_session(&with);
 
-    let token = web.send("POST", "/api/v1/session/tokens", Some(&json!({"name": "backup script"})));
+    let token = web.send(
+        "POST",
+        "/api/v1/session/tokens",
+        Some(&json!({"name": "backup script"})),
+    );
     assert_eq!(token.status, 201);
     let secret = token.json["secret"].as_str().unwrap().to_owned();
     let id = token.json["token"]["id"].as_u64().unwrap();
@@ -404,8 +627,21 @@ fn a_second_factor_and_api_tokens() {
         script.send_with_token(method, path, &secret, body.as_ref())
     };
     assert_eq!(bearer("GET", "/api/v1/users", None).status, 200);
-    assert_eq!(bearer("PATCH", "/api/v1/settings", Some(json!({"system_name": "Script"}))).status, 200, "no CSRF for tokens");
-    assert_eq!(web.send("DELETE", &format!("/api/v1/session/tokens/{id}"), None).status, 204);
+    assert_eq!(
+        bearer(
+            "PATCH",
+            "/api/v1/settings",
+            Some(json!({"system_name": "Script"}))
+        )
+        .status,
+        200,
+        "no CSRF for tokens"
+    );
+    assert_eq!(
+        web.send("DELETE", &format!("/api/v1/session/tokens/{id}"), None)
+            .status,
+        204
+    );
     assert_eq!(bearer("GET", "/api/v1/users", None).code(), "invalid_token");
 }
 
@@ -418,7 +654,10 @@ fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
     let deadline = killed + Duration::from_secs(10);
     loop {
         let fresh = Web::new(mom.listener("https"), Offer::Any);
-        if fresh.try_send("GET", "/healthz", None).is_ok_and(|a| a.status == 200) {
+        if fresh
+            .try_send("GET", "/healthz", None)
+            .is_ok_and(|a| a.status == 200)
+        {
             break;
         }
         assert!(Instant::now() < deadline, "svc-web did not come back");
@@ -433,5 +672,14 @@ fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
     let session = again.get("/api/v1/session");
     assert_eq!(session.status, 200, "{}", session.text);
     assert_eq!(session.json["account"], "mom");
-    assert_eq!(again.send("PATCH", "/api/v1/settings", Some(&json!({"system_name": "After"}))).status, 200);
+    assert_eq!(
+        again
+            .send(
+                "PATCH",
+                "/api/v1/settings",
+                Some(&json!({"system_name": "After"}))
+            )
+            .status,
+        200
+    );
 }

@@ -286,16 +286,21 @@ pub fn parse(level: TlsSecurityLevel, list: &str) -> Result<Policy, CipherError>
         .split([':', ',', ' ', '\t', '\n', '\r'])
         .filter(|n| !n.is_empty())
     {
-        let found = all
-            .iter()
-            .find(|s| s.openssl_name.eq_ignore_ascii_case(name) || s.iana_name.eq_ignore_ascii_case(name));
+        let found = all.iter().find(|s| {
+            s.openssl_name.eq_ignore_ascii_case(name) || s.iana_name.eq_ignore_ascii_case(name)
+        });
         let suite = match found {
             Some(suite) => *suite,
-            None if KNOWN_UNSUPPORTED.iter().any(|k| k.eq_ignore_ascii_case(name)) => {
+            None if KNOWN_UNSUPPORTED
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(name)) =>
+            {
                 return Err(CipherError::Unsupported(name.to_owned()))
             }
             None if name.starts_with(['!', '-', '+', '@'])
-                || name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                || name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                     && !name.contains('-')
                     && !name.starts_with("TLS") =>
             {

@@ -13,13 +13,25 @@ fn every_default_list_parses_and_high_is_tls13_only() {
         assert!(!policy.suites.is_empty());
         assert_eq!(policy.list(), default_list(level));
     }
-    let high = parse(TlsSecurityLevel::High, &default_list(TlsSecurityLevel::High)).unwrap();
+    let high = parse(
+        TlsSecurityLevel::High,
+        &default_list(TlsSecurityLevel::High),
+    )
+    .unwrap();
     assert_eq!(high.versions(), vec![&rustls::version::TLS13]);
     assert_eq!(high.suites.len(), 3);
-    let medium = parse(TlsSecurityLevel::Medium, &default_list(TlsSecurityLevel::Medium)).unwrap();
+    let medium = parse(
+        TlsSecurityLevel::Medium,
+        &default_list(TlsSecurityLevel::Medium),
+    )
+    .unwrap();
     assert_eq!(medium.versions().len(), 2);
     assert!(!medium.list().contains("CHACHA20-POLY1305"));
-    let legacy = parse(TlsSecurityLevel::Legacy, &default_list(TlsSecurityLevel::Legacy)).unwrap();
+    let legacy = parse(
+        TlsSecurityLevel::Legacy,
+        &default_list(TlsSecurityLevel::Legacy),
+    )
+    .unwrap();
     assert_eq!(legacy.suites.len(), supported().len());
 }
 
@@ -36,17 +48,28 @@ fn a_custom_list_keeps_its_order_and_drops_repeats() {
     );
     assert_eq!(policy.provider().cipher_suites.len(), 2);
     // IANA names of TLS 1.2 suites are accepted as well.
-    let iana = parse(TlsSecurityLevel::Legacy, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384").unwrap();
+    let iana = parse(
+        TlsSecurityLevel::Legacy,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    )
+    .unwrap();
     assert_eq!(iana.list(), "ECDHE-RSA-AES256-GCM-SHA384");
     assert_eq!(iana.versions(), vec![&rustls::version::TLS12]);
 }
 
 #[test]
 fn bad_names_are_refused_with_the_name_and_the_supported_list() {
-    let unknown = parse(TlsSecurityLevel::Medium, "TLS_AES_128_GCM_SHA256:NO-SUCH-CIPHER").unwrap_err();
+    let unknown = parse(
+        TlsSecurityLevel::Medium,
+        "TLS_AES_128_GCM_SHA256:NO-SUCH-CIPHER",
+    )
+    .unwrap_err();
     assert_eq!(unknown, CipherError::Unknown("NO-SUCH-CIPHER".into()));
     let text = unknown.to_string();
-    assert!(text.contains("NO-SUCH-CIPHER") && text.contains("supported: TLS_AES_256_GCM_SHA384"), "{text}");
+    assert!(
+        text.contains("NO-SUCH-CIPHER") && text.contains("supported: TLS_AES_256_GCM_SHA384"),
+        "{text}"
+    );
     assert_eq!(
         parse(TlsSecurityLevel::Legacy, "AES256-SHA").unwrap_err(),
         CipherError::Unsupported("AES256-SHA".into())
@@ -63,7 +86,10 @@ fn bad_names_are_refused_with_the_name_and_the_supported_list() {
         parse(TlsSecurityLevel::High, "ECDHE-RSA-AES128-GCM-SHA256").unwrap_err(),
         CipherError::WrongProtocol { .. }
     ));
-    assert_eq!(parse(TlsSecurityLevel::High, " : ,").unwrap_err(), CipherError::Empty);
+    assert_eq!(
+        parse(TlsSecurityLevel::High, " : ,").unwrap_err(),
+        CipherError::Empty
+    );
 }
 
 #[test]
@@ -80,7 +106,10 @@ fn settings_select_the_level_and_fall_back_on_a_broken_stored_list() {
         custom: "ECDHE-ECDSA-AES128-GCM-SHA256".into(),
     };
     assert!(check_settings(&settings).is_ok());
-    assert_eq!(from_settings(&settings).0.list(), "ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert_eq!(
+        from_settings(&settings).0.list(),
+        "ECDHE-ECDSA-AES128-GCM-SHA256"
+    );
 
     settings.ciphers_legacy = CipherChoice {
         use_defaults: false,
@@ -88,7 +117,10 @@ fn settings_select_the_level_and_fall_back_on_a_broken_stored_list() {
     };
     assert_eq!(
         check_settings(&settings).unwrap_err(),
-        (TlsSecurityLevel::Legacy, CipherError::Unsupported("RC4-MD5".into()))
+        (
+            TlsSecurityLevel::Legacy,
+            CipherError::Unsupported("RC4-MD5".into())
+        )
     );
     settings.tls_level = TlsSecurityLevel::Legacy;
     let (policy, error) = from_settings(&settings);

@@ -82,8 +82,13 @@ fn yes() -> bool {
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ApiError::invalid("an account name has 1 to 64 characters, no spaces and no control characters"));
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(ApiError::invalid(
+            "an account name has 1 to 64 characters, no spaces and no control characters",
+        ));
     }
     Ok(())
 }
@@ -111,7 +116,10 @@ pub async fn create(
         other => return Err(crate::app::unexpected(&other)),
     };
     tracing::info!(account = %who.account.name, new_account = %new.name, "account added");
-    Ok((StatusCode::CREATED, Json(view(&app, app.account(id).await?))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&app, app.account(id).await?)),
+    ))
 }
 
 /// Changes to an account; absent fields stay.
@@ -151,7 +159,9 @@ pub async fn edit(
         let own = id == who.account.id;
         if own {
             let old = edit.old_password.as_deref().ok_or_else(|| {
-                ApiError::invalid("the previous password (`old_password`) is required to change your own")
+                ApiError::invalid(
+                    "the previous password (`old_password`) is required to change your own",
+                )
             })?;
             verify_old_password(&app, &who.account, old, who.source).await?;
         }
@@ -159,7 +169,9 @@ pub async fn edit(
         enforce_rules(&app, name, password, edit.old_password.as_deref())?;
     }
     if id == who.account.id && (edit.enabled == Some(false) || edit.write == Some(false)) {
-        return Err(ApiError::invalid("you cannot disable your own account or remove your own write permission"));
+        return Err(ApiError::invalid(
+            "you cannot disable your own account or remove your own write permission",
+        ));
     }
     app.done(StoreRequest::UpdateAccount(AccountUpdate {
         id,
@@ -187,7 +199,11 @@ pub async fn edit(
 /// Deletes an account (never the default one); its sessions and tokens end.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = u32, Path)),
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn delete(State(app): State<Arc<App>>, Writer(who): Writer, Path(id): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Path(id): Path<u32>,
+) -> ApiResult<StatusCode> {
     if id == who.account.id && id != DEFAULT_ACCOUNT_ID {
         return Err(ApiError::invalid("you cannot delete your own account"));
     }

@@ -12,7 +12,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ipc::api::store::{StoreRequest, StoreResponse};
-use model::{Device, Filter, FilterOp, Page, Query, Queryable, RelType, SortDirection, Source, User, MAX_PAGE};
+use model::{
+    Device, Filter, FilterOp, Page, Query, Queryable, RelType, SortDirection, Source, User,
+    MAX_PAGE,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -23,7 +26,10 @@ use utoipa::ToSchema;
 ///
 /// # Errors
 /// 400 naming the parameter.
-pub fn parse_query(raw: Option<&str>, columns_of: &[&str]) -> ApiResult<(Query, Option<Vec<String>>)> {
+pub fn parse_query(
+    raw: Option<&str>,
+    columns_of: &[&str],
+) -> ApiResult<(Query, Option<Vec<String>>)> {
     let mut query = Query {
         limit: 100,
         ..Query::default()
@@ -32,9 +38,9 @@ pub fn parse_query(raw: Option<&str>, columns_of: &[&str]) -> ApiResult<(Query, 
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "offset" => {
-                query.offset = value
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(format!("offset {value:?} is not a number")))?;
+                query.offset = value.parse().map_err(|_| {
+                    ApiError::bad_request(format!("offset {value:?} is not a number"))
+                })?;
             }
             "limit" => {
                 query.limit = value
@@ -42,7 +48,9 @@ pub fn parse_query(raw: Option<&str>, columns_of: &[&str]) -> ApiResult<(Query, 
                     .ok()
                     .filter(|n| (1..=MAX_PAGE).contains(n))
                     .ok_or_else(|| {
-                        ApiError::bad_request(format!("page size {value:?} is not between 1 and {MAX_PAGE}"))
+                        ApiError::bad_request(format!(
+                            "page size {value:?} is not between 1 and {MAX_PAGE}"
+                        ))
                     })?;
             }
             "sort" => query.sort_column = value.into_owned(),
@@ -60,7 +68,9 @@ pub fn parse_query(raw: Option<&str>, columns_of: &[&str]) -> ApiResult<(Query, 
             }
             "filter" => {
                 let mut parts = value.splitn(3, ':');
-                let (Some(column), Some(op), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
+                let (Some(column), Some(op), Some(text)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
                     return Err(ApiError::bad_request(format!(
                         "filter {value:?} is not column:op:value"
                     )));
@@ -85,17 +95,27 @@ pub fn parse_query(raw: Option<&str>, columns_of: &[&str]) -> ApiResult<(Query, 
                 });
             }
             "columns" => {
-                let list: Vec<String> = value.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect();
+                let list: Vec<String> = value
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect();
                 if let Some(bad) = list.iter().find(|c| !columns_of.contains(&c.as_str())) {
                     return Err(ApiError::bad_request(format!("unknown column {bad:?}")));
                 }
                 columns = Some(list);
             }
-            other => return Err(ApiError::bad_request(format!("unknown query parameter {other:?}"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {other:?}"
+                )))
+            }
         }
     }
     if query.sort != SortDirection::None && query.sort_column.is_empty() {
-        return Err(ApiError::bad_request("order asc or desc needs sort=<column>"));
+        return Err(ApiError::bad_request(
+            "order asc or desc needs sort=<column>",
+        ));
     }
     Ok((query, columns))
 }
@@ -114,7 +134,8 @@ fn rows<T: Serialize>(page: Page<T>, columns: Option<&[String]>) -> ApiResult<Ro
         .items
         .iter()
         .map(|item| {
-            let mut value = serde_json::to_value(item).map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut value =
+                serde_json::to_value(item).map_err(|e| ApiError::internal(e.to_string()))?;
             if let (Some(columns), serde_json::Value::Object(map)) = (columns, &mut value) {
                 map.retain(|k, _| columns.iter().any(|c| c == k));
             }
@@ -134,7 +155,11 @@ fn rows<T: Serialize>(page: Page<T>, columns: Option<&[String]>) -> ApiResult<Ro
         ("filter" = Option<String>, Query, description = "column:op:value, repeatable"),
         ("columns" = Option<String>, Query, description = "comma-separated fields to return")),
     responses((status = 200, body = Rows), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn list_users(State(app): State<Arc<App>>, _: Caller, RawQuery(raw): RawQuery) -> ApiResult<Json<Rows>> {
+pub async fn list_users(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Rows>> {
     let (query, columns) = parse_query(raw.as_deref(), User::COLUMNS)?;
     match app.call(StoreRequest::QueryUsers(query)).await? {
         StoreResponse::Users(page) => Ok(Json(rows(page, columns.as_deref())?)),
@@ -149,7 +174,11 @@ pub async fn list_users(State(app): State<Arc<App>>, _: Caller, RawQuery(raw): R
         ("filter" = Option<String>, Query, description = "column:op:value, repeatable"),
         ("columns" = Option<String>, Query, description = "comma-separated fields to return")),
     responses((status = 200, body = Rows), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn list_devices(State(app): State<Arc<App>>, _: Caller, RawQuery(raw): RawQuery) -> ApiResult<Json<Rows>> {
+pub async fn list_devices(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Rows>> {
     let (query, columns) = parse_query(raw.as_deref(), Device::COLUMNS)?;
     match app.call(StoreRequest::QueryDevices(query)).await? {
         StoreResponse::Devices(page) => Ok(Json(rows(page, columns.as_deref())?)),
@@ -174,14 +203,22 @@ async fn get_device_record(app: &App, ppn: u32) -> ApiResult<Device> {
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{uid}", tag = "users and DECT phones", params(("uid" = u32, Path)),
     responses((status = 200, body = User), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_user(State(app): State<Arc<App>>, _: Caller, Path(uid): Path<u32>) -> ApiResult<Json<User>> {
+pub async fn get_user(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Path(uid): Path<u32>,
+) -> ApiResult<Json<User>> {
     Ok(Json(get_user_record(&app, uid).await?))
 }
 
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{ppn}", tag = "users and DECT phones", params(("ppn" = u32, Path)),
     responses((status = 200, body = Device), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get_device(State(app): State<Arc<App>>, _: Caller, Path(ppn): Path<u32>) -> ApiResult<Json<Device>> {
+pub async fn get_device(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Path(ppn): Path<u32>,
+) -> ApiResult<Json<Device>> {
     Ok(Json(get_device_record(&app, ppn).await?))
 }
 
@@ -202,7 +239,11 @@ fn created(response: StoreResponse) -> ApiResult<(StatusCode, Json<Created>)> {
 /// Adds an unbound user (fields as in a user record; `uid` is assigned).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users and DECT phones", request_body = User,
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_user(State(app): State<Arc<App>>, _: Writer, Body(mut user): Body<User>) -> ApiResult<(StatusCode, Json<Created>)> {
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(mut user): Body<User>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
     user.uid = 0;
     created(app.call(StoreRequest::PutUser(user)).await?)
 }
@@ -210,7 +251,11 @@ pub async fn create_user(State(app): State<Arc<App>>, _: Writer, Body(mut user):
 /// Adds an unbound device.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "users and DECT phones", request_body = Device,
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create_device(State(app): State<Arc<App>>, _: Writer, Body(mut device): Body<Device>) -> ApiResult<(StatusCode, Json<Created>)> {
+pub async fn create_device(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(mut device): Body<Device>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
     device.ppn = 0;
     created(app.call(StoreRequest::PutDevice(device)).await?)
 }
@@ -282,9 +327,15 @@ const MAX_SELECTION: usize = MAX_PAGE as usize;
 /// Applies the same changes to several users; each gets its own result.
 #[utoipa::path(patch, path = "/api/v1/users", tag = "users and DECT phones", request_body = MultiEdit,
     responses((status = 200, body = [EditResult])))]
-pub async fn multi_edit_users(State(app): State<Arc<App>>, _: Writer, Body(edit): Body<MultiEdit>) -> ApiResult<Json<Vec<EditResult>>> {
+pub async fn multi_edit_users(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(edit): Body<MultiEdit>,
+) -> ApiResult<Json<Vec<EditResult>>> {
     if edit.ids.len() > MAX_SELECTION {
-        return Err(ApiError::bad_request(format!("at most {MAX_SELECTION} records per multi-edit")));
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_SELECTION} records per multi-edit"
+        )));
     }
     let mut out = Vec::new();
     for uid in edit.ids {
@@ -303,9 +354,15 @@ pub async fn multi_edit_users(State(app): State<Arc<App>>, _: Writer, Body(edit)
 /// Applies the same changes to several devices; each gets its own result.
 #[utoipa::path(patch, path = "/api/v1/devices", tag = "users and DECT phones", request_body = MultiEdit,
     responses((status = 200, body = [EditResult])))]
-pub async fn multi_edit_devices(State(app): State<Arc<App>>, _: Writer, Body(edit): Body<MultiEdit>) -> ApiResult<Json<Vec<EditResult>>> {
+pub async fn multi_edit_devices(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(edit): Body<MultiEdit>,
+) -> ApiResult<Json<Vec<EditResult>>> {
     if edit.ids.len() > MAX_SELECTION {
-        return Err(ApiError::bad_request(format!("at most {MAX_SELECTION} records per multi-edit")));
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_SELECTION} records per multi-edit"
+        )));
     }
     let mut out = Vec::new();
     for ppn in edit.ids {
@@ -324,7 +381,11 @@ pub async fn multi_edit_devices(State(app): State<Arc<App>>, _: Writer, Body(edi
 /// Deletes a user (its device is unbound).
 #[utoipa::path(delete, path = "/api/v1/users/{uid}", tag = "users and DECT phones", params(("uid" = u32, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete_user(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(uid): Path<u32>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::DeleteUser(uid)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -332,7 +393,11 @@ pub async fn delete_user(State(app): State<Arc<App>>, _: Writer, Path(uid): Path
 /// Deletes a device (its user is unbound).
 #[utoipa::path(delete, path = "/api/v1/devices/{ppn}", tag = "users and DECT phones", params(("ppn" = u32, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete_device(State(app): State<Arc<App>>, _: Writer, Path(ppn): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn delete_device(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(ppn): Path<u32>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::DeleteDevice(ppn)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -358,7 +423,11 @@ pub struct CreatedPair {
 /// Adds a fixed user/device pair in one step.
 #[utoipa::path(post, path = "/api/v1/fixed-pairs", tag = "users and DECT phones", request_body = FixedPair,
     responses((status = 201, body = CreatedPair), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create_fixed(State(app): State<Arc<App>>, _: Writer, Body(mut pair): Body<FixedPair>) -> ApiResult<(StatusCode, Json<CreatedPair>)> {
+pub async fn create_fixed(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(mut pair): Body<FixedPair>,
+) -> ApiResult<(StatusCode, Json<CreatedPair>)> {
     pair.user.uid = 0;
     pair.device.ppn = 0;
     match app
@@ -368,7 +437,9 @@ pub async fn create_fixed(State(app): State<Arc<App>>, _: Writer, Body(mut pair)
         })
         .await?
     {
-        StoreResponse::CreatedFixed { uid, ppn } => Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn }))),
+        StoreResponse::CreatedFixed { uid, ppn } => {
+            Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
+        }
         other => Err(unexpected(&other)),
     }
 }
@@ -385,7 +456,12 @@ pub struct Binding {
 /// Binds a user to a device.
 #[utoipa::path(post, path = "/api/v1/users/{uid}/binding", tag = "users and DECT phones", params(("uid" = u32, Path)),
     request_body = Binding, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn bind(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>, Body(b): Body<Binding>) -> ApiResult<StatusCode> {
+pub async fn bind(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(uid): Path<u32>,
+    Body(b): Body<Binding>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::Bind {
         uid,
         ppn: b.ppn,
@@ -398,7 +474,11 @@ pub async fn bind(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>, 
 /// Unbinds a user from its device.
 #[utoipa::path(delete, path = "/api/v1/users/{uid}/binding", tag = "users and DECT phones", params(("uid" = u32, Path)),
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn unbind(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn unbind(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(uid): Path<u32>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::Unbind(uid)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -413,7 +493,12 @@ pub struct Relation {
 /// Changes a bound pair's relation type.
 #[utoipa::path(put, path = "/api/v1/users/{uid}/relation", tag = "users and DECT phones", params(("uid" = u32, Path)),
     request_body = Relation, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn relation(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>, Body(r): Body<Relation>) -> ApiResult<StatusCode> {
+pub async fn relation(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(uid): Path<u32>,
+    Body(r): Body<Relation>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::ChangeRelationType {
         uid,
         rel_type: r.rel_type,
@@ -432,15 +517,28 @@ pub struct SourceChange {
 /// Changes a user's source (External → Internal).
 #[utoipa::path(put, path = "/api/v1/users/{uid}/source", tag = "users and DECT phones", params(("uid" = u32, Path)),
     request_body = SourceChange, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn source(State(app): State<Arc<App>>, _: Writer, Path(uid): Path<u32>, Body(s): Body<SourceChange>) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::ChangeSource { uid, source: s.source }).await?;
+pub async fn source(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(uid): Path<u32>,
+    Body(s): Body<SourceChange>,
+) -> ApiResult<StatusCode> {
+    app.done(StoreRequest::ChangeSource {
+        uid,
+        source: s.source,
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Unsubscribes a DECT phone (on the OMM where it is).
 #[utoipa::path(post, path = "/api/v1/devices/{ppn}/unsubscribe", tag = "users and DECT phones", params(("ppn" = u32, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn unsubscribe(State(app): State<Arc<App>>, _: Writer, Path(ppn): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn unsubscribe(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(ppn): Path<u32>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::UnsubscribeDevice(ppn)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -452,11 +550,16 @@ mod tests {
     #[test]
     fn a_table_query_is_parsed_and_bad_parameters_are_named() {
         let (q, cols) = parse_query(
-            Some("offset=50&limit=25&sort=num&order=desc&filter=name:contains:a%3Ab&columns=uid,num"),
+            Some(
+                "offset=50&limit=25&sort=num&order=desc&filter=name:contains:a%3Ab&columns=uid,num",
+            ),
             User::COLUMNS,
         )
         .unwrap();
-        assert_eq!((q.offset, q.limit, q.sort_column.as_str(), q.sort), (50, 25, "num", SortDirection::Descending));
+        assert_eq!(
+            (q.offset, q.limit, q.sort_column.as_str(), q.sort),
+            (50, 25, "num", SortDirection::Descending)
+        );
         assert_eq!(q.filters[0].value, "a:b");
         assert_eq!(cols.unwrap(), vec!["uid", "num"]);
         for (raw, needle) in [

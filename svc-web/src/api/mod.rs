@@ -40,7 +40,6 @@ use utoipa_axum::routes;
 struct ApiDoc;
 
 /// The API's routes and their OpenAPI document.
-#[must_use]
 pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
     use accounts as a;
     use directory as d;
@@ -75,7 +74,11 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(d::bind, d::unbind))
         .routes(routes!(d::relation))
         .routes(routes!(d::source))
-        .routes(routes!(d::list_devices, d::create_device, d::multi_edit_devices))
+        .routes(routes!(
+            d::list_devices,
+            d::create_device,
+            d::multi_edit_devices
+        ))
         .routes(routes!(d::get_device, d::edit_device, d::delete_device))
         .routes(routes!(d::unsubscribe))
         .routes(routes!(d::create_fixed))

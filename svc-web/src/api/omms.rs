@@ -42,21 +42,32 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
 /// One OMM record.
 #[utoipa::path(get, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)),
     responses((status = 200, body = Omm), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(app): State<Arc<App>>, _: Caller, Path(id): Path<u32>) -> ApiResult<Json<Omm>> {
+pub async fn get(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Path(id): Path<u32>,
+) -> ApiResult<Json<Omm>> {
     Ok(Json(redacted(one(&app, id).await?)))
 }
 
 /// Adds an OMM record (its id is assigned; link state is svc-axi's).
 #[utoipa::path(post, path = "/api/v1/omms", tag = "OMMs", request_body = Omm,
     responses((status = 201, body = crate::api::directory::Created), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<Arc<App>>, Writer(who): Writer, Body(mut omm): Body<Omm>) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Body(mut omm): Body<Omm>,
+) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
     omm.id = 0;
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();
     match app.call(StoreRequest::PutOmm(omm)).await? {
         StoreResponse::Created(id) => {
             tracing::info!(account = %who.account.name, omm = id, "OMM added");
-            Ok((StatusCode::CREATED, Json(crate::api::directory::Created { id })))
+            Ok((
+                StatusCode::CREATED,
+                Json(crate::api::directory::Created { id }),
+            ))
         }
         other => Err(unexpected(&other)),
     }
@@ -66,7 +77,10 @@ pub async fn create(State(app): State<Arc<App>>, Writer(who): Writer, Body(mut o
 const READ_ONLY: &[&str] = &["id", "health", "cloud_id"];
 
 async fn apply(app: &App, id: u32, changes: serde_json::Value) -> ApiResult<()> {
-    if let Some(key) = changes.as_object().and_then(|m| READ_ONLY.iter().find(|k| m.contains_key(**k))) {
+    if let Some(key) = changes
+        .as_object()
+        .and_then(|m| READ_ONLY.iter().find(|k| m.contains_key(**k)))
+    {
         return Err(ApiError::invalid(format!("`{key}` cannot be set")));
     }
     let current = one(app, id).await?;
@@ -78,7 +92,12 @@ async fn apply(app: &App, id: u32, changes: serde_json::Value) -> ApiResult<()> 
 /// disable it).
 #[utoipa::path(patch, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)), request_body = Object,
     responses((status = 200, body = Omm), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn edit(State(app): State<Arc<App>>, Writer(who): Writer, Path(id): Path<u32>, Body(changes): Body<serde_json::Value>) -> ApiResult<Json<Omm>> {
+pub async fn edit(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Path(id): Path<u32>,
+    Body(changes): Body<serde_json::Value>,
+) -> ApiResult<Json<Omm>> {
     apply(&app, id, changes).await?;
     tracing::info!(account = %who.account.name, omm = id, "OMM changed");
     Ok(Json(redacted(one(&app, id).await?)))
@@ -109,7 +128,11 @@ pub async fn multi_edit(
 /// Deletes an OMM record (its link ends).
 #[utoipa::path(delete, path = "/api/v1/omms/{id}", tag = "OMMs", params(("id" = u32, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete(State(app): State<Arc<App>>, Writer(who): Writer, Path(id): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Path(id): Path<u32>,
+) -> ApiResult<StatusCode> {
     one(&app, id).await?;
     app.done(StoreRequest::DeleteOmm(id)).await?;
     tracing::info!(account = %who.account.name, omm = id, "OMM deleted");

@@ -27,10 +27,17 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
 /// Adds a conference room.
 #[utoipa::path(post, path = "/api/v1/conference-rooms", tag = "conference rooms", request_body = ConferenceRoom,
     responses((status = 201, body = crate::api::directory::Created), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<Arc<App>>, _: Writer, Body(mut room): Body<ConferenceRoom>) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Body(mut room): Body<ConferenceRoom>,
+) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
     room.id = 0;
     match app.call(StoreRequest::PutConferenceRoom(room)).await? {
-        StoreResponse::Created(id) => Ok((StatusCode::CREATED, Json(crate::api::directory::Created { id }))),
+        StoreResponse::Created(id) => Ok((
+            StatusCode::CREATED,
+            Json(crate::api::directory::Created { id }),
+        )),
         other => Err(unexpected(&other)),
     }
 }
@@ -38,7 +45,12 @@ pub async fn create(State(app): State<Arc<App>>, _: Writer, Body(mut room): Body
 /// Edits a conference room: a JSON object of the fields to change.
 #[utoipa::path(patch, path = "/api/v1/conference-rooms/{id}", tag = "conference rooms", params(("id" = u32, Path)), request_body = Object,
     responses((status = 200, body = ConferenceRoom), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn edit(State(app): State<Arc<App>>, _: Writer, Path(id): Path<u32>, Body(changes): Body<serde_json::Value>) -> ApiResult<Json<ConferenceRoom>> {
+pub async fn edit(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(id): Path<u32>,
+    Body(changes): Body<serde_json::Value>,
+) -> ApiResult<Json<ConferenceRoom>> {
     let find = |rooms: Vec<ConferenceRoom>| {
         rooms
             .into_iter()
@@ -55,7 +67,11 @@ pub async fn edit(State(app): State<Arc<App>>, _: Writer, Path(id): Path<u32>, B
 /// Deletes a conference room.
 #[utoipa::path(delete, path = "/api/v1/conference-rooms/{id}", tag = "conference rooms", params(("id" = u32, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn delete(State(app): State<Arc<App>>, _: Writer, Path(id): Path<u32>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(id): Path<u32>,
+) -> ApiResult<StatusCode> {
     app.done(StoreRequest::DeleteConferenceRoom(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

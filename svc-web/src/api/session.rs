@@ -41,7 +41,11 @@ pub async fn banner(State(app): State<Arc<App>>) -> ApiResult<Json<Banner>> {
     Ok(Json(Banner {
         system_name: s.system_name,
         banner_enabled: s.banner_enabled,
-        banner_text: if s.banner_enabled { s.banner_text } else { String::new() },
+        banner_text: if s.banner_enabled {
+            s.banner_text
+        } else {
+            String::new()
+        },
     }))
 }
 
@@ -78,7 +82,11 @@ pub struct SessionInfo {
     pub second_factor: bool,
 }
 
-async fn session_info(app: &App, account: &Account, csrf: Option<String>) -> ApiResult<SessionInfo> {
+async fn session_info(
+    app: &App,
+    account: &Account,
+    csrf: Option<String>,
+) -> ApiResult<SessionInfo> {
     let settings = app.settings().await?;
     let second_factor = app
         .second_factors
@@ -117,7 +125,10 @@ fn locked_answer(wait: std::time::Duration) -> Response {
 fn count_failure(app: &App, name: &str, peer: SocketAddr, why: &'static str) {
     app.metrics.login(why);
     let now = Instant::now();
-    let mut throttle = app.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut throttle = app
+        .throttle
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut locked = Vec::new();
     for key in [Key::Account(name.to_lowercase()), Key::Source(peer.ip())] {
         if let Verdict::LockedNow(d) = throttle.failure(key.clone(), now) {
@@ -159,8 +170,13 @@ pub async fn login(
         Key::Source(peer.ip()),
     ];
     let wait = {
-        let throttle = app.throttle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.iter().filter_map(|k| throttle.locked(k, Instant::now())).max()
+        let throttle = app
+            .throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.iter()
+            .filter_map(|k| throttle.locked(k, Instant::now()))
+            .max()
     };
     if let Some(wait) = wait {
         app.metrics.login("locked");
@@ -177,11 +193,17 @@ pub async fn login(
         StoreResponse::Account(account) => account,
         StoreResponse::Error(StoreError::AccountDisabled) => {
             count_failure(&app, &request.name, peer, "disabled");
-            return Err(ApiError::forbidden("account_disabled", "the account is disabled"));
+            return Err(ApiError::forbidden(
+                "account_disabled",
+                "the account is disabled",
+            ));
         }
         StoreResponse::Error(StoreError::WrongPassword) => {
             count_failure(&app, &request.name, peer, "wrong_password");
-            return Err(ApiError::unauthorized("wrong_password", "wrong name or password"));
+            return Err(ApiError::unauthorized(
+                "wrong_password",
+                "wrong name or password",
+            ));
         }
         StoreResponse::Error(e) => return Err(e.into()),
         other => return Err(crate::app::unexpected(&other)),
@@ -206,7 +228,10 @@ pub async fn login(
             .map_err(ApiError::internal)?;
         if !ok {
             count_failure(&app, &request.name, peer, "second_factor");
-            return Err(ApiError::unauthorized("wrong_code", "the authenticator code is wrong or was used already"));
+            return Err(ApiError::unauthorized(
+                "wrong_code",
+                "the authenticator code is wrong or was used already",
+            ));
         }
     }
     app.throttle
@@ -214,11 +239,16 @@ pub async fn login(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .success(&keys[0]);
     let (token, session) = {
-        let mut sessions = app.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sessions = app
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let created = sessions
             .create(account.id, peer.ip().to_string(), unix_now())
             .map_err(ApiError::internal)?;
-        app.metrics.sessions.set(i64::try_from(sessions.len()).unwrap_or(i64::MAX));
+        app.metrics
+            .sessions
+            .set(i64::try_from(sessions.len()).unwrap_or(i64::MAX));
         created
     };
     app.metrics.login("ok");
@@ -253,9 +283,14 @@ pub async fn current(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResult<Js
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204)))]
 pub async fn logout(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResult<Response> {
     if let Credential::Session(token) = &who.credential {
-        let mut sessions = app.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sessions = app
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         sessions.remove(token).map_err(ApiError::internal)?;
-        app.metrics.sessions.set(i64::try_from(sessions.len()).unwrap_or(i64::MAX));
+        app.metrics
+            .sessions
+            .set(i64::try_from(sessions.len()).unwrap_or(i64::MAX));
     }
     let clear = format!("{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -393,7 +428,12 @@ pub struct OwnPassword {
 ///
 /// # Errors
 /// 401 `wrong_password`, 429 while locked.
-pub async fn verify_old_password(app: &App, account: &Account, old: &str, peer: SocketAddr) -> ApiResult<()> {
+pub async fn verify_old_password(
+    app: &App,
+    account: &Account,
+    old: &str,
+    peer: SocketAddr,
+) -> ApiResult<()> {
     let key = Key::Account(account.name.to_lowercase());
     let locked = app
         .throttle
@@ -401,7 +441,11 @@ pub async fn verify_old_password(app: &App, account: &Account, old: &str, peer: 
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .locked(&key, Instant::now());
     if locked.is_some() {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", "too many wrong passwords; try again later"));
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            "too many wrong passwords; try again later",
+        ));
     }
     match app
         .store
@@ -414,7 +458,10 @@ pub async fn verify_old_password(app: &App, account: &Account, old: &str, peer: 
         StoreResponse::Account(_) => Ok(()),
         StoreResponse::Error(StoreError::WrongPassword) => {
             count_failure(app, &account.name, peer, "wrong_password");
-            Err(ApiError::unauthorized("wrong_password", "the previous password is wrong"))
+            Err(ApiError::unauthorized(
+                "wrong_password",
+                "the previous password is wrong",
+            ))
         }
         StoreResponse::Error(e) => Err(e.into()),
         other => Err(crate::app::unexpected(&other)),
@@ -431,7 +478,12 @@ pub async fn change_own_password(
     Body(change): Body<OwnPassword>,
 ) -> ApiResult<StatusCode> {
     verify_old_password(&app, &who.account, &change.old_password, who.source).await?;
-    enforce_rules(&app, &who.account.name, &change.new_password, Some(&change.old_password))?;
+    enforce_rules(
+        &app,
+        &who.account.name,
+        &change.new_password,
+        Some(&change.old_password),
+    )?;
     app.done(StoreRequest::UpdateAccount(AccountUpdate {
         id: who.account.id,
         password: Some(change.new_password),
@@ -453,7 +505,10 @@ pub async fn change_own_password(
 
 /// Starts enrolling a TOTP second factor for the caller's account.
 #[utoipa::path(post, path = "/api/v1/session/second-factor", tag = "session", responses((status = 200, body = Enrolment)))]
-pub async fn enrol_second_factor(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Enrolment>> {
+pub async fn enrol_second_factor(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+) -> ApiResult<Json<Enrolment>> {
     let enrolment = app
         .second_factors
         .lock()
@@ -488,7 +543,9 @@ pub async fn confirm_second_factor(
         tracing::info!(account = %who.account.name, "second factor enabled");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::invalid("the code is wrong; check the authenticator app's clock"))
+        Err(ApiError::invalid(
+            "the code is wrong; check the authenticator app's clock",
+        ))
     }
 }
 
@@ -551,8 +608,13 @@ pub async fn create_token(
     Caller(who): Caller,
     Body(new): Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    if new.name.trim().is_empty() || new.name.chars().count() > 64 || new.name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("a token name has 1 to 64 characters and no control characters"));
+    if new.name.trim().is_empty()
+        || new.name.chars().count() > 64
+        || new.name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            "a token name has 1 to 64 characters and no control characters",
+        ));
     }
     let (secret, token) = app
         .tokens
@@ -581,6 +643,8 @@ pub async fn revoke_token(
     if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("no API token {id} of this account")))
+        Err(ApiError::not_found(format!(
+            "no API token {id} of this account"
+        )))
     }
 }

@@ -27,7 +27,11 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
 /// One counter with its history (refresh).
 #[utoipa::path(get, path = "/api/v1/statistics/{name}", tag = "statistics", params(("name" = String, Path)),
     responses((status = 200, body = Counter), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(app): State<Arc<App>>, _: Caller, Path(name): Path<String>) -> ApiResult<Json<Counter>> {
+pub async fn get(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Counter>> {
     counters(&app)
         .await?
         .into_iter()
@@ -39,11 +43,19 @@ pub async fn get(State(app): State<Arc<App>>, _: Caller, Path(name): Path<String
 /// Clears one counter (its value to 0).
 #[utoipa::path(delete, path = "/api/v1/statistics/{name}", tag = "statistics", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn clear(State(app): State<Arc<App>>, _: Writer, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn clear(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     if !counters(&app).await?.iter().any(|c| c.name == name) {
-        return Err(ApiError::not_found(format!("no counter {:?}", model::printable(&name))));
+        return Err(ApiError::not_found(format!(
+            "no counter {:?}",
+            model::printable(&name)
+        )));
     }
-    app.done(StoreRequest::SetCounter { name, value: 0 }).await?;
+    app.done(StoreRequest::SetCounter { name, value: 0 })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

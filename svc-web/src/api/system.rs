@@ -55,7 +55,9 @@ pub async fn edit_settings(
 ) -> ApiResult<Json<Settings>> {
     if let Some(map) = changes.as_object() {
         if let Some(key) = READ_ONLY_SETTINGS.iter().find(|k| map.contains_key(**k)) {
-            return Err(ApiError::invalid(format!("`{key}` cannot be set (it comes from the license or the EULA)")));
+            return Err(ApiError::invalid(format!(
+                "`{key}` cannot be set (it comes from the license or the EULA)"
+            )));
         }
     }
     let current = app.settings().await?;
@@ -70,8 +72,13 @@ pub async fn edit_settings(
 
 /// The checks svc-web adds to the store's: the cipher lists.
 fn check_settings(settings: &Settings) -> ApiResult<()> {
-    tls_policy::check_settings(settings)
-        .map_err(|(level, e)| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "cipher", format!("level {level:?}: {e}")))
+    tls_policy::check_settings(settings).map_err(|(level, e)| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "cipher",
+            format!("level {level:?}: {e}"),
+        )
+    })
 }
 
 /// Puts the settings' security level in force for new connections.
@@ -83,7 +90,9 @@ pub fn apply_tls_settings(app: &App, settings: &Settings) {
     let list = policy.list();
     if app.tls.policy().list() != list || app.tls.policy().level != policy.level {
         match app.tls.set_policy(policy) {
-            Ok(()) => tracing::info!(level = ?settings.tls_level, ciphers = %list, "TLS security level in force for new connections"),
+            Ok(()) => {
+                tracing::info!(level = ?settings.tls_level, ciphers = %list, "TLS security level in force for new connections")
+            }
             Err(e) => tracing::error!(error = %e, "cannot apply the TLS security level"),
         }
     }
@@ -130,15 +139,22 @@ pub struct Security {
 #[utoipa::path(get, path = "/api/v1/security", tag = "system settings", responses((status = 200, body = Security)))]
 pub async fn security(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Security>> {
     let settings = app.settings().await?;
-    let levels = [TlsSecurityLevel::High, TlsSecurityLevel::Medium, TlsSecurityLevel::Legacy]
-        .into_iter()
-        .map(|level| LevelCiphers {
-            level,
-            choice: tls_policy::choice(&settings, level).clone(),
-            defaults: tls_policy::default_list(level),
-            protocols: tls_policy::protocols(level).iter().map(ToString::to_string).collect(),
-        })
-        .collect();
+    let levels = [
+        TlsSecurityLevel::High,
+        TlsSecurityLevel::Medium,
+        TlsSecurityLevel::Legacy,
+    ]
+    .into_iter()
+    .map(|level| LevelCiphers {
+        level,
+        choice: tls_policy::choice(&settings, level).clone(),
+        defaults: tls_policy::default_list(level),
+        protocols: tls_policy::protocols(level)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
+    .collect();
     let supported = tls_policy::supported()
         .into_iter()
         .map(|s| SuiteInfo {
@@ -170,10 +186,18 @@ pub struct CertificateUpload {
     pub key_pem: String,
 }
 
-fn install(app: &App, certified: certificate::Certified, account: &str) -> ApiResult<CertificateInfo> {
-    app.certificate_files.store(&certified).map_err(ApiError::internal)?;
+fn install(
+    app: &App,
+    certified: certificate::Certified,
+    account: &str,
+) -> ApiResult<CertificateInfo> {
+    app.certificate_files
+        .store(&certified)
+        .map_err(ApiError::internal)?;
     let info = certified.info.clone();
-    app.tls.set_certificate(certified).map_err(ApiError::internal)?;
+    app.tls
+        .set_certificate(certified)
+        .map_err(ApiError::internal)?;
     tracing::info!(
         account = %account,
         sha256 = %info.sha256_fingerprint,
@@ -193,15 +217,24 @@ pub async fn upload_certificate(
     Body(upload): Body<CertificateUpload>,
 ) -> ApiResult<Json<CertificateInfo>> {
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
-    let certified = certificate::check(&upload.certificate_pem, &upload.key_pem, now)
-        .map_err(|e| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "certificate", e.to_string()))?;
+    let certified =
+        certificate::check(&upload.certificate_pem, &upload.key_pem, now).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "certificate",
+                e.to_string(),
+            )
+        })?;
     Ok(Json(install(&app, certified, &who.account.name)?))
 }
 
 /// Replaces the certificate with a new self-signed one.
 #[utoipa::path(post, path = "/api/v1/certificate/self-signed", tag = "system settings",
     responses((status = 200, body = CertificateInfo)))]
-pub async fn new_self_signed(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiResult<Json<CertificateInfo>> {
+pub async fn new_self_signed(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+) -> ApiResult<Json<CertificateInfo>> {
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     let certified = certificate::self_signed(&app.hosts, now).map_err(ApiError::internal)?;
     Ok(Json(install(&app, certified, &who.account.name)?))
@@ -209,7 +242,10 @@ pub async fn new_self_signed(State(app): State<Arc<App>>, Writer(who): Writer) -
 
 /// The installed license, if any.
 #[utoipa::path(get, path = "/api/v1/license", tag = "system settings", responses((status = 200, body = Option<License>)))]
-pub async fn get_license(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Option<License>>> {
+pub async fn get_license(
+    State(app): State<Arc<App>>,
+    _: Caller,
+) -> ApiResult<Json<Option<License>>> {
     match app.call(StoreRequest::GetLicense).await? {
         StoreResponse::License(l) => Ok(Json(l)),
         other => Err(crate::app::unexpected(&other)),
@@ -231,7 +267,8 @@ pub async fn install_license(
     Writer(who): Writer,
     Body(upload): Body<LicenseUpload>,
 ) -> ApiResult<Json<Option<License>>> {
-    app.done(StoreRequest::InstallLicense(upload.file.into_bytes())).await?;
+    app.done(StoreRequest::InstallLicense(upload.file.into_bytes()))
+        .await?;
     tracing::info!(account = %who.account.name, "license installed");
     get_license(State(app), Caller(who)).await
 }
