@@ -230,7 +230,7 @@ pub struct User, view UserView {
 
 record! {
 /// A PP device (handset) record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device, view DeviceView {
     /// Device id (`ppn`), assigned by the store when 0 on create.

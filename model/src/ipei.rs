@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A validated IPEI, stored as its 12 digits plus check character.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The default is `00000 0000000 0`, a placeholder that no handset carries.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ipei {
     /// Equipment manufacturer code (5 decimal digits, at most 65535).
     pub emc: u32,

@@ -64,6 +64,8 @@ pub struct App {
     pub metrics_loopback: bool,
     /// The store's change feed, for the WebSockets.
     pub changes: tokio::sync::broadcast::Sender<Change>,
+    /// The latest changes, for WebSockets that resume.
+    pub recent: Mutex<crate::live_events::Recent>,
     /// Whether svc-web runs in development mode.
     pub dev: bool,
 }

@@ -106,6 +106,17 @@ pub fn patch<T: Serialize + DeserializeOwned>(
     decode(&bytes)
 }
 
+/// A new record: the JSON object `fields` laid over the type's defaults, so a client sends
+/// only the fields it sets.
+///
+/// # Errors
+/// As [`patch`].
+pub fn create<T: Serialize + DeserializeOwned + Default>(
+    fields: serde_json::Value,
+) -> Result<T, ApiError> {
+    patch(&T::default(), fields)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
 //! - [`api`]: the REST API, a module per pane;
 //! - [`auth`], [`sessions`], [`login_throttle`], [`password_rules`], [`second_factor`],
 //!   [`api_tokens`]: who is calling and how they logged in;
+//! - [`live_events`]: the WebSocket of store changes;
 //! - [`json`] and [`error`]: request bodies and error answers;
 //! - [`monitoring`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`;
 //! - [`persist`]: svc-web's small state files;
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod certificate;
 pub mod error;
 pub mod json;
+pub mod live_events;
 pub mod login_throttle;
 pub mod metrics;
 pub mod monitoring;
@@ -209,6 +211,7 @@ pub async fn run(
         metrics_token: Some(metrics_token(&args.state_dir)?),
         metrics_loopback: args.metrics_loopback,
         changes: tokio::sync::broadcast::channel(1024).0,
+        recent: Mutex::default(),
         dev: service_kit::dev_mode(args.dev),
     });
     let limits = server::Limits {
@@ -288,16 +291,34 @@ async fn follow_feed(
                 if change.entity == model::Entity::Settings {
                     refresh_tls(&app).await;
                 }
-                let _ = app.changes.send(change);
+                publish(&app, change);
             }
             ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
+                let first = last == 0;
                 last = rev;
                 refresh_tls(&app).await;
-                let _ = app.changes.send(Change::database(rev));
+                if first {
+                    // The first subscription: only where the stream starts.
+                    app.recent
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .last = rev;
+                } else {
+                    publish(&app, Change::database(rev));
+                }
             }
             ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
         }
     }
+}
+
+/// Hands a change to the live-event clients (held for resuming ones first).
+fn publish(app: &App, change: Change) {
+    app.recent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(change);
+    let _ = app.changes.send(change);
 }
 
 async fn refresh_tls(app: &App) {

@@ -113,11 +113,55 @@ impl Answer {
     }
 }
 
+/// The live-event WebSocket of a [`Web`] client.
+pub struct Events<'a> {
+    web: &'a Web,
+    socket:
+        tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+}
+
+impl Events<'_> {
+    /// The next event, or `None` when none comes within `timeout` or the stream ended.
+    pub fn next(&mut self, timeout: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let socket = &mut self.socket;
+        self.web.rt.block_on(async {
+            loop {
+                match tokio::time::timeout(timeout, socket.next()).await {
+                    Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                        return serde_json::from_str(&text).ok();
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    _ => return None,
+                }
+            }
+        })
+    }
+
+    /// Waits for an event that `pick` accepts, skipping others; `None` after `timeout`.
+    pub fn wait_for(
+        &mut self,
+        timeout: std::time::Duration,
+        pick: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            let event = self.next(left)?;
+            if pick(&event) {
+                return Some(event);
+            }
+        }
+    }
+}
+
 /// A browser-like client of one MOM.
 pub struct Web {
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
     base: String,
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
     verifier: Arc<Recording>,
     /// The session cookie, once logged in.
     pub cookie: Option<String>,
@@ -141,6 +185,8 @@ impl Web {
             .dangerous()
             .with_custom_certificate_verifier(Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>)
             .with_no_client_auth();
+        let mut ws_tls = tls.clone();
+        ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -160,10 +206,41 @@ impl Web {
             rt,
             client,
             base: format!("https://{https}"),
+            addr: https,
+            tls: Arc::new(ws_tls),
             verifier,
             cookie: None,
             csrf: None,
         }
+    }
+
+    /// Opens the live-event WebSocket (over HTTP/1.1, with the session cookie).
+    ///
+    /// # Panics
+    /// When the connection or the upgrade fails.
+    #[must_use]
+    pub fn events(&self, query: &str) -> Events<'_> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("wss://{}/api/v1/events{query}", self.addr);
+        let mut request = url.into_client_request().expect("request");
+        if let Some(cookie) = &self.cookie {
+            request.headers_mut().insert(
+                "cookie",
+                format!("mom_session={cookie}").parse().expect("cookie"),
+            );
+        }
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls));
+        let addr = self.addr;
+        let socket = self.rt.block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+            let tls = connector.connect(name, tcp).await.expect("TLS");
+            tokio_tungstenite::client_async(request, tls)
+                .await
+                .expect("WebSocket upgrade")
+                .0
+        });
+        Events { web: self, socket }
     }
 
     /// The SHA-256 of the certificate the server presented last.

@@ -683,3 +683,145 @@ fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
         200
     );
 }
+
+#[test]
+fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = rt
+        .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
+            omms: 1,
+            users: 5,
+            devices: 5,
+            ..omm_sim::FleetOptions::default()
+        }))
+        .unwrap();
+    let mom = Mom::start(&Options {
+        extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
+        ..Options::default()
+    });
+    let mut web = wait_for_web(&mom);
+    web.first_login(PASSWORD);
+    let omm = json!({
+        "enabled": true, "name": "Site 1",
+        "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port()),
+        "user": "omm", "password": "omm-password",
+    });
+    let created = web.send("POST", "/api/v1/omms", Some(&omm));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let omm_id = created.json["id"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while web.get("/api/v1/users").json["total"] != 5
+        || web.get(&format!("/api/v1/omms/{omm_id}")).json["health"]["link"] != "Up"
+    {
+        assert!(Instant::now() < deadline, "the OMM never linked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        web.get(&format!("/api/v1/omms/{omm_id}")).json["password"],
+        "",
+        "never returned"
+    );
+
+    let mut events = web.events("");
+    let hello = events.next(Duration::from_secs(5)).expect("hello");
+    assert_eq!(hello["type"], "hello");
+    let start_rev = hello["rev"].as_u64().unwrap();
+
+    // An edit at the OMM arrives as a user change.
+    fleet
+        .admin_edit_user(1, 2, "name", "Edited at the OMM")
+        .unwrap();
+    let change = events
+        .wait_for(Duration::from_secs(10), |e| {
+            e["type"] == "change" && e["entity"] == "User"
+        })
+        .expect("the OMM-side edit as an event");
+    let uid = change["id"].as_u64().unwrap();
+    assert_eq!(
+        web.get(&format!("/api/v1/users/{uid}")).json["name"],
+        "Edited at the OMM"
+    );
+
+    // A second client resuming after the first hello gets the same change replayed.
+    let mut resumed = web.events(&format!("?from_rev={start_rev}"));
+    assert_eq!(
+        resumed.next(Duration::from_secs(5)).unwrap()["type"],
+        "hello"
+    );
+    let replayed = resumed
+        .wait_for(Duration::from_secs(5), |e| {
+            e["type"] == "change" && e["entity"] == "User"
+        })
+        .expect("replayed");
+    assert_eq!(replayed["rev"], change["rev"]);
+    drop(resumed);
+
+    // Suppressed: users and DECT phones are not sent, OMM changes are.
+    let set = |mode: &str| {
+        let answer = web.send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(&json!({"suppress_table_updates": mode})),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    };
+    set("UsersDectPhones");
+    events
+        .wait_for(Duration::from_secs(5), |e| e["entity"] == "Settings")
+        .expect("the settings change is always sent");
+    fleet
+        .admin_edit_user(1, 3, "name", "Quietly edited")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while web
+        .get("/api/v1/users?filter=name:eq:Quietly%20edited")
+        .json["total"]
+        != 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the quiet edit never reached the store"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let description = |text: &str| {
+        let answer = web.send(
+            "PATCH",
+            &format!("/api/v1/omms/{omm_id}"),
+            Some(&json!({"description": text})),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    };
+    // The user change reached the store before this OMM change: had it been sent, it would
+    // come first.
+    description("first");
+    let next = events
+        .wait_for(Duration::from_secs(10), |e| {
+            e["type"] == "change" && e["entity"] != "Settings"
+        })
+        .expect("the OMM change");
+    assert_eq!(
+        next["entity"], "Omm",
+        "the user change was suppressed: {next}"
+    );
+
+    // All: no table change at all, only settings.
+    set("All");
+    events
+        .wait_for(Duration::from_secs(5), |e| e["entity"] == "Settings")
+        .unwrap();
+    description("second");
+    fleet.admin_edit_user(1, 4, "name", "Also quiet").unwrap();
+    set("Off");
+    let after = events
+        .wait_for(Duration::from_secs(5), |e| e["type"] == "change")
+        .unwrap();
+    assert_eq!(
+        after["entity"], "Settings",
+        "nothing between the two settings changes: {after}"
+    );
+}

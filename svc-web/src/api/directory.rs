@@ -7,7 +7,7 @@
 use crate::app::{unexpected, App};
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
-use crate::json::{patch, Body};
+use crate::json::{create, patch, Body};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -236,26 +236,30 @@ fn created(response: StoreResponse) -> ApiResult<(StatusCode, Json<Created>)> {
     }
 }
 
-/// Adds an unbound user (fields as in a user record; `uid` is assigned).
+/// Adds an unbound user: the fields of a user record (absent ones take their defaults;
+/// `uid` is assigned).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users and DECT phones", request_body = User,
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_user(
     State(app): State<Arc<App>>,
     _: Writer,
-    Body(mut user): Body<User>,
+    Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
+    let mut user: User = create(fields)?;
     user.uid = 0;
     created(app.call(StoreRequest::PutUser(user)).await?)
 }
 
-/// Adds an unbound device.
+/// Adds an unbound device: the fields of a device record (`ipei` required, absent ones
+/// take their defaults; `ppn` is assigned).
 #[utoipa::path(post, path = "/api/v1/devices", tag = "users and DECT phones", request_body = Device,
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_device(
     State(app): State<Arc<App>>,
     _: Writer,
-    Body(mut device): Body<Device>,
+    Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
+    let mut device = new_device(fields)?;
     device.ppn = 0;
     created(app.call(StoreRequest::PutDevice(device)).await?)
 }
@@ -402,13 +406,23 @@ pub async fn delete_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A fixed user/device pair to add.
+/// A device from the fields a client sent; the IPEI is required.
+fn new_device(fields: serde_json::Value) -> ApiResult<Device> {
+    if fields.get("ipei").is_none() {
+        return Err(ApiError::invalid("missing field `ipei`"));
+    }
+    create(fields)
+}
+
+/// A fixed user/device pair to add: the fields of each (absent ones take their defaults).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FixedPair {
-    /// The user.
-    pub user: User,
-    /// The device.
-    pub device: Device,
+    /// The user's fields.
+    #[schema(value_type = User)]
+    pub user: serde_json::Value,
+    /// The device's fields (`ipei` required).
+    #[schema(value_type = Device)]
+    pub device: serde_json::Value,
 }
 
 /// The ids of a new fixed pair.
@@ -426,17 +440,13 @@ pub struct CreatedPair {
 pub async fn create_fixed(
     State(app): State<Arc<App>>,
     _: Writer,
-    Body(mut pair): Body<FixedPair>,
+    Body(pair): Body<FixedPair>,
 ) -> ApiResult<(StatusCode, Json<CreatedPair>)> {
-    pair.user.uid = 0;
-    pair.device.ppn = 0;
-    match app
-        .call(StoreRequest::CreateFixed {
-            user: pair.user,
-            device: pair.device,
-        })
-        .await?
-    {
+    let mut user: User = create(pair.user)?;
+    let mut device = new_device(pair.device)?;
+    user.uid = 0;
+    device.ppn = 0;
+    match app.call(StoreRequest::CreateFixed { user, device }).await? {
         StoreResponse::CreatedFixed { uid, ppn } => {
             Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
         }

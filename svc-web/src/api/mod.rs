@@ -35,6 +35,7 @@ use utoipa_axum::routes;
         (name = "users and DECT phones", description = "Users, devices and their relations"),
         (name = "conference rooms", description = "Integrated Conference Server rooms"),
         (name = "statistics", description = "Counters and the event log"),
+        (name = "live events", description = "A WebSocket of record changes"),
     )
 )]
 struct ApiDoc;
@@ -87,5 +88,6 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(st::list, st::clear_all))
         .routes(routes!(st::get, st::clear))
         .routes(routes!(st::event_log))
+        .routes(routes!(crate::live_events::events))
         .split_for_parts()
 }

@@ -50,14 +50,22 @@ pub async fn get(
     Ok(Json(redacted(one(&app, id).await?)))
 }
 
-/// Adds an OMM record (its id is assigned; link state is svc-axi's).
+/// Adds an OMM record: the fields of an OMM record (absent ones take their defaults; the id
+/// is assigned; link state and Cloud-ID are svc-axi's).
 #[utoipa::path(post, path = "/api/v1/omms", tag = "OMMs", request_body = Omm,
     responses((status = 201, body = crate::api::directory::Created), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
-    Body(mut omm): Body<Omm>,
+    Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+    if let Some(key) = fields
+        .as_object()
+        .and_then(|m| READ_ONLY.iter().find(|k| m.contains_key(**k)))
+    {
+        return Err(ApiError::invalid(format!("`{key}` cannot be set")));
+    }
+    let mut omm: Omm = crate::json::create(fields)?;
     omm.id = 0;
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();

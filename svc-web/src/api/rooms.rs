@@ -30,8 +30,9 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
 pub async fn create(
     State(app): State<Arc<App>>,
     _: Writer,
-    Body(mut room): Body<ConferenceRoom>,
+    Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
+    let mut room: ConferenceRoom = crate::json::create(fields)?;
     room.id = 0;
     match app.call(StoreRequest::PutConferenceRoom(room)).await? {
         StoreResponse::Created(id) => Ok((
