@@ -343,3 +343,28 @@ impl HealthCheck {
         }
     }
 }
+
+/// One entry of the audit trail: a change made through the API or the admin CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Sequence number, increasing (assigned by the store).
+    pub seq: u64,
+    /// When (assigned by the store).
+    pub time: Timestamp,
+    /// Who: the account name, or `cli:<user>` for the admin CLI.
+    pub actor: String,
+    /// From where: the client's address, or `local` for the CLI.
+    pub source: String,
+    /// What was done, e.g. `users.edit`.
+    pub action: String,
+    /// Which record, e.g. `user 17`.
+    pub target: String,
+    /// The record before, as JSON with secrets redacted; empty for a creation.
+    pub before: String,
+    /// The record after, as JSON with secrets redacted; empty for a deletion.
+    pub after: String,
+}
+
+/// Audit entries the store keeps; the oldest go first.
+pub const AUDIT_CAPACITY: usize = 1000;

@@ -212,7 +212,7 @@ pub async fn export(socket: &Path, file: &Path) -> i32 {
 }
 
 /// Replaces the database with the export in `file`, after the store validated all of it.
-pub async fn import(socket: &Path, file: &Path) -> i32 {
+pub async fn import(socket: &Path, file: &Path, allow_foreign_identity: bool) -> i32 {
     let result = async {
         let bytes =
             std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -250,7 +250,12 @@ pub async fn import(socket: &Path, file: &Path) -> i32 {
             eprint!("\rsent {sent} of {} bytes", bytes.len());
         }
         eprintln!();
-        match call::<StoreApi>(&mut ch, id, StoreRequest::ImportCommit { import }).await? {
+        let commit = if allow_foreign_identity {
+            StoreRequest::ImportCommitForeign { import }
+        } else {
+            StoreRequest::ImportCommit { import }
+        };
+        match call::<StoreApi>(&mut ch, id, commit).await? {
             StoreResponse::Revision(rev) => Ok(rev),
             other => Err(store_error(other)),
         }

@@ -125,6 +125,10 @@ pub enum DbAction {
     Import {
         /// Input file.
         file: PathBuf,
+        /// Import it even if it carries another installation's license or SARI while OMMs
+        /// are linked (they would be provisioned with that identity).
+        #[arg(long)]
+        allow_foreign_identity: bool,
     },
 }
 
@@ -209,8 +213,16 @@ fn run_command(command: &Command, config: &Config) -> i32 {
             action: DbAction::Export { file },
         } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),
         Command::Db {
-            action: DbAction::Import { file },
-        } => rt.block_on(cli::import(&services::store_socket(runtime_dir), file)),
+            action:
+                DbAction::Import {
+                    file,
+                    allow_foreign_identity,
+                },
+        } => rt.block_on(cli::import(
+            &services::store_socket(runtime_dir),
+            file,
+            *allow_foreign_identity,
+        )),
         Command::Omm { action } => {
             rt.block_on(admin::omm(&services::store_socket(runtime_dir), action))
         }

@@ -32,7 +32,7 @@ const RECORDS: [Db; 9] = [
 ];
 
 /// Meta entries a dump may carry; the id counters are rebuilt.
-const META_KEYS: [&[u8]; 8] = [
+const META_KEYS: [&[u8]; 9] = [
     meta::SCHEMA,
     meta::REVISION,
     meta::SETTINGS,
@@ -41,6 +41,7 @@ const META_KEYS: [&[u8]; 8] = [
     meta::TEMPLATE,
     meta::NEXT_EVENT,
     crate::conflicts::KEY,
+    crate::audit::KEY,
 ];
 
 /// Raw `(key, value)` entries of one database.
@@ -246,6 +247,14 @@ fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
     }
     if let Some(v) = get(crate::conflicts::KEY) {
         let _: Vec<Conflict> = decode(Db::Meta, v).map_err(bad)?;
+    }
+    if let Some(v) = get(crate::audit::KEY) {
+        let trail: Vec<model::AuditEntry> = decode(Db::Meta, v).map_err(bad)?;
+        if trail.len() > model::AUDIT_CAPACITY {
+            return Err(refuse(
+                "the audit trail holds more entries than a MOM keeps",
+            ));
+        }
     }
     match get(meta::REVISION) {
         Some(v) => decode(Db::Meta, v).map_err(bad),

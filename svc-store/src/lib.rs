@@ -14,6 +14,7 @@
 //!   the health states and the event log;
 //! - [`server`]: the IPC server on `store.sock`.
 
+pub mod audit;
 pub mod columns;
 pub mod conflicts;
 pub mod dump;

@@ -116,6 +116,30 @@ impl Server {
     }
 
     /// Answers one request (blocking: runs LMDB transactions).
+    /// Validates and swaps in an import, then checks its license and logs it.
+    fn import_commit(&self, import: u64, allow_foreign: bool) -> Result<StoreResponse, StoreError> {
+        let rev = self
+            .transfers
+            .import_commit(import, &self.store, allow_foreign);
+        match &rev {
+            Ok(rev) => tracing::warn!(rev, allow_foreign, "database replaced by an import"),
+            Err(e) => tracing::warn!(error = %e, "database import refused"),
+        }
+        let rev = rev?;
+        // The imported license may come from another installation or issuer.
+        if let Err(e) = self.store.enforce_license() {
+            tracing::warn!(error = %e, "checking the imported license failed");
+        }
+        let _ = self.store.write_with(|tx| {
+            tx.log_event(
+                model::Severity::Warning,
+                "store",
+                "database replaced by an import",
+            )
+        });
+        Ok(StoreResponse::Revision(rev))
+    }
+
     fn handle(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
         use StoreRequest as R;
         match request {
@@ -135,26 +159,8 @@ impl Server {
                 .transfers
                 .import_chunk(import, &data)
                 .map(|()| StoreResponse::Done),
-            R::ImportCommit { import } => {
-                let rev = self.transfers.import_commit(import, &self.store);
-                match &rev {
-                    Ok(rev) => tracing::warn!(rev, "database replaced by an import"),
-                    Err(e) => tracing::warn!(error = %e, "database import refused"),
-                }
-                let rev = rev?;
-                // The imported license may come from another installation or issuer.
-                if let Err(e) = self.store.enforce_license() {
-                    tracing::warn!(error = %e, "checking the imported license failed");
-                }
-                let _ = self.store.write_with(|tx| {
-                    tx.log_event(
-                        model::Severity::Warning,
-                        "store",
-                        "database replaced by an import",
-                    )
-                });
-                Ok(StoreResponse::Revision(rev))
-            }
+            R::ImportCommit { import } => self.import_commit(import, false),
+            R::ImportCommitForeign { import } => self.import_commit(import, true),
             R::FromOmm { request, .. } if request.is_read() => self.store.read(&request),
             read if read.is_read() => self.store.read(&read),
             write => self.store.write(write),

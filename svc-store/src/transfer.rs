@@ -183,7 +183,12 @@ impl Transfers {
     ///
     /// # Errors
     /// [`StoreError::Import`] saying why the file was refused.
-    pub fn import_commit(&self, id: u64, store: &Store) -> Result<u64, StoreError> {
+    pub fn import_commit(
+        &self,
+        id: u64,
+        store: &Store,
+        allow_foreign: bool,
+    ) -> Result<u64, StoreError> {
         let import = self
             .imports
             .lock()
@@ -205,7 +210,11 @@ impl Transfers {
             create_private_dir(&work)?;
             let imported_rev = {
                 let fresh = Storage::open(&work)?;
-                crate::dump::read_into(body, &fresh)?
+                let rev = crate::dump::read_into(body, &fresh)?;
+                if !allow_foreign {
+                    check_identity(store, &fresh)?;
+                }
+                rev
             };
             swap_in(store, &work.join("data.mdb"), imported_rev)
         })();
@@ -231,6 +240,52 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| io_error(&format!("writing {}", path.display()), &e))
+}
+
+/// The identity of a database: its license's installation id and its SARI.
+fn identity(storage: &Storage) -> Result<(String, String), StoreError> {
+    let view = storage.read()?;
+    let installation = view
+        .get::<model::License>(Db::Meta, meta::LICENSE)?
+        .map(|l| l.installation_id)
+        .unwrap_or_default();
+    let sari = view
+        .get::<model::Settings>(Db::Meta, meta::SETTINGS)?
+        .map(|s| s.sari)
+        .unwrap_or_default();
+    Ok((installation, sari))
+}
+
+/// Refuses an import that carries another installation's license or SARI onto a MOM with
+/// linked OMMs: its OMMs would be provisioned with a cloned identity. A MOM without linked
+/// OMMs, or an import without a license, takes it.
+fn check_identity(store: &Store, fresh: &Storage) -> Result<(), StoreError> {
+    let storage = store.storage()?;
+    let current = storage.get();
+    let linked = current
+        .read()?
+        .all::<model::Omm>(Db::Omms)?
+        .iter()
+        .any(|o| o.health.link != model::LinkState::Down);
+    if !linked {
+        return Ok(());
+    }
+    let (have_id, have_sari) = identity(current)?;
+    let (new_id, new_sari) = identity(fresh)?;
+    let differs = |a: &str, b: &str| !a.is_empty() && !b.is_empty() && a != b;
+    if differs(&have_id, &new_id) {
+        return Err(StoreError::ForeignIdentity {
+            installed: format!("installation {have_id}"),
+            offered: format!("installation {new_id}"),
+        });
+    }
+    if differs(&have_sari, &new_sari) {
+        return Err(StoreError::ForeignIdentity {
+            installed: format!("SARI {have_sari}"),
+            offered: format!("SARI {new_sari}"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks magic, schema version, length and digest; returns the body.

@@ -825,7 +825,7 @@ fn import(store: &Store, transfers: &Transfers, bytes: &[u8]) -> Result<u64, Sto
     for chunk in bytes.chunks(4096) {
         transfers.import_chunk(id, chunk)?;
     }
-    transfers.import_commit(id, store)
+    transfers.import_commit(id, store, false)
 }
 
 fn user_count(store: &Store) -> u64 {
@@ -1194,4 +1194,113 @@ fn at_most_max_conflicts_are_kept_for_all_omms_together() {
             .unwrap();
     }
     assert_eq!(conflicts(&store).len(), max);
+}
+
+/// A store that trusts `issuer`, with its license for `installation` and one OMM linked.
+fn licensed_and_linked(
+    issuer: &license::IssuerKey,
+    installation: &str,
+    sari: &str,
+) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap().store;
+    store.trust_license_issuers(vec![issuer.public()]);
+    let file = issuer.issue(&sample_license(installation, sari)).unwrap();
+    store.write(R::InstallLicense(file.into_bytes())).unwrap();
+    let id = created(
+        store
+            .write(R::PutOmm(model::Omm {
+                enabled: true,
+                name: "Site".into(),
+                omm1: "192.0.2.1".into(),
+                ..model::Omm::default()
+            }))
+            .unwrap(),
+    );
+    store
+        .write(R::SetOmmHealth {
+            id,
+            health: model::OmmHealth {
+                link: model::LinkState::Up,
+                healthy: true,
+                ..model::OmmHealth::default()
+            },
+            cloud_id: None,
+        })
+        .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn another_installations_export_onto_a_linked_mom_needs_confirmation() {
+    let issuer = license::IssuerKey::generate();
+    let (_a, ours) = licensed_and_linked(&issuer, "271110277", "1F1028D085");
+    let (_b, theirs) = licensed_and_linked(&issuer, "999999999", "1F10290000");
+    theirs.write(R::PutUser(user("77"))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let transfers = Transfers::new(&dir.path().join("transfer")).unwrap();
+    let foreign = export(&theirs, &transfers);
+    let own = export(&ours, &transfers);
+
+    match import(&ours, &transfers, &foreign).unwrap_err() {
+        StoreError::ForeignIdentity { installed, offered } => {
+            assert_eq!(installed, "installation 271110277");
+            assert_eq!(offered, "installation 999999999");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(user_count(&ours), 0, "nothing replaced");
+    // Its own export goes back in without a question; a confirmed foreign one too.
+    import(&ours, &transfers, &own).unwrap();
+    let id = transfers.import_begin(foreign.len() as u64).unwrap();
+    transfers.import_chunk(id, &foreign).unwrap();
+    transfers.import_commit(id, &ours, true).unwrap();
+    assert_eq!(user_count(&ours), 1);
+}
+
+#[test]
+fn the_audit_trail_is_bounded_cleaned_and_travels_with_an_export() {
+    let (dir, store) = open();
+    for i in 0..(model::AUDIT_CAPACITY + 5) {
+        store
+            .write(R::AppendAudit(model::AuditEntry {
+                actor: "mom".into(),
+                source: "192.0.2.9".into(),
+                action: "users.edit".into(),
+                target: format!("user {i}"),
+                before: "x".repeat(5000),
+                after: "a\u{1b}[31mb".into(),
+                ..model::AuditEntry::default()
+            }))
+            .unwrap();
+    }
+    let S::Audit(trail) = store.read(&R::ListAudit).unwrap() else {
+        panic!()
+    };
+    assert_eq!(trail.len(), model::AUDIT_CAPACITY);
+    assert_eq!(trail[0].target, "user 5", "the oldest went first");
+    assert!(trail[0].seq < trail[1].seq && trail[0].time > 0);
+    assert_eq!(
+        trail[0].before.chars().count(),
+        svc_store::audit::MAX_TEXT + 1
+    );
+    assert_eq!(trail[0].after, "a[31mb", "control characters removed");
+
+    let transfers = Transfers::new(&dir.path().join("transfer")).unwrap();
+    let bytes = export(&store, &transfers);
+    let (_other, fresh) = open();
+    import(&fresh, &transfers, &bytes).unwrap();
+    let S::Audit(copied) = fresh.read(&R::ListAudit).unwrap() else {
+        panic!()
+    };
+    assert_eq!(copied, trail);
+    store
+        .write(R::LogEvent {
+            severity: Severity::Info,
+            subsystem: "t".into(),
+            text: "x".into(),
+        })
+        .unwrap();
+    store.write(R::ClearEvents).unwrap();
+    assert_eq!(store.read(&R::ListEvents).unwrap(), S::Events(vec![]));
 }

@@ -107,6 +107,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownTransfer(_) => (S::NOT_FOUND, "unknown_transfer"),
             StoreError::Storage(_) => (S::SERVICE_UNAVAILABLE, "storage"),
             StoreError::LicenseRefused(_) => (S::UNPROCESSABLE_ENTITY, "license_refused"),
+            StoreError::ForeignIdentity { .. } => (S::CONFLICT, "foreign_identity"),
         };
         Self::new(status, code, e.to_string())
     }

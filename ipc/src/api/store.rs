@@ -2,9 +2,9 @@
 
 use crate::Api;
 use model::{
-    Account, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, Entity, EventEntry,
-    HealthState, License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings, Severity,
-    Source, Timestamp, Tombstone, User,
+    Account, AuditEntry, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, Entity,
+    EventEntry, HealthState, License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings,
+    Severity, Source, Timestamp, Tombstone, User,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -270,6 +270,19 @@ pub enum StoreRequest {
         /// Why, for the OMM records.
         reason: String,
     },
+    /// Clear the event log ("Clear all" in the event log pane).
+    ClearEvents,
+    /// Append an entry to the audit trail (`seq` and `time` are assigned).
+    AppendAudit(AuditEntry),
+    /// The audit trail, oldest first.
+    ListAudit,
+    /// As [`StoreRequest::ImportCommit`], but also when the import carries another
+    /// installation's license or SARI onto a MOM with linked OMMs (the administrator
+    /// confirmed it).
+    ImportCommitForeign {
+        /// Import id.
+        import: u64,
+    },
 }
 
 /// What a change did.
@@ -308,6 +321,7 @@ impl StoreRequest {
                 | Self::GetUsersByNumber(_)
                 | Self::GetDevicesByIpei(_)
                 | Self::ListConflicts
+                | Self::ListAudit
         )
     }
 }
@@ -427,6 +441,8 @@ pub enum StoreResponse {
     Health(Vec<HealthState>),
     /// The open conflicts, by OMM.
     Conflicts(Vec<Conflict>),
+    /// The audit trail.
+    Audit(Vec<AuditEntry>),
 }
 
 impl StoreResponse {
@@ -502,6 +518,14 @@ pub enum StoreError {
     Storage(String),
     /// The license file was refused (shape, signature or issuer); the text says why.
     LicenseRefused(String),
+    /// The import carries another installation's identity onto a MOM with linked OMMs;
+    /// refused unless confirmed ([`StoreRequest::ImportCommitForeign`]).
+    ForeignIdentity {
+        /// What this MOM has (installation id or SARI).
+        installed: String,
+        /// What the import carries.
+        offered: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -536,6 +560,10 @@ impl fmt::Display for StoreError {
             Self::UnknownTransfer(id) => write!(f, "no export or import with id {id}"),
             Self::Storage(e) => write!(f, "database error: {e}"),
             Self::LicenseRefused(why) => write!(f, "license refused: {why}"),
+            Self::ForeignIdentity { installed, offered } => write!(
+                f,
+                "the import belongs to another installation ({offered}, this MOM is {installed}) and OMMs are linked; confirm to import it anyway"
+            ),
         }
     }
 }
