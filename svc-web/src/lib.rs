@@ -15,12 +15,14 @@
 //! - [`live_events`]: the WebSocket of store changes;
 //! - [`json`] and [`error`]: request bodies and error answers;
 //! - [`monitoring`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`;
+//! - [`audit`]: the audit trail of changes;
 //! - [`persist`]: svc-web's small state files;
 //! - [`app`]: what the handlers share.
 
 pub mod api;
 pub mod api_tokens;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod certificate;
 pub mod error;

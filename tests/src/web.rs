@@ -350,6 +350,20 @@ impl Web {
             .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"))
     }
 
+    /// GET of a binary answer: its status and bytes.
+    #[must_use]
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("mom_session={cookie}"));
+        }
+        self.rt.block_on(async {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (status, response.bytes().await.expect("body").to_vec())
+        })
+    }
+
     /// GET.
     #[must_use]
     pub fn get(&self, path: &str) -> Answer {

@@ -825,3 +825,189 @@ fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression()
         "nothing between the two settings changes: {after}"
     );
 }
+
+#[test]
+fn a_db_export_reimported_into_a_fresh_mom_gives_the_same_data_and_a_corrupt_one_changes_nothing() {
+    let (_a, web) = admin();
+    for n in ["3001", "3002", "3003"] {
+        assert_eq!(
+            web.send("POST", "/api/v1/users", Some(&user_json(n)))
+                .status,
+            201
+        );
+    }
+    let export = web.get_bytes("/api/v1/database/export");
+    assert_eq!(export.0, 200);
+    assert!(export.1.len() > 100);
+    let users_a = web.get("/api/v1/users?sort=num&order=asc").json;
+
+    let (_b, fresh) = admin();
+    let mut corrupt = export.1.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0xff;
+    let refused = fresh.send_raw(
+        "POST",
+        "/api/v1/database/import",
+        "application/octet-stream",
+        corrupt,
+    );
+    assert_eq!(
+        (refused.status, refused.code()),
+        (422, "import_refused"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        fresh.get("/api/v1/users").json["total"],
+        0,
+        "nothing replaced"
+    );
+    let garbage = fresh.send_raw(
+        "POST",
+        "/api/v1/database/import",
+        "application/octet-stream",
+        b"not a database".to_vec(),
+    );
+    assert_eq!(garbage.code(), "import_refused");
+
+    let imported = fresh.send_raw(
+        "POST",
+        "/api/v1/database/import",
+        "application/octet-stream",
+        export.1,
+    );
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    // The import replaced the accounts too: the session's account is the exported one.
+    let mut again = Web::new(_b.listener("https"), Offer::Any);
+    assert_eq!(again.login("mom", PASSWORD).status, 200);
+    let users_b = again.get("/api/v1/users?sort=num&order=asc").json;
+    assert_eq!(users_a, users_b);
+    let audit = again.get("/api/v1/audit").json;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "users.create" && e["actor"] == "mom"),
+        "the audit trail travels with the export: {audit}"
+    );
+}
+
+#[test]
+fn the_system_dump_and_the_audit_trail_carry_no_secret() {
+    let (_mom, web) = admin();
+    let mut user = user_json("4001");
+    let secrets = [
+        "PinSecret4711",
+        "SipSecret0815",
+        "CredSecret42",
+        "ServiceSecret9",
+    ];
+    user["pin"] = json!(secrets[0]);
+    user["sip_pw"] = json!(secrets[1]);
+    user["credential_pw"] = json!(secrets[2]);
+    user["service_auth_password"] = json!(secrets[3]);
+    let created = web.send("POST", "/api/v1/users", Some(&user));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let uid = created.json["id"].as_u64().unwrap();
+    // Secrets are never read back; sent back unchanged (redacted), they stay.
+    let shown = web.get(&format!("/api/v1/users/{uid}"));
+    assert_eq!(shown.json["pin"], "(redacted)");
+    let renamed = web.send(
+        "PATCH",
+        &format!("/api/v1/users/{uid}"),
+        Some(&json!({"name": "Renamed", "pin": "(redacted)"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert!(!renamed.text.contains(secrets[0]));
+    match _mom.store(ipc::api::store::StoreRequest::GetUser(
+        u32::try_from(uid).unwrap(),
+    )) {
+        ipc::api::store::StoreResponse::User(u) => {
+            assert_eq!((u.pin.as_str(), u.name.as_str()), (secrets[0], "Renamed"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let omm_secret = "OmmSecretPassword77";
+    let omm = web.send(
+        "POST",
+        "/api/v1/omms",
+        Some(
+            &json!({"name": "Site", "omm1": "192.0.2.10", "user": "admin", "password": omm_secret}),
+        ),
+    );
+    assert_eq!(omm.status, 201, "{}", omm.text);
+    let account_secret = "Zugang#Neu2025";
+    assert_eq!(
+        web.send(
+            "POST",
+            "/api/v1/accounts",
+            Some(&json!({"name": "ops", "password": account_secret, "write": true}))
+        )
+        .status,
+        201
+    );
+    let room_secret = "RoomSecret314";
+    assert_eq!(
+        web.send(
+            "POST",
+            "/api/v1/conference-rooms",
+            Some(&json!({"name": "R", "number": "900", "sip_password": room_secret}))
+        )
+        .status,
+        201
+    );
+
+    let dump = web.get_bytes("/api/v1/system-dump");
+    assert_eq!(dump.0, 200);
+    let mut text = String::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(dump.1.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.contains("==== omms ====") && text.contains("Site"),
+        "{text}"
+    );
+    let key = std::fs::read_to_string(_mom.state_dir.join("web").join("key.pem")).unwrap();
+    let key_body: String = key.lines().nth(1).unwrap().to_owned();
+    for secret in secrets.iter().chain(&[
+        omm_secret,
+        account_secret,
+        room_secret,
+        PASSWORD,
+        key_body.as_str(),
+    ]) {
+        assert!(!text.contains(secret), "the dump contains {secret}");
+    }
+    let audit = web.get("/api/v1/audit");
+    for secret in secrets
+        .iter()
+        .chain(&[omm_secret, account_secret, room_secret, PASSWORD])
+    {
+        assert!(
+            !audit.text.contains(secret),
+            "the audit trail contains {secret}"
+        );
+    }
+    let edit = audit
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "users.edit")
+        .expect("the edit is audited");
+    assert_eq!(edit["actor"], "mom");
+    assert_eq!(edit["source"], "127.0.0.1");
+    assert!(edit["before"].as_str().unwrap().contains("User 4001"));
+    assert!(edit["after"].as_str().unwrap().contains("Renamed"));
+    assert!(edit["after"].as_str().unwrap().contains("(redacted)"));
+
+    assert_eq!(web.send("DELETE", "/api/v1/event-log", None).status, 204);
+    assert!(web
+        .get("/api/v1/event-log")
+        .json
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

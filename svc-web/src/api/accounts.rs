@@ -4,6 +4,7 @@
 
 use crate::api::session::{enforce_rules, verify_old_password};
 use crate::app::App;
+use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
@@ -116,10 +117,17 @@ pub async fn create(
         other => return Err(crate::app::unexpected(&other)),
     };
     tracing::info!(account = %who.account.name, new_account = %new.name, "account added");
-    Ok((
-        StatusCode::CREATED,
-        Json(view(&app, app.account(id).await?)),
-    ))
+    let created = view(&app, app.account(id).await?);
+    audit::record(
+        &app,
+        &who,
+        "accounts.create",
+        format!("account {id}"),
+        audit::NONE,
+        Some(&created),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// Changes to an account; absent fields stay.
@@ -193,7 +201,23 @@ pub async fn edit(
             .map_err(ApiError::internal)?;
     }
     tracing::info!(account = %who.account.name, edited = %target.name, "account changed");
-    Ok(Json(view(&app, app.account(id).await?)))
+    let action = if edit.password.is_some() {
+        "accounts.edit_password"
+    } else {
+        "accounts.edit"
+    };
+    let before = view(&app, target);
+    let after = view(&app, app.account(id).await?);
+    audit::record(
+        &app,
+        &who,
+        action,
+        format!("account {id}"),
+        Some(&before),
+        Some(&after),
+    )
+    .await;
+    Ok(Json(after))
 }
 
 /// Deletes an account (never the default one); its sessions and tokens end.
@@ -207,7 +231,17 @@ pub async fn delete(
     if id == who.account.id && id != DEFAULT_ACCOUNT_ID {
         return Err(ApiError::invalid("you cannot delete your own account"));
     }
+    let before = view(&app, app.account(id).await?);
     app.done(StoreRequest::DeleteAccount(id)).await?;
+    audit::record(
+        &app,
+        &who,
+        "accounts.delete",
+        format!("account {id}"),
+        Some(&before),
+        audit::NONE,
+    )
+    .await;
     app.sessions
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

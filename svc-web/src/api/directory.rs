@@ -5,6 +5,7 @@
 //! the store's rules; their refusals come back as clear errors.
 
 use crate::app::{unexpected, App};
+use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{create, patch, Body};
@@ -129,13 +130,28 @@ pub struct Rows {
     pub items: Vec<serde_json::Value>,
 }
 
+/// A record as the API shows it: its secrets (PIN, SIP and other passwords) are never
+/// returned, only whether they are set (as [`audit::REDACTED`]).
+fn shown<T: Serialize>(record: &T) -> ApiResult<serde_json::Value> {
+    serde_json::to_value(record)
+        .map(audit::redact)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// An edit without the secrets a client sent back as [`audit::REDACTED`] (unchanged).
+fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = changes.as_object_mut() {
+        map.retain(|k, v| !(audit::SECRET_FIELDS.contains(&k.as_str()) && v == audit::REDACTED));
+    }
+    changes
+}
+
 fn rows<T: Serialize>(page: Page<T>, columns: Option<&[String]>) -> ApiResult<Rows> {
     let items = page
         .items
         .iter()
         .map(|item| {
-            let mut value =
-                serde_json::to_value(item).map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut value = shown(item)?;
             if let (Some(columns), serde_json::Value::Object(map)) = (columns, &mut value) {
                 map.retain(|k, _| columns.iter().any(|c| c == k));
             }
@@ -207,8 +223,8 @@ pub async fn get_user(
     State(app): State<Arc<App>>,
     _: Caller,
     Path(uid): Path<u32>,
-) -> ApiResult<Json<User>> {
-    Ok(Json(get_user_record(&app, uid).await?))
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(shown(&get_user_record(&app, uid).await?)?))
 }
 
 /// One device.
@@ -218,8 +234,8 @@ pub async fn get_device(
     State(app): State<Arc<App>>,
     _: Caller,
     Path(ppn): Path<u32>,
-) -> ApiResult<Json<Device>> {
-    Ok(Json(get_device_record(&app, ppn).await?))
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(shown(&get_device_record(&app, ppn).await?)?))
 }
 
 /// The id of a created record.
@@ -242,12 +258,23 @@ fn created(response: StoreResponse) -> ApiResult<(StatusCode, Json<Created>)> {
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_user(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut user: User = create(fields)?;
     user.uid = 0;
-    created(app.call(StoreRequest::PutUser(user)).await?)
+    let answer = created(app.call(StoreRequest::PutUser(user.clone())).await?)?;
+    user.uid = answer.1.id;
+    audit::record(
+        &app,
+        &who,
+        "users.create",
+        format!("user {}", user.uid),
+        audit::NONE,
+        Some(&user),
+    )
+    .await;
+    Ok(answer)
 }
 
 /// Adds an unbound device: the fields of a device record (`ipei` required, absent ones
@@ -256,12 +283,23 @@ pub async fn create_user(
     responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_device(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut device = new_device(fields)?;
     device.ppn = 0;
-    created(app.call(StoreRequest::PutDevice(device)).await?)
+    let answer = created(app.call(StoreRequest::PutDevice(device.clone())).await?)?;
+    device.ppn = answer.1.id;
+    audit::record(
+        &app,
+        &who,
+        "devices.create",
+        format!("device {}", device.ppn),
+        audit::NONE,
+        Some(&device),
+    )
+    .await;
+    Ok(answer)
 }
 
 /// Edits a user: a JSON object of the fields to change.
@@ -269,15 +307,25 @@ pub async fn create_device(
     request_body = Object, responses((status = 200, body = User), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn edit_user(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
     Body(changes): Body<serde_json::Value>,
-) -> ApiResult<Json<User>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let current = get_user_record(&app, uid).await?;
-    let mut edited = patch(&current, changes)?;
+    let mut edited = patch(&current, without_unchanged_secrets(changes))?;
     edited.uid = uid;
     app.call(StoreRequest::PutUser(edited)).await?;
-    Ok(Json(get_user_record(&app, uid).await?))
+    let after = get_user_record(&app, uid).await?;
+    audit::record(
+        &app,
+        &who,
+        "users.edit",
+        format!("user {uid}"),
+        Some(&current),
+        Some(&after),
+    )
+    .await;
+    Ok(Json(shown(&after)?))
 }
 
 /// Edits a device: a JSON object of the fields to change.
@@ -285,15 +333,25 @@ pub async fn edit_user(
     request_body = Object, responses((status = 200, body = Device), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn edit_device(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(ppn): Path<u32>,
     Body(changes): Body<serde_json::Value>,
-) -> ApiResult<Json<Device>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let current = get_device_record(&app, ppn).await?;
-    let mut edited = patch(&current, changes)?;
+    let mut edited = patch(&current, without_unchanged_secrets(changes))?;
     edited.ppn = ppn;
     app.call(StoreRequest::PutDevice(edited)).await?;
-    Ok(Json(get_device_record(&app, ppn).await?))
+    let after = get_device_record(&app, ppn).await?;
+    audit::record(
+        &app,
+        &who,
+        "devices.edit",
+        format!("device {ppn}"),
+        Some(&current),
+        Some(&after),
+    )
+    .await;
+    Ok(Json(shown(&after)?))
 }
 
 /// A multi-edit: the same changes to each record of a selection.
@@ -333,7 +391,7 @@ const MAX_SELECTION: usize = MAX_PAGE as usize;
     responses((status = 200, body = [EditResult])))]
 pub async fn multi_edit_users(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(edit): Body<MultiEdit>,
 ) -> ApiResult<Json<Vec<EditResult>>> {
     if edit.ids.len() > MAX_SELECTION {
@@ -345,9 +403,19 @@ pub async fn multi_edit_users(
     for uid in edit.ids {
         let outcome = async {
             let current = get_user_record(&app, uid).await?;
-            let mut edited = patch(&current, edit.changes.clone())?;
+            let mut edited = patch(&current, without_unchanged_secrets(edit.changes.clone()))?;
             edited.uid = uid;
-            app.done(StoreRequest::PutUser(edited)).await
+            app.done(StoreRequest::PutUser(edited.clone())).await?;
+            audit::record(
+                &app,
+                &who,
+                "users.multi_edit",
+                format!("user {uid}"),
+                Some(&current),
+                Some(&edited),
+            )
+            .await;
+            Ok(())
         }
         .await;
         out.push(result_of(uid, outcome));
@@ -360,7 +428,7 @@ pub async fn multi_edit_users(
     responses((status = 200, body = [EditResult])))]
 pub async fn multi_edit_devices(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(edit): Body<MultiEdit>,
 ) -> ApiResult<Json<Vec<EditResult>>> {
     if edit.ids.len() > MAX_SELECTION {
@@ -372,9 +440,19 @@ pub async fn multi_edit_devices(
     for ppn in edit.ids {
         let outcome = async {
             let current = get_device_record(&app, ppn).await?;
-            let mut edited = patch(&current, edit.changes.clone())?;
+            let mut edited = patch(&current, without_unchanged_secrets(edit.changes.clone()))?;
             edited.ppn = ppn;
-            app.done(StoreRequest::PutDevice(edited)).await
+            app.done(StoreRequest::PutDevice(edited.clone())).await?;
+            audit::record(
+                &app,
+                &who,
+                "devices.multi_edit",
+                format!("device {ppn}"),
+                Some(&current),
+                Some(&edited),
+            )
+            .await;
+            Ok(())
         }
         .await;
         out.push(result_of(ppn, outcome));
@@ -387,10 +465,20 @@ pub async fn multi_edit_devices(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete_user(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
+    let before = get_user_record(&app, uid).await?;
     app.done(StoreRequest::DeleteUser(uid)).await?;
+    audit::record(
+        &app,
+        &who,
+        "users.delete",
+        format!("user {uid}"),
+        Some(&before),
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -399,10 +487,20 @@ pub async fn delete_user(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete_device(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
+    let before = get_device_record(&app, ppn).await?;
     app.done(StoreRequest::DeleteDevice(ppn)).await?;
+    audit::record(
+        &app,
+        &who,
+        "devices.delete",
+        format!("device {ppn}"),
+        Some(&before),
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -439,15 +537,25 @@ pub struct CreatedPair {
     responses((status = 201, body = CreatedPair), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_fixed(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(pair): Body<FixedPair>,
 ) -> ApiResult<(StatusCode, Json<CreatedPair>)> {
     let mut user: User = create(pair.user)?;
     let mut device = new_device(pair.device)?;
     user.uid = 0;
     device.ppn = 0;
+    let record = (user.clone(), device.clone());
     match app.call(StoreRequest::CreateFixed { user, device }).await? {
         StoreResponse::CreatedFixed { uid, ppn } => {
+            audit::record(
+                &app,
+                &who,
+                "fixed_pairs.create",
+                format!("user {uid}, device {ppn}"),
+                audit::NONE,
+                Some(&record),
+            )
+            .await;
             Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
         }
         other => Err(unexpected(&other)),
@@ -468,7 +576,7 @@ pub struct Binding {
     request_body = Binding, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn bind(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
     Body(b): Body<Binding>,
 ) -> ApiResult<StatusCode> {
@@ -478,6 +586,15 @@ pub async fn bind(
         rel_type: b.rel_type,
     })
     .await?;
+    audit::record(
+        &app,
+        &who,
+        "users.bind",
+        format!("user {uid}"),
+        audit::NONE,
+        Some(&(b.ppn, b.rel_type)),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -486,10 +603,19 @@ pub async fn bind(
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn unbind(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
     app.done(StoreRequest::Unbind(uid)).await?;
+    audit::record(
+        &app,
+        &who,
+        "users.unbind",
+        format!("user {uid}"),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -505,7 +631,7 @@ pub struct Relation {
     request_body = Relation, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn relation(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
     Body(r): Body<Relation>,
 ) -> ApiResult<StatusCode> {
@@ -514,6 +640,15 @@ pub async fn relation(
         rel_type: r.rel_type,
     })
     .await?;
+    audit::record(
+        &app,
+        &who,
+        "users.relation",
+        format!("user {uid}"),
+        audit::NONE,
+        Some(&r.rel_type),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -529,7 +664,7 @@ pub struct SourceChange {
     request_body = SourceChange, responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn source(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(uid): Path<u32>,
     Body(s): Body<SourceChange>,
 ) -> ApiResult<StatusCode> {
@@ -538,6 +673,15 @@ pub async fn source(
         source: s.source,
     })
     .await?;
+    audit::record(
+        &app,
+        &who,
+        "users.source",
+        format!("user {uid}"),
+        audit::NONE,
+        Some(&s.source),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -546,10 +690,19 @@ pub async fn source(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn unsubscribe(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
     app.done(StoreRequest::UnsubscribeDevice(ppn)).await?;
+    audit::record(
+        &app,
+        &who,
+        "devices.unsubscribe",
+        format!("device {ppn}"),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

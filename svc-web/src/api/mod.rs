@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod directory;
+pub mod maintenance;
 pub mod omms;
 pub mod rooms;
 pub mod session;
@@ -35,6 +36,8 @@ use utoipa_axum::routes;
         (name = "users and DECT phones", description = "Users, devices and their relations"),
         (name = "conference rooms", description = "Integrated Conference Server rooms"),
         (name = "statistics", description = "Counters and the event log"),
+        (name = "maintenance", description = "DB export and import, the system dump"),
+        (name = "audit", description = "The audit trail of changes"),
         (name = "live events", description = "A WebSocket of record changes"),
     )
 )]
@@ -87,7 +90,11 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(rooms::edit, rooms::delete))
         .routes(routes!(st::list, st::clear_all))
         .routes(routes!(st::get, st::clear))
-        .routes(routes!(st::event_log))
+        .routes(routes!(st::event_log, st::clear_event_log))
+        .routes(routes!(crate::audit::list))
+        .routes(routes!(maintenance::export))
+        .routes(routes!(maintenance::import))
+        .routes(routes!(maintenance::system_dump))
         .routes(routes!(crate::live_events::events))
         .split_for_parts()
 }

@@ -3,6 +3,8 @@
 //! edit without `password` keeps it.
 
 use crate::app::{unexpected, App};
+use crate::audit;
+use crate::auth::LoggedIn;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{patch, Body};
@@ -69,9 +71,18 @@ pub async fn create(
     omm.id = 0;
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();
-    match app.call(StoreRequest::PutOmm(omm)).await? {
+    match app.call(StoreRequest::PutOmm(omm.clone())).await? {
         StoreResponse::Created(id) => {
             tracing::info!(account = %who.account.name, omm = id, "OMM added");
+            audit::record(
+                &app,
+                &who,
+                "omms.create",
+                format!("OMM {id}"),
+                audit::NONE,
+                Some(&omm),
+            )
+            .await;
             Ok((
                 StatusCode::CREATED,
                 Json(crate::api::directory::Created { id }),
@@ -84,7 +95,7 @@ pub async fn create(
 /// Fields svc-axi owns.
 const READ_ONLY: &[&str] = &["id", "health", "cloud_id"];
 
-async fn apply(app: &App, id: u32, changes: serde_json::Value) -> ApiResult<()> {
+async fn apply(app: &App, who: &LoggedIn, id: u32, changes: serde_json::Value) -> ApiResult<()> {
     if let Some(key) = changes
         .as_object()
         .and_then(|m| READ_ONLY.iter().find(|k| m.contains_key(**k)))
@@ -93,7 +104,17 @@ async fn apply(app: &App, id: u32, changes: serde_json::Value) -> ApiResult<()> 
     }
     let current = one(app, id).await?;
     let edited = patch(&current, changes)?;
-    app.done(StoreRequest::PutOmm(edited)).await
+    app.done(StoreRequest::PutOmm(edited.clone())).await?;
+    audit::record(
+        app,
+        who,
+        "omms.edit",
+        format!("OMM {id}"),
+        Some(&current),
+        Some(&edited),
+    )
+    .await;
+    Ok(())
 }
 
 /// Edits an OMM record: a JSON object of the fields to change (`enabled` to enable or
@@ -106,7 +127,7 @@ pub async fn edit(
     Path(id): Path<u32>,
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<Omm>> {
-    apply(&app, id, changes).await?;
+    apply(&app, &who, id, changes).await?;
     tracing::info!(account = %who.account.name, omm = id, "OMM changed");
     Ok(Json(redacted(one(&app, id).await?)))
 }
@@ -116,12 +137,12 @@ pub async fn edit(
     responses((status = 200, body = [crate::api::directory::EditResult])))]
 pub async fn multi_edit(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(edit): Body<crate::api::directory::MultiEdit>,
 ) -> ApiResult<Json<Vec<crate::api::directory::EditResult>>> {
     let mut out = Vec::new();
     for id in edit.ids.into_iter().take(1000) {
-        let outcome = apply(&app, id, edit.changes.clone()).await;
+        let outcome = apply(&app, &who, id, edit.changes.clone()).await;
         out.push(crate::api::directory::EditResult {
             id,
             error: outcome.err().map(|e| crate::error::ErrorBody {
@@ -141,8 +162,17 @@ pub async fn delete(
     Writer(who): Writer,
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    one(&app, id).await?;
+    let before = one(&app, id).await?;
     app.done(StoreRequest::DeleteOmm(id)).await?;
+    audit::record(
+        &app,
+        &who,
+        "omms.delete",
+        format!("OMM {id}"),
+        Some(&before),
+        audit::NONE,
+    )
+    .await;
     tracing::info!(account = %who.account.name, omm = id, "OMM deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! Conference rooms of the Integrated Conference Server: list, add, edit, delete.
 
 use crate::app::{unexpected, App};
+use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{patch, Body};
@@ -29,16 +30,30 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
     responses((status = 201, body = crate::api::directory::Created), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Body(fields): Body<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
     let mut room: ConferenceRoom = crate::json::create(fields)?;
     room.id = 0;
-    match app.call(StoreRequest::PutConferenceRoom(room)).await? {
-        StoreResponse::Created(id) => Ok((
-            StatusCode::CREATED,
-            Json(crate::api::directory::Created { id }),
-        )),
+    match app
+        .call(StoreRequest::PutConferenceRoom(room.clone()))
+        .await?
+    {
+        StoreResponse::Created(id) => {
+            audit::record(
+                &app,
+                &who,
+                "conference_rooms.create",
+                format!("room {id}"),
+                audit::NONE,
+                Some(&room),
+            )
+            .await;
+            Ok((
+                StatusCode::CREATED,
+                Json(crate::api::directory::Created { id }),
+            ))
+        }
         other => Err(unexpected(&other)),
     }
 }
@@ -48,7 +63,7 @@ pub async fn create(
     responses((status = 200, body = ConferenceRoom), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn edit(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(id): Path<u32>,
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<ConferenceRoom>> {
@@ -62,7 +77,17 @@ pub async fn edit(
     let mut edited = patch(&current, changes)?;
     edited.id = id;
     app.done(StoreRequest::PutConferenceRoom(edited)).await?;
-    Ok(Json(find(all(&app).await?)?))
+    let after = find(all(&app).await?)?;
+    audit::record(
+        &app,
+        &who,
+        "conference_rooms.edit",
+        format!("room {id}"),
+        Some(&current),
+        Some(&after),
+    )
+    .await;
+    Ok(Json(after))
 }
 
 /// Deletes a conference room.
@@ -70,9 +95,19 @@ pub async fn edit(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
+    let before = all(&app).await?.into_iter().find(|r| r.id == id);
     app.done(StoreRequest::DeleteConferenceRoom(id)).await?;
+    audit::record(
+        &app,
+        &who,
+        "conference_rooms.delete",
+        format!("room {id}"),
+        before.as_ref(),
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

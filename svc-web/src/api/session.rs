@@ -330,6 +330,15 @@ pub async fn accept_eula(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResul
         settings.accepted_eula_version = eula_version();
         app.done(StoreRequest::PutSettings(settings)).await?;
         tracing::info!(account = %who.account.name, version = %eula_version(), "EULA accepted");
+        crate::audit::record(
+            &app,
+            &who,
+            "eula.accept",
+            eula_version(),
+            crate::audit::NONE,
+            crate::audit::NONE,
+        )
+        .await;
     }
     eula(State(app)).await
 }
@@ -500,6 +509,15 @@ pub async fn change_own_password(
         .remove_account(who.account.id, keep)
         .map_err(ApiError::internal)?;
     tracing::info!(account = %who.account.name, source = %who.source.ip(), "password changed");
+    crate::audit::record(
+        &app,
+        &who,
+        "session.change_password",
+        format!("account {}", who.account.id),
+        crate::audit::NONE,
+        crate::audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -541,6 +559,15 @@ pub async fn confirm_second_factor(
         .map_err(ApiError::internal)?;
     if ok {
         tracing::info!(account = %who.account.name, "second factor enabled");
+        crate::audit::record(
+            &app,
+            &who,
+            "second_factor.enable",
+            format!("account {}", who.account.id),
+            crate::audit::NONE,
+            crate::audit::NONE,
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::invalid(
@@ -557,19 +584,30 @@ pub async fn remove_second_factor(
     Caller(who): Caller,
     Body(code): Body<Code>,
 ) -> ApiResult<StatusCode> {
-    let mut factors = app
-        .second_factors
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if factors.required(who.account.id)
-        && !factors
-            .verify(who.account.id, &who.account.name, &code.code, unix_now())
-            .map_err(ApiError::internal)?
     {
-        return Err(ApiError::invalid("the code is wrong"));
+        let mut factors = app
+            .second_factors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if factors.required(who.account.id)
+            && !factors
+                .verify(who.account.id, &who.account.name, &code.code, unix_now())
+                .map_err(ApiError::internal)?
+        {
+            return Err(ApiError::invalid("the code is wrong"));
+        }
+        factors.remove(who.account.id).map_err(ApiError::internal)?;
     }
-    factors.remove(who.account.id).map_err(ApiError::internal)?;
     tracing::info!(account = %who.account.name, "second factor removed");
+    crate::audit::record(
+        &app,
+        &who,
+        "second_factor.remove",
+        format!("account {}", who.account.id),
+        crate::audit::NONE,
+        crate::audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -623,6 +661,15 @@ pub async fn create_token(
         .create(who.account.id, &new.name, unix_now())
         .map_err(ApiError::invalid)?;
     tracing::info!(account = %who.account.name, token = token.id, "API token created");
+    crate::audit::record(
+        &app,
+        &who,
+        "tokens.create",
+        format!("token {}", token.id),
+        crate::audit::NONE,
+        Some(&token),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(CreatedToken { secret, token })))
 }
 

@@ -2,6 +2,7 @@
 //! with their history for the graphs, clear one or all; the event log.
 
 use crate::app::{unexpected, App};
+use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{Path, State};
@@ -45,7 +46,7 @@ pub async fn get(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn clear(
     State(app): State<Arc<App>>,
-    _: Writer,
+    Writer(who): Writer,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     if !counters(&app).await?.iter().any(|c| c.name == name) {
@@ -54,14 +55,26 @@ pub async fn clear(
             model::printable(&name)
         )));
     }
-    app.done(StoreRequest::SetCounter { name, value: 0 })
-        .await?;
+    app.done(StoreRequest::SetCounter {
+        name: name.clone(),
+        value: 0,
+    })
+    .await?;
+    audit::record(
+        &app,
+        &who,
+        "statistics.clear",
+        name,
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Clears every counter.
 #[utoipa::path(delete, path = "/api/v1/statistics", tag = "statistics", responses((status = 204)))]
-pub async fn clear_all(State(app): State<Arc<App>>, _: Writer) -> ApiResult<StatusCode> {
+pub async fn clear_all(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiResult<StatusCode> {
     for counter in counters(&app).await? {
         app.done(StoreRequest::SetCounter {
             name: counter.name,
@@ -69,6 +82,15 @@ pub async fn clear_all(State(app): State<Arc<App>>, _: Writer) -> ApiResult<Stat
         })
         .await?;
     }
+    audit::record(
+        &app,
+        &who,
+        "statistics.clear_all",
+        String::new(),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,4 +101,23 @@ pub async fn event_log(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json
         StoreResponse::Events(e) => Ok(Json(e)),
         other => Err(unexpected(&other)),
     }
+}
+
+/// Clears the event log ("Clear all").
+#[utoipa::path(delete, path = "/api/v1/event-log", tag = "statistics", responses((status = 204)))]
+pub async fn clear_event_log(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+) -> ApiResult<StatusCode> {
+    app.done(StoreRequest::ClearEvents).await?;
+    audit::record(
+        &app,
+        &who,
+        "event_log.clear",
+        String::new(),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }

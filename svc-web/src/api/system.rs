@@ -4,6 +4,8 @@
 //! the version.
 
 use crate::app::{eula_version, unix_now, App};
+use crate::audit;
+use crate::auth::LoggedIn;
 use crate::auth::{Caller, Writer};
 use crate::certificate::{self, CertificateInfo};
 use crate::error::{ApiError, ApiResult};
@@ -67,6 +69,15 @@ pub async fn edit_settings(
     let saved = app.settings().await?;
     apply_tls_settings(&app, &saved);
     tracing::info!(account = %who.account.name, "system settings changed");
+    audit::record(
+        &app,
+        &who,
+        "settings.edit",
+        "settings".into(),
+        Some(&current),
+        Some(&saved),
+    )
+    .await;
     Ok(Json(saved))
 }
 
@@ -186,11 +197,12 @@ pub struct CertificateUpload {
     pub key_pem: String,
 }
 
-fn install(
+async fn install(
     app: &App,
     certified: certificate::Certified,
-    account: &str,
+    who: &LoggedIn,
 ) -> ApiResult<CertificateInfo> {
+    let before = app.tls.certified().info;
     app.certificate_files
         .store(&certified)
         .map_err(ApiError::internal)?;
@@ -199,11 +211,20 @@ fn install(
         .set_certificate(certified)
         .map_err(ApiError::internal)?;
     tracing::info!(
-        account = %account,
+        account = %who.account.name,
         sha256 = %info.sha256_fingerprint,
         subject = %info.subject,
         "TLS certificate replaced; new connections use it"
     );
+    audit::record(
+        app,
+        who,
+        "certificate.replace",
+        "certificate".into(),
+        Some(&before),
+        Some(&info),
+    )
+    .await;
     Ok(info)
 }
 
@@ -225,7 +246,7 @@ pub async fn upload_certificate(
                 e.to_string(),
             )
         })?;
-    Ok(Json(install(&app, certified, &who.account.name)?))
+    Ok(Json(install(&app, certified, &who).await?))
 }
 
 /// Replaces the certificate with a new self-signed one.
@@ -237,7 +258,7 @@ pub async fn new_self_signed(
 ) -> ApiResult<Json<CertificateInfo>> {
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     let certified = certificate::self_signed(&app.hosts, now).map_err(ApiError::internal)?;
-    Ok(Json(install(&app, certified, &who.account.name)?))
+    Ok(Json(install(&app, certified, &who).await?))
 }
 
 /// The installed license, if any.
@@ -270,7 +291,17 @@ pub async fn install_license(
     app.done(StoreRequest::InstallLicense(upload.file.into_bytes()))
         .await?;
     tracing::info!(account = %who.account.name, "license installed");
-    get_license(State(app), Caller(who)).await
+    let installed = get_license(State(Arc::clone(&app)), Caller(who.clone())).await?;
+    audit::record(
+        &app,
+        &who,
+        "license.install",
+        "license".into(),
+        audit::NONE,
+        Some(&installed.0),
+    )
+    .await;
+    Ok(installed)
 }
 
 /// The versions.
