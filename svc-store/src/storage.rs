@@ -168,6 +168,9 @@ impl<T: Transaction> Txn for T {}
 /// A view inside a write transaction.
 pub type WriteView<'e> = View<'e, lmdb::RwTransaction<'e>>;
 
+/// LMDB's longest key (its default `MDB_MAXKEYSIZE`).
+pub const MAX_KEY: usize = 511;
+
 /// A transaction with typed access to the databases.
 pub struct View<'e, T> {
     txn: T,
@@ -184,6 +187,11 @@ impl<T: Transaction> View<'_, T> {
     /// # Errors
     /// [`StoreError::Storage`].
     pub fn get_raw(&self, db: Db, key: &[u8]) -> Result<Option<&[u8]>, StoreError> {
+        // LMDB refuses empty keys and keys over its limit with an error; no record has one,
+        // so a lookup by such a key (an empty login name, say) simply finds nothing.
+        if key.is_empty() || key.len() > MAX_KEY {
+            return Ok(None);
+        }
         match self.txn.get(self.db(db), &key) {
             Ok(v) => Ok(Some(v)),
             Err(lmdb::Error::NotFound) => Ok(None),

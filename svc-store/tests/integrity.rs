@@ -1304,3 +1304,19 @@ fn the_audit_trail_is_bounded_cleaned_and_travels_with_an_export() {
     store.write(R::ClearEvents).unwrap();
     assert_eq!(store.read(&R::ListEvents).unwrap(), S::Events(vec![]));
 }
+
+#[test]
+fn lookups_by_an_empty_or_oversize_key_find_nothing_instead_of_failing() {
+    let (_dir, store) = open();
+    for name in [String::new(), "x".repeat(600), "   ".into()] {
+        let e = err(store.read(&R::CheckLogin {
+            name: name.clone(),
+            password: "mom".into(),
+        }));
+        assert_eq!(e, StoreError::WrongPassword, "{name:?}");
+        assert!(!matches!(
+            store.read(&R::GetUserByNumber(name)),
+            Err(StoreError::Storage(_))
+        ));
+    }
+}

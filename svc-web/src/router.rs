@@ -47,6 +47,43 @@ async fn count(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     response
 }
 
+/// Every error answer is JSON, also the rejections axum and tower-http make themselves (a
+/// path parameter that is not a number, a wrong method, a timeout): their text becomes the
+/// message.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (_, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        413 => "too_large",
+        415 => "not_json",
+        426 => "upgrade_required",
+        _ => "error",
+    };
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(
         HeaderName::from_static(name),
@@ -57,7 +94,7 @@ fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLay
 /// The application for the HTTPS listener.
 pub fn build(app: Arc<App>) -> axum::Router {
     let (api, doc) = crate::api::routes();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(crate::api::served_document(&doc));
     let doc_json = move || {
         let doc = Arc::clone(&doc);
         async move { Json(doc.as_ref().clone()).into_response() }
@@ -75,6 +112,7 @@ pub fn build(app: Arc<App>) -> axum::Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             count,

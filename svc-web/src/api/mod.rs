@@ -98,3 +98,109 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::live_events::events))
         .split_for_parts()
 }
+
+/// Answers every operation may give besides its own: the generic errors of the server
+/// (malformed or refused input, authentication, permission, throttling, the store away).
+const COMMON_ERRORS: &[(&str, &str)] = &[
+    ("400", "Malformed request (JSON syntax, query parameters)"),
+    ("401", "Not logged in, session expired, or unknown token"),
+    (
+        "403",
+        "Not permitted (read-only account, CSRF token, EULA or password change pending)",
+    ),
+    ("404", "No such record"),
+    ("408", "The request took too long"),
+    ("409", "Refused by a rule (duplicate, relation, identity)"),
+    ("413", "Body too large"),
+    ("415", "The body must be JSON"),
+    (
+        "422",
+        "Well-formed but not acceptable (wrong type, unknown field, a rule)",
+    ),
+    ("429", "Too many failed logins; try later"),
+    ("503", "The store cannot be reached"),
+];
+
+/// The document as served: the generated one, with [`COMMON_ERRORS`] added to every
+/// operation, and tuples written as fixed-length arrays ([`fix_tuples`]).
+#[must_use]
+pub fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(paths) = value
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for item in paths
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            for operation in item
+                .values_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                let responses = operation
+                    .entry("responses")
+                    .or_insert_with(|| serde_json::json!({}));
+                let Some(responses) = responses.as_object_mut() else {
+                    continue;
+                };
+                for (code, description) in COMMON_ERRORS {
+                    responses.entry(*code).or_insert_with(|| {
+                        serde_json::json!({
+                            "description": description,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                        })
+                    });
+                }
+            }
+        }
+    }
+    fix_tuples(&mut value);
+    value
+}
+
+/// Writes tuples (pairs such as a counter's `(time, value)` samples) as arrays of a fixed
+/// length when their items have one type: `items: A, minItems: n, maxItems: n`, which every
+/// tool reads, instead of `prefixItems` (or the 3.0-style `items: [A, A]`).
+fn fix_tuples(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let tuple = match (map.get("prefixItems"), map.get("items")) {
+                (Some(serde_json::Value::Array(items)), _)
+                | (None, Some(serde_json::Value::Array(items))) => Some(items.clone()),
+                _ => None,
+            };
+            if let Some(items) = tuple {
+                if let Some(first) = items.first().filter(|f| items.iter().all(|i| i == *f)) {
+                    let len = items.len();
+                    map.remove("prefixItems");
+                    map.insert("items".into(), first.clone());
+                    map.insert("minItems".into(), len.into());
+                    map.insert("maxItems".into(), len.into());
+                }
+            }
+            map.values_mut().for_each(fix_tuples);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_tuples),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_served_document_has_the_common_errors_and_3_1_tuples() {
+        let (_, doc) = super::routes();
+        let doc = super::served_document(&doc);
+        let history = &doc["components"]["schemas"]["Counter"]["properties"]["history"];
+        assert_eq!(history["items"]["items"]["type"], "integer", "{history}");
+        assert_eq!(history["items"]["minItems"], 2, "{history}");
+        assert!(history["items"].get("prefixItems").is_none(), "{history}");
+        let users = &doc["paths"]["/api/v1/users"]["get"]["responses"];
+        for code in ["200", "400", "401", "403", "503"] {
+            assert!(users[code].is_object(), "{code} in {users}");
+        }
+        let text = doc.to_string();
+        assert!(!text.contains("\"items\":["), "a tuple left in 3.0 form");
+    }
+}
