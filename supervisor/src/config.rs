@@ -195,6 +195,11 @@ pub struct Web {
     /// Extra host names or addresses of the MOM (for the self-signed certificate and the
     /// password rules).
     pub host_names: Vec<String>,
+    /// A request's headers must arrive within this many seconds; idle keep-alive
+    /// connections close after it.
+    pub header_timeout_secs: u64,
+    /// HTTPS connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Web {
@@ -204,6 +209,8 @@ impl Default for Web {
             session_max_secs: 43_200,
             metrics_loopback: false,
             host_names: Vec::new(),
+            header_timeout_secs: 30,
+            max_connections: 512,
         }
     }
 }
@@ -436,6 +443,11 @@ impl Config {
         if r.max_failures == 0 {
             return Err(ConfigError::Invalid(
                 "restart: max-failures must be at least 1".into(),
+            ));
+        }
+        if self.web.header_timeout_secs == 0 || self.web.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "web: header-timeout-secs and max-connections must be at least 1".into(),
             ));
         }
         if self.web.session_idle_secs == 0 || self.web.session_max_secs == 0 {

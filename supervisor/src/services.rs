@@ -78,6 +78,10 @@ fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
         config.web.session_idle_secs.to_string(),
         "--session-max-secs".to_owned(),
         config.web.session_max_secs.to_string(),
+        "--header-timeout-secs".to_owned(),
+        config.web.header_timeout_secs.to_string(),
+        "--max-connections".to_owned(),
+        config.web.max_connections.to_string(),
     ];
     if config.web.metrics_loopback {
         args.push("--metrics-loopback".to_owned());

@@ -28,6 +28,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// The largest request head (request line and headers).
     pub max_header_bytes: usize,
+    /// Connections one client address may hold at once (idle HTTP/2 connections stay open
+    /// while their client answers pings, so without this one address could take every slot).
+    pub max_per_address: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +40,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
+            max_per_address: 64,
         }
     }
 }
@@ -66,6 +70,7 @@ pub async fn serve_https(
     limits: Limits,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::default());
     let builder = Arc::new(builder(limits));
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
@@ -80,11 +85,17 @@ pub async fn serve_https(
                 continue;
             }
         };
+        let Some(held) = PerAddress::hold(&per_address, peer.ip(), limits.max_per_address) else {
+            app.metrics.refused_connections.inc();
+            tracing::debug!(peer = %peer, "connection refused: too many from this address");
+            continue;
+        };
         let acceptor = tokio_rustls::TlsAcceptor::from(app.tls.config());
         let router = router.clone();
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {
             let _permit = permit;
+            let _held = held;
             let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
                 .await
             {
@@ -107,6 +118,53 @@ pub async fn serve_https(
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await;
         });
+    }
+}
+
+/// Connections held per client address.
+#[derive(Debug, Default)]
+struct PerAddress {
+    counts: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection counted for its address until dropped.
+struct Held {
+    table: Arc<PerAddress>,
+    address: std::net::IpAddr,
+}
+
+impl PerAddress {
+    /// Counts a connection of `address`, or `None` when it already holds `max`.
+    fn hold(table: &Arc<Self>, address: std::net::IpAddr, max: usize) -> Option<Held> {
+        let mut counts = table
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(address).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Held {
+            table: Arc::clone(table),
+            address,
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut counts = self
+            .table
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
     }
 }
 
@@ -195,6 +253,22 @@ fn redirect<B>(request: &Request<B>, local: Option<SocketAddr>, https_port: u16)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_its_share_and_gets_it_back() {
+        let table = Arc::new(PerAddress::default());
+        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+        let first = PerAddress::hold(&table, a, 2).unwrap();
+        let _second = PerAddress::hold(&table, a, 2).unwrap();
+        assert!(PerAddress::hold(&table, a, 2).is_none());
+        assert!(
+            PerAddress::hold(&table, b, 2).is_some(),
+            "another address is not affected"
+        );
+        drop(first);
+        assert!(PerAddress::hold(&table, a, 2).is_some());
+    }
 
     fn location(host: Option<&str>, path: &str, port: u16) -> String {
         let mut builder = Request::builder().uri(path);
