@@ -10,6 +10,8 @@ pub mod conflict;
 pub mod directory;
 pub mod ipei;
 pub mod query;
+#[cfg(feature = "json")]
+pub mod redact;
 pub mod system;
 
 pub use address::OmmAddress;

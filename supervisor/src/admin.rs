@@ -126,14 +126,57 @@ pub(crate) fn fail(e: &str) -> i32 {
 pub(crate) async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
     let mut ch = connect::<StoreApi>(socket).await?;
     let write = !req.is_read();
+    let entry = write.then(|| audit_entry(&req));
     match call::<StoreApi>(&mut ch, 1, req).await {
         Ok(StoreResponse::Error(e)) => Err(e.to_string()),
-        Ok(other) => Ok(other),
+        Ok(other) => {
+            if let Some(entry) = entry {
+                record(&mut ch, entry).await;
+            }
+            Ok(other)
+        }
         Err(e) if write => Err(format!(
             "{e}; the store did not answer, so the change may or may not have been made: \
              check with the matching list command before trying again"
         )),
         Err(e) => Err(e),
+    }
+}
+
+/// Who runs the CLI, for the audit trail: `cli:<user name>` (or `cli:uid <n>`).
+fn actor() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => format!("cli:{}", user.name),
+        _ => format!("cli:uid {uid}"),
+    }
+}
+
+/// The audit entry of a CLI write: its kind (the request's name), and the request itself as
+/// JSON with every secret redacted.
+pub(crate) fn audit_entry(req: &StoreRequest) -> model::AuditEntry {
+    let debug = format!("{req:?}");
+    let kind: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let after = serde_json::to_value(req)
+        .map(|v| model::redact::redact(v).to_string())
+        .unwrap_or_default();
+    model::AuditEntry {
+        actor: actor(),
+        source: "local".into(),
+        action: format!("cli.{kind}"),
+        after,
+        ..model::AuditEntry::default()
+    }
+}
+
+/// Appends `entry` to the audit trail; a failure is reported but does not undo the change.
+pub(crate) async fn record(ch: &mut ipc::ClientChannel<StoreApi>, entry: model::AuditEntry) {
+    match call::<StoreApi>(ch, 2, StoreRequest::AppendAudit(entry)).await {
+        Ok(StoreResponse::Done) => {}
+        other => eprintln!("sip-dect-mom: warning: the change is made but the audit trail could not record it: {other:?}"),
     }
 }
 

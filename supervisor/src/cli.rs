@@ -256,7 +256,15 @@ pub async fn import(socket: &Path, file: &Path, allow_foreign_identity: bool) ->
             StoreRequest::ImportCommit { import }
         };
         match call::<StoreApi>(&mut ch, id, commit).await? {
-            StoreResponse::Revision(rev) => Ok(rev),
+            StoreResponse::Revision(rev) => {
+                let mut entry = crate::admin::audit_entry(&StoreRequest::ImportBegin {
+                    size: bytes.len() as u64,
+                });
+                entry.action = "cli.DatabaseImport".into();
+                entry.target = file.display().to_string();
+                crate::admin::record(&mut ch, entry).await;
+                Ok(rev)
+            }
             other => Err(store_error(other)),
         }
     }

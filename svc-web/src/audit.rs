@@ -12,48 +12,7 @@ use model::AuditEntry;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// Field names whose values are secrets: never written to the trail, the dump or a log.
-pub const SECRET_FIELDS: &[&str] = &[
-    "password",
-    "password_hash",
-    "old_password",
-    "new_password",
-    "pin",
-    "sip_pw",
-    "sip_password",
-    "credential_pw",
-    "service_auth_password",
-    "key_pem",
-    "secret",
-];
-
-/// What stands in for a redacted secret.
-pub const REDACTED: &str = "(redacted)";
-
-/// `value` with every secret field (at any depth) replaced by [`REDACTED`] when set.
-#[must_use]
-pub fn redact(mut value: serde_json::Value) -> serde_json::Value {
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, inner) in map.iter_mut() {
-                    if SECRET_FIELDS.contains(&k.as_str()) {
-                        let set = !matches!(inner, serde_json::Value::String(s) if s.is_empty());
-                        if set {
-                            *inner = serde_json::Value::String(REDACTED.into());
-                        }
-                    } else {
-                        walk(inner);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut value);
-    value
-}
+pub use model::redact::{redact, REDACTED, SECRET_FIELDS};
 
 fn text<T: Serialize>(record: Option<&T>) -> String {
     record
@@ -95,21 +54,5 @@ pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<
     match app.call(StoreRequest::ListAudit).await? {
         StoreResponse::Audit(trail) => Ok(Json(trail)),
         other => Err(crate::app::unexpected(&other)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_secret_is_redacted_at_any_depth_and_empty_ones_stay_empty() {
-        let v = serde_json::json!({
-            "name": "a", "pin": "1234", "sip_pw": "", "nested": [{"password": "x", "other": 1}],
-        });
-        let r = super::redact(v);
-        assert_eq!(r["pin"], super::REDACTED);
-        assert_eq!(r["sip_pw"], "");
-        assert_eq!(r["nested"][0]["password"], super::REDACTED);
-        assert_eq!(r["nested"][0]["other"], 1);
-        assert_eq!(r["name"], "a");
     }
 }

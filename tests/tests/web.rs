@@ -1147,3 +1147,40 @@ fn slow_clients_oversize_headers_and_the_connection_cap_are_limited() {
         );
     }
 }
+
+#[test]
+fn changes_through_the_admin_cli_are_in_the_audit_trail_too() {
+    let (mom, web) = admin();
+    let out = mom.cli(&[
+        "omm",
+        "add",
+        "--name",
+        "CLI site",
+        "--omm1",
+        "192.0.2.20",
+        "--user",
+        "admin",
+        "--password",
+        "CliSecret55",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = web.get("/api/v1/audit");
+    let entry = audit
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "cli.PutOmm")
+        .unwrap_or_else(|| panic!("no CLI entry in {}", audit.text));
+    assert!(entry["actor"].as_str().unwrap().starts_with("cli:"));
+    assert_eq!(entry["source"], "local");
+    assert!(entry["after"].as_str().unwrap().contains("CLI site"));
+    assert!(
+        !audit.text.contains("CliSecret55"),
+        "the password is redacted"
+    );
+}
