@@ -85,6 +85,8 @@ pub async fn serve_https(
                 continue;
             }
         };
+        // Small answers go out at once, not after the peer's delayed ACK (40 ms).
+        let _ = stream.set_nodelay(true);
         let Some(held) = PerAddress::hold(&per_address, peer.ip(), limits.max_per_address) else {
             app.metrics.refused_connections.inc();
             tracing::debug!(peer = %peer, "connection refused: too many from this address");

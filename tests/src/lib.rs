@@ -28,6 +28,7 @@ pub fn bin_dir() -> PathBuf {
         "sip-dect-mom",
         "svc-store",
         "svc-axi",
+        "svc-web",
         "mom-test-service",
         "omm-sim",
     ] {

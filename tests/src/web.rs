@@ -65,6 +65,32 @@ impl ServerCertVerifier for Recording {
     }
 }
 
+/// A client configuration that accepts the MOM's self-signed certificate (recording its
+/// fingerprint in `verifier` when given), offering `versions` and these ALPN protocols.
+#[must_use]
+pub fn client_config(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> rustls::ClientConfig {
+    client_config_recording(versions, alpn, Arc::new(Recording::default()))
+}
+
+fn client_config_recording(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+    verifier: Arc<Recording>,
+) -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier as Arc<dyn ServerCertVerifier>)
+        .with_no_client_auth();
+    tls.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tls
+}
+
 /// Which TLS the client offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offer {
@@ -174,20 +200,12 @@ impl Web {
     #[must_use]
     pub fn new(https: SocketAddr, offer: Offer) -> Self {
         let verifier = Arc::new(Recording::default());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions: &[&rustls::SupportedProtocolVersion] = match offer {
             Offer::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
             Offer::Tls12Only => &[&rustls::version::TLS12],
         };
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(versions)
-            .expect("versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::clone(&verifier) as Arc<dyn ServerCertVerifier>)
-            .with_no_client_auth();
-        let mut ws_tls = tls.clone();
-        ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let ws_tls = client_config_recording(versions, &[b"http/1.1"], Arc::clone(&verifier));
+        let tls = client_config_recording(versions, &[b"h2", b"http/1.1"], Arc::clone(&verifier));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
