@@ -211,6 +211,7 @@ impl Store {
             // Verified against the issuer keys before any transaction (see `licensing`).
             StoreRequest::InstallLicense(file) => self.install_license(file),
             StoreRequest::FromOmm { omm, request } => self.write_from(omm, |tx| tx.apply(*request)),
+            StoreRequest::DryRun(inner) => self.dry_run(*inner),
             other => self.write_with(|tx| tx.apply(other)),
         }
     }
@@ -278,6 +279,29 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Applies `request` in a write transaction that is then aborted.
+    fn dry_run(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        if matches!(
+            request,
+            StoreRequest::InstallLicense(_)
+                | StoreRequest::FromOmm { .. }
+                | StoreRequest::DryRun(_)
+        ) || request.is_read()
+        {
+            return Err(StoreError::Invalid("this request cannot be dry-run".into()));
+        }
+        // Writers are serialised by the table lock; the transaction is dropped, not committed.
+        let _tables = self.tables.write().map_err(|_| poisoned())?;
+        let storage = self.storage()?;
+        let mut view = storage.get().write()?;
+        let mut tx = Tx {
+            view: &mut view,
+            changes: Vec::new(),
+            origin: 0,
+        };
+        tx.apply(request)
     }
 
     fn write_once<R>(

@@ -1320,3 +1320,29 @@ fn lookups_by_an_empty_or_oversize_key_find_nothing_instead_of_failing() {
         ));
     }
 }
+
+#[test]
+fn a_dry_run_answers_like_the_write_and_changes_nothing() {
+    let (_dir, store) = open();
+    store.write(R::PutUser(user("500"))).unwrap();
+    let rev = store.revision().unwrap();
+    let answer = store
+        .write(R::DryRun(Box::new(R::PutUsers(vec![
+            user("501"),
+            user("500"),
+            user("a b"),
+        ]))))
+        .unwrap();
+    let S::CreatedMany(results) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(StoreError::DuplicateNumber(_))));
+    assert!(results[2].is_err(), "a number with a space");
+    assert_eq!(user_count(&store), 1, "nothing written");
+    assert_eq!(store.revision().unwrap(), rev);
+    assert!(matches!(
+        store.write(R::DryRun(Box::new(R::GetSettings))),
+        Err(StoreError::Invalid(_))
+    ));
+}

@@ -14,6 +14,16 @@ use std::sync::Arc;
 
 pub use model::redact::{redact, REDACTED, SECRET_FIELDS};
 
+/// An edit without the secrets a client sent back as [`REDACTED`]: they stay as they are
+/// (a record read from the API and sent back whole must not set its PIN to the marker).
+#[must_use]
+pub fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = changes.as_object_mut() {
+        map.retain(|k, v| !(SECRET_FIELDS.contains(&k.as_str()) && v == REDACTED));
+    }
+    changes
+}
+
 fn text<T: Serialize>(record: Option<&T>) -> String {
     record
         .and_then(|r| serde_json::to_value(r).ok())

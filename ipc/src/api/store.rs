@@ -283,6 +283,10 @@ pub enum StoreRequest {
         /// Import id.
         import: u64,
     },
+    /// Carry out a write in a transaction and abort it: its answer (per-record results of
+    /// `PutUsers`, say) without changing anything. Not for license installs, OMM-link writes
+    /// or another dry run.
+    DryRun(Box<StoreRequest>),
 }
 
 /// What a change did.

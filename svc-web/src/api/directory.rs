@@ -138,14 +138,6 @@ fn shown<T: Serialize>(record: &T) -> ApiResult<serde_json::Value> {
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// An edit without the secrets a client sent back as [`audit::REDACTED`] (unchanged).
-fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::Value {
-    if let Some(map) = changes.as_object_mut() {
-        map.retain(|k, v| !(audit::SECRET_FIELDS.contains(&k.as_str()) && v == audit::REDACTED));
-    }
-    changes
-}
-
 fn rows<T: Serialize>(page: Page<T>, columns: Option<&[String]>) -> ApiResult<Rows> {
     let items = page
         .items
@@ -312,7 +304,7 @@ pub async fn edit_user(
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let current = get_user_record(&app, uid).await?;
-    let mut edited = patch(&current, without_unchanged_secrets(changes))?;
+    let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.uid = uid;
     app.call(StoreRequest::PutUser(edited)).await?;
     let after = get_user_record(&app, uid).await?;
@@ -338,7 +330,7 @@ pub async fn edit_device(
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let current = get_device_record(&app, ppn).await?;
-    let mut edited = patch(&current, without_unchanged_secrets(changes))?;
+    let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.ppn = ppn;
     app.call(StoreRequest::PutDevice(edited)).await?;
     let after = get_device_record(&app, ppn).await?;
@@ -403,7 +395,10 @@ pub async fn multi_edit_users(
     for uid in edit.ids {
         let outcome = async {
             let current = get_user_record(&app, uid).await?;
-            let mut edited = patch(&current, without_unchanged_secrets(edit.changes.clone()))?;
+            let mut edited = patch(
+                &current,
+                audit::without_unchanged_secrets(edit.changes.clone()),
+            )?;
             edited.uid = uid;
             app.done(StoreRequest::PutUser(edited.clone())).await?;
             audit::record(
@@ -440,7 +435,10 @@ pub async fn multi_edit_devices(
     for ppn in edit.ids {
         let outcome = async {
             let current = get_device_record(&app, ppn).await?;
-            let mut edited = patch(&current, without_unchanged_secrets(edit.changes.clone()))?;
+            let mut edited = patch(
+                &current,
+                audit::without_unchanged_secrets(edit.changes.clone()),
+            )?;
             edited.ppn = ppn;
             app.done(StoreRequest::PutDevice(edited.clone())).await?;
             audit::record(

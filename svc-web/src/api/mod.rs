@@ -3,6 +3,7 @@
 //! records' types, so it cannot drift from the code.
 
 pub mod accounts;
+pub mod bulk;
 pub mod directory;
 pub mod maintenance;
 pub mod omms;
@@ -86,6 +87,10 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(d::get_device, d::edit_device, d::delete_device))
         .routes(routes!(d::unsubscribe))
         .routes(routes!(d::create_fixed))
+        .routes(routes!(bulk::export_users))
+        .routes(routes!(bulk::import_users))
+        .routes(routes!(bulk::export_devices))
+        .routes(routes!(bulk::import_devices))
         .routes(routes!(rooms::list, rooms::create))
         .routes(routes!(rooms::edit, rooms::delete))
         .routes(routes!(st::list, st::clear_all))

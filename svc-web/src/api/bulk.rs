@@ -1,0 +1,601 @@
+//! Bulk import and export of users and DECT phones as CSV or JSON (beyond the original MOM
+//! and its peers, which cap or lack it): no row cap; a dry run that reports every row's
+//! errors, checked by the store's own rules in a transaction it aborts; a real run that
+//! writes nothing while any row is bad unless `partial=true` asks for the good rows.
+//!
+//! A row whose key (`num` of a user, `ipei` of a device) names an existing record updates
+//! it (only the row's non-empty fields change); other rows create records over the
+//! defaults. Exports never carry secrets (PINs and passwords are redacted).
+
+use crate::app::{unexpected, App};
+use crate::audit;
+use crate::auth::{Caller, Writer};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::patch;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ipc::api::store::{StoreRequest, StoreResponse};
+use model::{Device, Ipei, Page, User, MAX_PAGE};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// The largest upload of one import.
+pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
+/// Records per store request.
+const BATCH: usize = 1000;
+
+/// Users or devices, as the bulk operations see them.
+pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + 'static {
+    /// `users` or `devices`.
+    const NAME: &'static str;
+    /// The field that names a record.
+    const KEY: &'static str;
+    /// Its id.
+    fn id(&self) -> u32;
+    /// Sets its id.
+    fn set_id(&mut self, id: u32);
+    /// A page query.
+    fn query(offset: u32) -> StoreRequest;
+    /// The page in an answer.
+    fn page(response: StoreResponse) -> Option<Page<Self>>;
+    /// The lookup of records by key (`None` for a key that cannot name one).
+    fn lookup(keys: &[String]) -> StoreRequest;
+    /// The records of a lookup's answer.
+    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>>;
+    /// Creates or replaces many.
+    fn put_many(records: Vec<Self>) -> StoreRequest;
+}
+
+impl Kind for User {
+    const NAME: &'static str = "users";
+    const KEY: &'static str = "num";
+    fn id(&self) -> u32 {
+        self.uid
+    }
+    fn set_id(&mut self, id: u32) {
+        self.uid = id;
+    }
+    fn query(offset: u32) -> StoreRequest {
+        StoreRequest::QueryUsers(model::Query {
+            offset,
+            limit: MAX_PAGE,
+            ..model::Query::default()
+        })
+    }
+    fn page(response: StoreResponse) -> Option<Page<Self>> {
+        response.into_users()
+    }
+    fn lookup(keys: &[String]) -> StoreRequest {
+        StoreRequest::GetUsersByNumber(keys.to_vec())
+    }
+    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>> {
+        match response {
+            StoreResponse::UsersByKey(found) => Some(found),
+            _ => None,
+        }
+    }
+    fn put_many(records: Vec<Self>) -> StoreRequest {
+        StoreRequest::PutUsers(records)
+    }
+}
+
+impl Kind for Device {
+    const NAME: &'static str = "devices";
+    const KEY: &'static str = "ipei";
+    fn id(&self) -> u32 {
+        self.ppn
+    }
+    fn set_id(&mut self, id: u32) {
+        self.ppn = id;
+    }
+    fn query(offset: u32) -> StoreRequest {
+        StoreRequest::QueryDevices(model::Query {
+            offset,
+            limit: MAX_PAGE,
+            ..model::Query::default()
+        })
+    }
+    fn page(response: StoreResponse) -> Option<Page<Self>> {
+        response.into_devices()
+    }
+    fn lookup(keys: &[String]) -> StoreRequest {
+        // A key that is no IPEI finds nothing: the placeholder IPEI is never a record's.
+        StoreRequest::GetDevicesByIpei(
+            keys.iter()
+                .map(|k| Ipei::parse(k).unwrap_or_default())
+                .collect(),
+        )
+    }
+    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>> {
+        match response {
+            StoreResponse::DevicesByKey(found) => Some(found),
+            _ => None,
+        }
+    }
+    fn put_many(records: Vec<Self>) -> StoreRequest {
+        StoreRequest::PutDevices(records)
+    }
+}
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated, a header line of field names.
+    #[default]
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// Options of an export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportOptions {
+    /// `csv` (default) or `json`.
+    #[serde(default)]
+    pub format: Format,
+}
+
+/// A record as one CSV line's cells, in the order of `columns`.
+fn cells(value: &Value, columns: &[String]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| match value.get(c) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(Value::Array(a)) if a.is_empty() => String::new(),
+            Some(other @ (Value::Array(_) | Value::Object(_))) => other.to_string(),
+            Some(other) => other.to_string(),
+        })
+        .collect()
+}
+
+/// The field names of a record type, in the JSON's order.
+fn columns<K: Kind>() -> Vec<String> {
+    match serde_json::to_value(K::default()) {
+        Ok(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Streams every record, page by page, as CSV or a JSON array (secrets redacted).
+async fn export<K: Kind>(app: Arc<App>, format: Format) -> ApiResult<Response> {
+    let columns = columns::<K>();
+    let header_line = {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&columns)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        w.into_inner()
+            .map_err(|e| ApiError::internal(e.to_string()))?
+    };
+    let first: Vec<u8> = match format {
+        Format::Csv => header_line,
+        Format::Json => b"[".to_vec(),
+    };
+    let store = app.store.clone();
+    let pages = futures_util::stream::unfold(Some((0u32, true)), move |state| {
+        let store = store.clone();
+        let columns = columns.clone();
+        async move {
+            let (offset, first_page) = state?;
+            let page = match store.request(K::query(offset)).await {
+                Ok(answer) => K::page(answer),
+                Err(_) => None,
+            };
+            let Some(page) = page else {
+                return Some((
+                    Err(std::io::Error::other("the store stopped answering")),
+                    None,
+                ));
+            };
+            let mut out = Vec::new();
+            let count = page.items.len();
+            for (i, item) in page.items.iter().enumerate() {
+                let value = serde_json::to_value(item)
+                    .map(audit::redact)
+                    .unwrap_or_default();
+                match format {
+                    Format::Csv => {
+                        let mut w = csv::Writer::from_writer(Vec::new());
+                        let _ = w.write_record(cells(&value, &columns));
+                        out.extend(w.into_inner().unwrap_or_default());
+                    }
+                    Format::Json => {
+                        if !(first_page && i == 0) {
+                            out.push(b',');
+                        }
+                        out.extend(value.to_string().into_bytes());
+                    }
+                }
+            }
+            let next = offset + u32::try_from(count).unwrap_or(u32::MAX);
+            let done = count == 0 || u64::from(next) >= page.total;
+            if done && format == Format::Json {
+                out.push(b']');
+            }
+            Some((
+                Ok::<_, std::io::Error>(out),
+                (!done).then_some((next, false)),
+            ))
+        }
+    });
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }),
+        pages,
+    );
+    let (content_type, extension) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Json => ("application/json", "json"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mom_{}.{extension}\"", K::NAME),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Exports every user (CSV or JSON; secrets redacted).
+#[utoipa::path(get, path = "/api/v1/users/export", tag = "users and DECT phones", params(ExportOptions),
+    responses((status = 200, description = "CSV or JSON", content_type = "text/csv")))]
+pub async fn export_users(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Query(options): Query<ExportOptions>,
+) -> ApiResult<Response> {
+    export::<User>(app, options.format).await
+}
+
+/// Exports every device (CSV or JSON).
+#[utoipa::path(get, path = "/api/v1/devices/export", tag = "users and DECT phones", params(ExportOptions),
+    responses((status = 200, description = "CSV or JSON", content_type = "text/csv")))]
+pub async fn export_devices(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    Query(options): Query<ExportOptions>,
+) -> ApiResult<Response> {
+    export::<Device>(app, options.format).await
+}
+
+/// Options of an import.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImportOptions {
+    /// `csv` (default) or `json`.
+    #[serde(default)]
+    pub format: Format,
+    /// Check every row and report; write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Write the good rows even if some are bad.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+/// One row's problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowError {
+    /// Row number in the file (1 = the first record; the CSV header is row 0).
+    pub row: usize,
+    /// The row's key, when it has one.
+    pub key: String,
+    /// What is wrong.
+    pub error: ErrorBody,
+}
+
+/// What an import found and did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Records in the file.
+    pub rows: usize,
+    /// Rows that passed every check.
+    pub valid: usize,
+    /// Of those, new records.
+    pub creates: usize,
+    /// Of those, updates of existing records.
+    pub updates: usize,
+    /// Whether anything was written.
+    pub written: bool,
+    /// Every bad row.
+    pub errors: Vec<RowError>,
+}
+
+fn row_error(row: usize, key: &str, e: ApiError) -> RowError {
+    RowError {
+        row,
+        key: key.to_owned(),
+        error: ErrorBody {
+            error: e.code.to_owned(),
+            message: e.message,
+        },
+    }
+}
+
+/// A CSV cell as the JSON value the field `template` (its default) has the type of.
+fn cell_value(cell: &str, template: &Value) -> Result<Value, String> {
+    match template {
+        Value::String(_) => Ok(Value::String(cell.to_owned())),
+        Value::Bool(_) => match cell.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(format!("{cell:?} is not true or false")),
+        },
+        Value::Number(_) => cell
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| format!("{cell:?} is not a whole number")),
+        _ => serde_json::from_str(cell).map_err(|e| format!("{cell:?} is not JSON: {e}")),
+    }
+}
+
+/// One parsed row: its number in the file and its fields.
+type Row = (usize, Map<String, Value>);
+
+/// The file's rows as JSON objects, with a row number each; bad rows become errors.
+fn rows<K: Kind>(bytes: &[u8], format: Format) -> ApiResult<(Vec<Row>, Vec<RowError>)> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    match format {
+        Format::Json => {
+            let items: Vec<Value> = crate::json::decode(bytes)?;
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    Value::Object(map) => out.push((i + 1, map)),
+                    _ => errors.push(row_error(
+                        i + 1,
+                        "",
+                        ApiError::invalid("a row is a JSON object"),
+                    )),
+                }
+            }
+        }
+        Format::Csv => {
+            let template = match serde_json::to_value(K::default()) {
+                Ok(Value::Object(map)) => map,
+                _ => return Err(ApiError::internal("record is not an object")),
+            };
+            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+            let headers = reader
+                .headers()
+                .map_err(|e| ApiError::invalid(format!("the CSV header line: {e}")))?
+                .clone();
+            if let Some(unknown) = headers.iter().find(|h| !template.contains_key(*h)) {
+                return Err(ApiError::invalid(format!(
+                    "unknown column {:?} in the header line",
+                    model::printable(unknown)
+                )));
+            }
+            for (i, record) in reader.records().enumerate() {
+                let row = i + 1;
+                let record = match record {
+                    Ok(r) => r,
+                    Err(e) => {
+                        errors.push(row_error(
+                            row,
+                            "",
+                            ApiError::invalid(format!("not a CSV row: {e}")),
+                        ));
+                        continue;
+                    }
+                };
+                let mut map = Map::new();
+                let mut bad = None;
+                for (name, cell) in headers.iter().zip(record.iter()) {
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    match cell_value(cell, &template[name]) {
+                        Ok(v) => {
+                            map.insert(name.to_owned(), v);
+                        }
+                        Err(e) => {
+                            bad = Some(format!("column {name}: {e}"));
+                            break;
+                        }
+                    }
+                }
+                match bad {
+                    Some(why) => errors.push(row_error(row, "", ApiError::invalid(why))),
+                    None => out.push((row, map)),
+                }
+            }
+        }
+    }
+    Ok((out, errors))
+}
+
+/// The checked records of an import, each with its row, key and whether it updates.
+struct Checked<K> {
+    records: Vec<(usize, String, bool, K)>,
+    errors: Vec<RowError>,
+}
+
+async fn check<K: Kind>(
+    app: &App,
+    parsed: Vec<Row>,
+    mut errors: Vec<RowError>,
+) -> ApiResult<Checked<K>> {
+    let mut seen = HashSet::new();
+    let mut keyed = Vec::new();
+    for (row, map) in parsed {
+        let key = match map.get(K::KEY) {
+            Some(Value::String(k)) if !k.trim().is_empty() => k.trim().to_owned(),
+            _ => {
+                errors.push(row_error(
+                    row,
+                    "",
+                    ApiError::invalid(format!("missing field `{}`", K::KEY)),
+                ));
+                continue;
+            }
+        };
+        // The same key twice in one file: the second is refused, like a duplicate record.
+        let normalised = key.replace(' ', "").to_ascii_uppercase();
+        if !seen.insert(normalised) {
+            errors.push(row_error(
+                row,
+                &key,
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_in_file",
+                    format!("{} {key} is in the file twice", K::KEY),
+                ),
+            ));
+            continue;
+        }
+        keyed.push((row, key, map));
+    }
+    let mut records = Vec::new();
+    for chunk in keyed.chunks(BATCH) {
+        let keys: Vec<String> = chunk.iter().map(|(_, k, _)| k.clone()).collect();
+        let found = K::found(app.call(K::lookup(&keys)).await?)
+            .ok_or_else(|| ApiError::internal("unexpected lookup answer"))?;
+        for ((row, key, map), existing) in chunk.iter().zip(found) {
+            let update = existing.is_some();
+            let base = existing.unwrap_or_default();
+            let mut fields = map.clone();
+            fields.remove("uid");
+            fields.remove("ppn");
+            match patch(
+                &base,
+                audit::without_unchanged_secrets(Value::Object(fields)),
+            ) {
+                Ok(mut record) => {
+                    record.set_id(base.id());
+                    records.push((*row, key.clone(), update, record));
+                }
+                Err(e) => errors.push(row_error(*row, key, e)),
+            }
+        }
+    }
+    // The store's own rules, in a transaction it aborts.
+    let mut passed = Vec::new();
+    for chunk in records.chunks(BATCH) {
+        let batch: Vec<K> = chunk.iter().map(|(_, _, _, r)| r.clone()).collect();
+        let answer = app
+            .call(StoreRequest::DryRun(Box::new(K::put_many(batch))))
+            .await?;
+        let StoreResponse::CreatedMany(results) = answer else {
+            return Err(unexpected(&answer));
+        };
+        for (entry, result) in chunk.iter().zip(results) {
+            match result {
+                Ok(_) => passed.push(entry.clone()),
+                Err(e) => errors.push(row_error(entry.0, &entry.1, ApiError::from(e))),
+            }
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    Ok(Checked {
+        records: passed,
+        errors,
+    })
+}
+
+async fn import<K: Kind>(
+    app: Arc<App>,
+    who: crate::auth::LoggedIn,
+    options: ImportOptions,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+    let bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("an import has at most {MAX_UPLOAD} bytes ({e})"),
+        )
+    })?;
+    let (parsed, errors) = rows::<K>(&bytes, options.format)?;
+    let rows = parsed.len() + errors.len();
+    let checked = check::<K>(&app, parsed, errors).await?;
+    let creates = checked.records.iter().filter(|r| !r.2).count();
+    let mut report = ImportReport {
+        rows,
+        valid: checked.records.len(),
+        creates,
+        updates: checked.records.len() - creates,
+        written: false,
+        errors: checked.errors,
+    };
+    if options.dry_run
+        || (!report.errors.is_empty() && !options.partial)
+        || checked.records.is_empty()
+    {
+        let status = if report.errors.is_empty() || options.dry_run {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return Ok((status, Json(report)));
+    }
+    let total = checked.records.len();
+    let mut written = 0;
+    for chunk in checked.records.chunks(BATCH) {
+        let batch: Vec<K> = chunk.iter().map(|(_, _, _, r)| r.clone()).collect();
+        let answer = app.call(K::put_many(batch)).await?;
+        let StoreResponse::CreatedMany(results) = answer else {
+            return Err(unexpected(&answer));
+        };
+        for (entry, result) in chunk.iter().zip(results) {
+            if let Err(e) = result {
+                // Changed between the check and the write (another administrator, an OMM).
+                report
+                    .errors
+                    .push(row_error(entry.0, &entry.1, ApiError::from(e)));
+            }
+        }
+        written += chunk.len();
+        if total > BATCH {
+            tracing::info!(kind = K::NAME, written, total, "bulk import in progress");
+        }
+    }
+    report.written = true;
+    tracing::info!(account = %who.account.name, kind = K::NAME, rows, valid = report.valid, "bulk import");
+    audit::record(
+        &app,
+        &who,
+        &format!("{}.bulk_import", K::NAME),
+        format!("{} rows, {} written", rows, report.valid),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
+    Ok((StatusCode::OK, Json(report)))
+}
+
+/// Imports users from CSV or JSON; `dry_run=true` only reports.
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users and DECT phones", params(ImportOptions),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+pub async fn import_users(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Query(options): Query<ImportOptions>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+    import::<User>(app, who, options, body).await
+}
+
+/// Imports devices from CSV or JSON; `dry_run=true` only reports.
+#[utoipa::path(post, path = "/api/v1/devices/import", tag = "users and DECT phones", params(ImportOptions),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+pub async fn import_devices(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Query(options): Query<ImportOptions>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+    import::<Device>(app, who, options, body).await
+}
