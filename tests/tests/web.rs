@@ -1281,3 +1281,84 @@ fn bulk_import_reports_every_bad_row_and_writes_only_when_asked() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn fixed_pairs_relations_and_the_overview() {
+    let (_mom, web) = admin();
+    let pair = web.send(
+        "POST",
+        "/api/v1/fixed-pairs",
+        Some(&json!({"user": {"num": "7001", "name": "Pair"}, "device": {"ipei": "00077 0000001 9"}})),
+    );
+    assert_eq!(pair.status, 201, "{}", pair.text);
+    let (uid, ppn) = (
+        pair.json["uid"].as_u64().unwrap(),
+        pair.json["ppn"].as_u64().unwrap(),
+    );
+    let no_ipei = web.send("POST", "/api/v1/devices", Some(&json!({"hw_type": "632d"})));
+    assert_eq!(
+        (no_ipei.status, no_ipei.message()),
+        (422, "missing field `ipei`".to_owned())
+    );
+    let bad_ipei = web.send(
+        "POST",
+        "/api/v1/devices",
+        Some(&json!({"ipei": "00077 0000001 3"})),
+    );
+    assert_eq!(bad_ipei.code(), "invalid_json_value", "{}", bad_ipei.text);
+    assert!(
+        web.send("POST", "/api/v1/users", Some(&json!({"num": "7002"})))
+            .status
+            == 201
+    );
+
+    let overview = web.get("/api/v1/overview?sort=num&order=asc");
+    assert_eq!(overview.json["total"], 2, "{}", overview.text);
+    assert_eq!(
+        overview.json["items"][0]["device"]["ipei"],
+        "00077 0000001 9"
+    );
+    assert_eq!(overview.json["items"][0]["device"]["ppn"], ppn);
+    assert!(overview.json["items"][1]["device"].is_null());
+
+    // The admin guide's precondition: only a subscribed handset's relation changes.
+    let relation = web.send(
+        "PUT",
+        &format!("/api/v1/users/{uid}/relation"),
+        Some(&json!({"rel_type": "Dynamic"})),
+    );
+    assert_eq!((relation.status, relation.code()), (409, "relation_change"));
+    assert!(
+        relation.message().contains("not subscribed"),
+        "{}",
+        relation.text
+    );
+    assert_eq!(
+        web.get(&format!("/api/v1/users/{uid}")).json["rel_type"],
+        "Fixed"
+    );
+    assert_eq!(
+        web.send("DELETE", &format!("/api/v1/users/{uid}/binding"), None)
+            .status,
+        204
+    );
+    assert!(web.get("/api/v1/overview?filter=num:eq:7001").json["items"][0]["device"].is_null());
+    let again = web.send(
+        "POST",
+        &format!("/api/v1/users/{uid}/binding"),
+        Some(&json!({"ppn": ppn, "rel_type": "Fixed"})),
+    );
+    assert_eq!(again.status, 204, "{}", again.text);
+    let wrong = web.send(
+        "PUT",
+        "/api/v1/users/999999/relation",
+        Some(&json!({"rel_type": "Fixed"})),
+    );
+    assert_eq!(wrong.status, 404, "{}", wrong.text);
+    let not_a_number = web.send("DELETE", "/api/v1/users/abc", None);
+    assert_eq!(
+        (not_a_number.status, not_a_number.code()),
+        (400, "bad_request"),
+        "every error is JSON"
+    );
+}

@@ -175,6 +175,82 @@ pub async fn list_users(
     }
 }
 
+/// One row of the Overview: a user and the handset bound to it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverviewRow {
+    /// The user (secrets redacted).
+    #[schema(value_type = User)]
+    pub user: serde_json::Value,
+    /// Its bound handset, if any.
+    #[schema(value_type = Option<Device>)]
+    pub device: Option<serde_json::Value>,
+}
+
+/// The Overview page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Overview {
+    /// Users matching the filters, before paging.
+    pub total: u64,
+    /// The page.
+    pub items: Vec<OverviewRow>,
+}
+
+/// The Overview view: a page of users, each with its bound handset (filters, sort and
+/// paging on the user columns, as the Users view).
+#[utoipa::path(get, path = "/api/v1/overview", tag = "users and DECT phones",
+    params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, description = "1 to 1000"),
+        ("sort" = Option<String>, Query), ("order" = Option<String>, Query, description = "asc, desc or none"),
+        ("filter" = Option<String>, Query, description = "column:op:value, repeatable")),
+    responses((status = 200, body = Overview), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn overview(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Overview>> {
+    let (query, columns) = parse_query(raw.as_deref(), User::COLUMNS)?;
+    if columns.is_some() {
+        return Err(ApiError::bad_request(
+            "the Overview has no column choice; use the Users or Devices view",
+        ));
+    }
+    let page = match app.call(StoreRequest::QueryUsers(query)).await? {
+        StoreResponse::Users(page) => page,
+        other => return Err(unexpected(&other)),
+    };
+    let devices = futures_util::future::join_all(page.items.iter().map(|u| {
+        let app = Arc::clone(&app);
+        let ppn = u.ppn;
+        async move {
+            if ppn == 0 {
+                return Ok(None);
+            }
+            match app.call(StoreRequest::GetDevice(ppn)).await {
+                Ok(StoreResponse::Device(d)) => Ok(Some(shown(&d)?)),
+                // Unbound meanwhile.
+                Err(e) if e.code == "not_found" => Ok(None),
+                Ok(other) => Err(unexpected(&other)),
+                Err(e) => Err(e),
+            }
+        }
+    }))
+    .await;
+    let items = page
+        .items
+        .iter()
+        .zip(devices)
+        .map(|(u, d)| {
+            Ok(OverviewRow {
+                user: shown(u)?,
+                device: d?,
+            })
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(Json(Overview {
+        total: page.total,
+        items,
+    }))
+}
+
 /// The Devices view: a page of DECT phones.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "users and DECT phones",
     params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, description = "1 to 1000"),

@@ -79,6 +79,7 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(d::bind, d::unbind))
         .routes(routes!(d::relation))
         .routes(routes!(d::source))
+        .routes(routes!(d::overview))
         .routes(routes!(
             d::list_devices,
             d::create_device,
