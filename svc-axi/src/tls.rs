@@ -77,14 +77,18 @@ fn hex_bytes(hex: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// The client configuration for an OMM with these certificate settings (TLS 1.2 and 1.3).
+/// The client configuration for an OMM with these certificate settings, offering the
+/// protocols and suites of the MOM's security level (`tls_policy`; High is TLS 1.3 only).
 ///
 /// # Errors
 /// A text for an unreadable CA or a malformed fingerprint.
-pub fn client_config(validation: &CertValidation) -> Result<Arc<rustls::ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+pub fn client_config(
+    validation: &CertValidation,
+    policy: &tls_policy::Policy,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(policy.provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .with_protocol_versions(&policy.versions())
         .map_err(|e| e.to_string())?;
     let config = match validation {
         CertValidation::AcceptSelfSigned => builder

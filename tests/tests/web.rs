@@ -1362,3 +1362,66 @@ fn fixed_pairs_relations_and_the_overview() {
         "every error is JSON"
     );
 }
+
+#[test]
+fn the_security_level_reaches_the_omm_links_at_their_next_connect() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // An old OMM that speaks TLS 1.2 only.
+    let fleet = rt
+        .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
+            omms: 1,
+            users: 2,
+            devices: 2,
+            tls12_only: true,
+            ..omm_sim::FleetOptions::default()
+        }))
+        .unwrap();
+    let mom = Mom::start(&Options {
+        extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
+        ..Options::default()
+    });
+    let mut web = wait_for_web(&mom);
+    web.first_login(PASSWORD);
+    let created = web.send(
+        "POST",
+        "/api/v1/omms",
+        Some(
+            &json!({"enabled": true, "name": "Old site", "user": "omm", "password": "omm-password",
+            "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port())}),
+        ),
+    );
+    let id = created.json["id"].as_u64().unwrap();
+    let health = |web: &Web| web.get(&format!("/api/v1/omms/{id}")).json["health"].clone();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&web)["last_error"].as_str().unwrap_or("").is_empty() {
+        assert!(Instant::now() < deadline, "the link never failed at High");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_ne!(
+        health(&web)["link"],
+        "Up",
+        "High (TLS 1.3 only) cannot reach a TLS 1.2 OMM"
+    );
+    assert_eq!(
+        web.send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(&json!({"tls_level": "Medium"}))
+        )
+        .status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&web)["link"] != "Up" {
+        assert!(
+            Instant::now() < deadline,
+            "Medium never reached the OMM link: {}",
+            health(&web)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

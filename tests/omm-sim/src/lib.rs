@@ -36,6 +36,8 @@ pub struct FleetOptions {
     pub seed: u64,
     /// TLS listeners (plain when false).
     pub tls: bool,
+    /// Offer TLS 1.2 only, as an old OMM firmware does.
+    pub tls12_only: bool,
     /// Login, protocol version and restart time of every OMM.
     pub omm: OmmConfig,
     /// RSA key size of the OMMs.
@@ -54,6 +56,7 @@ impl Default for FleetOptions {
             devices: 10,
             seed: 1,
             tls: true,
+            tls12_only: false,
             omm: OmmConfig::default(),
             key_bits: 512,
             trusted: Vec::new(),
@@ -121,8 +124,13 @@ impl Fleet {
             let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
                 .map_err(|e| e.to_string())?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let versions: &[&rustls::SupportedProtocolVersion] = if options.tls12_only {
+                &[&rustls::version::TLS12]
+            } else {
+                &[&rustls::version::TLS12, &rustls::version::TLS13]
+            };
             let config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+                .with_protocol_versions(versions)
                 .map_err(|e| e.to_string())?
                 .with_no_client_auth()
                 .with_single_cert(
