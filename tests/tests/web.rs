@@ -232,6 +232,57 @@ fn a_read_only_account_reads_everything_and_writes_nothing() {
         ("POST", "/api/v1/license".into(), json!({"file": "x"})),
         ("DELETE", "/api/v1/statistics".into(), json!(null)),
         ("POST", "/api/v1/conference-rooms".into(), json!({})),
+        (
+            "PATCH",
+            "/api/v1/users".into(),
+            json!({"ids": [uid], "changes": {"name": "x"}}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/omms".into(),
+            json!({"ids": [1], "changes": {"name": "x"}}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{uid}/copy"),
+            json!({"num": "1003"}),
+        ),
+        (
+            "POST",
+            "/api/v1/fixed-pairs".into(),
+            json!({"user": {}, "device": {}}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/users/{uid}/binding"),
+            json!({"ppn": 1, "rel_type": "Fixed"}),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/users/{uid}/binding"),
+            json!(null),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/users/{uid}/relation"),
+            json!({"rel_type": "Fixed"}),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/users/{uid}/source"),
+            json!({"source": "Internal"}),
+        ),
+        ("POST", "/api/v1/devices/1/unsubscribe".into(), json!(null)),
+        ("DELETE", "/api/v1/event-log".into(), json!(null)),
+        ("DELETE", "/api/v1/statistics/x".into(), json!(null)),
+        ("GET", "/api/v1/database/export".into(), json!(null)),
+        ("POST", "/api/v1/database/import".into(), json!({})),
+        (
+            "POST",
+            "/api/v1/users/import?dry_run=true".into(),
+            json!([]),
+        ),
+        ("POST", "/api/v1/devices/import".into(), json!([])),
     ];
     for (method, path, body) in &writes {
         let body = (!body.is_null()).then_some(body);
@@ -1355,6 +1406,34 @@ fn fixed_pairs_relations_and_the_overview() {
         Some(&json!({"rel_type": "Fixed"})),
     );
     assert_eq!(wrong.status, 404, "{}", wrong.text);
+    // Copy: the values of the original, a number of its own, unbound.
+    let no_number = web.send(
+        "POST",
+        &format!("/api/v1/users/{uid}/copy"),
+        Some(&json!({})),
+    );
+    assert_eq!(no_number.status, 422);
+    let copy = web.send(
+        "POST",
+        &format!("/api/v1/users/{uid}/copy"),
+        Some(&json!({"num": "7003"})),
+    );
+    assert_eq!(copy.status, 201, "{}", copy.text);
+    let copied = web.get(&format!("/api/v1/users/{}", copy.json["id"]));
+    assert_eq!(
+        (
+            copied.json["name"].as_str(),
+            copied.json["rel_type"].as_str(),
+            copied.json["ppn"].as_u64()
+        ),
+        (Some("Pair"), Some("Unbound"), Some(0))
+    );
+    let same = web.send(
+        "POST",
+        &format!("/api/v1/users/{uid}/copy"),
+        Some(&json!({"num": "7003"})),
+    );
+    assert_eq!(same.code(), "duplicate_number");
     let not_a_number = web.send("DELETE", "/api/v1/users/abc", None);
     assert_eq!(
         (not_a_number.status, not_a_number.code()),

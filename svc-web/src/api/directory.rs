@@ -422,6 +422,53 @@ pub async fn edit_device(
     Ok(Json(shown(&after)?))
 }
 
+/// Copies a user ("Copy" in the Users/DECT phones pane): a new, unbound user with the
+/// copied user's values, and the fields of the body (at least a new `num`) over them.
+#[utoipa::path(post, path = "/api/v1/users/{uid}/copy", tag = "users and DECT phones", params(("uid" = u32, Path)),
+    request_body = Object, responses((status = 201, body = Created), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn copy_user(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Path(uid): Path<u32>,
+    Body(changes): Body<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    if changes
+        .get("num")
+        .and_then(serde_json::Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
+        return Err(ApiError::invalid("a copy needs its own number (`num`)"));
+    }
+    let original = get_user_record(&app, uid).await?;
+    let template = User {
+        uid: 0,
+        ppn: 0,
+        rel_type: RelType::Unbound,
+        omm_uid: 0,
+        timestamp: 0,
+        timestamp_admin: 0,
+        timestamp_relation: 0,
+        created: 0,
+        ..original
+    };
+    let mut copy = patch(&template, audit::without_unchanged_secrets(changes))?;
+    copy.uid = 0;
+    copy.ppn = 0;
+    let answer = created(app.call(StoreRequest::PutUser(copy.clone())).await?)?;
+    copy.uid = answer.1.id;
+    audit::record(
+        &app,
+        &who,
+        "users.copy",
+        format!("user {uid} to user {}", copy.uid),
+        audit::NONE,
+        Some(&copy),
+    )
+    .await;
+    Ok(answer)
+}
+
 /// A multi-edit: the same changes to each record of a selection.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MultiEdit {

@@ -77,6 +77,7 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(d::list_users, d::create_user, d::multi_edit_users))
         .routes(routes!(d::get_user, d::edit_user, d::delete_user))
         .routes(routes!(d::bind, d::unbind))
+        .routes(routes!(d::copy_user))
         .routes(routes!(d::relation))
         .routes(routes!(d::source))
         .routes(routes!(d::overview))
