@@ -1,6 +1,7 @@
 //! The audit trail: every change made through the web API or the admin CLI, with who, when,
 //! from where, what, and the record before and after (the callers redact secrets). Kept in
-//! the meta database, exported and imported with it, bounded to
+//! the meta database, one key per entry (`audit/` and the sequence number, so an append is
+//! one small write however long the trail), exported and imported with it, bounded to
 //! [`model::AUDIT_CAPACITY`] entries (the oldest go first); each text is cut to
 //! [`MAX_TEXT`] characters and cleaned of control characters.
 
@@ -9,8 +10,36 @@ use crate::storage::Db;
 use ipc::api::store::{StoreError, StoreResponse};
 use model::{AuditEntry, AUDIT_CAPACITY};
 
-/// Where the trail is kept (in the meta database).
-pub const KEY: &[u8] = b"audit";
+/// The prefix of the entries' keys (in the meta database).
+pub const PREFIX: &[u8] = b"audit/";
+/// The key of the next sequence number.
+pub const NEXT: &[u8] = b"audit-next";
+
+/// The key of entry `seq`.
+#[must_use]
+pub fn key(seq: u64) -> Vec<u8> {
+    let mut k = PREFIX.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Every entry, oldest first.
+///
+/// # Errors
+/// [`StoreError::Storage`].
+pub fn list<T: lmdb::Transaction>(
+    view: &crate::storage::View<'_, T>,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut out = Vec::new();
+    view.scan(Db::Meta, Some(PREFIX), |k, v| {
+        if !k.starts_with(PREFIX) {
+            return Ok(false);
+        }
+        out.push(crate::storage::decode(Db::Meta, v)?);
+        Ok(true)
+    })?;
+    Ok(out)
+}
 
 /// Longest `before` or `after` kept; longer ones end in `…`.
 pub const MAX_TEXT: usize = 2048;
@@ -30,9 +59,8 @@ fn clean(text: &str, max: usize) -> String {
 impl Tx<'_, '_> {
     /// Appends `entry`, numbered and stamped now.
     pub(crate) fn append_audit(&mut self, entry: AuditEntry) -> Result<StoreResponse, StoreError> {
-        let mut trail: Vec<AuditEntry> = self.view.get(Db::Meta, KEY)?.unwrap_or_default();
-        let seq = trail.last().map_or(1, |e| e.seq + 1);
-        trail.push(AuditEntry {
+        let seq: u64 = self.view.get(Db::Meta, NEXT)?.unwrap_or(1);
+        let entry = AuditEntry {
             seq,
             time: model::now(),
             actor: clean(&entry.actor, 64),
@@ -41,10 +69,13 @@ impl Tx<'_, '_> {
             target: clean(&entry.target, 200),
             before: clean(&entry.before, MAX_TEXT),
             after: clean(&entry.after, MAX_TEXT),
-        });
-        let excess = trail.len().saturating_sub(AUDIT_CAPACITY);
-        trail.drain(..excess);
-        self.view.put(Db::Meta, KEY, &trail)?;
+        };
+        self.view.put(Db::Meta, &key(seq), &entry)?;
+        self.view.put(Db::Meta, NEXT, &(seq + 1))?;
+        let capacity = AUDIT_CAPACITY as u64;
+        if seq > capacity {
+            self.view.delete(Db::Meta, &key(seq - capacity))?;
+        }
         Ok(StoreResponse::Done)
     }
 

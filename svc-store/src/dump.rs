@@ -41,7 +41,7 @@ const META_KEYS: [&[u8]; 9] = [
     meta::TEMPLATE,
     meta::NEXT_EVENT,
     crate::conflicts::KEY,
-    crate::audit::KEY,
+    crate::audit::NEXT,
 ];
 
 /// Raw `(key, value)` entries of one database.
@@ -79,7 +79,7 @@ pub fn write(storage: &Storage) -> Result<Vec<u8>, StoreError> {
     for (i, db) in RECORDS.iter().enumerate() {
         let mut entries = Vec::new();
         view.scan(*db, None, |k, v| {
-            if *db != Db::Meta || META_KEYS.contains(&k) {
+            if *db != Db::Meta || META_KEYS.contains(&k) || k.starts_with(crate::audit::PREFIX) {
                 entries.push((k.to_vec(), v.to_vec()));
             }
             Ok(true)
@@ -214,7 +214,25 @@ fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_slice())
     };
-    for (k, _) in entries {
+    let mut audit = 0;
+    for (k, v) in entries {
+        if k.starts_with(crate::audit::PREFIX) {
+            let entry: model::AuditEntry =
+                decode(Db::Meta, v).map_err(|e| refuse(e.to_string()))?;
+            if crate::audit::key(entry.seq) != *k {
+                return Err(refuse(format!(
+                    "audit entry {} is filed under another key",
+                    entry.seq
+                )));
+            }
+            audit += 1;
+            if audit > model::AUDIT_CAPACITY {
+                return Err(refuse(
+                    "the audit trail holds more entries than a MOM keeps",
+                ));
+            }
+            continue;
+        }
         if !META_KEYS.contains(&k.as_slice()) {
             return Err(refuse(format!(
                 "unknown entry {:?}",
@@ -248,13 +266,8 @@ fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
     if let Some(v) = get(crate::conflicts::KEY) {
         let _: Vec<Conflict> = decode(Db::Meta, v).map_err(bad)?;
     }
-    if let Some(v) = get(crate::audit::KEY) {
-        let trail: Vec<model::AuditEntry> = decode(Db::Meta, v).map_err(bad)?;
-        if trail.len() > model::AUDIT_CAPACITY {
-            return Err(refuse(
-                "the audit trail holds more entries than a MOM keeps",
-            ));
-        }
+    if let Some(v) = get(crate::audit::NEXT) {
+        let _: u64 = decode(Db::Meta, v).map_err(bad)?;
     }
     match get(meta::REVISION) {
         Some(v) => decode(Db::Meta, v).map_err(bad),

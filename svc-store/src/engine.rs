@@ -431,7 +431,7 @@ impl Store {
                 view.get(Db::Meta, crate::conflicts::KEY)?
                     .unwrap_or_default(),
             ),
-            R::ListAudit => S::Audit(view.get(Db::Meta, crate::audit::KEY)?.unwrap_or_default()),
+            R::ListAudit => S::Audit(crate::audit::list(&view)?),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
             R::GetUsersByNumber(nums) => S::UsersByKey(
                 nums.iter()
