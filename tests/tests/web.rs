@@ -1285,13 +1285,29 @@ fn bulk_import_reports_every_bad_row_and_writes_only_when_asked() {
     for i in 0..3000 {
         big.push_str(&format!("{},Bulk {i}\n", 600_000 + i));
     }
-    let many = import("", &big);
-    assert_eq!(
-        (many.status, many.json["creates"].as_u64()),
-        (200, Some(3000)),
-        "{}",
-        many.text.chars().take(300).collect::<String>()
+    // With progress=true: NDJSON, a progress line per 1,000 rows of each phase, the report last.
+    let streamed = import("progress=true", &big);
+    assert_eq!(streamed.header("content-type"), "application/x-ndjson");
+    let lines: Vec<serde_json::Value> = streamed
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let phases: Vec<(&str, u64)> = lines
+        .iter()
+        .filter(|l| l["type"] == "progress")
+        .map(|l| (l["phase"].as_str().unwrap(), l["done"].as_u64().unwrap()))
+        .collect();
+    assert!(
+        phases.contains(&("writing", 3000)) && phases.contains(&("checking", 1000)),
+        "{phases:?}"
     );
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["status"].as_u64()),
+        (Some("report"), Some(200))
+    );
+    assert_eq!(last["report"]["creates"], 3000);
 
     // Exports: CSV with a header, JSON as an array, secrets redacted.
     let (status, csv_out) = web.get_bytes("/api/v1/users/export?format=csv");

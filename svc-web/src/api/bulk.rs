@@ -32,7 +32,7 @@ pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
 const BATCH: usize = 1000;
 
 /// Users or devices, as the bulk operations see them.
-pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + 'static {
+pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
     /// `users` or `devices`.
     const NAME: &'static str;
     /// The field that names a record.
@@ -281,6 +281,25 @@ pub struct ImportOptions {
     /// Write the good rows even if some are bad.
     #[serde(default)]
     pub partial: bool,
+    /// Answer with NDJSON: a `progress` line per 1,000 rows of each phase, then the
+    /// `report` line (for long imports).
+    #[serde(default)]
+    pub progress: bool,
+}
+
+/// Where an import tells its progress, if anyone listens. A client that reads slowly
+/// misses progress lines; it never slows the import.
+#[derive(Clone, Default)]
+struct Progress(Option<tokio::sync::mpsc::Sender<Value>>);
+
+impl Progress {
+    fn tell(&self, phase: &str, done: usize, total: usize) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.try_send(serde_json::json!({
+                "type": "progress", "phase": phase, "done": done, "total": total,
+            }));
+        }
+    }
 }
 
 /// One row's problem.
@@ -425,6 +444,7 @@ async fn check<K: Kind>(
     app: &App,
     parsed: Vec<Row>,
     mut errors: Vec<RowError>,
+    progress: &Progress,
 ) -> ApiResult<Checked<K>> {
     let mut seen = HashSet::new();
     let mut keyed = Vec::new();
@@ -461,6 +481,7 @@ async fn check<K: Kind>(
         let keys: Vec<String> = chunk.iter().map(|(_, k, _)| k.clone()).collect();
         let found = K::found(app.call(K::lookup(&keys)).await?)
             .ok_or_else(|| ApiError::internal("unexpected lookup answer"))?;
+        progress.tell("reading", records.len() + chunk.len(), keyed.len());
         for ((row, key, map), existing) in chunk.iter().zip(found) {
             let update = existing.is_some();
             let base = existing.unwrap_or_default();
@@ -489,6 +510,7 @@ async fn check<K: Kind>(
         let StoreResponse::CreatedMany(results) = answer else {
             return Err(unexpected(&answer));
         };
+        progress.tell("checking", passed.len() + chunk.len(), records.len());
         for (entry, result) in chunk.iter().zip(results) {
             match result {
                 Ok(_) => passed.push(entry.clone()),
@@ -503,22 +525,68 @@ async fn check<K: Kind>(
     })
 }
 
-async fn import<K: Kind>(
-    app: Arc<App>,
-    who: crate::auth::LoggedIn,
-    options: ImportOptions,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<ImportReport>)> {
-    let bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|e| {
+/// The upload of an import, whole (bounded by [`MAX_UPLOAD`]).
+async fn upload(body: Body) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|e| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("an import has at most {MAX_UPLOAD} bytes ({e})"),
         )
-    })?;
-    let (parsed, errors) = rows::<K>(&bytes, options.format)?;
+    })
+}
+
+/// Answers an import: its report, or with `progress=true` an NDJSON stream of progress
+/// lines and the report (its `status` field says what the plain answer's status would be).
+async fn answer<K: Kind>(
+    app: Arc<App>,
+    who: crate::auth::LoggedIn,
+    options: ImportOptions,
+    body: Body,
+) -> ApiResult<Response> {
+    let bytes = upload(body).await?;
+    if !options.progress {
+        let (status, report) =
+            import::<K>(&app, &who, &options, &bytes, &Progress::default()).await?;
+        return Ok((status, Json(report)).into_response());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Value>(64);
+    tokio::spawn(async move {
+        let progress = Progress(Some(tx.clone()));
+        let last = match import::<K>(&app, &who, &options, &bytes, &progress).await {
+            Ok((status, report)) => serde_json::json!({
+                "type": "report", "status": status.as_u16(), "report": report,
+            }),
+            Err(e) => serde_json::json!({
+                "type": "error", "status": e.status.as_u16(),
+                "error": {"error": e.code, "message": e.message},
+            }),
+        };
+        let _ = tx.send(last).await;
+    });
+    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+        let value = rx.recv().await?;
+        let mut line = value.to_string().into_bytes();
+        line.push(b'\n');
+        Some((Ok::<_, std::io::Error>(line), rx))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}
+
+async fn import<K: Kind>(
+    app: &App,
+    who: &crate::auth::LoggedIn,
+    options: &ImportOptions,
+    bytes: &[u8],
+    progress: &Progress,
+) -> ApiResult<(StatusCode, ImportReport)> {
+    let (parsed, errors) = rows::<K>(bytes, options.format)?;
     let rows = parsed.len() + errors.len();
-    let checked = check::<K>(&app, parsed, errors).await?;
+    let checked = check::<K>(app, parsed, errors, progress).await?;
     let creates = checked.records.iter().filter(|r| !r.2).count();
     let mut report = ImportReport {
         rows,
@@ -537,7 +605,7 @@ async fn import<K: Kind>(
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        return Ok((status, Json(report)));
+        return Ok((status, report));
     }
     let total = checked.records.len();
     let mut written = 0;
@@ -556,6 +624,7 @@ async fn import<K: Kind>(
             }
         }
         written += chunk.len();
+        progress.tell("writing", written, total);
         if total > BATCH {
             tracing::info!(kind = K::NAME, written, total, "bulk import in progress");
         }
@@ -563,39 +632,41 @@ async fn import<K: Kind>(
     report.written = true;
     tracing::info!(account = %who.account.name, kind = K::NAME, rows, valid = report.valid, "bulk import");
     audit::record(
-        &app,
-        &who,
+        app,
+        who,
         &format!("{}.bulk_import", K::NAME),
         format!("{} rows, {} written", rows, report.valid),
         audit::NONE,
         audit::NONE,
     )
     .await;
-    Ok((StatusCode::OK, Json(report)))
+    Ok((StatusCode::OK, report))
 }
 
 /// Imports users from CSV or JSON; `dry_run=true` only reports.
 #[utoipa::path(post, path = "/api/v1/users/import", tag = "users and DECT phones", params(ImportOptions),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+    responses((status = 200, body = ImportReport, description = "The report (with progress=true: NDJSON lines, the last one the report)"),
+        (status = 422, body = ImportReport)))]
 pub async fn import_users(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
     Query(options): Query<ImportOptions>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<ImportReport>)> {
-    import::<User>(app, who, options, body).await
+) -> ApiResult<Response> {
+    answer::<User>(app, who, options, body).await
 }
 
 /// Imports devices from CSV or JSON; `dry_run=true` only reports.
 #[utoipa::path(post, path = "/api/v1/devices/import", tag = "users and DECT phones", params(ImportOptions),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+    responses((status = 200, body = ImportReport, description = "The report (with progress=true: NDJSON lines, the last one the report)"),
+        (status = 422, body = ImportReport)))]
 pub async fn import_devices(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
     Query(options): Query<ImportOptions>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<ImportReport>)> {
-    import::<Device>(app, who, options, body).await
+) -> ApiResult<Response> {
+    answer::<Device>(app, who, options, body).await
 }
