@@ -1277,7 +1277,7 @@ fn bulk_import_reports_every_bad_row_and_writes_only_when_asked() {
     );
 
     let unknown = import("", "num,colour\n1,blue\n");
-    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.status, 400);
     assert!(unknown.message().contains("colour"), "{}", unknown.text);
 
     // No row cap: 3,000 rows in one file.

@@ -249,7 +249,8 @@ async fn export<K: Kind>(app: Arc<App>, format: Format) -> ApiResult<Response> {
 
 /// Exports every user (CSV or JSON; secrets redacted).
 #[utoipa::path(get, path = "/api/v1/users/export", tag = "users and DECT phones", params(ExportOptions),
-    responses((status = 200, description = "CSV or JSON", content_type = "text/csv")))]
+    responses((status = 200, description = "CSV or JSON",
+        content((String = "text/csv"), (Vec<User> = "application/json")))))]
 pub async fn export_users(
     State(app): State<Arc<App>>,
     _: Caller,
@@ -260,7 +261,8 @@ pub async fn export_users(
 
 /// Exports every device (CSV or JSON).
 #[utoipa::path(get, path = "/api/v1/devices/export", tag = "users and DECT phones", params(ExportOptions),
-    responses((status = 200, description = "CSV or JSON", content_type = "text/csv")))]
+    responses((status = 200, description = "CSV or JSON",
+        content((String = "text/csv"), (Vec<Device> = "application/json")))))]
 pub async fn export_devices(
     State(app): State<Arc<App>>,
     _: Caller,
@@ -584,7 +586,12 @@ async fn import<K: Kind>(
     bytes: &[u8],
     progress: &Progress,
 ) -> ApiResult<(StatusCode, ImportReport)> {
-    let (parsed, errors) = rows::<K>(bytes, options.format)?;
+    // A file that cannot be read at all (its header, or JSON that is no array of objects)
+    // is a bad request; bad rows are the report's (422 when they stop the import).
+    let (parsed, errors) = rows::<K>(bytes, options.format).map_err(|mut e| {
+        e.status = StatusCode::BAD_REQUEST;
+        e
+    })?;
     let rows = parsed.len() + errors.len();
     let checked = check::<K>(app, parsed, errors, progress).await?;
     let creates = checked.records.iter().filter(|r| !r.2).count();
@@ -646,7 +653,8 @@ async fn import<K: Kind>(
 /// Imports users from CSV or JSON; `dry_run=true` only reports.
 #[utoipa::path(post, path = "/api/v1/users/import", tag = "users and DECT phones", params(ImportOptions),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport, description = "The report (with progress=true: NDJSON lines, the last one the report)"),
+    responses((status = 200, description = "The report (with progress=true: NDJSON lines, the last one the report)",
+            content((ImportReport = "application/json"), (String = "application/x-ndjson"))),
         (status = 422, body = ImportReport)))]
 pub async fn import_users(
     State(app): State<Arc<App>>,
@@ -660,7 +668,8 @@ pub async fn import_users(
 /// Imports devices from CSV or JSON; `dry_run=true` only reports.
 #[utoipa::path(post, path = "/api/v1/devices/import", tag = "users and DECT phones", params(ImportOptions),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport, description = "The report (with progress=true: NDJSON lines, the last one the report)"),
+    responses((status = 200, description = "The report (with progress=true: NDJSON lines, the last one the report)",
+            content((ImportReport = "application/json"), (String = "application/x-ndjson"))),
         (status = 422, body = ImportReport)))]
 pub async fn import_devices(
     State(app): State<Arc<App>>,

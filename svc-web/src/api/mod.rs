@@ -28,6 +28,7 @@ use utoipa_axum::routes;
             state-changing request) or use an API token as `Authorization: Bearer`. Errors are \
             JSON {error, message}."
     ),
+    components(schemas(bulk::Format)),
     tags(
         (name = "session", description = "Logging in, the EULA, passwords, second factor, API tokens"),
         (name = "health", description = "Health states and conflicts"),
