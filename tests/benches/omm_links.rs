@@ -7,6 +7,7 @@
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{LinkState, Omm, Query};
+use mom_tests::bench::{ms, percentile};
 use mom_tests::{rss_kb, Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
@@ -30,15 +31,6 @@ fn cpu_ticks(pid: u32) -> u64 {
             .get(12)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {

@@ -7,42 +7,13 @@
 
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
-use model::{Device, Filter, FilterOp, Ipei, Query, SortDirection, User};
+use model::{Filter, FilterOp, Query, SortDirection};
+use mom_tests::bench::{device, ms, percentile, user};
 use mom_tests::{block_on, rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
 
 const USERS: u32 = 50_000;
 const BATCH: u32 = 10_000;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[idx]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn user(i: u32) -> User {
-    User {
-        num: format!("{}", 100_000 + i),
-        name: format!(
-            "User {i:05} {}",
-            ["Alpha", "Bravo", "Charlie", "Delta"][i as usize % 4]
-        ),
-        hierarchy1: format!("Floor {}", i % 20),
-        sip_auth_id: format!("sip{i}"),
-        lang: "English".into(),
-        ..User::default()
-    }
-}
-
-fn device(i: u32) -> Device {
-    let mut d = Device::new(Ipei::new(3074, i).expect("ipei"));
-    d.hw_type = "632d".into();
-    d
-}
 
 fn main() {
     let mom = Mom::start(&Options {

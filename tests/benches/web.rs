@@ -9,7 +9,7 @@
 
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
-use model::{Device, Ipei, User};
+use mom_tests::bench::{device, ms, percentile, user};
 use mom_tests::web::{client_config, Offer, Web};
 use mom_tests::{block_on, rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
@@ -19,32 +19,6 @@ const BATCH: u32 = 10_000;
 const CLIENTS: usize = 50;
 const PAGE: &str =
     "/api/v1/users?sort=name&order=asc&filter=name:contains:bravo&limit=50&offset=100";
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[idx]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn user(i: u32) -> User {
-    User {
-        num: format!("{}", 100_000 + i),
-        name: format!(
-            "User {i:05} {}",
-            ["Alpha", "Bravo", "Charlie", "Delta"][i as usize % 4]
-        ),
-        hierarchy1: format!("Floor {}", i % 20),
-        ..User::default()
-    }
-}
-
-fn device(i: u32) -> Device {
-    Device::new(Ipei::new(3074, i).expect("ipei"))
-}
 
 fn load(mom: &Mom) {
     let socket = mom.store_socket();

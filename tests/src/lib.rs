@@ -4,6 +4,7 @@
 //!
 //! The binaries must be built first (`scripts/test` does `cargo build --workspace --bins`).
 
+pub mod bench;
 pub mod web;
 
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};

@@ -735,8 +735,9 @@ fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
     );
 }
 
-#[test]
-fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression() {
+/// One simulated OMM (on its own runtime, returned to keep it alive) and a MOM past its
+/// first login whose links retry every second.
+fn one_omm(records: u32, tls12_only: bool) -> (tokio::runtime::Runtime, omm_sim::Fleet, Mom, Web) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -745,8 +746,9 @@ fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression()
     let fleet = rt
         .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
             omms: 1,
-            users: 5,
-            devices: 5,
+            users: records,
+            devices: records,
+            tls12_only,
             ..omm_sim::FleetOptions::default()
         }))
         .unwrap();
@@ -756,6 +758,12 @@ fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression()
     });
     let mut web = wait_for_web(&mom);
     web.first_login(PASSWORD);
+    (rt, fleet, mom, web)
+}
+
+#[test]
+fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression() {
+    let (_rt, fleet, _mom, web) = one_omm(5, false);
     let omm = json!({
         "enabled": true, "name": "Site 1",
         "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port()),
@@ -1422,6 +1430,20 @@ fn fixed_pairs_relations_and_the_overview() {
         Some(&json!({"rel_type": "Fixed"})),
     );
     assert_eq!(wrong.status, 404, "{}", wrong.text);
+    // Multi-edit: each record its own result.
+    let multi = web.send(
+        "PATCH",
+        "/api/v1/users",
+        Some(&json!({"ids": [uid, 999_999], "changes": {"hierarchy1": "Ward 3"}})),
+    );
+    assert_eq!(multi.status, 200, "{}", multi.text);
+    assert!(multi.json[0]["error"].is_null(), "{}", multi.text);
+    assert_eq!(multi.json[1]["error"]["error"], "not_found");
+    assert_eq!(
+        web.get(&format!("/api/v1/users/{uid}")).json["hierarchy1"],
+        "Ward 3"
+    );
+
     // Copy: the values of the original, a number of its own, unbound.
     let no_number = web.send(
         "POST",
@@ -1460,27 +1482,8 @@ fn fixed_pairs_relations_and_the_overview() {
 
 #[test]
 fn the_security_level_reaches_the_omm_links_at_their_next_connect() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     // An old OMM that speaks TLS 1.2 only.
-    let fleet = rt
-        .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
-            omms: 1,
-            users: 2,
-            devices: 2,
-            tls12_only: true,
-            ..omm_sim::FleetOptions::default()
-        }))
-        .unwrap();
-    let mom = Mom::start(&Options {
-        extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
-        ..Options::default()
-    });
-    let mut web = wait_for_web(&mom);
-    web.first_login(PASSWORD);
+    let (_rt, fleet, _mom, web) = one_omm(2, true);
     let created = web.send(
         "POST",
         "/api/v1/omms",

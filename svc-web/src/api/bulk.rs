@@ -35,8 +35,16 @@ const BATCH: usize = 1000;
 pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
     /// `users` or `devices`.
     const NAME: &'static str;
+    /// `user` or `device`, for audit targets.
+    const SINGULAR: &'static str;
     /// The field that names a record.
     const KEY: &'static str;
+    /// The request for one record by id.
+    fn get(id: u32) -> StoreRequest;
+    /// The record in an answer to [`Kind::get`].
+    fn one(response: StoreResponse) -> Option<Self>;
+    /// Creates or replaces one.
+    fn put(record: Self) -> StoreRequest;
     /// Its id.
     fn id(&self) -> u32;
     /// Sets its id.
@@ -55,7 +63,20 @@ pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + '
 
 impl Kind for User {
     const NAME: &'static str = "users";
+    const SINGULAR: &'static str = "user";
     const KEY: &'static str = "num";
+    fn get(id: u32) -> StoreRequest {
+        StoreRequest::GetUser(id)
+    }
+    fn one(response: StoreResponse) -> Option<Self> {
+        match response {
+            StoreResponse::User(u) => Some(u),
+            _ => None,
+        }
+    }
+    fn put(record: Self) -> StoreRequest {
+        StoreRequest::PutUser(record)
+    }
     fn id(&self) -> u32 {
         self.uid
     }
@@ -88,7 +109,20 @@ impl Kind for User {
 
 impl Kind for Device {
     const NAME: &'static str = "devices";
+    const SINGULAR: &'static str = "device";
     const KEY: &'static str = "ipei";
+    fn get(id: u32) -> StoreRequest {
+        StoreRequest::GetDevice(id)
+    }
+    fn one(response: StoreResponse) -> Option<Self> {
+        match response {
+            StoreResponse::Device(d) => Some(d),
+            _ => None,
+        }
+    }
+    fn put(record: Self) -> StoreRequest {
+        StoreRequest::PutDevice(record)
+    }
     fn id(&self) -> u32 {
         self.ppn
     }

@@ -501,6 +501,45 @@ fn result_of(id: u32, outcome: ApiResult<()>) -> EditResult {
 /// The largest selection of one multi-edit (a page).
 const MAX_SELECTION: usize = MAX_PAGE as usize;
 
+/// The same changes to each record of a selection, each with its own result.
+async fn multi_edit<K: crate::api::bulk::Kind>(
+    app: &App,
+    who: &crate::auth::LoggedIn,
+    edit: MultiEdit,
+) -> ApiResult<Vec<EditResult>> {
+    if edit.ids.len() > MAX_SELECTION {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_SELECTION} records per multi-edit"
+        )));
+    }
+    let mut out = Vec::new();
+    for id in edit.ids {
+        let outcome = async {
+            let answer = app.call(K::get(id)).await?;
+            let current = K::one(answer).ok_or_else(|| ApiError::internal("unexpected answer"))?;
+            let mut edited: K = patch(
+                &current,
+                audit::without_unchanged_secrets(edit.changes.clone()),
+            )?;
+            edited.set_id(id);
+            app.done(K::put(edited.clone())).await?;
+            audit::record(
+                app,
+                who,
+                &format!("{}.multi_edit", K::NAME),
+                format!("{} {id}", K::SINGULAR),
+                Some(&current),
+                Some(&edited),
+            )
+            .await;
+            Ok(())
+        }
+        .await;
+        out.push(result_of(id, outcome));
+    }
+    Ok(out)
+}
+
 /// Applies the same changes to several users; each gets its own result.
 #[utoipa::path(patch, path = "/api/v1/users", tag = "users and DECT phones", request_body = MultiEdit,
     responses((status = 200, body = [EditResult])))]
@@ -509,36 +548,7 @@ pub async fn multi_edit_users(
     Writer(who): Writer,
     Body(edit): Body<MultiEdit>,
 ) -> ApiResult<Json<Vec<EditResult>>> {
-    if edit.ids.len() > MAX_SELECTION {
-        return Err(ApiError::bad_request(format!(
-            "at most {MAX_SELECTION} records per multi-edit"
-        )));
-    }
-    let mut out = Vec::new();
-    for uid in edit.ids {
-        let outcome = async {
-            let current = get_user_record(&app, uid).await?;
-            let mut edited = patch(
-                &current,
-                audit::without_unchanged_secrets(edit.changes.clone()),
-            )?;
-            edited.uid = uid;
-            app.done(StoreRequest::PutUser(edited.clone())).await?;
-            audit::record(
-                &app,
-                &who,
-                "users.multi_edit",
-                format!("user {uid}"),
-                Some(&current),
-                Some(&edited),
-            )
-            .await;
-            Ok(())
-        }
-        .await;
-        out.push(result_of(uid, outcome));
-    }
-    Ok(Json(out))
+    multi_edit::<User>(&app, &who, edit).await.map(Json)
 }
 
 /// Applies the same changes to several devices; each gets its own result.
@@ -549,36 +559,7 @@ pub async fn multi_edit_devices(
     Writer(who): Writer,
     Body(edit): Body<MultiEdit>,
 ) -> ApiResult<Json<Vec<EditResult>>> {
-    if edit.ids.len() > MAX_SELECTION {
-        return Err(ApiError::bad_request(format!(
-            "at most {MAX_SELECTION} records per multi-edit"
-        )));
-    }
-    let mut out = Vec::new();
-    for ppn in edit.ids {
-        let outcome = async {
-            let current = get_device_record(&app, ppn).await?;
-            let mut edited = patch(
-                &current,
-                audit::without_unchanged_secrets(edit.changes.clone()),
-            )?;
-            edited.ppn = ppn;
-            app.done(StoreRequest::PutDevice(edited.clone())).await?;
-            audit::record(
-                &app,
-                &who,
-                "devices.multi_edit",
-                format!("device {ppn}"),
-                Some(&current),
-                Some(&edited),
-            )
-            .await;
-            Ok(())
-        }
-        .await;
-        out.push(result_of(ppn, outcome));
-    }
-    Ok(Json(out))
+    multi_edit::<Device>(&app, &who, edit).await.map(Json)
 }
 
 /// Deletes a user (its device is unbound).

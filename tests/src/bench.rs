@@ -1,0 +1,49 @@
+//! What the benchmarks share: percentiles, millisecond figures, and the population of
+//! 50,000-user runs (users and handsets as a large site has them).
+
+use model::{Device, Ipei, User};
+use std::time::Duration;
+
+/// The `p` quantile (0 to 1) of `samples` (sorted in place).
+///
+/// # Panics
+/// When `samples` is empty.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    // The index is within the slice: p is at most 1.
+    let idx = ((samples.len() as f64 - 1.0) * p.clamp(0.0, 1.0)).round() as usize;
+    samples[idx]
+}
+
+/// A duration in milliseconds with three decimals.
+#[must_use]
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// User `i` of a benchmark population: every fourth one a "Bravo", 20 floors.
+#[must_use]
+pub fn user(i: u32) -> User {
+    User {
+        num: format!("{}", 100_000 + i),
+        name: format!(
+            "User {i:05} {}",
+            ["Alpha", "Bravo", "Charlie", "Delta"][i as usize % 4]
+        ),
+        hierarchy1: format!("Floor {}", i % 20),
+        sip_auth_id: format!("sip{i}"),
+        lang: "English".into(),
+        ..User::default()
+    }
+}
+
+/// Handset `i` of a benchmark population.
+///
+/// # Panics
+/// For `i` beyond an IPEI's serial number range.
+#[must_use]
+pub fn device(i: u32) -> Device {
+    let mut d = Device::new(Ipei::new(3074, i).expect("ipei"));
+    d.hw_type = "632d".into();
+    d
+}
