@@ -135,3 +135,35 @@ impl ApiTokens {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_act_for_their_account_are_capped_and_revocable() {
+        let dir = std::env::temp_dir().join(format!("svc-web-tokens-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut tokens = ApiTokens::load(StateFile::new(&dir, "api-tokens.json"));
+        let (secret, info) = tokens.create(7, "first", 1).unwrap();
+        assert_eq!(tokens.account_of(&secret), Some(7));
+        for i in 1..MAX_PER_ACCOUNT {
+            tokens.create(7, &format!("t{i}"), 1).unwrap();
+        }
+        assert!(tokens
+            .create(7, "one too many", 1)
+            .unwrap_err()
+            .contains("at most"));
+        assert!(tokens.create(8, "another account", 1).is_ok());
+        assert!(
+            !tokens.revoke(8, info.id).unwrap(),
+            "not another account's token"
+        );
+        assert!(tokens.revoke(7, info.id).unwrap());
+        assert_eq!(tokens.account_of(&secret), None);
+        let reloaded = ApiTokens::load(StateFile::new(&dir, "api-tokens.json"));
+        assert_eq!(reloaded.list(7).len(), MAX_PER_ACCOUNT - 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

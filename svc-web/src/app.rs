@@ -64,6 +64,9 @@ pub struct App {
     pub metrics_loopback: bool,
     /// The store's change feed, for the WebSockets.
     pub changes: tokio::sync::broadcast::Sender<Change>,
+    /// "Suppress table updates" as the settings say now (kept by the change feed, so the
+    /// live-event clients need not each ask the store).
+    pub suppress: tokio::sync::watch::Sender<model::SuppressTableUpdates>,
     /// The latest changes, for WebSockets that resume.
     pub recent: Mutex<crate::live_events::Recent>,
     /// Whether svc-web runs in development mode.

@@ -214,6 +214,7 @@ pub async fn run(
         metrics_loopback: args.metrics_loopback,
         changes: tokio::sync::broadcast::channel(1024).0,
         recent: Mutex::default(),
+        suppress: tokio::sync::watch::channel(settings.suppress_table_updates).0,
         dev: service_kit::dev_mode(args.dev),
     });
     let limits = server::Limits {
@@ -291,14 +292,14 @@ async fn follow_feed(
             ClientEvent::Event(StoreResponse::Changed(change)) => {
                 last = change.rev;
                 if change.entity == model::Entity::Settings {
-                    refresh_tls(&app).await;
+                    refresh_settings(&app).await;
                 }
                 publish(&app, change);
             }
             ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
                 let first = last == 0;
                 last = rev;
-                refresh_tls(&app).await;
+                refresh_settings(&app).await;
                 if first {
                     // The first subscription: only where the stream starts.
                     app.recent
@@ -323,8 +324,11 @@ fn publish(app: &App, change: Change) {
     let _ = app.changes.send(change);
 }
 
-async fn refresh_tls(app: &App) {
+/// Puts changed settings in force: the security level, and the suppress mode for the
+/// live-event clients (before they see the change).
+async fn refresh_settings(app: &App) {
     if let Ok(settings) = app.settings().await {
         api::system::apply_tls_settings(app, &settings);
+        app.suppress.send_replace(settings.suppress_table_updates);
     }
 }

@@ -161,7 +161,7 @@ pub async fn events(
             "live events are only for the MOM's own pages",
         ));
     }
-    let suppress = app.settings().await?.suppress_table_updates;
+    let suppress = *app.suppress.borrow();
     Ok(upgrade
         .max_message_size(4096)
         .on_upgrade(move |socket| stream(app, socket, from.from_rev, suppress)))
@@ -223,9 +223,7 @@ async fn stream(
                     }
                     sent = change.rev;
                     if change.entity == Entity::Settings {
-                        if let Ok(settings) = app.settings().await {
-                            suppress = settings.suppress_table_updates;
-                        }
+                        suppress = *app.suppress.borrow();
                     }
                     if change.entity == Entity::Database || shown(change.entity, suppress) {
                         ok = send(&mut socket, &event_of(&change)).await;

@@ -1444,6 +1444,18 @@ fn fixed_pairs_relations_and_the_overview() {
         "Ward 3"
     );
 
+    let ids: Vec<u32> = (1..=1001).collect();
+    let too_many = web.send(
+        "PATCH",
+        "/api/v1/users",
+        Some(&json!({"ids": ids, "changes": {}})),
+    );
+    assert_eq!(
+        (too_many.status, too_many.code()),
+        (400, "bad_request"),
+        "a selection is at most a page"
+    );
+
     // Copy: the values of the original, a number of its own, unbound.
     let no_number = web.send(
         "POST",

@@ -270,18 +270,10 @@ pub async fn list_devices(
     }
 }
 
-async fn get_user_record(app: &App, uid: u32) -> ApiResult<User> {
-    match app.call(StoreRequest::GetUser(uid)).await? {
-        StoreResponse::User(u) => Ok(u),
-        other => Err(unexpected(&other)),
-    }
-}
-
-async fn get_device_record(app: &App, ppn: u32) -> ApiResult<Device> {
-    match app.call(StoreRequest::GetDevice(ppn)).await? {
-        StoreResponse::Device(d) => Ok(d),
-        other => Err(unexpected(&other)),
-    }
+/// One user or device by id.
+async fn record<K: crate::api::bulk::Kind>(app: &App, id: u32) -> ApiResult<K> {
+    let answer = app.call(K::get(id)).await?;
+    K::one(answer).ok_or_else(|| ApiError::internal("unexpected answer from the store"))
 }
 
 /// One user.
@@ -292,7 +284,7 @@ pub async fn get_user(
     _: Caller,
     Path(uid): Path<u32>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(shown(&get_user_record(&app, uid).await?)?))
+    Ok(Json(shown(&record::<User>(&app, uid).await?)?))
 }
 
 /// One device.
@@ -303,7 +295,7 @@ pub async fn get_device(
     _: Caller,
     Path(ppn): Path<u32>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(shown(&get_device_record(&app, ppn).await?)?))
+    Ok(Json(shown(&record::<Device>(&app, ppn).await?)?))
 }
 
 /// The id of a created record.
@@ -379,11 +371,11 @@ pub async fn edit_user(
     Path(uid): Path<u32>,
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let current = get_user_record(&app, uid).await?;
+    let current = record::<User>(&app, uid).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.uid = uid;
     app.call(StoreRequest::PutUser(edited)).await?;
-    let after = get_user_record(&app, uid).await?;
+    let after = record::<User>(&app, uid).await?;
     audit::record(
         &app,
         &who,
@@ -405,11 +397,11 @@ pub async fn edit_device(
     Path(ppn): Path<u32>,
     Body(changes): Body<serde_json::Value>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let current = get_device_record(&app, ppn).await?;
+    let current = record::<Device>(&app, ppn).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.ppn = ppn;
     app.call(StoreRequest::PutDevice(edited)).await?;
-    let after = get_device_record(&app, ppn).await?;
+    let after = record::<Device>(&app, ppn).await?;
     audit::record(
         &app,
         &who,
@@ -440,7 +432,7 @@ pub async fn copy_user(
     {
         return Err(ApiError::invalid("a copy needs its own number (`num`)"));
     }
-    let original = get_user_record(&app, uid).await?;
+    let original = record::<User>(&app, uid).await?;
     let template = User {
         uid: 0,
         ppn: 0,
@@ -515,8 +507,7 @@ async fn multi_edit<K: crate::api::bulk::Kind>(
     let mut out = Vec::new();
     for id in edit.ids {
         let outcome = async {
-            let answer = app.call(K::get(id)).await?;
-            let current = K::one(answer).ok_or_else(|| ApiError::internal("unexpected answer"))?;
+            let current: K = record(app, id).await?;
             let mut edited: K = patch(
                 &current,
                 audit::without_unchanged_secrets(edit.changes.clone()),
@@ -570,7 +561,7 @@ pub async fn delete_user(
     Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = get_user_record(&app, uid).await?;
+    let before = record::<User>(&app, uid).await?;
     app.done(StoreRequest::DeleteUser(uid)).await?;
     audit::record(
         &app,
@@ -592,7 +583,7 @@ pub async fn delete_device(
     Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = get_device_record(&app, ppn).await?;
+    let before = record::<Device>(&app, ppn).await?;
     app.done(StoreRequest::DeleteDevice(ppn)).await?;
     audit::record(
         &app,

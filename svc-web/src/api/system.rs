@@ -99,7 +99,8 @@ pub fn apply_tls_settings(app: &App, settings: &Settings) {
         tracing::warn!(error = %e, "stored cipher list unusable; using the level's defaults");
     }
     let list = policy.list();
-    if app.tls.policy().list() != list || app.tls.policy().level != policy.level {
+    let current = app.tls.policy();
+    if current.list() != list || current.level != policy.level {
         match app.tls.set_policy(policy) {
             Ok(()) => {
                 tracing::info!(level = ?settings.tls_level, ciphers = %list, "TLS security level in force for new connections")
