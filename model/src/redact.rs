@@ -15,6 +15,8 @@ pub const SECRET_FIELDS: &[&str] = &[
     "service_auth_password",
     "key_pem",
     "secret",
+    // An OMM's placeholder file may hold SIP and service passwords.
+    "placeholders",
 ];
 
 /// What stands in for a secret that is set.

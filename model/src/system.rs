@@ -83,7 +83,16 @@ pub struct Settings {
     pub ciphers_legacy: CipherChoice,
     /// The EULA version an administrator accepted; empty when none was.
     pub accepted_eula_version: String,
+    /// The MOM's address in the OMMs' configuration URL and in `%MOM_IP_ADDR%`; empty for
+    /// the address each OMM reaches the MOM on.
+    pub provisioning_address: String,
+    /// Seconds an OMM has to fetch its configuration after "Update OMM" before its
+    /// provisioning is marked with a warning.
+    pub provisioning_fetch_timeout_secs: u32,
 }
+
+/// The default of [`Settings::provisioning_fetch_timeout_secs`].
+pub const DEFAULT_FETCH_TIMEOUT_SECS: u32 = 120;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -105,6 +114,8 @@ impl Default for Settings {
             ciphers_medium: defaults.clone(),
             ciphers_legacy: defaults,
             accepted_eula_version: String::new(),
+            provisioning_address: String::new(),
+            provisioning_fetch_timeout_secs: DEFAULT_FETCH_TIMEOUT_SECS,
         }
     }
 }
@@ -218,12 +229,52 @@ pub struct Omm {
     pub password: String,
     /// Whether the MOM provisions this OMM.
     pub provisioning: bool,
-    /// Values of this OMM's placeholders in the configuration template.
-    pub placeholders: Vec<(String, String)>,
+    /// This OMM's placeholder file (`name=value` lines, `#` comments), as the administrator
+    /// wrote it; the `provisioning` crate reads it.
+    pub placeholders: String,
     /// Certificate validation for the link.
     pub cert_validation: CertValidation,
     /// Link and health state.
     pub health: OmmHealth,
+    /// Whether the OMM checks the MOM's certificate when it fetches its configuration
+    /// (`validateCerts`); off is the admin guide's "limited validation".
+    pub validate_mom_certificate: bool,
+    /// What the provisioning of this OMM last did (svc-axi and svc-web keep it).
+    pub provisioning_state: ProvisioningState,
+}
+
+/// The provisioning of one OMM as it happened: the last "Update OMM", the last fetch of
+/// `ipdect.cfg`, and a warning when an update was not followed by a fetch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProvisioningState {
+    /// When "Update OMM" last reached the OMM (`SoftwareUpdate` answered).
+    pub update_sent: Option<Timestamp>,
+    /// The last fetch of `ipdect.cfg`, served or refused.
+    pub last_fetch: Option<ConfigFetch>,
+    /// Why the provisioning needs attention (an update without a fetch); empty when all is
+    /// well.
+    pub warning: String,
+}
+
+/// One fetch of `ipdect.cfg` by an OMM.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfigFetch {
+    /// When.
+    pub time: Timestamp,
+    /// From which address.
+    pub client: String,
+    /// The MOM address the OMM reached (what `%MOM_IP_ADDR%` became).
+    pub mom_address: String,
+    /// Empty when the file was served, else why it was refused.
+    pub refused: String,
+    /// Bytes served.
+    pub size: u64,
+    /// SHA-256 of what was served, hex; empty when refused.
+    pub sha256: String,
+    /// Placeholders the file left unreplaced.
+    pub unresolved: Vec<String>,
 }
 
 /// The configuration template from which every OMM's `ipdect.cfg` is generated.
@@ -330,6 +381,8 @@ pub enum HealthCheck {
     OmmConnections,
     /// The database takes writes (a full disk does not let it).
     Database,
+    /// Every OMM with provisioning fetched its configuration after "Update OMM".
+    Provisioning,
 }
 
 impl HealthCheck {
@@ -340,6 +393,7 @@ impl HealthCheck {
             Self::License => "License",
             Self::OmmConnections => "OMM connections",
             Self::Database => "Database",
+            Self::Provisioning => "OMM provisioning",
         }
     }
 }

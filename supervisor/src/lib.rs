@@ -285,6 +285,10 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     }
     services::create_dirs(&plan.dirs)?;
     let listeners = bind_listeners(config)?;
+    let mut plan = plan;
+    if let Some(https) = listeners.get("https").and_then(|l| l.local_addr().ok()) {
+        services::tell_web_port(&mut plan, https.port());
+    }
     if root && !cli.dev {
         sys::drop_supervisor_privileges(plan.group_gid)?;
     } else {

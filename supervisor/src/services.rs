@@ -93,6 +93,15 @@ fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
     args
 }
 
+/// Gives svc-axi the port the `https` listener was bound on: the OMMs' configuration URL
+/// points there (it is known only after binding, and may be chosen by the system).
+pub fn tell_web_port(plan: &mut Plan, port: u16) {
+    for spec in plan.services.iter_mut().filter(|s| s.name == "axi") {
+        spec.args.push("--web-port".to_owned());
+        spec.args.push(port.to_string());
+    }
+}
+
 /// svc-web's state folder (certificate, sessions, tokens) under the state directory.
 #[must_use]
 pub fn web_state(state_dir: &Path) -> PathBuf {

@@ -1,5 +1,5 @@
 //! svc-axi's API on `axi.sock`: application data from the OMMs to subscribers (svc-maxi), and
-//! from them to one OMM.
+//! from them to one OMM; "Update OMM" (svc-web, the admin CLI).
 
 use crate::shared::{Routed, Shared};
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
@@ -95,6 +95,9 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                         }
                         None => AxiResponse::Error(format!("OMM {omm} is not connected")),
                     },
+                    AxiRequest::SoftwareUpdate(omms) => {
+                        AxiResponse::Updated(software_update(&shared, omms).await)
+                    }
                 };
                 if out.send(Envelope { id, body: answer }).await.is_err() {
                     break;
@@ -107,4 +110,36 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
             let _ = writer.await;
         });
     }
+}
+
+/// "Update OMM" for each of `omms` at the same time; the outcomes in the order asked.
+async fn software_update(shared: &Shared, omms: Vec<u32>) -> Vec<(u32, Option<String>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, omm) in omms.iter().copied().enumerate() {
+        let route = shared.route(omm);
+        tasks.spawn(async move {
+            let Some(route) = route else {
+                return (i, Some(format!("OMM {omm} is not connected")));
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if route.send(Routed::SoftwareUpdate(tx)).await.is_err() {
+                return (i, Some(format!("the link to OMM {omm} is down")));
+            }
+            match rx.await {
+                Ok(Ok(())) => (i, None),
+                Ok(Err(why)) => (i, Some(why)),
+                Err(_) => (i, Some(format!("the link to OMM {omm} closed"))),
+            }
+        });
+    }
+    let mut out: Vec<(u32, Option<String>)> = omms
+        .iter()
+        .map(|&o| (o, Some(format!("no answer for OMM {o}"))))
+        .collect();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((i, outcome)) = done {
+            out[i].1 = outcome;
+        }
+    }
+    out
 }

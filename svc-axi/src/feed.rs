@@ -99,6 +99,8 @@ impl Feed {
                 targets.retain(|omm| *omm != change.origin);
             }
             Entity::Settings | Entity::Database => targets.extend(inner.links.keys().copied()),
+            // An OMM record concerns its own link (provisioning) and the manager (below).
+            Entity::Omm => targets.push(change.id),
             _ => {}
         }
         if matches!(change.entity, Entity::Omm | Entity::Database) {

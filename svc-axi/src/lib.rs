@@ -10,7 +10,8 @@
 //! - [`relations`]: bindings between users and handsets;
 //! - [`omm_events`] and [`store_changes`]: the two live directions;
 //! - [`roaming`], [`permanent`] (permanent users), [`rooms`] (conference rooms),
-//!   [`messaging`] (system-wide DECT messaging);
+//!   [`messaging`] (system-wide DECT messaging), [`provisioning`] (the configuration URL
+//!   and "Update OMM");
 //! - [`secrets`]: a user's PIN and passwords, encrypted for each side's key;
 //! - [`conflicts`]: records held back when two OMMs claim them or the store refuses them;
 //! - [`shared`]: what every link shares, and the routes between links;
@@ -25,6 +26,7 @@ pub mod link;
 pub mod messaging;
 pub mod omm_events;
 pub mod permanent;
+pub mod provisioning;
 pub mod reconcile;
 pub mod relations;
 pub mod roaming;
@@ -75,6 +77,10 @@ pub struct Args {
     /// Uids allowed on the API socket (repeatable).
     #[arg(long = "allow-uid")]
     pub allow_uids: Vec<u32>,
+    /// svc-web's HTTPS port, for the OMMs' configuration URL; without it provisioning
+    /// stays off.
+    #[arg(long)]
+    pub web_port: Option<u16>,
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
@@ -122,6 +128,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         retry: Duration::from_secs(args.retry_secs.max(1)),
         ping: Duration::from_secs(args.ping_secs.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        web_port: args.web_port,
         routes: std::sync::Mutex::default(),
         feed: feed::Feed::default(),
         links_up: tokio::sync::watch::channel(0).0,

@@ -44,6 +44,8 @@ pub struct AxiLink {
     closed: Arc<Mutex<Option<String>>>,
     /// How long a request waits.
     pub timeout: Duration,
+    /// The MOM's own address on this connection: where the OMM reaches the MOM.
+    pub local_addr: Option<std::net::SocketAddr>,
 }
 
 impl AxiLink {
@@ -64,14 +66,16 @@ impl AxiLink {
                 .await
                 .map_err(|e| LinkError::Connect(e.to_string()))?;
             let _ = tcp.set_nodelay(true);
+            let local = tcp.local_addr().ok();
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|e| LinkError::Connect(e.to_string()))?;
             tokio_rustls::TlsConnector::from(tls)
                 .connect(name, tcp)
                 .await
+                .map(|stream| (stream, local))
                 .map_err(|e| LinkError::Connect(e.to_string()))
         };
-        let stream = tokio::time::timeout(Duration::from_secs(10), connect)
+        let (stream, local_addr) = tokio::time::timeout(Duration::from_secs(10), connect)
             .await
             .map_err(|_| LinkError::Connect("timed out".into()))??;
         let (mut read, mut write) = tokio::io::split(stream);
@@ -107,6 +111,7 @@ impl AxiLink {
                 next_seq: AtomicU64::new(1),
                 closed,
                 timeout,
+                local_addr,
             },
             events,
         ))

@@ -22,6 +22,8 @@ pub struct Shared {
     pub ping: Duration,
     /// How long an OMM may take to answer a request before its link is closed.
     pub request_timeout: Duration,
+    /// svc-web's HTTPS port, where the OMMs fetch their configuration; `None` without one.
+    pub web_port: Option<u16>,
     /// The store's change feed, routed to the links.
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
@@ -42,6 +44,8 @@ pub enum Routed {
     Message(axi::TextMessage, oneshot::Sender<Result<(), String>>),
     /// Send application data `(channel, base64 data)`; answers whether the OMM accepted it.
     Data(String, String, oneshot::Sender<Result<(), String>>),
+    /// "Update OMM"; answers whether the OMM took it.
+    SoftwareUpdate(oneshot::Sender<Result<(), String>>),
 }
 
 impl Shared {

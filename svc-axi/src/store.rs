@@ -120,6 +120,18 @@ impl Store {
         }
     }
 
+    /// One OMM record, if it exists.
+    ///
+    /// # Errors
+    /// As [`Store::call`], but a missing record is `Ok(None)`.
+    pub async fn omm(&self, id: u32) -> Result<Option<Omm>> {
+        self.optional(StoreRequest::GetOmm(id), |r| match r {
+            StoreResponse::Omm(x) => Some(x),
+            _ => None,
+        })
+        .await
+    }
+
     /// The user with number `num`, if any.
     ///
     /// # Errors

@@ -22,6 +22,12 @@ impl Session<'_> {
                 }
                 self.push_settings(&settings).await
             }
+            (Entity::Omm, ChangeOp::Put) => {
+                // Its own record: the provisioning flag or certificate check may have changed
+                // (credentials and addresses restart the link instead).
+                let settings = self.store.settings().await?;
+                self.provision(&settings).await
+            }
             (Entity::ConferenceRoom, op) => self.room_changed(change.id, op).await,
             (Entity::User, ChangeOp::Delete) => {
                 if let Some(omm_uid) = self.ids.users.remove(&change.id) {

@@ -345,6 +345,14 @@ fn check_rules(
     )?;
     for o in omms {
         model::OmmAddress::parse(&o.omm1).map_err(|e| refuse(format!("OMM {}: {e}", o.id)))?;
+        crate::fields::check_cloud_id(&o.cloud_id)
+            .map_err(|e| refuse(format!("OMM {}: {e}", o.id)))?;
+        if let Some(e) = provisioning::PlaceholderFile::parse(&o.placeholders)
+            .1
+            .first()
+        {
+            return Err(refuse(format!("OMM {}: placeholder file, {e}", o.id)));
+        }
     }
     Ok(())
 }

@@ -129,11 +129,8 @@ impl Store {
             view.commit()?;
             created
         };
-        let mut schema: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
-        if schema == Some(2) {
-            migrate_2_to_3(&storage)?;
-            schema = Some(3);
-        }
+        let schema: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
+        let schema = crate::migrate::run(&storage, schema)?;
         if schema != Some(SCHEMA_VERSION) {
             return Err(StoreError::Storage(format!(
                 "database schema version {schema:?}, this build needs {SCHEMA_VERSION}"
@@ -408,6 +405,8 @@ impl Store {
                 S::Account(account)
             }
             R::ListOmms => S::Omms(view.all::<Omm>(Db::Omms)?),
+            R::GetOmm(id) => S::Omm(record(&view, Db::Omms, *id, Entity::Omm)?),
+            R::GetServedConfig(id) => S::ServedConfig(view.get(Db::Meta, &meta::served(*id))?),
             R::GetTemplate => S::Template(
                 view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
                     .unwrap_or_default(),
@@ -620,23 +619,6 @@ pub(crate) fn record_changes(
     view.put(Db::Meta, meta::REVISION, &rev)?;
     view.put(Db::Meta, meta::CHANGES_START, &start)?;
     Ok(out)
-}
-
-/// Schema 2 → 3: changes gained their origin, so version 2's change log cannot be read; it
-/// is only a buffer for subscribers to resume from, so it is dropped (a subscriber that was
-/// behind resynchronises).
-fn migrate_2_to_3(storage: &Storage) -> Result<(), StoreError> {
-    let mut view = storage.write()?;
-    let rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
-    view.clear(Db::Changes)?;
-    view.put(Db::Meta, meta::CHANGES_START, &(rev + 1))?;
-    view.put(Db::Meta, meta::SCHEMA, &3u32)?;
-    view.commit()?;
-    tracing::info!(
-        rev,
-        "database schema 2 migrated to 3 (change log restarted)"
-    );
-    Ok(())
 }
 
 /// Creates `dir` (and parents) and makes it private to this user.

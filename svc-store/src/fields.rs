@@ -175,7 +175,58 @@ pub fn check_settings(settings: &Settings) -> Result<(), StoreError> {
             "the FAC prefix may contain only digits, * and #".into(),
         ));
     }
-    text("the FAC prefix", &settings.fac_prefix, 16)
+    text("the FAC prefix", &settings.fac_prefix, 16)?;
+    check_host("the provisioning address", &settings.provisioning_address)?;
+    if !(10..=86_400).contains(&settings.provisioning_fetch_timeout_secs) {
+        return Err(invalid(format!(
+            "the provisioning fetch timeout is {} s; it must be between 10 s and one day",
+            settings.provisioning_fetch_timeout_secs
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a Cloud-ID: empty (not learnt yet), or `00` and a PARK, 12 upper-case hex digits
+/// (it names the OMM's folder at the MOM, so nothing else may pass).
+///
+/// # Errors
+/// [`StoreError::Invalid`] saying what is wrong.
+pub fn check_cloud_id(value: &str) -> Result<(), StoreError> {
+    if value.is_empty()
+        || (value.len() == 12
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)))
+    {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "the Cloud-ID {:?} is not 12 upper-case hex digits",
+            model::printable(value)
+        )))
+    }
+}
+
+/// Checks a host name or IP address that the OMMs are given (empty is allowed: none).
+///
+/// # Errors
+/// [`StoreError::Invalid`] saying what is wrong.
+pub fn check_host(field: &str, value: &str) -> Result<(), StoreError> {
+    text(field, value, 253)?;
+    let v6 = value.contains(':');
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '-' || (v6 && *c == ':')))
+    {
+        return Err(invalid(format!(
+            "{field} {:?} contains {c:?}; a host name or IP address holds letters, digits, . - and :",
+            model::printable(value)
+        )));
+    }
+    if v6 && value.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(invalid(format!("{field} {value:?} is not an IPv6 address")));
+    }
+    Ok(())
 }
 
 /// Checks a name or description of an OMM record or conference room.

@@ -21,6 +21,7 @@ pub mod dump;
 pub mod engine;
 pub mod fields;
 pub mod licensing;
+pub mod migrate;
 pub mod ops;
 pub mod rules;
 pub mod server;

@@ -102,7 +102,12 @@ impl Store {
                 ),
             },
         };
-        Ok(vec![license, omm_connections(&omms, &conflicts), database])
+        Ok(vec![
+            license,
+            omm_connections(&omms, &conflicts),
+            database,
+            provisioning(&omms),
+        ])
     }
 }
 
@@ -195,6 +200,29 @@ fn omm_connections(omms: &[Omm], conflicts: &[model::Conflict]) -> HealthState {
     HealthState {
         check: HealthCheck::OmmConnections,
         severity: (!reason.is_empty()).then_some(Severity::Warning),
+        reason,
+    }
+}
+
+/// The provisioning check: OMMs whose "Update OMM" was not followed by a fetch.
+fn provisioning(omms: &[Omm]) -> HealthState {
+    let warned: Vec<&str> = omms
+        .iter()
+        .filter(|o| o.provisioning && !o.provisioning_state.warning.is_empty())
+        .map(|o| o.provisioning_state.warning.as_str())
+        .collect();
+    let mut reason = warned
+        .iter()
+        .take(10)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if warned.len() > 10 {
+        reason.push_str(&format!("; and {} more OMMs", warned.len() - 10));
+    }
+    HealthState {
+        check: HealthCheck::Provisioning,
+        severity: (!warned.is_empty()).then_some(Severity::Warning),
         reason,
     }
 }

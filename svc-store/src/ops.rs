@@ -33,7 +33,7 @@ fn device_owner(device: &Device, bound_to_permanent: bool) -> u32 {
 
 /// Schema version of the database; an import of another version is refused.
 /// 3: changes carry their origin (version 2's change log is dropped on open).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Meta keys.
 pub mod meta {
@@ -53,6 +53,33 @@ pub mod meta {
     pub const TEMPLATE: &[u8] = b"template";
     /// Next event sequence number (u64).
     pub const NEXT_EVENT: &[u8] = b"next-event";
+    /// Prefix of what an OMM was last served (`served/` and its id, big-endian).
+    pub const SERVED: &[u8] = b"served/";
+
+    /// The key of what OMM `id` was last served.
+    #[must_use]
+    pub fn served(id: u32) -> Vec<u8> {
+        [SERVED, &id.to_be_bytes()].concat()
+    }
+}
+
+/// The configuration template of a new database (`packaging/ipdect-template.xml`): the
+/// admin guide's provisioning checklist as commented-out commands.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../../packaging/ipdect-template.xml");
+
+/// Largest configuration template.
+pub const MAX_TEMPLATE: usize = 1024 * 1024;
+
+/// Largest placeholder file of one OMM.
+pub const MAX_PLACEHOLDERS: usize = 64 * 1024;
+
+/// The template a new database starts with.
+#[must_use]
+pub fn default_template() -> ConfigTemplate {
+    ConfigTemplate {
+        text: DEFAULT_TEMPLATE.to_owned(),
+        modified: now(),
+    }
 }
 
 /// Change-log entries kept for subscribers to resume from.
@@ -129,6 +156,8 @@ impl Tx<'_, '_> {
         };
         self.put_account(&account)?;
         self.changed(Entity::Account, DEFAULT_ACCOUNT_ID, ChangeOp::Put);
+        self.view
+            .put(Db::Meta, meta::TEMPLATE, &default_template())?;
         Ok(true)
     }
 
@@ -154,6 +183,7 @@ impl Tx<'_, '_> {
                 let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
                 omm.health = health;
                 if let Some(cloud_id) = cloud_id {
+                    crate::fields::check_cloud_id(&cloud_id)?;
                     omm.cloud_id = cloud_id;
                 }
                 self.view.put(Db::Omms, &id_key(id), &omm)?;
@@ -183,6 +213,12 @@ impl Tx<'_, '_> {
                 Ok(StoreResponse::Done)
             }
             R::PutTemplate(text) => {
+                if text.len() > MAX_TEMPLATE {
+                    return Err(invalid(format!(
+                        "the template is {} bytes; at most {MAX_TEMPLATE} are allowed",
+                        text.len()
+                    )));
+                }
                 let template = ConfigTemplate {
                     text,
                     modified: now(),
@@ -191,6 +227,17 @@ impl Tx<'_, '_> {
                 self.changed(Entity::Template, 0, ChangeOp::Put);
                 Ok(StoreResponse::Done)
             }
+            R::RecordFetch { id, fetch, served } => self.record_fetch(id, fetch, served),
+            R::UpdateSent { id, at } => self.provisioning(id, |state| {
+                state.update_sent = Some(at);
+                state.warning.clear();
+            }),
+            R::FetchOverdue { id, sent, reason } => self.provisioning(id, |state| {
+                let fetched = state.last_fetch.as_ref().is_some_and(|f| f.time >= sent);
+                if state.update_sent == Some(sent) && !fetched {
+                    state.warning = reason;
+                }
+            }),
             R::PutUser(user) => self.put_user(user).map(StoreResponse::Created),
             R::DeleteUser(uid) => self.delete_user(uid),
             R::PutDevice(device) => self.put_device(device).map(StoreResponse::Created),
@@ -407,10 +454,25 @@ impl Tx<'_, '_> {
             model::OmmAddress::parse(&omm.omm2)
                 .map_err(|e| invalid(format!("OMM 2 address: {e}")))?;
         }
+        crate::fields::check_cloud_id(&omm.cloud_id)?;
+        if omm.placeholders.len() > MAX_PLACEHOLDERS {
+            return Err(invalid(format!(
+                "the placeholder file is {} bytes; at most {MAX_PLACEHOLDERS} are allowed",
+                omm.placeholders.len()
+            )));
+        }
+        if let Some(e) = provisioning::PlaceholderFile::parse(&omm.placeholders)
+            .1
+            .first()
+        {
+            return Err(invalid(format!("placeholder file, {e}")));
+        }
         if omm.id != 0 {
-            // Link state belongs to svc-axi: an edit keeps it.
+            // Link state belongs to svc-axi, the provisioning state to svc-axi and svc-web:
+            // an edit keeps them.
             if let Some(old) = self.view.get::<Omm>(Db::Omms, &id_key(omm.id))? {
                 omm.health = old.health;
+                omm.provisioning_state = old.provisioning_state;
                 if omm.cloud_id.is_empty() {
                     omm.cloud_id = old.cloud_id;
                 }
@@ -420,6 +482,40 @@ impl Tx<'_, '_> {
         self.view.put(Db::Omms, &id_key(omm.id), &omm)?;
         self.changed(Entity::Omm, omm.id, ChangeOp::Put);
         Ok(StoreResponse::Created(omm.id))
+    }
+
+    /// Changes OMM `id`'s provisioning state.
+    fn provisioning(
+        &mut self,
+        id: u32,
+        change: impl FnOnce(&mut model::ProvisioningState),
+    ) -> Result<StoreResponse, StoreError> {
+        let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+        let before = omm.provisioning_state.clone();
+        change(&mut omm.provisioning_state);
+        if omm.provisioning_state != before {
+            self.view.put(Db::Omms, &id_key(id), &omm)?;
+            self.changed(Entity::Omm, id, ChangeOp::Put);
+        }
+        Ok(StoreResponse::Done)
+    }
+
+    fn record_fetch(
+        &mut self,
+        id: u32,
+        fetch: model::ConfigFetch,
+        served: Option<String>,
+    ) -> Result<StoreResponse, StoreError> {
+        let was_served = served.is_some();
+        if let Some(text) = served {
+            self.view.put(Db::Meta, &meta::served(id), &text)?;
+        }
+        self.provisioning(id, |state| {
+            state.last_fetch = Some(fetch);
+            if was_served {
+                state.warning.clear();
+            }
+        })
     }
 
     fn delete_omm(&mut self, id: u32) -> Result<StoreResponse, StoreError> {
@@ -432,6 +528,7 @@ impl Tx<'_, '_> {
             self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
         }
         self.view.delete(Db::Omms, &id_key(id))?;
+        self.view.delete(Db::Meta, &meta::served(id))?;
         self.drop_conflicts(id)?;
         self.changed(Entity::Omm, id, ChangeOp::Delete);
         Ok(StoreResponse::Done)

@@ -776,10 +776,13 @@ fn a_schema_2_database_is_migrated_keeping_its_records() {
         store.revision().unwrap()
     };
     {
-        // Make it look like version 2: the schema number and a change log in the old shape.
+        // Make it look like version 2: the schema number, the settings of schema 3 and
+        // a change log in the old shape.
         let storage = svc_store::storage::Storage::open(&db).unwrap();
         let mut view = storage.write().unwrap();
         view.put(svc_store::storage::Db::Meta, b"schema", &2u32)
+            .unwrap();
+        view.put(svc_store::storage::Db::Meta, b"settings", &settings_v3())
             .unwrap();
         view.put(
             svc_store::storage::Db::Changes,
@@ -804,6 +807,133 @@ fn a_schema_2_database_is_migrated_keeping_its_records() {
         panic!()
     };
     assert_eq!(changes.len(), 1);
+}
+
+/// The default settings as schema 3 encoded them (before the provisioning fields).
+fn settings_v3() -> impl serde::Serialize {
+    let d = Settings::default();
+    (
+        d.system_name,
+        d.suppress_table_updates,
+        d.sari,
+        d.auto_create,
+        d.subscription_mode,
+        d.fac_prefix,
+        (d.banner_text, d.banner_enabled, d.tls_level),
+        (d.ciphers_high, d.ciphers_medium, d.ciphers_legacy),
+        d.accepted_eula_version,
+    )
+}
+
+#[test]
+fn a_schema_3_database_gains_provisioning_and_keeps_its_omms_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    drop(Store::open(&db).unwrap().store);
+    {
+        let storage = svc_store::storage::Storage::open(&db).unwrap();
+        let mut view = storage.write().unwrap();
+        view.put(svc_store::storage::Db::Meta, b"schema", &3u32)
+            .unwrap();
+        view.put(svc_store::storage::Db::Meta, b"settings", &settings_v3())
+            .unwrap();
+        view.delete(svc_store::storage::Db::Meta, b"template")
+            .unwrap();
+        // An OMM record of schema 3: placeholders were pairs, nothing after `health`.
+        let omm = (
+            5u32,
+            true,
+            "Site",
+            "",
+            "10.0.0.1",
+            "",
+            "",
+            ("omm", "pw", true),
+            vec![("SystemName_name", "Ward 5")],
+            model::CertValidation::AcceptSelfSigned,
+            model::OmmHealth::default(),
+        );
+        view.put(
+            svc_store::storage::Db::Omms,
+            &svc_store::storage::id_key(5),
+            &omm,
+        )
+        .unwrap();
+        view.commit().unwrap();
+    }
+    let store = Store::open(&db).unwrap().store;
+    let S::Omm(omm) = store.read(&R::GetOmm(5)).unwrap() else {
+        panic!()
+    };
+    assert_eq!((omm.name.as_str(), omm.password.as_str()), ("Site", "pw"));
+    assert!(omm.provisioning);
+    assert_eq!(omm.placeholders, "SystemName_name=Ward 5\n");
+    let S::Settings(settings) = store.read(&R::GetSettings).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        settings.provisioning_fetch_timeout_secs,
+        model::DEFAULT_FETCH_TIMEOUT_SECS
+    );
+    let S::Template(t) = store.read(&R::GetTemplate).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        t.text,
+        svc_store::ops::DEFAULT_TEMPLATE,
+        "a missing template gets the default"
+    );
+}
+
+#[test]
+fn a_new_database_has_the_default_template_and_an_edited_one_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    {
+        let store = Store::open(&db).unwrap().store;
+        let S::Template(t) = store.read(&R::GetTemplate).unwrap() else {
+            panic!()
+        };
+        assert!(t.text.contains("SetBasicSIP") && t.text.contains("SetAutoDBBackup"));
+        store
+            .write(R::PutTemplate("<SetRemoteAccess enable=\"true\" />".into()))
+            .unwrap();
+    }
+    let store = Store::open(&db).unwrap().store;
+    let S::Template(t) = store.read(&R::GetTemplate).unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.text, "<SetRemoteAccess enable=\"true\" />");
+    let too_big = "x".repeat(svc_store::ops::MAX_TEMPLATE + 1);
+    assert!(matches!(
+        store.write(R::PutTemplate(too_big)),
+        Err(ipc::api::store::StoreError::Invalid(_))
+    ));
+}
+
+#[test]
+fn placeholder_files_with_bad_lines_and_crafted_cloud_ids_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap().store;
+    let omm = |placeholders: &str, cloud_id: &str| model::Omm {
+        name: "A".into(),
+        omm1: "10.0.0.1".into(),
+        placeholders: placeholders.into(),
+        cloud_id: cloud_id.into(),
+        ..model::Omm::default()
+    };
+    let err = store
+        .write(R::PutOmm(omm("# c\r\na=1\r\nno equals\r\n", "")))
+        .unwrap_err();
+    assert!(err.to_string().contains("line 3"), "{err}");
+    let err = store.write(R::PutOmm(omm("", "../../etc"))).unwrap_err();
+    assert!(err.to_string().contains("Cloud-ID"), "{err}");
+    assert!(matches!(
+        store
+            .write(R::PutOmm(omm("a=b=c\nBeginComment=\n", "001F10000001")))
+            .unwrap(),
+        S::Created(_)
+    ));
 }
 
 fn export(store: &Store, transfers: &Transfers) -> Vec<u8> {

@@ -28,6 +28,9 @@ pub enum AxiRequest {
         /// Data, base64.
         data: String,
     },
+    /// "Update OMM": `SoftwareUpdate` to each of these OMMs, which then fetch their
+    /// configuration. Protocol 13.
+    SoftwareUpdate(Vec<u32>),
 }
 
 /// Answers and events of svc-axi. Append-only; bump `PROTO_VERSION` on any change.
@@ -46,4 +49,7 @@ pub enum AxiResponse {
         /// Data, base64.
         data: String,
     },
+    /// The outcome of "Update OMM" per OMM, in the order asked: `None` when the OMM took
+    /// it, else why not.
+    Updated(Vec<(u32, Option<String>)>),
 }

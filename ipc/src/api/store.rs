@@ -287,6 +287,38 @@ pub enum StoreRequest {
     /// `PutUsers`, say) without changing anything. Not for license installs, OMM-link writes
     /// or another dry run.
     DryRun(Box<StoreRequest>),
+    /// One OMM record. Protocol 13.
+    GetOmm(u32),
+    /// Record a fetch of `ipdect.cfg` by OMM `id` (from svc-web): the OMM's last fetch, and
+    /// when it was served, the file itself (for the diff with what it would get next) and
+    /// the end of a provisioning warning.
+    RecordFetch {
+        /// OMM id.
+        id: u32,
+        /// The fetch.
+        fetch: model::ConfigFetch,
+        /// What was served; `None` when it was refused.
+        served: Option<String>,
+    },
+    /// What OMM `id` was last served, if anything.
+    GetServedConfig(u32),
+    /// "Update OMM" reached OMM `id` at `at` (from svc-axi).
+    UpdateSent {
+        /// OMM id.
+        id: u32,
+        /// When.
+        at: Timestamp,
+    },
+    /// The fetch timeout after the update sent at `sent` ran out (from svc-axi): unless OMM
+    /// `id` fetched since, its provisioning gets a warning with `reason`.
+    FetchOverdue {
+        /// OMM id.
+        id: u32,
+        /// When the update was sent.
+        sent: Timestamp,
+        /// The warning.
+        reason: String,
+    },
 }
 
 /// What a change did.
@@ -326,6 +358,8 @@ impl StoreRequest {
                 | Self::GetDevicesByIpei(_)
                 | Self::ListConflicts
                 | Self::ListAudit
+                | Self::GetOmm(_)
+                | Self::GetServedConfig(_)
         )
     }
 }
@@ -447,6 +481,10 @@ pub enum StoreResponse {
     Conflicts(Vec<Conflict>),
     /// The audit trail.
     Audit(Vec<AuditEntry>),
+    /// One OMM record. Protocol 13.
+    Omm(Omm),
+    /// What an OMM was last served, if anything.
+    ServedConfig(Option<String>),
 }
 
 impl StoreResponse {

@@ -143,6 +143,8 @@ pub struct Session<'a> {
     pub conflicts: Conflicts,
     /// Warnings written this minute.
     pub notes: std::sync::Mutex<NoteBudget>,
+    /// The provisioning the OMM was last given on this link.
+    pub provisioned: Option<crate::provisioning::Target>,
 }
 
 impl Session<'_> {
@@ -232,6 +234,7 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
         ids: Ids::default(),
         conflicts: Conflicts::new(omm.id),
         notes: std::sync::Mutex::default(),
+        provisioned: None,
     };
     match session.life(&mut events, changes).await {
         Ok(end) | Err(end) => end,
@@ -316,6 +319,10 @@ impl Session<'_> {
                     .await?;
                 (frame, answer)
             }
+            Routed::SoftwareUpdate(answer) => {
+                let _ = answer.send(self.software_update().await?);
+                return Ok(());
+            }
             Routed::Data(channel, data, answer) => {
                 let frame = self
                     .link
@@ -349,6 +356,7 @@ impl Session<'_> {
             }
             Entity::ConferenceRoom => change.omm == omm || self.ids.rooms.contains_key(&change.id),
             Entity::Settings => true,
+            Entity::Omm => change.id == omm,
             _ => false,
         }
     }

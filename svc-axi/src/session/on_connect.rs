@@ -1,6 +1,6 @@
 //! The on-connect sequence (axi-profile.md §2, §3 and §10 "On connect"): login as a sync
 //! client, the MOM key, PARK → Cloud-ID, one SARI step, the settings the MOM decides, and
-//! the event subscriptions. Provisioning adds its configuration URL here.
+//! the event subscriptions; the configuration URL comes from `crate::provisioning`.
 
 use super::{End, Session};
 use axi::message::*;
@@ -81,7 +81,9 @@ impl Session<'_> {
     /// Step 1: the OMM's Cloud-ID, `00` and its PARK.
     pub(crate) async fn cloud_id(&self) -> Result<String, End> {
         match self.link.request(GetPARK {}).await?.message {
-            Message::GetPARKResp(GetPARKResp { park: Some(p) }) => Ok(format!("00{}", p.0)),
+            Message::GetPARKResp(GetPARKResp { park: Some(p) }) => {
+                Ok(format!("00{}", p.0.to_ascii_uppercase()))
+            }
             _ => Err(End::Failed("the OMM has no PARK".into())),
         }
     }
@@ -116,8 +118,9 @@ impl Session<'_> {
         Ok(true)
     }
 
-    /// Steps 3–6: auto-create off, subscription mode, FAC prefix, provisioning settings.
-    pub(crate) async fn push_settings(&self, settings: &Settings) -> Result<(), End> {
+    /// Steps 3–6: auto-create off, subscription mode, FAC prefix, provisioning
+    /// (`crate::provisioning`).
+    pub(crate) async fn push_settings(&mut self, settings: &Settings) -> Result<(), End> {
         self.setting(SetDevAutoCreate { enable: false }).await?;
         self.setting(SetDECTSubscriptionMode {
             mode: DectSubscriptionMode::from(settings.subscription_mode),
@@ -128,16 +131,7 @@ impl Session<'_> {
             prefix: settings.fac_prefix.clone(),
         })
         .await?;
-        // Provisioning needs svc-web's URL, which does not exist yet: the URL stays disabled.
-        let mut url = axi::ConfigUrl::default();
-        url.set(axi::ConfigUrl::ENABLE, false);
-        self.setting(SetConfigURL { url }).await?;
-        self.setting(SetSystemProvUpdTrig {
-            enable: false,
-            hour: Some(0),
-            minute: Some(update_minute(self.omm.id)),
-        })
-        .await
+        self.provision(settings).await
     }
 
     /// Step 7: the events the MOM follows.
@@ -156,11 +150,4 @@ impl Session<'_> {
             .collect();
         self.setting(Subscribe { entries }).await
     }
-}
-
-/// The minute of the nightly provisioning update, spread over the OMMs (profile §10).
-#[must_use]
-pub fn update_minute(omm: u32) -> u32 {
-    // In u64: an OMM id near u32::MAX must not overflow.
-    u32::try_from(u64::from(omm) * 7 % 51).unwrap_or(0)
 }

@@ -1,0 +1,210 @@
+//! Database schema migrations, run by [`crate::engine::Store::open`] before anything else
+//! reads the database. Each step rewrites what its schema changed and sets the new version
+//! in the same transaction, so a migration that fails leaves the old database as it was.
+//!
+//! - 2 → 3: changes gained their origin (the change log restarts).
+//! - 3 → 4: OMM records gained provisioning (the placeholder file as text, the
+//!   certificate check of the configuration URL, the provisioning state); the settings
+//!   gained the provisioning address and the fetch timeout.
+
+use crate::ops::meta;
+use crate::storage::{decode, id_key, Db, Storage};
+use ipc::api::store::StoreError;
+use model::{CertValidation, Omm, OmmHealth, Settings};
+use serde::Deserialize;
+
+/// Brings the database in `storage` from `schema` to the current version, one step at a
+/// time; returns the version it ends at.
+///
+/// # Errors
+/// [`StoreError::Storage`] when a step cannot read or write.
+pub fn run(storage: &Storage, mut schema: Option<u32>) -> Result<Option<u32>, StoreError> {
+    if schema == Some(2) {
+        migrate_2_to_3(storage)?;
+        schema = Some(3);
+    }
+    if schema == Some(3) {
+        migrate_3_to_4(storage)?;
+        schema = Some(4);
+    }
+    Ok(schema)
+}
+
+/// Schema 2 → 3: changes gained their origin, so version 2's change log cannot be read; it
+/// is only a buffer for subscribers to resume from, so it is dropped (a subscriber that was
+/// behind resynchronises).
+fn migrate_2_to_3(storage: &Storage) -> Result<(), StoreError> {
+    let mut view = storage.write()?;
+    let rev: u64 = view.get(Db::Meta, meta::REVISION)?.unwrap_or(0);
+    view.clear(Db::Changes)?;
+    view.put(Db::Meta, meta::CHANGES_START, &(rev + 1))?;
+    view.put(Db::Meta, meta::SCHEMA, &3u32)?;
+    view.commit()?;
+    tracing::info!(
+        rev,
+        "database schema 2 migrated to 3 (change log restarted)"
+    );
+    Ok(())
+}
+
+/// An OMM record as schema 3 stored it.
+#[derive(Deserialize)]
+struct OmmV3 {
+    id: u32,
+    enabled: bool,
+    name: String,
+    description: String,
+    omm1: String,
+    omm2: String,
+    cloud_id: String,
+    user: String,
+    password: String,
+    provisioning: bool,
+    placeholders: Vec<(String, String)>,
+    cert_validation: CertValidation,
+    health: OmmHealth,
+}
+
+/// The settings as schema 3 stored them.
+#[derive(Deserialize)]
+struct SettingsV3 {
+    system_name: String,
+    suppress_table_updates: model::SuppressTableUpdates,
+    sari: String,
+    auto_create: bool,
+    subscription_mode: model::SubscriptionMode,
+    fac_prefix: String,
+    banner_text: String,
+    banner_enabled: bool,
+    tls_level: model::TlsSecurityLevel,
+    ciphers_high: model::CipherChoice,
+    ciphers_medium: model::CipherChoice,
+    ciphers_legacy: model::CipherChoice,
+    accepted_eula_version: String,
+}
+
+/// An OMM record of schema 3 in schema 4: placeholder pairs become lines of the file.
+fn omm_v4(old: OmmV3) -> Omm {
+    let placeholders = old
+        .placeholders
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect();
+    Omm {
+        id: old.id,
+        enabled: old.enabled,
+        name: old.name,
+        description: old.description,
+        omm1: old.omm1,
+        omm2: old.omm2,
+        cloud_id: old.cloud_id,
+        user: old.user,
+        password: old.password,
+        provisioning: old.provisioning,
+        placeholders,
+        cert_validation: old.cert_validation,
+        health: old.health,
+        validate_mom_certificate: false,
+        provisioning_state: model::ProvisioningState::default(),
+    }
+}
+
+fn settings_v4(old: SettingsV3) -> Settings {
+    Settings {
+        system_name: old.system_name,
+        suppress_table_updates: old.suppress_table_updates,
+        sari: old.sari,
+        auto_create: old.auto_create,
+        subscription_mode: old.subscription_mode,
+        fac_prefix: old.fac_prefix,
+        banner_text: old.banner_text,
+        banner_enabled: old.banner_enabled,
+        tls_level: old.tls_level,
+        ciphers_high: old.ciphers_high,
+        ciphers_medium: old.ciphers_medium,
+        ciphers_legacy: old.ciphers_legacy,
+        accepted_eula_version: old.accepted_eula_version,
+        ..Settings::default()
+    }
+}
+
+/// Schema 3 → 4: every OMM record and the settings are rewritten in the new form. A
+/// database without a template gets the default one, as a new database does.
+fn migrate_3_to_4(storage: &Storage) -> Result<(), StoreError> {
+    let mut view = storage.write()?;
+    let mut omms = Vec::new();
+    view.scan(Db::Omms, None, |_, raw| {
+        omms.push(omm_v4(decode::<OmmV3>(Db::Omms, raw)?));
+        Ok(true)
+    })?;
+    for omm in &omms {
+        view.put(Db::Omms, &id_key(omm.id), omm)?;
+    }
+    if let Some(raw) = view.get_raw(Db::Meta, meta::SETTINGS)? {
+        let settings = settings_v4(decode::<SettingsV3>(Db::Meta, raw)?);
+        view.put(Db::Meta, meta::SETTINGS, &settings)?;
+    }
+    if view.get_raw(Db::Meta, meta::TEMPLATE)?.is_none() {
+        view.put(Db::Meta, meta::TEMPLATE, &crate::ops::default_template())?;
+    }
+    view.put(Db::Meta, meta::SCHEMA, &4u32)?;
+    view.commit()?;
+    tracing::info!(
+        omms = omms.len(),
+        "database schema 3 migrated to 4 (OMM provisioning)"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct WriteOmmV3<'a> {
+        id: u32,
+        enabled: bool,
+        name: &'a str,
+        description: &'a str,
+        omm1: &'a str,
+        omm2: &'a str,
+        cloud_id: &'a str,
+        user: &'a str,
+        password: &'a str,
+        provisioning: bool,
+        placeholders: Vec<(&'a str, &'a str)>,
+        cert_validation: CertValidation,
+        health: OmmHealth,
+    }
+
+    #[test]
+    fn a_schema_3_omm_record_keeps_every_field_and_its_placeholders_become_lines() {
+        let old = WriteOmmV3 {
+            id: 7,
+            enabled: true,
+            name: "Site",
+            description: "d",
+            omm1: "10.0.0.1",
+            omm2: "",
+            cloud_id: "001F10000001",
+            user: "omm",
+            password: "secret",
+            provisioning: true,
+            placeholders: vec![("BeginComment", "<!--"), ("a", "x=y")],
+            cert_validation: CertValidation::PinnedSha256("ab".into()),
+            health: OmmHealth::default(),
+        };
+        let raw = postcard::to_stdvec(&old).unwrap();
+        let omm = omm_v4(decode::<OmmV3>(Db::Omms, &raw).unwrap());
+        assert_eq!(omm.id, 7);
+        assert_eq!(omm.password, "secret");
+        assert!(omm.provisioning);
+        assert_eq!(omm.placeholders, "BeginComment=<!--\na=x=y\n");
+        assert_eq!(
+            omm.cert_validation,
+            CertValidation::PinnedSha256("ab".into())
+        );
+        assert!(!omm.validate_mom_certificate);
+    }
+}
