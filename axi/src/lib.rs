@@ -10,6 +10,7 @@
 //! - [`secret`]: RSA PKCS#1 v1.5 secret encryption with keys from `publicKey`;
 //! - [`ipui`]: IPEI to IPUI-N conversion.
 
+pub mod commands;
 pub mod convert;
 pub mod event;
 pub mod frame;

@@ -17,8 +17,14 @@
 //!   `<!--` / `-->` or to nothing;
 //! - everything else of the template, commands with a `cloudId` attribute included, is
 //!   served byte for byte.
+//!
+//! [`lint`] checks the template and every OMM's file before anything is pushed, and
+//! [`diff`] shows what an OMM would get compared with what it fetched last.
 
 use std::collections::BTreeMap;
+
+pub use diff::diff;
+pub use lint::lint;
 use std::fmt;
 
 /// The names of the predefined placeholders.
@@ -175,6 +181,21 @@ pub struct Rendered {
     pub unresolved: Vec<String>,
 }
 
+/// The placeholder names in `text`, in order, each once (by the rules of [`render`]).
+#[must_use]
+pub fn placeholders_in(text: &str) -> Vec<String> {
+    render(text, &PlaceholderFile::default(), &Predefined::default())
+        .unresolved
+        .into_iter()
+        .chain(
+            PREDEFINED
+                .iter()
+                .filter(|p| text.contains(&format!("%{p}%")))
+                .map(|p| (*p).to_owned()),
+        )
+        .collect()
+}
+
 /// The template with its placeholders replaced for one OMM.
 #[must_use]
 pub fn render(template: &str, file: &PlaceholderFile, predefined: &Predefined) -> Rendered {
@@ -212,6 +233,9 @@ pub fn render(template: &str, file: &PlaceholderFile, predefined: &Predefined) -
     text.push_str(rest);
     Rendered { text, unresolved }
 }
+
+pub mod diff;
+pub mod lint;
 
 #[cfg(test)]
 mod tests;
