@@ -168,7 +168,8 @@ pub fn commands(text: &str, template: bool) -> Result<Vec<Command>, XmlError> {
             }
             Event::Text(t) if depth == 0 => {
                 let raw = String::from_utf8_lossy(&t);
-                if !raw.trim().is_empty() && !(template && only_placeholders(&raw)) {
+                let blank = raw.trim().is_empty();
+                if !(blank || template && only_placeholders(&raw)) {
                     return Err(fail(
                         before,
                         format!("text outside a command: {:?}", raw.trim()),
@@ -178,13 +179,11 @@ pub fn commands(text: &str, template: bool) -> Result<Vec<Command>, XmlError> {
             Event::GeneralRef(_) | Event::CData(_) if depth == 0 => {
                 return Err(fail(before, "text outside a command".into()));
             }
-            Event::Comment(c) => {
-                if c.windows(2).any(|w| w == b"--") {
-                    return Err(fail(
-                        before,
-                        "a comment holds \"--\" (a comment inside a comment?)".into(),
-                    ));
-                }
+            Event::Comment(c) if c.windows(2).any(|w| w == b"--") => {
+                return Err(fail(
+                    before,
+                    "a comment holds \"--\" (a comment inside a comment?)".into(),
+                ));
             }
             Event::DocType(_) => return Err(fail(before, "DOCTYPE is not allowed".into())),
             Event::Eof => break,

@@ -71,6 +71,10 @@ pub struct App {
     pub recent: Mutex<crate::live_events::Recent>,
     /// Whether svc-web runs in development mode.
     pub dev: bool,
+    /// The provisioning folders (resources and the OMMs' folders).
+    pub files: crate::provisioning::Files,
+    /// svc-axi, for "Update OMM"; `None` when svc-web was started without its socket.
+    pub axi: Option<Client<ipc::api::axi::AxiApi>>,
 }
 
 impl App {

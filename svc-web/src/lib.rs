@@ -1,6 +1,6 @@
 //! svc-web: the MOM's HTTPS server (DESIGN.md §7). It serves the admin REST API with its
 //! OpenAPI document, cookie sessions and API tokens, the monitoring endpoints, and redirects
-//! plain HTTP to HTTPS. It runs as its own user without capabilities, on the listening
+//! plain HTTP to HTTPS, and serves the OMMs their provisioning files. It runs as its own user without capabilities, on the listening
 //! sockets the supervisor bound, and keeps only its certificate and session files itself;
 //! every record lives in the store.
 //!
@@ -10,6 +10,7 @@
 //!   security levels are the `tls-policy` crate);
 //! - [`router`]: the application with its security headers and limits;
 //! - [`api`]: the REST API, a module per pane;
+//! - [`provisioning`]: what the OMMs fetch (`ipdect.cfg`, resources, their own folders);
 //! - [`auth`], [`sessions`], [`login_throttle`], [`password_rules`], [`second_factor`],
 //!   [`api_tokens`]: who is calling and how they logged in;
 //! - [`live_events`]: the WebSocket of store changes;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod monitoring;
 pub mod password_rules;
 pub mod persist;
+pub mod provisioning;
 pub mod router;
 pub mod second_factor;
 pub mod server;
@@ -76,6 +78,15 @@ pub struct Args {
     /// Extra host names or addresses for the self-signed certificate and the password rules.
     #[arg(long = "host-name")]
     pub host_names: Vec<String>,
+    /// svc-axi's socket, for "Update OMM".
+    #[arg(long)]
+    pub axi_socket: Option<PathBuf>,
+    /// Largest file an OMM may write into its folder, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub omm_upload_max_mib: u64,
+    /// Largest provisioning file an administrator may upload, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub upload_max_mib: u64,
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
@@ -216,6 +227,15 @@ pub async fn run(
         recent: Mutex::default(),
         suppress: tokio::sync::watch::channel(settings.suppress_table_updates).0,
         dev: service_kit::dev_mode(args.dev),
+        files: provisioning::Files::open(
+            &args.state_dir,
+            args.omm_upload_max_mib.saturating_mul(1 << 20),
+            args.upload_max_mib.saturating_mul(1 << 20),
+        )?,
+        axi: args.axi_socket.clone().map(|socket| {
+            let hello = Hello::new("web", service_kit::supervision::generation());
+            Client::<ipc::api::axi::AxiApi>::start(socket, hello, ClientOptions::default()).0
+        }),
     });
     let limits = server::Limits {
         max_connections: args.max_connections.max(1),

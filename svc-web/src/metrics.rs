@@ -40,6 +40,19 @@ pub struct Metrics {
     pub websockets: Gauge,
     /// TLS connections refused at the connection cap.
     pub refused_connections: Counter,
+    /// OMM requests on the provisioning URLs, by result.
+    pub provisioning: Family<ResultLabel, Counter>,
+}
+
+impl Metrics {
+    /// Counts an OMM request on the provisioning URLs with `result`.
+    pub fn provisioning(&self, result: &str) {
+        self.provisioning
+            .get_or_create(&ResultLabel {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
 }
 
 impl Default for Metrics {
@@ -54,6 +67,12 @@ impl Default for Metrics {
         let sessions = Gauge::default();
         let websockets = Gauge::default();
         let refused_connections = Counter::default();
+        let provisioning = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "provisioning_requests",
+            "OMM requests for ipdect.cfg and provisioning files, by result",
+            provisioning.clone(),
+        );
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -86,6 +105,7 @@ impl Default for Metrics {
             sessions,
             websockets,
             refused_connections,
+            provisioning,
         }
     }
 }

@@ -18,6 +18,32 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub const MAX_BODY: usize = 1024 * 1024;
 /// A request must be answered within this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Uploads (OMM backups, provisioning files, database imports) get this long.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Whether a request is an upload that may take longer than [`REQUEST_TIMEOUT`].
+fn is_upload(request: &Request) -> bool {
+    let path = request.uri().path();
+    (request.method() == axum::http::Method::PUT
+        && (path.starts_with("/omm_files/")
+            || path.starts_with("/api/v1/provisioning/")
+            || path.starts_with("/api/v1/omms/")))
+        || path == "/api/v1/database/import"
+}
+
+/// The request timeout: [`UPLOAD_TIMEOUT`] for uploads, else [`REQUEST_TIMEOUT`]; 408 when
+/// it runs out. (Downloads stream after the answer's head, so they are not cut.)
+async fn timeout(request: Request, next: Next) -> Response {
+    let limit = if is_upload(&request) {
+        UPLOAD_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::http::StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
 
 /// The Content-Security-Policy: only the MOM's own assets, no framing, no plugins.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -101,6 +127,7 @@ pub fn build(app: Arc<App>) -> axum::Router {
     };
     axum::Router::new()
         .merge(api)
+        .merge(crate::provisioning::routes())
         .route("/api/v1/openapi.json", get(doc_json))
         .route("/", get(start_page))
         .route("/healthz", get(crate::monitoring::healthz))
@@ -108,10 +135,7 @@ pub fn build(app: Arc<App>) -> axum::Router {
         .route("/metrics", get(crate::monitoring::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn(timeout))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),

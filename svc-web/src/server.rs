@@ -87,6 +87,7 @@ pub async fn serve_https(
         };
         // Small answers go out at once, not after the peer's delayed ACK (40 ms).
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let Some(held) = PerAddress::hold(&per_address, peer.ip(), limits.max_per_address) else {
             app.metrics.refused_connections.inc();
             tracing::debug!(peer = %peer, "connection refused: too many from this address");
@@ -114,6 +115,11 @@ pub async fn serve_https(
             let service =
                 hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(ConnectInfo(peer));
+                    if let Some(local) = local {
+                        request
+                            .extensions_mut()
+                            .insert(crate::provisioning::LocalAddr(local));
+                    }
                     router.clone().oneshot(request)
                 });
             let _ = builder

@@ -1,0 +1,200 @@
+//! What the OMMs fetch from the MOM (admin guide "Centralized system provisioning"):
+//! - [`config_file`]: `ipdect.cfg`, generated for the OMM that asks, at the path svc-axi
+//!   sets as its configuration URL;
+//! - `/resources/…`: common files, without credentials;
+//! - `/omm_files/Cloud-ID-<cloud-id>/…`: one OMM's folder, read and written (`PUT` of
+//!   backups and dumps) with that OMM's credentials only;
+//! - [`folders`]: the confinement of both folders, [`serve`]: ranges and
+//!   `If-Modified-Since`, [`omm_auth`]: the OMMs' credentials and their throttle.
+//!
+//! These routes are for OMMs, not administrators, so they are not in the OpenAPI document;
+//! administrators manage the folders through `crate::api::provisioning`.
+
+pub mod config_file;
+pub mod folders;
+pub mod omm_auth;
+pub mod serve;
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use folders::{FileError, Folder, RelPath};
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The address of the MOM that a connection reached (its local end), put into every
+/// request's extensions by the server: what `%MOM_IP_ADDR%` becomes.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
+/// The two folders and their limits.
+pub struct Files {
+    /// `resources/`: common files.
+    pub resources: Folder,
+    /// `omm_files/`: one `Cloud-ID-<cloud-id>` folder per OMM.
+    pub omm_files: Folder,
+    /// Largest file an OMM may write.
+    pub omm_upload_max: u64,
+    /// Largest file an administrator may upload.
+    pub admin_upload_max: u64,
+}
+
+impl Files {
+    /// Opens (creating) both folders under svc-web's state folder.
+    ///
+    /// # Errors
+    /// A text when a folder cannot be made.
+    pub fn open(
+        state_dir: &std::path::Path,
+        omm_upload_max: u64,
+        admin_upload_max: u64,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            resources: Folder::open(&state_dir.join("resources"))?,
+            omm_files: Folder::open(&state_dir.join("omm_files"))?,
+            omm_upload_max,
+            admin_upload_max,
+        })
+    }
+
+    /// The folder of the OMM with `cloud_id`; `create` makes it.
+    ///
+    /// # Errors
+    /// [`FileError`]; an OMM without a Cloud-ID has no folder yet.
+    pub fn omm_folder(&self, cloud_id: &str, create: bool) -> Result<Folder, FileError> {
+        if cloud_id.is_empty() {
+            return Err(FileError::BadPath(
+                "the OMM has no Cloud-ID yet (it is learnt at its first link)".into(),
+            ));
+        }
+        self.omm_files.sub(&folder_name(cloud_id), create)
+    }
+}
+
+/// The folder name of an OMM (`Cloud-ID-` and its Cloud-ID).
+#[must_use]
+pub fn folder_name(cloud_id: &str) -> String {
+    format!("Cloud-ID-{cloud_id}")
+}
+
+/// A file error as an answer.
+impl From<FileError> for ApiError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::BadPath(why) => ApiError::new(StatusCode::BAD_REQUEST, "bad_path", why),
+            FileError::NotFound => ApiError::not_found("no such file"),
+            FileError::TooLarge(max) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("files may have at most {max} bytes"),
+            ),
+            FileError::Io(why) => {
+                tracing::warn!(error = %why, "provisioning file error");
+                ApiError::internal("the file could not be read or written")
+            }
+        }
+    }
+}
+
+/// The OMM-facing routes.
+pub fn routes() -> axum::Router<Arc<App>> {
+    axum::Router::new()
+        .route("/provisioning/{folder}/ipdect.cfg", get(config_file::fetch))
+        .route("/resources/{*path}", get(resource))
+        .route("/omm_files/{*path}", get(omm_file).put(omm_upload))
+}
+
+/// The raw path below `prefix`, still percent-encoded (so that an encoded `/` or `..` is
+/// seen as such by [`RelPath::parse`]).
+fn below<'u>(uri: &'u Uri, prefix: &str) -> &'u str {
+    uri.path().strip_prefix(prefix).unwrap_or("")
+}
+
+async fn resource(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let rel = RelPath::parse(below(&uri, "/resources/"))?;
+    let opened = app.files.resources.read(&rel)?;
+    app.metrics.provisioning("resource");
+    Ok(serve::file(opened, rel.split().1, &headers).await)
+}
+
+/// The OMM whose folder the path names, after its credentials were checked; and the path
+/// below its folder.
+async fn omm_of(
+    app: &App,
+    uri: &Uri,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> ApiResult<(model::Omm, RelPath)> {
+    let rest = below(uri, "/omm_files/");
+    let (folder, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let cloud_id = folder
+        .strip_prefix("Cloud-ID-")
+        .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| ApiError::not_found("no such folder"))?;
+    let omms = match app.call(ipc::api::store::StoreRequest::ListOmms).await? {
+        ipc::api::store::StoreResponse::Omms(o) => o,
+        other => return Err(crate::app::unexpected(&other)),
+    };
+    let omm = omms
+        .into_iter()
+        .find(|o| o.cloud_id.eq_ignore_ascii_case(cloud_id));
+    omm_auth::check(app, omm.as_ref(), headers, peer.ip())?;
+    let omm = omm.ok_or_else(|| ApiError::not_found("no such folder"))?;
+    Ok((omm, RelPath::parse(path)?))
+}
+
+async fn omm_file(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (omm, rel) = omm_of(&app, &uri, &headers, peer).await?;
+    let folder = app.files.omm_folder(&omm.cloud_id, false)?;
+    let opened = folder.read(&rel)?;
+    app.metrics.provisioning("omm_file");
+    Ok(serve::file(opened, rel.split().1, &headers).await)
+}
+
+/// Writes `body` into `folder` at `rel`, at most `max` bytes; the old file stays unless
+/// the whole body arrived.
+///
+/// # Errors
+/// [`FileError`] as an answer, 400 when the upload broke off.
+pub async fn write_body(folder: &Folder, rel: &RelPath, body: Body, max: u64) -> ApiResult<u64> {
+    let mut upload = folder.begin_upload(rel, max)?;
+    let mut stream = body.into_data_stream();
+    while let Some(piece) = stream.next().await {
+        let piece =
+            piece.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
+        upload.write(&piece)?;
+    }
+    let size = tokio::task::spawn_blocking(move || upload.commit())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(size)
+}
+
+async fn omm_upload(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let (omm, rel) = omm_of(&app, &uri, &headers, peer).await?;
+    let folder = app.files.omm_folder(&omm.cloud_id, false)?;
+    let size = write_body(&folder, &rel, body, app.files.omm_upload_max).await?;
+    app.metrics.provisioning("omm_upload");
+    tracing::info!(omm = omm.id, path = %rel.path().display(), size, "OMM wrote a file into its folder");
+    Ok(StatusCode::CREATED.into_response())
+}

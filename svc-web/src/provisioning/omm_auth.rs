@@ -1,0 +1,93 @@
+//! An OMM's credentials on the provisioning URLs: pre-emptive Basic authentication with the
+//! user and password of its OMM record (admin guide: "the provisioning credentials used are
+//! the OMM credentials configured in the MOM"). Failures are counted and throttled like web
+//! logins, per client address and per OMM, and written to the journal at most once a
+//! lockout.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::login_throttle::{Key, Verdict};
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::Engine;
+use model::Omm;
+use std::net::IpAddr;
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+/// The `(user, password)` of a Basic `Authorization` header.
+#[must_use]
+pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// Whether the credentials are the OMM record's (compared in constant time).
+fn matches(omm: &Omm, user: &str, password: &str) -> bool {
+    let user_ok = omm.user.as_bytes().ct_eq(user.as_bytes());
+    let password_ok = omm.password.as_bytes().ct_eq(password.as_bytes());
+    bool::from(user_ok & password_ok) && !omm.user.is_empty()
+}
+
+/// The answer to missing or wrong credentials: 401 with the challenge.
+fn challenge(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// Checks the request's credentials against `omm` (`None`: no such OMM, which is answered
+/// like wrong credentials, so a client cannot probe which OMMs exist).
+///
+/// # Errors
+/// 429 while locked, 401 for missing or wrong credentials.
+pub fn check(
+    app: &App,
+    omm: Option<&Omm>,
+    headers: &HeaderMap,
+    peer: IpAddr,
+) -> Result<(), ApiError> {
+    let now = Instant::now();
+    let account = Key::Account(format!("omm:{}", omm.map_or(0, |o| o.id)));
+    let source = Key::Source(peer);
+    let mut throttle = app
+        .throttle
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(wait) = [&source, &account]
+        .iter()
+        .filter_map(|k| throttle.locked(k, now))
+        .max()
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            format!(
+                "too many failed attempts; try again in {} s",
+                wait.as_secs() + 1
+            ),
+        ));
+    }
+    let Some((user, password)) = basic(headers) else {
+        // No credentials at all: the challenge, not a failure (a client may probe first).
+        return Err(challenge("credentials required"));
+    };
+    if let Some(omm) = omm.filter(|o| matches(o, &user, &password)) {
+        throttle.success(&Key::Account(format!("omm:{}", omm.id)));
+        return Ok(());
+    }
+    for key in [source, account] {
+        if let Verdict::LockedNow(d) = throttle.failure(key.clone(), now) {
+            app.metrics.lockouts.inc();
+            tracing::warn!(client = %peer, key = ?key, lock_secs = d.as_secs(), "provisioning credentials failed repeatedly; locked");
+        }
+    }
+    app.metrics.provisioning("unauthorized");
+    Err(challenge("wrong credentials"))
+}
