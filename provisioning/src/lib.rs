@@ -236,6 +236,7 @@ pub fn render(template: &str, file: &PlaceholderFile, predefined: &Predefined) -
 
 pub mod diff;
 pub mod lint;
+pub mod omm;
 
 #[cfg(test)]
 mod tests;

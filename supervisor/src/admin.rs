@@ -76,6 +76,16 @@ pub enum OmmAction {
         /// OMM id.
         id: u32,
     },
+    /// "Update OMM": tell these OMMs (or every provisioned one) to fetch their configuration
+    /// now; the fetch is recorded with each OMM (see `provisioning preview`).
+    Update {
+        /// OMM ids.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<u32>,
+        /// Every OMM with Provisioning enabled.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Subscription modes as the admin guide names them.
@@ -163,6 +173,11 @@ pub(crate) fn audit_entry(req: &StoreRequest) -> model::AuditEntry {
     let after = serde_json::to_value(req)
         .map(|v| model::redact::redact(v).to_string())
         .unwrap_or_default();
+    audit_of(&kind, after)
+}
+
+/// The audit entry of the CLI's action `kind` (`cli.<kind>`), with `after` as its record.
+pub(crate) fn audit_of(kind: &str, after: String) -> model::AuditEntry {
     model::AuditEntry {
         actor: actor(),
         source: "local".into(),
@@ -294,6 +309,7 @@ pub async fn omm(socket: &Path, action: &OmmAction) -> i32 {
             omm.enabled = matches!(action, OmmAction::Enable { .. });
             put_omm(socket, omm).await
         }
+        OmmAction::Update { .. } => fail("`omm update` is run by the CLI's entry point"),
         OmmAction::Delete { id } => match request(socket, StoreRequest::DeleteOmm(*id)).await {
             Ok(_) => {
                 println!("OMM {id} deleted");

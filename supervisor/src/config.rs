@@ -200,6 +200,10 @@ pub struct Web {
     pub header_timeout_secs: u64,
     /// HTTPS connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Largest file an OMM may write into its folder (backups, dumps), in MiB.
+    pub omm_upload_max_mib: u64,
+    /// Largest provisioning file an administrator may upload (base-station images), in MiB.
+    pub upload_max_mib: u64,
 }
 
 impl Default for Web {
@@ -211,6 +215,8 @@ impl Default for Web {
             host_names: Vec::new(),
             header_timeout_secs: 30,
             max_connections: 512,
+            omm_upload_max_mib: 64,
+            upload_max_mib: 256,
         }
     }
 }
@@ -448,6 +454,13 @@ impl Config {
         if self.web.header_timeout_secs == 0 || self.web.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "web: header-timeout-secs and max-connections must be at least 1".into(),
+            ));
+        }
+        if !(1..=4096).contains(&self.web.omm_upload_max_mib)
+            || !(1..=4096).contains(&self.web.upload_max_mib)
+        {
+            return Err(ConfigError::Invalid(
+                "web: omm-upload-max-mib and upload-max-mib must be 1..=4096".into(),
             ));
         }
         if self.web.session_idle_secs == 0 || self.web.session_max_secs == 0 {

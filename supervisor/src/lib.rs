@@ -15,6 +15,7 @@ pub mod eventlog;
 pub mod license_cli;
 pub mod monitor;
 pub mod notify;
+pub mod provisioning_cli;
 pub mod restart;
 pub mod services;
 pub mod spawn;
@@ -97,6 +98,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: license_cli::LicenseAction,
+    },
+    /// Centralized OMM provisioning: the template, placeholder files, show, check, preview.
+    Provisioning {
+        /// What to do.
+        #[command(subcommand)]
+        action: provisioning_cli::ProvisioningAction,
     },
     /// The health states: license and OMM connections (exit 3 when one needs attention).
     Health {
@@ -223,9 +230,25 @@ fn run_command(command: &Command, config: &Config) -> i32 {
             file,
             *allow_foreign_identity,
         )),
+        Command::Omm {
+            action: admin::OmmAction::Update { ids, all },
+        } => rt.block_on(provisioning_cli::update(
+            &services::axi_socket(runtime_dir),
+            &services::store_socket(runtime_dir),
+            ids,
+            *all,
+        )),
         Command::Omm { action } => {
             rt.block_on(admin::omm(&services::store_socket(runtime_dir), action))
         }
+        Command::Provisioning { action } => rt.block_on(async {
+            let web = provisioning_cli::Web::find(
+                &services::control_socket(runtime_dir),
+                config.listen.https.map_or(443, |a| a.port()),
+            )
+            .await;
+            provisioning_cli::provisioning(&services::store_socket(runtime_dir), &web, action).await
+        }),
         Command::User { action } => rt.block_on(users_cli::user(
             &services::store_socket(runtime_dir),
             action,

@@ -82,6 +82,12 @@ fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
         config.web.header_timeout_secs.to_string(),
         "--max-connections".to_owned(),
         config.web.max_connections.to_string(),
+        "--axi-socket".to_owned(),
+        axi_socket(&config.paths.runtime_dir).display().to_string(),
+        "--omm-upload-max-mib".to_owned(),
+        config.web.omm_upload_max_mib.to_string(),
+        "--upload-max-mib".to_owned(),
+        config.web.upload_max_mib.to_string(),
     ];
     if config.web.metrics_loopback {
         args.push("--metrics-loopback".to_owned());

@@ -125,6 +125,14 @@ impl Session<'_> {
     /// "Update OMM": `SoftwareUpdate`, then a watch for the fetch. `Err` inside when the OMM
     /// refused (it has no enabled configuration URL, say).
     pub(crate) async fn software_update(&self) -> Result<Result<(), String>, End> {
+        if let Some(target) = self.provisioned.as_ref().filter(|t| !t.reload) {
+            let why = if target.unavailable.is_empty() {
+                format!("Provisioning is disabled for OMM {}", self.omm.id)
+            } else {
+                target.unavailable.clone()
+            };
+            return Ok(Err(why));
+        }
         let frame = self.link.request(SoftwareUpdate {}).await?;
         if let Some(why) = refused(&frame) {
             return Ok(Err(format!("the OMM refused {why}")));

@@ -199,6 +199,17 @@ impl Web {
     /// A client of `https` offering `offer`.
     #[must_use]
     pub fn new(https: SocketAddr, offer: Offer) -> Self {
+        Self::build(https, offer, None)
+    }
+
+    /// A client of `https` whose connections come from the loopback address `source`, as
+    /// another host's would (the MOM throttles by client address).
+    #[must_use]
+    pub fn from_source(https: SocketAddr, source: std::net::IpAddr) -> Self {
+        Self::build(https, Offer::Any, Some(source))
+    }
+
+    fn build(https: SocketAddr, offer: Offer, source: Option<std::net::IpAddr>) -> Self {
         let verifier = Arc::new(Recording::default());
         let versions: &[&rustls::SupportedProtocolVersion] = match offer {
             Offer::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
@@ -217,6 +228,7 @@ impl Web {
                 .use_preconfigured_tls(tls)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(30))
+                .local_address(source)
                 .build()
                 .expect("client")
         };
@@ -361,6 +373,33 @@ impl Web {
         self.finish(request)
     }
 
+    /// A request with extra headers and a raw body (empty: none), as an OMM or a download
+    /// manager sends it; the session cookie and CSRF token go along when set.
+    #[must_use]
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("mom_session={cookie}"));
+        }
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        self.finish(request)
+    }
+
     /// A request that must get an answer.
     #[must_use]
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
@@ -426,4 +465,56 @@ impl Web {
         );
         assert_eq!(changed.status, 204, "{}", changed.text);
     }
+}
+
+/// A TLS connection to `https` for hand-written HTTP/1.1 (paths the `url` crate would
+/// normalise, bodies broken off on purpose).
+///
+/// # Panics
+/// When the connection or the handshake fails.
+#[must_use]
+pub fn raw_tls(
+    https: SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let config = client_config(
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+        &[b"http/1.1"],
+    );
+    let tcp = std::net::TcpStream::connect(https).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().expect("name"))
+            .expect("TLS client");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).expect("handshake");
+    }
+    tls
+}
+
+/// Sends `head` (the request line and headers, without the blank line) on a new connection
+/// with `Connection: close`, and returns the status and body of the answer.
+///
+/// # Panics
+/// When the connection fails or the answer is not HTTP.
+#[must_use]
+pub fn raw_request(https: SocketAddr, head: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut tls = raw_tls(https);
+    tls.write_all(format!("{head}\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -1,7 +1,7 @@
 //! End-to-end tests of svc-web: the real MOM, a real HTTPS client (rustls, HTTP/2 and
 //! HTTP/1.1), real sessions, and the store behind them.
 
-use mom_tests::web::{Offer, Web};
+use mom_tests::web::{raw_tls, Offer, Web};
 use mom_tests::{Mom, Options};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -1069,26 +1069,6 @@ fn the_system_dump_and_the_audit_trail_carry_no_secret() {
         .as_array()
         .unwrap()
         .is_empty());
-}
-
-/// A TLS connection to `https`, handshake done, for tests that speak raw HTTP/1.1.
-fn raw_tls(
-    https: std::net::SocketAddr,
-) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
-    let config = mom_tests::web::client_config(
-        &[&rustls::version::TLS13, &rustls::version::TLS12],
-        &[b"http/1.1"],
-    );
-    let tcp = std::net::TcpStream::connect(https).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let conn =
-        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
-            .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    while tls.conn.is_handshaking() {
-        tls.conn.complete_io(&mut tls.sock).unwrap();
-    }
-    tls
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod directory;
 pub mod maintenance;
 pub mod omms;
+pub mod provisioning;
 pub mod rooms;
 pub mod session;
 pub mod statistics;
@@ -36,6 +37,7 @@ use utoipa_axum::routes;
         (name = "accounts", description = "Managing MOM user accounts"),
         (name = "OMMs", description = "The OMM records"),
         (name = "users and DECT phones", description = "Users, devices and their relations"),
+        (name = "provisioning", description = "The configuration template, placeholder files, Show config file, the check and preview, Update OMM, resource and OMM files"),
         (name = "conference rooms", description = "Integrated Conference Server rooms"),
         (name = "statistics", description = "Counters and the event log"),
         (name = "maintenance", description = "DB export and import, the system dump"),
@@ -49,6 +51,7 @@ struct ApiDoc;
 pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
     use accounts as a;
     use directory as d;
+    use provisioning as p;
     use session as s;
     use statistics as st;
     use system as sy;
@@ -75,6 +78,20 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(a::edit, a::delete))
         .routes(routes!(omms::list, omms::create, omms::multi_edit))
         .routes(routes!(omms::get, omms::edit, omms::delete))
+        .routes(routes!(p::get_template, p::put_template))
+        .routes(routes!(p::lint))
+        .routes(routes!(p::preview))
+        .routes(routes!(p::config_file))
+        .routes(routes!(p::get_placeholders, p::put_placeholders))
+        .routes(routes!(p::update))
+        .routes(routes!(p::list_resources))
+        .routes(routes!(p::put_resource, p::delete_resource))
+        .routes(routes!(p::list_omm_files, p::create_omm_folder))
+        .routes(routes!(
+            p::get_omm_file,
+            p::put_omm_file,
+            p::delete_omm_file
+        ))
         .routes(routes!(d::list_users, d::create_user, d::multi_edit_users))
         .routes(routes!(d::get_user, d::edit_user, d::delete_user))
         .routes(routes!(d::bind, d::unbind))

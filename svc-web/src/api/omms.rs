@@ -1,6 +1,6 @@
 //! The OMMs pane: list with connection state and health, add, edit, multi-edit,
-//! enable/disable, delete, certificate settings. An OMM's password is never returned; an
-//! edit without `password` keeps it.
+//! enable/disable, delete, certificate settings. An OMM's password and placeholder file are
+//! never returned here (the file has its own path); an edit without `password` keeps it.
 
 use crate::app::{unexpected, App};
 use crate::audit;
@@ -32,6 +32,8 @@ async fn one(app: &App, id: u32) -> ApiResult<Omm> {
 
 fn redacted(mut omm: Omm) -> Omm {
     omm.password.clear();
+    // May hold secrets too; read and written at /api/v1/omms/{id}/placeholders.
+    omm.placeholders.clear();
     omm
 }
 
@@ -71,6 +73,7 @@ pub async fn create(
     omm.id = 0;
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();
+    omm.provisioning_state = model::ProvisioningState::default();
     match app.call(StoreRequest::PutOmm(omm.clone())).await? {
         StoreResponse::Created(id) => {
             tracing::info!(account = %who.account.name, omm = id, "OMM added");
@@ -93,7 +96,7 @@ pub async fn create(
 }
 
 /// Fields svc-axi owns.
-const READ_ONLY: &[&str] = &["id", "health", "cloud_id"];
+const READ_ONLY: &[&str] = &["id", "health", "cloud_id", "provisioning_state"];
 
 async fn apply(app: &App, who: &LoggedIn, id: u32, changes: serde_json::Value) -> ApiResult<()> {
     if let Some(key) = changes

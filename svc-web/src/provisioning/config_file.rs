@@ -12,39 +12,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
-use model::{ConfigFetch, Omm, Settings};
+use model::{ConfigFetch, Omm};
+use provisioning::omm::{generate, mom_address};
 use sha2::Digest;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// The MOM's address for an OMM: the configured one, else the address its request reached.
-#[must_use]
-pub fn mom_address(settings: &Settings, local: Option<SocketAddr>) -> String {
-    if settings.provisioning_address.is_empty() {
-        local.map(|a| a.ip().to_string()).unwrap_or_default()
-    } else {
-        settings.provisioning_address.clone()
-    }
-}
-
-/// The file `omm` gets from `template` when it reaches the MOM at `mom_address`.
-#[must_use]
-pub fn generate(
-    template: &str,
-    omm: &Omm,
-    mom_address: &str,
-    https_port: u16,
-) -> provisioning::Rendered {
-    let (file, _) = provisioning::PlaceholderFile::parse(&omm.placeholders);
-    let predefined = provisioning::Predefined {
-        mom_ip_addr: mom_address.to_owned(),
-        mom_web_https_port: https_port,
-        cloud_id: omm.cloud_id.clone(),
-        username: omm.user.clone(),
-        password: omm.password.clone(),
-    };
-    provisioning::render(template, &file, &predefined)
-}
 
 /// The configuration template's text.
 ///
@@ -103,7 +75,7 @@ pub async fn fetch(
             .unwrap_or_else(|| ApiError::not_found("no such OMM")));
     };
     let settings = app.settings().await?;
-    let address = mom_address(&settings, local.map(|Extension(LocalAddr(a))| a));
+    let address = mom_address(&settings, local.map(|Extension(LocalAddr(a))| a.ip()));
     let refused = |why: &str| ConfigFetch {
         time: model::now(),
         client: peer.ip().to_string(),

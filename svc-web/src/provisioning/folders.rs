@@ -112,6 +112,18 @@ impl RelPath {
         Ok(Self(segments))
     }
 
+    /// Parses a path that was already percent-decoded (a query parameter): the rules of
+    /// [`RelPath::parse`], and no `%` at all (so nothing is decoded twice).
+    ///
+    /// # Errors
+    /// [`FileError::BadPath`] saying what is wrong.
+    pub fn parse_plain(decoded: &str) -> Result<Self, FileError> {
+        if decoded.contains('%') {
+            return Err(FileError::BadPath("the character % is not allowed".into()));
+        }
+        Self::parse(decoded)
+    }
+
     /// The path, relative.
     #[must_use]
     pub fn path(&self) -> PathBuf {
@@ -171,6 +183,17 @@ impl Folder {
         Ok(Self {
             dir,
             name: path.display().to_string(),
+        })
+    }
+
+    /// The same folder, as a second handle (for work on a blocking thread).
+    ///
+    /// # Errors
+    /// [`FileError::Io`].
+    pub fn try_clone(&self) -> Result<Folder, FileError> {
+        Ok(Folder {
+            dir: self.dir.try_clone().map_err(|e| io(&e))?,
+            name: self.name.clone(),
         })
     }
 

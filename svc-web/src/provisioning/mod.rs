@@ -192,7 +192,8 @@ async fn omm_upload(
     body: Body,
 ) -> ApiResult<Response> {
     let (omm, rel) = omm_of(&app, &uri, &headers, peer).await?;
-    let folder = app.files.omm_folder(&omm.cloud_id, false)?;
+    // The OMM's own folder is made at its first write, so that backups work at once.
+    let folder = app.files.omm_folder(&omm.cloud_id, true)?;
     let size = write_body(&folder, &rel, body, app.files.omm_upload_max).await?;
     app.metrics.provisioning("omm_upload");
     tracing::info!(omm = omm.id, path = %rel.path().display(), size, "OMM wrote a file into its folder");

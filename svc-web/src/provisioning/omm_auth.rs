@@ -1,8 +1,8 @@
 //! An OMM's credentials on the provisioning URLs: pre-emptive Basic authentication with the
 //! user and password of its OMM record (admin guide: "the provisioning credentials used are
 //! the OMM credentials configured in the MOM"). Failures are counted and throttled like web
-//! logins, per client address and per OMM, and written to the journal at most once a
-//! lockout.
+//! logins, per client address (not per OMM: see [`check`]), and written to the journal once
+//! a lockout.
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -45,6 +45,10 @@ fn challenge(message: &str) -> ApiError {
 /// Checks the request's credentials against `omm` (`None`: no such OMM, which is answered
 /// like wrong credentials, so a client cannot probe which OMMs exist).
 ///
+/// Failures lock the client's address, as for web logins, but not the OMM's account: an OMM
+/// cannot wait out or clear a lockout, so an account lock would let anyone who guesses
+/// wrong stop a real OMM's provisioning.
+///
 /// # Errors
 /// 429 while locked, 401 for missing or wrong credentials.
 pub fn check(
@@ -54,17 +58,12 @@ pub fn check(
     peer: IpAddr,
 ) -> Result<(), ApiError> {
     let now = Instant::now();
-    let account = Key::Account(format!("omm:{}", omm.map_or(0, |o| o.id)));
     let source = Key::Source(peer);
     let mut throttle = app
         .throttle
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(wait) = [&source, &account]
-        .iter()
-        .filter_map(|k| throttle.locked(k, now))
-        .max()
-    {
+    if let Some(wait) = throttle.locked(&source, now) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked",
@@ -78,15 +77,12 @@ pub fn check(
         // No credentials at all: the challenge, not a failure (a client may probe first).
         return Err(challenge("credentials required"));
     };
-    if let Some(omm) = omm.filter(|o| matches(o, &user, &password)) {
-        throttle.success(&Key::Account(format!("omm:{}", omm.id)));
+    if omm.is_some_and(|o| matches(o, &user, &password)) {
         return Ok(());
     }
-    for key in [source, account] {
-        if let Verdict::LockedNow(d) = throttle.failure(key.clone(), now) {
-            app.metrics.lockouts.inc();
-            tracing::warn!(client = %peer, key = ?key, lock_secs = d.as_secs(), "provisioning credentials failed repeatedly; locked");
-        }
+    if let Verdict::LockedNow(d) = throttle.failure(source, now) {
+        app.metrics.lockouts.inc();
+        tracing::warn!(client = %peer, lock_secs = d.as_secs(), "provisioning credentials failed repeatedly; the client is locked out");
     }
     app.metrics.provisioning("unauthorized");
     Err(challenge("wrong credentials"))

@@ -90,18 +90,28 @@ impl Fetcher {
         Arc::clone(&self.lenient)
     }
 
-    /// Fetches `ipdect.cfg` from `url` and returns the commands an OMM with `cloud_id` runs.
+    /// Fetches `ipdect.cfg` from `url` (from the local address `source`, when given) and
+    /// returns the commands an OMM with `cloud_id` runs.
     ///
     /// # Errors
     /// A text for connection, TLS, HTTP or format errors.
-    pub async fn fetch(&self, url: &ConfigUrl, cloud_id: &str) -> Result<Vec<String>, String> {
-        let body = tokio::time::timeout(Duration::from_secs(10), self.get(url))
+    pub async fn fetch(
+        &self,
+        url: &ConfigUrl,
+        cloud_id: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<Vec<String>, String> {
+        let body = tokio::time::timeout(Duration::from_secs(30), self.get(url, source))
             .await
             .map_err(|_| "fetch timed out".to_owned())??;
         select_commands(&body, cloud_id)
     }
 
-    async fn get(&self, url: &ConfigUrl) -> Result<String, String> {
+    async fn get(
+        &self,
+        url: &ConfigUrl,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<String, String> {
         let host = url.raw("host").ok_or("url has no host")?.to_owned();
         let port = url.get(ConfigUrl::PORT).unwrap_or(443);
         let folder = url.raw("path").unwrap_or("").trim_matches('/').to_owned();
@@ -115,7 +125,7 @@ impl Fetcher {
         } else {
             &self.lenient
         };
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        let tcp = connect(&host, port, source)
             .await
             .map_err(|e| format!("connect {host}:{port}: {e}"))?;
         let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
@@ -141,6 +151,24 @@ impl Fetcher {
             .await
             .map_err(|e| e.to_string())?;
         parse_response(&response)
+    }
+}
+
+/// A TCP connection to `host:port`, from `source` when the host is a loopback address too
+/// (elsewhere the system picks the source).
+async fn connect(
+    host: &str,
+    port: u16,
+    source: Option<std::net::IpAddr>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let target: Option<std::net::IpAddr> = host.parse().ok();
+    match (target, source) {
+        (Some(to @ std::net::IpAddr::V4(v4)), Some(from)) if v4.is_loopback() => {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::new(from, 0))?;
+            socket.connect(std::net::SocketAddr::new(to, port)).await
+        }
+        _ => tokio::net::TcpStream::connect((host, port)).await,
     }
 }
 

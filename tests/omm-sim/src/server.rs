@@ -304,11 +304,21 @@ async fn respond(
                 let omm = Arc::clone(omm);
                 let fetcher = fetcher.clone();
                 tokio::spawn(async move {
-                    let cloud_id = omm.lock().state.cloud_id();
-                    match fetcher.fetch(&url, &cloud_id).await {
-                        Ok(commands) => omm.lock().state.provisioning_commands = commands,
+                    let (cloud_id, source) = {
+                        let inner = omm.lock();
+                        (inner.state.cloud_id(), inner.state.fetch_source())
+                    };
+                    let fetched = fetcher.fetch(&url, &cloud_id, Some(source)).await;
+                    let mut inner = omm.lock();
+                    inner.state.fetches += 1;
+                    match fetched {
+                        Ok(commands) => {
+                            inner.state.provisioning_commands = commands;
+                            inner.state.last_fetch_error.clear();
+                        }
                         Err(e) => {
-                            tracing::warn!(omm = omm.addr.port(), error = %e, "provisioning fetch failed")
+                            tracing::warn!(omm = omm.addr.port(), error = %e, "provisioning fetch failed");
+                            inner.state.last_fetch_error = e;
                         }
                     }
                 });

@@ -122,6 +122,10 @@ pub struct OmmState {
     pub rejected: Vec<Ipei>,
     /// Commands of the last provisioning file this OMM would execute.
     pub provisioning_commands: Vec<String>,
+    /// Provisioning fetches made, successful or not.
+    pub fetches: u32,
+    /// Why the last fetch failed (empty after a successful one).
+    pub last_fetch_error: String,
     /// System name.
     pub system_name: String,
     /// Writes of a user or device the MOM sent without `timeStamp` (profile §10 wants one on
@@ -138,6 +142,14 @@ fn now() -> u64 {
 }
 
 impl OmmState {
+    /// The loopback address this OMM's HTTPS fetches come from (`127.1.x.y` by its index),
+    /// so that a fleet looks like many hosts to the MOM, as real OMMs do.
+    #[must_use]
+    pub fn fetch_source(&self) -> std::net::IpAddr {
+        let [_, _, hi, lo] = self.index.to_be_bytes();
+        std::net::IpAddr::from([127, 1, hi, lo])
+    }
+
     /// A fresh OMM with key `key`.
     #[must_use]
     pub fn new(index: u32, config: OmmConfig, key: RsaPrivateKey) -> Self {
@@ -163,6 +175,8 @@ impl OmmState {
             data_received: Vec::new(),
             rejected: Vec::new(),
             provisioning_commands: Vec::new(),
+            fetches: 0,
+            last_fetch_error: String::new(),
             system_name: format!("OMM {index}"),
             unstamped: Vec::new(),
         }
