@@ -248,7 +248,8 @@ pub struct Omm {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProvisioningState {
-    /// When "Update OMM" last reached the OMM (`SoftwareUpdate` answered).
+    /// When the last "Update OMM" that the OMM has not yet answered with a fetch was sent;
+    /// `None` once it fetched.
     pub update_sent: Option<Timestamp>,
     /// The last fetch of `ipdect.cfg`, served or refused.
     pub last_fetch: Option<ConfigFetch>,

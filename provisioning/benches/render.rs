@@ -45,10 +45,7 @@ fn predefined(omm: u32) -> Predefined {
 fn main() {
     let template = template();
     let files: Vec<String> = (0..OMMS).map(placeholders).collect();
-    let parsed: Vec<PlaceholderFile> = files
-        .iter()
-        .map(|f| PlaceholderFile::parse(f).0)
-        .collect();
+    let parsed: Vec<PlaceholderFile> = files.iter().map(|f| PlaceholderFile::parse(f).0).collect();
     let predefined: Vec<Predefined> = (0..OMMS).map(predefined).collect();
 
     let mut runs = Vec::new();

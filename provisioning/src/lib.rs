@@ -103,6 +103,16 @@ impl PlaceholderFile {
                 });
                 continue;
             }
+            if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+                errors.push(LineError {
+                    line: number,
+                    reason: format!(
+                        "the value of {name} holds the control character {}",
+                        c.escape_unicode()
+                    ),
+                });
+                continue;
+            }
             if values.contains_key(name) {
                 errors.push(LineError {
                     line: number,

@@ -76,3 +76,13 @@ fn bad_lines_are_reported_with_their_number_and_skipped() {
     assert!(errors[3].reason.contains("twice"));
     assert_eq!(file.names().collect::<Vec<_>>(), vec!["ok"]);
 }
+
+#[test]
+fn a_value_with_a_control_character_is_refused_with_its_line() {
+    let (file, errors) = PlaceholderFile::parse("A=tab\tis fine\nB=bell\u{7}\r\nC=nul\0\n");
+    assert_eq!(file.get("A"), Some("tab\tis fine"));
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [2, 3], "{errors:?}");
+    assert!(errors[0].reason.contains("control character"));
+    assert_eq!(file.get("B"), None);
+}

@@ -133,10 +133,7 @@ impl Session<'_> {
             };
             return Ok(Err(why));
         }
-        let frame = self.link.request(SoftwareUpdate {}).await?;
-        if let Some(why) = refused(&frame) {
-            return Ok(Err(format!("the OMM refused {why}")));
-        }
+        // Recorded before it is sent: the OMM may fetch before it answers.
         let sent = model::now();
         let id = self.omm.id;
         let _ = self
@@ -144,6 +141,10 @@ impl Session<'_> {
             .store
             .call(StoreRequest::UpdateSent { id, at: sent })
             .await;
+        let frame = self.link.request(SoftwareUpdate {}).await?;
+        if let Some(why) = refused(&frame) {
+            return Ok(Err(format!("the OMM refused {why}")));
+        }
         tracing::info!(omm = id, "Update OMM sent");
         let shared = Arc::clone(self.shared);
         tokio::spawn(async move {

@@ -258,7 +258,8 @@ fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
         let _: Vec<u8> = decode(Db::Meta, v).map_err(bad)?;
     }
     if let Some(v) = get(meta::TEMPLATE) {
-        let _: ConfigTemplate = decode(Db::Meta, v).map_err(bad)?;
+        let template: ConfigTemplate = decode(Db::Meta, v).map_err(bad)?;
+        crate::fields::check_template(&template.text)?;
     }
     if let Some(v) = get(meta::NEXT_EVENT) {
         let _: u64 = decode(Db::Meta, v).map_err(bad)?;

@@ -186,6 +186,30 @@ pub fn check_settings(settings: &Settings) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Checks a configuration template: at most [`MAX_TEMPLATE`] bytes, no control characters
+/// but tab, CR and LF (the administrator's text is otherwise kept as it is).
+///
+/// # Errors
+/// [`StoreError::Invalid`] saying what is wrong.
+pub fn check_template(text: &str) -> Result<(), StoreError> {
+    if text.len() > MAX_TEMPLATE {
+        return Err(invalid(format!(
+            "the template is {} bytes; at most {MAX_TEMPLATE} are allowed",
+            text.len()
+        )));
+    }
+    if let Some(at) = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n')) {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(invalid(format!(
+            "the template holds a control character on line {line}; an OMM could not read it"
+        )));
+    }
+    Ok(())
+}
+
+/// Largest configuration template.
+pub const MAX_TEMPLATE: usize = 1024 * 1024;
+
 /// Checks a Cloud-ID: empty (not learnt yet), or `00` and a PARK, 12 upper-case hex digits
 /// (it names the OMM's folder at the MOM, so nothing else may pass).
 ///

@@ -68,7 +68,7 @@ pub mod meta {
 pub const DEFAULT_TEMPLATE: &str = include_str!("../../packaging/ipdect-template.xml");
 
 /// Largest configuration template.
-pub const MAX_TEMPLATE: usize = 1024 * 1024;
+pub use crate::fields::MAX_TEMPLATE;
 
 /// Largest placeholder file of one OMM.
 pub const MAX_PLACEHOLDERS: usize = 64 * 1024;
@@ -213,12 +213,7 @@ impl Tx<'_, '_> {
                 Ok(StoreResponse::Done)
             }
             R::PutTemplate(text) => {
-                if text.len() > MAX_TEMPLATE {
-                    return Err(invalid(format!(
-                        "the template is {} bytes; at most {MAX_TEMPLATE} are allowed",
-                        text.len()
-                    )));
-                }
+                crate::fields::check_template(&text)?;
                 let template = ConfigTemplate {
                     text,
                     modified: now(),
@@ -232,9 +227,10 @@ impl Tx<'_, '_> {
                 state.update_sent = Some(at);
                 state.warning.clear();
             }),
+            // A served fetch clears `update_sent`, so what is still pending was not fetched
+            // (no comparison of one-second timestamps).
             R::FetchOverdue { id, sent, reason } => self.provisioning(id, |state| {
-                let fetched = state.last_fetch.as_ref().is_some_and(|f| f.time >= sent);
-                if state.update_sent == Some(sent) && !fetched {
+                if state.update_sent == Some(sent) {
                     state.warning = reason;
                 }
             }),
@@ -514,6 +510,7 @@ impl Tx<'_, '_> {
             state.last_fetch = Some(fetch);
             if was_served {
                 state.warning.clear();
+                state.update_sent = None;
             }
         })
     }

@@ -909,6 +909,16 @@ fn a_new_database_has_the_default_template_and_an_edited_one_is_kept() {
         store.write(R::PutTemplate(too_big)),
         Err(ipc::api::store::StoreError::Invalid(_))
     ));
+    let Err(ipc::api::store::StoreError::Invalid(why)) =
+        store.write(R::PutTemplate("<A/>\r\n<B n=\"\u{1b}[2J\"/>".into()))
+    else {
+        panic!("a control character passed")
+    };
+    assert!(why.contains("line 2"), "{why}");
+    let S::Template(t) = store.read(&R::GetTemplate).unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.text, "<SetRemoteAccess enable=\"true\" />", "unchanged");
 }
 
 #[test]
@@ -1475,4 +1485,76 @@ fn a_dry_run_answers_like_the_write_and_changes_nothing() {
         store.write(R::DryRun(Box::new(R::GetSettings))),
         Err(StoreError::Invalid(_))
     ));
+}
+
+#[test]
+fn an_update_without_a_served_fetch_warns_and_a_fetch_in_the_same_second_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap().store;
+    let S::Created(id) = store
+        .write(R::PutOmm(model::Omm {
+            name: "A".into(),
+            omm1: "10.0.0.1".into(),
+            provisioning: true,
+            ..model::Omm::default()
+        }))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let served = |time| R::RecordFetch {
+        id,
+        fetch: model::ConfigFetch {
+            time,
+            size: 3,
+            ..model::ConfigFetch::default()
+        },
+        served: Some("<a>".into()),
+    };
+    let warning = || {
+        let S::Omm(o) = store.read(&R::GetOmm(id)).unwrap() else {
+            panic!()
+        };
+        o.provisioning_state.warning
+    };
+    // A fetch in the same second as the update (timestamps have one-second steps).
+    store.write(served(100)).unwrap();
+    store.write(R::UpdateSent { id, at: 100 }).unwrap();
+    store.write(served(100)).unwrap();
+    store
+        .write(R::FetchOverdue {
+            id,
+            sent: 100,
+            reason: "late".into(),
+        })
+        .unwrap();
+    assert_eq!(warning(), "", "it fetched");
+    // No fetch after the update: the warning; a refused fetch does not count; a served one
+    // clears it.
+    store.write(R::UpdateSent { id, at: 200 }).unwrap();
+    store
+        .write(R::RecordFetch {
+            id,
+            fetch: model::ConfigFetch {
+                time: 201,
+                refused: "wrong credentials".into(),
+                ..model::ConfigFetch::default()
+            },
+            served: None,
+        })
+        .unwrap();
+    store
+        .write(R::FetchOverdue {
+            id,
+            sent: 200,
+            reason: "late".into(),
+        })
+        .unwrap();
+    assert_eq!(warning(), "late");
+    store.write(served(300)).unwrap();
+    assert_eq!(warning(), "");
+    let S::ServedConfig(text) = store.read(&R::GetServedConfig(id)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(text.as_deref(), Some("<a>"));
 }

@@ -78,30 +78,47 @@ fn main() {
     assert_eq!(stored.status, 200, "{}", stored.text);
     let started = Instant::now();
     while !(1..=OMMS).all(|i| fleet.omm(i).lock().state.config_url.is_some()) {
-        assert!(started.elapsed() < Duration::from_secs(300), "links did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "links did not come up"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     println!("provisioning with {OMMS} simulated OMMs (TLS links, simulator in the bench process), a 50 KB template with 200 placeholders:");
-    println!("  every OMM linked with its configuration URL set: {}", ms(started.elapsed()));
+    println!(
+        "  every OMM linked with its configuration URL set: {}",
+        ms(started.elapsed())
+    );
 
     let update = Instant::now();
     let answer = web.send("POST", "/api/v1/omms/update", Some(&json!({"all": true})));
     let asked = update.elapsed();
     let outcome = answer.json.as_array().expect("outcome").clone();
     assert_eq!(outcome.len(), OMMS as usize);
-    assert!(outcome.iter().all(|o| o["error"].is_null()), "{}", answer.text);
+    assert!(
+        outcome.iter().all(|o| o["error"].is_null()),
+        "{}",
+        answer.text
+    );
     let mut done: Vec<Option<Duration>> = vec![None; OMMS as usize];
     while done.iter().any(Option::is_none) {
         for (i, slot) in done.iter_mut().enumerate() {
             if slot.is_none() {
                 let state = &fleet.omm(u32::try_from(i).unwrap() + 1).lock().state;
                 if state.fetches > 0 {
-                    assert!(state.last_fetch_error.is_empty(), "{}", state.last_fetch_error);
+                    assert!(
+                        state.last_fetch_error.is_empty(),
+                        "{}",
+                        state.last_fetch_error
+                    );
                     *slot = Some(update.elapsed());
                 }
             }
         }
-        assert!(update.elapsed() < Duration::from_secs(300), "not every OMM fetched");
+        assert!(
+            update.elapsed() < Duration::from_secs(300),
+            "not every OMM fetched"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let mut times: Vec<Duration> = done.into_iter().flatten().collect();
@@ -139,7 +156,10 @@ fn main() {
         let answer = anonymous.send_with(
             "GET",
             "/resources/iprfp4G.dnld",
-            &[("range", format!("bytes={}-{}", part << 20, ((part + 1) << 20) - 1))],
+            &[(
+                "range",
+                format!("bytes={}-{}", part << 20, ((part + 1) << 20) - 1),
+            )],
             Vec::new(),
         );
         assert_eq!(answer.status, 206);

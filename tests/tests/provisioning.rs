@@ -632,6 +632,44 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
         assert_eq!(answer.status, 400, "{bad:?}: {}", answer.text);
     }
 
+    // The folder as a whole has a quota (8 uploads' worth): a ninth 1 MB dump does not fit
+    // until the administrator deletes one.
+    let dump = |i: u32| format!("/omm_files/Cloud-ID-{CLOUD_1}/dumps/dump-{i}.bin");
+    for i in 0..8 {
+        let put = omm.send_with(
+            "PUT",
+            &dump(i),
+            &[basic("omm1", "pw-1")],
+            vec![b'd'; 1_000_000],
+        );
+        assert_eq!(put.status, 201, "dump {i}: {}", put.text);
+    }
+    let full = omm.send_with(
+        "PUT",
+        &dump(8),
+        &[basic("omm1", "pw-1")],
+        vec![b'd'; 1_000_000],
+    );
+    assert!(
+        [413, 507].contains(&full.status),
+        "{}: {}",
+        full.status,
+        full.text
+    );
+    let deleted = web.send(
+        "DELETE",
+        &format!("/api/v1/omms/{one}/file?path=dumps/dump-0.bin"),
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let fits = omm.send_with(
+        "PUT",
+        &dump(8),
+        &[basic("omm1", "pw-1")],
+        vec![b'd'; 1_000_000],
+    );
+    assert_eq!(fits.status, 201, "{}", fits.text);
+
     // Failed OMM logins are throttled like web logins: the guessing address is locked out,
     // the real OMM at its own address is not.
     let attacker = intruder(3);

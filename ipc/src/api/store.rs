@@ -302,7 +302,7 @@ pub enum StoreRequest {
     },
     /// What OMM `id` was last served, if anything.
     GetServedConfig(u32),
-    /// "Update OMM" reached OMM `id` at `at` (from svc-axi).
+    /// "Update OMM" is being sent to OMM `id` at `at` (from svc-axi); a served fetch clears it.
     UpdateSent {
         /// OMM id.
         id: u32,

@@ -339,6 +339,36 @@ impl Folder {
     }
 }
 
+impl Folder {
+    /// Removes the temporary files of uploads that a killed svc-web left behind (a running
+    /// upload removes its own when it fails); returns how many.
+    #[must_use]
+    pub fn remove_stale_uploads(&self) -> usize {
+        fn clean(dir: &Dir, depth: usize) -> usize {
+            let Ok(entries) = dir.entries() else {
+                return 0;
+            };
+            let mut removed = 0;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                match entry.file_type() {
+                    Ok(t) if t.is_file() && name.starts_with(".upload-") => {
+                        removed += usize::from(dir.remove_file(&name).is_ok());
+                    }
+                    Ok(t) if t.is_dir() && depth < MAX_DEPTH => {
+                        if let Ok(sub) = entry.open_dir() {
+                            removed += clean(&sub, depth + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            removed
+        }
+        clean(&self.dir, 0)
+    }
+}
+
 fn walk(dir: &Dir, prefix: &str, depth: usize, out: &mut Vec<Listed>) -> Result<(), FileError> {
     if depth > MAX_DEPTH {
         return Ok(());
@@ -488,6 +518,32 @@ mod tests {
             std::fs::read_to_string(root.path().join("secret")).unwrap(),
             "s"
         );
+    }
+
+    #[test]
+    fn uploads_left_by_a_killed_server_are_removed_at_start() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = Folder::open(root.path()).unwrap();
+        std::fs::create_dir_all(root.path().join("Cloud-ID-001F10000001/backup")).unwrap();
+        std::fs::write(
+            root.path()
+                .join("Cloud-ID-001F10000001/backup/.upload-x-db.xml"),
+            "half",
+        )
+        .unwrap();
+        std::fs::write(
+            root.path().join("Cloud-ID-001F10000001/backup/db.xml"),
+            "good",
+        )
+        .unwrap();
+        std::fs::write(root.path().join(".upload-y-a"), "half").unwrap();
+        assert_eq!(folder.remove_stale_uploads(), 2);
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("Cloud-ID-001F10000001/backup/db.xml"))
+                .unwrap(),
+            "good"
+        );
+        assert_eq!(folder.remove_stale_uploads(), 0);
     }
 
     #[test]

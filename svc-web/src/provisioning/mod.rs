@@ -27,6 +27,9 @@ use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// An OMM's folder holds at most this many times the largest upload.
+pub const OMM_FOLDER_FILES: u64 = 8;
+
 /// The address of the MOM that a connection reached (its local end), put into every
 /// request's extensions by the server: what `%MOM_IP_ADDR%` becomes.
 #[derive(Debug, Clone, Copy)]
@@ -54,12 +57,20 @@ impl Files {
         omm_upload_max: u64,
         admin_upload_max: u64,
     ) -> Result<Self, String> {
-        Ok(Self {
+        let files = Self {
             resources: Folder::open(&state_dir.join("resources"))?,
             omm_files: Folder::open(&state_dir.join("omm_files"))?,
             omm_upload_max,
             admin_upload_max,
-        })
+        };
+        let stale = files.resources.remove_stale_uploads() + files.omm_files.remove_stale_uploads();
+        if stale > 0 {
+            tracing::info!(
+                files = stale,
+                "removed uploads that were cut off by a restart"
+            );
+        }
+        Ok(files)
     }
 
     /// The folder of the OMM with `cloud_id`; `create` makes it.
@@ -194,7 +205,26 @@ async fn omm_upload(
     let (omm, rel) = omm_of(&app, &uri, &headers, peer).await?;
     // The OMM's own folder is made at its first write, so that backups work at once.
     let folder = app.files.omm_folder(&omm.cloud_id, true)?;
-    let size = write_body(&folder, &rel, body, app.files.omm_upload_max).await?;
+    // The folder as a whole holds at most OMM_FOLDER_FILES uploads' worth, so that an OMM
+    // (or whoever has its credentials) cannot fill the MOM's disk file by file.
+    let quota = app.files.omm_upload_max.saturating_mul(OMM_FOLDER_FILES);
+    let target = rel.path().to_string_lossy().into_owned();
+    let used: u64 = folder
+        .try_clone()?
+        .list()?
+        .iter()
+        .filter(|f| f.path != target)
+        .map(|f| f.size)
+        .sum();
+    let room = quota.saturating_sub(used).min(app.files.omm_upload_max);
+    if room == 0 {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "folder_full",
+            format!("the OMM's folder holds {used} bytes, its limit; delete old files first"),
+        ));
+    }
+    let size = write_body(&folder, &rel, body, room).await?;
     app.metrics.provisioning("omm_upload");
     tracing::info!(omm = omm.id, path = %rel.path().display(), size, "OMM wrote a file into its folder");
     Ok(StatusCode::CREATED.into_response())
