@@ -402,6 +402,10 @@ messages! {
     GetSystemName {}
     /// The system name.
     GetSystemNameResp { name: Option<String> = "name" }
+    /// Set the system name (a configuration command, as in `ipdect.cfg`).
+    SetSystemName { name: String = "name" }
+    /// Answer.
+    SetSystemNameResp {}
     /// A user record changed (or was deleted: `deleted="true"` and only the id).
     EventPPUserCnf {} [user: Option<PpUser>]
     /// A device record changed (or was deleted).

@@ -266,6 +266,19 @@ fn update_omm_fetches_each_omms_own_file_and_every_fetch_is_recorded() {
             "<SetRemoteAccess enable=\"\" user=\"omm1\"/>",
         ]
     );
+    // It ran them: the name meant for it is its name now; a command it does not know is
+    // answered with an error and the rest still run.
+    let (name, results) = {
+        let inner = fleet.omm(1).lock();
+        (
+            inner.state.system_name.clone(),
+            inner.state.provisioning_results.clone(),
+        )
+    };
+    assert_eq!(name, "only one");
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0], ("SetSystemName".to_owned(), None));
+    assert!(results[2].1.is_some(), "{results:?}");
     assert_eq!(fleet.omm(2).lock().state.fetches, 0, "OMM 2 was not asked");
     wait("the fetch recorded", Duration::from_secs(10), || {
         !web.get(&format!("/api/v1/omms/{one}")).json["provisioning_state"]["last_fetch"].is_null()
@@ -843,6 +856,43 @@ fn bad_provisioning_input_gets_a_clear_error_and_changes_nothing() {
     let folder = web.send("POST", &format!("/api/v1/omms/{id}/files"), None);
     assert_eq!(folder.status, 400);
     assert!(folder.message().contains("Cloud-ID"), "{}", folder.text);
+
+    // The CLI: the same checks, the reason on stderr, exit 1; the lint's errors exit 3.
+    let bad = mom.dir.path().join("bad.txt");
+    std::fs::write(&bad, "A=1\nB\n").unwrap();
+    let refused = mom.cli(&[
+        "provisioning",
+        "set-placeholders",
+        &id.to_string(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("line 2"),
+        "{refused:?}"
+    );
+    std::fs::write(&bad, b"<A n=\"\xff\"/>").unwrap();
+    let latin1 = mom.cli(&["provisioning", "set-template", bad.to_str().unwrap()]);
+    assert_eq!(latin1.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&latin1.stderr).contains("not UTF-8"),
+        "{latin1:?}"
+    );
+    let good = mom.dir.path().join("good.xml");
+    std::fs::write(&good, "<SetSystemName name=\"%A%\"/>\n<SetFoo>\n").unwrap();
+    let set = mom.cli(&["provisioning", "set-template", good.to_str().unwrap()]);
+    assert_eq!(
+        set.status.code(),
+        Some(3),
+        "saved, and the lint found it not well formed: {set:?}"
+    );
+    assert!(String::from_utf8_lossy(&set.stdout).contains("not_well_formed"), "{set:?}");
+    assert_eq!(
+        web.get("/api/v1/provisioning/template").text,
+        "<SetSystemName name=\"%A%\"/>\n<SetFoo>\n"
+    );
+    let shown = mom.cli(&["provisioning", "placeholders", &id.to_string()]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "A=1\n");
 
     // Settings: the provisioning address and fetch time are checked.
     for bad in [

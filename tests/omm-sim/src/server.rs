@@ -313,7 +313,7 @@ async fn respond(
                     inner.state.fetches += 1;
                     match fetched {
                         Ok(commands) => {
-                            inner.state.provisioning_commands = commands;
+                            inner.state.run_provisioning(commands);
                             inner.state.last_fetch_error.clear();
                         }
                         Err(e) => {

@@ -122,6 +122,9 @@ pub struct OmmState {
     pub rejected: Vec<Ipei>,
     /// Commands of the last provisioning file this OMM would execute.
     pub provisioning_commands: Vec<String>,
+    /// Each command of the last provisioning file as executed: its name and the error the
+    /// OMM answered it with, if any.
+    pub provisioning_results: Vec<(String, Option<String>)>,
     /// Provisioning fetches made, successful or not.
     pub fetches: u32,
     /// Why the last fetch failed (empty after a successful one).
@@ -150,6 +153,37 @@ impl OmmState {
         std::net::IpAddr::from([127, 1, hi, lo])
     }
 
+    /// Runs the commands of a provisioning file as an OMM does after a fetch: each through
+    /// the same handler as a request on a link (answers kept in `provisioning_results`;
+    /// events it would raise are not sent).
+    pub fn run_provisioning(&mut self, commands: Vec<String>) {
+        let limits = axi::Limits::default();
+        let mut session = Session {
+            open: true,
+            ..Session::default()
+        };
+        let mut results = Vec::new();
+        for command in &commands {
+            let outcome = match axi::decode(command.as_bytes(), &limits) {
+                Ok(frame) => {
+                    let name = frame.message.name().to_owned();
+                    let error =
+                        self.handle(&mut session, frame)
+                            .into_iter()
+                            .find_map(|a| match a {
+                                Action::Reply(f) => f.error.map(|e| format!("{e:?}")),
+                                _ => None,
+                            });
+                    (name, error)
+                }
+                Err(e) => (command.chars().take(40).collect(), Some(e.to_string())),
+            };
+            results.push(outcome);
+        }
+        self.provisioning_commands = commands;
+        self.provisioning_results = results;
+    }
+
     /// A fresh OMM with key `key`.
     #[must_use]
     pub fn new(index: u32, config: OmmConfig, key: RsaPrivateKey) -> Self {
@@ -175,6 +209,7 @@ impl OmmState {
             data_received: Vec::new(),
             rejected: Vec::new(),
             provisioning_commands: Vec::new(),
+            provisioning_results: Vec::new(),
             fetches: 0,
             last_fetch_error: String::new(),
             system_name: format!("OMM {index}"),
@@ -547,6 +582,10 @@ impl OmmState {
                 }
                 None => fail(err(ErrCode::EFailed).info("no configuration URL is enabled")),
             },
+            Message::SetSystemName(n) => {
+                self.system_name = n.name;
+                reply(SetSystemNameResp {}.into())
+            }
             Message::GetSystemName(_) => reply(
                 GetSystemNameResp {
                     name: Some(self.system_name.clone()),
