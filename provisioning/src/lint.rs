@@ -24,6 +24,17 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// `error` or `warning`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+        }
+    }
+}
+
 /// One thing the check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

@@ -52,6 +52,29 @@ pub fn generate(template: &str, omm: &Omm, mom_address: &str, https_port: u16) -
     render(template, &file, &predefined(omm, mom_address, https_port))
 }
 
+/// The check of `template` against every OMM record (as [`crate::lint()`]), each with the
+/// address [`address_for`] gives it.
+#[must_use]
+pub fn lint(
+    template: &str,
+    omms: &[Omm],
+    settings: &Settings,
+    local: Option<IpAddr>,
+    https_port: u16,
+) -> Vec<crate::lint::Finding> {
+    let files: Vec<crate::lint::OmmFile<'_>> = omms
+        .iter()
+        .map(|o| crate::lint::OmmFile {
+            id: o.id,
+            cloud_id: &o.cloud_id,
+            provisioning: o.provisioning,
+            placeholders: &o.placeholders,
+            predefined: predefined(o, &address_for(settings, o, local), https_port),
+        })
+        .collect();
+    crate::lint(template, &files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

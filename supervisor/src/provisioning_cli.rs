@@ -160,21 +160,7 @@ async fn print_lint(store: &Path, web: &Web, text: &str, as_json: bool) -> i32 {
         (Ok(o), Ok(s)) => (o, s),
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
-    let files: Vec<provisioning::lint::OmmFile<'_>> = omms
-        .iter()
-        .map(|o| provisioning::lint::OmmFile {
-            id: o.id,
-            cloud_id: &o.cloud_id,
-            provisioning: o.provisioning,
-            placeholders: &o.placeholders,
-            predefined: provisioning::omm::predefined(
-                o,
-                &provisioning::omm::address_for(&settings, o, None),
-                web.https_port,
-            ),
-        })
-        .collect();
-    let findings = provisioning::lint(text, &files);
+    let findings = provisioning::omm::lint(text, &omms, &settings, None, web.https_port);
     let errors = findings
         .iter()
         .filter(|f| f.severity == provisioning::lint::Severity::Error)
@@ -184,7 +170,7 @@ async fn print_lint(store: &Path, web: &Web, text: &str, as_json: bool) -> i32 {
             .iter()
             .map(|f| {
                 serde_json::json!({
-                    "severity": if f.severity == provisioning::lint::Severity::Error { "error" } else { "warning" },
+                    "severity": f.severity.as_str(),
                     "code": f.code, "message": f.message, "line": f.line, "omms": f.omms,
                 })
             })
@@ -194,11 +180,7 @@ async fn print_lint(store: &Path, web: &Web, text: &str, as_json: bool) -> i32 {
         println!("the template and every placeholder file check out");
     } else {
         for f in &findings {
-            let level = match f.severity {
-                provisioning::lint::Severity::Error => "error",
-                provisioning::lint::Severity::Warning => "warning",
-            };
-            println!("{level}: {} [{}]", f.message, f.code);
+            println!("{}: {} [{}]", f.severity.as_str(), f.message, f.code);
         }
     }
     if errors > 0 {

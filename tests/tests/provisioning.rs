@@ -482,33 +482,21 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
     let (status, bytes) = omm.get_bytes("/resources/images/iprfp4G.dnld");
     assert_eq!((status, bytes.len()), (200, image.len()));
     assert!(bytes == image);
-    let whole = omm.send_with("GET", "/resources/images/iprfp4G.dnld", &[], Vec::new());
+    let get_image = |headers: &[(&str, String)]| {
+        omm.send_with("GET", "/resources/images/iprfp4G.dnld", headers, Vec::new())
+    };
+    let whole = get_image(&[]);
     let modified = whole.header("last-modified");
-    let part = omm.send_with(
-        "GET",
-        "/resources/images/iprfp4G.dnld",
-        &[("range", "bytes=1000-1009".into())],
-        Vec::new(),
-    );
+    let part = get_image(&[("range", "bytes=1000-1009".into())]);
     assert_eq!(part.status, 206);
     assert_eq!(
         part.header("content-range"),
         format!("bytes 1000-1009/{}", image.len())
     );
     assert_eq!(part.header("content-length"), "10");
-    let unmodified = omm.send_with(
-        "GET",
-        "/resources/images/iprfp4G.dnld",
-        &[("if-modified-since", modified)],
-        Vec::new(),
-    );
+    let unmodified = get_image(&[("if-modified-since", modified)]);
     assert_eq!(unmodified.status, 304);
-    let beyond = omm.send_with(
-        "GET",
-        "/resources/images/iprfp4G.dnld",
-        &[("range", "bytes=900000-".into())],
-        Vec::new(),
-    );
+    let beyond = get_image(&[("range", "bytes=900000-".into())]);
     assert_eq!(beyond.status, 416);
 
     // The OMM's folder: written and read with its own credentials, not another OMM's.
@@ -886,7 +874,10 @@ fn bad_provisioning_input_gets_a_clear_error_and_changes_nothing() {
         Some(3),
         "saved, and the lint found it not well formed: {set:?}"
     );
-    assert!(String::from_utf8_lossy(&set.stdout).contains("not_well_formed"), "{set:?}");
+    assert!(
+        String::from_utf8_lossy(&set.stdout).contains("not_well_formed"),
+        "{set:?}"
+    );
     assert_eq!(
         web.get("/api/v1/provisioning/template").text,
         "<SetSystemName name=\"%A%\"/>\n<SetFoo>\n"

@@ -55,10 +55,7 @@ pub struct LintFinding {
 impl From<provisioning::lint::Finding> for LintFinding {
     fn from(f: provisioning::lint::Finding) -> Self {
         Self {
-            severity: match f.severity {
-                provisioning::lint::Severity::Error => "error",
-                provisioning::lint::Severity::Warning => "warning",
-            },
+            severity: f.severity.as_str(),
             code: f.code,
             message: f.message,
             line: f.line,
@@ -189,7 +186,7 @@ fn local(extension: Option<Extension<LocalAddr>>) -> Option<IpAddr> {
     extension.map(|Extension(LocalAddr(a))| a.ip())
 }
 
-/// The check of `template` against every OMM.
+/// The check of `template` against every OMM, errors first.
 fn check(
     app: &App,
     template: &str,
@@ -197,24 +194,11 @@ fn check(
     settings: &Settings,
     local: Option<IpAddr>,
 ) -> Vec<LintFinding> {
-    let files: Vec<provisioning::lint::OmmFile<'_>> = omms
-        .iter()
-        .map(|o| provisioning::lint::OmmFile {
-            id: o.id,
-            cloud_id: &o.cloud_id,
-            provisioning: o.provisioning,
-            placeholders: &o.placeholders,
-            predefined: provisioning::omm::predefined(
-                o,
-                &address_for(settings, o, local),
-                app.https_port,
-            ),
-        })
-        .collect();
-    let mut findings: Vec<LintFinding> = provisioning::lint::lint(template, &files)
-        .into_iter()
-        .map(LintFinding::from)
-        .collect();
+    let mut findings: Vec<LintFinding> =
+        provisioning::omm::lint(template, omms, settings, local, app.https_port)
+            .into_iter()
+            .map(LintFinding::from)
+            .collect();
     findings.sort_by_key(|f| f.severity != "error");
     findings
 }
