@@ -45,7 +45,7 @@ const META_KEYS: [&[u8]; 9] = [
 ];
 
 /// Raw `(key, value)` entries of one database.
-type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// One database of a dump.
 #[derive(Serialize, Deserialize)]
@@ -112,9 +112,9 @@ struct Checked {
 fn check(body: &[u8]) -> Result<Checked, StoreError> {
     let dump: Dump =
         postcard::from_bytes(body).map_err(|e| refuse(format!("not a readable export: {e}")))?;
-    if dump.schema != SCHEMA_VERSION {
+    if dump.schema != SCHEMA_VERSION && dump.schema != 3 {
         return Err(refuse(format!(
-            "the records inside have schema version {}, this MOM uses {SCHEMA_VERSION}",
+            "the records inside have schema version {}, this MOM reads 3 and {SCHEMA_VERSION}",
             dump.schema
         )));
     }
@@ -127,6 +127,9 @@ fn check(body: &[u8]) -> Result<Checked, StoreError> {
             return Err(refuse(format!("database {db:?} appears twice")));
         }
         raw.push((db, table.entries));
+    }
+    if dump.schema == 3 {
+        crate::migrate::export_3_to_4(&mut raw)?;
     }
     let entries = |db: Db| {
         raw.iter()
@@ -431,4 +434,118 @@ pub fn read_into(body: &[u8], storage: &Storage) -> Result<u64, StoreError> {
     view.put(Db::Meta, meta::NEXT_EVENT, &next_event)?;
     view.commit()?;
     Ok(checked.revision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::tests::WriteOmmV3;
+
+    /// The settings as schema 3 wrote them.
+    #[derive(Serialize)]
+    struct WriteSettingsV3 {
+        system_name: String,
+        suppress_table_updates: model::SuppressTableUpdates,
+        sari: String,
+        auto_create: bool,
+        subscription_mode: model::SubscriptionMode,
+        fac_prefix: String,
+        banner_text: String,
+        banner_enabled: bool,
+        tls_level: model::TlsSecurityLevel,
+        ciphers_high: model::CipherChoice,
+        ciphers_medium: model::CipherChoice,
+        ciphers_legacy: model::CipherChoice,
+        accepted_eula_version: String,
+    }
+
+    /// An export as a schema-3 MOM wrote it: from a fresh database, with the schema entry,
+    /// the settings and one OMM record in schema 3's encoding and no template.
+    fn schema_3_export(omm_value: Vec<u8>) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        drop(crate::engine::Store::open(&path).unwrap());
+        let storage = Storage::open(&path).unwrap();
+        let mut dump: Dump = postcard::from_bytes(&write(&storage).unwrap()).unwrap();
+        dump.schema = 3;
+        let old_settings = WriteSettingsV3 {
+            system_name: "Hospital".into(),
+            suppress_table_updates: model::SuppressTableUpdates::default(),
+            sari: String::new(),
+            auto_create: true,
+            subscription_mode: model::SubscriptionMode::default(),
+            fac_prefix: "*7".into(),
+            banner_text: String::new(),
+            banner_enabled: false,
+            tls_level: model::TlsSecurityLevel::default(),
+            ciphers_high: model::CipherChoice::default(),
+            ciphers_medium: model::CipherChoice::default(),
+            ciphers_legacy: model::CipherChoice::default(),
+            accepted_eula_version: String::new(),
+        };
+        for table in &mut dump.tables {
+            match RECORDS[usize::from(table.db)] {
+                Db::Meta => {
+                    table.entries.retain(|(k, _)| k != meta::TEMPLATE);
+                    for (k, v) in &mut table.entries {
+                        if k == meta::SCHEMA {
+                            *v = postcard::to_stdvec(&3u32).unwrap();
+                        } else if k == meta::SETTINGS {
+                            *v = postcard::to_stdvec(&old_settings).unwrap();
+                        }
+                    }
+                }
+                Db::Omms => table.entries = vec![(id_key(5).to_vec(), omm_value.clone())],
+                _ => {}
+            }
+        }
+        postcard::to_stdvec(&dump).unwrap()
+    }
+
+    #[test]
+    fn an_export_of_schema_3_is_brought_to_schema_4_before_it_is_checked() {
+        let omm = WriteOmmV3 {
+            id: 5,
+            enabled: true,
+            name: "Ward",
+            description: "",
+            omm1: "10.0.0.1",
+            omm2: "",
+            cloud_id: "001F10000001",
+            user: "omm",
+            password: "pw",
+            provisioning: true,
+            placeholders: vec![("SITE", "north")],
+            cert_validation: model::CertValidation::AcceptSelfSigned,
+            health: model::OmmHealth::default(),
+        };
+        let checked = check(&schema_3_export(postcard::to_stdvec(&omm).unwrap())).unwrap();
+        assert_eq!(checked.omms.len(), 1);
+        assert_eq!(checked.omms[0].placeholders, "SITE=north\n");
+        assert_eq!(checked.omms[0].password, "pw");
+        let meta = &checked.raw.iter().find(|(d, _)| *d == Db::Meta).unwrap().1;
+        let value = |key: &[u8]| meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let settings: Settings = decode(Db::Meta, &value(meta::SETTINGS).unwrap()).unwrap();
+        assert_eq!(
+            (settings.system_name.as_str(), settings.fac_prefix.as_str()),
+            ("Hospital", "*7")
+        );
+        let schema: u32 = decode(Db::Meta, &value(meta::SCHEMA).unwrap()).unwrap();
+        assert_eq!(schema, SCHEMA_VERSION);
+        let template: ConfigTemplate = decode(Db::Meta, &value(meta::TEMPLATE).unwrap()).unwrap();
+        assert_eq!(template.text, crate::ops::DEFAULT_TEMPLATE);
+        // A crafted "schema 3" export whose OMM is not schema 3 is refused, not misread.
+        let Err(StoreError::Import(why)) = check(&schema_3_export(vec![1, 2, 3])) else {
+            panic!("a crafted OMM record passed")
+        };
+        assert!(why.contains("not a schema-3 record"), "{why}");
+        // Another version is refused with both versions named.
+        let mut other: Dump =
+            postcard::from_bytes(&schema_3_export(postcard::to_stdvec(&omm).unwrap())).unwrap();
+        other.schema = 2;
+        let Err(StoreError::Import(why)) = check(&postcard::to_stdvec(&other).unwrap()) else {
+            panic!("schema 2 passed")
+        };
+        assert!(why.contains("schema version 2"), "{why}");
+    }
 }

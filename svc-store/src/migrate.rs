@@ -6,6 +6,9 @@
 //! - 3 → 4: OMM records gained provisioning (the placeholder file as text, the
 //!   certificate check of the configuration URL, the provisioning state); the settings
 //!   gained the provisioning address and the fetch timeout.
+//!
+//! A database export of an older schema is brought up the same way before its check
+//! ([`export_3_to_4`]), so a backup taken before an upgrade can still be restored.
 
 use crate::ops::meta;
 use crate::storage::{decode, id_key, Db, Storage};
@@ -156,26 +159,78 @@ fn migrate_3_to_4(storage: &Storage) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The raw entries of a schema-3 export in schema 4, as [`migrate_3_to_4`] changes a
+/// database: every OMM record and the settings rewritten, the schema entry set to 4, the
+/// default template added when there is none. A value that is not schema 3 refuses the
+/// import.
+///
+/// # Errors
+/// [`StoreError::Import`] naming the entry that cannot be read.
+pub(crate) fn export_3_to_4(tables: &mut [(Db, crate::dump::Entries)]) -> Result<(), StoreError> {
+    let refuse = |what: &str, e: StoreError| {
+        StoreError::Import(format!("{what} is not a schema-3 record: {e}"))
+    };
+    for (db, entries) in tables.iter_mut() {
+        match db {
+            Db::Omms => {
+                for (_, value) in entries.iter_mut() {
+                    let old = decode::<OmmV3>(Db::Omms, value).map_err(|e| refuse("an OMM", e))?;
+                    *value = encode(&omm_v4(old))?;
+                }
+            }
+            Db::Meta => {
+                let mut template = false;
+                for (key, value) in entries.iter_mut() {
+                    match key.as_slice() {
+                        k if k == meta::SETTINGS => {
+                            let old = decode::<SettingsV3>(Db::Meta, value)
+                                .map_err(|e| refuse("the settings", e))?;
+                            *value = encode(&settings_v4(old))?;
+                        }
+                        k if k == meta::SCHEMA => *value = encode(&4u32)?,
+                        k if k == meta::TEMPLATE => template = true,
+                        _ => {}
+                    }
+                }
+                if !template {
+                    entries.push((
+                        meta::TEMPLATE.to_vec(),
+                        encode(&crate::ops::default_template())?,
+                    ));
+                    entries.sort();
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(value).map_err(|e| StoreError::Storage(e.to_string()))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde::Serialize;
 
+    /// An OMM record written as schema 3 wrote it.
     #[derive(Serialize)]
-    struct WriteOmmV3<'a> {
-        id: u32,
-        enabled: bool,
-        name: &'a str,
-        description: &'a str,
-        omm1: &'a str,
-        omm2: &'a str,
-        cloud_id: &'a str,
-        user: &'a str,
-        password: &'a str,
-        provisioning: bool,
-        placeholders: Vec<(&'a str, &'a str)>,
-        cert_validation: CertValidation,
-        health: OmmHealth,
+    pub(crate) struct WriteOmmV3<'a> {
+        pub(crate) id: u32,
+        pub(crate) enabled: bool,
+        pub(crate) name: &'a str,
+        pub(crate) description: &'a str,
+        pub(crate) omm1: &'a str,
+        pub(crate) omm2: &'a str,
+        pub(crate) cloud_id: &'a str,
+        pub(crate) user: &'a str,
+        pub(crate) password: &'a str,
+        pub(crate) provisioning: bool,
+        pub(crate) placeholders: Vec<(&'a str, &'a str)>,
+        pub(crate) cert_validation: CertValidation,
+        pub(crate) health: OmmHealth,
     }
 
     #[test]
