@@ -42,7 +42,7 @@ pub struct Finding {
     pub severity: Severity,
     /// A stable name of the kind of finding (`not_well_formed`, `unknown_command`,
     /// `unresolved`, `unused_value`, `unknown_cloud_id`, `unbalanced_comment`,
-    /// `placeholder_file`).
+    /// `placeholder_file`, `shared_cloud_id`).
     pub code: &'static str,
     /// For the administrator.
     pub message: String,
@@ -272,10 +272,37 @@ fn comment_balance(template: &str) -> Option<Finding> {
     })
 }
 
+/// OMM records that report the same Cloud-ID (two OMMs with one PARK): their `cloudId`
+/// commands and their `omm_files` folder cannot be told apart.
+fn shared_cloud_ids(omms: &[OmmFile<'_>]) -> Vec<Finding> {
+    let mut by_id: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for o in omms.iter().filter(|o| !o.cloud_id.is_empty()) {
+        by_id
+            .entry(o.cloud_id.to_ascii_uppercase())
+            .or_default()
+            .push(o.id);
+    }
+    by_id
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(cloud_id, ids)| Finding {
+            severity: Severity::Error,
+            code: "shared_cloud_id",
+            message: format!(
+                "OMMs {ids:?} report the same Cloud-ID {cloud_id}: their cloudId commands and \
+                 their file folder are shared; give each OMM its own PARK"
+            ),
+            line: None,
+            omms: ids,
+        })
+        .collect()
+}
+
 /// Checks `template` and the files of `omms`; errors first.
 #[must_use]
 pub fn lint(template: &str, omms: &[OmmFile<'_>]) -> Vec<Finding> {
     let mut out = Vec::new();
+    out.extend(shared_cloud_ids(omms));
     out.extend(comment_balance(template));
     match commands(template, true) {
         Err(e) => out.push(Finding {
@@ -425,6 +452,21 @@ mod tests {
         let default = include_str!("../../packaging/ipdect-template.xml");
         let findings = lint(default, &omms[..0]);
         assert_eq!(findings, vec![], "the default template is clean");
+    }
+
+    #[test]
+    fn two_omms_with_one_cloud_id_are_an_error_naming_both() {
+        let omms = [
+            omm(1, "001F10000001", ""),
+            omm(2, "001f10000001", ""),
+            omm(3, "001F10000003", ""),
+            omm(4, "", ""),
+            omm(5, "", ""),
+        ];
+        let findings = lint("<SetRemoteAccess enable=\"true\" />\n", &omms);
+        assert_eq!(codes(&findings), ["shared_cloud_id"]);
+        assert_eq!(findings[0].omms, [1, 2]);
+        assert_eq!(findings[0].severity, Severity::Error);
     }
 
     #[test]

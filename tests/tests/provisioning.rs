@@ -671,6 +671,46 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
     );
     assert_eq!(fits.status, 201, "{}", fits.text);
 
+    // svc-web killed in the middle of an upload: the old file stays, and the half file is
+    // gone once it is back.
+    {
+        use std::io::Write;
+        let mut tls = raw_tls(https);
+        let (name, value) = basic("omm1", "pw-1");
+        tls.write_all(
+            format!("PUT {own} HTTP/1.1\r\nHost: localhost\r\n{name}: {value}\r\nContent-Length: 100000\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        tls.write_all(&[b'z'; 50_000]).unwrap();
+        tls.flush().unwrap();
+        let backup_dir = folder.join("backup");
+        wait("the upload under way", Duration::from_secs(10), || {
+            std::fs::read_dir(&backup_dir)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".upload-"))
+        });
+        let pid = mom.service("web").pid.unwrap();
+        mom_tests::signal(pid, nix::sys::signal::Signal::SIGKILL);
+        wait("svc-web back", Duration::from_secs(15), || {
+            mom.service("web").pid.is_some_and(|p| p != pid)
+                && anonymous(mom)
+                    .try_send("GET", "/healthz", None)
+                    .is_ok_and(|a| a.status == 200)
+        });
+        let left: Vec<String> = std::fs::read_dir(&backup_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["omm_db.xml"], "the half upload was removed");
+        assert_eq!(
+            std::fs::read(backup_dir.join("omm_db.xml")).unwrap(),
+            backup
+        );
+    }
+
     // Failed OMM logins are throttled like web logins: the guessing address is locked out,
     // the real OMM at its own address is not.
     let attacker = intruder(3);
@@ -694,7 +734,7 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
         Vec::new(),
     );
     assert_eq!(locked.status, 429, "locked even with the right password");
-    let real = omm.send_with(
+    let real = anonymous(mom).send_with(
         "GET",
         &format!("/provisioning/omm-{two}/ipdect.cfg"),
         &[basic("omm2", "pw-2")],

@@ -42,7 +42,7 @@ pub struct LintFinding {
     /// `error` (an OMM would fail on its file) or `warning` (probably a mistake).
     pub severity: &'static str,
     /// The kind: `not_well_formed`, `unknown_command`, `unresolved`, `unused_value`,
-    /// `unknown_cloud_id`, `unbalanced_comment`, `placeholder_file`.
+    /// `unknown_cloud_id`, `unbalanced_comment`, `placeholder_file`, `shared_cloud_id`.
     pub code: &'static str,
     /// For the administrator.
     pub message: String,

@@ -31,6 +31,8 @@ pub enum FileError {
     NotFound,
     /// The upload is larger than allowed.
     TooLarge(u64),
+    /// The MOM's disk (or the folder's file system) is full.
+    Full,
     /// A file-system error, for the log.
     Io(String),
 }
@@ -41,6 +43,7 @@ impl std::fmt::Display for FileError {
             Self::BadPath(why) => write!(f, "path refused: {why}"),
             Self::NotFound => write!(f, "no such file"),
             Self::TooLarge(max) => write!(f, "the file is larger than {max} bytes"),
+            Self::Full => write!(f, "the disk is full"),
             Self::Io(e) => write!(f, "file error: {e}"),
         }
     }
@@ -52,6 +55,12 @@ fn io(e: &std::io::Error) -> FileError {
         // cap-std refuses an escape as PermissionDenied (EXDEV/EACCES inside).
         std::io::ErrorKind::PermissionDenied => FileError::BadPath("it leaves the folder".into()),
         // ELOOP: a symlink where the lookup allows none; EXDEV: it would leave the folder.
+        _ if [nix::errno::Errno::ENOSPC, nix::errno::Errno::EDQUOT]
+            .iter()
+            .any(|n| e.raw_os_error() == Some(*n as i32)) =>
+        {
+            FileError::Full
+        }
         _ if [nix::errno::Errno::ELOOP, nix::errno::Errno::EXDEV]
             .iter()
             .any(|n| e.raw_os_error() == Some(*n as i32)) =>
@@ -518,6 +527,16 @@ mod tests {
             std::fs::read_to_string(root.path().join("secret")).unwrap(),
             "s"
         );
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_errors() {
+        let full = std::io::Error::from_raw_os_error(nix::errno::Errno::ENOSPC as i32);
+        assert_eq!(io(&full), FileError::Full);
+        let quota = std::io::Error::from_raw_os_error(nix::errno::Errno::EDQUOT as i32);
+        assert_eq!(io(&quota), FileError::Full);
+        let other = std::io::Error::from_raw_os_error(nix::errno::Errno::EIO as i32);
+        assert!(matches!(io(&other), FileError::Io(_)));
     }
 
     #[test]

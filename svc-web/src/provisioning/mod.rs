@@ -104,6 +104,14 @@ impl From<FileError> for ApiError {
                 "too_large",
                 format!("files may have at most {max} bytes"),
             ),
+            FileError::Full => {
+                tracing::error!("a provisioning upload failed: the disk is full");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "disk_full",
+                    "the MOM's disk is full; the file was not stored (the old one is kept)",
+                )
+            }
             FileError::Io(why) => {
                 tracing::warn!(error = %why, "provisioning file error");
                 ApiError::internal("the file could not be read or written")
