@@ -262,7 +262,7 @@ fn check_meta(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<u64, StoreError> {
     }
     if let Some(v) = get(meta::TEMPLATE) {
         let template: ConfigTemplate = decode(Db::Meta, v).map_err(bad)?;
-        crate::fields::check_template(&template.text)?;
+        crate::fields::check_template(&template.text).map_err(bad)?;
     }
     if let Some(v) = get(meta::NEXT_EVENT) {
         let _: u64 = decode(Db::Meta, v).map_err(bad)?;
@@ -351,6 +351,13 @@ fn check_rules(
         model::OmmAddress::parse(&o.omm1).map_err(|e| refuse(format!("OMM {}: {e}", o.id)))?;
         crate::fields::check_cloud_id(&o.cloud_id)
             .map_err(|e| refuse(format!("OMM {}: {e}", o.id)))?;
+        if o.placeholders.len() > crate::ops::MAX_PLACEHOLDERS {
+            return Err(refuse(format!(
+                "OMM {}: the placeholder file is larger than {} bytes",
+                o.id,
+                crate::ops::MAX_PLACEHOLDERS
+            )));
+        }
         if let Some(e) = provisioning::PlaceholderFile::parse(&o.placeholders)
             .1
             .first()
