@@ -229,11 +229,20 @@ impl Tx<'_, '_> {
             }),
             // A served fetch clears `update_sent`, so what is still pending was not fetched
             // (no comparison of one-second timestamps).
-            R::FetchOverdue { id, sent, reason } => self.provisioning(id, |state| {
-                if state.update_sent == Some(sent) {
-                    state.warning = reason;
+            R::FetchOverdue { id, sent, reason } => {
+                let mut late = false;
+                let done = self.provisioning(id, |state| {
+                    if state.update_sent == Some(sent) {
+                        state.warning.clone_from(&reason);
+                        late = true;
+                    }
+                })?;
+                if late {
+                    tracing::warn!(omm = id, "{reason}");
+                    self.log_event(Severity::Warning, "provisioning", &reason)?;
                 }
-            }),
+                Ok(done)
+            }
             R::PutUser(user) => self.put_user(user).map(StoreResponse::Created),
             R::DeleteUser(uid) => self.delete_user(uid),
             R::PutDevice(device) => self.put_device(device).map(StoreResponse::Created),

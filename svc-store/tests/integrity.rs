@@ -1551,6 +1551,14 @@ fn an_update_without_a_served_fetch_warns_and_a_fetch_in_the_same_second_does_no
         })
         .unwrap();
     assert_eq!(warning(), "late");
+    let S::Events(log) = store.read(&R::ListEvents).unwrap() else {
+        panic!()
+    };
+    assert!(
+        log.iter()
+            .any(|e| e.text == "late" && e.subsystem == "provisioning"),
+        "an event-log entry: {log:?}"
+    );
     store.write(served(300)).unwrap();
     assert_eq!(warning(), "");
     let S::ServedConfig(text) = store.read(&R::GetServedConfig(id)).unwrap() else {
