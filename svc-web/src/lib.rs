@@ -29,7 +29,7 @@ pub mod certificate;
 pub mod error;
 pub mod json;
 pub mod live_events;
-pub mod login_throttle;
+pub use ::login_throttle;
 pub mod metrics;
 pub mod monitoring;
 pub mod password_rules;
