@@ -448,24 +448,6 @@ mod tests {
     use super::*;
     use crate::migrate::tests::WriteOmmV3;
 
-    /// The settings as schema 3 wrote them.
-    #[derive(Serialize)]
-    struct WriteSettingsV3 {
-        system_name: String,
-        suppress_table_updates: model::SuppressTableUpdates,
-        sari: String,
-        auto_create: bool,
-        subscription_mode: model::SubscriptionMode,
-        fac_prefix: String,
-        banner_text: String,
-        banner_enabled: bool,
-        tls_level: model::TlsSecurityLevel,
-        ciphers_high: model::CipherChoice,
-        ciphers_medium: model::CipherChoice,
-        ciphers_legacy: model::CipherChoice,
-        accepted_eula_version: String,
-    }
-
     /// An export as a schema-3 MOM wrote it: from a fresh database, with the schema entry,
     /// the settings and one OMM record in schema 3's encoding and no template.
     fn schema_3_export(omm_value: Vec<u8>) -> Vec<u8> {
@@ -475,7 +457,7 @@ mod tests {
         let storage = Storage::open(&path).unwrap();
         let mut dump: Dump = postcard::from_bytes(&write(&storage).unwrap()).unwrap();
         dump.schema = 3;
-        let old_settings = WriteSettingsV3 {
+        let old_settings = crate::migrate::SettingsV3 {
             system_name: "Hospital".into(),
             suppress_table_updates: model::SuppressTableUpdates::default(),
             sari: String::new(),

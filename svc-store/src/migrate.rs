@@ -70,20 +70,21 @@ struct OmmV3 {
 
 /// The settings as schema 3 stored them.
 #[derive(Deserialize)]
-struct SettingsV3 {
-    system_name: String,
-    suppress_table_updates: model::SuppressTableUpdates,
-    sari: String,
-    auto_create: bool,
-    subscription_mode: model::SubscriptionMode,
-    fac_prefix: String,
-    banner_text: String,
-    banner_enabled: bool,
-    tls_level: model::TlsSecurityLevel,
-    ciphers_high: model::CipherChoice,
-    ciphers_medium: model::CipherChoice,
-    ciphers_legacy: model::CipherChoice,
-    accepted_eula_version: String,
+#[cfg_attr(test, derive(serde::Serialize))]
+pub(crate) struct SettingsV3 {
+    pub(crate) system_name: String,
+    pub(crate) suppress_table_updates: model::SuppressTableUpdates,
+    pub(crate) sari: String,
+    pub(crate) auto_create: bool,
+    pub(crate) subscription_mode: model::SubscriptionMode,
+    pub(crate) fac_prefix: String,
+    pub(crate) banner_text: String,
+    pub(crate) banner_enabled: bool,
+    pub(crate) tls_level: model::TlsSecurityLevel,
+    pub(crate) ciphers_high: model::CipherChoice,
+    pub(crate) ciphers_medium: model::CipherChoice,
+    pub(crate) ciphers_legacy: model::CipherChoice,
+    pub(crate) accepted_eula_version: String,
 }
 
 /// An OMM record of schema 3 in schema 4: placeholder pairs become lines of the file.

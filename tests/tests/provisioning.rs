@@ -127,6 +127,25 @@ fn anonymous(mom: &Mom) -> Web {
     Web::new(mom.listener("https"), Offer::Any)
 }
 
+/// Starts a `PUT` of `path` as OMM 1 announcing 100,000 bytes and sends only half of them;
+/// the connection stays open until the returned stream is dropped.
+fn half_upload(
+    https: std::net::SocketAddr,
+    path: &str,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use std::io::Write;
+    let mut tls = raw_tls(https);
+    let (name, value) = basic("omm1", "pw-1");
+    tls.write_all(
+        format!("PUT {path} HTTP/1.1\r\nHost: localhost\r\n{name}: {value}\r\nContent-Length: 100000\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    tls.write_all(&[b'y'; 50_000]).unwrap();
+    tls.flush().unwrap();
+    tls
+}
+
 const TEMPLATE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n\
 <!-- the site's own name -->\r\n\
 <SetSystemName name=\"%SITE%\"/>\r\n\
@@ -551,12 +570,7 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
 
     // An upload broken off halfway: the old file stays and nothing half-written is seen.
     {
-        use std::io::Write;
-        let mut tls = raw_tls(https);
-        let (name, value) = basic("omm1", "pw-1");
-        tls.write_all(format!("PUT {own} HTTP/1.1\r\nHost: localhost\r\n{name}: {value}\r\nContent-Length: 100000\r\n\r\n").as_bytes()).unwrap();
-        tls.write_all(&[b'y'; 50_000]).unwrap();
-        tls.flush().unwrap();
+        let tls = half_upload(https, &own);
         std::thread::sleep(Duration::from_millis(300));
         drop(tls);
     }
@@ -635,22 +649,20 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
 
     // The folder as a whole has a quota (8 uploads' worth): a ninth 1 MB dump does not fit
     // until the administrator deletes one.
-    let dump = |i: u32| format!("/omm_files/Cloud-ID-{CLOUD_1}/dumps/dump-{i}.bin");
-    for i in 0..8 {
-        let put = omm.send_with(
+    let put_dump = |i: u32| {
+        let path = format!("/omm_files/Cloud-ID-{CLOUD_1}/dumps/dump-{i}.bin");
+        omm.send_with(
             "PUT",
-            &dump(i),
+            &path,
             &[basic("omm1", "pw-1")],
             vec![b'd'; 1_000_000],
-        );
+        )
+    };
+    for i in 0..8 {
+        let put = put_dump(i);
         assert_eq!(put.status, 201, "dump {i}: {}", put.text);
     }
-    let full = omm.send_with(
-        "PUT",
-        &dump(8),
-        &[basic("omm1", "pw-1")],
-        vec![b'd'; 1_000_000],
-    );
+    let full = put_dump(8);
     assert!(
         [413, 507].contains(&full.status),
         "{}: {}",
@@ -663,27 +675,13 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
         None,
     );
     assert_eq!(deleted.status, 204, "{}", deleted.text);
-    let fits = omm.send_with(
-        "PUT",
-        &dump(8),
-        &[basic("omm1", "pw-1")],
-        vec![b'd'; 1_000_000],
-    );
+    let fits = put_dump(8);
     assert_eq!(fits.status, 201, "{}", fits.text);
 
     // svc-web killed in the middle of an upload: the old file stays, and the half file is
     // gone once it is back.
     {
-        use std::io::Write;
-        let mut tls = raw_tls(https);
-        let (name, value) = basic("omm1", "pw-1");
-        tls.write_all(
-            format!("PUT {own} HTTP/1.1\r\nHost: localhost\r\n{name}: {value}\r\nContent-Length: 100000\r\n\r\n")
-                .as_bytes(),
-        )
-        .unwrap();
-        tls.write_all(&[b'z'; 50_000]).unwrap();
-        tls.flush().unwrap();
+        let _tls = half_upload(https, &own);
         let backup_dir = folder.join("backup");
         wait("the upload under way", Duration::from_secs(10), || {
             std::fs::read_dir(&backup_dir)
