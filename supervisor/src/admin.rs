@@ -205,7 +205,8 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> i32 {
     }
 }
 
-async fn omms(socket: &Path) -> Result<Vec<Omm>, String> {
+/// Every OMM record.
+pub(crate) async fn omms(socket: &Path) -> Result<Vec<Omm>, String> {
     match request(socket, StoreRequest::ListOmms).await? {
         StoreResponse::Omms(o) => Ok(o),
         other => Err(format!("unexpected answer {other:?}")),

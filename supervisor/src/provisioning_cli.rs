@@ -4,7 +4,7 @@
 //! "Update OMM"). Texts are read from and written to files (or `-` for stdin/stdout) byte for
 //! byte; the store checks them as it checks the web API's.
 
-use crate::admin::{fail, json, request};
+use crate::admin::{fail, json, omms, request};
 use crate::cli::{call, connect};
 use clap::Subcommand;
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
@@ -124,19 +124,16 @@ async fn template(store: &Path) -> Result<String, String> {
     }
 }
 
-async fn omms(store: &Path) -> Result<Vec<Omm>, String> {
-    match request(store, StoreRequest::ListOmms).await? {
-        StoreResponse::Omms(o) => Ok(o),
-        other => Err(format!("unexpected answer {other:?}")),
-    }
-}
-
+/// OMM record `id` (one store read).
 async fn omm(store: &Path, id: u32) -> Result<Omm, String> {
-    omms(store)
-        .await?
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| format!("there is no OMM {id}"))
+    match request(store, StoreRequest::GetOmm(id)).await {
+        Ok(StoreResponse::Omm(o)) => Ok(o),
+        Ok(other) => Err(format!("unexpected answer {other:?}")),
+        Err(e) if e.contains("not found") || e.contains("does not exist") => {
+            Err(format!("there is no OMM {id}"))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn settings(store: &Path) -> Result<Settings, String> {

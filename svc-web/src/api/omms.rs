@@ -15,18 +15,18 @@ use ipc::api::store::{StoreRequest, StoreResponse};
 use model::Omm;
 use std::sync::Arc;
 
-async fn all(app: &App) -> ApiResult<Vec<Omm>> {
+/// Every OMM record, as the store keeps it (passwords included).
+pub(crate) async fn all(app: &App) -> ApiResult<Vec<Omm>> {
     match app.call(StoreRequest::ListOmms).await? {
         StoreResponse::Omms(o) => Ok(o),
         other => Err(unexpected(&other)),
     }
 }
 
-async fn one(app: &App, id: u32) -> ApiResult<Omm> {
-    all(app)
+/// OMM record `id` (one store read), 404 when there is none.
+pub(crate) async fn one(app: &App, id: u32) -> ApiResult<Omm> {
+    crate::provisioning::config_file::omm(app, id)
         .await?
-        .into_iter()
-        .find(|o| o.id == id)
         .ok_or_else(|| ApiError::not_found(format!("OMM {id} does not exist")))
 }
 

@@ -169,19 +169,6 @@ async fn text_body(body: Body, max: usize, what: &str) -> ApiResult<String> {
     })
 }
 
-async fn all_omms(app: &App) -> ApiResult<Vec<Omm>> {
-    match app.call(StoreRequest::ListOmms).await? {
-        StoreResponse::Omms(o) => Ok(o),
-        other => Err(unexpected(&other)),
-    }
-}
-
-async fn one_omm(app: &App, id: u32) -> ApiResult<Omm> {
-    config_file::omm(app, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("OMM {id} does not exist")))
-}
-
 fn local(extension: Option<Extension<LocalAddr>>) -> Option<IpAddr> {
     extension.map(|Extension(LocalAddr(a))| a.ip())
 }
@@ -255,7 +242,7 @@ pub async fn put_template(
     )
     .await;
     tracing::info!(account = %who.account.name, bytes = new.len(), "configuration template changed");
-    let (omms, settings) = (all_omms(&app).await?, app.settings().await?);
+    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
     Ok(Json(Lint {
         findings: check(&app, &new, &omms, &settings, local(address)),
     }))
@@ -271,7 +258,7 @@ pub async fn lint(
     address: Option<Extension<LocalAddr>>,
 ) -> ApiResult<Json<Lint>> {
     let template = config_file::template(&app).await?;
-    let (omms, settings) = (all_omms(&app).await?, app.settings().await?);
+    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
     Ok(Json(Lint {
         findings: check(&app, &template, &omms, &settings, local(address)),
     }))
@@ -292,8 +279,8 @@ pub async fn preview(
     let settings = app.settings().await?;
     let local = local(address);
     let omms: Vec<Omm> = match filter.omm {
-        Some(id) => vec![one_omm(&app, id).await?],
-        None => all_omms(&app).await?,
+        Some(id) => vec![crate::api::omms::one(&app, id).await?],
+        None => crate::api::omms::all(&app).await?,
     };
     let mut out = Vec::with_capacity(omms.len());
     for omm in omms {
@@ -333,7 +320,7 @@ pub async fn config_file(
     address: Option<Extension<LocalAddr>>,
     Path(id): Path<u32>,
 ) -> ApiResult<Response> {
-    let omm = one_omm(&app, id).await?;
+    let omm = crate::api::omms::one(&app, id).await?;
     let settings = app.settings().await?;
     let template = config_file::template(&app).await?;
     let rendered = generate(
@@ -353,7 +340,7 @@ pub async fn get_placeholders(
     _: Writer,
     Path(id): Path<u32>,
 ) -> ApiResult<Response> {
-    Ok(text(one_omm(&app, id).await?.placeholders))
+    Ok(text(crate::api::omms::one(&app, id).await?.placeholders))
 }
 
 /// Replaces the OMM's placeholder file with the body: `name=value` lines (CRLF, blank lines
@@ -372,7 +359,7 @@ pub async fn put_placeholders(
     body: Body,
 ) -> ApiResult<Json<Lint>> {
     let new = text_body(body, MAX_PLACEHOLDERS, "placeholder file").await?;
-    let current = one_omm(&app, id).await?;
+    let current = crate::api::omms::one(&app, id).await?;
     let edited = Omm {
         placeholders: new.clone(),
         ..current.clone()
@@ -389,7 +376,7 @@ pub async fn put_placeholders(
     .await;
     tracing::info!(account = %who.account.name, omm = id, bytes = new.len(), "placeholder file changed");
     let template = config_file::template(&app).await?;
-    let (omms, settings) = (all_omms(&app).await?, app.settings().await?);
+    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
     let findings = check(&app, &template, &omms, &settings, local(address))
         .into_iter()
         .filter(|f| f.omms.contains(&id))
@@ -408,7 +395,7 @@ pub async fn update(
     Writer(who): Writer,
     JsonBody(request): JsonBody<UpdateRequest>,
 ) -> ApiResult<Json<Vec<UpdateResult>>> {
-    let omms = all_omms(&app).await?;
+    let omms = crate::api::omms::all(&app).await?;
     let ids: Vec<u32> = match (request.all, request.omms.is_empty()) {
         (true, true) => omms
             .iter()
@@ -474,7 +461,7 @@ fn resources(app: &Arc<App>) -> ApiResult<Folder> {
 
 /// The OMM's folder; `create` makes it.
 async fn omm_folder(app: &Arc<App>, id: u32, create: bool) -> ApiResult<Folder> {
-    let omm = one_omm(app, id).await?;
+    let omm = crate::api::omms::one(app, id).await?;
     let files = Arc::clone(app);
     blocking(move || Ok(files.files.omm_folder(&omm.cloud_id, create)?)).await
 }

@@ -159,11 +159,8 @@ async fn omm_of(
         .strip_prefix("Cloud-ID-")
         .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| ApiError::not_found("no such folder"))?;
-    let omms = match app.call(ipc::api::store::StoreRequest::ListOmms).await? {
-        ipc::api::store::StoreResponse::Omms(o) => o,
-        other => return Err(crate::app::unexpected(&other)),
-    };
-    let omm = omms
+    let omm = crate::api::omms::all(app)
+        .await?
         .into_iter()
         .find(|o| o.cloud_id.eq_ignore_ascii_case(cloud_id));
     omm_auth::check(app, omm.as_ref(), headers, peer.ip())?;
