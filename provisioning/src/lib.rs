@@ -24,6 +24,11 @@
 use std::collections::BTreeMap;
 
 pub use diff::diff;
+
+/// The largest configuration template the MOM keeps (the store and the API refuse more).
+pub const MAX_TEMPLATE: usize = 1024 * 1024;
+/// The largest placeholder file of one OMM.
+pub const MAX_PLACEHOLDERS: usize = 64 * 1024;
 pub use lint::lint;
 use std::fmt;
 

@@ -208,7 +208,7 @@ pub fn check_template(text: &str) -> Result<(), StoreError> {
 }
 
 /// Largest configuration template.
-pub const MAX_TEMPLATE: usize = 1024 * 1024;
+pub use provisioning::MAX_TEMPLATE;
 
 /// Checks a Cloud-ID: empty (not learnt yet), or `00` and a PARK, 12 upper-case hex digits
 /// (it names the OMM's folder at the MOM, so nothing else may pass).

@@ -71,7 +71,7 @@ pub const DEFAULT_TEMPLATE: &str = include_str!("../../packaging/ipdect-template
 pub use crate::fields::MAX_TEMPLATE;
 
 /// Largest placeholder file of one OMM.
-pub const MAX_PLACEHOLDERS: usize = 64 * 1024;
+pub use provisioning::MAX_PLACEHOLDERS;
 
 /// The template a new database starts with.
 #[must_use]

@@ -31,10 +31,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
-/// The largest template (the store's limit too).
-pub const MAX_TEMPLATE: usize = 1024 * 1024;
 /// The largest placeholder file (the store's limit too).
-pub const MAX_PLACEHOLDERS: usize = 64 * 1024;
+pub use provisioning::MAX_PLACEHOLDERS;
+/// The largest template (the store's limit too).
+pub use provisioning::MAX_TEMPLATE;
 
 /// One finding of the provisioning check.
 #[derive(Debug, Clone, Serialize, ToSchema)]
