@@ -422,6 +422,10 @@ messages! {
     EventApplicationDataChannel { omm_id: Option<u32> = "ommId", channel: String = "channel", data: String = "data" }
     /// A conference room changed (or was deleted).
     EventConferenceRoomCnf {} [room: Option<Room>]
+    /// One of the MOM's OMM links changed state (MAXI only, profile §9): `link` is `Down`,
+    /// `Connecting`, `Syncing` or `Up`; `reason` the last error, when there is one.
+    EventMOMOMMCnf { omm_id: u32 = "ommId", name: Option<String> = "name", link: String = "link",
+                     healthy: Option<bool> = "healthy", reason: Option<String> = "reason" }
 }
 
 /// Attributes that belong to the frame rather than the message.

@@ -11,6 +11,7 @@ use ipc::api::axi::{AxiRequest, AxiResponse};
 use ipc::api::control::{ControlRequest, ControlResponse};
 use ipc::api::store::{StoreRequest, StoreResponse};
 use ipc::api::supervision::{ServiceMsg, SupervisorMsg};
+use ipc::api::web::{WebRequest, WebResponse};
 use ipc::{Hello, PROTO_VERSION};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_reflection::{Samples, Tracer, TracerConfig};
@@ -65,6 +66,8 @@ fn current() -> String {
     trace::<SupervisorMsg>(&mut tracer, "SupervisorMsg", &mut values);
     trace::<AxiRequest>(&mut tracer, "AxiRequest", &mut values);
     trace::<AxiResponse>(&mut tracer, "AxiResponse", &mut values);
+    trace::<WebRequest>(&mut tracer, "WebRequest", &mut values);
+    trace::<WebResponse>(&mut tracer, "WebResponse", &mut values);
     let registry = tracer.registry().expect("every type traced completely");
     let formats = serde_json::to_string_pretty(&registry).expect("formats as JSON");
     format!("proto_version {PROTO_VERSION}\n\n# formats\n{formats}\n\n# one value of every variant\n{values}")

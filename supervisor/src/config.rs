@@ -38,6 +38,9 @@ pub struct Config {
     /// The web server (svc-web).
     #[serde(default)]
     pub web: Web,
+    /// The application interface (svc-maxi).
+    #[serde(default)]
+    pub maxi: Maxi,
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
@@ -106,6 +109,9 @@ pub struct Listen {
     pub http: Option<SocketAddr>,
     /// MAXI for applications.
     pub maxi: Option<SocketAddr>,
+    /// MAXI without TLS, for debugging and TLS-less client libraries: off unless set, and
+    /// only on a loopback address.
+    pub maxi_debug: Option<SocketAddr>,
 }
 
 impl Default for Listen {
@@ -114,6 +120,26 @@ impl Default for Listen {
             https: Some(SocketAddr::from(([0, 0, 0, 0], 443))),
             http: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
             maxi: Some(SocketAddr::from(([0, 0, 0, 0], 12624))),
+            maxi_debug: None,
+        }
+    }
+}
+
+/// MAXI (svc-maxi).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Maxi {
+    /// A client must finish its TLS handshake and log in within this many seconds.
+    pub handshake_timeout_secs: u64,
+    /// A client that sends nothing (not even `Ping`) for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for Maxi {
+    fn default() -> Self {
+        Self {
+            handshake_timeout_secs: 10,
+            idle_timeout_secs: 300,
         }
     }
 }
@@ -392,6 +418,7 @@ impl Config {
             ("https", &mut config.listen.https, dev.listen.https),
             ("http", &mut config.listen.http, dev.listen.http),
             ("maxi", &mut config.listen.maxi, dev.listen.maxi),
+            ("maxi-debug", &mut config.listen.maxi_debug, dev.listen.maxi_debug),
         ] {
             if !set("listen", key) {
                 *mine = default;
@@ -415,6 +442,7 @@ impl Config {
                 https: Some(SocketAddr::from(([127, 0, 0, 1], 8443))),
                 http: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
                 maxi: Some(SocketAddr::from(([127, 0, 0, 1], 12624))),
+                maxi_debug: None,
             },
             restart: Restart::default(),
             statistics: Statistics::default(),
@@ -424,6 +452,7 @@ impl Config {
                 metrics_loopback: true,
                 ..Web::default()
             },
+            maxi: Maxi::default(),
             extra_service: Vec::new(),
         }
     }
@@ -435,6 +464,7 @@ impl Config {
             "https" => self.listen.https,
             "http" => self.listen.http,
             "maxi" => self.listen.maxi,
+            "maxi-debug" => self.listen.maxi_debug,
             _ => None,
         }
     }
@@ -461,6 +491,18 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "web: omm-upload-max-mib and upload-max-mib must be 1..=4096".into(),
+            ));
+        }
+        if let Some(addr) = self.listen.maxi_debug {
+            if !addr.ip().is_loopback() {
+                return Err(ConfigError::Invalid(format!(
+                    "listen: maxi-debug {addr} is not a loopback address; the plain MAXI listener sends passwords unencrypted and is for debugging on this machine only"
+                )));
+            }
+        }
+        if self.maxi.handshake_timeout_secs == 0 || self.maxi.idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "maxi: handshake-timeout-secs and idle-timeout-secs must be at least 1".into(),
             ));
         }
         if self.web.session_idle_secs == 0 || self.web.session_max_secs == 0 {
@@ -521,7 +563,7 @@ impl Config {
                 )));
             }
             for l in &extra.listeners {
-                if !["https", "http", "maxi"].contains(&l.as_str()) {
+                if !["https", "http", "maxi", "maxi-debug"].contains(&l.as_str()) {
                     return Err(ConfigError::Invalid(format!(
                         "extra-service {}: unknown listener {l:?}",
                         extra.name

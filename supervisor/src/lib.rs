@@ -282,6 +282,7 @@ fn bind_listeners(config: &Config) -> Result<BTreeMap<String, TcpListener>, Stri
         ("https", config.listen.https),
         ("http", config.listen.http),
         ("maxi", config.listen.maxi),
+        ("maxi-debug", config.listen.maxi_debug),
     ] {
         if let Some(addr) = addr {
             let listener = TcpListener::bind(addr)

@@ -10,14 +10,25 @@ struct Builtin {
     name: &'static str,
     binary: &'static str,
     user: fn(&crate::config::Users) -> &str,
-    /// Its command line, from the configuration and the store's allowed uids.
-    args: fn(&Config, &[u32]) -> Vec<String>,
+    /// Its command line, from the configuration and the uids resolved for the plan.
+    args: fn(&Config, &Uids) -> Vec<String>,
     /// The listening sockets it is handed.
     listeners: &'static [&'static str],
     essential: bool,
 }
 
-fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
+/// The uids a service's socket admits, resolved once for the plan.
+struct Uids {
+    /// Every service, root, the supervisor's user and the admin uids: the store's socket
+    /// and svc-axi's.
+    services: Vec<u32>,
+    /// svc-maxi's user alone (the supervisor's user in development mode, where every
+    /// service runs as it): svc-web's socket, which hands out the TLS key.
+    maxi: Vec<u32>,
+}
+
+fn store_args(config: &Config, uids: &Uids) -> Vec<String> {
+    let store_uids = &uids.services;
     let store_state = config.paths.state_dir.join("store");
     let mut args = vec![
         "--db-dir".to_owned(),
@@ -42,7 +53,8 @@ fn store_args(config: &Config, store_uids: &[u32]) -> Vec<String> {
     args
 }
 
-fn axi_args(config: &Config, allowed: &[u32]) -> Vec<String> {
+fn axi_args(config: &Config, uids: &Uids) -> Vec<String> {
+    let allowed = &uids.services;
     let mut args = vec![
         "--socket".to_owned(),
         axi_socket(&config.paths.runtime_dir).display().to_string(),
@@ -66,7 +78,7 @@ fn axi_args(config: &Config, allowed: &[u32]) -> Vec<String> {
     args
 }
 
-fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
+fn web_args(config: &Config, uids: &Uids) -> Vec<String> {
     let mut args = vec![
         "--store-socket".to_owned(),
         store_socket(&config.paths.runtime_dir)
@@ -88,7 +100,13 @@ fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
         config.web.omm_upload_max_mib.to_string(),
         "--upload-max-mib".to_owned(),
         config.web.upload_max_mib.to_string(),
+        "--socket".to_owned(),
+        web_socket(&config.paths.runtime_dir).display().to_string(),
     ];
+    for uid in &uids.maxi {
+        args.push("--allow-uid".to_owned());
+        args.push(uid.to_string());
+    }
     if config.web.metrics_loopback {
         args.push("--metrics-loopback".to_owned());
     }
@@ -97,6 +115,25 @@ fn web_args(config: &Config, _: &[u32]) -> Vec<String> {
         args.push(name.clone());
     }
     args
+}
+
+fn maxi_args(config: &Config, _: &Uids) -> Vec<String> {
+    vec![
+        "--store-socket".to_owned(),
+        store_socket(&config.paths.runtime_dir)
+            .display()
+            .to_string(),
+        "--axi-socket".to_owned(),
+        axi_socket(&config.paths.runtime_dir).display().to_string(),
+        "--web-socket".to_owned(),
+        web_socket(&config.paths.runtime_dir).display().to_string(),
+        "--protocol-version".to_owned(),
+        config.axi.protocol_version.to_string(),
+        "--handshake-timeout-secs".to_owned(),
+        config.maxi.handshake_timeout_secs.to_string(),
+        "--idle-timeout-secs".to_owned(),
+        config.maxi.idle_timeout_secs.to_string(),
+    ]
 }
 
 /// Gives svc-axi the port the `https` listener was bound on: the OMMs' configuration URL
@@ -114,7 +151,7 @@ pub fn web_state(state_dir: &Path) -> PathBuf {
     state_dir.join("web")
 }
 
-/// The built-in services, in start order. svc-maxi joins this table when it is built.
+/// The built-in services, in start order.
 const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
@@ -138,6 +175,14 @@ const BUILTIN: &[Builtin] = &[
         user: |u| &u.web,
         args: web_args,
         listeners: &["https", "http"],
+        essential: false,
+    },
+    Builtin {
+        name: "maxi",
+        binary: "svc-maxi",
+        user: |u| &u.maxi,
+        args: maxi_args,
+        listeners: &["maxi", "maxi-debug"],
         essential: false,
     },
 ];
@@ -201,6 +246,12 @@ pub fn axi_socket(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("axi").join("axi.sock")
 }
 
+/// Path of svc-web's socket under a runtime directory.
+#[must_use]
+pub fn web_socket(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join("web").join("web.sock")
+}
+
 /// Path of the control socket under a runtime directory.
 #[must_use]
 pub fn control_socket(runtime_dir: &Path) -> PathBuf {
@@ -243,6 +294,7 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     let store_user = lookup(&config.users.store)?;
     let axi_user = lookup(&config.users.axi)?;
     let web_user = lookup(&config.users.web)?;
+    let maxi_user = lookup(&config.users.maxi)?;
     let mut store_uids = vec![0, me];
     store_uids.extend(&config.users.admin_uids);
     for name in [&config.users.axi, &config.users.maxi, &config.users.web] {
@@ -288,11 +340,20 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             mode: 0o750,
         },
         DirSpec {
+            path: paths.runtime_dir.join("web"),
+            owner: owner(web_user),
+            mode: 0o750,
+        },
+        DirSpec {
             path: web_state(&paths.state_dir),
             owner: owner(web_user),
             mode: 0o700,
         },
     ];
+    let uids = Uids {
+        maxi: maxi_user.map_or(vec![me], |m| vec![m.uid]),
+        services: store_uids,
+    };
     let mut services = Vec::new();
     for builtin in BUILTIN {
         let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity {
@@ -302,7 +363,7 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
         services.push(ServiceSpec {
             name: builtin.name.to_owned(),
             binary: paths.libexec_dir.join(builtin.binary),
-            args: (builtin.args)(config, &store_uids),
+            args: (builtin.args)(config, &uids),
             identity,
             listeners: builtin
                 .listeners

@@ -1,5 +1,6 @@
 //! svc-axi's API on `axi.sock`: application data from the OMMs to subscribers (svc-maxi), and
-//! from them to one OMM; "Update OMM" (svc-web, the admin CLI).
+//! from them to one OMM; applications' messages to the OMM where the recipient is, and
+//! handsets' messages between OMMs to subscribers; "Update OMM" (svc-web, the admin CLI).
 
 use crate::shared::{Routed, Shared};
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
@@ -17,6 +18,41 @@ pub struct DataEvent {
     pub channel: String,
     /// Data, base64.
     pub data: String,
+}
+
+/// A handset's message that one OMM routed to another, for subscribers.
+#[derive(Debug, Clone)]
+pub struct MessageEvent {
+    /// The OMM it came from.
+    pub omm: u32,
+    /// The `msg` attributes, `ppn` dropped.
+    pub attrs: Vec<(String, String)>,
+}
+
+/// Forwards every event of `events`, as `to_body` makes it, to `out` until either side
+/// closes; a subscriber too slow for the broadcast's buffer loses events, with a log line.
+fn forward<E: Clone + Send + 'static>(
+    mut events: broadcast::Receiver<E>,
+    out: mpsc::Sender<Envelope<AxiResponse>>,
+    what: &'static str,
+    to_body: fn(E) -> AxiResponse,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    let body = to_body(e);
+                    if out.send(Envelope { id: EVENT_ID, body }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(lost = n, what, "an axi API subscriber is too slow");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
 }
 
 /// Serves the API until the task is dropped.
@@ -45,39 +81,42 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                     }
                 }
             });
-            let mut forwarder: Option<tokio::task::JoinHandle<()>> = None;
+            let mut data_forwarder: Option<tokio::task::JoinHandle<()>> = None;
+            let mut message_forwarder: Option<tokio::task::JoinHandle<()>> = None;
             while let Ok(Some(Envelope { id, body })) = rx.recv().await {
                 let answer = match body {
                     AxiRequest::SubscribeData => {
-                        let mut events = shared.data.subscribe();
-                        let out = out.clone();
-                        if let Some(f) = forwarder.take() {
+                        if let Some(f) = data_forwarder.take() {
                             f.abort();
                         }
-                        forwarder = Some(tokio::spawn(async move {
-                            loop {
-                                match events.recv().await {
-                                    Ok(e) => {
-                                        let body = AxiResponse::Data {
-                                            omm: e.omm,
-                                            channel: e.channel,
-                                            data: e.data,
-                                        };
-                                        if out.send(Envelope { id: EVENT_ID, body }).await.is_err()
-                                        {
-                                            return;
-                                        }
-                                    }
-                                    Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(
-                                        lost = n,
-                                        "a data-channel subscriber is too slow"
-                                    ),
-                                    Err(broadcast::error::RecvError::Closed) => return,
-                                }
-                            }
-                        }));
+                        data_forwarder = Some(forward(
+                            shared.data.subscribe(),
+                            out.clone(),
+                            "application data",
+                            |e| AxiResponse::Data {
+                                omm: e.omm,
+                                channel: e.channel,
+                                data: e.data,
+                            },
+                        ));
                         AxiResponse::Done
                     }
+                    AxiRequest::SubscribeMessages => {
+                        if let Some(f) = message_forwarder.take() {
+                            f.abort();
+                        }
+                        message_forwarder = Some(forward(
+                            shared.messages.subscribe(),
+                            out.clone(),
+                            "messages",
+                            |e| AxiResponse::Message {
+                                omm: e.omm,
+                                attrs: e.attrs,
+                            },
+                        ));
+                        AxiResponse::Done
+                    }
+                    AxiRequest::SendMessage(attrs) => send_message(&shared, attrs).await,
                     AxiRequest::SendData { omm, channel, data } => match shared.route(omm) {
                         Some(route) => {
                             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -103,12 +142,28 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                     break;
                 }
             }
-            if let Some(f) = forwarder {
+            for f in [data_forwarder, message_forwarder].into_iter().flatten() {
                 f.abort();
             }
             drop(out);
             let _ = writer.await;
         });
+    }
+}
+
+/// An application's message, delivered where its recipient is.
+async fn send_message(shared: &Shared, attrs: Vec<(String, String)>) -> AxiResponse {
+    let mut msg = axi::TextMessage::default();
+    for (k, v) in attrs {
+        axi::record::AxiRecord::set_raw(&mut msg, &k, v);
+    }
+    match crate::messaging::deliver(shared, msg).await {
+        Ok(()) => AxiResponse::Done,
+        Err(r) => AxiResponse::Refused {
+            code: r.code,
+            bad: r.bad,
+            info: r.info,
+        },
     }
 }
 

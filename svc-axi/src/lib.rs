@@ -16,7 +16,8 @@
 //! - [`conflicts`]: records held back when two OMMs claim them or the store refuses them;
 //! - [`shared`]: what every link shares, and the routes between links;
 //! - [`feed`]: the store's change feed routed to the links it concerns;
-//! - [`api`]: the application data channel on `axi.sock`, for svc-maxi;
+//! - [`api`]: `axi.sock`: the application data channel and messaging for svc-maxi, "Update
+//!   OMM" for svc-web and the CLI;
 //! - [`store`]: typed helpers over the store client.
 
 pub mod api;
@@ -133,6 +134,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         feed: feed::Feed::default(),
         links_up: tokio::sync::watch::channel(0).0,
         data: tokio::sync::broadcast::channel(1024).0,
+        messages: tokio::sync::broadcast::channel(1024).0,
         reconcile_slots: tokio::sync::Semaphore::new(RECONCILE_SLOTS),
     });
     if let Some(socket) = &args.socket {

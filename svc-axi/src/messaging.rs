@@ -1,36 +1,65 @@
-//! System-wide DECT messaging (admin guide chapter 1, axi-profile.md §7): a handset message
-//! to a number that is not local to its OMM is delivered where that user is located; one
-//! that cannot be delivered is counted and written to the event log (repeats counted).
+//! System-wide DECT messaging (admin guide chapter 1, axi-profile.md §7): a message to a
+//! number that is not local to the sender's OMM is delivered where that user is located.
+//! Handsets' messages come from an OMM link ([`Session::route_message`]); applications'
+//! come from svc-maxi over `axi.sock` ([`deliver`]). One that cannot be delivered is
+//! counted and, from a handset, written to the event log (repeats counted).
 
 use crate::session::Session;
-use crate::shared::Routed;
+use crate::shared::{Refusal, Routed, Shared};
 use axi::record::AxiRecord;
+
+/// Delivers `msg` to the OMM where the user with its `toAddr` number is located; `Ok` once
+/// that OMM took it.
+///
+/// # Errors
+/// `ENoEnt bad="toAddr"` when no user with that number is at a connected OMM; the target
+/// OMM's own error when it refused the message; `EFailed` when its link went down meanwhile.
+pub async fn deliver(shared: &Shared, mut msg: axi::TextMessage) -> Result<(), Refusal> {
+    msg.attrs.retain(|(k, _)| k != "ppn");
+    let to = msg.raw("toAddr").unwrap_or("").to_owned();
+    let number = to.strip_prefix("tel:").unwrap_or(&to).to_owned();
+    let no_user = || Refusal {
+        code: "ENoEnt".into(),
+        bad: Some("toAddr".into()),
+        info: format!(
+            "no user with number {} is located at a connected OMM",
+            model::printable(&number)
+        ),
+    };
+    let user = match shared.store.user_by_number(&number).await {
+        Ok(Some(user)) if user.home_omm != 0 => user,
+        Ok(_) => return Err(no_user()),
+        Err(e) => return Err(Refusal::new("EFailed", format!("the store: {e}"))),
+    };
+    let Some(route) = shared.route(user.home_omm) else {
+        return Err(no_user());
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if route.send(Routed::Message(msg, tx)).await.is_err() {
+        return Err(Refusal::new("EFailed", "the target OMM's link is down"));
+    }
+    rx.await
+        .unwrap_or_else(|_| Err(Refusal::new("EFailed", "the target OMM's link closed")))
+}
 
 impl Session<'_> {
     /// A handset at this OMM sent a message to a number that is not local.
-    pub(crate) async fn route_message(&self, mut msg: axi::TextMessage) {
-        msg.attrs.retain(|(k, _)| k != "ppn");
+    pub(crate) async fn route_message(&self, msg: axi::TextMessage) {
+        self.store.count("axi.send_message_requests", 1).await;
         let to = msg.raw("toAddr").unwrap_or("").to_owned();
-        let number = to.strip_prefix("tel:").unwrap_or(&to).to_owned();
-        let target = match self.store.user_by_number(&number).await {
-            Ok(Some(user)) if user.home_omm != 0 => self.shared.route(user.home_omm),
-            _ => None,
-        };
-        let delivered = match target {
-            Some(route) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                if route.send(Routed::Message(msg, tx)).await.is_ok() {
-                    rx.await
-                        .unwrap_or_else(|_| Err("the target link closed".into()))
-                } else {
-                    Err("the target link is down".into())
-                }
-            }
-            None => Err(format!(
-                "no user with number {number} is located at a connected OMM"
-            )),
-        };
-        match delivered {
+        let mut attrs: Vec<(String, String)> = msg
+            .attrs
+            .iter()
+            .filter(|(k, _)| k != "ppn")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        attrs.shrink_to_fit();
+        // Applications subscribed to MessageSend see it too; none subscribed is no error.
+        let _ = self.shared.messages.send(crate::api::MessageEvent {
+            omm: self.omm.id,
+            attrs,
+        });
+        match deliver(self.shared, msg).await {
             Ok(()) => self.store.count("axi.messages_routed", 1).await,
             Err(why) => {
                 self.store.count("axi.messages_failed", 1).await;
@@ -40,9 +69,10 @@ impl Session<'_> {
                     .log(
                         model::Severity::Warning,
                         format!(
-                            "message from OMM {} to {} not delivered: {why}",
+                            "message from OMM {} to {} not delivered: {}",
                             self.omm.id,
-                            model::printable(&to)
+                            model::printable(&to),
+                            why.info
                         ),
                     )
                     .await;

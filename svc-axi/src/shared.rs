@@ -28,6 +28,8 @@ pub struct Shared {
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
     pub data: tokio::sync::broadcast::Sender<crate::api::DataEvent>,
+    /// Messages routed from one OMM to another, for the API's subscribers.
+    pub messages: tokio::sync::broadcast::Sender<crate::api::MessageEvent>,
     /// Reconciliations that may run at once (see `reconcile`).
     pub reconcile_slots: tokio::sync::Semaphore,
     /// Links that are up now; `publish_links_up` in `lib.rs` writes it to the store's
@@ -40,12 +42,41 @@ pub struct Shared {
 /// A request another link routes through this one.
 #[derive(Debug)]
 pub enum Routed {
-    /// Deliver a text message; answers whether the OMM accepted it.
-    Message(axi::TextMessage, oneshot::Sender<Result<(), String>>),
+    /// Deliver a text message; answers whether the OMM accepted it, with its error if not.
+    Message(axi::TextMessage, oneshot::Sender<Result<(), Refusal>>),
     /// Send application data `(channel, base64 data)`; answers whether the OMM accepted it.
     Data(String, String, oneshot::Sender<Result<(), String>>),
     /// "Update OMM"; answers whether the OMM took it.
     SoftwareUpdate(oneshot::Sender<Result<(), String>>),
+}
+
+/// Why a message was not delivered, as an AXI error for the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// AXI `errCode`.
+    pub code: String,
+    /// AXI `bad`.
+    pub bad: Option<String>,
+    /// Why.
+    pub info: String,
+}
+
+impl Refusal {
+    /// A refusal with `code` and `info`, no attribute at fault.
+    #[must_use]
+    pub fn new(code: &str, info: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            bad: None,
+            info: info.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.info, self.code)
+    }
 }
 
 impl Shared {

@@ -23,6 +23,14 @@ pub struct Certified {
     pub info: CertificateInfo,
 }
 
+impl Certified {
+    /// The key as PEM text.
+    #[must_use]
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+}
+
 impl std::fmt::Debug for Certified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Certified")

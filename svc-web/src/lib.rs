@@ -18,6 +18,7 @@
 //! - [`monitoring`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`;
 //! - [`audit`]: the audit trail of changes;
 //! - [`persist`]: svc-web's small state files;
+//! - [`web_api`]: `web.sock`, the certificate for svc-maxi;
 //! - [`app`]: what the handlers share.
 
 pub mod api;
@@ -40,6 +41,7 @@ pub mod second_factor;
 pub mod server;
 pub mod sessions;
 pub mod tls;
+pub mod web_api;
 
 use app::{unix_now, App};
 use clap::Parser;
@@ -87,6 +89,12 @@ pub struct Args {
     /// Largest provisioning file an administrator may upload, in MiB.
     #[arg(long, default_value_t = 256)]
     pub upload_max_mib: u64,
+    /// Socket of svc-web's own API (the certificate for svc-maxi); none when absent.
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Uids allowed on that socket (repeatable).
+    #[arg(long = "allow-uid")]
+    pub allow_uids: Vec<u32>,
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
@@ -255,6 +263,12 @@ pub async fn run(
         let http =
             tokio::net::TcpListener::from_std(http).map_err(|e| format!("HTTP listener: {e}"))?;
         tokio::spawn(server::serve_redirect(http, https_port, limits));
+    }
+    if let Some(socket) = &args.socket {
+        let listener =
+            ipc::Listener::<ipc::api::web::WebApi>::bind(socket, 0o660, args.allow_uids.clone())
+                .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+        tokio::spawn(web_api::serve(Arc::clone(&app), listener));
     }
     tokio::spawn(follow_feed(client, events, Arc::clone(&app)));
     tokio::spawn(flush_sessions(Arc::clone(&app)));

@@ -42,6 +42,8 @@ struct Current {
 /// The certificate and policy in force, and the configuration built from them.
 pub struct TlsState {
     current: RwLock<Current>,
+    /// The certificate as PEM `(chain, key)`, for svc-maxi ([`crate::web_api`]).
+    pem: tokio::sync::watch::Sender<(String, String)>,
 }
 
 impl TlsState {
@@ -51,7 +53,9 @@ impl TlsState {
     /// As [`server_config`].
     pub fn new(certified: Certified, policy: Policy) -> Result<Self, String> {
         let config = Arc::new(server_config(&certified, &policy)?);
+        let pem = (certified.chain_pem.clone(), certified.key_pem().to_owned());
         Ok(Self {
+            pem: tokio::sync::watch::channel(pem).0,
             current: RwLock::new(Current {
                 certified,
                 policy,
@@ -76,6 +80,12 @@ impl TlsState {
     #[must_use]
     pub fn policy(&self) -> Policy {
         self.read().policy.clone()
+    }
+
+    /// The certificate as PEM `(chain, key)` now and after each replacement.
+    #[must_use]
+    pub fn pem(&self) -> tokio::sync::watch::Receiver<(String, String)> {
+        self.pem.subscribe()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
@@ -104,6 +114,7 @@ impl TlsState {
 
     fn replace(&self, certified: Certified, policy: Policy) -> Result<(), String> {
         let config = Arc::new(server_config(&certified, &policy)?);
+        let pem = (certified.chain_pem.clone(), certified.key_pem().to_owned());
         let mut current = self
             .current
             .write()
@@ -113,6 +124,12 @@ impl TlsState {
             policy,
             config,
         };
+        drop(current);
+        self.pem.send_if_modified(|now| {
+            let changed = *now != pem;
+            *now = pem;
+            changed
+        });
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! svc-axi's API (`axi.sock`): the application data channel to and from the OMMs, for
-//! svc-maxi (profile §7).
+//! svc-axi's API (`axi.sock`): the application data channel to and from the OMMs and
+//! system-wide messaging, for svc-maxi (profile §7); "Update OMM" for svc-web and the CLI.
 
 use crate::Api;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,13 @@ pub enum AxiRequest {
     /// "Update OMM": `SoftwareUpdate` to each of these OMMs, which then fetch their
     /// configuration. Protocol 13.
     SoftwareUpdate(Vec<u32>),
+    /// An application's `SendMessage`: the `msg` attributes, delivered to the OMM where the
+    /// recipient is located; answered [`AxiResponse::Done`] once that OMM took it, else
+    /// [`AxiResponse::Refused`]. Protocol 14.
+    SendMessage(Vec<(String, String)>),
+    /// Receive every message one OMM routed to another as [`AxiResponse::Message`] events.
+    /// Protocol 14.
+    SubscribeMessages,
 }
 
 /// Answers and events of svc-axi. Append-only; bump `PROTO_VERSION` on any change.
@@ -52,4 +59,22 @@ pub enum AxiResponse {
     /// The outcome of "Update OMM" per OMM, in the order asked: `None` when the OMM took
     /// it, else why not.
     Updated(Vec<(u32, Option<String>)>),
+    /// Refused with an AXI error: the code (`ENoEnt`, ...), the attribute at fault if any,
+    /// and why. Protocol 14.
+    Refused {
+        /// AXI `errCode`.
+        code: String,
+        /// AXI `bad`: the attribute at fault.
+        bad: Option<String>,
+        /// Why, for the client.
+        info: String,
+    },
+    /// Event: a handset's message that one OMM routed to another (the `msg` attributes).
+    /// Protocol 14.
+    Message {
+        /// The OMM it came from (the MOM's id).
+        omm: u32,
+        /// The `msg` attributes, `ppn` dropped.
+        attrs: Vec<(String, String)>,
+    },
 }

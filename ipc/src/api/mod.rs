@@ -7,6 +7,7 @@ pub mod axi;
 pub mod control;
 pub mod store;
 pub mod supervision;
+pub mod web;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fmt::Debug;

@@ -317,7 +317,16 @@ impl Session<'_> {
                         msg,
                     })
                     .await?;
-                (frame, answer)
+                let outcome = match &frame.error {
+                    None => Ok(()),
+                    Some(e) => Err(crate::shared::Refusal {
+                        code: e.code.as_str().to_owned(),
+                        bad: e.bad.clone(),
+                        info: refused(&frame).unwrap_or_default(),
+                    }),
+                };
+                let _ = answer.send(outcome);
+                return Ok(());
             }
             Routed::SoftwareUpdate(answer) => {
                 let _ = answer.send(self.software_update().await?);
