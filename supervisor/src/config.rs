@@ -418,7 +418,11 @@ impl Config {
             ("https", &mut config.listen.https, dev.listen.https),
             ("http", &mut config.listen.http, dev.listen.http),
             ("maxi", &mut config.listen.maxi, dev.listen.maxi),
-            ("maxi-debug", &mut config.listen.maxi_debug, dev.listen.maxi_debug),
+            (
+                "maxi-debug",
+                &mut config.listen.maxi_debug,
+                dev.listen.maxi_debug,
+            ),
         ] {
             if !set("listen", key) {
                 *mine = default;

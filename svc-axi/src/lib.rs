@@ -223,16 +223,43 @@ async fn manage(shared: Arc<Shared>) {
                     .filter(|o| o.enabled)
                     .map(|o| (o.id, o))
                     .collect();
+                let mut disabled = Vec::new();
                 running.retain(|id, (omm, task)| {
                     let keep = wanted
                         .get(id)
                         .is_some_and(|w| link_settings(w) == link_settings(omm));
                     if !keep {
                         task.abort();
-                        tracing::info!(omm = id, "OMM record changed; its link restarts");
+                        if wanted.contains_key(id) {
+                            tracing::info!(omm = id, "OMM record changed; its link restarts");
+                        } else {
+                            disabled.push(*id);
+                        }
                     }
                     keep
                 });
+                // A link that was stopped, not lost: its record says so, or it would show
+                // the last state of a link that no longer exists.
+                for id in disabled {
+                    tracing::info!(
+                        omm = id,
+                        "OMM record disabled or deleted; its link is closed"
+                    );
+                    shared
+                        .store
+                        .health(
+                            id,
+                            model::OmmHealth {
+                                link: model::LinkState::Down,
+                                healthy: false,
+                                last_error: "the OMM record is disabled".into(),
+                                since: model::now(),
+                                software_version: String::new(),
+                            },
+                            None,
+                        )
+                        .await;
+                }
                 for (id, omm) in wanted {
                     running.entry(id).or_insert_with(|| {
                         let task = tokio::spawn(link_task(Arc::clone(&shared), omm.clone()));

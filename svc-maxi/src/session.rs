@@ -67,7 +67,10 @@ pub fn kind(message: &Message) -> Kind {
         | Message::SetPP(_)
         | Message::SetPPUserDevRelation(_)
         | Message::SendMessage(_)
-        | Message::ApplicationDataChannel(_) => Kind::Write,
+        | Message::ApplicationDataChannel(_)
+        // The client's key for the secrets it reads: only accounts that may change records
+        // read their PINs and passwords.
+        | Message::SetMOMKey(_) => Kind::Write,
         _ => Kind::Unsupported,
     }
 }
@@ -365,10 +368,7 @@ mod tests {
         open(&mut s, Access::ReadWrite);
         for (request, name) in [
             ("<SetSARI seq=\"9\" sari=\"1F10DE0000\"/>", "SetSARIResp"),
-            (
-                "<SetMOMKey seq=\"9\" modulus=\"AB\" exponent=\"03\"/>",
-                "SetMOMKeyResp",
-            ),
+            ("<GetConfigURL seq=\"9\"/>", "GetConfigURLResp"),
             ("<FrobnicateRFP seq=\"9\" x=\"1\"/>", "FrobnicateRFPResp"),
             ("<PingResp seq=\"9\"/>", "PingRespResp"),
         ] {

@@ -5,6 +5,7 @@
 //! The binaries must be built first (`scripts/test` does `cargo build --workspace --bins`).
 
 pub mod bench;
+pub mod maxi;
 pub mod web;
 
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};
@@ -30,6 +31,7 @@ pub fn bin_dir() -> PathBuf {
         "svc-store",
         "svc-axi",
         "svc-web",
+        "svc-maxi",
         "mom-test-service",
         "omm-sim",
     ] {
@@ -121,7 +123,7 @@ impl Mom {
         let libexec = options.libexec_dir.clone().unwrap_or_else(bin_dir);
         let config = dir.path().join("mom.toml");
         let text = format!(
-            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = {}\n\n[restart]\n{}\n{}\n",
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\nmaxi-debug = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = {}\n\n[restart]\n{}\n{}\n",
             state_dir, runtime_dir, libexec, options.sample_secs, options.restart, options.extra
         );
         std::fs::write(&config, text).expect("write config");

@@ -1,0 +1,400 @@
+//! Events for subscribed clients (profile §9, §10 "On connect" for the `Subscribe` rules):
+//! record changes from the store's feed with the MOM's ids (`EventPPUserCnf`,
+//! `EventPPDevCnf`), OMM link changes (`EventMOMOMMCnf`), handsets' messages between OMMs
+//! (`EventMessageSend`) and OMM applications' data (`EventApplicationDataChannel` with
+//! `ommId`) from svc-axi. Each event is encoded once and offered to every client, which
+//! sends it only if its subscriptions match.
+//!
+//! Filters: `uid` for `PPUserCnf` and `ppn` for `PPDevCnf` as the profile says (`-1` all, a
+//! number that record, absent none); `omm` for the other three (`-1` or absent: every OMM).
+
+use crate::records;
+use crate::service::{interest_index, Service};
+use axi::message::{
+    EventApplicationDataChannel, EventMOMOMMCnf, EventMessageSend, EventPPDevCnf, EventPPUserCnf,
+};
+use axi::record::AxiRecord;
+use axi::{EventType, Frame, PpDev, PpUser, SubscribeEntry};
+use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
+use ipc::api::store::{Change, ChangeOp, StoreApi, StoreRequest, StoreResponse};
+use ipc::{Client, ClientEvent};
+use model::Entity;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// One event, encoded for the wire.
+#[derive(Debug)]
+pub struct Event {
+    /// Its type.
+    pub event_type: EventType,
+    /// The record or OMM it is about (uid, ppn or OMM id).
+    pub id: u32,
+    /// The frame, NUL included.
+    pub bytes: Arc<[u8]>,
+}
+
+impl Event {
+    fn new(event_type: EventType, id: u32, frame: &Frame) -> Self {
+        Self {
+            event_type,
+            id,
+            bytes: axi::encode(frame).into(),
+        }
+    }
+}
+
+/// Which items of one event type a client wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    All,
+    One(u32),
+}
+
+/// One client's subscriptions; they add up, `cmd="Off"` removes a type's filters.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    entries: Vec<(EventType, Filter)>,
+}
+
+/// The event types MAXI offers.
+pub const OFFERED: [EventType; 5] = [
+    EventType::PPUserCnf,
+    EventType::PPDevCnf,
+    EventType::MessageSend,
+    EventType::ApplicationDataChannel,
+    EventType::MOMOMMCnf,
+];
+
+impl Subscriptions {
+    /// Applies a `Subscribe`'s entries; `Err(name)` names the first event type MAXI does not
+    /// offer, and then nothing changes. Returns the types that went from unwanted to
+    /// wanted and back, for the service's interest counts.
+    ///
+    /// # Errors
+    /// The unknown event type's name.
+    pub fn apply(
+        &mut self,
+        entries: &[SubscribeEntry],
+    ) -> Result<(Vec<EventType>, Vec<EventType>), String> {
+        let mut parsed = Vec::new();
+        for e in entries {
+            let name = e.raw("eventType").unwrap_or("");
+            let Some(t) = EventType::parse(name).filter(|t| OFFERED.contains(t)) else {
+                return Err(name.to_owned());
+            };
+            let off = e.get(SubscribeEntry::CMD) == Some(axi::value::SubscribeCmd::Off);
+            let attr = match t {
+                EventType::PPUserCnf => SubscribeEntry::UID,
+                EventType::PPDevCnf => SubscribeEntry::PPN,
+                _ => SubscribeEntry::OMM,
+            };
+            let value = e.get(attr);
+            let filter = match (t, value) {
+                (_, Some(-1)) => Some(Filter::All),
+                (_, Some(n)) => u32::try_from(n).ok().map(Filter::One),
+                (EventType::PPUserCnf | EventType::PPDevCnf, None) => None,
+                (_, None) => Some(Filter::All),
+            };
+            parsed.push((t, off, filter));
+        }
+        let before: Vec<EventType> = OFFERED.into_iter().filter(|t| self.has(*t)).collect();
+        for (t, off, filter) in parsed {
+            if off {
+                self.entries.retain(|(x, _)| *x != t);
+            } else if let Some(f) = filter {
+                if !self.entries.contains(&(t, f)) {
+                    self.entries.push((t, f));
+                }
+            }
+        }
+        let after: Vec<EventType> = OFFERED.into_iter().filter(|t| self.has(*t)).collect();
+        let gained = after
+            .iter()
+            .filter(|t| !before.contains(t))
+            .copied()
+            .collect();
+        let lost = before
+            .iter()
+            .filter(|t| !after.contains(t))
+            .copied()
+            .collect();
+        Ok((gained, lost))
+    }
+
+    fn has(&self, t: EventType) -> bool {
+        self.entries.iter().any(|(x, _)| *x == t)
+    }
+
+    /// The types subscribed now.
+    #[must_use]
+    pub fn types(&self) -> Vec<EventType> {
+        OFFERED.into_iter().filter(|t| self.has(*t)).collect()
+    }
+
+    /// Whether `event` is wanted.
+    #[must_use]
+    pub fn matches(&self, event: &Event) -> bool {
+        self.entries.iter().any(|(t, f)| {
+            *t == event.event_type
+                && match f {
+                    Filter::All => true,
+                    Filter::One(id) => *id == event.id,
+                }
+        })
+    }
+}
+
+/// Counts a client's interest in `gained` up and in `lost` down.
+pub fn note_interest(service: &Service, gained: &[EventType], lost: &[EventType]) {
+    for t in gained {
+        service.interest[interest_index(*t)].fetch_add(1, Ordering::Relaxed);
+    }
+    for t in lost {
+        service.interest[interest_index(*t)].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn publish(service: &Service, event: Event) {
+    // No receiver is no error: nobody subscribed.
+    let _ = service.events.send(Arc::new(event));
+}
+
+/// Follows the store's change feed, resuming after reconnects, and publishes the events
+/// clients asked for; a settings change may change the TLS security level.
+pub async fn follow_store(
+    service: Arc<Service>,
+    identity: Arc<crate::tls::Identity>,
+    client: Client<StoreApi>,
+    mut feed: mpsc::Receiver<ClientEvent<StoreResponse>>,
+) {
+    let mut last = 0;
+    let mut links: HashMap<u32, (model::LinkState, bool, String)> = HashMap::new();
+    while let Some(event) = feed.recv().await {
+        match event {
+            ClientEvent::Connected(_) => {
+                let client = client.clone();
+                let from_rev = last;
+                tokio::spawn(async move {
+                    let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
+                });
+            }
+            ClientEvent::Event(StoreResponse::Changed(change)) => {
+                last = change.rev;
+                if change.entity == Entity::Settings {
+                    let _ = identity.refresh_settings(&service).await;
+                }
+                on_change(&service, change, &mut links).await;
+            }
+            ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
+                last = rev;
+                let _ = identity.refresh_settings(&service).await;
+            }
+            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+        }
+    }
+}
+
+async fn on_change(
+    service: &Service,
+    change: Change,
+    links: &mut HashMap<u32, (model::LinkState, bool, String)>,
+) {
+    let deleted = change.op == ChangeOp::Delete;
+    match change.entity {
+        Entity::User if service.wanted(EventType::PPUserCnf) => {
+            let user = if deleted {
+                let mut rec = PpUser::default();
+                rec.set_raw("uid", change.id.to_string());
+                rec.set_raw("deleted", "true");
+                rec
+            } else {
+                match service
+                    .store
+                    .request(StoreRequest::GetUser(change.id))
+                    .await
+                {
+                    Ok(StoreResponse::User(u)) => records::user_out(&u, None),
+                    _ => return,
+                }
+            };
+            let frame = Frame::new(None, EventPPUserCnf { user: Some(user) });
+            publish(service, Event::new(EventType::PPUserCnf, change.id, &frame));
+        }
+        Entity::Device if service.wanted(EventType::PPDevCnf) => {
+            let pp = if deleted {
+                let mut rec = PpDev::default();
+                rec.set_raw("ppn", change.id.to_string());
+                rec.set_raw("deleted", "true");
+                rec
+            } else {
+                match service
+                    .store
+                    .request(StoreRequest::GetDevice(change.id))
+                    .await
+                {
+                    Ok(StoreResponse::Device(d)) => records::device_out(&d),
+                    _ => return,
+                }
+            };
+            let frame = Frame::new(None, EventPPDevCnf { pp: Some(pp) });
+            publish(service, Event::new(EventType::PPDevCnf, change.id, &frame));
+        }
+        Entity::Omm if service.wanted(EventType::MOMOMMCnf) => {
+            let (name, state) = if deleted {
+                (
+                    None,
+                    (
+                        model::LinkState::Down,
+                        false,
+                        "the OMM record was deleted".into(),
+                    ),
+                )
+            } else {
+                match service.store.request(StoreRequest::GetOmm(change.id)).await {
+                    Ok(StoreResponse::Omm(o)) => (
+                        Some(o.name),
+                        (o.health.link, o.health.healthy, o.health.last_error),
+                    ),
+                    _ => return,
+                }
+            };
+            // Every health or provisioning note is an OMM change: only link changes count.
+            if links.get(&change.id) == Some(&state) {
+                return;
+            }
+            links.insert(change.id, state.clone());
+            let (link, healthy, reason) = state;
+            let frame = Frame::new(
+                None,
+                EventMOMOMMCnf {
+                    omm_id: change.id,
+                    name,
+                    link: format!("{link:?}"),
+                    healthy: Some(healthy),
+                    reason: (!reason.is_empty()).then_some(reason),
+                },
+            );
+            publish(service, Event::new(EventType::MOMOMMCnf, change.id, &frame));
+        }
+        _ => {}
+    }
+}
+
+/// Follows svc-axi's messages and application data, resubscribing after reconnects.
+pub async fn follow_axi(
+    service: Arc<Service>,
+    client: Client<AxiApi>,
+    mut feed: mpsc::Receiver<ClientEvent<AxiResponse>>,
+) {
+    while let Some(event) = feed.recv().await {
+        match event {
+            ClientEvent::Connected(_) => {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let _ = client.request(AxiRequest::SubscribeData).await;
+                    let _ = client.request(AxiRequest::SubscribeMessages).await;
+                });
+            }
+            ClientEvent::Event(AxiResponse::Data { omm, channel, data }) => {
+                let frame = Frame::new(
+                    None,
+                    EventApplicationDataChannel {
+                        omm_id: Some(omm),
+                        channel,
+                        data,
+                    },
+                );
+                publish(
+                    &service,
+                    Event::new(EventType::ApplicationDataChannel, omm, &frame),
+                );
+            }
+            ClientEvent::Event(AxiResponse::Message { omm, attrs }) => {
+                let mut msg = axi::TextMessage::default();
+                for (k, v) in attrs {
+                    msg.set_raw(&k, v);
+                }
+                let frame = Frame::new(
+                    None,
+                    EventMessageSend {
+                        always_indirect: None,
+                        msg: Some(msg),
+                    },
+                );
+                publish(&service, Event::new(EventType::MessageSend, omm, &frame));
+            }
+            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(xml: &str) -> Vec<SubscribeEntry> {
+        match axi::decode(xml.as_bytes(), &axi::Limits::default())
+            .unwrap()
+            .message
+        {
+            axi::Message::Subscribe(s) => s.entries,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn event(t: EventType, id: u32) -> Event {
+        Event {
+            event_type: t,
+            id,
+            bytes: Arc::from(&b""[..]),
+        }
+    }
+
+    #[test]
+    fn subscriptions_add_up_filter_by_id_and_off_removes_a_type() {
+        let mut s = Subscriptions::default();
+        let (gained, _) = s
+            .apply(&entries(
+                "<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"7\"/><e cmd=\"On\" eventType=\"MOMOMMCnf\"/></Subscribe>",
+            ))
+            .unwrap();
+        assert_eq!(gained, vec![EventType::PPUserCnf, EventType::MOMOMMCnf]);
+        assert!(s.matches(&event(EventType::PPUserCnf, 7)));
+        assert!(!s.matches(&event(EventType::PPUserCnf, 8)));
+        assert!(
+            s.matches(&event(EventType::MOMOMMCnf, 3)),
+            "absent omm: all"
+        );
+        assert!(!s.matches(&event(EventType::PPDevCnf, 7)));
+        s.apply(&entries(
+            "<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"-1\"/><e cmd=\"On\" eventType=\"PPDevCnf\"/></Subscribe>",
+        ))
+        .unwrap();
+        assert!(s.matches(&event(EventType::PPUserCnf, 8)));
+        assert!(
+            !s.matches(&event(EventType::PPDevCnf, 1)),
+            "PPDevCnf without ppn: none (profile §10)"
+        );
+        let (_, lost) = s
+            .apply(&entries(
+                "<Subscribe><e cmd=\"Off\" eventType=\"PPUserCnf\"/></Subscribe>",
+            ))
+            .unwrap();
+        assert_eq!(lost, vec![EventType::PPUserCnf]);
+        assert!(!s.matches(&event(EventType::PPUserCnf, 7)));
+    }
+
+    #[test]
+    fn an_event_type_maxi_does_not_offer_changes_nothing() {
+        let mut s = Subscriptions::default();
+        let e = s
+            .apply(&entries(
+                "<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"-1\"/><e cmd=\"On\" eventType=\"DECTLocate\"/></Subscribe>",
+            ))
+            .unwrap_err();
+        assert_eq!(e, "DECTLocate");
+        assert!(s.types().is_empty());
+    }
+}

@@ -1,0 +1,124 @@
+//! Logging in with a MOM account (admin guide "Managing MOM user accounts": accounts serve
+//! MAXI too). The store checks the password; failures are throttled per account and per
+//! client address with the same rules as web logins (the `login-throttle` crate), and a
+//! lockout is written to the event log.
+
+use crate::service::Service;
+use crate::session::Access;
+use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
+use login_throttle::{Key, Verdict};
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// The outcome of a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Logged in as this account with this access.
+    Accepted {
+        /// The account's name (for the audit trail).
+        account: String,
+        /// Its permission.
+        access: Access,
+    },
+    /// Refused; the text is the `info` of the `EAuth`.
+    Refused(String),
+}
+
+/// Checks `name` and `password` from a client at `source`.
+pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr) -> Outcome {
+    let keys = [Key::Account(name.to_lowercase()), Key::Source(source)];
+    let locked = {
+        let throttle = service.throttle();
+        keys.iter()
+            .filter_map(|k| throttle.locked(k, Instant::now()))
+            .max()
+    };
+    if let Some(wait) = locked {
+        return Outcome::Refused(format!(
+            "too many failed logins; try again in {} s",
+            wait.as_secs().max(1)
+        ));
+    }
+    let answer = service
+        .store
+        .request(StoreRequest::CheckLogin {
+            name: name.to_owned(),
+            password: password.to_owned(),
+        })
+        .await;
+    let why = match answer {
+        Ok(StoreResponse::Account(account)) if account.must_change_password => {
+            // Not a wrong password: no throttling, but no session either.
+            return Outcome::Refused(
+                "the account's password must be changed first (web interface)".into(),
+            );
+        }
+        Ok(StoreResponse::Account(account)) => {
+            service.throttle().success(&keys[0]);
+            let access = if account.write {
+                Access::ReadWrite
+            } else {
+                Access::Read
+            };
+            return Outcome::Accepted {
+                account: account.name,
+                access,
+            };
+        }
+        Ok(StoreResponse::Error(StoreError::AccountDisabled)) => "disabled",
+        Ok(StoreResponse::Error(StoreError::WrongPassword)) => "wrong_password",
+        Ok(other) => {
+            tracing::warn!(answer = ?other, "unexpected answer to a MAXI login");
+            return Outcome::Refused("the MOM cannot check logins now".into());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the store did not answer a MAXI login");
+            return Outcome::Refused("the MOM cannot check logins now".into());
+        }
+    };
+    count_failure(service, name, source, why).await;
+    Outcome::Refused("authentication failed".into())
+}
+
+/// Counts a failed login; a lockout is logged and goes to the event log.
+async fn count_failure(service: &Service, name: &str, source: IpAddr, why: &'static str) {
+    let now = Instant::now();
+    let locked: Vec<(Key, std::time::Duration)> = {
+        let mut throttle = service.throttle();
+        [Key::Account(name.to_lowercase()), Key::Source(source)]
+            .into_iter()
+            .filter_map(|key| match throttle.failure(key.clone(), now) {
+                Verdict::LockedNow(d) => Some((key, d)),
+                Verdict::Counted => None,
+            })
+            .collect()
+    };
+    tracing::info!(account = %model::printable(name), %source, reason = why, "MAXI login failed");
+    if let Some(longest) = locked.iter().map(|(_, d)| *d).max() {
+        let what: Vec<&str> = locked
+            .iter()
+            .map(|(k, _)| match k {
+                Key::Account(_) => "account",
+                Key::Source(_) => "source address",
+            })
+            .collect();
+        tracing::warn!(
+            account = %model::printable(name),
+            %source,
+            locked = %what.join(" and "),
+            lockout_secs = longest.as_secs(),
+            "failed MAXI logins: temporarily locked"
+        );
+        service
+            .log(
+                model::Severity::Warning,
+                format!(
+                    "MAXI: failed logins for account {:?} from {source}: {} locked for {} s",
+                    model::printable(name),
+                    what.join(" and "),
+                    longest.as_secs()
+                ),
+            )
+            .await;
+    }
+}

@@ -1,0 +1,186 @@
+//! One supported request, carried out: the session has checked the login and the
+//! permission; this module turns the request into its answer frame, with the request's
+//! `seq`, or into its `…Resp` with the error.
+
+use crate::events::{note_interest, Subscriptions};
+use crate::refusal::Refusal;
+use crate::service::Service;
+use crate::{directory, messaging};
+use axi::message::{
+    GetPublicKeyResp, GetSARIResp, GetSystemNameResp, SetMOMKeyResp, SubscribeResp,
+};
+use axi::{ErrCode, Frame, Message};
+use ipc::api::store::{StoreRequest, StoreResponse};
+use rsa::traits::PublicKeyParts;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Who sends the requests of one connection.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The MOM account it logged in with.
+    pub account: String,
+    /// Its address.
+    pub source: IpAddr,
+    /// The key it announced for secrets it reads (`SetMOMKey`), if any.
+    pub client_key: Option<rsa::RsaPublicKey>,
+}
+
+/// The answer to `request`.
+pub async fn answer(
+    service: &Service,
+    caller: &mut Caller,
+    subscriptions: &Mutex<Subscriptions>,
+    seq: Option<String>,
+    request: Message,
+) -> Frame {
+    let name = request.name().to_owned();
+    match carry_out(service, caller, subscriptions, request).await {
+        Ok(message) => Frame::new(seq, message),
+        Err((refusal, message)) => {
+            let mut frame = Frame::error_response(&name, seq, refusal.to_error());
+            if let Some(message) = message {
+                frame.message = message;
+            }
+            frame
+        }
+    }
+}
+
+/// A refusal, and the answer element to carry it when it has attributes of its own.
+type Refused = (Refusal, Option<Message>);
+
+fn plain(r: Refusal) -> Refused {
+    (r, None)
+}
+
+async fn carry_out(
+    service: &Service,
+    caller: &mut Caller,
+    subscriptions: &Mutex<Subscriptions>,
+    request: Message,
+) -> Result<Message, Refused> {
+    match request {
+        Message::GetPublicKey(_) => {
+            let (modulus, exponent) = axi::secret::key_hex(&service.key.to_public_key());
+            Ok(GetPublicKeyResp {
+                modulus: Some(modulus),
+                exponent: Some(exponent),
+            }
+            .into())
+        }
+        Message::SetMOMKey(k) => {
+            let key = axi::secret::public_key(&k.modulus, &k.exponent).map_err(|e| {
+                plain(Refusal::inval(
+                    "modulus",
+                    format!("not a usable RSA key: {e}"),
+                ))
+            })?;
+            if key.n().bits() < 1024 {
+                return Err(plain(Refusal::inval(
+                    "modulus",
+                    "the key needs at least 1024 bits",
+                )));
+            }
+            caller.client_key = Some(key);
+            Ok(SetMOMKeyResp {}.into())
+        }
+        Message::GetSARI(_) => {
+            let sari = match directory::call(service, StoreRequest::GetLicense).await {
+                Ok(StoreResponse::License(Some(l))) => {
+                    <axi::value::Hex10 as axi::value::AttrValue>::parse(&l.sari)
+                }
+                Ok(_) => None,
+                Err(r) => return Err(plain(r)),
+            };
+            Ok(GetSARIResp { sari }.into())
+        }
+        Message::GetSystemName(_) => {
+            match directory::call(service, StoreRequest::GetSettings).await {
+                Ok(StoreResponse::Settings(s)) => Ok(GetSystemNameResp {
+                    name: Some(s.system_name),
+                }
+                .into()),
+                Ok(_) => Err(plain(Refusal::new(ErrCode::EFailed, "no settings"))),
+                Err(r) => Err(plain(r)),
+            }
+        }
+        Message::GetPPUser(g) => directory::get_users(service, caller, g.uid, g.max_records)
+            .await
+            .map_err(plain),
+        Message::GetPPDev(g) => directory::get_devices(service, g.ppn, g.max_records)
+            .await
+            .map_err(plain),
+        Message::GetPPUserByNumber(g) => directory::user_by_number(service, caller, &g.num)
+            .await
+            .map_err(plain),
+        Message::GetPPDevByIPEI(g) => directory::device_by_ipei(service, g.ipei)
+            .await
+            .map_err(plain),
+        Message::CreatePPUser(c) => directory::create_user(service, caller, &c.user)
+            .await
+            .map_err(plain),
+        Message::SetPPUser(s) => directory::set_user(service, caller, &s.user)
+            .await
+            .map_err(plain),
+        Message::DeletePPUser(d) => directory::delete_user(service, caller, d.uid)
+            .await
+            .map_err(plain),
+        Message::CreatePPDev(c) => directory::create_device(service, caller, &c.pp)
+            .await
+            .map_err(plain),
+        Message::SetPPDev(s) => directory::set_device(service, caller, &s.pp)
+            .await
+            .map_err(plain),
+        Message::DeletePPDev(d) => directory::delete_device(service, caller, d.ppn)
+            .await
+            .map_err(plain),
+        Message::SetPP(s) => directory::set_pp(service, caller, s.user.as_ref(), s.pp.as_ref())
+            .await
+            .map_err(plain),
+        Message::SetPPUserDevRelation(r) => {
+            directory::set_relation(service, caller, r.uid, r.rel_type)
+                .await
+                .map_err(plain)
+        }
+        Message::SendMessage(s) => messaging::send_message(service, &s.msg)
+            .await
+            .map_err(plain),
+        Message::ApplicationDataChannel(a) => {
+            messaging::data_channel(service, a.omm_id, a.channel, a.data)
+                .await
+                .map_err(plain)
+        }
+        Message::Subscribe(s) => {
+            let applied = subscriptions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .apply(&s.entries);
+            match applied {
+                Ok((gained, lost)) => {
+                    note_interest(service, &gained, &lost);
+                    Ok(SubscribeResp { event_type: None }.into())
+                }
+                Err(event_type) => Err((
+                    Refusal::inval(
+                        "eventType",
+                        format!(
+                            "MAXI offers no event type {:?}",
+                            model::printable(&event_type)
+                        ),
+                    ),
+                    Some(
+                        SubscribeResp {
+                            event_type: Some(event_type),
+                        }
+                        .into(),
+                    ),
+                )),
+            }
+        }
+        other => Err(plain(Refusal::new(
+            ErrCode::EFailed,
+            format!("{} is not supported", other.name()),
+        ))),
+    }
+}

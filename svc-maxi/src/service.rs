@@ -1,0 +1,146 @@
+//! What every MAXI client shares: the store and svc-axi behind the requests, the key for
+//! secrets, the TLS configuration in force, the client count, the login throttle, the
+//! counters and the event stream.
+
+use crate::events::Event;
+use crate::statistics::Statistics;
+use ipc::api::axi::AxiApi;
+use ipc::api::store::{StoreApi, StoreRequest};
+use ipc::Client;
+use login_throttle::Throttle;
+use rustls::ServerConfig;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// At most this many clients at once (profile §9).
+pub const MAX_CLIENTS: usize = 8;
+
+/// Shared by every client.
+pub struct Service {
+    /// The store.
+    pub store: Client<StoreApi>,
+    /// svc-axi, for messages and the data channel; `None` when it has no socket.
+    pub axi: Option<Client<AxiApi>>,
+    /// The key clients encrypt secrets with (`GetPublicKey`).
+    pub key: rsa::RsaPrivateKey,
+    /// The MOM's AXI protocol version, for `OpenResp`.
+    pub protocol_version: u32,
+    /// The TLS handshake and the login must be done within this.
+    pub handshake_timeout: Duration,
+    /// A client silent for this long is closed.
+    pub idle_timeout: Duration,
+    /// The counters.
+    pub stats: Statistics,
+    /// Events for subscribed clients, encoded once.
+    pub events: broadcast::Sender<Arc<Event>>,
+    /// How many clients subscribed to each event type (`EventType::ALL`'s order), so
+    /// nothing is looked up for events nobody wants.
+    pub interest: [AtomicUsize; 9],
+    /// The TLS configuration for new connections; `None` until svc-web handed the
+    /// certificate.
+    pub tls: RwLock<Option<Arc<ServerConfig>>>,
+    /// Clients connected now.
+    pub clients: AtomicUsize,
+    throttle: Mutex<Throttle>,
+}
+
+impl Service {
+    /// A service with these parts and no clients yet.
+    #[must_use]
+    pub fn new(
+        store: Client<StoreApi>,
+        axi: Option<Client<AxiApi>>,
+        key: rsa::RsaPrivateKey,
+        protocol_version: u32,
+        handshake_timeout: Duration,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self {
+            store,
+            axi,
+            key,
+            protocol_version,
+            handshake_timeout,
+            idle_timeout,
+            stats: Statistics::default(),
+            events: broadcast::channel(4096).0,
+            interest: Default::default(),
+            tls: RwLock::new(None),
+            clients: AtomicUsize::new(0),
+            throttle: Mutex::default(),
+        }
+    }
+
+    /// The login throttle.
+    pub fn throttle(&self) -> MutexGuard<'_, Throttle> {
+        self.throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The TLS configuration for a new connection, if there is one yet.
+    #[must_use]
+    pub fn tls_config(&self) -> Option<Arc<ServerConfig>> {
+        self.tls
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether any client subscribed to `event_type`.
+    #[must_use]
+    pub fn wanted(&self, event_type: axi::EventType) -> bool {
+        self.interest[interest_index(event_type)].load(Ordering::Relaxed) > 0
+    }
+
+    /// Writes an entry to the event log (subsystem "MAXI"); a failure is logged only.
+    pub async fn log(&self, severity: model::Severity, text: String) {
+        let answer = self
+            .store
+            .request(StoreRequest::LogEvent {
+                severity,
+                subsystem: "MAXI".into(),
+                text,
+            })
+            .await;
+        if let Err(e) = answer {
+            tracing::warn!(error = %e, "cannot write the event log");
+        }
+    }
+}
+
+/// The index of `event_type` in [`Service::interest`].
+#[must_use]
+pub fn interest_index(event_type: axi::EventType) -> usize {
+    axi::EventType::ALL
+        .iter()
+        .position(|t| *t == event_type)
+        .unwrap_or(0)
+}
+
+/// A connected client's place among the [`MAX_CLIENTS`]: taken at accept, given back when
+/// dropped.
+pub struct Slot(Arc<Service>);
+
+impl Slot {
+    /// A slot, if one is free; the peak is noted for the statistics.
+    #[must_use]
+    pub fn take(service: &Arc<Service>) -> Option<Self> {
+        let taken = service
+            .clients
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CLIENTS).then_some(n + 1)
+            })
+            .ok()?;
+        service.stats.parallel(taken as u64 + 1);
+        Some(Self(Arc::clone(service)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
