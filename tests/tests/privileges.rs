@@ -101,13 +101,14 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         .split_whitespace()
         .all(|g| g == mom_gid.to_string()));
     let sup_ports = listening_ports(sup);
-    assert_eq!(sup_ports.len(), 3, "supervisor listeners {sup_ports:?}");
+    assert_eq!(sup_ports.len(), 4, "supervisor listeners {sup_ports:?}");
 
     let rows = mom.status();
     let expected = [
         ("store", "mom-store"),
         ("axi", "mom-axi"),
         ("web", "mom-web"),
+        ("maxi", "mom-maxi"),
     ];
     for (service, user) in expected {
         let pid = rows
@@ -173,6 +174,50 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         assert!(
             std::time::Instant::now() < deadline,
             "svc-web does not serve"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // svc-maxi holds the MAXI listeners and serves TLS with the MOM's certificate, which
+    // svc-web hands to mom-maxi alone.
+    let maxi_pid = rows
+        .iter()
+        .find(|r| r.name == "maxi")
+        .and_then(|r| r.pid)
+        .unwrap();
+    let mut maxi_ports = listening_ports(maxi_pid);
+    maxi_ports.sort_unstable();
+    let mut expected_ports = vec![
+        mom.listener("maxi").port(),
+        mom.listener("maxi-debug").port(),
+    ];
+    expected_ports.sort_unstable();
+    assert_eq!(maxi_ports, expected_ports, "svc-maxi listeners");
+    let cmdline = std::fs::read(format!("/proc/{web_pid}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let allowed: Vec<&String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--allow-uid")
+        .map(|w| &w[1])
+        .collect();
+    assert_eq!(
+        allowed,
+        vec![&uid_of("mom-maxi").to_string()],
+        "web.sock admits svc-maxi alone"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let answered = mom_tests::maxi::Maxi::try_tls(mom.listener("maxi"))
+            .ok()
+            .and_then(|mut m| m.try_request("<Ping/>", std::time::Duration::from_secs(2)));
+        if answered.is_some_and(|a| a.contains("errCode=\"EAuth\"")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "svc-maxi does not serve TLS"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
