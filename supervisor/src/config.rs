@@ -658,6 +658,23 @@ mod tests {
     }
 
     #[test]
+    fn the_plain_maxi_listener_is_off_by_default_and_loopback_only() {
+        assert_eq!(
+            Config::parse("", Path::new("t")).unwrap().listen.maxi_debug,
+            None
+        );
+        let ok = Config::parse(
+            "[listen]\nmaxi-debug = \"127.0.0.1:12621\"\n",
+            Path::new("t"),
+        );
+        assert_eq!(ok.unwrap().listener("maxi-debug").unwrap().port(), 12621);
+        let e = Config::parse("[listen]\nmaxi-debug = \"0.0.0.0:12621\"\n", Path::new("t"))
+            .unwrap_err();
+        assert!(e.to_string().contains("loopback"), "{e}");
+        assert!(Config::parse("[maxi]\nidle-timeout-secs = 0\n", Path::new("t")).is_err());
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         assert!(Config::parse("[restart]\nmin-backoff-ms = 0\nmax-backoff-ms = 1\nthrottle-ms = 1\nstable-after-secs = 1\nfailure-window-secs = 1\nmax-failures = 1\ngrace-period-ms = 1\n", Path::new("t")).is_err());
         assert!(Config::parse(

@@ -172,13 +172,15 @@ pub async fn serve<S>(
     match end {
         End::Closed => tracing::info!(%peer, transport, %account, "MAXI client left"),
         End::CutOff(why) => {
-            tracing::warn!(%peer, transport, %account, why, "MAXI client cut off");
-            service
-                .log(
-                    model::Severity::Warning,
-                    format!("MAXI client {peer} ({account}) cut off: {why}"),
-                )
-                .await;
+            if let Some(held) = service.may_warn("cut off") {
+                tracing::warn!(%peer, transport, %account, why, more_cut_off = held, "MAXI client cut off");
+                service
+                    .log(
+                        model::Severity::Warning,
+                        format!("MAXI client {} ({account}) cut off: {why}", peer.ip()),
+                    )
+                    .await;
+            }
         }
         End::LoginTimeout => {
             bump(&service.stats.failed_connections);
@@ -186,7 +188,9 @@ pub async fn serve<S>(
         }
         End::Protocol(why) => {
             bump(&service.stats.failed_requests);
-            tracing::warn!(%peer, transport, %account, %why, "MAXI client broke the protocol; closed");
+            if let Some(held) = service.may_warn("protocol") {
+                tracing::warn!(%peer, transport, %account, %why, more_closed = held, "MAXI client broke the protocol; closed");
+            }
         }
         End::Io(why) => tracing::info!(%peer, transport, %account, %why, "MAXI connection failed"),
         End::Idle => {

@@ -58,6 +58,9 @@ pub struct Subscriptions {
     entries: Vec<(EventType, Filter)>,
 }
 
+/// Filters one client may hold at most (each `uid` or `ppn` named is one).
+pub const MAX_FILTERS: usize = 256;
+
 /// The event types MAXI offers.
 pub const OFFERED: [EventType; 5] = [
     EventType::PPUserCnf,
@@ -70,7 +73,8 @@ pub const OFFERED: [EventType; 5] = [
 impl Subscriptions {
     /// Applies a `Subscribe`'s entries; `Err(name)` names the first event type MAXI does not
     /// offer, and then nothing changes. Returns the types that went from unwanted to
-    /// wanted and back, for the service's interest counts.
+    /// wanted and back, for the service's interest counts. Filters beyond [`MAX_FILTERS`]
+    /// are not added (the answer is still no error: `-1` covers every record).
     ///
     /// # Errors
     /// The unknown event type's name.
@@ -104,7 +108,7 @@ impl Subscriptions {
             if off {
                 self.entries.retain(|(x, _)| *x != t);
             } else if let Some(f) = filter {
-                if !self.entries.contains(&(t, f)) {
+                if !self.entries.contains(&(t, f)) && self.entries.len() < MAX_FILTERS {
                     self.entries.push((t, f));
                 }
             }
@@ -384,6 +388,18 @@ mod tests {
             .unwrap();
         assert_eq!(lost, vec![EventType::PPUserCnf]);
         assert!(!s.matches(&event(EventType::PPUserCnf, 7)));
+    }
+
+    #[test]
+    fn a_client_holds_a_bounded_number_of_filters() {
+        let mut s = Subscriptions::default();
+        for uid in 0..1000 {
+            s.apply(&entries(&format!(
+                "<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"{uid}\"/></Subscribe>"
+            )))
+            .unwrap();
+        }
+        assert_eq!(s.entries.len(), MAX_FILTERS);
     }
 
     #[test]

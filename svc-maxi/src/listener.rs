@@ -59,16 +59,19 @@ pub async fn serve(service: Arc<Service>, listener: TcpListener, transport: Tran
             }
             let refusing = Arc::clone(&refusing);
             tokio::spawn(async move {
-                tracing::warn!(%peer, transport = transport.name(), "MAXI client refused: too many clients");
-                service
-                    .log(
-                        model::Severity::Warning,
-                        format!(
-                            "MAXI client {peer} refused: {} clients are connected already",
-                            crate::service::MAX_CLIENTS
-                        ),
-                    )
-                    .await;
+                if let Some(held) = service.may_warn("refused") {
+                    tracing::warn!(%peer, transport = transport.name(), more_refused = held, "MAXI client refused: too many clients");
+                    service
+                        .log(
+                            model::Severity::Warning,
+                            format!(
+                                "MAXI client {} refused: {} clients are connected already",
+                                peer.ip(),
+                                crate::service::MAX_CLIENTS
+                            ),
+                        )
+                        .await;
+                }
                 let deadline = Instant::now() + service.handshake_timeout;
                 let _ =
                     tokio::time::timeout_at(deadline.into(), refuse(&service, stream, transport))
@@ -117,7 +120,9 @@ async fn handshake(
     deadline: Instant,
 ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let Some(config) = service.tls_config() else {
-        tracing::warn!(%peer, "MAXI client refused: svc-web has not handed the MOM's certificate yet");
+        if let Some(held) = service.may_warn("no certificate") {
+            tracing::warn!(%peer, more_refused = held, "MAXI client refused: svc-web has not handed the MOM's certificate yet");
+        }
         return None;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);

@@ -44,7 +44,13 @@ pub struct Service {
     /// Clients connected now.
     pub clients: AtomicUsize,
     throttle: Mutex<Throttle>,
+    /// When each kind of remote-driven warning was last logged, and how many were held
+    /// back since.
+    warned: Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u64)>>,
 }
+
+/// A remote-driven warning of one kind is logged at most this often.
+pub const WARN_EVERY: Duration = Duration::from_secs(10);
 
 impl Service {
     /// A service with these parts and no clients yet.
@@ -70,6 +76,32 @@ impl Service {
             tls: RwLock::new(None),
             clients: AtomicUsize::new(0),
             throttle: Mutex::default(),
+            warned: Mutex::default(),
+        }
+    }
+
+    /// Whether a warning of `kind` that a client caused may be logged now (at most once
+    /// per [`WARN_EVERY`]); `Some(n)` with the number held back since the last one.
+    pub fn may_warn(&self, kind: &'static str) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match warned.get_mut(kind) {
+            Some((at, held)) if now.duration_since(*at) < WARN_EVERY => {
+                *held += 1;
+                None
+            }
+            Some((at, held)) => {
+                let n = *held;
+                (*at, *held) = (now, 0);
+                Some(n)
+            }
+            None => {
+                warned.insert(kind, (now, 0));
+                Some(0)
+            }
         }
     }
 

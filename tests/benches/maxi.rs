@@ -10,10 +10,10 @@
 //! - resident memory of svc-maxi per connected, logged-in, subscribed client.
 
 use ipc::api::store::{NewAccount, StoreRequest, StoreResponse};
+use model::{LinkState, Omm};
 use mom_tests::bench::{ms, percentile};
 use mom_tests::maxi::{attr, Maxi};
 use mom_tests::{rss_kb, Mom, Options};
-use model::{LinkState, Omm};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,10 @@ fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) {
         password: "omm-password".into(),
         ..Omm::default()
     };
-    assert!(matches!(mom.store(StoreRequest::PutOmm(omm)), StoreResponse::Created(_)));
+    assert!(matches!(
+        mom.store(StoreRequest::PutOmm(omm)),
+        StoreResponse::Created(_)
+    ));
 }
 
 /// Runs `per_client` requests made by `request(client index, i)` on every client at once;
@@ -126,7 +129,9 @@ fn main() {
                     let mut events = 0u64;
                     let mut last = started.elapsed();
                     while (users.len() as u64) < expected {
-                        let Some(e) = m.event(Duration::from_secs(60)) else { break };
+                        let Some(e) = m.event(Duration::from_secs(60)) else {
+                            break;
+                        };
                         events += 1;
                         last = started.elapsed();
                         if e.starts_with("<EventPPUserCnf") {
@@ -139,7 +144,10 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("client")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
     });
     let events: u64 = received.iter().map(|(e, _)| e).sum();
     let span = received.iter().map(|(_, d)| *d).max().unwrap_or_default();
@@ -161,7 +169,10 @@ fn main() {
     let reads = rate(&mut clients, 2000, |c, i| {
         let omm = 1 + (c * 61 + i) % OMMS as usize;
         let user = i % USERS as usize;
-        format!("<GetPPUserByNumber num=\"{}\"/>", omm_sim::population::number(omm as u32, user as u32))
+        format!(
+            "<GetPPUserByNumber num=\"{}\"/>",
+            omm_sim::population::number(omm as u32, user as u32)
+        )
     });
     println!("GetPPUserByNumber, {CLIENTS} clients: {reads:.0} requests/s");
     let writes = rate(&mut clients, 200, |c, i| {

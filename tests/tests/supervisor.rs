@@ -195,7 +195,11 @@ fn sigterm_stops_every_process_within_the_grace_period_and_leaves_no_orphan() {
     };
     let mut mom = Mom::start(&options);
     let pids: Vec<u32> = mom.status().iter().filter_map(|s| s.pid).collect();
-    assert_eq!(pids.len(), 5, "store, axi, web, maxi and the stubborn service");
+    assert_eq!(
+        pids.len(),
+        5,
+        "store, axi, web, maxi and the stubborn service"
+    );
     let started = Instant::now();
     let status = mom.stop(Duration::from_secs(10));
     let took = started.elapsed();
