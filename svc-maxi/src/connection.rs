@@ -47,28 +47,16 @@ enum End {
     CutOff(&'static str),
 }
 
-/// The send side: a bounded queue to the writer task.
-#[derive(Clone)]
-struct Outbox {
-    tx: mpsc::Sender<Arc<[u8]>>,
-    queued: Arc<AtomicUsize>,
-    cut: Arc<Notify>,
-    reason: Arc<Mutex<Option<&'static str>>>,
+/// What the send side and the writer task share: the bytes queued, and why the client was
+/// cut off (with a notification for the reader).
+#[derive(Default)]
+struct QueueState {
+    queued: AtomicUsize,
+    cut: Notify,
+    reason: Mutex<Option<&'static str>>,
 }
 
-impl Outbox {
-    /// Queues `bytes`; on overflow the client is cut off and `false` returned.
-    fn push(&self, bytes: Arc<[u8]>) -> bool {
-        let len = bytes.len();
-        let queued = self.queued.fetch_add(len, Ordering::AcqRel) + len;
-        if queued > QUEUE_BYTES || self.tx.try_send(bytes).is_err() {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
-            self.cut_off("its send queue is full");
-            return false;
-        }
-        true
-    }
-
+impl QueueState {
     fn cut_off(&self, why: &'static str) {
         self.reason
             .lock()
@@ -82,6 +70,36 @@ impl Outbox {
             .reason
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The send side: a bounded queue to the writer task. The writer holds only the
+/// [`QueueState`], so the queue closes (and the writer ends) when the last `Outbox` goes.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::Sender<Arc<[u8]>>,
+    state: Arc<QueueState>,
+}
+
+impl Outbox {
+    /// Queues `bytes`; on overflow the client is cut off and `false` returned.
+    fn push(&self, bytes: Arc<[u8]>) -> bool {
+        let len = bytes.len();
+        let queued = self.state.queued.fetch_add(len, Ordering::AcqRel) + len;
+        if queued > QUEUE_BYTES || self.tx.try_send(bytes).is_err() {
+            self.state.queued.fetch_sub(len, Ordering::AcqRel);
+            self.cut_off("its send queue is full");
+            return false;
+        }
+        true
+    }
+
+    fn cut_off(&self, why: &'static str) {
+        self.state.cut_off(why);
+    }
+
+    fn reason(&self) -> Option<&'static str> {
+        self.state.reason()
     }
 }
 
@@ -100,12 +118,10 @@ pub async fn serve<S>(
     let (tx, mut rx) = mpsc::channel::<Arc<[u8]>>(QUEUE_FRAMES);
     let outbox = Outbox {
         tx,
-        queued: Arc::default(),
-        cut: Arc::default(),
-        reason: Arc::default(),
+        state: Arc::default(),
     };
     let writer_task = {
-        let outbox = outbox.clone();
+        let outbox = Arc::clone(&outbox.state);
         let service = Arc::clone(&service);
         tokio::spawn(async move {
             while let Some(bytes) = rx.recv().await {
@@ -219,7 +235,7 @@ impl Client {
             } else {
                 tokio::time::Instant::from_std(login_deadline)
             };
-            let cut = Arc::clone(&self.outbox.cut);
+            let state = Arc::clone(&self.outbox.state);
             let n = tokio::select! {
                 read = tokio::time::timeout_at(deadline, reader.read(&mut buf)) => match read {
                     Ok(Ok(0)) => return End::Closed,
@@ -228,7 +244,7 @@ impl Client {
                     Err(_) if self.caller.is_some() => return End::Idle,
                     Err(_) => return End::LoginTimeout,
                 },
-                () = cut.notified() => return End::CutOff(self.outbox.reason().unwrap_or("it stopped reading")),
+                () = state.cut.notified() => return End::CutOff(self.outbox.reason().unwrap_or("it stopped reading")),
             };
             self.service
                 .stats
