@@ -38,6 +38,33 @@ struct Entry {
     lockouts: u32,
 }
 
+impl Key {
+    /// The two keys of a login by `name` from `source`: the account (case-insensitive) and
+    /// the address.
+    #[must_use]
+    pub fn of_login(name: &str, source: std::net::IpAddr) -> [Self; 2] {
+        [Self::Account(name.to_lowercase()), Self::Source(source)]
+    }
+
+    /// What the key is, for a log line: "account" or "source address".
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Account(_) => "account",
+            Self::Source(_) => "source address",
+        }
+    }
+}
+
+/// A lockout that a failed login caused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockout {
+    /// The longest of the keys' lockouts.
+    pub longest: Duration,
+    /// What was locked: "account", "source address", or both joined by "and".
+    pub what: String,
+}
+
 /// The result of a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -92,6 +119,43 @@ impl Throttle {
             return Verdict::LockedNow(lockout);
         }
         Verdict::Counted
+    }
+
+    /// A failed login by `name` from `source`, counted for both of its keys; the lockout
+    /// it caused, if any.
+    pub fn login_failed(
+        &mut self,
+        name: &str,
+        source: std::net::IpAddr,
+        now: Instant,
+    ) -> Option<Lockout> {
+        let locked: Vec<(Key, Duration)> = Key::of_login(name, source)
+            .into_iter()
+            .filter_map(|key| match self.failure(key.clone(), now) {
+                Verdict::LockedNow(d) => Some((key, d)),
+                Verdict::Counted => None,
+            })
+            .collect();
+        let longest = locked.iter().map(|(_, d)| *d).max()?;
+        let what: Vec<&str> = locked.iter().map(|(k, _)| k.kind()).collect();
+        Some(Lockout {
+            longest,
+            what: what.join(" and "),
+        })
+    }
+
+    /// How long a login by `name` from `source` must still wait, if either key is locked.
+    #[must_use]
+    pub fn login_locked(
+        &self,
+        name: &str,
+        source: std::net::IpAddr,
+        now: Instant,
+    ) -> Option<Duration> {
+        Key::of_login(name, source)
+            .iter()
+            .filter_map(|k| self.locked(k, now))
+            .max()
     }
 
     /// A successful login of `key`: its failures are forgotten.
@@ -197,5 +261,24 @@ mod tests {
             t.failure(Key::Source(ip), start + Duration::from_millis(u64::from(i)));
         }
         assert_eq!(t.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn a_login_failure_counts_for_the_account_and_the_address_and_says_what_it_locked() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        let ip: std::net::IpAddr = [192, 0, 2, 7].into();
+        for _ in 1..MAX_FAILURES {
+            assert_eq!(t.login_failed("Admin", ip, now), None);
+        }
+        let lockout = t.login_failed("admin", ip, now).expect("locked");
+        assert_eq!(lockout.what, "account and source address");
+        assert_eq!(lockout.longest, LOCKOUT);
+        assert_eq!(
+            t.login_locked("ADMIN", [192, 0, 2, 8].into(), now),
+            Some(LOCKOUT)
+        );
+        assert_eq!(t.login_locked("other", ip, now), Some(LOCKOUT));
+        assert_eq!(t.login_locked("other", [192, 0, 2, 8].into(), now), None);
     }
 }

@@ -159,10 +159,10 @@ async fn send_message(shared: &Shared, attrs: Vec<(String, String)>) -> AxiRespo
     }
     match crate::messaging::deliver(shared, msg).await {
         Ok(()) => AxiResponse::Done,
-        Err(r) => AxiResponse::Refused {
-            code: r.code,
-            bad: r.bad,
-            info: r.info,
+        Err(e) => AxiResponse::Refused {
+            code: e.code.as_str().to_owned(),
+            bad: e.bad,
+            info: e.info.unwrap_or_default(),
         },
     }
 }

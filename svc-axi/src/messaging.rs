@@ -5,8 +5,9 @@
 //! counted and, from a handset, written to the event log (repeats counted).
 
 use crate::session::Session;
-use crate::shared::{Refusal, Routed, Shared};
+use crate::shared::{Routed, Shared};
 use axi::record::AxiRecord;
+use axi::{ErrCode, ErrorInfo};
 
 /// Delivers `msg` to the OMM where the user with its `toAddr` number is located; `Ok` once
 /// that OMM took it.
@@ -14,32 +15,31 @@ use axi::record::AxiRecord;
 /// # Errors
 /// `ENoEnt bad="toAddr"` when no user with that number is at a connected OMM; the target
 /// OMM's own error when it refused the message; `EFailed` when its link went down meanwhile.
-pub async fn deliver(shared: &Shared, mut msg: axi::TextMessage) -> Result<(), Refusal> {
+pub async fn deliver(shared: &Shared, mut msg: axi::TextMessage) -> Result<(), ErrorInfo> {
     msg.attrs.retain(|(k, _)| k != "ppn");
     let to = msg.raw("toAddr").unwrap_or("").to_owned();
     let number = to.strip_prefix("tel:").unwrap_or(&to).to_owned();
-    let no_user = || Refusal {
-        code: "ENoEnt".into(),
-        bad: Some("toAddr".into()),
-        info: format!(
+    let no_user = || {
+        ErrorInfo::new(ErrCode::ENoEnt).bad("toAddr").info(format!(
             "no user with number {} is located at a connected OMM",
             model::printable(&number)
-        ),
+        ))
     };
     let user = match shared.store.user_by_number(&number).await {
         Ok(Some(user)) if user.home_omm != 0 => user,
         Ok(_) => return Err(no_user()),
-        Err(e) => return Err(Refusal::new("EFailed", format!("the store: {e}"))),
+        Err(e) => return Err(ErrorInfo::new(ErrCode::EFailed).info(format!("the store: {e}"))),
     };
     let Some(route) = shared.route(user.home_omm) else {
         return Err(no_user());
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     if route.send(Routed::Message(msg, tx)).await.is_err() {
-        return Err(Refusal::new("EFailed", "the target OMM's link is down"));
+        return Err(ErrorInfo::new(ErrCode::EFailed).info("the target OMM's link is down"));
     }
-    rx.await
-        .unwrap_or_else(|_| Err(Refusal::new("EFailed", "the target OMM's link closed")))
+    rx.await.unwrap_or_else(|_| {
+        Err(ErrorInfo::new(ErrCode::EFailed).info("the target OMM's link closed"))
+    })
 }
 
 impl Session<'_> {
@@ -64,6 +64,7 @@ impl Session<'_> {
             Err(why) => {
                 self.store.count("axi.messages_failed", 1).await;
                 // Driven by handsets: the event log counts repeats; the journal line is debug.
+                let why = why.info.unwrap_or_default();
                 tracing::debug!(from_omm = self.omm.id, to = %to, %why, "message not delivered");
                 self.store
                     .log(
@@ -72,7 +73,7 @@ impl Session<'_> {
                             "message from OMM {} to {} not delivered: {}",
                             self.omm.id,
                             model::printable(&to),
-                            why.info
+                            why
                         ),
                     )
                     .await;

@@ -43,40 +43,14 @@ pub struct Shared {
 #[derive(Debug)]
 pub enum Routed {
     /// Deliver a text message; answers whether the OMM accepted it, with its error if not.
-    Message(axi::TextMessage, oneshot::Sender<Result<(), Refusal>>),
+    Message(
+        axi::TextMessage,
+        oneshot::Sender<Result<(), axi::ErrorInfo>>,
+    ),
     /// Send application data `(channel, base64 data)`; answers whether the OMM accepted it.
     Data(String, String, oneshot::Sender<Result<(), String>>),
     /// "Update OMM"; answers whether the OMM took it.
     SoftwareUpdate(oneshot::Sender<Result<(), String>>),
-}
-
-/// Why a message was not delivered, as an AXI error for the sender.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// AXI `errCode`.
-    pub code: String,
-    /// AXI `bad`.
-    pub bad: Option<String>,
-    /// Why.
-    pub info: String,
-}
-
-impl Refusal {
-    /// A refusal with `code` and `info`, no attribute at fault.
-    #[must_use]
-    pub fn new(code: &str, info: impl Into<String>) -> Self {
-        Self {
-            code: code.to_owned(),
-            bad: None,
-            info: info.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.info, self.code)
-    }
 }
 
 impl Shared {

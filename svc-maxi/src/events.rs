@@ -165,124 +165,181 @@ fn publish(service: &Service, event: Event) {
     let _ = service.events.send(Arc::new(event));
 }
 
+/// Record lookups for events that may run at once; their events still go out in the
+/// feed's order.
+const LOOKUPS_AT_ONCE: usize = 32;
+
+/// What a change needs for its event, looked up.
+enum Looked {
+    /// Nobody wants it, or the record is gone again.
+    Nothing,
+    /// A user record (or its deletion).
+    User(u32, Option<model::User>),
+    /// A device record (or its deletion).
+    Device(u32, Option<model::Device>),
+    /// An OMM record's name and link (or its deletion).
+    Omm(u32, Option<(String, LinkNow)>),
+}
+
+/// An OMM link's state as `EventMOMOMMCnf` tells it.
+type LinkNow = (model::LinkState, bool, String);
+
 /// Follows the store's change feed, resuming after reconnects, and publishes the events
 /// clients asked for; a settings change may change the TLS security level.
+///
+/// `feed` must be a connection of its own: its events are read while the lookups go
+/// through [`Service::store`], so a burst of changes (an import) never waits behind
+/// itself. Up to [`LOOKUPS_AT_ONCE`] lookups run at once; events keep the feed's order.
 pub async fn follow_store(
     service: Arc<Service>,
     identity: Arc<crate::tls::Identity>,
-    client: Client<StoreApi>,
+    feed_client: Client<StoreApi>,
     mut feed: mpsc::Receiver<ClientEvent<StoreResponse>>,
 ) {
     let mut last = 0;
-    let mut links: HashMap<u32, (model::LinkState, bool, String)> = HashMap::new();
-    while let Some(event) = feed.recv().await {
-        match event {
-            ClientEvent::Connected(_) => {
-                let client = client.clone();
-                let from_rev = last;
-                tokio::spawn(async move {
-                    let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
-                });
-            }
-            ClientEvent::Event(StoreResponse::Changed(change)) => {
-                last = change.rev;
-                if change.entity == Entity::Settings {
-                    let _ = identity.refresh_settings(&service).await;
+    let mut links: HashMap<u32, LinkNow> = HashMap::new();
+    let mut pending: std::collections::VecDeque<tokio::task::JoinHandle<Looked>> =
+        std::collections::VecDeque::new();
+    loop {
+        tokio::select! {
+            biased;
+            looked = async { pending.front_mut().expect("pending").await }, if !pending.is_empty() => {
+                pending.pop_front();
+                if let Ok(looked) = looked {
+                    publish_looked(&service, looked, &mut links);
                 }
-                on_change(&service, change, &mut links).await;
             }
-            ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
-                last = rev;
-                let _ = identity.refresh_settings(&service).await;
+            event = feed.recv(), if pending.len() < LOOKUPS_AT_ONCE => {
+                let Some(event) = event else { return };
+                match event {
+                    ClientEvent::Connected(_) => {
+                        let client = feed_client.clone();
+                        let from_rev = last;
+                        tokio::spawn(async move {
+                            let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
+                        });
+                    }
+                    ClientEvent::Event(StoreResponse::Changed(change)) => {
+                        last = change.rev;
+                        if change.entity == Entity::Settings {
+                            let _ = identity.refresh_settings(&service).await;
+                        }
+                        let service = Arc::clone(&service);
+                        pending.push_back(tokio::spawn(async move { lookup(&service, change).await }));
+                    }
+                    ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
+                        last = rev;
+                        let _ = identity.refresh_settings(&service).await;
+                    }
+                    ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+                }
             }
-            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
         }
     }
 }
 
-async fn on_change(
-    service: &Service,
-    change: Change,
-    links: &mut HashMap<u32, (model::LinkState, bool, String)>,
-) {
+/// Looks up what `change`'s event needs, if anybody wants it.
+async fn lookup(service: &Service, change: Change) -> Looked {
     let deleted = change.op == ChangeOp::Delete;
+    let id = change.id;
     match change.entity {
         Entity::User if service.wanted(EventType::PPUserCnf) => {
-            let user = if deleted {
-                let mut rec = PpUser::default();
-                rec.set_raw("uid", change.id.to_string());
-                rec.set_raw("deleted", "true");
-                rec
-            } else {
-                match service
-                    .store
-                    .request(StoreRequest::GetUser(change.id))
-                    .await
-                {
-                    Ok(StoreResponse::User(u)) => records::user_out(&u, None),
-                    _ => return,
-                }
-            };
-            let frame = Frame::new(None, EventPPUserCnf { user: Some(user) });
-            publish(service, Event::new(EventType::PPUserCnf, change.id, &frame));
+            if deleted {
+                return Looked::User(id, None);
+            }
+            match service.store.request(StoreRequest::GetUser(id)).await {
+                Ok(StoreResponse::User(u)) => Looked::User(id, Some(u)),
+                _ => Looked::Nothing,
+            }
         }
         Entity::Device if service.wanted(EventType::PPDevCnf) => {
-            let pp = if deleted {
-                let mut rec = PpDev::default();
-                rec.set_raw("ppn", change.id.to_string());
-                rec.set_raw("deleted", "true");
-                rec
-            } else {
-                match service
-                    .store
-                    .request(StoreRequest::GetDevice(change.id))
-                    .await
-                {
-                    Ok(StoreResponse::Device(d)) => records::device_out(&d),
-                    _ => return,
-                }
-            };
-            let frame = Frame::new(None, EventPPDevCnf { pp: Some(pp) });
-            publish(service, Event::new(EventType::PPDevCnf, change.id, &frame));
+            if deleted {
+                return Looked::Device(id, None);
+            }
+            match service.store.request(StoreRequest::GetDevice(id)).await {
+                Ok(StoreResponse::Device(d)) => Looked::Device(id, Some(d)),
+                _ => Looked::Nothing,
+            }
         }
         Entity::Omm if service.wanted(EventType::MOMOMMCnf) => {
-            let (name, state) = if deleted {
-                (
+            if deleted {
+                return Looked::Omm(id, None);
+            }
+            match service.store.request(StoreRequest::GetOmm(id)).await {
+                Ok(StoreResponse::Omm(o)) => Looked::Omm(
+                    id,
+                    Some((
+                        o.name,
+                        (o.health.link, o.health.healthy, o.health.last_error),
+                    )),
+                ),
+                _ => Looked::Nothing,
+            }
+        }
+        _ => Looked::Nothing,
+    }
+}
+
+/// Publishes the event of a looked-up change, in the feed's order.
+fn publish_looked(service: &Service, looked: Looked, links: &mut HashMap<u32, LinkNow>) {
+    match looked {
+        Looked::Nothing => {}
+        Looked::User(uid, user) => {
+            let rec = user.map_or_else(
+                || {
+                    let mut rec = PpUser::default();
+                    rec.set_raw("uid", uid.to_string());
+                    rec.set_raw("deleted", "true");
+                    rec
+                },
+                |u| records::user_out(&u, None),
+            );
+            let frame = Frame::new(None, EventPPUserCnf { user: Some(rec) });
+            publish(service, Event::new(EventType::PPUserCnf, uid, &frame));
+        }
+        Looked::Device(ppn, device) => {
+            let rec = device.map_or_else(
+                || {
+                    let mut rec = PpDev::default();
+                    rec.set_raw("ppn", ppn.to_string());
+                    rec.set_raw("deleted", "true");
+                    rec
+                },
+                |d| records::device_out(&d),
+            );
+            let frame = Frame::new(None, EventPPDevCnf { pp: Some(rec) });
+            publish(service, Event::new(EventType::PPDevCnf, ppn, &frame));
+        }
+        Looked::Omm(id, found) => {
+            let (name, state) = match found {
+                Some((name, state)) => (Some(name), state),
+                None => (
                     None,
                     (
                         model::LinkState::Down,
                         false,
                         "the OMM record was deleted".into(),
                     ),
-                )
-            } else {
-                match service.store.request(StoreRequest::GetOmm(change.id)).await {
-                    Ok(StoreResponse::Omm(o)) => (
-                        Some(o.name),
-                        (o.health.link, o.health.healthy, o.health.last_error),
-                    ),
-                    _ => return,
-                }
+                ),
             };
             // Every health or provisioning note is an OMM change: only link changes count.
-            if links.get(&change.id) == Some(&state) {
+            if links.get(&id) == Some(&state) {
                 return;
             }
-            links.insert(change.id, state.clone());
+            links.insert(id, state.clone());
             let (link, healthy, reason) = state;
             let frame = Frame::new(
                 None,
                 EventMOMOMMCnf {
-                    omm_id: change.id,
+                    omm_id: id,
                     name,
                     link: format!("{link:?}"),
                     healthy: Some(healthy),
                     reason: (!reason.is_empty()).then_some(reason),
                 },
             );
-            publish(service, Event::new(EventType::MOMOMMCnf, change.id, &frame));
+            publish(service, Event::new(EventType::MOMOMMCnf, id, &frame));
         }
-        _ => {}
     }
 }
 

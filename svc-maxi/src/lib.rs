@@ -141,11 +141,22 @@ pub async fn run(
         let (identity, service) = (Arc::clone(&identity), Arc::clone(&service));
         tokio::spawn(async move { identity.first_settings(&service).await });
     }
+    // The change feed on a connection of its own (see `events::follow_store`); the request
+    // connection has no events, its receiver is only kept open.
+    let (feed, feed_events) = Client::<StoreApi>::start(
+        args.store_socket.clone(),
+        hello.clone(),
+        ClientOptions::default(),
+    );
+    tokio::spawn(async move {
+        let mut store_events = store_events;
+        while store_events.recv().await.is_some() {}
+    });
     tokio::spawn(events::follow_store(
         Arc::clone(&service),
         Arc::clone(&identity),
-        store.clone(),
-        store_events,
+        feed,
+        feed_events,
     ));
     if let (Some(c), Some(e)) = (axi, axi_events) {
         tokio::spawn(events::follow_axi(Arc::clone(&service), c, e));

@@ -6,7 +6,7 @@
 use crate::service::Service;
 use crate::session::Access;
 use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
-use login_throttle::{Key, Verdict};
+use login_throttle::Key;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -26,13 +26,9 @@ pub enum Outcome {
 
 /// Checks `name` and `password` from a client at `source`.
 pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr) -> Outcome {
-    let keys = [Key::Account(name.to_lowercase()), Key::Source(source)];
-    let locked = {
-        let throttle = service.throttle();
-        keys.iter()
-            .filter_map(|k| throttle.locked(k, Instant::now()))
-            .max()
-    };
+    let locked = service
+        .throttle()
+        .login_locked(name, source, Instant::now());
     if let Some(wait) = locked {
         return Outcome::Refused(format!(
             "too many failed logins; try again in {} s",
@@ -54,7 +50,7 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
             );
         }
         Ok(StoreResponse::Account(account)) => {
-            service.throttle().success(&keys[0]);
+            service.throttle().success(&Key::of_login(name, source)[0]);
             let access = if account.write {
                 Access::ReadWrite
             } else {
@@ -82,31 +78,16 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
 
 /// Counts a failed login; a lockout is logged and goes to the event log.
 async fn count_failure(service: &Service, name: &str, source: IpAddr, why: &'static str) {
-    let now = Instant::now();
-    let locked: Vec<(Key, std::time::Duration)> = {
-        let mut throttle = service.throttle();
-        [Key::Account(name.to_lowercase()), Key::Source(source)]
-            .into_iter()
-            .filter_map(|key| match throttle.failure(key.clone(), now) {
-                Verdict::LockedNow(d) => Some((key, d)),
-                Verdict::Counted => None,
-            })
-            .collect()
-    };
+    let lockout = service
+        .throttle()
+        .login_failed(name, source, Instant::now());
     tracing::info!(account = %model::printable(name), %source, reason = why, "MAXI login failed");
-    if let Some(longest) = locked.iter().map(|(_, d)| *d).max() {
-        let what: Vec<&str> = locked
-            .iter()
-            .map(|(k, _)| match k {
-                Key::Account(_) => "account",
-                Key::Source(_) => "source address",
-            })
-            .collect();
+    if let Some(lockout) = lockout {
         tracing::warn!(
             account = %model::printable(name),
             %source,
-            locked = %what.join(" and "),
-            lockout_secs = longest.as_secs(),
+            locked = %lockout.what,
+            lockout_secs = lockout.longest.as_secs(),
             "failed MAXI logins: temporarily locked"
         );
         service
@@ -115,8 +96,8 @@ async fn count_failure(service: &Service, name: &str, source: IpAddr, why: &'sta
                 format!(
                     "MAXI: failed logins for account {:?} from {source}: {} locked for {} s",
                     model::printable(name),
-                    what.join(" and "),
-                    longest.as_secs()
+                    lockout.what,
+                    lockout.longest.as_secs()
                 ),
             )
             .await;

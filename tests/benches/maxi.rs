@@ -37,21 +37,6 @@ fn client(mom: &Mom) -> Maxi {
     }
 }
 
-fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) {
-    let omm = Omm {
-        enabled: true,
-        name: format!("Site {index}"),
-        omm1: format!("127.0.0.1:{}", fleet.omm(index).addr.port()),
-        user: "omm".into(),
-        password: "omm-password".into(),
-        ..Omm::default()
-    };
-    assert!(matches!(
-        mom.store(StoreRequest::PutOmm(omm)),
-        StoreResponse::Created(_)
-    ));
-}
-
 /// Runs `per_client` requests made by `request(client index, i)` on every client at once;
 /// requests per second overall.
 fn rate(clients: &mut [Maxi], per_client: usize, request: fn(usize, usize) -> String) -> f64 {
@@ -118,7 +103,7 @@ fn main() {
     let expected = u64::from(OMMS * USERS);
     let started = Instant::now();
     for i in 1..=OMMS {
-        add_omm(&mom, &fleet, i);
+        let _ = mom_tests::sim::add_omm(&mom, &fleet, i);
     }
     let received: Vec<(u64, Duration)> = std::thread::scope(|s| {
         let handles: Vec<_> = clients

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod maxi;
+pub mod sim;
 pub mod web;
 
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceStatus};

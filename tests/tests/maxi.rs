@@ -4,8 +4,9 @@
 
 use axi::record::AxiRecord;
 use ipc::api::store::{NewAccount, StoreRequest, StoreResponse};
-use model::{LinkState, Omm};
+use model::LinkState;
 use mom_tests::maxi::{attr, Maxi};
+use mom_tests::sim::{add_omm, omms, runtime, wait};
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::net::SocketAddr;
@@ -29,14 +30,6 @@ fn account(mom: &Mom, (name, password): (&str, &str), write: bool, enabled: bool
         write,
     }));
     assert!(matches!(answer, StoreResponse::Created(_)), "{answer:?}");
-}
-
-fn wait(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A TLS client once svc-maxi has the MOM's certificate.
@@ -72,14 +65,6 @@ fn users(mom: &Mom) -> u64 {
     mom.totals().0
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
     rt.block_on(Fleet::start(FleetOptions {
         omms,
@@ -88,28 +73,6 @@ fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
         ..FleetOptions::default()
     }))
     .expect("fleet")
-}
-
-fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) -> u32 {
-    let omm = Omm {
-        enabled: true,
-        name: format!("Site {index}"),
-        omm1: format!("127.0.0.1:{}", fleet.omm(index).addr.port()),
-        user: "omm".into(),
-        password: "omm-password".into(),
-        ..Omm::default()
-    };
-    match mom.store(StoreRequest::PutOmm(omm)) {
-        StoreResponse::Created(id) => id,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn omms(mom: &Mom) -> Vec<Omm> {
-    match mom.store(StoreRequest::ListOmms) {
-        StoreResponse::Omms(o) => o,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]

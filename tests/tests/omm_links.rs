@@ -4,21 +4,13 @@
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{LinkState, Omm, User};
+use mom_tests::sim::{add_omm, omms, runtime, wait};
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const USERS: u32 = 20;
-
-/// The runtime the simulated fleet of a test runs on.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn fleet(rt: &tokio::runtime::Runtime, omms: u32) -> Fleet {
     let mut options = FleetOptions {
@@ -78,28 +70,6 @@ fn bring_back(mom: &Mom, mut record: Omm) {
     ok(mom.store(StoreRequest::PutOmm(record)));
 }
 
-fn add_omm(mom: &Mom, fleet: &Fleet, index: u32) -> u32 {
-    let omm = Omm {
-        enabled: true,
-        name: format!("Site {index}"),
-        omm1: format!("127.0.0.1:{}", fleet.omm(index).addr.port()),
-        user: "omm".into(),
-        password: "omm-password".into(),
-        ..Omm::default()
-    };
-    match mom.store(StoreRequest::PutOmm(omm)) {
-        StoreResponse::Created(id) => id,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn omms(mom: &Mom) -> Vec<Omm> {
-    match mom.store(StoreRequest::ListOmms) {
-        StoreResponse::Omms(o) => o,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn user_total(mom: &Mom) -> u64 {
     mom.totals().0
 }
@@ -111,14 +81,6 @@ fn device_total(mom: &Mom) -> u64 {
 /// Asserts the store accepted a write.
 fn ok(response: StoreResponse) {
     assert!(!matches!(response, StoreResponse::Error(_)), "{response:?}");
-}
-
-fn wait(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn user_by_number(mom: &Mom, num: &str) -> Option<User> {

@@ -319,11 +319,7 @@ impl Session<'_> {
                     .await?;
                 let outcome = match &frame.error {
                     None => Ok(()),
-                    Some(e) => Err(crate::shared::Refusal {
-                        code: e.code.as_str().to_owned(),
-                        bad: e.bad.clone(),
-                        info: refused(&frame).unwrap_or_default(),
-                    }),
+                    Some(e) => Err(e.clone().info(refused(&frame).unwrap_or_default())),
                 };
                 let _ = answer.send(outcome);
                 return Ok(());

@@ -7,7 +7,7 @@ use crate::app::{eula_version, unix_now, App, EULA_TEXT};
 use crate::auth::{Caller, Credential, LoggedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
-use crate::login_throttle::{Key, Verdict};
+use crate::login_throttle::Key;
 use crate::password_rules::{self, Rule};
 use crate::second_factor::Enrolment;
 use crate::sessions::COOKIE;
@@ -124,32 +124,18 @@ fn locked_answer(wait: std::time::Duration) -> Response {
 /// Counts a failed login for the account and the address; logs and counts a lockout.
 fn count_failure(app: &App, name: &str, peer: SocketAddr, why: &'static str) {
     app.metrics.login(why);
-    let now = Instant::now();
-    let mut throttle = app
+    let lockout = app
         .throttle
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut locked = Vec::new();
-    for key in [Key::Account(name.to_lowercase()), Key::Source(peer.ip())] {
-        if let Verdict::LockedNow(d) = throttle.failure(key.clone(), now) {
-            locked.push((key, d));
-        }
-    }
-    drop(throttle);
-    if let Some(longest) = locked.iter().map(|(_, d)| *d).max() {
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .login_failed(name, peer.ip(), Instant::now());
+    if let Some(lockout) = lockout {
         app.metrics.lockouts.inc();
-        let what: Vec<&str> = locked
-            .iter()
-            .map(|(k, _)| match k {
-                Key::Account(_) => "account",
-                Key::Source(_) => "source address",
-            })
-            .collect();
         tracing::warn!(
             account = %model::printable(name),
             source = %peer.ip(),
-            locked = %what.join(" and "),
-            lockout_secs = longest.as_secs(),
+            locked = %lockout.what,
+            lockout_secs = lockout.longest.as_secs(),
             "failed logins: temporarily locked"
         );
     }
