@@ -26,9 +26,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc, Notify};
 
 /// Frames waiting for one client at most.
-pub const QUEUE_FRAMES: usize = 1024;
+pub const QUEUE_FRAMES: usize = 16 * 1024;
 /// Bytes waiting for one client at most.
-pub const QUEUE_BYTES: usize = 4 << 20;
+pub const QUEUE_BYTES: usize = 8 << 20;
 /// A single write may take this long.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// MAXI's limits (profile §1 defaults).

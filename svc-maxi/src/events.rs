@@ -174,9 +174,9 @@ enum Looked {
     /// Nobody wants it, or the record is gone again.
     Nothing,
     /// A user record (or its deletion).
-    User(u32, Option<model::User>),
+    User(u32, Option<Box<model::User>>),
     /// A device record (or its deletion).
-    Device(u32, Option<model::Device>),
+    Device(u32, Option<Box<model::Device>>),
     /// An OMM record's name and link (or its deletion).
     Omm(u32, Option<(String, LinkNow)>),
 }
@@ -248,7 +248,7 @@ async fn lookup(service: &Service, change: Change) -> Looked {
                 return Looked::User(id, None);
             }
             match service.store.request(StoreRequest::GetUser(id)).await {
-                Ok(StoreResponse::User(u)) => Looked::User(id, Some(u)),
+                Ok(StoreResponse::User(u)) => Looked::User(id, Some(Box::new(u))),
                 _ => Looked::Nothing,
             }
         }
@@ -257,7 +257,7 @@ async fn lookup(service: &Service, change: Change) -> Looked {
                 return Looked::Device(id, None);
             }
             match service.store.request(StoreRequest::GetDevice(id)).await {
-                Ok(StoreResponse::Device(d)) => Looked::Device(id, Some(d)),
+                Ok(StoreResponse::Device(d)) => Looked::Device(id, Some(Box::new(d))),
                 _ => Looked::Nothing,
             }
         }

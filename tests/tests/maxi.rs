@@ -608,3 +608,37 @@ fn a_killed_svc_maxi_restarts_and_its_clients_reconnect_with_nothing_lost() {
     assert_eq!(page.matches("<user ").count(), 10, "{page}");
     assert_eq!(users(&mom), 10);
 }
+
+#[test]
+fn a_burst_of_changes_reaches_every_subscriber_while_requests_are_answered() {
+    let mom = mom();
+    account(&mom, WRITER, true, true);
+    let mut subscribers: Vec<Maxi> = (0..3).map(|_| logged_in(&mom, WRITER)).collect();
+    for s in &mut subscribers {
+        let sub =
+            s.request("<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"-1\"/></Subscribe>");
+        assert!(!sub.contains("errCode"), "{sub}");
+    }
+    const BURST: u32 = 3000;
+    let users: Vec<model::User> = (0..BURST).map(mom_tests::bench::user).collect();
+    let created = mom.store(StoreRequest::PutUsers(users));
+    assert!(
+        matches!(created, StoreResponse::CreatedMany(_)),
+        "{created:?}"
+    );
+    // Requests are answered while the events are still going out.
+    let mut other = logged_in(&mom, WRITER);
+    let answer = other.request("<GetPPUserByNumber num=\"100000\"/>");
+    assert!(answer.contains("num=\"100000\""), "{answer}");
+    for s in &mut subscribers {
+        let mut seen = std::collections::HashSet::new();
+        while seen.len() < BURST as usize {
+            let e = s
+                .event(Duration::from_secs(20))
+                .unwrap_or_else(|| panic!("only {} of {BURST} events", seen.len()));
+            if let Some(uid) = attr(&e, "uid") {
+                seen.insert(uid.to_owned());
+            }
+        }
+    }
+}
