@@ -22,6 +22,15 @@ pub const SECRET_FIELDS: &[&str] = &[
 /// What stands in for a secret that is set.
 pub const REDACTED: &str = "(redacted)";
 
+/// `record` as JSON text with its secrets redacted, for the audit trail; empty for none.
+#[must_use]
+pub fn audit_text<T: serde::Serialize>(record: Option<&T>) -> String {
+    record
+        .and_then(|r| serde_json::to_value(r).ok())
+        .map(|v| redact(v).to_string())
+        .unwrap_or_default()
+}
+
 /// `value` with every secret field (at any depth) replaced by [`REDACTED`] when set; an
 /// empty secret stays empty, so "not set" is still visible.
 #[must_use]

@@ -11,12 +11,6 @@ use serde::Serialize;
 /// Nothing, for the side of an entry that has no record.
 pub const NONE: Option<&()> = None;
 
-fn text<T: Serialize>(record: Option<&T>) -> String {
-    record
-        .and_then(|r| serde_json::to_value(r).ok())
-        .map(|v| model::redact::redact(v).to_string())
-        .unwrap_or_default()
-}
 
 /// Records a change by `caller`. A trail that cannot be written (a full disk) is logged;
 /// the change itself already happened and stands.
@@ -33,8 +27,8 @@ pub async fn record<B: Serialize, A: Serialize>(
         source: format!("maxi {}", caller.source),
         action: action.to_owned(),
         target,
-        before: text(before),
-        after: text(after),
+        before: model::redact::audit_text(before),
+        after: model::redact::audit_text(after),
         ..AuditEntry::default()
     };
     if let Err(e) = service

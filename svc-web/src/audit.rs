@@ -24,12 +24,6 @@ pub fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::
     changes
 }
 
-fn text<T: Serialize>(record: Option<&T>) -> String {
-    record
-        .and_then(|r| serde_json::to_value(r).ok())
-        .map(|v| redact(v).to_string())
-        .unwrap_or_default()
-}
 
 /// Records a change by `who`. A trail that cannot be written (a full disk) is logged; the
 /// change itself already happened and stands.
@@ -46,8 +40,8 @@ pub async fn record<B: Serialize, A: Serialize>(
         source: who.source.ip().to_string(),
         action: action.to_owned(),
         target,
-        before: text(before),
-        after: text(after),
+        before: model::redact::audit_text(before),
+        after: model::redact::audit_text(after),
         ..AuditEntry::default()
     };
     if let Err(e) = app.done(StoreRequest::AppendAudit(entry)).await {
