@@ -11,7 +11,6 @@ use serde::Serialize;
 /// Nothing, for the side of an entry that has no record.
 pub const NONE: Option<&()> = None;
 
-
 /// Records a change by `caller`. A trail that cannot be written (a full disk) is logged;
 /// the change itself already happened and stands.
 pub async fn record<B: Serialize, A: Serialize>(

@@ -24,7 +24,6 @@ pub fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::
     changes
 }
 
-
 /// Records a change by `who`. A trail that cannot be written (a full disk) is logged; the
 /// change itself already happened and stands.
 pub async fn record<B: Serialize, A: Serialize>(
