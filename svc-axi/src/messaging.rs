@@ -47,18 +47,19 @@ impl Session<'_> {
     pub(crate) async fn route_message(&self, msg: axi::TextMessage) {
         self.store.count("axi.send_message_requests", 1).await;
         let to = msg.raw("toAddr").unwrap_or("").to_owned();
-        let mut attrs: Vec<(String, String)> = msg
-            .attrs
-            .iter()
-            .filter(|(k, _)| k != "ppn")
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        attrs.shrink_to_fit();
-        // Applications subscribed to MessageSend see it too; none subscribed is no error.
-        let _ = self.shared.messages.send(crate::api::MessageEvent {
-            omm: self.omm.id,
-            attrs,
-        });
+        // Applications subscribed to MessageSend see it too (copied only when one is).
+        if self.shared.messages.receiver_count() > 0 {
+            let attrs = msg
+                .attrs
+                .iter()
+                .filter(|(k, _)| k != "ppn")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let _ = self.shared.messages.send(crate::api::MessageEvent {
+                omm: self.omm.id,
+                attrs,
+            });
+        }
         match deliver(self.shared, msg).await {
             Ok(()) => self.store.count("axi.messages_routed", 1).await,
             Err(why) => {

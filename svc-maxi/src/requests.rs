@@ -47,6 +47,20 @@ pub async fn answer(
     }
 }
 
+/// The key a client announces for the secrets it reads (`SetMOMKey`).
+///
+/// # Errors
+/// `EInval bad="modulus"` for a key that does not parse or is not 1024 to 4096 bits (every
+/// record read encrypts with it: a huge key would make each read slow).
+fn client_key(modulus: &str, exponent: &str) -> Result<rsa::RsaPublicKey, Refusal> {
+    let key = axi::secret::public_key(modulus, exponent)
+        .map_err(|e| Refusal::inval("modulus", format!("not a usable RSA key: {e}")))?;
+    if !(1024..=4096).contains(&key.n().bits()) {
+        return Err(Refusal::inval("modulus", "the key needs 1024 to 4096 bits"));
+    }
+    Ok(key)
+}
+
 /// A refusal, and the answer element to carry it when it has attributes of its own.
 type Refused = (Refusal, Option<Message>);
 
@@ -70,20 +84,7 @@ async fn carry_out(
             .into())
         }
         Message::SetMOMKey(k) => {
-            let key = axi::secret::public_key(&k.modulus, &k.exponent).map_err(|e| {
-                plain(Refusal::inval(
-                    "modulus",
-                    format!("not a usable RSA key: {e}"),
-                ))
-            })?;
-            // Every record read encrypts with it: a huge key would make each read slow.
-            if !(1024..=4096).contains(&key.n().bits()) {
-                return Err(plain(Refusal::inval(
-                    "modulus",
-                    "the key needs 1024 to 4096 bits",
-                )));
-            }
-            caller.client_key = Some(key);
+            caller.client_key = Some(client_key(&k.modulus, &k.exponent).map_err(plain)?);
             Ok(SetMOMKeyResp {}.into())
         }
         Message::GetSARI(_) => {
@@ -183,5 +184,31 @@ async fn carry_out(
             ErrCode::EFailed,
             format!("{} is not supported", other.name()),
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_key;
+
+    #[test]
+    fn a_client_key_must_be_an_rsa_key_of_1024_to_4096_bits() {
+        let ok = axi::secret::generate(1024).unwrap().to_public_key();
+        let (n, e) = axi::secret::key_hex(&ok);
+        assert!(client_key(&n, &e).is_ok());
+        let small = axi::secret::generate(512).unwrap().to_public_key();
+        let (n, e) = axi::secret::key_hex(&small);
+        let refused = client_key(&n, &e).unwrap_err();
+        assert_eq!(
+            (refused.code.as_str(), refused.bad.as_deref()),
+            ("EInval", Some("modulus"))
+        );
+        assert!(refused.info.contains("1024 to 4096"), "{}", refused.info);
+        let huge = "F".repeat(2 * 1025);
+        assert_eq!(
+            client_key(&huge, "010001").unwrap_err().bad.as_deref(),
+            Some("modulus")
+        );
+        assert!(client_key("not hex", "010001").is_err());
     }
 }

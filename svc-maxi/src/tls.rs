@@ -9,22 +9,11 @@ use ipc::api::store::{StoreRequest, StoreResponse};
 use ipc::api::web::{WebApi, WebRequest, WebResponse};
 use ipc::{Client, ClientEvent};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use std::sync::{Arc, Mutex};
 use tls_policy::Policy;
 use tokio::sync::mpsc;
-
-/// Always the one certificate of the MOM.
-#[derive(Debug)]
-struct OneCertificate(Arc<CertifiedKey>);
-
-impl ResolvesServerCert for OneCertificate {
-    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0))
-    }
-}
 
 /// The server configuration for a PEM chain and key under `policy`.
 ///
@@ -44,19 +33,12 @@ pub fn server_config(
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
         .map_err(|e| format!("key PEM: {e}"))?
         .ok_or("no private key in the PEM")?;
-    let provider = Arc::new(policy.provider());
-    let signing = provider
+    let signing = policy
+        .provider()
         .key_provider
         .load_private_key(key)
         .map_err(|e| format!("private key: {e}"))?;
-    let certified = Arc::new(CertifiedKey::new(chain, signing));
-    ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&policy.versions())
-        .map_err(|e| format!("TLS configuration: {e}"))
-        .map(|b| {
-            b.with_no_client_auth()
-                .with_cert_resolver(Arc::new(OneCertificate(certified)))
-        })
+    policy.server_config(Arc::new(CertifiedKey::new(chain, signing)))
 }
 
 /// The parts of the configuration, each replaced on its own.

@@ -3,32 +3,16 @@
 //! accepted afterwards use; open connections keep theirs.
 
 use crate::certificate::Certified;
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use std::sync::{Arc, RwLock};
 use tls_policy::Policy;
-
-/// Always the one certificate of the MOM.
-#[derive(Debug)]
-struct OneCertificate(Arc<CertifiedKey>);
-
-impl ResolvesServerCert for OneCertificate {
-    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0))
-    }
-}
 
 /// A server configuration for this certificate and policy, offering HTTP/2 and HTTP/1.1.
 ///
 /// # Errors
 /// A message when rustls refuses the combination.
 pub fn server_config(certified: &Certified, policy: &Policy) -> Result<ServerConfig, String> {
-    let mut config = ServerConfig::builder_with_provider(Arc::new(policy.provider()))
-        .with_protocol_versions(&policy.versions())
-        .map_err(|e| format!("TLS configuration: {e}"))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified.key))));
+    let mut config = policy.server_config(Arc::clone(&certified.key))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }

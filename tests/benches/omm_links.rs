@@ -34,11 +34,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = mom_tests::sim::runtime_with(1);
     let fleet = rt
         .block_on(Fleet::start(FleetOptions {
             omms: OMMS,

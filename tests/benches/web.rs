@@ -89,11 +89,7 @@ fn main() {
 
     // 50 concurrent keep-alive clients for 10 seconds, each on its own connection.
     let cookie = web.cookie.clone().expect("cookie");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = mom_tests::sim::runtime_with(1);
     let url = format!("https://{https}{PAGE}");
     let clients: Vec<reqwest::Client> = (0..CLIENTS)
         .map(|_| {

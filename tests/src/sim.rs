@@ -7,14 +7,23 @@ use model::Omm;
 use omm_sim::Fleet;
 use std::time::{Duration, Instant};
 
-/// The runtime the simulated fleet of a test runs on.
+/// The runtime the simulated fleet of a test runs on (two workers).
 ///
 /// # Panics
 /// When the runtime cannot be built.
 #[must_use]
 pub fn runtime() -> tokio::runtime::Runtime {
+    runtime_with(2)
+}
+
+/// A runtime for a simulated fleet with `workers` threads (benchmarks leave the MOM a core).
+///
+/// # Panics
+/// When the runtime cannot be built.
+#[must_use]
+pub fn runtime_with(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("runtime")

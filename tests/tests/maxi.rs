@@ -642,3 +642,26 @@ fn a_burst_of_changes_reaches_every_subscriber_while_requests_are_answered() {
         }
     }
 }
+
+#[test]
+fn a_silent_client_is_closed_after_the_idle_timeout_and_ping_keeps_a_client() {
+    let mom = Mom::start(&Options {
+        extra: "[maxi]\nidle-timeout-secs = 2\n".into(),
+        ..Options::default()
+    });
+    account(&mom, WRITER, true, true);
+    let mut silent = logged_in(&mom, WRITER);
+    let mut pinging = logged_in(&mom, WRITER);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        assert!(
+            pinging.request("<Ping/>").starts_with("<PingResp"),
+            "Ping keeps the link"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        silent.closed_within(Duration::from_secs(2)),
+        "the silent client is closed"
+    );
+}

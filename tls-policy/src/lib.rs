@@ -267,11 +267,42 @@ impl Policy {
         }
     }
 
+    /// A server configuration under this policy that always presents `key` (the MOM has one
+    /// certificate, whatever name a client asks for); no client certificates, no ALPN.
+    ///
+    /// # Errors
+    /// A message when rustls refuses the combination.
+    pub fn server_config(
+        &self,
+        key: std::sync::Arc<rustls::sign::CertifiedKey>,
+    ) -> Result<rustls::ServerConfig, String> {
+        Ok(
+            rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(self.provider()))
+                .with_protocol_versions(&self.versions())
+                .map_err(|e| format!("TLS configuration: {e}"))?
+                .with_no_client_auth()
+                .with_cert_resolver(std::sync::Arc::new(OneCertificate(key))),
+        )
+    }
+
     /// The OpenSSL names of the suites, `:`-separated.
     #[must_use]
     pub fn list(&self) -> String {
         let names: Vec<&str> = self.suites.iter().map(|s| s.openssl_name).collect();
         names.join(":")
+    }
+}
+
+/// Always the one certificate of the MOM.
+#[derive(Debug)]
+struct OneCertificate(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for OneCertificate {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(std::sync::Arc::clone(&self.0))
     }
 }
 
