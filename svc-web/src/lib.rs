@@ -19,6 +19,7 @@
 //! - [`audit`]: the audit trail of changes;
 //! - [`persist`]: svc-web's small state files;
 //! - [`web_api`]: `web.sock`, the certificate for svc-maxi;
+//! - [`ui`]: the browser UI embedded in the binary;
 //! - [`app`]: what the handlers share.
 
 pub mod api;
@@ -38,6 +39,7 @@ pub mod persist;
 pub mod provisioning;
 pub mod router;
 pub mod second_factor;
+pub mod ui;
 pub mod server;
 pub mod sessions;
 pub mod tls;

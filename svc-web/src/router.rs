@@ -1,5 +1,5 @@
 //! The whole HTTPS application: the API, the OpenAPI document, the monitoring endpoints and
-//! the start page, with the security headers, body limit, request timeout and metrics every
+//! the browser UI, with the security headers, body limit, request timeout and metrics every
 //! answer gets.
 
 use crate::app::App;
@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use std::sync::Arc;
@@ -47,15 +47,6 @@ async fn timeout(request: Request, next: Next) -> Response {
 
 /// The Content-Security-Policy: only the MOM's own assets, no framing, no plugins.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-const START_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SIP-DECT MOM</title></head>\
-<body><h1>SIP-DECT MOM</h1><p>The browser interface is not part of this build. \
-The admin API is served at <code>/api/v1</code>; its description is \
-<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p></body></html>";
-
-async fn start_page() -> Html<&'static str> {
-    Html(START_PAGE)
-}
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such path")
@@ -129,7 +120,8 @@ pub fn build(app: Arc<App>) -> axum::Router {
         .merge(api)
         .merge(crate::provisioning::routes())
         .route("/api/v1/openapi.json", get(doc_json))
-        .route("/", get(start_page))
+        .route("/", get(crate::ui::index))
+        .route("/ui/{file}", get(crate::ui::asset))
         .route("/healthz", get(crate::monitoring::healthz))
         .route("/readyz", get(crate::monitoring::readyz))
         .route("/metrics", get(crate::monitoring::metrics))

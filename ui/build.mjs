@@ -1,0 +1,25 @@
+// Builds the UI into dist/: one bundled, minified app.js (TypeScript compiled by esbuild;
+// `npm run check` type-checks it with tsc), app.css (ours after Tabulator's) and index.html.
+// svc-web embeds dist/ at compile time; run by scripts/ui-build, never by cargo.
+import { build } from "esbuild";
+import { mkdir, readFile, writeFile, copyFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const out = new URL("./dist/", import.meta.url);
+await mkdir(out, { recursive: true });
+await build({
+  entryPoints: ["src/main.ts"],
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: "es2022",
+  outfile: "dist/app.js",
+  legalComments: "linked",
+  logLevel: "warning",
+});
+const tabulatorCss = await readFile(require.resolve("tabulator-tables/dist/css/tabulator_simple.min.css"), "utf8");
+const ours = await readFile(new URL("./style.css", import.meta.url), "utf8");
+await writeFile(new URL("app.css", out), tabulatorCss + "\n" + ours);
+await copyFile(new URL("./index.html", import.meta.url), new URL("index.html", out));
+console.log("ui built into", out.pathname);

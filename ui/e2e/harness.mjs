@@ -1,0 +1,179 @@
+// The browser tests' harness: a real MOM in development mode (the binaries cargo built,
+// with the UI embedded), optionally with its demo fleet of simulated OMMs, and Debian's
+// Chromium driven by playwright-core. Each test file starts one MOM and one browser.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { connect } from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "..", "..");
+// The MOM's certificate is self-signed; the API calls of the tests accept it.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+
+/** Where the binaries are: MOM_BIN_DIR, else target/debug. */
+export const binDir = process.env.MOM_BIN_DIR ?? join(repo, "target", "debug");
+/** Where screenshots go. */
+export const shotDir = process.env.UI_SCREENSHOTS ?? join(repo, "target", "ui-screenshots");
+/** A password that meets every rule. */
+export const PASSWORD = "Blue.Whale-2024";
+
+/** Starts a MOM; resolves once svc-web answers. */
+export async function startMom({ fleet = false, extra = "" } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "mom-ui-"));
+  const config = join(dir, "mom.toml");
+  writeFileSync(config, `[listen]\nhttps = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nmaxi = "127.0.0.1:0"\n\n[statistics]\nsample-secs = 1\n${extra}`);
+  const args = ["--dev", "--dev-dir", join(dir, "dev"), "--config", config];
+  if (!fleet) args.push("--no-fleet");
+  const child = spawn(join(binDir, "sip-dect-mom"), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+  const log = [];
+  child.stderr.on("data", (d) => log.push(String(d)));
+  const lines = createInterface({ input: child.stdout });
+  let url = null;
+  let control = null;
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the MOM did not start within 60 s:\n${log.join("")}`)), 60_000);
+    child.on("exit", (code) => reject(new Error(`the MOM exited (${code}):\n${log.join("")}`)));
+    lines.on("line", (line) => {
+      const https = /https\s+(https:\/\/[^/ ]+)\//.exec(line);
+      if (https) url = https[1];
+      const c = /control socket (\S+),/.exec(line);
+      if (c) control = c[1];
+      if (url && (!fleet || control)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await ready;
+  await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 30_000, "svc-web to answer");
+  return {
+    url,
+    control,
+    dir,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => {
+        if (child.exitCode !== null) r();
+        else child.on("exit", r);
+        setTimeout(r, 10_000);
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `cond` until it is true; throws after `ms`. */
+export async function waitFor(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await cond()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+/** A logged-in API client (for setting up and checking what the UI did). */
+export async function api(mom, name = "mom", password = PASSWORD) {
+  const r = await fetch(`${mom.url}/api/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, password }) });
+  if (!r.ok) throw new Error(`API login as ${name}: ${r.status} ${await r.text()}`);
+  const s = await r.json();
+  const cookie = r.headers.get("set-cookie").split(";")[0];
+  const call = async (method, path, body, type = "application/json") => {
+    const headers = { cookie, "x-csrf-token": s.csrf_token };
+    if (body !== undefined) headers["content-type"] = type;
+    const a = await fetch(`${mom.url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : type === "application/json" ? JSON.stringify(body) : body });
+    const text = await a.text();
+    if (!a.ok) throw new Error(`${method} ${path}: ${a.status} ${text}`);
+    return text ? (a.headers.get("content-type") ?? "").includes("json") ? JSON.parse(text) : text : null;
+  };
+  return { session: s, call, get: (p) => call("GET", p) };
+}
+
+/** Prepares the default account over the API (EULA accepted, password changed). */
+export async function prepareDefaultAccount(mom) {
+  const first = await api(mom, "mom", "mom");
+  await first.call("POST", "/eula/accept");
+  await first.call("POST", "/session/password", { old_password: "mom", new_password: PASSWORD });
+  return api(mom);
+}
+
+/** Sends one command to omm-sim's control socket. */
+export function control(mom, command) {
+  const [host, port] = mom.control.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), host, () => socket.write(JSON.stringify(command) + "\n"));
+    let data = "";
+    socket.on("data", (d) => {
+      data += d;
+      if (data.includes("\n")) {
+        socket.end();
+        const answer = JSON.parse(data);
+        if (answer.ok) resolve(answer.result);
+        else reject(new Error(`omm-sim: ${answer.error}`));
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+/** Starts Chromium (Debian's, as root without its sandbox) with a fresh context. */
+export async function startBrowser() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  return browser;
+}
+
+/** A new page of a new context (own cookies) of `browser`. */
+export async function newPage(browser) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  return page;
+}
+
+/** Logs in through the login page. */
+export async function login(page, mom, name = "mom", password = PASSWORD) {
+  await page.goto(`${mom.url}/`);
+  await page.getByLabel("Account").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("navigation", { name: "Configuration panes" }).waitFor();
+}
+
+/** Opens a pane from the navigation. */
+export async function openPane(page, title) {
+  await page.getByRole("navigation", { name: "Configuration panes" }).getByRole("link", { name: title, exact: true }).click();
+  await page.locator(".pane-title", { hasText: title }).waitFor();
+}
+
+/** Saves a screenshot of the page as `name`.png. */
+export async function screenshot(page, name) {
+  mkdirSync(shotDir, { recursive: true });
+  await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: false });
+}
+
+const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** The serious and critical accessibility violations of the page (axe-core). */
+export async function accessibilityViolations(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // @ts-ignore axe is what the evaluated source defined.
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+}

@@ -1,0 +1,232 @@
+// Tables: Tabulator with the admin guide's behaviour. Three-state sort (ascending,
+// descending, none: in "none" the server keeps the records in id order, so changes do not
+// reorder and new records come last), a filter per column, show/hide columns, multi-select
+// of the current page, and live updates from the event stream unless "Suppress table
+// updates" holds them back (then a visible "Refresh" control appears). The paged tables
+// (users, devices, overview) sort, filter and page on the server, so 50,000 records cost
+// the browser one page.
+
+import { TabulatorFull as Tabulator } from "tabulator-tables";
+import type { ColumnDefinition, Options } from "tabulator-tables";
+import { get } from "./api";
+import { button, h, Notice } from "./dom";
+import * as live from "./live";
+
+/** How one table gets its rows. */
+export interface GridOptions {
+  /** API path: a paged one (`{total, items}`) when `paged`, else a JSON array. */
+  url: string;
+  /** The field that identifies a row. */
+  index: string;
+  /** Its columns (field, title, and whether it can be sorted/filtered on the server). */
+  columns: ColumnDefinition[];
+  /** Live-event entities that change it. */
+  entities: string[];
+  /** Server-side paging, sorting and filtering. */
+  paged?: boolean;
+  /** Rows can be selected (for multi-edit and bulk actions). */
+  selectable?: boolean;
+  /** Offer the show/hide columns control. */
+  toggleColumns?: boolean;
+  /** What the table is, for screen readers. */
+  label: string;
+  /** Called on double click / Enter on a row. */
+  open?: (row: any) => void;
+  /** Rows per page. */
+  pageSize?: number;
+}
+
+const FILTER_OPS: Record<string, string> = { like: "contains", "=": "eq", "!=": "ne", "<": "lt", ">": "gt", starts: "starts" };
+
+/** A table on a pane. */
+export class Grid {
+  readonly el: HTMLElement;
+  readonly table: Tabulator;
+  readonly notice = new Notice();
+  private readonly refreshBar: HTMLElement;
+  private pending = false;
+  private timer: number | undefined;
+  private unsubscribe: Array<() => void> = [];
+  private filterOps = new Map<string, string>();
+  /** Rows in the last answer (all matching rows for a paged table). */
+  total = 0;
+  /** When the last page of rows was shown (performance.now()). */
+  lastLoaded = 0;
+
+  constructor(readonly options: GridOptions) {
+    const host = h("div", { class: "grid", "aria-label": options.label });
+    // Wide tables scroll sideways in this region (keyboard users can focus it).
+    const scroller = h("div", { class: "grid-scroll", tabindex: 0, role: "region", "aria-label": `${options.label} table` }, host);
+    this.refreshBar = h("div", { class: "suppressed", hidden: true }, h("span", {}, "Table updates are suppressed (System settings)."), button("Refresh", () => this.reload(), { class: "refresh" }));
+    const tools = h("div", { class: "grid-tools" });
+    this.el = h("div", { class: "grid-wrap" }, tools, this.refreshBar, this.notice.el, scroller);
+    const columns: ColumnDefinition[] = [];
+    if (options.selectable) columns.push(this.selectColumn());
+    for (const { filterOp, ...c } of options.columns as Array<ColumnDefinition & { filterOp?: string }>) {
+      const title = c.title ?? "";
+      if (filterOp && c.field) this.filterOps.set(c.field, filterOp);
+      columns.push({
+        headerFilter: c.headerSort === false ? undefined : "input",
+        headerFilterParams: { elementAttributes: { "aria-label": `Filter ${title}`, placeholder: "Filter…" } } as any,
+        headerFilterLiveFilter: true,
+        ...c,
+      });
+    }
+    const base: Options = {
+      index: options.index,
+      columns,
+      layout: "fitDataFill",
+      placeholder: "No records",
+      columnDefaults: { headerSortTristate: true, tooltip: true },
+      headerFilterLiveFilterDelay: 250,
+    } as Options;
+    if (options.paged) {
+      Object.assign(base, {
+        pagination: true,
+        paginationMode: "remote",
+        paginationSize: options.pageSize ?? 50,
+        paginationCounter: "rows",
+        sortMode: "remote",
+        filterMode: "remote",
+        ajaxURL: options.url,
+        ajaxRequestFunc: (_url: string, _config: unknown, params: any) => this.fetchPage(params),
+      });
+    } else {
+      Object.assign(base, { pagination: true, paginationSize: options.pageSize ?? 100, paginationCounter: "rows" });
+    }
+    this.table = new Tabulator(host, base);
+    if (options.open) {
+      this.table.on("rowDblClick", (_e, row) => options.open!(row.getData()));
+    }
+    this.table.on("tableBuilt", () => {
+      // The grid role may own only rows: the pager goes after the grid, and the body is
+      // not a focus stop of its own (the table grows with its page; the page scrolls).
+      const footer = host.querySelector(".tabulator-footer");
+      if (footer) scroller.after(footer);
+      host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
+      if (!options.paged) void this.reload();
+    });
+    if (options.toggleColumns) tools.append(this.columnToggle());
+    this.unsubscribe.push(
+      live.onChange((c) => {
+        if (c === null || options.entities.includes(c.entity)) this.changed();
+      }),
+      live.onSuppress(() => this.showSuppressed()),
+    );
+    this.showSuppressed();
+  }
+
+  private showSuppressed(): void {
+    this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
+  }
+
+  private selectColumn(): ColumnDefinition {
+    return {
+      title: "",
+      field: "_select",
+      headerSort: false,
+      width: 40,
+      hozAlign: "center",
+      formatter: (cell) => {
+        const row = cell.getRow();
+        const box = h("input", { type: "checkbox", "aria-label": `Select row ${row.getIndex()}` });
+        box.checked = row.isSelected();
+        box.addEventListener("click", (e) => {
+          e.stopPropagation();
+          row.toggleSelect();
+          box.checked = row.isSelected();
+        });
+        return box;
+      },
+    };
+  }
+
+  private columnToggle(): HTMLElement {
+    const menu = h("div", { class: "popup", role: "group", "aria-label": "Columns shown", hidden: true });
+    for (const col of this.table.getColumns()) {
+      const def = col.getDefinition();
+      if (!def.field || def.field === "_select" || def.field === "_actions") continue;
+      const box = h("input", { type: "checkbox", id: `col-${this.options.label}-${def.field}`.replace(/[^\w-]/g, "_") });
+      box.checked = col.isVisible();
+      box.addEventListener("change", () => (box.checked ? col.show() : col.hide()));
+      menu.append(h("div", { class: "check" }, box, h("label", { for: box.id }, def.title ?? def.field)));
+    }
+    const toggle = button("Columns", () => {
+      menu.hidden = !menu.hidden;
+      toggle.setAttribute("aria-expanded", String(!menu.hidden));
+    }, { "aria-expanded": "false", class: "columns" });
+    return h("div", { class: "popup-host" }, toggle, menu);
+  }
+
+  private async fetchPage(params: any): Promise<{ last_page: number; last_row: number; data: any[] }> {
+    const size = params.size ?? 50;
+    const page = params.page ?? 1;
+    const q = new URLSearchParams({ offset: String((page - 1) * size), limit: String(size) });
+    const sort = (params.sort ?? [])[0];
+    if (sort) {
+      q.set("sort", String(sort.field).replace(/^user\./, ""));
+      q.set("order", sort.dir);
+    }
+    for (const f of params.filter ?? []) {
+      if (f.value === "" || f.value === undefined || f.value === null) continue;
+      const op = this.filterOps.get(f.field) ?? FILTER_OPS[f.type] ?? "contains";
+      q.append("filter", `${String(f.field).replace(/^user\./, "")}:${op}:${f.value}`);
+    }
+    try {
+      const answer = await get<{ total: number; items: any[] }>(`${this.options.url}?${q}`);
+      this.notice.clear();
+      this.total = answer.total;
+      this.lastLoaded = performance.now();
+      const rows = answer.items.map((r) => (this.options.url === "/overview" ? { ...r, uid: r.user.uid } : r));
+      return { last_page: Math.max(1, Math.ceil(answer.total / size)), last_row: answer.total, data: rows };
+    } catch (e) {
+      this.notice.error(e);
+      return { last_page: 1, last_row: 0, data: [] };
+    }
+  }
+
+  /** Loads the rows again (the current page of a paged table). */
+  async reload(): Promise<void> {
+    if (this.options.paged) {
+      const page = this.table.getPage() || 1;
+      await this.table.setPage(page);
+      return;
+    }
+    try {
+      const rows = await get<any[]>(this.options.url);
+      this.total = rows.length;
+      await this.table.replaceData(rows);
+      this.lastLoaded = performance.now();
+      this.notice.clear();
+    } catch (e) {
+      this.notice.error(e);
+    }
+  }
+
+  private changed(): void {
+    if (this.pending) return;
+    this.pending = true;
+    this.timer = window.setTimeout(() => {
+      this.pending = false;
+      void this.reload();
+    }, 300);
+  }
+
+  /** The selected rows of the current page. */
+  selected(): any[] {
+    return this.table.getSelectedData();
+  }
+
+  /** Stops its live updates (the pane was left). */
+  destroy(): void {
+    window.clearTimeout(this.timer);
+    this.unsubscribe.forEach((f) => f());
+    this.table.destroy();
+  }
+}
+
+/** A cell formatter: a check mark or a cross, with words for screen readers. */
+export function yesNo(cell: any): HTMLElement {
+  const v = Boolean(cell.getValue());
+  return h("span", { class: v ? "yes" : "no", "aria-label": v ? "yes" : "no" }, v ? "✓" : "✗");
+}
