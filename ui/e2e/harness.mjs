@@ -56,6 +56,12 @@ export async function startMom({ fleet = false, extra = "" } = {}) {
     url,
     control,
     dir,
+    /** Runs the CLI against this MOM; resolves with {code, stdout, stderr}. */
+    cli(...cliArgs) {
+      return run(join(binDir, "sip-dect-mom"), ["--dev", "--dev-dir", join(dir, "dev"), "--config", config, ...cliArgs]);
+    },
+    /** The development issuer key (licenses for tests). */
+    issuerKey: join(dir, "dev", "state", "dev-issuer.key"),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => {
@@ -66,6 +72,18 @@ export async function startMom({ fleet = false, extra = "" } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs a program; resolves with its exit code and output. */
+export function run(program, args) {
+  return new Promise((resolve) => {
+    const p = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** Polls `cond` until it is true; throws after `ms`. */
