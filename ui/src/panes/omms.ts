@@ -54,7 +54,13 @@ export function editOmm(grid: Grid | null, omm: any | null): void {
   const certificates = h("div", {}, field("Certificate validation", kind), field("Fingerprint or CA certificate", certValue), field("The OMM validates the MOM's certificate", validateMom));
   // Placeholders tab.
   const placeholders = h("textarea", { name: "placeholders", rows: 12, class: "code" });
-  placeholders.value = omm?.placeholders ?? "";
+  let storedPlaceholders = "";
+  if (omm) {
+    get<string>(`/omms/${omm.id}/placeholders`).then((t) => {
+      storedPlaceholders = typeof t === "string" ? t : "";
+      placeholders.value = storedPlaceholders;
+    }, (e) => d.notice.error(e));
+  }
   const placeholderPane = h("div", {}, field("Placeholders of this OMM (name=value lines)", placeholders, "Values for the template's placeholders; # starts a comment."));
   d.body.append(tabs([["General", general.el], ["Connections", connections], ["Certificates", certificates], ["Placeholders", placeholderPane]]));
   if (omm) d.button("Show config file", () => showConfigFile(omm));
@@ -63,12 +69,13 @@ export function editOmm(grid: Grid | null, omm: any | null): void {
     const newCert = kind.value === "AcceptSelfSigned" ? "AcceptSelfSigned" : { [kind.value]: certValue.value.trim() };
     if (JSON.stringify(newCert) !== JSON.stringify(omm?.cert_validation ?? "AcceptSelfSigned")) change.cert_validation = newCert;
     if (validateMom.checked !== Boolean(omm?.validate_mom_certificate)) change.validate_mom_certificate = validateMom.checked;
-    if (placeholders.value !== (omm?.placeholders ?? "")) change.placeholders = placeholders.value;
+    let id = omm?.id;
     if (omm) {
       if (Object.keys(change).length) await call("PATCH", `/omms/${omm.id}`, change);
     } else {
-      await call("POST", "/omms", { id: 0, cloud_id: "", placeholders: "", cert_validation: "AcceptSelfSigned", validate_mom_certificate: false, enabled: true, name: "", description: "", omm1: "", omm2: "", user: "", password: "", provisioning: false, ...change });
+      id = (await call<{ id: number }>("POST", "/omms", change)).id;
     }
+    if (placeholders.value !== storedPlaceholders) await call("PUT", `/omms/${id}/placeholders`, undefined, { raw: { body: placeholders.value, type: "text/plain" } });
     await grid?.reload();
   });
   d.open();

@@ -14,7 +14,7 @@ function edit(grid: Grid, room: any | null): void {
   d.body.append(form.el);
   d.submit(room ? "Save" : "Add", async () => {
     if (room) await call("PATCH", `/conference-rooms/${room.id}`, form.read());
-    else await call("POST", "/conference-rooms", { id: 0, modified: 0, name: "", number: "", sip_user: "", sip_password: "", omm_id: 0, fixed_port: 0, ...form.read(true) });
+    else await call("POST", "/conference-rooms", form.read(true));
     await grid.reload();
   });
   d.open();
