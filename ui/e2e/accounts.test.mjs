@@ -60,8 +60,7 @@ test("an account's permission is edited; one's own password needs the previous o
   await row("editor").dblclick();
   const d = dialog("Edit account editor");
   await d.getByLabel("Write permission").uncheck();
-  await d.getByRole("button", { name: "Save" }).click();
-  await d.waitFor({ state: "detached" });
+  await H.submit(d, "Save");
   assert.equal((await api.get("/accounts")).find((a) => a.name === "editor").write, false);
   await row("mom").dblclick();
   const own = dialog("Edit account mom");
@@ -73,8 +72,7 @@ test("an account's permission is edited; one's own password needs the previous o
   await own.getByRole("alert").waitFor();
   await H.api(mom, "mom", H.PASSWORD); // unchanged
   await own.getByLabel("Previous password").fill(H.PASSWORD);
-  await own.getByRole("button", { name: "Save" }).click();
-  await own.waitFor({ state: "detached" });
+  await H.submit(own, "Save");
   api = await H.api(mom, "mom", "Brown.Bear-2025");
 });
 

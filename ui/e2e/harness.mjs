@@ -195,3 +195,21 @@ export async function accessibilityViolations(page) {
   });
   return result.filter((v) => v.impact === "serious" || v.impact === "critical");
 }
+
+/** Clicks the dialog's button `name` and waits for the dialog to close; an error shown in
+ * the dialog instead fails with its text. */
+export async function submit(dialog, name) {
+  await dialog.getByRole("button", { name, exact: true }).click();
+  const alert = dialog.getByRole("alert");
+  await Promise.race([
+    dialog.waitFor({ state: "detached" }),
+    alert.waitFor().then(async () => {
+      throw new Error(`the dialog showed: ${await alert.textContent()}`);
+    }),
+  ]);
+}
+
+/** Removes dialogs a failed test left open, so the next test starts clean. */
+export async function closeDialogs(page) {
+  await page.evaluate(() => document.querySelectorAll("dialog").forEach((d) => d.remove()));
+}

@@ -63,8 +63,7 @@ test("an OMM is added and edited on its tabs", async () => {
   await H.screenshot(page, "omm-edit-certificates");
   await edit.getByRole("tab", { name: "Placeholders" }).click();
   await edit.getByLabel(/Placeholders of this OMM/).fill("SystemName_name=North\nNTP_server1=10.0.0.1\n");
-  await edit.getByRole("button", { name: "Save" }).click();
-  await edit.waitFor({ state: "detached" });
+  await H.submit(edit, "Save");
   const saved = await api.get(`/omms/${created.id}`);
   assert.equal(saved.description, "Ward building, floor 2");
   assert.deepEqual(saved.cert_validation, { PinnedSha256: "ab".repeat(32) });
@@ -85,8 +84,7 @@ test("multi-edit, disable and enable change every selected OMM", async () => {
   await page.getByRole("button", { name: "Multi-edit" }).click();
   const d = dialog("Multi-edit 2 OMMs");
   await d.getByLabel("Description", { exact: true }).fill("Remote sites");
-  await d.getByRole("button", { name: "Save" }).click();
-  await d.waitFor({ state: "detached" });
+  await H.submit(d, "Save");
   let list = await api.get("/omms");
   assert.deepEqual(list.filter((o) => o.id === 2 || o.id === 3).map((o) => o.description), ["Remote sites", "Remote sites"]);
   assert.notEqual(list.find((o) => o.id === 1).description, "Remote sites");
@@ -107,8 +105,7 @@ test("the template editor saves the template and shows its check", async () => {
   await H.waitFor(async () => (await text.inputValue()).length > 100, 5000, "the template to load");
   const template = await text.inputValue();
   await text.fill(`${template}\n<SetSystemName name="%SystemName_name%" />\n<SetBogus x="1" />\n`);
-  await d.getByRole("button", { name: "Save template" }).click();
-  await d.waitFor({ state: "detached" });
+  await H.submit(d, "Save template");
   assert.match(await api.get("/provisioning/template"), /<SetBogus x="1" \/>/);
   await page.getByRole("button", { name: "Configuration file template" }).click();
   const again = dialog("OMM configuration template");

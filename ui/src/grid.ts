@@ -143,18 +143,30 @@ export class Grid {
 
   private columnToggle(): HTMLElement {
     const menu = h("div", { class: "popup", role: "group", "aria-label": "Columns shown", hidden: true });
-    for (const col of this.table.getColumns()) {
-      const def = col.getDefinition();
-      if (!def.field || def.field === "_select" || def.field === "_actions") continue;
-      const box = h("input", { type: "checkbox", id: `col-${this.options.label}-${def.field}`.replace(/[^\w-]/g, "_") });
-      box.checked = col.isVisible();
-      box.addEventListener("change", () => (box.checked ? col.show() : col.hide()));
-      menu.append(h("div", { class: "check" }, box, h("label", { for: box.id }, def.title ?? def.field)));
-    }
+    // Filled when opened: the columns exist only once the table is built.
+    const fill = () => {
+      menu.replaceChildren();
+      for (const col of this.table.getColumns()) {
+        const def = col.getDefinition();
+        if (!def.field || def.field === "_select") continue;
+        const box = h("input", { type: "checkbox", id: `col-${this.options.label}-${def.field}`.replace(/[^\w-]/g, "_") });
+        box.checked = col.isVisible();
+        box.addEventListener("change", () => (box.checked ? col.show() : col.hide()));
+        menu.append(h("div", { class: "check" }, box, h("label", { for: box.id }, def.title ?? def.field)));
+      }
+    };
     const toggle = button("Columns", () => {
+      if (menu.hidden) fill();
       menu.hidden = !menu.hidden;
       toggle.setAttribute("aria-expanded", String(!menu.hidden));
     }, { "aria-expanded": "false", class: "columns" });
+    menu.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        menu.hidden = true;
+        toggle.setAttribute("aria-expanded", "false");
+        toggle.focus();
+      }
+    });
     return h("div", { class: "popup-host" }, toggle, menu);
   }
 

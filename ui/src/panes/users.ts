@@ -310,12 +310,14 @@ export const users: Pane = {
           if (r) relation(grid, userOf(r));
         }),
         writeButton("Source → Internal", () => {
-          const r = one();
-          if (!r) return;
-          const u = userOf(r);
-          if (u.source !== "External") return grid.notice.error(`User ${u.num} is already provisioned internally.`);
-          confirmThen("Change the provisioning source", `Make user ${u.num} an internal record, edited at the MOM from now on?`, "Change", async () => {
-            await call("PUT", `/users/${u.uid}/source`, { source: "Internal" });
+          const sel = grid.selected().map(userOf);
+          if (!sel.length) return grid.notice.error("Select the users to move first.");
+          const internal = sel.filter((u) => u.source !== "External");
+          if (internal.length) return grid.notice.error(`Only External users can be moved: ${internal.map((u) => u.num).join(", ")} ${internal.length > 1 ? "are" : "is"} already Internal.`);
+          const notDynamic = sel.filter((u) => u.rel_type !== "Dynamic");
+          if (notDynamic.length) return grid.notice.error(`The source changes only for users with relation type Dynamic; ${notDynamic.map((u) => `${u.num} is ${u.rel_type}`).join(", ")}.`);
+          confirmThen("Change the provisioning source", `Make ${sel.length > 1 ? `these ${sel.length} users` : `user ${sel[0].num}`} internal records, edited at the MOM from now on?`, "Change", async () => {
+            for (const u of sel) await call("PUT", `/users/${u.uid}/source`, { source: "Internal" });
             await grid.reload();
           });
         }),
