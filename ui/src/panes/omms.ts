@@ -62,7 +62,7 @@ export function editOmm(grid: Grid | null, omm: any | null): void {
     }, (e) => d.notice.error(e));
   }
   const placeholderPane = h("div", {}, field("Placeholders of this OMM (name=value lines)", placeholders, "Values for the template's placeholders; # starts a comment."));
-  d.body.append(tabs([["General", general.el], ["Connections", connections], ["Certificates", certificates], ["Placeholders", placeholderPane]]));
+  d.body.append(tabs([["General", general.el], ["Connections", h("div", {}, connections)], ["Certificates", certificates], ["Placeholders", placeholderPane]]));
   if (omm) d.button("Show config file", () => showConfigFile(omm));
   d.submit(omm ? "Save" : "Add", async () => {
     const change: Record<string, unknown> = general.read(!omm);
