@@ -3,7 +3,7 @@
 // Chromium driven by playwright-core. Each test file starts one MOM and one browser.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -147,8 +147,11 @@ export function control(mom, command) {
 
 /** Starts Chromium (Debian's, as root without its sandbox) with a fresh context. */
 export async function startBrowser() {
+  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: install Debian's (apt-get install chromium) or set CHROMIUM`);
+  if (!existsSync(join(binDir, "sip-dect-mom"))) throw new Error(`no sip-dect-mom in ${binDir}: run scripts/ui-build, then cargo build --workspace --bins`);
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath,
     args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
   });
   return browser;

@@ -78,7 +78,7 @@ export class Grid {
       layout: "fitDataFill",
       placeholder: "No records",
       columnDefaults: { headerSortTristate: true, tooltip: true },
-      headerFilterLiveFilterDelay: 250,
+      headerFilterLiveFilterDelay: 120,
     } as Options;
     if (options.paged) {
       Object.assign(base, {
