@@ -39,10 +39,10 @@ pub mod persist;
 pub mod provisioning;
 pub mod router;
 pub mod second_factor;
-pub mod ui;
 pub mod server;
 pub mod sessions;
 pub mod tls;
+pub mod ui;
 pub mod web_api;
 
 use app::{unix_now, App};

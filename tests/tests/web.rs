@@ -1521,3 +1521,59 @@ fn the_security_level_reaches_the_omm_links_at_their_next_connect() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn the_browser_ui_is_served_from_the_binary_with_etags_and_gzip() {
+    let (_mom, web) = start();
+    let page = web.get("/");
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.text.contains("not part of this build"),
+        "the binaries were built without the UI: run scripts/ui-build, then cargo build"
+    );
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(page.text.contains("/ui/app.js"), "{}", page.text);
+    assert!(page
+        .header("content-security-policy")
+        .contains("script-src 'self'"));
+    let plain = web.get("/ui/app.js");
+    assert_eq!(plain.status, 200);
+    assert!(plain.header("content-type").starts_with("text/javascript"));
+    assert_eq!(plain.header("cache-control"), "no-cache");
+    let etag = plain.header("etag");
+    assert!(etag.len() == 66 && etag.starts_with('"'), "{etag}");
+    let zipped = web.send_with(
+        "GET",
+        "/ui/app.js",
+        &[("accept-encoding", "gzip".into())],
+        Vec::new(),
+    );
+    assert_eq!(zipped.header("content-encoding"), "gzip");
+    let plain_len: usize = plain
+        .header("content-length")
+        .parse()
+        .unwrap_or(plain.text.len());
+    let zipped_len: usize = zipped.header("content-length").parse().expect("length");
+    assert!(
+        zipped_len * 3 < plain_len,
+        "gzip {zipped_len} of {plain_len}"
+    );
+    let again = web.send_with(
+        "GET",
+        "/ui/app.js",
+        &[("if-none-match", etag.clone())],
+        Vec::new(),
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.text.is_empty());
+    for path in [
+        "/ui/missing.js",
+        "/ui/index.html",
+        "/ui/..%2fCargo.toml",
+        "/ui/.gitignore",
+    ] {
+        let answer = web.get(path);
+        assert_eq!(answer.status, 404, "{path}");
+        assert_eq!(answer.code(), "not_found", "{path}: {}", answer.text);
+    }
+}

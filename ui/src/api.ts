@@ -48,7 +48,8 @@ export interface CallOptions {
 }
 
 function words(status: number, code: string, message: string): string {
-  if (message) return message;
+  // The parser's position in the JSON body means nothing to an administrator.
+  if (message) return message.replace(/ at line \d+ column \d+$/, "");
   switch (status) {
     case 0:
       return "The MOM cannot be reached. Check the network connection and try again.";

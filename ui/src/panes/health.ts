@@ -3,7 +3,7 @@
 // when not well) and the conflicts list with a link to each record involved.
 
 import { get } from "../api";
-import { h, Notice, section, when } from "../dom";
+import { h, Notice, Progress, section, when } from "../dom";
 import * as live from "../live";
 import type { Pane } from "./index";
 
@@ -22,7 +22,8 @@ export const health: Pane = {
     const states = h("table", { class: "plain", "aria-label": "Health states" });
     const fleet = h("table", { class: "plain fleet", "aria-label": "Fleet" });
     const conflicts = h("div", {});
-    host.append(notice.el, section("System health", states), section("Fleet", fleet), section("Conflicts", conflicts));
+    const sync = new Progress("OMM synchronisation");
+    host.append(notice.el, section("System health", states), section("Fleet", sync.el, fleet), section("Conflicts", conflicts));
     const load = async () => {
       try {
         const [hs, list, cs] = await Promise.all([get<any[]>("/health"), get<any[]>("/omms"), get<any[]>("/conflicts")]);
@@ -31,6 +32,10 @@ export const health: Pane = {
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Check"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Reason"))),
           h("tbody", {}, ...hs.map((s) => h("tr", { "data-check": s.check }, h("td", {}, CHECKS[s.check] ?? s.check), h("td", {}, badge(!s.severity, s.severity ?? "OK")), h("td", {}, s.reason || "—")))),
         );
+        const enabled = list.filter((o) => o.enabled);
+        const up = enabled.filter((o) => o.health?.link === "Up").length;
+        if (up < enabled.length) sync.set(`Synchronising: ${up} of ${enabled.length} enabled OMMs linked and in sync`, up, enabled.length);
+        else sync.hide();
         fleet.replaceChildren(
           h("thead", {}, h("tr", {}, ...["OMM", "Name", "Link", "Sync / health", "Provisioning", "Software", "Since", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
           h(

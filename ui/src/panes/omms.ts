@@ -5,7 +5,7 @@
 // each OMM's diff shown before anything is sent.
 
 import { call, get } from "../api";
-import { act, button, checkbox, confirmThen, Dialog, field, h, select, tabs, when, writeButton } from "../dom";
+import { act, button, checkbox, confirmThen, Dialog, field, h, Progress, select, tabs, when, writeButton } from "../dom";
 import { Grid, yesNo } from "../grid";
 import { Form } from "../schema";
 import type { Pane } from "./index";
@@ -91,7 +91,7 @@ function showConfigFile(omm: any): void {
 
 function lintList(findings: any[]): HTMLElement {
   if (!findings.length) return h("p", { class: "lint-ok" }, "The template check found nothing to correct.");
-  return h("ul", { class: "lint" }, ...findings.map((f) => h("li", { "data-code": f.code }, `${f.line ? `Line ${f.line}: ` : ""}${f.message}${f.omms?.length ? ` (OMM ${f.omms.join(", ")})` : ""}`)));
+  return h("ul", { class: "lint" }, ...findings.map((f) => h("li", { "data-code": f.code }, `${f.line ? `Line ${f.line}: ` : ""}${f.message}${f.omms?.length && !/OMM \d/.test(f.message) ? ` (OMM ${f.omms.join(", ")})` : ""}`)));
 }
 
 /** The configuration template editor with its check. */
@@ -136,13 +136,33 @@ async function updateOmms(ids: number[] | "all"): Promise<void> {
     d.notice.error(e);
   }
   const result = h("ul", { class: "update-result" });
-  d.body.append(result);
+  const fetched = new Progress("OMMs that fetched their configuration");
+  d.body.append(result, fetched.el);
   d.button("Send update", (b) => void act(d.notice, async () => {
     const answer = await call<any[]>("POST", "/omms/update", ids === "all" ? { all: true } : { omms: ids });
     result.replaceChildren(...answer.map((r) => h("li", { class: r.error ? "unmet" : "met" }, `OMM ${r.id}: ${r.error ?? "update sent; it fetches its configuration now"}`)));
     if (!answer.length) result.append(h("li", {}, "No OMM was updated."));
     b.disabled = true;
+    void followFetches(answer.filter((r) => !r.error).map((r) => r.id), fetched);
   }, undefined, b), true, true);
+}
+
+/** Shows how many updated OMMs fetched their new configuration, for up to two minutes. */
+async function followFetches(ids: number[], progress: Progress): Promise<void> {
+  if (!ids.length) return;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && progress.el.isConnected !== false) {
+    try {
+      const list = await get<any[]>("/omms");
+      const done = list.filter((o) => ids.includes(o.id) && !o.provisioning_state?.update_sent).length;
+      progress.set(`${done} of ${ids.length} OMMs fetched their configuration`, done, ids.length);
+      if (done === ids.length) return;
+    } catch {
+      /* keep trying */
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  progress.set("Some OMMs have not fetched yet; the Health states pane shows which.");
 }
 
 export const omms: Pane = {

@@ -328,6 +328,8 @@ export const users: Pane = {
         writeButton("Unsubscribe", () => {
           const sel = grid.selected();
           if (!sel.length) return grid.notice.error("Select the DECT phones to unsubscribe first.");
+          const notFixed = sel.filter((r) => r.rel_type !== "Fixed");
+          if (notFixed.length) return grid.notice.error(`Only DECT phones with relation type Fixed can be unsubscribed; ${notFixed.map((r) => `device ${r.ppn} is ${r.rel_type}`).join(", ")}.`);
           confirmThen("Unsubscribe DECT phones", `Unsubscribe ${sel.length} DECT phone${sel.length > 1 ? "s" : ""} (${sel.map((r) => r.ipei).join(", ")})? ${sel.length > 1 ? "They" : "It"} must subscribe again to be used.`, "Unsubscribe", async () => {
             for (const r of sel) await call("POST", `/devices/${r.ppn}/unsubscribe`);
             await grid.reload();
