@@ -10,17 +10,8 @@ let mom;
 let browser;
 let page;
 
-before(async () => {
-  mom = await H.startMom({ fleet: true });
-  const api = await H.prepareDefaultAccount(mom);
-  await H.waitFor(async () => (await api.get("/users?limit=1")).total === 300, 60_000, "the fleet's users");
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, browser, page } = await H.open({ fleet: true, login: false })));
+after(() => H.close(browser, mom));
 
 const PANES = ["Health states", "System settings", "Accounts", "OMMs", "Users / DECT phones", "Conference rooms", "Statistics", "Event log", "Audit trail", "EULA / Version info"];
 

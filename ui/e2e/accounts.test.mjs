@@ -2,7 +2,7 @@
 // the default account undeletable; and a read-only account that sees every control it
 // cannot use as disabled and cannot change anything.
 
-import { test, before, after } from "node:test";
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import * as H from "./harness.mjs";
 
@@ -11,18 +11,9 @@ let browser;
 let page;
 let api;
 
-before(async () => {
-  mom = await H.startMom({ fleet: true });
-  api = await H.prepareDefaultAccount(mom);
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-  await H.login(page, mom);
-  await H.openPane(page, "Accounts");
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, api, browser, page } = await H.open({ fleet: true, pane: "Accounts" })));
+beforeEach(() => page && H.closeDialogs(page));
+after(() => H.close(browser, mom));
 
 const dialog = (name) => page.getByRole("dialog", { name });
 const row = (text) => page.locator(".tabulator-row", { hasText: text });

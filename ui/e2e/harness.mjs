@@ -216,3 +216,25 @@ export async function submit(dialog, name) {
 export async function closeDialogs(page) {
   await page.evaluate(() => document.querySelectorAll("dialog").forEach((d) => d.remove()));
 }
+
+/** What most test files start with: a MOM (with its fleet linked and synced when asked),
+ * the default account ready, Chromium, and a page logged in (on `pane` if given). */
+export async function open({ fleet = false, pane = null, login: logIn = true } = {}) {
+  const mom = await startMom({ fleet });
+  const api = await prepareDefaultAccount(mom);
+  if (fleet) {
+    await waitFor(async () => (await api.get("/omms")).every((o) => o.health.link === "Up"), 60_000, "the fleet to link");
+    await waitFor(async () => (await api.get("/users?limit=1")).total === 300, 60_000, "the fleet's 300 users");
+  }
+  const browser = await startBrowser();
+  const page = await newPage(browser);
+  if (logIn) await login(page, mom);
+  if (pane) await openPane(page, pane);
+  return { mom, api, browser, page };
+}
+
+/** Ends what `open` started. */
+export async function close(browser, mom) {
+  await browser?.close();
+  await mom?.stop();
+}

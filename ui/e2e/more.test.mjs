@@ -13,21 +13,9 @@ let browser;
 let page;
 let api;
 
-before(async () => {
-  mom = await H.startMom({ fleet: true });
-  api = await H.prepareDefaultAccount(mom);
-  await H.waitFor(async () => (await api.get("/omms")).every((o) => o.health.link === "Up"), 30_000, "the fleet to link");
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-  await H.login(page, mom);
-});
-beforeEach(async () => {
-  if (page) await H.closeDialogs(page);
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, api, browser, page } = await H.open({ fleet: true })));
+beforeEach(() => page && H.closeDialogs(page));
+after(() => H.close(browser, mom));
 
 const dialog = (name) => page.getByRole("dialog", { name });
 const row = (text) => page.locator(".tabulator-row", { hasText: text });
@@ -38,7 +26,7 @@ test("conference rooms are added, edited and deleted", async () => {
   const d = dialog("Add conference room");
   await d.getByLabel("Name", { exact: true }).fill("Morning round");
   await d.getByLabel("Number", { exact: true }).fill("8800");
-  await d.getByLabel("Sip password").fill("Room.Secret-1");
+  await d.getByLabel("SIP password").fill("Room.Secret-1");
   await H.submit(d, "Add");
   await row("Morning round").waitFor();
   const [room] = await api.get("/conference-rooms");

@@ -3,7 +3,7 @@
 // editor with its check, "Show config file", and "Update OMM" for one and for all, with
 // the check and the diff shown before anything is sent.
 
-import { test, before, after } from "node:test";
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import * as H from "./harness.mjs";
 
@@ -12,19 +12,9 @@ let browser;
 let page;
 let api;
 
-before(async () => {
-  mom = await H.startMom({ fleet: true });
-  api = await H.prepareDefaultAccount(mom);
-  await H.waitFor(async () => (await api.get("/omms")).every((o) => o.health.link === "Up"), 30_000, "the fleet to link");
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-  await H.login(page, mom);
-  await H.openPane(page, "OMMs");
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, api, browser, page } = await H.open({ fleet: true, pane: "OMMs" })));
+beforeEach(() => page && H.closeDialogs(page));
+after(() => H.close(browser, mom));
 
 const dialog = (name) => page.getByRole("dialog", { name });
 const row = (text) => page.locator(".tabulator-row", { hasText: text });

@@ -21,10 +21,7 @@ before(async () => {
   browser = await H.startBrowser();
   page = await H.newPage(browser);
 });
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+after(() => H.close(browser, mom));
 
 const firstName = () => page.locator(".tabulator-row").first().locator('[tabulator-field="name"]').textContent();
 

@@ -13,10 +13,7 @@ before(async () => {
   mom = await H.startMom();
   browser = await H.startBrowser();
 });
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+after(() => H.close(browser, mom));
 
 test("first login: the EULA, then the forced password change with every rule shown while typing", async () => {
   const page = await H.newPage(browser);

@@ -3,7 +3,7 @@
 // upload, database export and import (also a corrupt file), the system dump, and the
 // ribbon's subscription pop-up and auto-create toggle.
 
-import { test, before, after } from "node:test";
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,18 +16,9 @@ let page;
 let api;
 const files = mkdtempSync(join(tmpdir(), "mom-ui-files-"));
 
-before(async () => {
-  mom = await H.startMom();
-  api = await H.prepareDefaultAccount(mom);
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-  await H.login(page, mom);
-  await H.openPane(page, "System settings");
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, api, browser, page } = await H.open({ pane: "System settings" })));
+beforeEach(() => page && H.closeDialogs(page));
+after(() => H.close(browser, mom));
 
 const section = (name) => page.getByRole("region", { name, exact: true });
 

@@ -18,22 +18,9 @@ let page;
 let api;
 const files = mkdtempSync(join(tmpdir(), "mom-ui-users-"));
 
-before(async () => {
-  mom = await H.startMom({ fleet: true });
-  api = await H.prepareDefaultAccount(mom);
-  await H.waitFor(async () => (await api.get("/users?limit=1")).total === 300, 60_000, "the fleet's 300 users");
-  browser = await H.startBrowser();
-  page = await H.newPage(browser);
-  await H.login(page, mom);
-  await H.openPane(page, "Users / DECT phones");
-});
-beforeEach(async () => {
-  if (page) await H.closeDialogs(page);
-});
-after(async () => {
-  await browser?.close();
-  await mom?.stop();
-});
+before(async () => ({ mom, api, browser, page } = await H.open({ fleet: true, pane: "Users / DECT phones" })));
+beforeEach(() => page && H.closeDialogs(page));
+after(() => H.close(browser, mom));
 
 const dialog = (name) => page.getByRole("dialog", { name });
 const rows = () => page.locator(".tabulator-row");
@@ -269,4 +256,19 @@ test("a conflict is listed on the Health pane with links to the records involved
   await page.locator(".pane-title", { hasText: "Users / DECT phones" }).waitFor();
   await counter("of 1");
   assert.equal((await rows().first().locator('[tabulator-field="num"]').textContent()).trim(), "10001");
+});
+
+test("a hostile name from an OMM is shown as text, never as markup", async () => {
+  const target = await byNum("10002");
+  await H.control(mom, { cmd: "edit-user", omm: 1, uid: target.omm_uid, attr: "name", value: '<img id="pwn" src="/x"><b>bold</b>' });
+  await H.waitFor(async () => (await byNum("10002")).name.startsWith("<img"), 10_000, "the hostile name at the MOM");
+  await H.openPane(page, "Users / DECT phones");
+  await filter("Number", "10002");
+  await counter("of 1");
+  await page.locator(".tabulator-row").first().getByText('<img id="pwn" src="/x"><b>bold</b>').waitFor();
+  assert.equal(await page.locator("#pwn").count(), 0, "no element made from the name");
+  await page.locator(".tabulator-row").first().dblclick();
+  await page.getByRole("dialog").waitFor();
+  assert.equal(await page.locator("#pwn").count(), 0);
+  assert.match(await page.getByRole("dialog").getByRole("heading").textContent(), /<img id="pwn"/);
 });

@@ -69,10 +69,15 @@ const LABELS: Record<string, string> = {
   fac_prefix: "FAC prefix",
 };
 
+const WORDS: Record<string, string> = { sip: "SIP", pw: "password", id: "ID", pp: "PP", num: "number", bt: "Bluetooth", vcard: "vCard", omm: "OMM", uri: "URI", pin: "PIN", sos: "SOS", ac: "AC", eth: "Ethernet", addr: "address", hw: "HW", enh: "enhanced", cap: "capability", pb: "phone book", loc: "locating", msg: "messaging", recv: "receive" };
+
 /** A readable label for a field name. */
 export function label(name: string): string {
   if (LABELS[name]) return LABELS[name];
-  const s = name.replace(/_/g, " ");
+  const s = name
+    .split("_")
+    .map((w) => WORDS[w] ?? w)
+    .join(" ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

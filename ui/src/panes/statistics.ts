@@ -47,12 +47,14 @@ export const statistics: Pane = {
       const n = new Notice();
       const value = h("span", { class: "value" }, String(c.value));
       const g = h("div", { class: "graph" }, graph(c));
+      const span = h("small", { class: "hint" }, c.history.length ? `${c.history.length} samples since ${new Date(c.history[0][0] * 1000).toLocaleTimeString()}` : "no samples yet");
       const el = h(
         "section",
         { class: "card counter", "data-counter": c.name, "aria-label": c.name },
         h("h3", {}, c.name),
         value,
         g,
+        span,
         h(
           "div",
           { class: "toolbar" },
