@@ -75,7 +75,8 @@ export class Grid {
     const base: Options = {
       index: options.index,
       columns,
-      layout: "fitDataFill",
+      layout: "fitColumns",
+      renderVertical: "basic",
       placeholder: "No records",
       columnDefaults: { headerSortTristate: true, tooltip: true },
       headerFilterLiveFilterDelay: 120,

@@ -28,10 +28,9 @@ async function start(message = ""): Promise<void> {
   if (!session) session = await login(root, message);
   if (session.eula_required) await eula(root);
   if (session.password_change_required) await forcedPasswordChange(root, session);
-  session = await get<Session>("/session");
+  [session] = await Promise.all([get<Session>("/session"), schema.load()]);
   access.write = session.write;
   me.id = session.account_id;
-  await schema.load();
   await shell(session);
 }
 
