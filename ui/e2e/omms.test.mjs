@@ -13,12 +13,20 @@ let page;
 let api;
 
 before(async () => ({ mom, api, browser, page } = await H.open({ fleet: true, pane: "OMMs" })));
-beforeEach(() => page && H.closeDialogs(page));
+beforeEach(async () => {
+  if (!page) return;
+  await H.closeDialogs(page);
+  await clearSelection();
+});
 after(() => H.close(browser, mom));
 
 const dialog = (name) => page.getByRole("dialog", { name });
 const row = (text) => page.locator(".tabulator-row", { hasText: text });
 const select = (text) => row(text).locator('input[type="checkbox"]').check();
+/** Unselects every row, so a test's selection is only what it selects. */
+async function clearSelection() {
+  for (const box of await page.locator('.tabulator-row input[type="checkbox"]:checked').all()) await box.uncheck();
+}
 
 test("the fleet is listed with its links, and an OMM's address opens its web interface", async () => {
   await row("Demo site 1").waitFor();
@@ -114,7 +122,6 @@ test("Show config file shows exactly what the OMM gets", async () => {
   const expected = await api.get(`/omms/${id}/config-file`);
   assert.equal((await d.locator("pre.config-file").textContent()).trim(), String(expected).trim());
   await d.getByRole("button", { name: "Cancel" }).click();
-  await select("Site North");
 });
 
 test("Update OMM shows the check and the diff first, then sends the update; Update all too", async () => {
