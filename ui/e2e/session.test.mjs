@@ -57,6 +57,7 @@ test("a wrong password is refused on the login page, in words", async () => {
   await alert.waitFor();
   assert.match(await alert.textContent(), /password|account/i);
   assert.equal(await page.getByRole("navigation", { name: "Configuration panes" }).count(), 0);
+  assert.equal(await page.getByLabel("Authenticator code").isVisible(), false, "the code field only for accounts with a second factor");
   await H.screenshot(page, "login-refused");
   await page.context().close();
 });

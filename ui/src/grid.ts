@@ -81,7 +81,7 @@ export class Grid {
       layout: "fitColumns",
       renderVertical: "basic",
       placeholder: "No records",
-      columnDefaults: { headerSortTristate: true, tooltip: true },
+      columnDefaults: { headerSortTristate: true, tooltip: true, minWidth: 70 },
       headerFilterLiveFilterDelay: 120,
     } as Options;
     if (options.paged) {
