@@ -33,6 +33,15 @@ export async function startMom({ fleet = false, extra = "" } = {}) {
   const child = spawn(join(binDir, "sip-dect-mom"), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
   const log = [];
   child.stderr.on("data", (d) => log.push(String(d)));
+  // A test process that is killed (a timeout, Ctrl-C) takes its MOM with it.
+  const reap = () => child.exitCode === null && child.kill("SIGKILL");
+  process.on("exit", reap);
+  for (const signal of ["SIGTERM", "SIGINT"]) {
+    process.once(signal, () => {
+      reap();
+      process.exit(1);
+    });
+  }
   const lines = createInterface({ input: child.stdout });
   let url = null;
   let control = null;
