@@ -106,6 +106,13 @@ export class Grid {
     if (options.open) {
       this.table.on("rowDblClick", (_e, row) => options.open!(row.getData()));
     }
+    // The selection boxes follow the selection, also when it is restored after a reload.
+    const mark = (row: any, on: boolean) => {
+      const box = row.getElement()?.querySelector('input[type="checkbox"]') as HTMLInputElement | null;
+      if (box) box.checked = on;
+    };
+    this.table.on("rowSelected", (row) => mark(row, true));
+    this.table.on("rowDeselected", (row) => mark(row, false));
     this.table.on("tableBuilt", () => {
       // The grid role may own only rows: the pager goes after the grid, and the body is
       // not a focus stop of its own (the table grows with its page; the page scrolls).
@@ -205,22 +212,25 @@ export class Grid {
     }
   }
 
-  /** Loads the rows again (the current page of a paged table). */
+  /** Loads the rows again (the current page of a paged table); the selection stays. */
   async reload(): Promise<void> {
+    const keep = this.table.getSelectedData().map((r) => r[this.options.index]);
     if (this.options.paged) {
       const page = this.table.getPage() || 1;
       await this.table.setPage(page);
-      return;
+    } else {
+      try {
+        const rows = await get<any[]>(this.options.url);
+        this.total = rows.length;
+        await this.table.replaceData(rows);
+        this.lastLoaded = performance.now();
+        this.notice.clear();
+      } catch (e) {
+        this.notice.error(e);
+      }
     }
-    try {
-      const rows = await get<any[]>(this.options.url);
-      this.total = rows.length;
-      await this.table.replaceData(rows);
-      this.lastLoaded = performance.now();
-      this.notice.clear();
-    } catch (e) {
-      this.notice.error(e);
-    }
+    const again = keep.filter((id) => this.table.getRow(id));
+    if (again.length) this.table.selectRow(again);
   }
 
   private changed(): void {
