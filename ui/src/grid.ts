@@ -51,10 +51,6 @@ export class Grid {
   private timer: number | undefined;
   private unsubscribe: Array<() => void> = [];
   private filterOps = new Map<string, string>();
-  /** Rows in the last answer (all matching rows for a paged table). */
-  total = 0;
-  /** When the last page of rows was shown (performance.now()). */
-  lastLoaded = 0;
 
   constructor(readonly options: GridOptions) {
     const host = h("div", { class: "grid", "aria-label": options.label });
@@ -202,8 +198,6 @@ export class Grid {
     try {
       const answer = await get<{ total: number; items: any[] }>(`${this.options.url}?${q}`);
       this.notice.clear();
-      this.total = answer.total;
-      this.lastLoaded = performance.now();
       const rows = answer.items.map((r) => (this.options.url === "/overview" ? { ...r, uid: r.user.uid } : r));
       return { last_page: Math.max(1, Math.ceil(answer.total / size)), last_row: answer.total, data: rows };
     } catch (e) {
@@ -221,9 +215,7 @@ export class Grid {
     } else {
       try {
         const rows = await get<any[]>(this.options.url);
-        this.total = rows.length;
         await this.table.replaceData(rows);
-        this.lastLoaded = performance.now();
         this.notice.clear();
       } catch (e) {
         this.notice.error(e);

@@ -59,25 +59,16 @@ async function shell(s: Session): Promise<void> {
   navLinks = PANES.filter((p) => p.nav).map((p) => h("a", { href: `#/${p.id}`, "data-pane": p.id }, p.title));
   const nav = h("nav", { "aria-label": "Configuration panes" }, h("ul", {}, ...navLinks.map((a) => h("li", {}, a))));
   paneHost = h("main", { id: "pane", tabindex: -1 });
-  const ribbon = new Ribbon();
-  root.replaceChildren(h("div", { class: "layout" }, header, nav, paneHost, ribbon.el));
-  live.start();
-  await refreshName();
-  live.onChange((c) => {
-    if (c === null || c.entity === "Settings") void refreshName();
-  });
-  await route();
-}
-
-async function refreshName(): Promise<void> {
-  try {
-    const st = await get<{ system_name: string; suppress_table_updates: string }>("/settings");
+  // The ribbon reads the settings (at start and on every settings change); the header's
+  // system name and the suppress mode come from the same answer.
+  const ribbon = new Ribbon((st) => {
     systemName.textContent = st.system_name;
     document.title = `${st.system_name} – SIP-DECT MOM`;
     live.setSuppress(st.suppress_table_updates);
-  } catch {
-    /* shown by the panes */
-  }
+  });
+  root.replaceChildren(h("div", { class: "layout" }, header, nav, paneHost, ribbon.el));
+  live.start();
+  await route();
 }
 
 async function route(): Promise<void> {

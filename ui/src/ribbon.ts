@@ -12,10 +12,13 @@ const MODES: Array<[string, string]> = [
   ["Wildcard", "Wildcard: any DECT phone can subscribe"],
 ];
 
-/** The SARI as hex and as the "DECT" digits form, grouped for reading aloud. */
-export function sariForms(sari: string): string {
-  if (!sari) return "no SARI (import a license)";
-  return sari;
+/** The settings the ribbon and the header show. */
+export interface RibbonSettings {
+  system_name: string;
+  suppress_table_updates: string;
+  subscription_mode: string;
+  auto_create: boolean;
+  sari: string;
 }
 
 /** The ribbon. */
@@ -29,7 +32,8 @@ export class Ribbon {
   private notice = new Notice();
   private mode = "Off";
 
-  constructor() {
+  /** `onSettings` gets every settings answer the ribbon reads. */
+  constructor(private readonly onSettings: (settings: RibbonSettings) => void) {
     this.el = h("footer", { class: "ribbon", "aria-label": "Status ribbon" }, h("div", { class: "popup-host" }, this.subscription, this.menu), this.autoCreate, this.sari, this.state, this.notice.el);
     if (!access.write) {
       for (const b of [this.subscription, this.autoCreate]) {
@@ -77,14 +81,15 @@ export class Ribbon {
 
   private async load(): Promise<void> {
     try {
-      const s = await get<{ subscription_mode: string; auto_create: boolean; sari: string }>("/settings");
+      const s = await get<RibbonSettings>("/settings");
+      this.onSettings(s);
       this.mode = s.subscription_mode;
       this.subscription.textContent = `Subscription: ${s.subscription_mode}`;
       this.subscription.dataset.mode = s.subscription_mode;
       (this.menu.querySelector(`input[value="${s.subscription_mode}"]`) as HTMLInputElement).checked = true;
       this.autoCreate.setAttribute("aria-pressed", String(s.auto_create));
       this.autoCreate.textContent = `Auto-create: ${s.auto_create ? "on" : "off"}`;
-      this.sari.textContent = `SARI: ${sariForms(s.sari)}`;
+      this.sari.textContent = `SARI: ${s.sari || "none (import a license)"}`;
     } catch (e) {
       this.notice.error(e);
     }

@@ -9,11 +9,6 @@ import type { Pane } from "./index";
 
 type Settings = Record<string, any>;
 
-/** Reads a chosen file as text. */
-function readText(file: File): Promise<string> {
-  return file.text();
-}
-
 /** A file chooser with a label. */
 function filePicker(label: string, accept = ""): { el: HTMLElement; input: HTMLInputElement } {
   const i = h("input", { type: "file", accept: accept || undefined });
@@ -107,7 +102,7 @@ export const settings: Pane = {
     const license = section("License", licInfo, licFile.el, saveButton(licNotice, "Import license", async () => {
       const f = licFile.input.files?.[0];
       if (!f) throw new Error("Choose the license file first.");
-      await call("POST", "/license", { file: await readText(f) });
+      await call("POST", "/license", { file: await f.text() });
       await drawLicense();
     }, "License imported."), licNotice.el);
 

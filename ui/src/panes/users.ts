@@ -250,7 +250,7 @@ function bulkImport(grid: Grid, kind: "users" | "devices"): void {
     ));
     return last;
   };
-  const check = d.button("Check file", (b) => void act(d.notice, async () => {
+  d.button("Check file", (b) => void act(d.notice, async () => {
     const r = await run(true);
     write.disabled = !(r.valid > 0 && (r.errors.length === 0 || partial.checked));
   }, undefined, b), true, true);
@@ -260,7 +260,6 @@ function bulkImport(grid: Grid, kind: "users" | "devices"): void {
     await grid.reload();
   }, undefined, b), false, true);
   write.disabled = true;
-  void check;
   d.open();
 }
 
