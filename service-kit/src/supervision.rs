@@ -57,14 +57,30 @@ impl Link {
         self.tx.send(&ServiceMsg::Ready).await
     }
 
-    /// Resolves when the supervisor asks for a shutdown or goes away.
+    /// Resolves when the supervisor asks for a shutdown or goes away; applies the log
+    /// levels it sends meanwhile.
     pub async fn shutdown_requested(mut self) {
-        match self.rx.recv().await {
-            Ok(Some(SupervisorMsg::Shutdown)) => {
-                tracing::info!("shutdown requested by the supervisor")
+        loop {
+            match self.rx.recv().await {
+                Ok(Some(SupervisorMsg::Shutdown)) => {
+                    tracing::info!("shutdown requested by the supervisor");
+                    return;
+                }
+                Ok(Some(SupervisorMsg::LogLevel(level))) => {
+                    match crate::logging::set_level(&level) {
+                        Ok(()) => tracing::info!(%level, "log level changed"),
+                        Err(e) => tracing::warn!(error = %e, "log level not changed"),
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!("supervisor link closed; shutting down");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "bad frame from the supervisor; shutting down");
+                    return;
+                }
             }
-            Ok(None) => tracing::warn!("supervisor link closed; shutting down"),
-            Err(e) => tracing::error!(error = %e, "bad frame from the supervisor; shutting down"),
         }
     }
 }

@@ -41,9 +41,50 @@ pub struct Config {
     /// The application interface (svc-maxi).
     #[serde(default)]
     pub maxi: Maxi,
+    /// Logging: the level and the trace file.
+    #[serde(default)]
+    pub log: Log,
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Log {
+    /// The level at start (`sip-dect-mom log-level` changes it until the next start).
+    pub level: String,
+    /// Write the trace file `mom_trace_<date>.log` into the log folder.
+    pub trace_file: bool,
+    /// Largest size of one day's trace file, in MiB.
+    pub trace_max_mib: u64,
+    /// Trace files of more than this many days ago are removed.
+    pub trace_keep_days: u32,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            level: service_kit::logging::DEFAULT_LEVEL.to_owned(),
+            trace_file: true,
+            trace_max_mib: 32,
+            trace_keep_days: 14,
+        }
+    }
+}
+
+impl Log {
+    /// The trace file's options for `log_dir`, if it is written.
+    #[must_use]
+    pub fn trace_options(&self, log_dir: &Path) -> Option<service_kit::trace_file::TraceOptions> {
+        self.trace_file
+            .then(|| service_kit::trace_file::TraceOptions {
+                dir: log_dir.to_owned(),
+                max_bytes: self.trace_max_mib << 20,
+                keep_days: self.trace_keep_days,
+            })
+    }
 }
 
 /// Directories.
@@ -56,6 +97,8 @@ pub struct Paths {
     pub runtime_dir: PathBuf,
     /// Where the `svc-*` binaries are.
     pub libexec_dir: PathBuf,
+    /// The trace files (`mom_trace_<date>.log`).
+    pub log_dir: PathBuf,
 }
 
 impl Default for Paths {
@@ -64,6 +107,7 @@ impl Default for Paths {
             state_dir: "/var/lib/sip-dect-mom".into(),
             runtime_dir: "/run/sip-dect-mom".into(),
             libexec_dir: "/usr/libexec/sip-dect-mom".into(),
+            log_dir: "/var/log/sip-dect-mom".into(),
         }
     }
 }
@@ -414,6 +458,15 @@ impl Config {
                 *mine = default;
             }
         }
+        // Beside the state folder, as in the built-in development layout.
+        if !set("paths", "log-dir") {
+            config.paths.log_dir = config
+                .paths
+                .state_dir
+                .parent()
+                .unwrap_or(&config.paths.state_dir)
+                .join("log");
+        }
         for (key, mine, default) in [
             ("https", &mut config.listen.https, dev.listen.https),
             ("http", &mut config.listen.http, dev.listen.http),
@@ -440,6 +493,7 @@ impl Config {
                 state_dir: dir.join("state"),
                 runtime_dir: dir.join("run"),
                 libexec_dir,
+                log_dir: dir.join("log"),
             },
             users: Users::default(),
             listen: Listen {
@@ -457,6 +511,7 @@ impl Config {
                 ..Web::default()
             },
             maxi: Maxi::default(),
+            log: Log::default(),
             extra_service: Vec::new(),
         }
     }
@@ -474,6 +529,13 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        service_kit::logging::parse_level(&self.log.level)
+            .map_err(|e| ConfigError::Invalid(format!("log: level: {e}")))?;
+        if !(1..=4096).contains(&self.log.trace_max_mib) || self.log.trace_keep_days == 0 {
+            return Err(ConfigError::Invalid(
+                "log: trace-max-mib must be 1..=4096 and trace-keep-days at least 1".into(),
+            ));
+        }
         let r = &self.restart;
         if r.min_backoff_ms == 0 || r.min_backoff_ms > r.max_backoff_ms {
             return Err(ConfigError::Invalid(

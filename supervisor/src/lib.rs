@@ -13,6 +13,7 @@ pub mod control;
 pub mod dev;
 pub mod eventlog;
 pub mod license_cli;
+pub mod maintenance;
 pub mod monitor;
 pub mod notify;
 pub mod provisioning_cli;
@@ -42,7 +43,7 @@ pub struct Cli {
     /// Folder of development mode.
     #[arg(long, global = true, default_value = "dev-state")]
     pub dev_dir: PathBuf,
-    /// Check the configuration and exit.
+    /// Check the configuration and exit (as the `check` subcommand).
     #[arg(long)]
     pub check: bool,
     /// Development mode without the demo fleet of simulated OMMs and without a license.
@@ -118,6 +119,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Give ACCOUNT a new temporary password (printed), enable it and make it change the
+    /// password at its next login. Root only; works whether the MOM runs or not.
+    ResetPassword {
+        /// The account's name (the default account is `mom`).
+        account: String,
+        /// Read the new password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Show the version, the database schema and the IPC protocol.
+    Version,
+    /// Check the configuration, the service users, the programs and the folders (exit 78
+    /// when something is wrong), without starting anything.
+    Check,
+    /// Show the log level of the running MOM, or change it (error, warn, info, debug, trace,
+    /// or directives such as info,svc_axi=debug) until its next start.
+    LogLevel {
+        /// The new level; without it, show the level in force.
+        level: Option<String>,
+    },
 }
 
 /// Database subcommands.
@@ -183,8 +204,40 @@ pub fn main() -> i32 {
             return service_kit::EXIT_CONFIG;
         }
     }
-    if let Some(command) = &cli.command {
-        return run_command(command, &config);
+    if std::env::var_os("RUST_LOG").is_none() {
+        if let Err(e) = service_kit::logging::set_level(&config.log.level) {
+            eprintln!("sip-dect-mom: {e}");
+        }
+    }
+    let config_path = cli.config.as_ref().map_or_else(
+        || {
+            if cli.dev {
+                "(built in, development mode)".to_owned()
+            } else {
+                config::DEFAULT_CONFIG.to_owned()
+            }
+        },
+        |p| p.display().to_string(),
+    );
+    match &cli.command {
+        Some(Command::ResetPassword {
+            account,
+            password_stdin,
+        }) => {
+            let source = if *password_stdin {
+                maintenance::NewPassword::Stdin
+            } else {
+                maintenance::NewPassword::Generated
+            };
+            return maintenance::reset_password(&config, cli.dev, account, &source);
+        }
+        Some(Command::Version) => return maintenance::version(),
+        Some(Command::Check) => return maintenance::check(&config, &config_path, cli.dev),
+        Some(command) => return run_command(command, &config),
+        None => {}
+    }
+    if cli.check {
+        return maintenance::check(&config, &config_path, cli.dev);
     }
     match daemon(&cli, &config) {
         Ok(code) => code,
@@ -273,6 +326,13 @@ fn run_command(command: &Command, config: &Config) -> i32 {
             &services::store_socket(runtime_dir),
             *json,
         )),
+        Command::LogLevel { level } => rt.block_on(maintenance::log_level(
+            &services::control_socket(runtime_dir),
+            level.as_deref(),
+        )),
+        Command::ResetPassword { .. } | Command::Version | Command::Check => {
+            unreachable!("handled before the runtime")
+        }
     }
 }
 
@@ -299,15 +359,11 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         return Err("sip-dect-mom must start as root (it drops privileges itself); use --dev to run as yourself".into());
     }
     let plan = services::plan(config, cli.dev)?;
-    if cli.check {
-        println!(
-            "configuration OK: {} service(s), state in {}",
-            plan.services.len(),
-            config.paths.state_dir.display()
-        );
-        return Ok(0);
-    }
     services::create_dirs(&plan.dirs)?;
+    let trace = config.log.trace_options(&config.paths.log_dir);
+    if let Some(trace) = &trace {
+        service_kit::trace_file::enable(trace.clone());
+    }
     let listeners = bind_listeners(config)?;
     let mut plan = plan;
     if let Some(https) = listeners.get("https").and_then(|l| l.local_addr().ok()) {
@@ -319,6 +375,10 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         sys::harden_unprivileged()?;
     }
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
+    match service_kit::confine::seccomp(service_kit::confine::Role::Supervisor) {
+        Ok(refused) => tracing::info!(refused, "supervisor confined: seccomp filter installed"),
+        Err(e) => tracing::warn!(error = %e, "supervisor's seccomp filter not enforced"),
+    }
     if cli.dev {
         print_dev_banner(config, &listeners);
         if root {
@@ -346,7 +406,13 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
             .iter()
             .filter_map(|(name, l)| Some((name.clone(), l.local_addr().ok()?.to_string())))
             .collect();
-        let control = tokio::spawn(control::serve(control, Arc::clone(&board), addresses));
+        let (level_tx, level_rx) = tokio::sync::watch::channel(service_kit::logging::level());
+        let control = tokio::spawn(control::serve(
+            control,
+            Arc::clone(&board),
+            addresses,
+            level_tx,
+        ));
         let fleet = (cli.dev && !cli.no_fleet).then(|| {
             tokio::spawn(dev::run(
                 plan.store_socket.clone(),
@@ -359,6 +425,8 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
             std::time::Duration::from_millis(config.restart.grace_period_ms),
             listeners,
             board,
+            trace.as_ref(),
+            level_rx,
         );
         let outcome = monitor.run().await;
         control.abort();
@@ -373,6 +441,10 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         monitor::Outcome::Stopped => {
             tracing::info!("stopped");
             0
+        }
+        monitor::Outcome::EssentialRefused => {
+            tracing::error!("svc-store refuses to start (its message above says why); ending the daemon without a restart");
+            service_kit::EXIT_CONFIG
         }
         monitor::Outcome::EssentialFailed => {
             tracing::error!(

@@ -18,7 +18,7 @@ use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One row of the state the control socket reports.
 #[derive(Debug, Clone)]
@@ -67,6 +67,9 @@ pub enum Outcome {
     Stopped,
     /// svc-store could not stay up.
     EssentialFailed,
+    /// svc-store refused to start for a reason no restart cures (exit code 78, e.g. a
+    /// database of a newer version); its own log line says why.
+    EssentialRefused,
 }
 
 /// How long svc-axi's start waits for the store to learn that the old links are gone.
@@ -87,6 +90,10 @@ pub struct Monitor {
     events_tx: mpsc::Sender<ProcessEvent>,
     events: mpsc::Receiver<ProcessEvent>,
     announced_ready: bool,
+    /// The trace file's options, passed to every service.
+    trace_env: Vec<(&'static str, String)>,
+    /// The log level in force; the control socket changes it.
+    level: watch::Receiver<String>,
 }
 
 fn describe(status: &std::io::Result<ExitStatus>) -> String {
@@ -110,6 +117,8 @@ impl Monitor {
         grace: Duration,
         listeners: BTreeMap<String, TcpListener>,
         board: StatusBoard,
+        trace: Option<&service_kit::trace_file::TraceOptions>,
+        level: watch::Receiver<String>,
     ) -> Self {
         let (events_tx, events) = mpsc::channel(256);
         let slots = plan
@@ -139,6 +148,8 @@ impl Monitor {
             events_tx,
             events,
             announced_ready: false,
+            trace_env: trace.map(|t| t.env().to_vec()).unwrap_or_default(),
+            level,
         }
     }
 
@@ -174,12 +185,15 @@ impl Monitor {
         let slot = &mut self.slots[index];
         slot.next_start = None;
         slot.generation += 1;
+        let mut env = self.trace_env.clone();
+        env.push((service_kit::logging::LEVEL_ENV, self.level.borrow().clone()));
         match spawn::start(
             index,
             &slot.spec,
             slot.generation,
             &self.listeners,
             self.dev,
+            &env,
             &self.events_tx,
         ) {
             Ok(running) => {
@@ -279,6 +293,13 @@ impl Monitor {
         let uptime = process.started.elapsed();
         let how = describe(status);
         s.last_exit.clone_from(&how);
+        if s.spec.essential
+            && matches!(status, Ok(st) if st.code() == Some(service_kit::EXIT_CONFIG))
+        {
+            s.state = ServiceState::Failed;
+            tracing::error!(service = %s.spec.name, pid = process.running.pid, "essential service refused to start (exit code 78); not restarting it");
+            return Some(Outcome::EssentialRefused);
+        }
         let decision = s.tracker.on_crash(Instant::now(), uptime, process.ready);
         s.restarts += 1;
         s.next_start = Some(Instant::now() + decision.delay);
@@ -354,10 +375,23 @@ impl Monitor {
                 _ = term.recv() => { tracing::info!("SIGTERM received; stopping"); break Outcome::Stopped; }
                 _ = int.recv() => { tracing::info!("SIGINT received; stopping"); break Outcome::Stopped; }
                 _ = watchdog_tick.tick(), if watchdog.is_some() => self.notifier.notify("WATCHDOG=1"),
+                Ok(()) = self.level.changed() => self.send_level(),
             }
         };
         self.shutdown().await;
         outcome
+    }
+
+    /// Sends the level in force to every running service (the supervisor changed its own).
+    fn send_level(&mut self) {
+        let level = self.level.borrow_and_update().clone();
+        for s in &self.slots {
+            if let Some(p) = &s.process {
+                if p.running.link.try_send(SupervisorMsg::LogLevel(level.clone())).is_err() {
+                    tracing::warn!(service = %s.spec.name, "log level not sent: the service's link is busy or gone");
+                }
+            }
+        }
     }
 
     /// Asks every service to stop, then kills what is left after the grace period.

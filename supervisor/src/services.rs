@@ -12,6 +12,8 @@ struct Builtin {
     user: fn(&crate::config::Users) -> &str,
     /// Its command line, from the configuration and the uids resolved for the plan.
     args: fn(&Config, &Uids) -> Vec<String>,
+    /// The folders it may write beneath.
+    write_dirs: fn(&crate::config::Paths) -> Vec<PathBuf>,
     /// The listening sockets it is handed.
     listeners: &'static [&'static str],
     essential: bool,
@@ -155,6 +157,7 @@ pub fn web_state(state_dir: &Path) -> PathBuf {
 const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
+        write_dirs: |p| vec![p.state_dir.join("store"), p.runtime_dir.join("store"), p.log_dir.clone()],
         binary: "svc-store",
         user: |u| &u.store,
         args: store_args,
@@ -163,6 +166,7 @@ const BUILTIN: &[Builtin] = &[
     },
     Builtin {
         name: "axi",
+        write_dirs: |p| vec![p.runtime_dir.join("axi"), p.log_dir.clone()],
         binary: "svc-axi",
         user: |u| &u.axi,
         args: axi_args,
@@ -171,6 +175,7 @@ const BUILTIN: &[Builtin] = &[
     },
     Builtin {
         name: "web",
+        write_dirs: |p| vec![web_state(&p.state_dir), p.runtime_dir.join("web"), p.log_dir.clone()],
         binary: "svc-web",
         user: |u| &u.web,
         args: web_args,
@@ -179,6 +184,7 @@ const BUILTIN: &[Builtin] = &[
     },
     Builtin {
         name: "maxi",
+        write_dirs: |p| vec![p.log_dir.clone()],
         binary: "svc-maxi",
         user: |u| &u.maxi,
         args: maxi_args,
@@ -202,6 +208,9 @@ pub struct ServiceSpec {
     pub listeners: Vec<String>,
     /// The daemon cannot run without it (svc-store).
     pub essential: bool,
+    /// The folders it may write beneath (its own and the log folder; Landlock enforces it
+    /// where the kernel can).
+    pub write_dirs: Vec<PathBuf>,
 }
 
 /// A directory the supervisor creates at start.
@@ -349,6 +358,12 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             owner: owner(web_user),
             mode: 0o700,
         },
+        // Every service appends to the day's trace file; set-group-id so its group is mom.
+        DirSpec {
+            path: paths.log_dir.clone(),
+            owner: owner(root),
+            mode: 0o2770,
+        },
     ];
     let uids = Uids {
         maxi: maxi_user.map_or(vec![me], |m| vec![m.uid]),
@@ -372,6 +387,7 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
                 .map(|l| (*l).to_owned())
                 .collect(),
             essential: builtin.essential,
+            write_dirs: (builtin.write_dirs)(paths),
         });
     }
     for extra in &config.extra_service {
@@ -386,10 +402,16 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             identity,
             listeners: extra.listeners.clone(),
             essential: false,
+            // Its folders are its own business: no Landlock rules from the supervisor.
+            write_dirs: Vec::new(),
         });
     }
     let mut control_uids = vec![0, me];
     control_uids.extend(&config.users.admin_uids);
+    // svc-web reads and changes the log level for the API.
+    if let Some(web) = web_user {
+        control_uids.push(web.uid);
+    }
     Ok(Plan {
         services,
         dirs,

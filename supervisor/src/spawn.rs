@@ -66,6 +66,7 @@ pub fn start(
     generation: u64,
     listeners: &BTreeMap<String, TcpListener>,
     dev: bool,
+    env: &[(&str, String)],
     events: &mpsc::Sender<ProcessEvent>,
 ) -> Result<Running, String> {
     let (ours, theirs) =
@@ -109,6 +110,14 @@ pub fn start(
     }
     if dev {
         command.env("MOM_DEV", "1");
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    if !spec.write_dirs.is_empty() {
+        let dirs = std::env::join_paths(&spec.write_dirs)
+            .map_err(|e| format!("write folders of {}: {e}", spec.name))?;
+        command.env(service_kit::confine::WRITE_DIRS_ENV, dirs);
     }
     sys::install(
         &mut command,

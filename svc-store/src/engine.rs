@@ -118,6 +118,11 @@ impl Store {
     }
 
     fn open_storage(db_dir: &Path, storage: Storage) -> Result<Opened, StoreError> {
+        // Before anything writes: a database of a newer version is left exactly as it is.
+        let found: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
+        if let Some(newer) = found.filter(|&s| s > SCHEMA_VERSION) {
+            return Err(StoreError::Storage(newer_database(db_dir, newer)));
+        }
         let created = {
             let mut view = storage.write()?;
             let mut tx = Tx {
@@ -619,6 +624,21 @@ pub(crate) fn record_changes(
     view.put(Db::Meta, meta::REVISION, &rev)?;
     view.put(Db::Meta, meta::CHANGES_START, &start)?;
     Ok(out)
+}
+
+/// The words of [`newer_database`] that tell the refusal apart.
+pub const NEWER_DATABASE: &str = "written by a newer sip-dect-mom";
+
+/// The refusal of a database that a newer sip-dect-mom wrote (an older binary after a
+/// downgrade): it names both versions and the ways out, and the database stays untouched.
+#[must_use]
+pub fn newer_database(db_dir: &Path, schema: u32) -> String {
+    format!(
+        "the database in {} has schema version {schema}, {NEWER_DATABASE}; this version ({}) reads schema {SCHEMA_VERSION} and older. \
+         It is left untouched: install the newer version again, or move the folder away and import a database export this version can read",
+        db_dir.display(),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Creates `dir` (and parents) and makes it private to this user.

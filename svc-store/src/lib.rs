@@ -78,13 +78,21 @@ pub fn main_with_args() -> i32 {
 /// Runs the store until a shutdown is requested.
 ///
 /// # Errors
-/// A message for the log when the database or the socket cannot be opened.
-pub async fn run(args: Args) -> Result<(), String> {
+/// A message for the log when the database or the socket cannot be opened; a permanent
+/// [`service_kit::Failure`] for a database of a newer version, which no restart cures.
+pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
     // The hello first: the supervisor expects it promptly, whatever opening the database takes.
     let mut link = service_kit::supervision::Link::from_env("store")
         .await
         .map_err(|e| format!("supervision link: {e}"))?;
-    let opened = Store::open(&args.db_dir).map_err(|e| format!("cannot open the database: {e}"))?;
+    let opened = Store::open(&args.db_dir).map_err(|e| {
+        let message = format!("cannot open the database: {e}");
+        if e.to_string().contains(crate::engine::NEWER_DATABASE) {
+            service_kit::Failure::permanent(message)
+        } else {
+            message.into()
+        }
+    })?;
     if opened.created {
         tracing::info!(dir = %args.db_dir.display(), "new database created with the default account");
     }

@@ -172,6 +172,7 @@ impl Tx<'_, '_> {
             R::PutSettings(settings) => self.put_settings(&settings),
             R::CreateAccount(new) => self.create_account(new),
             R::UpdateAccount(update) => self.update_account(update),
+            R::ResetPassword { name, password } => self.reset_password(&name, &password),
             R::DeleteAccount(id) => self.delete_account(id),
             R::PutOmm(omm) => self.put_omm(omm),
             R::DeleteOmm(id) => self.delete_omm(id),
@@ -431,6 +432,21 @@ impl Tx<'_, '_> {
         }
         self.put_account(&account)?;
         self.changed(Entity::Account, account.id, ChangeOp::Put);
+        Ok(StoreResponse::Done)
+    }
+
+    fn reset_password(&mut self, name: &str, password: &str) -> Result<StoreResponse, StoreError> {
+        let id: u32 = self
+            .view
+            .get(Db::IdxAccount, name.trim().as_bytes())?
+            .ok_or_else(|| invalid(format!("there is no account {:?}", name.trim())))?;
+        let mut account: Account = self.get(Db::Accounts, id, Entity::Account)?;
+        rules::check_password(password, &account.name, None)?;
+        account.password_hash = hash_password(password)?;
+        account.enabled = true;
+        account.must_change_password = true;
+        self.put_account(&account)?;
+        self.changed(Entity::Account, id, ChangeOp::Put);
         Ok(StoreResponse::Done)
     }
 

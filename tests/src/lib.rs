@@ -124,8 +124,14 @@ impl Mom {
         let libexec = options.libexec_dir.clone().unwrap_or_else(bin_dir);
         let config = dir.path().join("mom.toml");
         let text = format!(
-            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\nmaxi-debug = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = {}\n\n[restart]\n{}\n{}\n",
-            state_dir, runtime_dir, libexec, options.sample_secs, options.restart, options.extra
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\nlog-dir = {:?}\n\n[listen]\nhttps = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nmaxi = \"127.0.0.1:0\"\nmaxi-debug = \"127.0.0.1:0\"\n\n[statistics]\nsample-secs = {}\n\n[restart]\n{}\n{}\n",
+            state_dir,
+            runtime_dir,
+            libexec,
+            dir.path().join("log"),
+            options.sample_secs,
+            options.restart,
+            options.extra
         );
         std::fs::write(&config, text).expect("write config");
         std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644))

@@ -20,6 +20,12 @@ pub enum ControlRequest {
     Status,
     /// The addresses the supervisor listens on for its services (`https`, `http`, `maxi`).
     Listeners,
+    /// The log level in force.
+    LogLevel,
+    /// Change the log level of the supervisor and every service, now and for services
+    /// started later, until the daemon stops (`[log] level` of `mom.toml` applies again at
+    /// the next start).
+    SetLogLevel(String),
 }
 
 /// Control responses. Append-only; bump `PROTO_VERSION` on any change.
@@ -29,6 +35,11 @@ pub enum ControlResponse {
     Status(Vec<ServiceStatus>),
     /// Answer to [`ControlRequest::Listeners`]: each listener's name and bound address.
     Listeners(Vec<(String, String)>),
+    /// Answer to [`ControlRequest::LogLevel`] and [`ControlRequest::SetLogLevel`]: the
+    /// level in force.
+    LogLevel(String),
+    /// The request was refused, with the reason for the administrator.
+    Refused(String),
 }
 
 /// Life-cycle state of one supervised service.

@@ -319,6 +319,15 @@ pub enum StoreRequest {
         /// The warning.
         reason: String,
     },
+    /// The administrator's way back in (`sip-dect-mom reset-password`, root on the MOM's
+    /// server): account `name` gets `password` (checked by the rules), is enabled, and must
+    /// change the password at its next login. Protocol 15.
+    ResetPassword {
+        /// Account name.
+        name: String,
+        /// The new, temporary password.
+        password: String,
+    },
 }
 
 /// What a change did.

@@ -29,4 +29,6 @@ pub enum ServiceMsg {
 pub enum SupervisorMsg {
     /// Finish in-flight work and exit 0.
     Shutdown,
+    /// Log at this level from now on (a level or `tracing` directives, already checked).
+    LogLevel(String),
 }

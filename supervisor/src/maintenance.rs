@@ -1,0 +1,288 @@
+//! "MOM system maintenance" from the command line: `reset-password`, `version`, `check` and
+//! `log-level`.
+//!
+//! `reset-password` is the way back in for an administrator who lost every password: root
+//! on the MOM's server sets a temporary one. With the MOM running it goes through the store
+//! like any change; with the MOM stopped (or its store down) it opens the database itself,
+//! as the store's user so that every file keeps its owner.
+
+use crate::cli::{call, connect, EXIT_UNREACHABLE};
+use crate::config::Config;
+use crate::services;
+use ipc::api::control::{ControlApi, ControlRequest, ControlResponse};
+use ipc::api::store::{StoreRequest, StoreResponse};
+use rand::seq::IndexedRandom;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+/// Exit code of a refused command (not root, bad input).
+const EXIT_REFUSED: i32 = 1;
+
+/// The characters of a generated password: no look-alikes (0/O, 1/l/I).
+const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+const DIGIT: &[u8] = b"23456789";
+const SPECIAL: &[u8] = b"-.!+=#";
+
+/// A temporary password that meets the password rules: 16 characters with every class.
+#[must_use]
+pub fn temporary_password() -> String {
+    let mut rng = rand::rng();
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SPECIAL].concat();
+    loop {
+        let text: String = (0..16)
+            .map(|_| char::from(*all.choose(&mut rng).unwrap_or(&b'x')))
+            .collect();
+        let has = |set: &[u8]| text.bytes().any(|b| set.contains(&b));
+        if has(LOWER) && has(UPPER) && has(DIGIT) && has(SPECIAL) {
+            return text;
+        }
+    }
+}
+
+/// Where the new password comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPassword {
+    /// Made up and printed.
+    Generated,
+    /// The first line of standard input (for scripts).
+    Stdin,
+}
+
+fn read_stdin_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("New password (one line):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(password)
+}
+
+/// `sip-dect-mom reset-password ACCOUNT`; returns the exit code.
+pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPassword) -> i32 {
+    if !dev && !nix::unistd::geteuid().is_root() {
+        eprintln!("sip-dect-mom: reset-password is for root on the MOM's server (run it with sudo)");
+        return service_kit::EXIT_NOPERM;
+    }
+    let (password, generated) = match source {
+        NewPassword::Generated => (temporary_password(), true),
+        NewPassword::Stdin => match read_stdin_password() {
+            Ok(p) => (p, false),
+            Err(e) => return crate::admin::fail(&e),
+        },
+    };
+    let request = StoreRequest::ResetPassword {
+        name: account.to_owned(),
+        password: password.clone(),
+    };
+    let socket = services::store_socket(&config.paths.runtime_dir);
+    let outcome = match through_running_store(&socket, request.clone()) {
+        Some(outcome) => outcome,
+        None => offline(config, dev, request),
+    };
+    match outcome {
+        Ok(how) => {
+            println!("The password of account {account:?} is reset ({how}).");
+            if generated {
+                println!("Temporary password: {password}");
+            }
+            println!("The account is enabled and must change this password at its next login.");
+            0
+        }
+        Err(e) => {
+            eprintln!("sip-dect-mom: {e}");
+            EXIT_REFUSED
+        }
+    }
+}
+
+/// Through the running MOM's store; `None` when no store answers.
+fn through_running_store(socket: &Path, request: StoreRequest) -> Option<Result<&'static str, String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        // Unreachable is the one case for the offline way; any answer is final.
+        connect::<ipc::api::store::StoreApi>(socket).await.ok()?;
+        Some(
+            crate::admin::request(socket, request)
+                .await
+                .map(|_| "through the running MOM"),
+        )
+    })
+}
+
+/// With no store running: open the database as the store's user and change it there.
+fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static str, String> {
+    let db_dir = db_dir(config);
+    if !db_dir.join("data.mdb").exists() {
+        return Err(format!(
+            "no database in {} and no running MOM at {}: start the MOM once first",
+            db_dir.display(),
+            services::store_socket(&config.paths.runtime_dir).display()
+        ));
+    }
+    if !dev {
+        become_store_user(config)?;
+    }
+    let opened = svc_store::engine::Store::open(&db_dir).map_err(|e| e.to_string())?;
+    let entry = crate::admin::audit_entry(&request);
+    match opened.store.write(request).map_err(|e| e.to_string())? {
+        StoreResponse::Error(e) => return Err(e.to_string()),
+        _ => {}
+    }
+    if let Err(e) = opened.store.write(StoreRequest::AppendAudit(entry)) {
+        eprintln!("sip-dect-mom: warning: the password is reset but the audit trail could not record it: {e}");
+    }
+    Ok("in the database; the MOM is not running")
+}
+
+/// The store's database folder.
+fn db_dir(config: &Config) -> PathBuf {
+    config.paths.state_dir.join("store").join("db")
+}
+
+/// Switches this process to the store's user and the services' group, so the database
+/// files it touches keep their owner.
+fn become_store_user(config: &Config) -> Result<(), String> {
+    let user = crate::sys::user(&config.users.store)?;
+    let gid = crate::sys::group(&config.users.group)?;
+    nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+    let g = nix::unistd::Gid::from_raw(gid);
+    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
+    let u = nix::unistd::Uid::from_raw(user.uid);
+    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))
+}
+
+/// `sip-dect-mom version`.
+pub fn version() -> i32 {
+    println!("sip-dect-mom {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "database schema {} (older databases are migrated at start; a newer one is refused)",
+        svc_store::ops::SCHEMA_VERSION
+    );
+    println!("IPC protocol {}", ipc::hello::PROTO_VERSION);
+    0
+}
+
+/// `sip-dect-mom check`: the configuration, the users, the programs and the folders, one
+/// line each; exit 0 when all hold, 78 otherwise.
+pub fn check(config: &Config, config_path: &str, dev: bool) -> i32 {
+    let mut failed = false;
+    let mut line = |ok: bool, what: String| {
+        println!("{} {what}", if ok { "OK  " } else { "FAIL" });
+        failed |= !ok;
+    };
+    line(true, format!("configuration {config_path} is valid"));
+    match services::plan(config, dev) {
+        Ok(plan) => {
+            line(
+                true,
+                if dev {
+                    "development mode: every service runs as the current user".to_owned()
+                } else {
+                    format!(
+                        "users: group {} and one user per service exist",
+                        config.users.group
+                    )
+                },
+            );
+            for spec in &plan.services {
+                let runnable = std::fs::metadata(&spec.binary).is_ok_and(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.is_file() && m.permissions().mode() & 0o111 != 0
+                });
+                line(
+                    runnable,
+                    format!("service {}: program {}", spec.name, spec.binary.display()),
+                );
+            }
+        }
+        Err(e) => line(false, e),
+    }
+    for (name, addr) in [
+        ("https", config.listen.https),
+        ("http", config.listen.http),
+        ("maxi", config.listen.maxi),
+        ("maxi-debug", config.listen.maxi_debug),
+    ] {
+        if let Some(addr) = addr {
+            line(true, format!("listen {name} on {addr}"));
+        }
+    }
+    let db = db_dir(config);
+    line(
+        true,
+        if db.join("data.mdb").exists() {
+            format!("database in {}", db.display())
+        } else {
+            format!("no database yet in {} (made at first start)", db.display())
+        },
+    );
+    if failed {
+        service_kit::EXIT_CONFIG
+    } else {
+        0
+    }
+}
+
+/// `sip-dect-mom log-level [LEVEL]`: shows or changes the level of the running MOM.
+pub async fn log_level(control_socket: &Path, level: Option<&str>) -> i32 {
+    let request = match level {
+        Some(spec) => {
+            if let Err(e) = service_kit::logging::parse_level(spec) {
+                eprintln!("sip-dect-mom: {e}");
+                return EXIT_REFUSED;
+            }
+            ControlRequest::SetLogLevel(spec.to_owned())
+        }
+        None => ControlRequest::LogLevel,
+    };
+    let answer = async {
+        let mut ch = connect::<ControlApi>(control_socket).await?;
+        call::<ControlApi>(&mut ch, 1, request).await
+    }
+    .await;
+    match answer {
+        Ok(ControlResponse::LogLevel(level)) => {
+            println!("{level}");
+            0
+        }
+        Ok(ControlResponse::Refused(e)) => {
+            eprintln!("sip-dect-mom: {e}");
+            EXIT_REFUSED
+        }
+        Ok(other) => crate::admin::fail(&format!("unexpected answer from the supervisor: {other:?}")),
+        Err(e) => {
+            eprintln!("sip-dect-mom: {e}");
+            EXIT_UNREACHABLE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_passwords_have_every_class_and_differ() {
+        let a = temporary_password();
+        let b = temporary_password();
+        assert_ne!(a, b);
+        for p in [&a, &b] {
+            assert_eq!(p.len(), 16);
+            assert!(p.bytes().any(|c| LOWER.contains(&c)));
+            assert!(p.bytes().any(|c| UPPER.contains(&c)));
+            assert!(p.bytes().any(|c| DIGIT.contains(&c)));
+            assert!(p.bytes().any(|c| SPECIAL.contains(&c)));
+        }
+    }
+}
