@@ -5,6 +5,7 @@
 //! → bind the listening sockets → drop the supervisor's own privileges → build the runtime
 //! → start the services, each in its own sandbox (see [`sys`]).
 
+pub mod activation;
 pub mod admin;
 pub mod cli;
 pub mod config;
@@ -336,7 +337,10 @@ fn run_command(command: &Command, config: &Config) -> i32 {
     }
 }
 
-fn bind_listeners(config: &Config) -> Result<BTreeMap<String, TcpListener>, String> {
+fn bind_listeners(
+    config: &Config,
+    mut passed: Vec<TcpListener>,
+) -> Result<BTreeMap<String, TcpListener>, String> {
     let mut out = BTreeMap::new();
     for (name, addr) in [
         ("https", config.listen.https),
@@ -345,15 +349,22 @@ fn bind_listeners(config: &Config) -> Result<BTreeMap<String, TcpListener>, Stri
         ("maxi-debug", config.listen.maxi_debug),
     ] {
         if let Some(addr) = addr {
-            let listener = TcpListener::bind(addr)
-                .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?;
+            let listener = match activation::claim(&mut passed, addr) {
+                Some(listener) => listener,
+                None => TcpListener::bind(addr)
+                    .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?,
+            };
             out.insert(name.to_owned(), listener);
         }
+    }
+    if let Some(why) = activation::unclaimed(&passed) {
+        return Err(why);
     }
     Ok(out)
 }
 
 fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
+    let passed = activation::take();
     let root = nix::unistd::geteuid().is_root();
     if !cli.dev && !root {
         return Err("sip-dect-mom must start as root (it drops privileges itself); use --dev to run as yourself".into());
@@ -364,7 +375,7 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     if let Some(trace) = &trace {
         service_kit::trace_file::enable(trace.clone());
     }
-    let listeners = bind_listeners(config)?;
+    let listeners = bind_listeners(config, passed)?;
     let mut plan = plan;
     if let Some(https) = listeners.get("https").and_then(|l| l.local_addr().ok()) {
         services::tell_web_port(&mut plan, https.port());
@@ -374,7 +385,8 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
     } else {
         sys::harden_unprivileged()?;
     }
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o027));
+    // Whatever others may read gets its mode explicitly (folders, sockets, the trace file).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     match service_kit::confine::seccomp(service_kit::confine::Role::Supervisor) {
         Ok(refused) => tracing::info!(refused, "supervisor confined: seccomp filter installed"),
         Err(e) => tracing::warn!(error = %e, "supervisor's seccomp filter not enforced"),

@@ -266,7 +266,7 @@ impl Monitor {
                 if s.generation == generation {
                     if let Some(p) = &s.process {
                         tracing::error!(service = %s.spec.name, pid = p.running.pid, %error, "service broke the supervision protocol; killing it");
-                        sys::kill(p.running.pid, Signal::SIGKILL);
+                        sys::signal_service(p.running.pid, s.spec.identity, Signal::SIGKILL);
                     }
                 }
                 None
@@ -401,7 +401,7 @@ impl Monitor {
             s.next_start = None;
             if let Some(p) = &s.process {
                 let _ = p.running.link.try_send(SupervisorMsg::Shutdown);
-                sys::kill(p.running.pid, Signal::SIGTERM);
+                sys::signal_service(p.running.pid, s.spec.identity, Signal::SIGTERM);
             }
         }
         let deadline = tokio::time::Instant::now() + self.grace;
@@ -426,7 +426,7 @@ impl Monitor {
                     for s in &self.slots {
                         if let Some(p) = &s.process {
                             tracing::warn!(service = %s.spec.name, pid = p.running.pid, "service did not stop in time; killing it");
-                            sys::kill(p.running.pid, Signal::SIGKILL);
+                            sys::signal_service(p.running.pid, s.spec.identity, Signal::SIGKILL);
                         }
                     }
                     // Wait for the kills to be reaped, without another deadline.

@@ -104,6 +104,10 @@ fn web_args(config: &Config, uids: &Uids) -> Vec<String> {
         config.web.upload_max_mib.to_string(),
         "--socket".to_owned(),
         web_socket(&config.paths.runtime_dir).display().to_string(),
+        "--control-socket".to_owned(),
+        control_socket(&config.paths.runtime_dir)
+            .display()
+            .to_string(),
     ];
     for uid in &uids.maxi {
         args.push("--allow-uid".to_owned());
@@ -267,6 +271,48 @@ pub fn control_socket(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("supervisor.sock")
 }
 
+/// Who owns one of the MOM's folders (always with the services' group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The supervisor.
+    Root,
+    /// svc-store's user.
+    Store,
+    /// svc-axi's user.
+    Axi,
+    /// svc-web's user.
+    Web,
+}
+
+/// One folder of the layout, before users are resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutDir {
+    /// Path.
+    pub path: PathBuf,
+    /// Owner.
+    pub owner: Owner,
+    /// Mode.
+    pub mode: u32,
+}
+
+/// The MOM's folders, parents first. `packaging/tmpfiles.conf` makes the same ones for the
+/// installed MOM (a test compares the two).
+#[must_use]
+pub fn layout(paths: &crate::config::Paths) -> Vec<LayoutDir> {
+    let dir = |path: PathBuf, owner: Owner, mode: u32| LayoutDir { path, owner, mode };
+    vec![
+        dir(paths.runtime_dir.clone(), Owner::Root, 0o750),
+        dir(paths.state_dir.clone(), Owner::Root, 0o750),
+        dir(paths.runtime_dir.join("store"), Owner::Store, 0o750),
+        dir(paths.state_dir.join("store"), Owner::Store, 0o700),
+        dir(paths.runtime_dir.join("axi"), Owner::Axi, 0o750),
+        dir(paths.runtime_dir.join("web"), Owner::Web, 0o750),
+        dir(web_state(&paths.state_dir), Owner::Web, 0o700),
+        // Every service appends to the day's trace file; set-group-id so its group is mom.
+        dir(paths.log_dir.clone(), Owner::Root, 0o2770),
+    ]
+}
+
 /// Resolves users and paths into a [`Plan`].
 ///
 /// # Errors
@@ -320,51 +366,19 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     store_uids.sort_unstable();
     store_uids.dedup();
 
-    let store_state = paths.state_dir.join("store");
-    let store_run = paths.runtime_dir.join("store");
-    let dirs = vec![
-        DirSpec {
-            path: paths.runtime_dir.clone(),
-            owner: owner(root),
-            mode: 0o750,
-        },
-        DirSpec {
-            path: paths.state_dir.clone(),
-            owner: owner(root),
-            mode: 0o750,
-        },
-        DirSpec {
-            path: store_run.clone(),
-            owner: owner(store_user),
-            mode: 0o750,
-        },
-        DirSpec {
-            path: store_state.clone(),
-            owner: owner(store_user),
-            mode: 0o700,
-        },
-        DirSpec {
-            path: paths.runtime_dir.join("axi"),
-            owner: owner(axi_user),
-            mode: 0o750,
-        },
-        DirSpec {
-            path: paths.runtime_dir.join("web"),
-            owner: owner(web_user),
-            mode: 0o750,
-        },
-        DirSpec {
-            path: web_state(&paths.state_dir),
-            owner: owner(web_user),
-            mode: 0o700,
-        },
-        // Every service appends to the day's trace file; set-group-id so its group is mom.
-        DirSpec {
-            path: paths.log_dir.clone(),
-            owner: owner(root),
-            mode: 0o2770,
-        },
-    ];
+    let dirs = layout(paths)
+        .into_iter()
+        .map(|d| DirSpec {
+            path: d.path,
+            owner: owner(match d.owner {
+                Owner::Root => root,
+                Owner::Store => store_user,
+                Owner::Axi => axi_user,
+                Owner::Web => web_user,
+            }),
+            mode: d.mode,
+        })
+        .collect();
     let uids = Uids {
         maxi: maxi_user.map_or(vec![me], |m| vec![m.uid]),
         services: store_uids,
@@ -423,26 +437,85 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
     })
 }
 
-/// Creates the plan's directories with their owners and modes.
+/// Creates the plan's directories with their owners and modes. What already holds is left
+/// alone, so under systemd, where `systemd-tmpfiles` made them (packaging/tmpfiles.conf),
+/// the supervisor needs neither `CAP_CHOWN` nor `CAP_FOWNER`.
 ///
 /// # Errors
-/// A message naming the directory.
+/// A message naming the directory, and for a folder it may not fix, how to fix it.
 pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     for dir in dirs {
-        let fail =
-            |e: &dyn std::fmt::Display| format!("cannot prepare {}: {e}", dir.path.display());
+        let fail = |e: &dyn std::fmt::Display| {
+            let hint = if nix::unistd::geteuid().is_root() {
+                " (as installed, systemd-tmpfiles --create sip-dect-mom.conf makes it)"
+            } else {
+                ""
+            };
+            format!("cannot prepare {}: {e}{hint}", dir.path.display())
+        };
         std::fs::create_dir_all(&dir.path).map_err(|e| fail(&e))?;
-        if let Some(owner) = dir.owner {
-            nix::unistd::chown(
-                &dir.path,
-                Some(nix::unistd::Uid::from_raw(owner.uid)),
-                Some(nix::unistd::Gid::from_raw(owner.gid)),
-            )
-            .map_err(|e| fail(&e))?;
+        let meta = std::fs::metadata(&dir.path).map_err(|e| fail(&e))?;
+        // The mode first, while the folder may still be the supervisor's own.
+        if meta.mode() & 0o7777 != dir.mode {
+            std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
+                .map_err(|e| fail(&e))?;
         }
-        std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
-            .map_err(|e| fail(&e))?;
+        if let Some(owner) = dir.owner {
+            if (meta.uid(), meta.gid()) != (owner.uid, owner.gid) {
+                nix::unistd::chown(
+                    &dir.path,
+                    Some(nix::unistd::Uid::from_raw(owner.uid)),
+                    Some(nix::unistd::Gid::from_raw(owner.gid)),
+                )
+                .map_err(|e| fail(&e))?;
+                // chown takes away the set-group-id bit of some file systems.
+                if std::fs::metadata(&dir.path).map_err(|e| fail(&e))?.mode() & 0o7777 != dir.mode {
+                    std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
+                        .map_err(|e| fail(&e))?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// The tmpfiles.d lines of the package make exactly the supervisor's folders, with the
+    /// same owners and modes: under systemd the supervisor cannot fix them itself.
+    #[test]
+    fn the_packaged_tmpfiles_make_the_supervisors_folders() {
+        let text = include_str!("../../packaging/tmpfiles.conf");
+        let users = crate::config::Users::default();
+        let packaged: Vec<(PathBuf, String, u32)> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                assert_eq!(f[0], "d", "{l}");
+                assert_eq!(f[4], users.group, "{l}");
+                (
+                    PathBuf::from(f[1]),
+                    f[3].to_owned(),
+                    u32::from_str_radix(f[2], 8).unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(PathBuf, String, u32)> = layout(&crate::config::Paths::default())
+            .into_iter()
+            .map(|d| {
+                let owner = match d.owner {
+                    Owner::Root => "root",
+                    Owner::Store => &users.store,
+                    Owner::Axi => &users.axi,
+                    Owner::Web => &users.web,
+                };
+                (d.path, owner.to_owned(), d.mode)
+            })
+            .collect();
+        assert_eq!(packaged, expected);
+    }
 }

@@ -7,13 +7,13 @@
 use caps::{CapSet, Capability, CapsHashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// The capabilities the supervisor keeps after start-up: change a child's uid and gid,
-/// shrink a child's bounding set, and signal children that run as other users.
-pub const SUPERVISOR_CAPS: [Capability; 4] = [
+/// The capabilities the supervisor keeps after start-up: change a child's uid and gid, and
+/// shrink a child's bounding set. Not `CAP_KILL`: a service is signalled from a short-lived
+/// helper with the service's own uid ([`signal_service`]), which CAP_SETUID allows anyway.
+pub const SUPERVISOR_CAPS: [Capability; 3] = [
     Capability::CAP_SETUID,
     Capability::CAP_SETGID,
     Capability::CAP_SETPCAP,
-    Capability::CAP_KILL,
 ];
 
 /// A user's uid and primary gid.
@@ -186,7 +186,41 @@ pub fn end_with_supervisor(command: &mut tokio::process::Command) {
     }
 }
 
-/// Sends `signal` to process `pid`.
+/// Sends `signal` to the service process `pid`, which runs as `identity` (`None`: as the
+/// supervisor's own uid, development mode). For another uid a forked helper takes that uid
+/// and sends it: the kernel lets a process signal its own uid's processes, so the supervisor
+/// needs no `CAP_KILL`.
+pub fn signal_service(pid: u32, identity: Option<Identity>, signal: nix::sys::signal::Signal) {
+    let Some(id) = identity.filter(|id| id.uid != nix::unistd::getuid().as_raw()) else {
+        kill(pid, signal);
+        return;
+    };
+    let (Ok(target), Ok(uid)) = (libc::pid_t::try_from(pid), libc::uid_t::try_from(id.uid))
+    else {
+        return;
+    };
+    let sig = signal as libc::c_int;
+    // SAFETY: the child makes only async-signal-safe syscalls on integers computed before
+    // the fork (setresuid, kill, _exit) and returns nowhere; the parent waits for it.
+    unsafe {
+        let helper = libc::fork();
+        if helper == 0 {
+            let ok = libc::setresuid(uid, uid, uid) == 0 && libc::kill(target, sig) == 0;
+            libc::_exit(i32::from(!ok));
+        }
+        if helper < 0 {
+            tracing::warn!(pid, "cannot fork the signal helper: {}", std::io::Error::last_os_error());
+            return;
+        }
+        let mut status = 0;
+        libc::waitpid(helper, &mut status, 0);
+        if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+            tracing::debug!(pid, ?signal, "the signal helper could not signal the service (it may be gone)");
+        }
+    }
+}
+
+/// Sends `signal` to process `pid` (of the supervisor's own uid).
 pub fn kill(pid: u32, signal: nix::sys::signal::Signal) {
     if let Ok(pid) = i32::try_from(pid) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);

@@ -75,6 +75,8 @@ pub struct App {
     pub files: crate::provisioning::Files,
     /// svc-axi, for "Update OMM"; `None` when svc-web was started without its socket.
     pub axi: Option<Client<ipc::api::axi::AxiApi>>,
+    /// The supervisor's control socket, for the log level; `None` when not given.
+    pub control: Option<Client<ipc::api::control::ControlApi>>,
 }
 
 impl App {

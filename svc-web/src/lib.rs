@@ -85,6 +85,9 @@ pub struct Args {
     /// svc-axi's socket, for "Update OMM".
     #[arg(long)]
     pub axi_socket: Option<PathBuf>,
+    /// The supervisor's control socket, for the log level.
+    #[arg(long)]
+    pub control_socket: Option<PathBuf>,
     /// Largest file an OMM may write into its folder, in MiB.
     #[arg(long, default_value_t = 64)]
     pub omm_upload_max_mib: u64,
@@ -245,6 +248,11 @@ pub async fn run(
         axi: args.axi_socket.clone().map(|socket| {
             let hello = Hello::new("web", service_kit::supervision::generation());
             Client::<ipc::api::axi::AxiApi>::start(socket, hello, ClientOptions::default()).0
+        }),
+        control: args.control_socket.clone().map(|socket| {
+            let hello = Hello::new("web", service_kit::supervision::generation());
+            Client::<ipc::api::control::ControlApi>::start(socket, hello, ClientOptions::default())
+                .0
         }),
     });
     let limits = server::Limits {

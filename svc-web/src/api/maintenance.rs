@@ -1,6 +1,7 @@
 //! MOM system maintenance (admin guide chapter 3): DB export (a download), DB import (an
-//! upload the store checks completely before anything is replaced), and the system dump
-//! `mom_sys_dump_<id>.txt.gz` for support, with every password, PIN and key redacted.
+//! upload the store checks completely before anything is replaced), the system dump
+//! `mom_sys_dump_<id>.txt.gz` for support, with every password, PIN and key redacted, and
+//! the log level of every MOM process (changed through the supervisor, without a restart).
 
 use crate::app::{unexpected, unix_now, App};
 use crate::audit;
@@ -283,4 +284,71 @@ pub async fn system_dump(State(app): State<Arc<App>>, Caller(who): Caller) -> Ap
         bytes,
     )
         .into_response())
+}
+
+/// The log level of the MOM's processes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogLevel {
+    /// `error`, `warn`, `info`, `debug`, `trace` or `off`, or directives such as
+    /// `info,svc_axi=debug`.
+    pub level: String,
+}
+
+async fn ask_supervisor(
+    app: &App,
+    request: ipc::api::control::ControlRequest,
+) -> ApiResult<LogLevel> {
+    use ipc::api::control::ControlResponse;
+    let control = app
+        .control
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("the supervisor cannot be reached from svc-web"))?;
+    match control.request(request).await? {
+        ControlResponse::LogLevel(level) => Ok(LogLevel { level }),
+        ControlResponse::Refused(why) => Err(ApiError::invalid(why)),
+        other => Err(ApiError::internal(format!(
+            "unexpected answer from the supervisor: {other:?}"
+        ))),
+    }
+}
+
+/// The log level in force.
+#[utoipa::path(get, path = "/api/v1/log-level", tag = "maintenance",
+    responses((status = 200, body = LogLevel), (status = 503, description = "No supervisor")))]
+pub async fn get_log_level(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<LogLevel>> {
+    Ok(Json(
+        ask_supervisor(&app, ipc::api::control::ControlRequest::LogLevel).await?,
+    ))
+}
+
+/// Changes the log level of the supervisor and every service until the MOM's next start
+/// (`[log] level` in `mom.toml` is the level at start).
+#[utoipa::path(put, path = "/api/v1/log-level", tag = "maintenance", request_body = LogLevel,
+    responses((status = 200, body = LogLevel), (status = 400, description = "Not a level"),
+        (status = 503, description = "No supervisor")))]
+pub async fn set_log_level(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    crate::json::Body(body): crate::json::Body<LogLevel>,
+) -> ApiResult<Json<LogLevel>> {
+    service_kit::logging::parse_level(&body.level).map_err(ApiError::invalid)?;
+    let before = ask_supervisor(&app, ipc::api::control::ControlRequest::LogLevel)
+        .await
+        .ok();
+    let after = ask_supervisor(
+        &app,
+        ipc::api::control::ControlRequest::SetLogLevel(body.level.trim().to_owned()),
+    )
+    .await?;
+    audit::record(
+        &app,
+        &who,
+        "log-level.edit",
+        after.level.clone(),
+        before.as_ref(),
+        Some(&after),
+    )
+    .await;
+    Ok(Json(after))
 }

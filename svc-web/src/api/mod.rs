@@ -40,7 +40,7 @@ use utoipa_axum::routes;
         (name = "provisioning", description = "The configuration template, placeholder files, Show config file, the check and preview, Update OMM, resource and OMM files"),
         (name = "conference rooms", description = "Integrated Conference Server rooms"),
         (name = "statistics", description = "Counters and the event log"),
-        (name = "maintenance", description = "DB export and import, the system dump"),
+        (name = "maintenance", description = "DB export and import, the system dump, the log level"),
         (name = "audit", description = "The audit trail of changes"),
         (name = "live events", description = "A WebSocket of record changes"),
     )
@@ -120,6 +120,7 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(maintenance::export))
         .routes(routes!(maintenance::import))
         .routes(routes!(maintenance::system_dump))
+        .routes(routes!(maintenance::get_log_level, maintenance::set_log_level))
         .routes(routes!(crate::live_events::events))
         .split_for_parts()
 }
