@@ -10,8 +10,8 @@
 //! and is verified by [`crate::sandbox`].
 
 use landlock::{
-    path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, ABI,
+    path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    ABI,
 };
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use std::collections::BTreeMap;
@@ -144,7 +144,11 @@ pub fn landlock_writes(dirs: &[PathBuf]) -> Result<Landlock, String> {
 #[must_use]
 pub fn write_dirs_from_env() -> Option<Vec<PathBuf>> {
     let value = std::env::var_os(WRITE_DIRS_ENV)?;
-    Some(std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()).collect())
+    Some(
+        std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+    )
 }
 
 /// Both confinements for `role`, logged in one line (a warning when one is not enforced);
@@ -162,8 +166,12 @@ pub fn apply(role: Role) {
         Some((state, dirs)) => (
             match state {
                 Ok(Landlock::Enforced) => "enforced".to_owned(),
-                Ok(Landlock::Partial) => "partly enforced (this kernel knows only some rules)".to_owned(),
-                Ok(Landlock::NotEnforced) => "not enforced (the kernel or its container does not offer it)".to_owned(),
+                Ok(Landlock::Partial) => {
+                    "partly enforced (this kernel knows only some rules)".to_owned()
+                }
+                Ok(Landlock::NotEnforced) => {
+                    "not enforced (the kernel or its container does not offer it)".to_owned()
+                }
                 Err(e) => format!("not enforced ({e})"),
             },
             dirs.iter()

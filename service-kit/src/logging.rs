@@ -194,7 +194,14 @@ mod tests {
 
     #[test]
     fn levels_and_directives_are_accepted_and_junk_is_refused_with_a_reason() {
-        for good in ["info", "debug", " warn ", "info,svc_axi=debug", "off", "svc_web=trace"] {
+        for good in [
+            "info",
+            "debug",
+            " warn ",
+            "info,svc_axi=debug",
+            "off",
+            "svc_web=trace",
+        ] {
             assert!(parse_level(good).is_ok(), "{good}");
         }
         for (bad, why) in [
@@ -203,7 +210,8 @@ mod tests {
             ("info;rm -rf", "character"),
             ("svc[span]=debug", "character"),
             (&"a".repeat(201), "longer"),
-            ("loud", "not a log level"), ("info,svc_axi=", "not a log level"),
+            ("loud", "not a log level"),
+            ("info,svc_axi=", "not a log level"),
         ] {
             let e = parse_level(bad).unwrap_err();
             assert!(e.contains(why), "{bad:?}: {e}");

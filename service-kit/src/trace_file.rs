@@ -115,8 +115,7 @@ impl State {
             self.failed_at = None;
             self.day = Some(today);
             self.open(today);
-        } else if self.file.is_none() && self.failed_at.is_some_and(|t| t.elapsed() > RETRY_OPEN)
-        {
+        } else if self.file.is_none() && self.failed_at.is_some_and(|t| t.elapsed() > RETRY_OPEN) {
             self.open(today);
         }
         let Some(file) = self.file.as_mut() else {
@@ -276,7 +275,11 @@ mod tests {
         }
         let text = std::fs::read_to_string(dir.path().join("mom_trace_2026-12-01.log")).unwrap();
         assert!(text.starts_with("0123456789\n0123456789\n"), "{text}");
-        assert_eq!(text.matches("reached its cap of 30 bytes").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("reached its cap of 30 bytes").count(),
+            1,
+            "{text}"
+        );
         assert_eq!(text.matches("0123456789").count(), 2, "{text}");
         s.write(b"next day\n", at("2026-12-02"));
         let next = std::fs::read_to_string(dir.path().join("mom_trace_2026-12-02.log")).unwrap();

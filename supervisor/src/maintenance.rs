@@ -68,7 +68,9 @@ fn read_stdin_password() -> Result<String, String> {
 /// `sip-dect-mom reset-password ACCOUNT`; returns the exit code.
 pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPassword) -> i32 {
     if !dev && !nix::unistd::geteuid().is_root() {
-        eprintln!("sip-dect-mom: reset-password is for root on the MOM's server (run it with sudo)");
+        eprintln!(
+            "sip-dect-mom: reset-password is for root on the MOM's server (run it with sudo)"
+        );
         return service_kit::EXIT_NOPERM;
     }
     let (password, generated) = match source {
@@ -104,7 +106,10 @@ pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPas
 }
 
 /// Through the running MOM's store; `None` when no store answers.
-fn through_running_store(socket: &Path, request: StoreRequest) -> Option<Result<&'static str, String>> {
+fn through_running_store(
+    socket: &Path,
+    request: StoreRequest,
+) -> Option<Result<&'static str, String>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -135,9 +140,8 @@ fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static
     }
     let opened = svc_store::engine::Store::open(&db_dir).map_err(|e| e.to_string())?;
     let entry = crate::admin::audit_entry(&request);
-    match opened.store.write(request).map_err(|e| e.to_string())? {
-        StoreResponse::Error(e) => return Err(e.to_string()),
-        _ => {}
+    if let StoreResponse::Error(e) = opened.store.write(request).map_err(|e| e.to_string())? {
+        return Err(e.to_string());
     }
     if let Err(e) = opened.store.write(StoreRequest::AppendAudit(entry)) {
         eprintln!("sip-dect-mom: warning: the password is reset but the audit trail could not record it: {e}");
@@ -260,7 +264,9 @@ pub async fn log_level(control_socket: &Path, level: Option<&str>) -> i32 {
             eprintln!("sip-dect-mom: {e}");
             EXIT_REFUSED
         }
-        Ok(other) => crate::admin::fail(&format!("unexpected answer from the supervisor: {other:?}")),
+        Ok(other) => {
+            crate::admin::fail(&format!("unexpected answer from the supervisor: {other:?}"))
+        }
         Err(e) => {
             eprintln!("sip-dect-mom: {e}");
             EXIT_UNREACHABLE

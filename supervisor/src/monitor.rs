@@ -387,7 +387,11 @@ impl Monitor {
         let level = self.level.borrow_and_update().clone();
         for s in &self.slots {
             if let Some(p) = &s.process {
-                if p.running.link.try_send(SupervisorMsg::LogLevel(level.clone())).is_err() {
+                if p.running
+                    .link
+                    .try_send(SupervisorMsg::LogLevel(level.clone()))
+                    .is_err()
+                {
                     tracing::warn!(service = %s.spec.name, "log level not sent: the service's link is busy or gone");
                 }
             }

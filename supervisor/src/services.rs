@@ -161,7 +161,13 @@ pub fn web_state(state_dir: &Path) -> PathBuf {
 const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
-        write_dirs: |p| vec![p.state_dir.join("store"), p.runtime_dir.join("store"), p.log_dir.clone()],
+        write_dirs: |p| {
+            vec![
+                p.state_dir.join("store"),
+                p.runtime_dir.join("store"),
+                p.log_dir.clone(),
+            ]
+        },
         binary: "svc-store",
         user: |u| &u.store,
         args: store_args,
@@ -179,7 +185,13 @@ const BUILTIN: &[Builtin] = &[
     },
     Builtin {
         name: "web",
-        write_dirs: |p| vec![web_state(&p.state_dir), p.runtime_dir.join("web"), p.log_dir.clone()],
+        write_dirs: |p| {
+            vec![
+                web_state(&p.state_dir),
+                p.runtime_dir.join("web"),
+                p.log_dir.clone(),
+            ]
+        },
         binary: "svc-web",
         user: |u| &u.web,
         args: web_args,

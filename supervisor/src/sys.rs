@@ -195,8 +195,7 @@ pub fn signal_service(pid: u32, identity: Option<Identity>, signal: nix::sys::si
         kill(pid, signal);
         return;
     };
-    let (Ok(target), Ok(uid)) = (libc::pid_t::try_from(pid), libc::uid_t::try_from(id.uid))
-    else {
+    let (Ok(target), Ok(uid)) = (libc::pid_t::try_from(pid), libc::uid_t::try_from(id.uid)) else {
         return;
     };
     let sig = signal as libc::c_int;
@@ -209,13 +208,21 @@ pub fn signal_service(pid: u32, identity: Option<Identity>, signal: nix::sys::si
             libc::_exit(i32::from(!ok));
         }
         if helper < 0 {
-            tracing::warn!(pid, "cannot fork the signal helper: {}", std::io::Error::last_os_error());
+            tracing::warn!(
+                pid,
+                "cannot fork the signal helper: {}",
+                std::io::Error::last_os_error()
+            );
             return;
         }
         let mut status = 0;
         libc::waitpid(helper, &mut status, 0);
         if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-            tracing::debug!(pid, ?signal, "the signal helper could not signal the service (it may be gone)");
+            tracing::debug!(
+                pid,
+                ?signal,
+                "the signal helper could not signal the service (it may be gone)"
+            );
         }
     }
 }

@@ -336,7 +336,16 @@ fn status_without_a_running_mom_says_so() {
 fn check_accepts_a_good_config_and_names_the_unknown_key_of_a_bad_one() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
-    std::fs::write(&good, format!("[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = \"/usr/libexec/sip-dect-mom\"\n", dir.path().join("s"), dir.path().join("r"))).unwrap();
+    std::fs::write(
+        &good,
+        format!(
+            "[paths]\nstate-dir = {:?}\nruntime-dir = {:?}\nlibexec-dir = {:?}\n",
+            dir.path().join("s"),
+            dir.path().join("r"),
+            mom_tests::bin_dir()
+        ),
+    )
+    .unwrap();
     let out = std::process::Command::new(bin("sip-dect-mom"))
         .args(["--dev", "--check", "--config", good.to_str().unwrap()])
         .output()

@@ -120,7 +120,10 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(maintenance::export))
         .routes(routes!(maintenance::import))
         .routes(routes!(maintenance::system_dump))
-        .routes(routes!(maintenance::get_log_level, maintenance::set_log_level))
+        .routes(routes!(
+            maintenance::get_log_level,
+            maintenance::set_log_level
+        ))
         .routes(routes!(crate::live_events::events))
         .split_for_parts()
 }
