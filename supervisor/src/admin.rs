@@ -135,13 +135,21 @@ pub(crate) fn fail(e: &str) -> i32 {
 /// before it went away), so that an administrator checks before trying again.
 pub(crate) async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
     let mut ch = connect::<StoreApi>(socket).await?;
+    request_on(&mut ch, req).await
+}
+
+/// As [`request`], on a connection already open.
+pub(crate) async fn request_on(
+    ch: &mut ipc::ClientChannel<StoreApi>,
+    req: StoreRequest,
+) -> Result<StoreResponse, String> {
     let write = !req.is_read();
     let entry = write.then(|| audit_entry(&req));
-    match call::<StoreApi>(&mut ch, 1, req).await {
+    match call::<StoreApi>(ch, 1, req).await {
         Ok(StoreResponse::Error(e)) => Err(e.to_string()),
         Ok(other) => {
             if let Some(entry) = entry {
-                record(&mut ch, entry).await;
+                record(ch, entry).await;
             }
             Ok(other)
         }

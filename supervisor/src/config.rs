@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The names of the `[listen]` addresses.
+pub const LISTENER_NAMES: [&str; 4] = ["https", "http", "maxi", "maxi-debug"];
+
 /// Default location of the configuration.
 pub const DEFAULT_CONFIG: &str = "/etc/sip-dect-mom/mom.toml";
 
@@ -526,6 +529,13 @@ impl Config {
             "maxi-debug" => self.listen.maxi_debug,
             _ => None,
         }
+    }
+
+    /// Every configured listener, by name.
+    pub fn listeners(&self) -> impl Iterator<Item = (&'static str, SocketAddr)> + '_ {
+        LISTENER_NAMES
+            .into_iter()
+            .filter_map(|name| Some((name, self.listener(name)?)))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -342,20 +342,13 @@ fn bind_listeners(
     mut passed: Vec<TcpListener>,
 ) -> Result<BTreeMap<String, TcpListener>, String> {
     let mut out = BTreeMap::new();
-    for (name, addr) in [
-        ("https", config.listen.https),
-        ("http", config.listen.http),
-        ("maxi", config.listen.maxi),
-        ("maxi-debug", config.listen.maxi_debug),
-    ] {
-        if let Some(addr) = addr {
-            let listener = match activation::claim(&mut passed, addr) {
-                Some(listener) => listener,
-                None => TcpListener::bind(addr)
-                    .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?,
-            };
-            out.insert(name.to_owned(), listener);
-        }
+    for (name, addr) in config.listeners() {
+        let listener = match activation::claim(&mut passed, addr) {
+            Some(listener) => listener,
+            None => TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} ({name}): {e}"))?,
+        };
+        out.insert(name.to_owned(), listener);
     }
     if let Some(why) = activation::unclaimed(&passed) {
         return Err(why);

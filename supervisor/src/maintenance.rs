@@ -116,9 +116,9 @@ fn through_running_store(
         .ok()?;
     rt.block_on(async {
         // Unreachable is the one case for the offline way; any answer is final.
-        connect::<ipc::api::store::StoreApi>(socket).await.ok()?;
+        let mut ch = connect::<ipc::api::store::StoreApi>(socket).await.ok()?;
         Some(
-            crate::admin::request(socket, request)
+            crate::admin::request_on(&mut ch, request)
                 .await
                 .map(|_| "through the running MOM"),
         )
@@ -151,7 +151,7 @@ fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static
 
 /// The store's database folder.
 fn db_dir(config: &Config) -> PathBuf {
-    config.paths.state_dir.join("store").join("db")
+    services::store_db_dir(&config.paths.state_dir)
 }
 
 /// Switches this process to the store's user and the services' group, so the database
@@ -212,15 +212,8 @@ pub fn check(config: &Config, config_path: &str, dev: bool) -> i32 {
         }
         Err(e) => line(false, e),
     }
-    for (name, addr) in [
-        ("https", config.listen.https),
-        ("http", config.listen.http),
-        ("maxi", config.listen.maxi),
-        ("maxi-debug", config.listen.maxi_debug),
-    ] {
-        if let Some(addr) = addr {
-            line(true, format!("listen {name} on {addr}"));
-        }
+    for (name, addr) in config.listeners() {
+        line(true, format!("listen {name} on {addr}"));
     }
     let db = db_dir(config);
     line(

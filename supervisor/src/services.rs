@@ -34,7 +34,7 @@ fn store_args(config: &Config, uids: &Uids) -> Vec<String> {
     let store_state = config.paths.state_dir.join("store");
     let mut args = vec![
         "--db-dir".to_owned(),
-        store_state.join("db").display().to_string(),
+        store_db_dir(&config.paths.state_dir).display().to_string(),
         "--transfer-dir".to_owned(),
         store_state.join("transfer").display().to_string(),
         "--socket".to_owned(),
@@ -149,6 +149,12 @@ pub fn tell_web_port(plan: &mut Plan, port: u16) {
         spec.args.push("--web-port".to_owned());
         spec.args.push(port.to_string());
     }
+}
+
+/// svc-store's database folder under the state directory.
+#[must_use]
+pub fn store_db_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("store").join("db")
 }
 
 /// svc-web's state folder (certificate, sessions, tokens) under the state directory.
