@@ -186,7 +186,12 @@ fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     service_kit::logging::init("supervisor");
-    // Issuing licenses happens on the issuer's machine, which need not have a MOM.
+    // The version needs no configuration (a broken one is what an administrator may be
+    // looking into); issuing licenses happens on the issuer's machine, which need not have
+    // a MOM.
+    if let Some(Command::Version) = &cli.command {
+        return maintenance::version();
+    }
     if let Some(Command::License { action }) = &cli.command {
         if action.is_offline() {
             return license_cli::offline(action);
@@ -232,7 +237,6 @@ pub fn main() -> i32 {
             };
             return maintenance::reset_password(&config, cli.dev, account, &source);
         }
-        Some(Command::Version) => return maintenance::version(),
         Some(Command::Check) => return maintenance::check(&config, &config_path, cli.dev),
         Some(command) => return run_command(command, &config),
         None => {}

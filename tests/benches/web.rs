@@ -7,36 +7,18 @@
 //! time (argon2 with its default cost), svc-web's resident memory idle and with 50 clients
 //! and 8 WebSockets, and the time from `kill -9` of svc-web to serving again.
 
-use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
-use ipc::{Client, ClientOptions, Hello};
-use mom_tests::bench::{device, ms, percentile, user};
+use mom_tests::bench::{fill_store, ms, percentile};
 use mom_tests::web::{client_config, Offer, Web};
-use mom_tests::{block_on, rss_kb, signal, Mom, Options};
+use mom_tests::{rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
 
 const USERS: u32 = 50_000;
-const BATCH: u32 = 10_000;
 const CLIENTS: usize = 50;
 const PAGE: &str =
     "/api/v1/users?sort=name&order=asc&filter=name:contains:bravo&limit=50&offset=100";
 
 fn load(mom: &Mom) {
-    let socket = mom.store_socket();
-    block_on(async move {
-        let (client, _events) =
-            Client::<StoreApi>::start(socket, Hello::new("bench", 0), ClientOptions::default());
-        for batch in 0..USERS / BATCH {
-            let range = batch * BATCH..(batch + 1) * BATCH;
-            let resp = client
-                .request(StoreRequest::BulkPut {
-                    users: range.clone().map(user).collect(),
-                    devices: range.map(device).collect(),
-                })
-                .await
-                .expect("bulk");
-            assert_eq!(resp, StoreResponse::Done);
-        }
-    });
+    fill_store(&mom.store_socket(), USERS);
 }
 
 fn web_rss(mom: &Mom) -> u64 {

@@ -47,3 +47,32 @@ pub fn device(i: u32) -> Device {
     d.hw_type = "632d".into();
     d
 }
+
+/// Writes users and handsets `0..count` (see [`user`], [`device`]) through the store socket
+/// at `socket`, 10,000 at a time.
+///
+/// # Panics
+/// When the store refuses a batch or cannot be reached.
+pub fn fill_store(socket: &std::path::Path, count: u32) {
+    use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+    use ipc::{Client, ClientOptions, Hello};
+    const BATCH: u32 = 10_000;
+    let socket = socket.to_owned();
+    crate::block_on(async move {
+        let (client, _events) =
+            Client::<StoreApi>::start(socket, Hello::new("fill", 0), ClientOptions::default());
+        let mut start = 0;
+        while start < count {
+            let end = (start + BATCH).min(count);
+            let resp = client
+                .request(StoreRequest::BulkPut {
+                    users: (start..end).map(user).collect(),
+                    devices: (start..end).map(device).collect(),
+                })
+                .await
+                .expect("bulk put");
+            assert_eq!(resp, StoreResponse::Done, "bulk put");
+            start = end;
+        }
+    });
+}

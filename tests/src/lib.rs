@@ -141,23 +141,7 @@ impl Mom {
         notify
             .set_read_timeout(Some(Duration::from_millis(200)))
             .expect("timeout");
-        let mut cmd = Command::new(bin("sip-dect-mom"));
-        cmd.arg("--config").arg(&config);
-        if options.dev {
-            cmd.arg("--dev");
-            if !options.fleet {
-                cmd.arg("--no-fleet");
-            }
-        }
-        cmd.env("NOTIFY_SOCKET", &notify_path)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (k, v) in &options.env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start sip-dect-mom");
+        let child = spawn(&config, &notify_path, options);
         let mut mom = Self {
             dir,
             child,
@@ -172,6 +156,23 @@ impl Mom {
             mom.wait_notification("READY=1", Duration::from_secs(30));
         }
         mom
+    }
+
+    /// Starts the supervisor again with the same configuration and folders, after it
+    /// exited (see [`Mom::stop`]); waits for READY=1 if `options` say so.
+    ///
+    /// # Panics
+    /// When the previous supervisor still runs, or the new one is not ready within 30 s.
+    pub fn start_again(&mut self, options: &Options) {
+        assert!(
+            matches!(self.child.try_wait(), Ok(Some(_))),
+            "the supervisor still runs"
+        );
+        self.notifications.clear();
+        self.child = spawn(&self.config, &self.dir.path().join("notify.sock"), options);
+        if options.wait_ready {
+            self.wait_notification("READY=1", Duration::from_secs(30));
+        }
     }
 
     /// Waits until `state` was notified; panics after `timeout`.
@@ -368,6 +369,27 @@ impl Mom {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Starts `sip-dect-mom` with `config`, notifying on `notify_path`.
+fn spawn(config: &Path, notify_path: &Path, options: &Options) -> Child {
+    let mut cmd = Command::new(bin("sip-dect-mom"));
+    cmd.arg("--config").arg(config);
+    if options.dev {
+        cmd.arg("--dev");
+        if !options.fleet {
+            cmd.arg("--no-fleet");
+        }
+    }
+    cmd.env("NOTIFY_SOCKET", notify_path)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in &options.env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start sip-dect-mom")
 }
 
 impl Drop for Mom {
