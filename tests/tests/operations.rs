@@ -119,7 +119,7 @@ fn the_log_level_api_needs_a_writer_and_checks_what_it_is_given() {
         "/api/v1/log-level",
         Some(&json!({"level": "shout\n"})),
     );
-    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.status, 422, "{}", bad.text);
     assert!(bad.message().contains("level"), "{}", bad.text);
     assert_eq!(web.get("/api/v1/log-level").json["level"], "debug");
 

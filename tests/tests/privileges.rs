@@ -86,13 +86,19 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         .gid
         .as_raw();
 
-    // The supervisor: still uid 0, group mom, no supplementary groups, only its four caps.
+    // The supervisor: still uid 0, group mom, no supplementary groups, only its three caps,
+    // and its own seccomp filter.
     let sup = mom.child.id();
     let creds = proc_status(sup);
     assert_eq!(creds.cap_eff, SUPERVISOR_CAPS, "supervisor CapEff");
     assert_eq!(creds.cap_bnd, SUPERVISOR_CAPS, "supervisor CapBnd");
     assert_eq!(creds.cap_amb, 0);
     assert!(creds.no_new_privs);
+    assert_eq!(
+        proc_field(sup, "Seccomp:"),
+        "2",
+        "supervisor seccomp filter"
+    );
     assert!(
         creds.groups.is_empty(),
         "supervisor groups {:?}",
@@ -139,6 +145,7 @@ fn as_root_every_service_runs_as_its_own_user_without_privileges() {
         );
         assert_eq!(c.cap_amb, 0);
         assert!(c.no_new_privs, "{service} NoNewPrivs");
+        assert_eq!(proc_field(pid, "Seccomp:"), "2", "{service} seccomp filter");
         assert!(proc_field(pid, "Gid:")
             .split_whitespace()
             .all(|g| g == mom_gid.to_string()));
