@@ -193,6 +193,50 @@ fn reset_password_works_with_the_mom_running_and_stopped() {
     ));
 }
 
+/// `reset-password mom --password-stdin` with `password` on standard input.
+fn reset_from_stdin(mom: &Mom, password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(mom_tests::bin("sip-dect-mom"))
+        .arg("--config")
+        .arg(&mom.config)
+        .args(["--dev", "reset-password", "mom", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sip-dect-mom");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_password_given_on_standard_input_must_pass_the_password_rules() {
+    let mom = Mom::start(&Options::default());
+    for weak in ["short", "mom", "password123", ""] {
+        let out = reset_from_stdin(&mom, weak);
+        assert!(!out.status.success(), "{weak:?} was accepted");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).is_empty(),
+            "no reason for {weak:?}"
+        );
+    }
+    assert!(
+        must_change_after_login(&mom, "mom"),
+        "a refused password changed the account"
+    );
+    let out = reset_from_stdin(&mom, "Grün.Wal42-x");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("Temporary password"),
+        "a chosen password is not printed"
+    );
+    assert!(must_change_after_login(&mom, "Grün.Wal42-x"));
+}
+
 #[test]
 fn a_database_of_a_newer_version_is_refused_untouched_and_the_daemon_exits_78() {
     use svc_store::ops::{meta, SCHEMA_VERSION};

@@ -1,5 +1,5 @@
 // "System settings" and the ribbon: system name, license import, DECT settings, FAC prefix,
-// pre-login banner, security level with custom ciphers and the defaults, certificate
+// pre-login banner, the log level, security level with custom ciphers and the defaults, certificate
 // upload, database export and import (also a corrupt file), the system dump, and the
 // ribbon's subscription pop-up and auto-create toggle.
 
@@ -83,6 +83,24 @@ test("the FAC prefix is saved; a bad one is refused with the reason and changes 
   await page.getByRole("button", { name: "Save FAC prefix" }).click();
   await fac.getByRole("alert").waitFor();
   assert.equal((await api.get("/settings")).fac_prefix, "*7");
+});
+
+test("the log level changes at once; junk is refused with the reason and changes nothing", async () => {
+  const logging = section("Logging");
+  assert.equal(await logging.getByLabel("Log level").inputValue(), (await api.get("/log-level")).level);
+  await logging.getByLabel("Log level").fill("info,svc_axi=debug");
+  await logging.getByRole("button", { name: "Save log level" }).click();
+  await logging.getByText("Log level changed in every process.").waitFor();
+  assert.equal((await api.get("/log-level")).level, "info,svc_axi=debug");
+  const cli = await mom.cli("log-level");
+  assert.equal(cli.stdout.trim(), "info,svc_axi=debug", "the supervisor has the same level");
+  await logging.getByLabel("Log level").fill("loud");
+  await logging.getByRole("button", { name: "Save log level" }).click();
+  await logging.getByRole("alert").getByText("not a log level").waitFor();
+  assert.equal((await api.get("/log-level")).level, "info,svc_axi=debug");
+  await logging.getByLabel("Log level").fill("info");
+  await logging.getByRole("button", { name: "Save log level" }).click();
+  await logging.getByText("Log level changed in every process.").waitFor();
 });
 
 test("the pre-login banner is shown on the login page", async () => {

@@ -1,7 +1,7 @@
-// "System settings": system name, license import, DECT settings, FAC prefix, pre-login
-// banner, "Suppress table updates", security level and cipher suites, the certificate, and
-// the database (export, import with the restart and the OMMs' resync as progress) and the
-// system dump.
+// "System settings": system name, license import, DECT settings, FAC prefix, pre-login banner,
+// "Suppress table updates", provisioning, the log level, security level and cipher suites, the
+// certificate, and the database (export, import with the restart and the OMMs' resync as
+// progress) and the system dump.
 
 import { call, get } from "../api";
 import { act, checkbox, confirmThen, Dialog, download, field, h, input, Notice, Progress, section, select, when, writeButton } from "../dom";
@@ -152,7 +152,21 @@ export const settings: Pane = {
       provNotice.el,
     );
 
-    host.append(general, license, dect, facSection, banner, suppress, provisioning, await securitySection(patch), await certificateSection(), databaseSection());
+    // Log level (the journal and the trace file; until the MOM's next start).
+    const logNotice = new Notice();
+    const level = await get<{ level: string }>("/log-level").catch((e) => {
+      logNotice.error(e);
+      return { level: "" };
+    });
+    const logLevel = input(level.level, { name: "log-level", maxlength: 200 });
+    const logging = section(
+      "Logging",
+      field("Log level", logLevel, "error, warn, info, debug or trace, or per service such as info,svc_axi=debug. Applies at once to every process, until the MOM's next start ([log] level in mom.toml)."),
+      saveButton(logNotice, "Save log level", () => call("PUT", "/log-level", { level: logLevel.value }), "Log level changed in every process."),
+      logNotice.el,
+    );
+
+    host.append(general, license, dect, facSection, banner, suppress, provisioning, logging, await securitySection(patch), await certificateSection(), databaseSection());
   },
 };
 
