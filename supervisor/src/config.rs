@@ -747,6 +747,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_log_table_is_refused_with_its_key() {
+        for text in [
+            "[log]\nlevel = \"loud\"\n",
+            "[log]\nlevel = \"info\\u0007\"\n",
+            "[log]\nlevel = \"\"\n",
+            "[log]\ntrace-max-mib = 0\n",
+            "[log]\ntrace-keep-days = 0\n",
+        ] {
+            let e = Config::parse(text, Path::new("t")).unwrap_err();
+            assert!(e.to_string().contains("log:"), "{text:?}: {e}");
+        }
+        let long = format!("[log]\nlevel = \"{}\"\n", "info,".repeat(50));
+        assert!(Config::parse(&long, Path::new("t")).is_err());
+        let ok = Config::parse("[log]\nlevel = \"warn,svc_axi=debug\"\n", Path::new("t")).unwrap();
+        assert_eq!(ok.log.level, "warn,svc_axi=debug");
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         assert!(Config::parse("[restart]\nmin-backoff-ms = 0\nmax-backoff-ms = 1\nthrottle-ms = 1\nstable-after-secs = 1\nfailure-window-secs = 1\nmax-failures = 1\ngrace-period-ms = 1\n", Path::new("t")).is_err());
         assert!(Config::parse(

@@ -578,6 +578,12 @@ impl Tx<'_, '_> {
                 }
                 rules::check_source_change(old.source, user.source, user.rel_type, user.permanent)?;
             }
+            None if user.uid != 0 && self.origin != 0 => {
+                // An OMM link writes back a record it knows by id (the OMM's uid of a user it
+                // just created there, say). Deleted at the MOM meanwhile, it stays deleted:
+                // the link's new records come with id 0.
+                return Err(not_found(Entity::User, user.uid));
+            }
             None => {
                 user.ppn = 0;
                 user.rel_type = RelType::Unbound;
@@ -637,6 +643,10 @@ impl Tx<'_, '_> {
                 if device.omm_ppn == 0 && device.location == old.location {
                     device.omm_ppn = old.omm_ppn;
                 }
+            }
+            None if device.ppn != 0 && self.origin != 0 => {
+                // As for users: a link's write-back does not bring back a deleted handset.
+                return Err(not_found(Entity::Device, device.ppn));
             }
             None => {
                 device.uid = 0;

@@ -767,6 +767,45 @@ fn changes_carry_the_omm_link_that_made_them() {
 }
 
 #[test]
+fn a_link_writing_back_a_record_deleted_at_the_mom_does_not_bring_it_back() {
+    // svc-axi creates a MOM-made user on its OMM, then writes the OMM's uid back; an
+    // administrator may delete the user in between.
+    let (_dir, store) = open();
+    let uid = created(store.write(R::PutUser(user("99001"))).unwrap());
+    let S::User(mut written_back) = store.read(&R::GetUser(uid)).unwrap() else {
+        panic!("no user {uid}")
+    };
+    written_back.omm_uid = 17;
+    store.write(R::DeleteUser(uid)).unwrap();
+    let from_link = |request| R::FromOmm {
+        omm: 3,
+        request: Box::new(request),
+    };
+    assert!(matches!(
+        err(store.write(from_link(R::PutUser(written_back.clone())))),
+        StoreError::NotFound { id, .. } if id == uid
+    ));
+    assert!(matches!(
+        store.read(&R::GetUser(uid)),
+        Err(StoreError::NotFound { .. })
+    ));
+    // The same for a handset.
+    let ppn = created(store.write(R::PutDevice(Device::new(ipei(4242)))).unwrap());
+    let mut device = Device::new(ipei(4242));
+    device.ppn = ppn;
+    device.omm_ppn = 5;
+    store.write(R::DeleteDevice(ppn)).unwrap();
+    assert!(matches!(
+        err(store.write(from_link(R::PutDevice(device)))),
+        StoreError::NotFound { id, .. } if id == ppn
+    ));
+    // A link's new records (id 0) are still created.
+    let mut fresh = user("99002");
+    fresh.omm_uid = 18;
+    created(store.write(from_link(R::PutUser(fresh))).unwrap());
+}
+
+#[test]
 fn a_schema_2_database_is_migrated_keeping_its_records() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
