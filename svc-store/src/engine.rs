@@ -121,7 +121,7 @@ impl Store {
         // Before anything writes: a database of a newer version is left exactly as it is.
         let found: Option<u32> = storage.read()?.get(Db::Meta, meta::SCHEMA)?;
         if let Some(newer) = found.filter(|&s| s > SCHEMA_VERSION) {
-            return Err(StoreError::Storage(newer_database(db_dir, newer)));
+            return Err(newer_database(db_dir, newer));
         }
         let created = {
             let mut view = storage.write()?;
@@ -626,19 +626,16 @@ pub(crate) fn record_changes(
     Ok(out)
 }
 
-/// The words of [`newer_database`] that tell the refusal apart.
-pub const NEWER_DATABASE: &str = "written by a newer sip-dect-mom";
-
 /// The refusal of a database that a newer sip-dect-mom wrote (an older binary after a
 /// downgrade): it names both versions and the ways out, and the database stays untouched.
 #[must_use]
-pub fn newer_database(db_dir: &Path, schema: u32) -> String {
-    format!(
-        "the database in {} has schema version {schema}, {NEWER_DATABASE}; this version ({}) reads schema {SCHEMA_VERSION} and older. \
-         It is left untouched: install the newer version again, or move the folder away and import a database export this version can read",
-        db_dir.display(),
-        env!("CARGO_PKG_VERSION")
-    )
+pub fn newer_database(db_dir: &Path, schema: u32) -> StoreError {
+    StoreError::NewerDatabase {
+        dir: db_dir.display().to_string(),
+        found: schema,
+        supported: SCHEMA_VERSION,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
 }
 
 /// Creates `dir` (and parents) and makes it private to this user.

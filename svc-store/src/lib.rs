@@ -87,7 +87,7 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
         .map_err(|e| format!("supervision link: {e}"))?;
     let opened = Store::open(&args.db_dir).map_err(|e| {
         let message = format!("cannot open the database: {e}");
-        if e.to_string().contains(crate::engine::NEWER_DATABASE) {
+        if matches!(e, ipc::api::store::StoreError::NewerDatabase { .. }) {
             service_kit::Failure::permanent(message)
         } else {
             message.into()

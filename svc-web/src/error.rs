@@ -108,6 +108,7 @@ impl From<StoreError> for ApiError {
             StoreError::Storage(_) => (S::SERVICE_UNAVAILABLE, "storage"),
             StoreError::LicenseRefused(_) => (S::UNPROCESSABLE_ENTITY, "license_refused"),
             StoreError::ForeignIdentity { .. } => (S::CONFLICT, "foreign_identity"),
+            StoreError::NewerDatabase { .. } => (S::SERVICE_UNAVAILABLE, "newer_database"),
         };
         Self::new(status, code, e.to_string())
     }

@@ -577,6 +577,18 @@ pub enum StoreError {
         /// What the import carries.
         offered: String,
     },
+    /// The database was written by a newer version (after a downgrade); it is left as it
+    /// is, and no restart can cure this.
+    NewerDatabase {
+        /// The database folder.
+        dir: String,
+        /// The schema version it has.
+        found: u32,
+        /// The newest schema version this build reads.
+        supported: u32,
+        /// This build's version.
+        version: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -611,6 +623,13 @@ impl fmt::Display for StoreError {
             Self::UnknownTransfer(id) => write!(f, "no export or import with id {id}"),
             Self::Storage(e) => write!(f, "database error: {e}"),
             Self::LicenseRefused(why) => write!(f, "license refused: {why}"),
+            Self::NewerDatabase { dir, found, supported, version } => write!(
+                f,
+                "the database in {dir} has schema version {found}, written by a newer sip-dect-mom; \
+                 this version ({version}) reads schema {supported} and older. It is left untouched: \
+                 install the newer version again, or move the folder away and import a database \
+                 export this version can read"
+            ),
             Self::ForeignIdentity { installed, offered } => write!(
                 f,
                 "the import belongs to another installation ({offered}, this MOM is {installed}) and OMMs are linked; confirm to import it anyway"
