@@ -159,11 +159,7 @@ fn db_dir(config: &Config) -> PathBuf {
 fn become_store_user(config: &Config) -> Result<(), String> {
     let user = crate::sys::user(&config.users.store)?;
     let gid = crate::sys::group(&config.users.group)?;
-    nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-    let g = nix::unistd::Gid::from_raw(gid);
-    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
-    let u = nix::unistd::Uid::from_raw(user.uid);
-    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))
+    crate::sys::become_user(user.uid, gid)
 }
 
 /// `sip-dect-mom version`.

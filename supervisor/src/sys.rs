@@ -63,9 +63,7 @@ pub fn drop_supervisor_privileges(gid: u32) -> Result<(), String> {
                 .map_err(|e| format!("dropping {cap} from the bounding set: {e}"))?;
         }
     }
-    nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-    let g = nix::unistd::Gid::from_raw(gid);
-    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
+    enter_group(gid)?;
     caps::clear(None, CapSet::Ambient)
         .map_err(|e| format!("clearing ambient capabilities: {e}"))?;
     caps::clear(None, CapSet::Inheritable)
@@ -76,6 +74,24 @@ pub fn drop_supervisor_privileges(gid: u32) -> Result<(), String> {
         .map_err(|e| format!("setting permitted capabilities: {e}"))?;
     nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
     Ok(())
+}
+
+/// No supplementary groups, and `gid` as real, effective and saved group.
+fn enter_group(gid: u32) -> Result<(), String> {
+    nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+    let g = nix::unistd::Gid::from_raw(gid);
+    nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))
+}
+
+/// Becomes `uid` in group `gid` for good (real, effective and saved ids; no supplementary
+/// groups): the CLI opening the database as its owner.
+///
+/// # Errors
+/// A message naming the step that failed.
+pub fn become_user(uid: u32, gid: u32) -> Result<(), String> {
+    enter_group(gid)?;
+    let u = nix::unistd::Uid::from_raw(uid);
+    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))
 }
 
 /// Sets `no_new_privs` and clears ambient capabilities (development mode, unprivileged).

@@ -309,3 +309,68 @@ fn as_root_a_writable_config_is_refused() {
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("writable by group or others"));
 }
+
+#[test]
+fn as_root_reset_password_works_running_and_stopped_and_the_database_stays_the_stores() {
+    use ipc::api::store::{StoreRequest, StoreResponse};
+    use std::os::unix::fs::MetadataExt;
+    if !root_or_required() {
+        return;
+    }
+    ensure_service_users();
+    let options = Options {
+        dev: false,
+        ..Options::default()
+    };
+    let mut mom = Mom::start(&options);
+    let temporary = |out: std::process::Output| -> String {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("Temporary password: "))
+            .expect("a temporary password")
+            .to_owned()
+    };
+    let logs_in = |mom: &Mom, password: &str| {
+        matches!(
+            mom.store(StoreRequest::CheckLogin {
+                name: "mom".into(),
+                password: password.into(),
+            }),
+            StoreResponse::Account(a) if a.must_change_password
+        )
+    };
+    let running = temporary(mom.cli(&["reset-password", "mom"]));
+    assert!(logs_in(&mom, &running));
+    mom.stop(std::time::Duration::from_secs(20));
+
+    // Stopped: the CLI opens the database itself, as mom-store, and leaves it mom-store's.
+    let stopped = temporary(mom.cli(&["reset-password", "mom"]));
+    let db_dir = mom.state_dir.join("store").join("db");
+    for file in ["data.mdb", "lock.mdb"] {
+        let meta = std::fs::metadata(db_dir.join(file)).unwrap();
+        assert_eq!(
+            meta.uid(),
+            uid_of("mom-store"),
+            "{file} owner after the offline reset"
+        );
+    }
+    mom.start_again(&options);
+    assert!(logs_in(&mom, &stopped));
+    assert!(!logs_in(&mom, &running));
+
+    // Not root: refused before anything is touched.
+    let out = Command::new(bin("sip-dect-mom"))
+        .arg("--config")
+        .arg(&mom.config)
+        .args(["reset-password", "mom"])
+        .uid(uid_of("mom-web"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("root"),
+        "{out:?}"
+    );
+    assert!(logs_in(&mom, &stopped));
+}
