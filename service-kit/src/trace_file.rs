@@ -55,6 +55,12 @@ pub fn file_name(day: Date) -> String {
     format!("mom_trace_{day}.log")
 }
 
+/// The name of today's trace file (UTC), the one the processes write now.
+#[must_use]
+pub fn todays_file_name() -> String {
+    file_name(OffsetDateTime::now_utc().date())
+}
+
 /// The day a trace file name is of, if it is one.
 fn day_of(name: &str) -> Option<Date> {
     let day = name.strip_prefix("mom_trace_")?.strip_suffix(".log")?;

@@ -349,6 +349,23 @@ impl Mom {
         block_on(async move { request::<StoreApi>(&socket, req).await })
     }
 
+    /// The account `name` with `password` as the store checks a login: `None` when it is
+    /// refused.
+    ///
+    /// # Panics
+    /// On an answer that is neither an account nor an error.
+    #[must_use]
+    pub fn login(&self, name: &str, password: &str) -> Option<model::Account> {
+        match self.store(StoreRequest::CheckLogin {
+            name: name.into(),
+            password: password.into(),
+        }) {
+            StoreResponse::Account(a) => Some(a),
+            StoreResponse::Error(_) => None,
+            other => panic!("unexpected answer to a login: {other:?}"),
+        }
+    }
+
     /// Sends SIGTERM to the supervisor and waits for it to exit.
     pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
         signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
@@ -369,6 +386,22 @@ impl Mom {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// The temporary password `sip-dect-mom reset-password` printed.
+///
+/// # Panics
+/// When the command failed or printed no 16-character temporary password.
+#[must_use]
+pub fn temporary_password(out: &Output) -> String {
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Temporary password: "))
+        .unwrap_or_else(|| panic!("no temporary password in {text}"));
+    assert_eq!(password.len(), 16, "{password}");
+    password.to_owned()
 }
 
 /// Starts `sip-dect-mom` with `config`, notifying on `notify_path`.

@@ -427,6 +427,29 @@ impl Web {
         self.send("GET", path, None)
     }
 
+    /// A client once svc-web at `https` answers `/healthz`.
+    ///
+    /// # Panics
+    /// When it does not within 20 s.
+    #[must_use]
+    pub fn when_ready(https: SocketAddr) -> Self {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let web = Self::new(https, Offer::Any);
+            if web
+                .try_send("GET", "/healthz", None)
+                .is_ok_and(|a| a.status == 200)
+            {
+                return web;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "svc-web did not answer on {https}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Logs in; keeps the cookie and CSRF token on success.
     pub fn login(&mut self, name: &str, password: &str) -> Answer {
         self.cookie = None;

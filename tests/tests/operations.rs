@@ -2,9 +2,8 @@
 //! in every process and recorded in the trace file, `reset-password` with the MOM running
 //! and stopped, and a database of a newer version refused untouched with exit code 78.
 
-use ipc::api::store::{StoreRequest, StoreResponse};
-use mom_tests::web::{Offer, Web};
-use mom_tests::{Mom, Options};
+use mom_tests::web::Web;
+use mom_tests::{temporary_password, Mom, Options};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,15 +12,10 @@ const PROCESSES: [&str; 5] = ["supervisor", "svc-store", "svc-axi", "svc-web", "
 
 /// Today's trace file of `mom` (UTC date, as the services name it).
 fn trace_file(mom: &Mom) -> PathBuf {
-    let today = std::process::Command::new("date")
-        .args(["-u", "+%F"])
-        .output()
-        .expect("date");
-    let today = String::from_utf8_lossy(&today.stdout).trim().to_owned();
     mom.dir
         .path()
         .join("log")
-        .join(format!("mom_trace_{today}.log"))
+        .join(service_kit::trace_file::todays_file_name())
 }
 
 /// Waits until every process wrote a trace line containing `words`.
@@ -82,19 +76,7 @@ fn the_log_level_changes_at_run_time_in_every_process_and_the_trace_file_records
 #[test]
 fn the_log_level_api_needs_a_writer_and_checks_what_it_is_given() {
     let mom = Mom::start(&Options::default());
-    let https = mom.listener("https");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut web = loop {
-        let web = Web::new(https, Offer::Any);
-        if web
-            .try_send("GET", "/healthz", None)
-            .is_ok_and(|a| a.status == 200)
-        {
-            break web;
-        }
-        assert!(Instant::now() < deadline, "svc-web did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let mut web = Web::when_ready(mom.listener("https"));
     assert_eq!(
         web.get("/api/v1/log-level").status,
         401,
@@ -132,28 +114,12 @@ fn the_log_level_api_needs_a_writer_and_checks_what_it_is_given() {
     );
 }
 
-fn temporary_password(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let password = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Temporary password: "))
-        .unwrap_or_else(|| panic!("no temporary password in {text}"));
-    assert_eq!(password.len(), 16, "{password}");
-    password.to_owned()
-}
-
 fn must_change_after_login(mom: &Mom, password: &str) -> bool {
-    match mom.store(StoreRequest::CheckLogin {
-        name: "mom".into(),
-        password: password.into(),
-    }) {
-        StoreResponse::Account(a) => {
-            assert!(a.enabled);
-            a.must_change_password
-        }
-        other => panic!("login with the reset password: {other:?}"),
-    }
+    let account = mom
+        .login("mom", password)
+        .expect("login with the reset password");
+    assert!(account.enabled);
+    account.must_change_password
 }
 
 #[test]
@@ -162,13 +128,7 @@ fn reset_password_works_with_the_mom_running_and_stopped() {
     let first = temporary_password(&mom.cli(&["reset-password", "mom"]));
     assert!(must_change_after_login(&mom, &first));
     assert!(
-        matches!(
-            mom.store(StoreRequest::CheckLogin {
-                name: "mom".into(),
-                password: "mom".into()
-            }),
-            StoreResponse::Error(_)
-        ),
+        mom.login("mom", "mom").is_none(),
         "the old password still works"
     );
     let out = mom.cli(&["reset-password", "nobody"]);
@@ -184,13 +144,7 @@ fn reset_password_works_with_the_mom_running_and_stopped() {
     assert_ne!(first, second);
     mom.start_again(&Options::default());
     assert!(must_change_after_login(&mom, &second));
-    assert!(matches!(
-        mom.store(StoreRequest::CheckLogin {
-            name: "mom".into(),
-            password: first
-        }),
-        StoreResponse::Error(_)
-    ));
+    assert!(mom.login("mom", &first).is_none());
 }
 
 /// `reset-password mom --password-stdin` with `password` on standard input.

@@ -69,15 +69,23 @@ fn root_or_required() -> bool {
     false
 }
 
-#[test]
-fn as_root_every_service_runs_as_its_own_user_without_privileges() {
+/// Production mode's options, once the service users exist; `None` when not root (and
+/// the root tests are not required).
+fn production() -> Option<Options> {
     if !root_or_required() {
-        return;
+        return None;
     }
     ensure_service_users();
-    let options = Options {
+    Some(Options {
         dev: false,
         ..Options::default()
+    })
+}
+
+#[test]
+fn as_root_every_service_runs_as_its_own_user_without_privileges() {
+    let Some(options) = production() else {
+        return;
     };
     let mom = Mom::start(&options);
     let mom_gid = nix::unistd::Group::from_name(GROUP)
@@ -312,40 +320,21 @@ fn as_root_a_writable_config_is_refused() {
 
 #[test]
 fn as_root_reset_password_works_running_and_stopped_and_the_database_stays_the_stores() {
-    use ipc::api::store::{StoreRequest, StoreResponse};
     use std::os::unix::fs::MetadataExt;
-    if !root_or_required() {
+    let Some(options) = production() else {
         return;
-    }
-    ensure_service_users();
-    let options = Options {
-        dev: false,
-        ..Options::default()
     };
     let mut mom = Mom::start(&options);
-    let temporary = |out: std::process::Output| -> String {
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("Temporary password: "))
-            .expect("a temporary password")
-            .to_owned()
-    };
     let logs_in = |mom: &Mom, password: &str| {
-        matches!(
-            mom.store(StoreRequest::CheckLogin {
-                name: "mom".into(),
-                password: password.into(),
-            }),
-            StoreResponse::Account(a) if a.must_change_password
-        )
+        mom.login("mom", password)
+            .is_some_and(|a| a.must_change_password)
     };
-    let running = temporary(mom.cli(&["reset-password", "mom"]));
+    let running = mom_tests::temporary_password(&mom.cli(&["reset-password", "mom"]));
     assert!(logs_in(&mom, &running));
     mom.stop(std::time::Duration::from_secs(20));
 
     // Stopped: the CLI opens the database itself, as mom-store, and leaves it mom-store's.
-    let stopped = temporary(mom.cli(&["reset-password", "mom"]));
+    let stopped = mom_tests::temporary_password(&mom.cli(&["reset-password", "mom"]));
     let db_dir = mom.state_dir.join("store").join("db");
     for file in ["data.mdb", "lock.mdb"] {
         let meta = std::fs::metadata(db_dir.join(file)).unwrap();

@@ -10,28 +10,8 @@ const PASSWORD: &str = "Blau.Wal42";
 
 fn start() -> (Mom, Web) {
     let mom = Mom::start(&Options::default());
-    let web = wait_for_web(&mom);
+    let web = Web::when_ready(mom.listener("https"));
     (mom, web)
-}
-
-/// A client once svc-web answers `/healthz`.
-fn wait_for_web(mom: &Mom) -> Web {
-    let https = mom.listener("https");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let web = Web::new(https, Offer::Any);
-        if web
-            .try_send("GET", "/healthz", None)
-            .is_ok_and(|a| a.status == 200)
-        {
-            return web;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "svc-web did not answer on {https}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A logged-in administrator on a MOM past its first login.
@@ -756,7 +736,7 @@ fn one_omm(records: u32, tls12_only: bool) -> (tokio::runtime::Runtime, omm_sim:
         extra: "[axi]\nretry-secs = 1\nping-secs = 5\n".into(),
         ..Options::default()
     });
-    let mut web = wait_for_web(&mom);
+    let mut web = Web::when_ready(mom.listener("https"));
     web.first_login(PASSWORD);
     (rt, fleet, mom, web)
 }
@@ -1078,7 +1058,7 @@ fn slow_clients_oversize_headers_and_the_connection_cap_are_limited() {
         extra: "[web]\nheader-timeout-secs = 1\nmax-connections = 4\n".into(),
         ..Options::default()
     });
-    let web = wait_for_web(&mom);
+    let web = Web::when_ready(mom.listener("https"));
     let https = mom.listener("https");
 
     // Headers that never finish: the connection is closed after the header timeout.
