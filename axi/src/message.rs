@@ -250,7 +250,8 @@ macro_rules! messages {
 messages! {
     /// Log in (`UserDeviceSyncClient="true"` for the MOM).
     Open { username: String = "username", password: String = "password", protocol_version: Option<u32> = "protocolVersion",
-           user_device_sync_client: Option<bool> = "UserDeviceSyncClient" }
+           user_device_sync_client: Option<bool> = "UserDeviceSyncClient",
+           mom_extensions: Option<bool> = "momExtensions" }
     /// Answer to `Open`, with the server's public key.
     OpenResp { protocol_version: Option<u32> = "protocolVersion", omm_version: Option<String> = "ommVersion",
                omm_stb_state: Option<String> = "ommStbState" } [public_key: Option<PublicKey>]

@@ -34,10 +34,11 @@ pub enum SubscriptionMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TlsSecurityLevel {
-    /// TLS 1.3 only; the default of a new installation.
+    /// TLS 1.3 preferred, TLS 1.2 with ECDHE AES-GCM, no session resumption; the default of
+    /// a new installation.
     #[default]
     High,
-    /// TLS 1.2 and 1.3.
+    /// High's suites with session resumption.
     Medium,
     /// The widest set the MOM offers, for old OMMs.
     Legacy,

@@ -16,8 +16,10 @@ const EVENT_QUEUE: usize = 4096;
 /// Why a request or connection failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkError {
-    /// Could not connect or the TLS handshake failed.
+    /// Could not connect (TCP, name, timeout).
     Connect(String),
+    /// The TCP connection stood, the TLS handshake failed.
+    Handshake(String),
     /// The link closed (or was closed for a protocol error, in the text).
     Closed(String),
     /// No answer within the timeout.
@@ -28,6 +30,7 @@ impl std::fmt::Display for LinkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Connect(e) => write!(f, "cannot connect: {e}"),
+            Self::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
             Self::Closed(e) => write!(f, "link closed: {e}"),
             Self::Timeout => f.write_str("the OMM did not answer in time"),
         }
@@ -73,7 +76,7 @@ impl AxiLink {
                 .connect(name, tcp)
                 .await
                 .map(|stream| (stream, local))
-                .map_err(|e| LinkError::Connect(e.to_string()))
+                .map_err(|e| LinkError::Handshake(e.to_string()))
         };
         let (stream, local_addr) = tokio::time::timeout(Duration::from_secs(10), connect)
             .await

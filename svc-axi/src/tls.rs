@@ -78,7 +78,7 @@ fn hex_bytes(hex: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The client configuration for an OMM with these certificate settings, offering the
-/// protocols and suites of the MOM's security level (`tls_policy`; High is TLS 1.3 only).
+/// protocols and suites of the MOM's security level (`tls_policy`); High resumes no session.
 ///
 /// # Errors
 /// A text for an unreadable CA or a malformed fingerprint.
@@ -118,5 +118,46 @@ pub fn client_config(
             builder.with_root_certificates(roots).with_no_client_auth()
         }
     };
+    let mut config = config;
+    if !policy.resumes_sessions() {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(config))
+}
+
+/// After a failed handshake: what the OMM chooses when offered every version and suite the
+/// MOM knows, for the link's error text ("the OMM chose TLS 1.2 with …"). The probe
+/// completes a handshake without checking the certificate and sends nothing over it; `None`
+/// when even that fails or times out.
+pub async fn probe(host: &str, port: u16) -> Option<String> {
+    let all = tls_policy::parse(
+        model::TlsSecurityLevel::Legacy,
+        &tls_policy::default_list(model::TlsSecurityLevel::Legacy),
+    )
+    .ok()?;
+    let config = client_config(&CertValidation::AcceptSelfSigned, &all).ok()?;
+    let name = ServerName::try_from(host.to_owned()).ok()?;
+    let handshake = async {
+        let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .ok()?;
+        let (_, session) = tls.get_ref();
+        let version = match session.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3",
+            rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2",
+            _ => "an older TLS",
+        };
+        let suite = session.negotiated_cipher_suite()?.suite();
+        let name = tls_policy::supported()
+            .into_iter()
+            .find(|s| s.iana_name == suite.as_str().unwrap_or_default())
+            .map_or_else(|| format!("{suite:?}"), |s| s.openssl_name.to_owned());
+        Some(format!("{version} with {name}"))
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), handshake)
+        .await
+        .ok()
+        .flatten()
 }

@@ -312,6 +312,7 @@ impl Client {
                 seq,
                 username,
                 password,
+                extensions,
             } => {
                 let answer = match login::check(&self.service, &username, &password, self.peer.ip())
                     .await
@@ -322,6 +323,7 @@ impl Client {
                             account,
                             source: self.peer.ip(),
                             client_key: None,
+                            extensions,
                         });
                         let mut open = self.session.logged_in(seq, access);
                         if let axi::Message::OpenResp(r) = &mut open.message {
@@ -346,16 +348,18 @@ impl Client {
                 let answer =
                     requests::answer(&self.service, caller, &self.subscriptions, seq, request)
                         .await;
+                let extensions = caller.extensions;
                 if subscribe && self.forwarder.is_none() {
-                    self.start_events();
+                    self.start_events(extensions);
                 }
                 self.send(&answer)
             }
         }
     }
 
-    /// Starts offering this client the service's events (after its first `Subscribe`).
-    fn start_events(&mut self) {
+    /// Starts offering this client the service's events (after its first `Subscribe`), in
+    /// the form it asked for (with the MOM's extensions or without).
+    fn start_events(&mut self, extensions: bool) {
         let mut events = self.service.events.subscribe();
         let subscriptions = Arc::clone(&self.subscriptions);
         let outbox = self.outbox.clone();
@@ -375,7 +379,7 @@ impl Client {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .matches(&event);
                 if wanted {
-                    if !outbox.push(Arc::clone(&event.bytes)) {
+                    if !outbox.push(Arc::clone(event.bytes(extensions))) {
                         return;
                     }
                     bump(&service.stats.events_sent);

@@ -101,7 +101,11 @@ pub async fn get_users(
     }
     let key = caller.client_key.as_ref();
     Ok(GetPPUserResp {
-        users: page.items.iter().map(|u| user_out(u, key)).collect(),
+        users: page
+            .items
+            .iter()
+            .map(|u| user_out(u, key, caller.extensions))
+            .collect(),
     }
     .into())
 }
@@ -112,6 +116,7 @@ pub async fn get_users(
 /// `ENoEnt bad="ppn"` when there are none.
 pub async fn get_devices(
     service: &Service,
+    caller: &Caller,
     ppn: u32,
     max_records: Option<u32>,
 ) -> Result<Message, Refusal> {
@@ -124,7 +129,11 @@ pub async fn get_devices(
         return Err(Refusal::no_ent("ppn", "no more devices"));
     }
     Ok(GetPPDevResp {
-        devices: page.items.iter().map(device_out).collect(),
+        devices: page
+            .items
+            .iter()
+            .map(|d| device_out(d, caller.extensions))
+            .collect(),
     }
     .into())
 }
@@ -140,7 +149,7 @@ pub async fn user_by_number(
 ) -> Result<Message, Refusal> {
     match call(service, StoreRequest::GetUserByNumber(num.to_owned())).await {
         Ok(StoreResponse::User(u)) => Ok(GetPPUserByNumberResp {
-            user: Some(user_out(&u, caller.client_key.as_ref())),
+            user: Some(user_out(&u, caller.client_key.as_ref(), caller.extensions)),
         }
         .into()),
         Ok(other) => Err(unexpected(&other)),
@@ -153,10 +162,14 @@ pub async fn user_by_number(
 ///
 /// # Errors
 /// `ENoEnt bad="ipei"`.
-pub async fn device_by_ipei(service: &Service, ipei: model::Ipei) -> Result<Message, Refusal> {
+pub async fn device_by_ipei(
+    service: &Service,
+    caller: &Caller,
+    ipei: model::Ipei,
+) -> Result<Message, Refusal> {
     match call(service, StoreRequest::GetDeviceByIpei(ipei)).await {
         Ok(StoreResponse::Device(d)) => Ok(GetPPDevByIPEIResp {
-            pp: Some(device_out(&d)),
+            pp: Some(device_out(&d, caller.extensions)),
         }
         .into()),
         Ok(other) => Err(unexpected(&other)),
@@ -212,7 +225,11 @@ pub async fn create_user(
     )
     .await;
     Ok(CreatePPUserResp {
-        user: Some(user_out(&after, caller.client_key.as_ref())),
+        user: Some(user_out(
+            &after,
+            caller.client_key.as_ref(),
+            caller.extensions,
+        )),
     }
     .into())
 }
@@ -244,7 +261,11 @@ pub async fn set_user(
     )
     .await;
     Ok(SetPPUserResp {
-        user: Some(user_out(&after, caller.client_key.as_ref())),
+        user: Some(user_out(
+            &after,
+            caller.client_key.as_ref(),
+            caller.extensions,
+        )),
     }
     .into())
 }
@@ -298,7 +319,7 @@ pub async fn create_device(
     )
     .await;
     Ok(CreatePPDevResp {
-        pp: Some(device_out(&after)),
+        pp: Some(device_out(&after, caller.extensions)),
     }
     .into())
 }
@@ -330,7 +351,7 @@ pub async fn set_device(
     )
     .await;
     Ok(SetPPDevResp {
-        pp: Some(device_out(&after)),
+        pp: Some(device_out(&after, caller.extensions)),
     }
     .into())
 }
@@ -427,8 +448,12 @@ pub async fn set_pp(
     )
     .await;
     Ok(SetPPResp {
-        user: Some(user_out(&after.0, caller.client_key.as_ref())),
-        pp: Some(device_out(&after.1)),
+        user: Some(user_out(
+            &after.0,
+            caller.client_key.as_ref(),
+            caller.extensions,
+        )),
+        pp: Some(device_out(&after.1, caller.extensions)),
     }
     .into())
 }

@@ -2,8 +2,9 @@
 //! record changes from the store's feed with the MOM's ids (`EventPPUserCnf`,
 //! `EventPPDevCnf`), OMM link changes (`EventMOMOMMCnf`), handsets' messages between OMMs
 //! (`EventMessageSend`) and OMM applications' data (`EventApplicationDataChannel` with
-//! `ommId`) from svc-axi. Each event is encoded once and offered to every client, which
-//! sends it only if its subscriptions match.
+//! `ommId`) from svc-axi. Each event is encoded once for strict readers and, where it
+//! differs, once with the MOM's extensions (profile §9 1.2), and offered to every client,
+//! which sends the form it asked for only if its subscriptions match.
 //!
 //! Filters: `uid` for `PPUserCnf` and `ppn` for `PPDevCnf` as the profile says (`-1` all, a
 //! number that record, absent none); `omm` for the other three (`-1` or absent: every OMM).
@@ -31,8 +32,10 @@ pub struct Event {
     pub event_type: EventType,
     /// The record or OMM it is about (uid, ppn or OMM id).
     pub id: u32,
-    /// The frame, NUL included.
-    pub bytes: Arc<[u8]>,
+    /// The frame, NUL included, with the reference's names only.
+    pub plain: Arc<[u8]>,
+    /// The frame with the MOM's extensions, where it differs from `plain`.
+    pub extended: Option<Arc<[u8]>>,
 }
 
 impl Event {
@@ -40,7 +43,26 @@ impl Event {
         Self {
             event_type,
             id,
-            bytes: axi::encode(frame).into(),
+            plain: axi::encode(frame).into(),
+            extended: None,
+        }
+    }
+
+    /// The same event for clients that asked for the MOM's extensions.
+    fn with_extended(mut self, frame: &Frame) -> Self {
+        let bytes: Arc<[u8]> = axi::encode(frame).into();
+        if bytes != self.plain {
+            self.extended = Some(bytes);
+        }
+        self
+    }
+
+    /// The bytes for a client that did (`true`) or did not ask for the extensions.
+    #[must_use]
+    pub fn bytes(&self, extensions: bool) -> &Arc<[u8]> {
+        match (&self.extended, extensions) {
+            (Some(extended), true) => extended,
+            _ => &self.plain,
         }
     }
 }
@@ -285,30 +307,50 @@ fn publish_looked(service: &Service, looked: Looked, links: &mut HashMap<u32, Li
     match looked {
         Looked::Nothing => {}
         Looked::User(uid, user) => {
-            let rec = user.map_or_else(
-                || {
-                    let mut rec = PpUser::default();
-                    rec.set_raw("uid", uid.to_string());
-                    rec.set_raw("deleted", "true");
-                    rec
-                },
-                |u| records::user_out(&u, None),
-            );
-            let frame = Frame::new(None, EventPPUserCnf { user: Some(rec) });
-            publish(service, Event::new(EventType::PPUserCnf, uid, &frame));
+            let rec = |extensions| {
+                user.as_ref().map_or_else(
+                    || {
+                        let mut rec = PpUser::default();
+                        rec.set_raw("uid", uid.to_string());
+                        rec.set_raw("deleted", "true");
+                        rec
+                    },
+                    |u| records::user_out(u, None, extensions),
+                )
+            };
+            let frame = |extensions| {
+                Frame::new(
+                    None,
+                    EventPPUserCnf {
+                        user: Some(rec(extensions)),
+                    },
+                )
+            };
+            let event = Event::new(EventType::PPUserCnf, uid, &frame(false));
+            publish(service, event.with_extended(&frame(true)));
         }
         Looked::Device(ppn, device) => {
-            let rec = device.map_or_else(
-                || {
-                    let mut rec = PpDev::default();
-                    rec.set_raw("ppn", ppn.to_string());
-                    rec.set_raw("deleted", "true");
-                    rec
-                },
-                |d| records::device_out(&d),
-            );
-            let frame = Frame::new(None, EventPPDevCnf { pp: Some(rec) });
-            publish(service, Event::new(EventType::PPDevCnf, ppn, &frame));
+            let rec = |extensions| {
+                device.as_ref().map_or_else(
+                    || {
+                        let mut rec = PpDev::default();
+                        rec.set_raw("ppn", ppn.to_string());
+                        rec.set_raw("deleted", "true");
+                        rec
+                    },
+                    |d| records::device_out(d, extensions),
+                )
+            };
+            let frame = |extensions| {
+                Frame::new(
+                    None,
+                    EventPPDevCnf {
+                        pp: Some(rec(extensions)),
+                    },
+                )
+            };
+            let event = Event::new(EventType::PPDevCnf, ppn, &frame(false));
+            publish(service, event.with_extended(&frame(true)));
         }
         Looked::Omm(id, found) => {
             let (name, state) = match found {
@@ -409,7 +451,8 @@ mod tests {
         Event {
             event_type: t,
             id,
-            bytes: Arc::from(&b""[..]),
+            plain: Arc::from(&b""[..]),
+            extended: None,
         }
     }
 

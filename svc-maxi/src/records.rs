@@ -3,9 +3,10 @@
 //! strict client libraries read unchanged.
 //!
 //! - Out: attributes with an empty value are left out (absent means empty), and so are
-//!   `ommId`, `altDisplayNum`, `pickupGroupNum` and `sipProfileId` while unset: the PyPI
-//!   library mitel-ommclient2 0.0.1 stops at attribute names it does not know, and these are
-//!   newer than it (axi-reference.md §5). Secrets (`pin`, `sipPw`, ...) go out only to a
+//!   `altDisplayNum`, `pickupGroupNum` and `sipProfileId` while unset: the PyPI library
+//!   mitel-ommclient2 0.0.1 stops at attribute names it does not know, and these are newer
+//!   than it (axi-reference.md §5). The MOM's own `ommId` goes only to a client that asked
+//!   for the MOM's extensions (`Open … momExtensions="1"`, profile §9 1.2). Secrets (`pin`, `sipPw`, ...) go out only to a
 //!   client that announced its key (`SetMOMKey`, as the MOM does on an OMM link), encrypted
 //!   with it; to any other client, and in events, they are left out.
 //! - In: a record changes only the attributes it carries. Secrets must come encrypted with
@@ -25,6 +26,9 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 /// Attributes left out while unset (newer than strict client libraries).
 const NEWER: [&str; 4] = ["ommId", "altDisplayNum", "pickupGroupNum", "sipProfileId"];
 
+/// The MOM's extensions (profile §9 1.2): only for clients that asked for them.
+const EXTENSIONS: [&str; 1] = ["ommId"];
+
 /// Attributes a record never changes through `SetPPUser`/`SetPPDev`/`Create…`.
 const IDS_AND_BINDING: [&str; 4] = ["uid", "ppn", "relType", "ommId"];
 
@@ -36,15 +40,19 @@ fn rel_type(r: RelType) -> &'static str {
     }
 }
 
-fn compact<R: AxiRecord>(rec: &mut R) {
+fn compact<R: AxiRecord>(rec: &mut R, extensions: bool) {
     rec.attrs_mut().retain(|(k, v)| {
-        !(v.is_empty() || (NEWER.contains(&k.as_ref()) && v.as_ref() as &str == "0"))
+        let name: &str = k.as_ref();
+        !(v.is_empty()
+            || (NEWER.contains(&name) && v.as_ref() as &str == "0")
+            || (!extensions && EXTENSIONS.contains(&name)))
     });
 }
 
-/// The `<user>` of `user` for a client; its secrets encrypted for `client_key`, or left out.
+/// The `<user>` of `user` for a client; its secrets encrypted for `client_key`, or left out;
+/// the MOM's extensions only with `extensions`.
 #[must_use]
-pub fn user_out(user: &User, client_key: Option<&RsaPublicKey>) -> PpUser {
+pub fn user_out(user: &User, client_key: Option<&RsaPublicKey>, extensions: bool) -> PpUser {
     let mut rec = PpUser::default();
     rec.set_raw("uid", user.uid.to_string());
     rec.set_raw("ppn", user.ppn.to_string());
@@ -64,13 +72,13 @@ pub fn user_out(user: &User, client_key: Option<&RsaPublicKey>) -> PpUser {
             }
         }
     }
-    compact(&mut rec);
+    compact(&mut rec, extensions);
     rec
 }
 
-/// The `<pp>` of `device` for a client.
+/// The `<pp>` of `device` for a client; the MOM's extensions only with `extensions`.
 #[must_use]
-pub fn device_out(device: &Device) -> PpDev {
+pub fn device_out(device: &Device, extensions: bool) -> PpDev {
     let mut rec = PpDev::default();
     rec.set_raw("ppn", device.ppn.to_string());
     rec.set_raw("uid", device.uid.to_string());
@@ -86,7 +94,7 @@ pub fn device_out(device: &Device) -> PpDev {
         rec.set_raw(name, value.to_string());
     }
     rec.set_raw("ommId", device.location.to_string());
-    compact(&mut rec);
+    compact(&mut rec, extensions);
     rec
 }
 
@@ -214,7 +222,7 @@ mod tests {
             pin: "1234".into(),
             ..User::default()
         };
-        let rec = user_out(&user, None);
+        let rec = user_out(&user, None, false);
         assert_eq!(rec.raw("uid"), Some("7"));
         assert_eq!(rec.raw("relType"), Some("Unbound"));
         for absent in [
@@ -227,7 +235,7 @@ mod tests {
             assert_eq!(rec.raw(absent), None, "{absent}");
         }
         let client = key();
-        let with_key = user_out(&user, Some(&client.to_public_key()));
+        let with_key = user_out(&user, Some(&client.to_public_key()), false);
         let cipher = with_key.raw("pin").expect("pin for a client with a key");
         assert_eq!(axi::secret::decrypt(&client, cipher).unwrap(), "1234");
         let device = Device {
@@ -235,8 +243,17 @@ mod tests {
             location: 2,
             ..Device::new(model::Ipei::new(2, 5).unwrap())
         };
-        let pp = device_out(&device);
+        let pp = device_out(&device, false);
+        assert_eq!((pp.raw("ppn"), pp.raw("ommId")), (Some("3"), None));
+        // A client that asked for the MOM's extensions gets the OMM a record lives at.
+        let pp = device_out(&device, true);
         assert_eq!((pp.raw("ppn"), pp.raw("ommId")), (Some("3"), Some("2")));
+        let at_omm = User {
+            home_omm: 4,
+            ..user.clone()
+        };
+        assert_eq!(user_out(&at_omm, None, false).raw("ommId"), None);
+        assert_eq!(user_out(&at_omm, None, true).raw("ommId"), Some("4"));
     }
 
     #[test]

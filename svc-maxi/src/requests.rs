@@ -24,6 +24,9 @@ pub struct Caller {
     pub source: IpAddr,
     /// The key it announced for secrets it reads (`SetMOMKey`), if any.
     pub client_key: Option<rsa::RsaPublicKey>,
+    /// Whether it asked for the MOM's extensions (`Open … momExtensions="1"`, profile §9):
+    /// `ommId` on records. Strict readers that did not ask get the reference's names only.
+    pub extensions: bool,
 }
 
 /// The answer to `request`.
@@ -110,13 +113,13 @@ async fn carry_out(
         Message::GetPPUser(g) => directory::get_users(service, caller, g.uid, g.max_records)
             .await
             .map_err(plain),
-        Message::GetPPDev(g) => directory::get_devices(service, g.ppn, g.max_records)
+        Message::GetPPDev(g) => directory::get_devices(service, caller, g.ppn, g.max_records)
             .await
             .map_err(plain),
         Message::GetPPUserByNumber(g) => directory::user_by_number(service, caller, &g.num)
             .await
             .map_err(plain),
-        Message::GetPPDevByIPEI(g) => directory::device_by_ipei(service, g.ipei)
+        Message::GetPPDevByIPEI(g) => directory::device_by_ipei(service, caller, g.ipei)
             .await
             .map_err(plain),
         Message::CreatePPUser(c) => directory::create_user(service, caller, &c.user)

@@ -89,6 +89,8 @@ pub enum Step {
         username: String,
         /// Password, as sent.
         password: String,
+        /// Whether the client asked for the MOM's extensions (`momExtensions="1"`).
+        extensions: bool,
     },
     /// Carry out this request; its permission has been checked.
     Serve {
@@ -157,6 +159,7 @@ impl Session {
                     seq,
                     username: open.username,
                     password: open.password,
+                    extensions: open.mom_extensions == Some(true),
                 }
             }
             (State::New | State::LoggingIn, _, _) => refuse(
@@ -249,17 +252,22 @@ mod tests {
 
     fn open(session: &mut Session, access: Access) {
         let step = session.on_frame(frame(
-            "<Open seq=\"1\" username=\"app\" password=\"pw\" protocolVersion=\"45\"/>",
+            "<Open seq=\"1\" username=\"app\" password=\"pw\" protocolVersion=\"45\" momExtensions=\"1\"/>",
         ));
         let Step::Login {
             seq,
             username,
             password,
+            extensions,
         } = step
         else {
             panic!("{step:?}")
         };
         assert_eq!((username.as_str(), password.as_str()), ("app", "pw"));
+        assert!(
+            extensions,
+            "momExtensions=\"1\" asks for the MOM's extensions"
+        );
         let answer = session.logged_in(seq, access);
         let text = String::from_utf8(axi::encode(&answer)).unwrap();
         assert!(

@@ -196,6 +196,24 @@ fn omm_connections(omms: &[Omm], conflicts: &[model::Conflict]) -> HealthState {
             named(&held)
         ));
     }
+    // A handshake that fails says why (the versions and suites each side offered): the
+    // first such text, and which OMMs have one.
+    let handshake: Vec<&Omm> = omms
+        .iter()
+        .filter(|o| {
+            o.enabled
+                && o.health.link != LinkState::Up
+                && o.health.last_error.contains("TLS handshake failed")
+        })
+        .collect();
+    if let Some(first) = handshake.first() {
+        let names: Vec<&str> = handshake.iter().map(|o| o.name.as_str()).collect();
+        parts.push(format!(
+            "TLS handshake failed at {}: {}",
+            named(&names),
+            first.health.last_error
+        ));
+    }
     let reason = parts.join("; ");
     HealthState {
         check: HealthCheck::OmmConnections,

@@ -767,6 +767,14 @@ impl Tx<'_, '_> {
         if taken_over.is_none() {
             user.timestamp = t;
             device.timestamp = t;
+            // A binding made at the MOM follows the handset: a user bound to a handset that
+            // lives at an OMM lives there too (profile §4), so that OMM's link creates the
+            // user with the binding and later edits reach it. A permanent user is on every
+            // OMM already.
+            if device.location != 0 && !user.permanent && user.home_omm != device.location {
+                user.home_omm = device.location;
+                user.omm_uid = 0;
+            }
         }
         self.save_pair(&user, &device)?;
         Ok(StoreResponse::Done)

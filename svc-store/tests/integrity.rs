@@ -1140,6 +1140,79 @@ fn a_crafted_export_with_a_valid_digest_is_checked_record_by_record() {
 }
 
 #[test]
+fn a_binding_made_at_the_mom_puts_the_user_where_the_handset_lives() {
+    let (_dir, store) = open();
+    let get_user = |uid| match store.read(&R::GetUser(uid)).unwrap() {
+        S::User(u) => u,
+        other => panic!("{other:?}"),
+    };
+    // A handset subscribed at OMM 3 (auto-created there), a user made at the MOM.
+    let ppn = created(
+        store
+            .write(R::PutDevice(Device {
+                location: 3,
+                omm_ppn: 17,
+                ..Device::new(ipei(81))
+            }))
+            .unwrap(),
+    );
+    let uid = created(store.write(R::PutUser(user("8100"))).unwrap());
+    assert_eq!(get_user(uid).home_omm, 0);
+    store
+        .write(R::Bind {
+            uid,
+            ppn,
+            rel_type: RelType::Dynamic,
+        })
+        .unwrap();
+    let bound = get_user(uid);
+    assert_eq!(
+        (bound.home_omm, bound.ppn, bound.omm_uid),
+        (3, ppn, 0),
+        "the user lives at the handset's OMM, under an id that OMM will give"
+    );
+    // The change reaches OMM 3's link (its owner).
+    let Backlog::Changes(changes) = store.backlog(0).unwrap() else {
+        panic!()
+    };
+    assert!(changes
+        .iter()
+        .any(|c| c.entity == Entity::User && c.id == uid && c.omm == 3));
+
+    // A user living at OMM 2 bound to it moves to OMM 3 as well; a permanent user stays
+    // on every OMM.
+    store.write(R::Unbind(uid)).unwrap();
+    let mut at_two = user("8101");
+    at_two.home_omm = 2;
+    let other = created(store.write(R::PutUser(at_two)).unwrap());
+    store
+        .write(R::Bind {
+            uid: other,
+            ppn,
+            rel_type: RelType::Dynamic,
+        })
+        .unwrap();
+    assert_eq!(get_user(other).home_omm, 3);
+    store.write(R::Unbind(other)).unwrap();
+    assert_eq!(
+        get_user(other).home_omm,
+        3,
+        "unbinding does not move it back"
+    );
+    let mut permanent = user("8102");
+    permanent.permanent = true;
+    let perm = created(store.write(R::PutUser(permanent)).unwrap());
+    store
+        .write(R::Bind {
+            uid: perm,
+            ppn,
+            rel_type: RelType::Dynamic,
+        })
+        .unwrap();
+    assert_eq!(get_user(perm).home_omm, 0);
+}
+
+#[test]
 fn mutated_exports_resealed_are_refused_or_imported_whole_never_half() {
     let (dir, store) = open();
     let transfers = Transfers::new(&dir.path().join("transfer")).unwrap();

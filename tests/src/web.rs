@@ -72,15 +72,20 @@ pub fn client_config(
     versions: &[&'static rustls::SupportedProtocolVersion],
     alpn: &[&[u8]],
 ) -> rustls::ClientConfig {
-    client_config_recording(versions, alpn, Arc::new(Recording::default()))
+    client_config_recording(versions, None, alpn, Arc::new(Recording::default()))
 }
 
 fn client_config_recording(
     versions: &[&'static rustls::SupportedProtocolVersion],
+    suites: Option<Vec<rustls::SupportedCipherSuite>>,
     alpn: &[&[u8]],
     verifier: Arc<Recording>,
 ) -> rustls::ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(suites) = suites {
+        provider.cipher_suites = suites;
+    }
+    let provider = Arc::new(provider);
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .expect("versions")
@@ -98,6 +103,8 @@ pub enum Offer {
     Any,
     /// Only TLS 1.2.
     Tls12Only,
+    /// Only TLS 1.2 with the ECDHE ChaCha20 suites (refused at level High).
+    Tls12ChaCha,
 }
 
 /// One answer.
@@ -211,12 +218,30 @@ impl Web {
 
     fn build(https: SocketAddr, offer: Offer, source: Option<std::net::IpAddr>) -> Self {
         let verifier = Arc::new(Recording::default());
-        let versions: &[&rustls::SupportedProtocolVersion] = match offer {
-            Offer::Any => &[&rustls::version::TLS13, &rustls::version::TLS12],
-            Offer::Tls12Only => &[&rustls::version::TLS12],
+        use rustls::crypto::ring::cipher_suite as cs;
+        let (versions, suites): (&[&rustls::SupportedProtocolVersion], _) = match offer {
+            Offer::Any => (&[&rustls::version::TLS13, &rustls::version::TLS12], None),
+            Offer::Tls12Only => (&[&rustls::version::TLS12], None),
+            Offer::Tls12ChaCha => (
+                &[&rustls::version::TLS12],
+                Some(vec![
+                    cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                    cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                ]),
+            ),
         };
-        let ws_tls = client_config_recording(versions, &[b"http/1.1"], Arc::clone(&verifier));
-        let tls = client_config_recording(versions, &[b"h2", b"http/1.1"], Arc::clone(&verifier));
+        let ws_tls = client_config_recording(
+            versions,
+            suites.clone(),
+            &[b"http/1.1"],
+            Arc::clone(&verifier),
+        );
+        let tls = client_config_recording(
+            versions,
+            suites,
+            &[b"h2", b"http/1.1"],
+            Arc::clone(&verifier),
+        );
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

@@ -453,6 +453,24 @@ fn records_messages_and_data_reach_the_omms_and_come_back_as_events() {
             .values()
             .any(|u| u.raw("num") == Some("7001"))
     });
+    // A strict reader that did not ask gets the reference's attributes only; a client that
+    // asked for the MOM's extensions gets the OMM the user lives at (profile §9 1.2).
+    let plain = m.request("<GetPPUserByNumber num=\"7001\"/>");
+    assert!(
+        plain.contains("num=\"7001\"") && !plain.contains("ommId"),
+        "{plain}"
+    );
+    let mut extended = connect(&mom);
+    let open = extended.request(&format!(
+        "<Open username=\"{}\" password=\"{}\" momExtensions=\"1\"/>",
+        WRITER.0, WRITER.1
+    ));
+    assert!(!open.contains("errCode"), "{open}");
+    let with = extended.request("<GetPPUserByNumber num=\"7001\"/>");
+    assert!(with.contains(&format!("ommId=\"{}\"", ids[1])), "{with}");
+    let sub = extended
+        .request("<Subscribe><e cmd=\"On\" eventType=\"PPUserCnf\" uid=\"-1\"/></Subscribe>");
+    assert!(!sub.contains("errCode"), "{sub}");
     let no_omm = m.request("<CreatePPUser><user num=\"7002\" ommId=\"99\"/></CreatePPUser>");
     assert_eq!(
         error_of(&no_omm),
@@ -478,9 +496,13 @@ fn records_messages_and_data_reach_the_omms_and_come_back_as_events() {
         .expect("the OMM-side edit as an event");
     assert!(event.starts_with("<EventPPUserCnf><user "), "{event}");
     assert!(
-        event.contains(&format!("uid=\"{mom_uid}\"")),
-        "MOM ids: {event}"
+        event.contains(&format!("uid=\"{mom_uid}\"")) && !event.contains("ommId"),
+        "MOM ids, no extension for a client that did not ask: {event}"
     );
+    let event = extended
+        .event_with("Edited at OMM", Duration::from_secs(10))
+        .expect("the same event for the client with extensions");
+    assert!(event.contains(&format!("ommId=\"{}\"", ids[0])), "{event}");
 
     // An application's message goes to the OMM where the user is, answered after it.
     let sent = m.request(&format!(

@@ -369,17 +369,22 @@ fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
 fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
     let (mom, web) = admin();
     let https = mom.listener("https");
-    // High (the default) is TLS 1.3 only.
-    let old = Web::new(https, Offer::Tls12Only);
+    // High (the default) takes TLS 1.2 with ECDHE AES-GCM, but not TLS 1.2 with ChaCha20.
+    assert_eq!(
+        Web::new(https, Offer::Tls12Only).get("/healthz").status,
+        200,
+        "TLS 1.2 with ECDHE AES-GCM at High"
+    );
+    let chacha = Web::new(https, Offer::Tls12ChaCha);
     assert!(
-        old.try_send("GET", "/healthz", None).is_err(),
-        "TLS 1.2 refused at High"
+        chacha.try_send("GET", "/healthz", None).is_err(),
+        "TLS 1.2 ChaCha20 refused at High"
     );
 
     let bad = web.send(
         "PATCH",
         "/api/v1/settings",
-        Some(&json!({"tls_level": "Medium", "ciphers_medium": {"use_defaults": false, "custom": "ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH"}})),
+        Some(&json!({"tls_level": "Legacy", "ciphers_legacy": {"use_defaults": false, "custom": "ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH"}})),
     );
     assert_eq!((bad.status, bad.code()), (422, "cipher"));
     let message = bad.json["message"].as_str().unwrap();
@@ -393,18 +398,18 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
         "nothing changed"
     );
 
-    let medium = web.send(
+    let legacy = web.send(
         "PATCH",
         "/api/v1/settings",
-        Some(&json!({"tls_level": "Medium"})),
+        Some(&json!({"tls_level": "Legacy"})),
     );
-    assert_eq!(medium.status, 200, "{}", medium.text);
+    assert_eq!(legacy.status, 200, "{}", legacy.text);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let tls12 = Web::new(https, Offer::Tls12Only);
-    while tls12.try_send("GET", "/healthz", None).is_err() {
+    let chacha = Web::new(https, Offer::Tls12ChaCha);
+    while chacha.try_send("GET", "/healthz", None).is_err() {
         assert!(
             Instant::now() < deadline,
-            "Medium never reached new connections"
+            "Legacy never reached new connections"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -412,10 +417,10 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
     assert!(security.json["in_force"]
         .as_str()
         .unwrap()
-        .contains("ECDHE-ECDSA-AES128-GCM-SHA256"));
+        .contains("ECDHE-ECDSA-CHACHA20-POLY1305"));
     assert_eq!(security.json["supported"].as_array().unwrap().len(), 9);
 
-    // Back to High: the open TLS 1.2 connection keeps working, a new one is refused.
+    // Back to High: the open ChaCha20 connection keeps working, a new one is refused.
     assert_eq!(
         web.send(
             "PATCH",
@@ -426,7 +431,7 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
         200
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Web::new(https, Offer::Tls12Only)
+    while Web::new(https, Offer::Tls12ChaCha)
         .try_send("GET", "/healthz", None)
         .is_ok()
     {
@@ -437,7 +442,7 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(
-        tls12.get("/healthz").status,
+        chacha.get("/healthz").status,
         200,
         "the open connection was kept"
     );
@@ -717,19 +722,25 @@ fn svc_web_killed_comes_back_at_once_and_the_session_still_works() {
 
 /// One simulated OMM (on its own runtime, returned to keep it alive) and a MOM past its
 /// first login whose links retry every second.
-fn one_omm(records: u32, tls12_only: bool) -> (tokio::runtime::Runtime, omm_sim::Fleet, Mom, Web) {
+fn one_omm(
+    records: u32,
+    tls: impl FnOnce(&mut omm_sim::FleetOptions),
+) -> (tokio::runtime::Runtime, omm_sim::Fleet, Mom, Web) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     let fleet = rt
-        .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
-            omms: 1,
-            users: records,
-            devices: records,
-            tls12_only,
-            ..omm_sim::FleetOptions::default()
+        .block_on(omm_sim::Fleet::start({
+            let mut options = omm_sim::FleetOptions {
+                omms: 1,
+                users: records,
+                devices: records,
+                ..omm_sim::FleetOptions::default()
+            };
+            tls(&mut options);
+            options
         }))
         .unwrap();
     let mom = Mom::start(&Options {
@@ -743,7 +754,7 @@ fn one_omm(records: u32, tls12_only: bool) -> (tokio::runtime::Runtime, omm_sim:
 
 #[test]
 fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression() {
-    let (_rt, fleet, _mom, web) = one_omm(5, false);
+    let (_rt, fleet, _mom, web) = one_omm(5, |_| {});
     let omm = json!({
         "enabled": true, "name": "Site 1",
         "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port()),
@@ -1460,46 +1471,80 @@ fn fixed_pairs_relations_and_the_overview() {
 
 #[test]
 fn the_security_level_reaches_the_omm_links_at_their_next_connect() {
-    // An old OMM that speaks TLS 1.2 only.
-    let (_rt, fleet, _mom, web) = one_omm(2, true);
-    let created = web.send(
-        "POST",
-        "/api/v1/omms",
-        Some(
-            &json!({"enabled": true, "name": "Old site", "user": "omm", "password": "omm-password",
-            "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port())}),
-        ),
-    );
-    let id = created.json["id"].as_u64().unwrap();
-    let health = |web: &Web| web.get(&format!("/api/v1/omms/{id}")).json["health"].clone();
+    // An OMM that speaks TLS 1.2 with ECDHE AES-256-GCM only links at the default level.
+    let (_rt, fleet, _mom, web) = one_omm(2, |o| o.tls12_only = true);
+    let add = |web: &Web, port: u16| {
+        let created = web.send(
+            "POST",
+            "/api/v1/omms",
+            Some(
+                &json!({"enabled": true, "name": format!("Site {port}"), "user": "omm",
+                "password": "omm-password", "omm1": format!("127.0.0.1:{port}")}),
+            ),
+        );
+        created.json["id"].as_u64().unwrap()
+    };
+    let health = |web: &Web, id: u64| web.get(&format!("/api/v1/omms/{id}")).json["health"].clone();
+    let wait_up = |web: &Web, id: u64, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while health(web, id)["link"] != "Up" {
+            assert!(Instant::now() < deadline, "{what}: {}", health(web, id));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(web.get("/api/v1/settings").json["tls_level"], "High");
+    let tls12 = add(&web, fleet.omm(1).addr.port());
+    wait_up(&web, tls12, "a TLS 1.2 OMM never linked at High");
+
+    // One that offers only ChaCha20 with TLS 1.2 fails at High, and its record says why.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let chacha_fleet = rt
+        .block_on(omm_sim::Fleet::start(omm_sim::FleetOptions {
+            omms: 1,
+            users: 1,
+            devices: 1,
+            tls12_only: true,
+            tls12_chacha_only: true,
+            ..omm_sim::FleetOptions::default()
+        }))
+        .unwrap();
+    let chacha = add(&web, chacha_fleet.omm(1).addr.port());
     let deadline = Instant::now() + Duration::from_secs(20);
-    while health(&web)["last_error"].as_str().unwrap_or("").is_empty() {
+    while health(&web, chacha)["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "the link never failed at High");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_ne!(
-        health(&web)["link"],
-        "Up",
-        "High (TLS 1.3 only) cannot reach a TLS 1.2 OMM"
+    let why = health(&web, chacha)["last_error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        why.contains("TLS handshake failed")
+            && why.contains(
+                "security level High offers TLS 1.3 and TLS 1.2 with TLS_AES_256_GCM_SHA384"
+            )
+            && why.contains("the OMM chose TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305"),
+        "{why}"
     );
+    assert_ne!(health(&web, chacha)["link"], "Up");
+    let state = web.get("/api/v1/health").text;
+    assert!(state.contains("ECDHE-ECDSA-CHACHA20-POLY1305"), "{state}");
+
+    // Legacy allows ChaCha20 with TLS 1.2: the next connect links it.
     assert_eq!(
         web.send(
             "PATCH",
             "/api/v1/settings",
-            Some(&json!({"tls_level": "Medium"}))
+            Some(&json!({"tls_level": "Legacy"}))
         )
         .status,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while health(&web)["link"] != "Up" {
-        assert!(
-            Instant::now() < deadline,
-            "Medium never reached the OMM link: {}",
-            health(&web)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_up(&web, chacha, "Legacy never reached the OMM link");
 }
 
 #[test]

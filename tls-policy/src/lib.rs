@@ -6,11 +6,18 @@
 //! reason, and names nobody knows are refused as unknown; either error lists what is
 //! supported.
 //!
-//! | Level  | Protocols     | Default suites                                   |
-//! |--------|---------------|--------------------------------------------------|
-//! | High   | TLS 1.3       | the three TLS 1.3 suites                         |
-//! | Medium | TLS 1.2, 1.3  | TLS 1.3 and the ECDHE AES-GCM suites of TLS 1.2  |
-//! | Legacy | TLS 1.2, 1.3  | every suite rustls offers, ChaCha20 included     |
+//! | Level  | Protocols    | Default suites                                  | Resumption |
+//! |--------|--------------|-------------------------------------------------|------------|
+//! | High   | TLS 1.3, 1.2 | TLS 1.3, then the ECDHE AES-GCM suites of 1.2   | none       |
+//! | Medium | TLS 1.3, 1.2 | TLS 1.3, then the ECDHE AES-GCM suites of 1.2   | yes        |
+//! | Legacy | TLS 1.3, 1.2 | every suite rustls offers, ChaCha20 of 1.2 too  | yes        |
+//!
+//! Every level links an OMM that offers only TLS 1.2 with ECDHE and AES-GCM, the normal case
+//! for an OMM (profile §10); TLS 1.3 is preferred where both sides have it, and AES-256 before
+//! AES-128. The levels differ in what they allow beyond that: High never resumes a session
+//! (every connection runs a full handshake with fresh ECDHE keys) and a custom list at High
+//! may name only TLS 1.3 suites and the ECDHE AES-GCM suites of TLS 1.2; Medium resumes
+//! sessions; Legacy adds the ChaCha20 suites of TLS 1.2 to the defaults.
 //!
 //! Sans-IO: this crate builds [`rustls::crypto::CryptoProvider`]s; the services put them in
 //! their server and client configurations, so a change reaches new connections only.
@@ -47,19 +54,20 @@ pub struct Suite {
     pub iana_name: &'static str,
     /// The protocol it belongs to.
     pub protocol: Protocol,
-    /// Whether Medium's default list has it.
-    pub in_medium_defaults: bool,
+    /// Whether the default lists of High and Medium have it (Legacy's has every suite), and
+    /// so whether a custom list at High may name it.
+    pub in_high: bool,
     suite: SupportedCipherSuite,
 }
 
 /// Every suite the MOM offers, strongest first: the order of the default lists.
 fn suites() -> [Suite; 9] {
     use ring::cipher_suite as cs;
-    let s = |openssl_name, iana_name, protocol, in_medium_defaults, suite| Suite {
+    let s = |openssl_name, iana_name, protocol, in_high, suite| Suite {
         openssl_name,
         iana_name,
         protocol,
-        in_medium_defaults,
+        in_high,
         suite,
     };
     [
@@ -175,8 +183,8 @@ pub enum CipherError {
     Unsupported(String),
     /// An OpenSSL keyword or operator (`HIGH`, `!aNULL`, `@STRENGTH`); name each suite.
     Keyword(String),
-    /// A TLS 1.2 suite at level High, which allows TLS 1.3 only.
-    WrongProtocol {
+    /// A suite that level High does not allow (the ChaCha20 suites of TLS 1.2).
+    NotAtLevel {
         /// The suite.
         name: String,
         /// The level.
@@ -198,9 +206,10 @@ impl fmt::Display for CipherError {
                 f,
                 "{word:?} is an OpenSSL keyword or operator; name each cipher suite instead"
             ),
-            Self::WrongProtocol { name, level } => write!(
+            Self::NotAtLevel { name, level } => write!(
                 f,
-                "cipher suite {name:?} is a TLS 1.2 suite; level {level:?} allows TLS 1.3 only"
+                "cipher suite {name:?} is not allowed at level {level:?}, which allows TLS 1.3 \
+                 suites and the ECDHE AES-GCM suites of TLS 1.2"
             ),
             Self::Empty => f.write_str("the cipher list names no suite"),
         }?;
@@ -211,13 +220,38 @@ impl fmt::Display for CipherError {
 
 impl std::error::Error for CipherError {}
 
-/// The protocols a level allows.
+/// The protocols a level allows, preferred first. Every level allows TLS 1.2: OMMs that
+/// offer nothing newer are the normal case (profile §10).
 #[must_use]
-pub fn protocols(level: TlsSecurityLevel) -> &'static [Protocol] {
+pub fn protocols(_level: TlsSecurityLevel) -> &'static [Protocol] {
+    &[Protocol::Tls13, Protocol::Tls12]
+}
+
+/// What a level offers and how it differs from the others, in a sentence for the UI.
+#[must_use]
+pub fn description(level: TlsSecurityLevel) -> &'static str {
     match level {
-        TlsSecurityLevel::High => &[Protocol::Tls13],
-        TlsSecurityLevel::Medium | TlsSecurityLevel::Legacy => &[Protocol::Tls13, Protocol::Tls12],
+        TlsSecurityLevel::High => {
+            "TLS 1.3 preferred; TLS 1.2 with ECDHE and AES-GCM only (AES-256 first), so OMMs \
+             that speak TLS 1.2 link; no session resumption: every connection runs a full \
+             handshake with fresh keys."
+        }
+        TlsSecurityLevel::Medium => {
+            "The suites of High; sessions are resumed, which saves a full handshake on \
+             reconnects."
+        }
+        TlsSecurityLevel::Legacy => {
+            "Every suite the MOM offers, the ChaCha20 suites of TLS 1.2 too; sessions are \
+             resumed. The level of a system updated from a version without levels."
+        }
     }
+}
+
+/// Whether a level resumes TLS sessions (a client's session id or ticket, the OMM link's
+/// cached session). High does not: every connection runs a full handshake.
+#[must_use]
+pub fn resumes_sessions(level: TlsSecurityLevel) -> bool {
+    level != TlsSecurityLevel::High
 }
 
 /// A level's default cipher list, in OpenSSL notation.
@@ -226,8 +260,7 @@ pub fn default_list(level: TlsSecurityLevel) -> String {
     let names: Vec<&str> = suites()
         .iter()
         .filter(|s| match level {
-            TlsSecurityLevel::High => s.protocol == Protocol::Tls13,
-            TlsSecurityLevel::Medium => s.in_medium_defaults,
+            TlsSecurityLevel::High | TlsSecurityLevel::Medium => s.in_high,
             TlsSecurityLevel::Legacy => true,
         })
         .map(|s| s.openssl_name)
@@ -276,13 +309,23 @@ impl Policy {
         &self,
         key: std::sync::Arc<rustls::sign::CertifiedKey>,
     ) -> Result<rustls::ServerConfig, String> {
-        Ok(
+        let mut config =
             rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(self.provider()))
                 .with_protocol_versions(&self.versions())
                 .map_err(|e| format!("TLS configuration: {e}"))?
                 .with_no_client_auth()
-                .with_cert_resolver(std::sync::Arc::new(OneCertificate(key))),
-        )
+                .with_cert_resolver(std::sync::Arc::new(OneCertificate(key)));
+        if !resumes_sessions(self.level) {
+            config.session_storage = std::sync::Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        Ok(config)
+    }
+
+    /// Whether connections under this policy resume sessions ([`resumes_sessions`]).
+    #[must_use]
+    pub fn resumes_sessions(&self) -> bool {
+        resumes_sessions(self.level)
     }
 
     /// The OpenSSL names of the suites, `:`-separated.
@@ -339,8 +382,8 @@ pub fn parse(level: TlsSecurityLevel, list: &str) -> Result<Policy, CipherError>
             }
             None => return Err(CipherError::Unknown(name.to_owned())),
         };
-        if !protocols(level).contains(&suite.protocol) {
-            return Err(CipherError::WrongProtocol {
+        if level == TlsSecurityLevel::High && !suite.in_high {
+            return Err(CipherError::NotAtLevel {
                 name: name.to_owned(),
                 level,
             });

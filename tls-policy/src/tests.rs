@@ -7,7 +7,7 @@ const LEVELS: [TlsSecurityLevel; 3] = [
 ];
 
 #[test]
-fn every_default_list_parses_and_high_is_tls13_only() {
+fn every_default_list_parses_and_every_level_offers_tls12_ecdhe_aes_gcm() {
     for level in LEVELS {
         let policy = parse(level, &default_list(level)).unwrap();
         assert!(!policy.suites.is_empty());
@@ -18,8 +18,18 @@ fn every_default_list_parses_and_high_is_tls13_only() {
         &default_list(TlsSecurityLevel::High),
     )
     .unwrap();
-    assert_eq!(high.versions(), vec![&rustls::version::TLS13]);
-    assert_eq!(high.suites.len(), 3);
+    // TLS 1.3 preferred, TLS 1.2 allowed: a TLS 1.2-only OMM links at the default level.
+    assert_eq!(
+        high.versions(),
+        vec![&rustls::version::TLS13, &rustls::version::TLS12]
+    );
+    assert_eq!(
+        high.list(),
+        "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:\
+         ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+         ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
+    );
+    assert!(!high.resumes_sessions());
     let medium = parse(
         TlsSecurityLevel::Medium,
         &default_list(TlsSecurityLevel::Medium),
@@ -27,6 +37,7 @@ fn every_default_list_parses_and_high_is_tls13_only() {
     .unwrap();
     assert_eq!(medium.versions().len(), 2);
     assert!(!medium.list().contains("CHACHA20-POLY1305"));
+    assert!(medium.resumes_sessions());
     let legacy = parse(
         TlsSecurityLevel::Legacy,
         &default_list(TlsSecurityLevel::Legacy),
@@ -82,10 +93,17 @@ fn bad_names_are_refused_with_the_name_and_the_supported_list() {
         parse(TlsSecurityLevel::Legacy, "!aNULL").unwrap_err(),
         CipherError::Keyword("!aNULL".into())
     );
+    assert_eq!(
+        parse(TlsSecurityLevel::High, "ECDHE-RSA-AES128-GCM-SHA256")
+            .unwrap()
+            .versions(),
+        vec![&rustls::version::TLS12]
+    );
     assert!(matches!(
-        parse(TlsSecurityLevel::High, "ECDHE-RSA-AES128-GCM-SHA256").unwrap_err(),
-        CipherError::WrongProtocol { .. }
+        parse(TlsSecurityLevel::High, "ECDHE-RSA-CHACHA20-POLY1305").unwrap_err(),
+        CipherError::NotAtLevel { .. }
     ));
+    assert!(parse(TlsSecurityLevel::Medium, "ECDHE-RSA-CHACHA20-POLY1305").is_ok());
     assert_eq!(
         parse(TlsSecurityLevel::High, " : ,").unwrap_err(),
         CipherError::Empty

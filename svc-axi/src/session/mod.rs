@@ -220,6 +220,30 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
                 connected = Some(l);
                 break;
             }
+            Err(e @ crate::link::LinkError::Handshake(_)) => {
+                // Say what each side offered: the MOM's level, versions and suites, and
+                // what the OMM chooses when offered everything the MOM knows.
+                let theirs = crate::tls::probe(&host, port).await.map_or_else(
+                    || "the OMM accepted none of the MOM's versions and suites".to_owned(),
+                    |chosen| format!("offered everything, the OMM chose {chosen}"),
+                );
+                let versions: Vec<String> = policy
+                    .suites
+                    .iter()
+                    .map(|s| s.protocol.to_string())
+                    .fold(Vec::new(), |mut v, p| {
+                        if !v.contains(&p) {
+                            v.push(p);
+                        }
+                        v
+                    });
+                last_error = format!(
+                    "{address}: {e} (security level {:?} offers {} with {}; {theirs})",
+                    policy.level,
+                    versions.join(" and "),
+                    policy.list()
+                );
+            }
             Err(e) => last_error = format!("{address}: {e}"),
         }
     }

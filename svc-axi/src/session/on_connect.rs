@@ -46,6 +46,7 @@ impl Session<'_> {
                 password: self.omm.password.clone(),
                 protocol_version: Some(ours),
                 user_device_sync_client: Some(true),
+                mom_extensions: None,
             })
             .await?;
         let theirs = match &open.message {

@@ -121,6 +121,8 @@ pub struct LevelCiphers {
     pub defaults: String,
     /// The protocols it allows.
     pub protocols: Vec<String>,
+    /// What the level offers and how it differs from the others.
+    pub description: String,
 }
 
 /// One supported suite.
@@ -165,6 +167,7 @@ pub async fn security(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<
             .iter()
             .map(ToString::to_string)
             .collect(),
+        description: tls_policy::description(level).to_owned(),
     })
     .collect();
     let supported = tls_policy::supported()

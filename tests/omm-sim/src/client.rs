@@ -194,6 +194,7 @@ impl AxiClient {
             password: password.to_owned(),
             protocol_version: Some(45),
             user_device_sync_client: sync.then_some(true),
+            mom_extensions: None,
         })
         .await
     }

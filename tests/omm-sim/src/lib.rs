@@ -36,8 +36,12 @@ pub struct FleetOptions {
     pub seed: u64,
     /// TLS listeners (plain when false).
     pub tls: bool,
-    /// Offer TLS 1.2 only, as an old OMM firmware does.
+    /// Offer TLS 1.2 only, with the ECDHE AES-256-GCM suites alone, as OMM firmware and the
+    /// public AXI clients that pin `AES256-GCM-SHA384` do.
     pub tls12_only: bool,
+    /// With `tls12_only`: offer the ECDHE ChaCha20 suites of TLS 1.2 instead, which level
+    /// High does not allow (for the handshake-failure report).
+    pub tls12_chacha_only: bool,
     /// Login, protocol version and restart time of every OMM.
     pub omm: OmmConfig,
     /// RSA key size of the OMMs.
@@ -57,6 +61,7 @@ impl Default for FleetOptions {
             seed: 1,
             tls: true,
             tls12_only: false,
+            tls12_chacha_only: false,
             omm: OmmConfig::default(),
             key_bits: 512,
             trusted: Vec::new(),
@@ -123,7 +128,22 @@ impl Fleet {
         let tls = if options.tls {
             let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
                 .map_err(|e| e.to_string())?;
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut provider = rustls::crypto::ring::default_provider();
+            if options.tls12_only {
+                use rustls::crypto::ring::cipher_suite as cs;
+                provider.cipher_suites = if options.tls12_chacha_only {
+                    vec![
+                        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                    ]
+                } else {
+                    vec![
+                        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                    ]
+                };
+            }
+            let provider = Arc::new(provider);
             let versions: &[&rustls::SupportedProtocolVersion] = if options.tls12_only {
                 &[&rustls::version::TLS12]
             } else {

@@ -86,7 +86,8 @@ async fn session_rules() {
                 username: USER.into(),
                 password: PASSWORD.into(),
                 protocol_version: None,
-                user_device_sync_client: None
+                user_device_sync_client: None,
+                mom_extensions: None,
             })
             .await
             .unwrap()

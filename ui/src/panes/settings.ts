@@ -184,7 +184,7 @@ async function securitySection(patch: (c: Settings) => Promise<unknown>): Promis
       custom.disabled = defaults.checked;
       if (defaults.checked) custom.value = l.defaults;
     });
-    return { level: l.level, defaults, custom, el: h("fieldset", {}, h("legend", {}, `${l.level} (${l.protocols.join(", ")})`), field("Use defaults", defaults), field(`Cipher suites for ${l.level}`, custom, "OpenSSL names, separated by colons")) };
+    return { level: l.level, defaults, custom, el: h("fieldset", {}, h("legend", {}, `${l.level} (${l.protocols.join(", ")})`), h("p", { class: "hint" }, l.description), field("Use defaults", defaults), field(`Cipher suites for ${l.level}`, custom, "OpenSSL names, separated by colons")) };
   });
   const suites = h(
     "table",
