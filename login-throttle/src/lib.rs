@@ -5,9 +5,21 @@
 //! lockout of the same key in a row doubles, up to [`MAX_LOCKOUT`]. A success clears the
 //! account's key. The table is bounded: at [`MAX_KEYS`] the stalest key goes, so a flood of
 //! source addresses cannot grow it.
+//!
+//! A login is an [`Attempt`]: [`Throttle::begin`] reserves a failure slot on both keys
+//! before the (slow) password check and [`Throttle::finish`] settles it after, so logins in
+//! flight count: failures plus attempts in flight never exceed [`MAX_FAILURES`] per key, and
+//! the attempt after that is refused at once ([`Refused::Busy`]) instead of being checked.
+//! Counting after the check alone would let every request in flight through.
+//!
+//! Account names are keyed as the store finds them ([`account_key`]: trimmed) and
+//! case-folded, so `" Admin"` and `"admin"` share one key.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+mod pass;
+pub use pass::Pass;
 
 /// Failures within [`WINDOW`] that lock a key.
 pub const MAX_FAILURES: u32 = 5;
@@ -36,14 +48,83 @@ struct Entry {
     last_seen: Instant,
     locked_until: Option<Instant>,
     lockouts: u32,
+    /// Attempts admitted and not finished yet.
+    pending: u32,
+}
+
+impl Entry {
+    fn new(now: Instant) -> Self {
+        Self {
+            failures: 0,
+            first_failure: now,
+            last_seen: now,
+            locked_until: None,
+            lockouts: 0,
+            pending: 0,
+        }
+    }
+
+    /// Failures that still count at `now`.
+    fn failures_at(&self, now: Instant) -> u32 {
+        if now.duration_since(self.first_failure) > WINDOW {
+            0
+        } else {
+            self.failures
+        }
+    }
+}
+
+/// A login admitted by [`Throttle::begin`]: it holds a failure slot on its keys until
+/// [`Throttle::finish`] settles it. A caller that drops it unfinished leaks the slot until
+/// the window passes, so services finish it on every path (a guard that finishes it as
+/// [`Finish::Abandoned`] on drop).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "an attempt holds a slot until it is finished"]
+pub struct Attempt {
+    keys: [Key; 2],
+}
+
+/// Why [`Throttle::begin`] refused a login without checking it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// A key is locked for so long.
+    Locked(Duration),
+    /// Failures and attempts in flight fill a key's slots: try again in a moment.
+    Busy,
+}
+
+/// How an admitted login ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The credentials were right: the account's failures are cleared.
+    Success,
+    /// Wrong (password, disabled account, second factor): counted for both keys.
+    Failure,
+    /// Ended before an outcome (the client went away): counted like a failure, since the
+    /// password may have been checked.
+    Abandoned,
+}
+
+/// The account name a login names, as the store looks it up: without surrounding
+/// whitespace. The store and the throttle both use this, so padding cannot make a name the
+/// store finds look new to the throttle.
+#[must_use]
+pub fn account_key(name: &str) -> &str {
+    name.trim()
 }
 
 impl Key {
-    /// The two keys of a login by `name` from `source`: the account (case-insensitive) and
-    /// the address.
+    /// The account key of `name`: [`account_key`], case-folded.
+    #[must_use]
+    pub fn account(name: &str) -> Self {
+        Self::Account(account_key(name).to_lowercase())
+    }
+
+    /// The two keys of a login by `name` from `source`: the account (trimmed and
+    /// case-insensitive) and the address.
     #[must_use]
     pub fn of_login(name: &str, source: std::net::IpAddr) -> [Self; 2] {
-        [Self::Account(name.to_lowercase()), Self::Source(source)]
+        [Self::account(name), Self::Source(source)]
     }
 
     /// What the key is, for a log line: "account" or "source address".
@@ -93,13 +174,7 @@ impl Throttle {
         if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&key) {
             self.evict_stalest();
         }
-        let entry = self.keys.entry(key).or_insert(Entry {
-            failures: 0,
-            first_failure: now,
-            last_seen: now,
-            locked_until: None,
-            lockouts: 0,
-        });
+        let entry = self.keys.entry(key).or_insert_with(|| Entry::new(now));
         if now.duration_since(entry.first_failure) > WINDOW {
             entry.failures = 0;
             entry.first_failure = now;
@@ -121,6 +196,78 @@ impl Throttle {
         Verdict::Counted
     }
 
+    /// Admits a login by `name` from `source`, reserving a failure slot on both keys.
+    ///
+    /// # Errors
+    /// [`Refused::Locked`] while a key is locked; [`Refused::Busy`] when a key's failures
+    /// and attempts in flight already reach [`MAX_FAILURES`].
+    pub fn begin(
+        &mut self,
+        name: &str,
+        source: std::net::IpAddr,
+        now: Instant,
+    ) -> Result<Attempt, Refused> {
+        let keys = Key::of_login(name, source);
+        if let Some(wait) = keys.iter().filter_map(|k| self.locked(k, now)).max() {
+            return Err(Refused::Locked(wait));
+        }
+        let full = keys.iter().any(|k| {
+            self.keys
+                .get(k)
+                .is_some_and(|e| e.failures_at(now) + e.pending >= MAX_FAILURES)
+        });
+        if full {
+            return Err(Refused::Busy);
+        }
+        for key in &keys {
+            if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(key) {
+                self.evict_stalest();
+            }
+            let entry = self
+                .keys
+                .entry(key.clone())
+                .or_insert_with(|| Entry::new(now));
+            entry.pending += 1;
+            entry.last_seen = now;
+        }
+        Ok(Attempt { keys })
+    }
+
+    /// Settles an admitted login; the lockout a failure caused, if any.
+    pub fn finish(&mut self, attempt: Attempt, how: Finish, now: Instant) -> Option<Lockout> {
+        for key in &attempt.keys {
+            if let Some(entry) = self.keys.get_mut(key) {
+                entry.pending = entry.pending.saturating_sub(1);
+            }
+        }
+        let [account, source] = attempt.keys;
+        match how {
+            Finish::Success => {
+                // The account's failures and lock go; attempts still in flight keep their
+                // slots. The address keeps what it counted.
+                if let Some(entry) = self.keys.get_mut(&account) {
+                    if entry.pending == 0 {
+                        self.keys.remove(&account);
+                    } else {
+                        *entry = Entry {
+                            pending: entry.pending,
+                            ..Entry::new(now)
+                        };
+                    }
+                }
+                let idle = self
+                    .keys
+                    .get(&source)
+                    .is_some_and(|e| e.pending == 0 && e.failures == 0 && e.locked_until.is_none());
+                if idle {
+                    self.keys.remove(&source);
+                }
+                None
+            }
+            Finish::Failure | Finish::Abandoned => self.count_login_failure([account, source], now),
+        }
+    }
+
     /// A failed login by `name` from `source`, counted for both of its keys; the lockout
     /// it caused, if any.
     pub fn login_failed(
@@ -129,7 +276,11 @@ impl Throttle {
         source: std::net::IpAddr,
         now: Instant,
     ) -> Option<Lockout> {
-        let locked: Vec<(Key, Duration)> = Key::of_login(name, source)
+        self.count_login_failure(Key::of_login(name, source), now)
+    }
+
+    fn count_login_failure(&mut self, keys: [Key; 2], now: Instant) -> Option<Lockout> {
+        let locked: Vec<(Key, Duration)> = keys
             .into_iter()
             .filter_map(|key| match self.failure(key.clone(), now) {
                 Verdict::LockedNow(d) => Some((key, d)),
@@ -175,11 +326,12 @@ impl Throttle {
         self.keys.is_empty()
     }
 
+    /// Drops the key seen longest ago, preferring keys with no attempt in flight.
     fn evict_stalest(&mut self) {
         if let Some(stalest) = self
             .keys
             .iter()
-            .min_by_key(|(_, e)| e.last_seen)
+            .min_by_key(|(_, e)| (e.pending > 0, e.last_seen))
             .map(|(k, _)| k.clone())
         {
             self.keys.remove(&stalest);
@@ -261,6 +413,65 @@ mod tests {
             t.failure(Key::Source(ip), start + Duration::from_millis(u64::from(i)));
         }
         assert_eq!(t.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn logins_in_flight_hold_slots_so_at_most_max_failures_are_checked_per_key() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        let ip: std::net::IpAddr = [192, 0, 2, 9].into();
+        // 60 logins arrive at once: five are admitted, the rest refused unchecked.
+        let outcomes: Vec<_> = (0..60).map(|_| t.begin("mom", ip, now)).collect();
+        let admitted: Vec<Attempt> = outcomes.into_iter().filter_map(Result::ok).collect();
+        assert_eq!(admitted.len(), MAX_FAILURES as usize);
+        assert_eq!(t.begin("mom", ip, now), Err(Refused::Busy));
+        // They all fail: the fifth failure locks both keys.
+        let lockouts: Vec<_> = admitted
+            .into_iter()
+            .filter_map(|a| t.finish(a, Finish::Failure, now))
+            .collect();
+        assert_eq!(lockouts.len(), 1);
+        assert_eq!(lockouts[0].what, "account and source address");
+        assert_eq!(t.begin("mom", ip, now), Err(Refused::Locked(LOCKOUT)));
+    }
+
+    #[test]
+    fn a_success_in_flight_frees_its_slot_and_clears_the_account_only() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        let ip: std::net::IpAddr = [192, 0, 2, 10].into();
+        let first = t.begin("mom", ip, now).unwrap();
+        let second = t.begin("mom", ip, now).unwrap();
+        assert_eq!(t.finish(second, Finish::Failure, now), None);
+        assert_eq!(t.finish(first, Finish::Success, now), None);
+        // The account is clear; the address still counts its one failure.
+        assert!(!t.keys.contains_key(&Key::account("mom")));
+        assert_eq!(t.keys[&Key::Source(ip)].failures, 1);
+        assert_eq!(t.keys[&Key::Source(ip)].pending, 0);
+        // An abandoned attempt counts like a failure.
+        let gone = t.begin("mom", ip, now).unwrap();
+        assert_eq!(t.finish(gone, Finish::Abandoned, now), None);
+        assert_eq!(t.keys[&Key::Source(ip)].failures, 2);
+    }
+
+    #[test]
+    fn padded_and_case_changed_names_share_the_account_key() {
+        let mut t = Throttle::default();
+        let now = Instant::now();
+        for (i, name) in ["admin", " admin", "ADMIN\t", "\u{a0}Admin ", "admin\n"]
+            .iter()
+            .enumerate()
+        {
+            let ip = std::net::IpAddr::from([198, 51, 100, u8::try_from(i).unwrap()]);
+            let attempt = t.begin(name, ip, now).unwrap();
+            t.finish(attempt, Finish::Failure, now);
+        }
+        assert_eq!(
+            t.login_locked("admin", [203, 0, 113, 1].into(), now),
+            Some(LOCKOUT),
+            "five padded names from five addresses lock the one account"
+        );
+        assert_eq!(account_key("  mom\t"), "mom");
     }
 
     #[test]

@@ -6,9 +6,8 @@
 use crate::service::Service;
 use crate::session::Access;
 use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
-use login_throttle::Key;
+use login_throttle::{Finish, Pass, Refused};
 use std::net::IpAddr;
-use std::time::Instant;
 
 /// The outcome of a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,15 +25,22 @@ pub enum Outcome {
 
 /// Checks `name` and `password` from a client at `source`.
 pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr) -> Outcome {
-    let locked = service
-        .throttle()
-        .login_locked(name, source, Instant::now());
-    if let Some(wait) = locked {
-        return Outcome::Refused(format!(
-            "too many failed logins; try again in {} s",
-            wait.as_secs().max(1)
-        ));
-    }
+    // A failure slot is reserved before the password is checked: logins in flight count.
+    let pass = match Pass::begin(service.throttle_table(), name, source) {
+        Ok(pass) => pass,
+        Err(Refused::Locked(wait)) => {
+            return Outcome::Refused(format!(
+                "too many failed logins; try again in {} s",
+                wait.as_secs().max(1)
+            ))
+        }
+        Err(Refused::Busy) => {
+            return Outcome::Refused(
+                "other logins of this account or from this address are being checked; try again in a moment"
+                    .into(),
+            )
+        }
+    };
     let answer = service
         .store
         .request(StoreRequest::CheckLogin {
@@ -45,12 +51,13 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
     let why = match answer {
         Ok(StoreResponse::Account(account)) if account.must_change_password => {
             // Not a wrong password: no throttling, but no session either.
+            pass.finish(Finish::Success);
             return Outcome::Refused(
                 "the account's password must be changed first (web interface)".into(),
             );
         }
         Ok(StoreResponse::Account(account)) => {
-            service.throttle().success(&Key::of_login(name, source)[0]);
+            pass.finish(Finish::Success);
             let access = if account.write {
                 Access::ReadWrite
             } else {
@@ -72,15 +79,19 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
             return Outcome::Refused("the MOM cannot check logins now".into());
         }
     };
-    count_failure(service, name, source, why).await;
+    count_failure(service, pass, name, source, why).await;
     Outcome::Refused("authentication failed".into())
 }
 
-/// Counts a failed login; a lockout is logged and goes to the event log.
-async fn count_failure(service: &Service, name: &str, source: IpAddr, why: &'static str) {
-    let lockout = service
-        .throttle()
-        .login_failed(name, source, Instant::now());
+/// Settles a failed login; a lockout is logged and goes to the event log.
+async fn count_failure(
+    service: &Service,
+    pass: Pass<'_>,
+    name: &str,
+    source: IpAddr,
+    why: &'static str,
+) {
+    let lockout = pass.finish(Finish::Failure);
     tracing::info!(account = %model::printable(name), %source, reason = why, "MAXI login failed");
     if let Some(lockout) = lockout {
         tracing::warn!(

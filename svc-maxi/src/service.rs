@@ -10,7 +10,7 @@ use ipc::Client;
 use login_throttle::Throttle;
 use rustls::ServerConfig;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -105,11 +105,9 @@ impl Service {
         }
     }
 
-    /// The login throttle.
-    pub fn throttle(&self) -> MutexGuard<'_, Throttle> {
-        self.throttle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The login throttle, for a [`login_throttle::Pass`].
+    pub fn throttle_table(&self) -> &Mutex<Throttle> {
+        &self.throttle
     }
 
     /// The TLS configuration for a new connection, if there is one yet.

@@ -6,7 +6,7 @@
 //! subscriber resumes after a reconnect.
 
 use crate::columns::ColumnTable;
-use crate::ops::{self, meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
+use crate::ops::{meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
 use crate::storage::{id_key, seq_key, Db, Storage, View};
 use ipc::api::store::{Change, ChangeOp, StoreError, StoreRequest, StoreResponse};
 use model::{
@@ -37,6 +37,8 @@ pub struct Store {
     license_issuers: Vec<license::IssuerPublicKey>,
     /// Whether writes succeed (see [`crate::write_health`]).
     write_health: std::sync::Mutex<crate::write_health::WriteHealth>,
+    /// The threads that check passwords (bounded memory; see [`crate::password_checks`]).
+    passwords: crate::password_checks::PasswordChecks,
 }
 
 /// In-memory column copies of the user and device tables (see [`crate::columns`]).
@@ -151,6 +153,7 @@ impl Store {
                 feed,
                 license_issuers: Vec::new(),
                 write_health: std::sync::Mutex::default(),
+                passwords: crate::password_checks::PasswordChecks::start(),
             },
             created,
         })
@@ -395,15 +398,19 @@ impl Store {
             }
             R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
             R::CheckLogin { name, password } => {
-                let id: u32 = view
-                    .get(Db::IdxAccount, name.trim().as_bytes())?
-                    .ok_or(StoreError::WrongPassword)?;
-                let account: Account = record(&view, Db::Accounts, id, Entity::Account)?;
+                let id: Option<u32> =
+                    view.get(Db::IdxAccount, login_throttle::account_key(name).as_bytes())?;
+                let account: Option<Account> = id
+                    .map(|id| record(&view, Db::Accounts, id, Entity::Account))
+                    .transpose()?;
                 drop(view);
                 drop(storage);
-                if !ops::verify_password(&account.password_hash, password) {
+                // An unknown name costs a check too (a dummy hash): same time, no hint.
+                let hash = account.as_ref().map(|a| a.password_hash.as_str());
+                let matched = self.passwords.verify(hash, password)?;
+                let Some(account) = account.filter(|_| matched) else {
                     return Err(StoreError::WrongPassword);
-                }
+                };
                 if !account.enabled {
                     return Err(StoreError::AccountDisabled);
                 }

@@ -9,6 +9,7 @@
 //! - [`conflicts`]: the open conflicts between sites that svc-axi finds;
 //! - [`transfer`]: export and import of the whole database, [`dump`]: their logical
 //!   format, checked record by record;
+//! - [`password_checks`]: Argon2 checks on two threads with a bounded queue;
 //! - [`fields`]: the lengths and characters of every field;
 //! - [`write_health`]: whether the database takes writes (a full disk), for the journal,
 //!   the health states and the event log;
@@ -23,6 +24,7 @@ pub mod fields;
 pub mod licensing;
 pub mod migrate;
 pub mod ops;
+pub mod password_checks;
 pub mod rules;
 pub mod server;
 pub mod storage;

@@ -104,6 +104,12 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Storage(format!("password hashing failed: {e}")))
 }
 
+/// A hash of `password` for tests of other modules.
+#[cfg(test)]
+pub(crate) fn hash_for_tests(password: &str) -> String {
+    hash_password(password).expect("hash")
+}
+
 /// Whether `password` matches the PHC string `hash`.
 #[must_use]
 pub fn verify_password(hash: &str, password: &str) -> bool {
@@ -374,7 +380,7 @@ impl Tx<'_, '_> {
     }
 
     fn put_account(&mut self, account: &Account) -> Result<(), StoreError> {
-        let name = account.name.trim();
+        let name = login_throttle::account_key(&account.name);
         if name.is_empty() {
             return Err(invalid("the account name must not be empty"));
         }
@@ -399,7 +405,7 @@ impl Tx<'_, '_> {
         let id = self.take_id(Db::Accounts, 0)?;
         let account = Account {
             id,
-            name: new.name.trim().to_owned(),
+            name: login_throttle::account_key(&new.name).to_owned(),
             password_hash: hash_password(&new.password)?,
             enabled: new.enabled,
             read: true,
@@ -414,7 +420,7 @@ impl Tx<'_, '_> {
     fn update_account(&mut self, update: AccountUpdate) -> Result<StoreResponse, StoreError> {
         let mut account: Account = self.get(Db::Accounts, update.id, Entity::Account)?;
         if let Some(name) = update.name {
-            account.name = name.trim().to_owned();
+            account.name = login_throttle::account_key(&name).to_owned();
         }
         if let Some(password) = update.password {
             rules::check_password(&password, &account.name, None)?;
@@ -438,8 +444,13 @@ impl Tx<'_, '_> {
     fn reset_password(&mut self, name: &str, password: &str) -> Result<StoreResponse, StoreError> {
         let id: u32 = self
             .view
-            .get(Db::IdxAccount, name.trim().as_bytes())?
-            .ok_or_else(|| invalid(format!("there is no account {:?}", name.trim())))?;
+            .get(Db::IdxAccount, login_throttle::account_key(name).as_bytes())?
+            .ok_or_else(|| {
+                invalid(format!(
+                    "there is no account {:?}",
+                    login_throttle::account_key(name)
+                ))
+            })?;
         let mut account: Account = self.get(Db::Accounts, id, Entity::Account)?;
         rules::check_password(password, &account.name, None)?;
         account.password_hash = hash_password(password)?;

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What is wrong, for the administrator.
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 and 503 answers that have one).
+    pub retry_after: Option<u32>,
 }
 
 /// The JSON body of every error answer.
@@ -35,6 +37,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -109,8 +112,13 @@ impl From<StoreError> for ApiError {
             StoreError::LicenseRefused(_) => (S::UNPROCESSABLE_ENTITY, "license_refused"),
             StoreError::ForeignIdentity { .. } => (S::CONFLICT, "foreign_identity"),
             StoreError::NewerDatabase { .. } => (S::SERVICE_UNAVAILABLE, "newer_database"),
+            StoreError::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy"),
         };
-        Self::new(status, code, e.to_string())
+        let mut error = Self::new(status, code, e.to_string());
+        if let StoreError::Busy { retry_after_secs } = e {
+            error.retry_after = Some(retry_after_secs);
+        }
+        error
     }
 }
 
@@ -126,7 +134,13 @@ impl IntoResponse for ApiError {
             error: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

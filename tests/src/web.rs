@@ -425,6 +425,30 @@ impl Web {
         self.finish(request)
     }
 
+    /// Login requests sent all at once as streams of this client's one HTTP/2 connection;
+    /// the status of each, in order.
+    ///
+    /// # Panics
+    /// When a request gets no answer.
+    #[must_use]
+    pub fn logins_at_once(&self, logins: &[(&str, &str)]) -> Vec<u16> {
+        // One request first, so that the client knows the connection speaks HTTP/2 and
+        // sends the rest as streams of it rather than opening a connection each.
+        assert_eq!(self.get("/healthz").status, 200);
+        let _runtime = self.rt.enter();
+        let requests = logins.iter().map(|(name, password)| {
+            self.client
+                .post(format!("{}/api/v1/session", self.base))
+                .json(&serde_json::json!({"name": name, "password": password}))
+                .send()
+        });
+        self.rt
+            .block_on(futures_util::future::join_all(requests))
+            .into_iter()
+            .map(|r| r.expect("an answer").status().as_u16())
+            .collect()
+    }
+
     /// A request that must get an answer.
     #[must_use]
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {

@@ -319,6 +319,151 @@ fn failed_logins_lock_the_account_for_a_while_and_are_counted() {
     drop(mom);
 }
 
+/// One login over its own HTTP/1.1 connection (TLS), the status of its answer.
+fn login_http1(https: std::net::SocketAddr, name: &str, password: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = json!({"name": name, "password": password}).to_string();
+    let mut tls = mom_tests::web::raw_tls(https);
+    write!(
+        tls,
+        "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn logins_in_flight_count_against_the_throttle_over_http1_and_http2_streams() {
+    let (mom, _web) = start();
+    let https = mom.listener("https");
+    let max = login_throttle::MAX_FAILURES as usize;
+    // 60 logins at once on 60 connections; the right password is the last one.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(60));
+    let threads: Vec<_> = (0..60)
+        .map(|i| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let password = if i == 59 { "mom" } else { "wrong" };
+                barrier.wait();
+                login_http1(https, "mom", password)
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        wrong <= max && statuses.iter().all(|s| matches!(s, 200 | 401 | 429)),
+        "at most {max} wrong passwords checked: {statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+
+    // 200 streams of one HTTP/2 connection, another address and a padded account name:
+    // the same limit.
+    let created = mom.store(ipc::api::store::StoreRequest::CreateAccount(
+        ipc::api::store::NewAccount {
+            name: "ops".into(),
+            password: "Blue.Whale-2024".into(),
+            enabled: true,
+            write: true,
+        },
+    ));
+    assert!(matches!(
+        created,
+        ipc::api::store::StoreResponse::Created(_)
+    ));
+    let other = Web::from_source(https, [127, 0, 0, 77].into());
+    let mut logins: Vec<(&str, &str)> = (0..199)
+        .map(|i| (if i % 2 == 0 { " ops" } else { "OPS\t" }, "wrong"))
+        .collect();
+    logins.push(("ops", "Blue.Whale-2024"));
+    let statuses = other.logins_at_once(&logins);
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        wrong <= max && statuses.iter().filter(|s| **s == 429).count() >= 190,
+        "at most {max} wrong passwords checked: {statuses:?}"
+    );
+    // The account is locked now, whatever its name's padding, from any address.
+    let third = Web::from_source(https, [127, 0, 0, 78].into());
+    assert_eq!(
+        third.logins_at_once(&[(" ops ", "Blue.Whale-2024")]),
+        vec![429]
+    );
+}
+
+#[test]
+fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
+    let (mom, _web) = start();
+    let https = mom.listener("https");
+    let store_pid = mom.service("store").pid.unwrap();
+    // 512 wrong logins in flight at once: 128 addresses, 4 names each (under the
+    // throttle's per-key limit, so every one reaches the store).
+    let clients: Vec<Web> = (0..128u8)
+        .map(|i| Web::from_source(https, [127, 0, 1, i + 1].into()))
+        .collect();
+    let idle = mom_tests::rss_kb(store_pid);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let rss = mom_tests::rss_kb(store_pid);
+                if rss > peak {
+                    eprintln!(
+                        "XX rss {rss} threads {}",
+                        mom_tests::proc_field(store_pid, "Threads")
+                    );
+                }
+                peak = peak.max(rss);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(clients.len()));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let threads: Vec<_> = clients
+            .iter()
+            .enumerate()
+            .map(|(i, client)| {
+                let barrier = std::sync::Arc::clone(&barrier);
+                scope.spawn(move || {
+                    let names: Vec<String> = (0..4).map(|j| format!("user-{i}-{j}")).collect();
+                    let logins: Vec<(&str, &str)> =
+                        names.iter().map(|n| (n.as_str(), "guess")).collect();
+                    barrier.wait();
+                    client.logins_at_once(&logins)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    // Wrong (401) or refused while the checks are full (503 with Retry-After); never more.
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 503)),
+        "{statuses:?}"
+    );
+    // The stated ceiling (README): two checks at a time, about 19 MiB each.
+    let ceiling_kb = idle + 96 * 1024;
+    assert!(
+        peak < ceiling_kb,
+        "svc-store peaked at {peak} kB, idle {idle} kB (ceiling {ceiling_kb} kB)"
+    );
+    assert!(mom.login("mom", "mom").is_some(), "it still checks logins");
+}
+
 #[test]
 fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
     let (mom, web) = start();

@@ -589,6 +589,12 @@ pub enum StoreError {
         /// This build's version.
         version: String,
     },
+    /// Too many password checks are waiting (each costs about 19 MiB and tens of
+    /// milliseconds); try again after so many seconds.
+    Busy {
+        /// Seconds to wait.
+        retry_after_secs: u32,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -629,6 +635,10 @@ impl fmt::Display for StoreError {
                  this version ({version}) reads schema {supported} and older. It is left untouched: \
                  install the newer version again, or move the folder away and import a database \
                  export this version can read"
+            ),
+            Self::Busy { retry_after_secs } => write!(
+                f,
+                "too many logins are being checked; try again in {retry_after_secs} s"
             ),
             Self::ForeignIdentity { installed, offered } => write!(
                 f,

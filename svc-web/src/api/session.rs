@@ -7,7 +7,7 @@ use crate::app::{eula_version, unix_now, App, EULA_TEXT};
 use crate::auth::{Caller, Credential, LoggedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
-use crate::login_throttle::Key;
+use crate::login_throttle::{Finish, Pass, Refused};
 use crate::password_rules::{self, Rule};
 use crate::second_factor::Enrolment;
 use crate::sessions::COOKIE;
@@ -20,7 +20,6 @@ use model::Account;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use utoipa::ToSchema;
 
 /// The pre-login page's facts.
@@ -121,14 +120,33 @@ fn locked_answer(wait: std::time::Duration) -> Response {
     response
 }
 
-/// Counts a failed login for the account and the address; logs and counts a lockout.
-fn count_failure(app: &App, name: &str, peer: SocketAddr, why: &'static str) {
+/// The answer to a login the throttle refused before checking it: 429 with `Retry-After`.
+fn refused_answer(app: &App, refused: Refused) -> Response {
+    match refused {
+        Refused::Locked(wait) => {
+            app.metrics.login("locked");
+            locked_answer(wait)
+        }
+        Refused::Busy => {
+            app.metrics.login("busy");
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                "other logins of this account or from this address are being checked; try again in a moment",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+    }
+}
+
+/// Settles a failed login for the account and the address; logs and counts a lockout.
+fn count_failure(app: &App, pass: Pass<'_>, name: &str, peer: SocketAddr, why: &'static str) {
     app.metrics.login(why);
-    let lockout = app
-        .throttle
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .login_failed(name, peer.ip(), Instant::now());
+    let lockout = pass.finish(Finish::Failure);
     if let Some(lockout) = lockout {
         app.metrics.lockouts.inc();
         tracing::warn!(
@@ -151,23 +169,11 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(request): Body<LoginRequest>,
 ) -> ApiResult<Response> {
-    let keys = [
-        Key::Account(request.name.to_lowercase()),
-        Key::Source(peer.ip()),
-    ];
-    let wait = {
-        let throttle = app
-            .throttle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.iter()
-            .filter_map(|k| throttle.locked(k, Instant::now()))
-            .max()
+    // A failure slot is reserved before the password is checked: logins in flight count.
+    let pass = match Pass::begin(&app.throttle, &request.name, peer.ip()) {
+        Ok(pass) => pass,
+        Err(refused) => return Ok(refused_answer(&app, refused)),
     };
-    if let Some(wait) = wait {
-        app.metrics.login("locked");
-        return Ok(locked_answer(wait));
-    }
     let account = match app
         .store
         .request(StoreRequest::CheckLogin {
@@ -178,14 +184,14 @@ pub async fn login(
     {
         StoreResponse::Account(account) => account,
         StoreResponse::Error(StoreError::AccountDisabled) => {
-            count_failure(&app, &request.name, peer, "disabled");
+            count_failure(&app, pass, &request.name, peer, "disabled");
             return Err(ApiError::forbidden(
                 "account_disabled",
                 "the account is disabled",
             ));
         }
         StoreResponse::Error(StoreError::WrongPassword) => {
-            count_failure(&app, &request.name, peer, "wrong_password");
+            count_failure(&app, pass, &request.name, peer, "wrong_password");
             return Err(ApiError::unauthorized(
                 "wrong_password",
                 "wrong name or password",
@@ -213,17 +219,14 @@ pub async fn login(
             .verify(account.id, &account.name, code, unix_now())
             .map_err(ApiError::internal)?;
         if !ok {
-            count_failure(&app, &request.name, peer, "second_factor");
+            count_failure(&app, pass, &request.name, peer, "second_factor");
             return Err(ApiError::unauthorized(
                 "wrong_code",
                 "the authenticator code is wrong or was used already",
             ));
         }
     }
-    app.throttle
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .success(&keys[0]);
+    pass.finish(Finish::Success);
     let (token, session) = {
         let mut sessions = app
             .sessions
@@ -429,19 +432,13 @@ pub async fn verify_old_password(
     old: &str,
     peer: SocketAddr,
 ) -> ApiResult<()> {
-    let key = Key::Account(account.name.to_lowercase());
-    let locked = app
-        .throttle
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .locked(&key, Instant::now());
-    if locked.is_some() {
+    let Ok(pass) = Pass::begin(&app.throttle, &account.name, peer.ip()) else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked",
             "too many wrong passwords; try again later",
         ));
-    }
+    };
     match app
         .store
         .request(StoreRequest::CheckLogin {
@@ -450,9 +447,12 @@ pub async fn verify_old_password(
         })
         .await?
     {
-        StoreResponse::Account(_) => Ok(()),
+        StoreResponse::Account(_) => {
+            pass.finish(Finish::Success);
+            Ok(())
+        }
         StoreResponse::Error(StoreError::WrongPassword) => {
-            count_failure(app, &account.name, peer, "wrong_password");
+            count_failure(app, pass, &account.name, peer, "wrong_password");
             Err(ApiError::unauthorized(
                 "wrong_password",
                 "the previous password is wrong",
