@@ -1,4 +1,5 @@
-//! Data rules that need no database: password policy, relation and source changes.
+//! Data rules that need no database: the password policy's refusal, relation and source
+//! changes.
 
 use ipc::api::store::StoreError;
 use model::{RelType, Source, SubscriptionState};
@@ -6,53 +7,14 @@ use model::{RelType, Source, SubscriptionState};
 /// Most permanent users the MOM deploys to every OMM.
 pub const MAX_PERMANENT_USERS: usize = 512;
 
-/// Checks a new password against the admin guide's policy: more than five characters, at
-/// least three of (lower, upper, digit, other), no character making up half of it or more,
-/// and not containing the account name, the old password or an adjoining-keys run, forwards
-/// or backwards, in any case.
+/// Checks a new password against the admin guide's policy (the `password-policy` crate,
+/// the rules the web UI shows).
 ///
 /// # Errors
-/// [`StoreError::Invalid`] saying which rule failed.
+/// [`StoreError::Invalid`] naming the first rule it breaks.
 pub fn check_password(password: &str, account: &str, old: Option<&str>) -> Result<(), StoreError> {
-    let refuse = |why: &str| Err(StoreError::Invalid(format!("password {why}")));
-    let chars: Vec<char> = password.chars().collect();
-    if chars.len() <= 5 {
-        return refuse("must be more than five characters long");
-    }
-    let groups = [
-        chars.iter().any(char::is_ascii_lowercase),
-        chars.iter().any(char::is_ascii_uppercase),
-        chars.iter().any(char::is_ascii_digit),
-        chars.iter().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    if groups.iter().filter(|g| **g).count() < 3 {
-        return refuse("must mix at least three of lower case, upper case, digits and others");
-    }
-    let most = chars
-        .iter()
-        .map(|c| chars.iter().filter(|d| *d == c).count())
-        .max()
-        .unwrap_or(0);
-    if most * 2 >= chars.len() {
-        return refuse("must not consist of 50% or more of the same character");
-    }
-    let lower = password.to_lowercase();
-    let reversed: String = lower.chars().rev().collect();
-    let contains = |needle: &str| {
-        let needle = needle.to_lowercase();
-        !needle.is_empty() && (lower.contains(&needle) || reversed.contains(&needle))
-    };
-    if contains(account) {
-        return refuse("must not contain the account name");
-    }
-    if old.is_some_and(contains) {
-        return refuse("must not contain the old password");
-    }
-    const RUNS: [&str; 6] = ["qwert", "asdfg", "yxcvb", "zxcvb", "12345", "qwertz"];
-    if RUNS.iter().any(|run| contains(&run[..4])) {
-        return refuse("must not contain adjoining keystrokes such as 'qwer' or '1234'");
-    }
-    Ok(())
+    password_policy::refusal(password, account, old)
+        .map_or(Ok(()), |why| Err(StoreError::Invalid(why)))
 }
 
 /// Checks a source change of a user whose relation type is `rel_type`.

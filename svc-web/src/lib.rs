@@ -11,7 +11,7 @@
 //! - [`router`]: the application with its security headers and limits;
 //! - [`api`]: the REST API, a module per pane;
 //! - [`provisioning`]: what the OMMs fetch (`ipdect.cfg`, resources, their own folders);
-//! - [`auth`], [`sessions`], [`login_throttle`], [`password_rules`], [`second_factor`],
+//! - [`auth`], [`sessions`], [`login_throttle`], [`second_factor`],
 //!   [`api_tokens`]: who is calling and how they logged in;
 //! - [`live_events`]: the WebSocket of store changes;
 //! - [`json`] and [`error`]: request bodies and error answers;
@@ -34,7 +34,6 @@ pub mod live_events;
 pub use ::login_throttle;
 pub mod metrics;
 pub mod monitoring;
-pub mod password_rules;
 pub mod persist;
 pub mod provisioning;
 pub mod router;

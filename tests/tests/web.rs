@@ -83,6 +83,45 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
             "account_name"
         ]
     );
+    // A password near the body limit is refused by its length at once, and requests at
+    // the same time are not held up (the rules are linear and stop at the limit).
+    let huge = "Aa1#".repeat(250_000);
+    let started = Instant::now();
+    let (long_rules, long_change) = std::thread::scope(|scope| {
+        let rules = scope.spawn(|| {
+            web.send(
+                "POST",
+                "/api/v1/password-rules",
+                Some(&json!({"password": huge})),
+            )
+        });
+        let change = scope.spawn(|| {
+            web.send(
+                "POST",
+                "/api/v1/session/password",
+                Some(&json!({"old_password": "mom", "new_password": huge})),
+            )
+        });
+        (rules.join().unwrap(), change.join().unwrap())
+    });
+    let took = started.elapsed();
+    let long_broken: Vec<&str> = long_rules
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["met"] == false)
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(long_broken, ["max_length"]);
+    assert_eq!(
+        (long_change.status, long_change.code()),
+        (422, "password_rules"),
+        "{}",
+        long_change.text
+    );
+    assert!(long_change.message().contains("at most 128 characters"));
+    assert!(took < Duration::from_secs(2), "{took:?}");
     let wrong_old = web.send(
         "POST",
         "/api/v1/session/password",

@@ -1,19 +1,34 @@
 //! The admin guide's password rules ("Logging in", step 5), each with its own message so
-//! the UI can show every rule as met or not while the administrator types.
+//! the UI can show every rule as met or not while the administrator types. One home: the
+//! web checklist, the store's refusal (every front end's passwords pass through it) and the
+//! CLI use these rules alone.
 //!
 //! A password must be more than five characters long; have characters of at least three of
 //! the groups lower case, upper case, digits, other; not be made of 50 % or more of one
 //! character; and not contain, in any case, forwards or backwards: the account name, the host
 //! name or an IP address of the MOM, the old password, or adjoining keystrokes ("qwerty").
+//!
+//! Bounded work: a password of more than [`MAX_CHARS`] characters is refused before any
+//! other rule runs, and every rule is linear in the password's length.
+
+#![forbid(unsafe_code)]
 
 use serde::Serialize;
+use std::collections::HashMap;
+
+/// The longest password the MOM takes, in characters (Argon2 takes any length; the limit
+/// bounds the rules' work and what a request can make the MOM hash).
+pub const MAX_CHARS: usize = 128;
 
 /// One rule of the admin guide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// More than five characters.
     Length,
+    /// At most [`MAX_CHARS`] characters (checked first; the others are not run past it).
+    MaxLength,
     /// Characters of at least three of the four groups.
     CharacterGroups,
     /// No character makes up half or more of the password.
@@ -30,8 +45,9 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the guide's order.
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 8] = [
         Rule::Length,
+        Rule::MaxLength,
         Rule::CharacterGroups,
         Rule::RepeatedCharacter,
         Rule::AccountName,
@@ -45,6 +61,7 @@ impl Rule {
     pub fn message(self) -> &'static str {
         match self {
             Self::Length => "must be more than five characters long",
+            Self::MaxLength => "must be at most 128 characters long",
             Self::CharacterGroups => "must contain characters from at least three of: lower case, upper case, digits, other characters",
             Self::RepeatedCharacter => "must not consist of 50% or more of the same character",
             Self::AccountName => "must not contain the account name (in any case, forwards or backwards)",
@@ -103,11 +120,16 @@ fn has_key_run(lower: &str) -> bool {
     })
 }
 
-/// The rules `password` breaks, in the guide's order; empty when it is acceptable.
+/// The rules `password` breaks, in the guide's order; empty when it is acceptable. A
+/// password over [`MAX_CHARS`] breaks [`Rule::MaxLength`] alone: nothing else is checked.
 #[must_use]
 pub fn broken(password: &str, context: &Context<'_>) -> Vec<Rule> {
+    // Counting stops one past the limit: a megabyte costs no more than 129 characters.
+    let count = password.chars().take(MAX_CHARS + 1).count();
+    if count > MAX_CHARS {
+        return vec![Rule::MaxLength];
+    }
     let lower = password.to_lowercase();
-    let count = password.chars().count();
     let mut out = Vec::new();
     if count <= 5 {
         out.push(Rule::Length);
@@ -123,11 +145,11 @@ pub fn broken(password: &str, context: &Context<'_>) -> Vec<Rule> {
     if groups.iter().filter(|g| **g).count() < 3 {
         out.push(Rule::CharacterGroups);
     }
-    let most = password
-        .chars()
-        .map(|c| password.chars().filter(|d| *d == c).count())
-        .max()
-        .unwrap_or(0);
+    let mut seen: HashMap<char, usize> = HashMap::new();
+    for c in password.chars() {
+        *seen.entry(c).or_default() += 1;
+    }
+    let most = seen.values().copied().max().unwrap_or(0);
     if count > 0 && most * 2 >= count {
         out.push(Rule::RepeatedCharacter);
     }
@@ -147,6 +169,21 @@ pub fn broken(password: &str, context: &Context<'_>) -> Vec<Rule> {
         out.push(Rule::AdjoiningKeys);
     }
     out
+}
+
+/// Why the store refuses `password` for `account` (the first rule it breaks, as
+/// "password must …"), or `None` when it is acceptable. The store knows no host names: the
+/// web adds those ([`broken`] with [`Context::hosts`]) before it asks the store.
+#[must_use]
+pub fn refusal(password: &str, account: &str, old: Option<&str>) -> Option<String> {
+    let context = Context {
+        account,
+        hosts: &[],
+        old_password: old,
+    };
+    broken(password, &context)
+        .first()
+        .map(|rule| format!("password {}", rule.message()))
 }
 
 #[cfg(test)]
@@ -224,6 +261,33 @@ mod tests {
         for rule in Rule::ALL {
             assert!(rule.message().starts_with("must"));
         }
+    }
+
+    #[test]
+    fn a_password_over_the_limit_breaks_that_rule_alone_and_costs_little() {
+        let long = "Aa1#".repeat(MAX_CHARS / 4) + "x";
+        assert_eq!(check(&long), vec![Rule::MaxLength]);
+        assert_eq!(check(&long[..MAX_CHARS]), vec![]);
+        let huge = "a".repeat(1 << 20);
+        let t = std::time::Instant::now();
+        assert_eq!(check(&huge), vec![Rule::MaxLength]);
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(50),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    /// The first broken rule's text, as the store refuses it.
+    #[test]
+    fn refusal_names_the_first_broken_rule() {
+        assert_eq!(
+            refusal("mom", "mom", None).as_deref(),
+            Some("password must be more than five characters long")
+        );
+        assert_eq!(refusal("Blau.Wal42", "mom", None), None);
+        // Two-character account names are not searched for, here as in the UI.
+        assert_eq!(refusal("Blau.Wal42", "wa", None), None);
     }
 
     #[test]
