@@ -9,6 +9,7 @@ pub mod address;
 pub mod conflict;
 pub mod directory;
 pub mod ipei;
+pub mod park;
 pub mod query;
 #[cfg(feature = "json")]
 pub mod redact;

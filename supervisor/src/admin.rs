@@ -340,14 +340,11 @@ pub async fn settings(socket: &Path, action: &SettingsAction) -> i32 {
         SettingsAction::Show { json: true } => json(&settings),
         SettingsAction::Show { json: false } => {
             println!("system name:   {}", settings.system_name);
-            println!(
-                "SARI:          {}",
-                if settings.sari.is_empty() {
-                    "(no license)"
-                } else {
-                    &settings.sari
-                }
-            );
+            match model::park::printed(&settings.sari) {
+                Some(printed) => println!("SARI:          {printed} / {}", settings.sari),
+                None if settings.sari.is_empty() => println!("SARI:          (no license)"),
+                None => println!("SARI:          {}", settings.sari),
+            }
             println!("subscription:  {:?}", settings.subscription_mode);
             println!("auto-create:   {}", settings.auto_create);
             println!("FAC prefix:    {}", settings.fac_prefix);

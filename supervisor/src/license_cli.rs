@@ -182,7 +182,11 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
                     println!("country:           {}", l.country);
                     println!("system license:    {}", l.system_license);
                     println!("licensed version:  {}", l.licensed_version);
-                    println!("SARI:              {}", l.sari);
+                    println!(
+                        "SARI:              {} / {}",
+                        model::park::printed(&l.sari).unwrap_or_default(),
+                        l.sari
+                    );
                 }
             }
             if !problem.is_empty() {

@@ -1282,6 +1282,17 @@ fn only_a_signed_license_sets_the_sari_and_the_health_states_say_why() {
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["valid"], true);
     assert_eq!(shown["license"]["customer_name"], "Test customer");
+    // The printed PARK beside the hex, as the guide shows it.
+    let shown = mom.cli(&["license", "show"]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("31100 5064 1024 * / 1F1028D085"),
+        "{shown:?}"
+    );
+    let settings = mom.cli(&["settings", "show"]);
+    assert!(
+        String::from_utf8_lossy(&settings.stdout).contains("31100 5064 1024 * / 1F1028D085"),
+        "{settings:?}"
+    );
 
     // A license for another installation is refused.
     let other = mom.install_license("999", "1F1028D085");

@@ -46,7 +46,9 @@ test("a license file is imported and its fields are shown; a forged one is refus
   await lic.getByText("License imported.").waitFor();
   await lic.getByText("Test customer").waitFor();
   await lic.getByText("hospital-1").waitFor();
-  await page.locator("footer .sari", { hasText: "1F10DE0042" }).waitFor();
+  await page.locator("footer .sari", { hasText: "31103 3600 0410 7 / 1F10DE0042" }).waitFor();
+  // The printed PARK beside the hex, in the license and the DECT settings too.
+  await lic.getByText("31103 3600 0410 7 / 1F10DE0042").waitFor();
 });
 
 test("DECT settings and the ribbon's subscription pop-up and auto-create icon", async () => {

@@ -19,6 +19,8 @@ export interface RibbonSettings {
   subscription_mode: string;
   auto_create: boolean;
   sari: string;
+  /** The SARI as handsets print it ("31100 5064 1024 *"). */
+  sari_printed: string;
 }
 
 /** The ribbon. */
@@ -89,7 +91,7 @@ export class Ribbon {
       (this.menu.querySelector(`input[value="${s.subscription_mode}"]`) as HTMLInputElement).checked = true;
       this.autoCreate.setAttribute("aria-pressed", String(s.auto_create));
       this.autoCreate.textContent = `Auto-create: ${s.auto_create ? "on" : "off"}`;
-      this.sari.textContent = `SARI: ${s.sari || "none (import a license)"}`;
+      this.sari.textContent = `SARI: ${s.sari ? `${s.sari_printed} / ${s.sari}` : "none (import a license)"}`;
     } catch (e) {
       this.notice.error(e);
     }

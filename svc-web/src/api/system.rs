@@ -36,10 +36,39 @@ pub async fn conflicts(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json
     }
 }
 
+/// The system settings, with the SARI's printed form beside its hex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsView {
+    /// The settings.
+    #[serde(flatten)]
+    pub settings: Settings,
+    /// The SARI as handsets print it ("31100 5064 1024 *"), empty without a SARI.
+    pub sari_printed: String,
+}
+
+impl From<Settings> for SettingsView {
+    fn from(settings: Settings) -> Self {
+        Self {
+            sari_printed: model::park::printed(&settings.sari).unwrap_or_default(),
+            settings,
+        }
+    }
+}
+
+/// The installed license, with the SARI's printed form beside its hex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseView {
+    /// The license.
+    #[serde(flatten)]
+    pub license: License,
+    /// The SARI as handsets print it.
+    pub sari_printed: String,
+}
+
 /// The system settings.
-#[utoipa::path(get, path = "/api/v1/settings", tag = "system settings", responses((status = 200, body = Settings)))]
-pub async fn get_settings(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Settings>> {
-    Ok(Json(app.settings().await?))
+#[utoipa::path(get, path = "/api/v1/settings", tag = "system settings", responses((status = 200, body = SettingsView)))]
+pub async fn get_settings(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<SettingsView>> {
+    Ok(Json(app.settings().await?.into()))
 }
 
 /// Fields only the MOM sets: the SARI comes from the license, the EULA version from its
@@ -49,12 +78,12 @@ const READ_ONLY_SETTINGS: &[&str] = &["sari", "accepted_eula_version"];
 /// Changes settings: a JSON object of the fields to change. Cipher lists are checked
 /// (an unknown suite is refused, naming it and listing the supported ones).
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "system settings", request_body = Object,
-    responses((status = 200, body = Settings), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SettingsView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn edit_settings(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
     Body(changes): Body<serde_json::Value>,
-) -> ApiResult<Json<Settings>> {
+) -> ApiResult<Json<SettingsView>> {
     if let Some(map) = changes.as_object() {
         if let Some(key) = READ_ONLY_SETTINGS.iter().find(|k| map.contains_key(**k)) {
             return Err(ApiError::invalid(format!(
@@ -78,7 +107,7 @@ pub async fn edit_settings(
         Some(&saved),
     )
     .await;
-    Ok(Json(saved))
+    Ok(Json(saved.into()))
 }
 
 /// The checks svc-web adds to the store's: the cipher lists.
@@ -266,13 +295,16 @@ pub async fn new_self_signed(
 }
 
 /// The installed license, if any.
-#[utoipa::path(get, path = "/api/v1/license", tag = "system settings", responses((status = 200, body = Option<License>)))]
+#[utoipa::path(get, path = "/api/v1/license", tag = "system settings", responses((status = 200, body = Option<LicenseView>)))]
 pub async fn get_license(
     State(app): State<Arc<App>>,
     _: Caller,
-) -> ApiResult<Json<Option<License>>> {
+) -> ApiResult<Json<Option<LicenseView>>> {
     match app.call(StoreRequest::GetLicense).await? {
-        StoreResponse::License(l) => Ok(Json(l)),
+        StoreResponse::License(l) => Ok(Json(l.map(|license| LicenseView {
+            sari_printed: model::park::printed(&license.sari).unwrap_or_default(),
+            license,
+        }))),
         other => Err(crate::app::unexpected(&other)),
     }
 }
@@ -286,12 +318,12 @@ pub struct LicenseUpload {
 
 /// Imports a signed license file (refused with the reason: signature, issuer, installation id).
 #[utoipa::path(post, path = "/api/v1/license", tag = "system settings", request_body = LicenseUpload,
-    responses((status = 200, body = Option<License>), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Option<LicenseView>), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn install_license(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
     Body(upload): Body<LicenseUpload>,
-) -> ApiResult<Json<Option<License>>> {
+) -> ApiResult<Json<Option<LicenseView>>> {
     app.done(StoreRequest::InstallLicense(upload.file.into_bytes()))
         .await?;
     tracing::info!(account = %who.account.name, "license installed");

@@ -94,7 +94,7 @@ export const settings: Pane = {
         licInfo.replaceChildren(h("dt", {}, "License"), h("dd", {}, "No license is installed: import the license file."));
         return;
       }
-      const rows: Array<[string, string]> = [["Installation ID", l.installation_id], ["Customer", l.customer_name], ["Country", l.country], ["System license", l.system_license], ["Licensed version", l.licensed_version], ["SARI", l.sari]];
+      const rows: Array<[string, string]> = [["Installation ID", l.installation_id], ["Customer", l.customer_name], ["Country", l.country], ["System license", l.system_license], ["Licensed version", l.licensed_version], ["SARI", `${l.sari_printed} / ${l.sari}`]];
       licInfo.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
     };
     await drawLicense().catch((e) => licNotice.error(e));
@@ -112,7 +112,7 @@ export const settings: Pane = {
     const auto = checkbox(s.auto_create, { name: "auto-create" });
     const dect = section(
       "DECT settings",
-      h("p", {}, "SARI: ", h("strong", { class: "sari-value" }, s.sari || "none (import a license)")),
+      h("p", {}, "SARI: ", h("strong", { class: "sari-value" }, s.sari ? `${s.sari_printed} / ${s.sari}` : "none (import a license)")),
       field("Subscription mode", mode),
       field("Auto-create on subscription", auto),
       saveButton(dectNotice, "Save DECT settings", () => patch({ subscription_mode: mode.value, auto_create: auto.checked }), "DECT settings saved."),
