@@ -14,7 +14,7 @@
 use crate::events::{note_interest, Event, Subscriptions};
 use crate::login::{self, Outcome};
 use crate::requests::{self, Caller};
-use crate::service::Service;
+use crate::service::{PreLogin, Service, Slot};
 use crate::session::{Session, Step};
 use crate::statistics::bump;
 use axi::{DecodeError, ErrCode, ErrorInfo, Frame, Limits};
@@ -45,6 +45,8 @@ enum End {
     Io(String),
     Protocol(String),
     CutOff(&'static str),
+    /// Logged in while every client place was taken.
+    Full,
 }
 
 /// What the send side and the writer task share: the bytes queued, and why the client was
@@ -104,13 +106,14 @@ impl Outbox {
 }
 
 /// Serves one client on `stream` until it leaves, idles, breaks the protocol or stops
-/// reading. `login_deadline` is when its login must be done.
+/// reading. `login_deadline` is when its login must be done; `pre_login` is its place until
+/// then, traded for a client [`Slot`] at a successful `Open`.
 pub async fn serve<S>(
     service: Arc<Service>,
     stream: S,
     peer: SocketAddr,
     transport: &'static str,
-    login_deadline: Instant,
+    (login_deadline, pre_login): (Instant, PreLogin),
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -164,6 +167,8 @@ pub async fn serve<S>(
         outbox: outbox.clone(),
         subscriptions: Arc::clone(&subscriptions),
         forwarder: None,
+        pre_login: Some(pre_login),
+        slot: None,
     };
     let end = client.run(&mut reader, login_deadline).await;
     if let Some(f) = client.forwarder.take() {
@@ -212,6 +217,21 @@ pub async fn serve<S>(
         End::Idle => {
             tracing::info!(%peer, transport, %account, "MAXI client idle too long; closed")
         }
+        End::Full => {
+            if let Some(held) = service.may_warn("refused") {
+                tracing::warn!(%peer, transport, %account, more_refused = held, "MAXI client refused after its login: too many clients");
+                service
+                    .log(
+                        model::Severity::Warning,
+                        format!(
+                            "MAXI client {} ({account}) refused: {} clients are connected already",
+                            peer.ip(),
+                            crate::service::MAX_CLIENTS
+                        ),
+                    )
+                    .await;
+            }
+        }
     }
 }
 
@@ -223,6 +243,10 @@ struct Client {
     outbox: Outbox,
     subscriptions: Arc<Mutex<Subscriptions>>,
     forwarder: Option<tokio::task::JoinHandle<()>>,
+    /// Its place while not logged in.
+    pre_login: Option<PreLogin>,
+    /// Its place among the logged-in clients.
+    slot: Option<Slot>,
 }
 
 impl Client {
@@ -318,6 +342,18 @@ impl Client {
                     .await
                 {
                     Outcome::Accepted { account, access } => {
+                        // Counted now, not at accept: silent connections take no client's place.
+                        let Some(slot) = Slot::take(&self.service) else {
+                            bump(&self.service.stats.failed_connections);
+                            let _ = self.send(&Frame::error_response(
+                                "Open",
+                                seq,
+                                ErrorInfo::new(ErrCode::ENoMem).info("too many MAXI clients"),
+                            ));
+                            return Err(End::Full);
+                        };
+                        self.slot = Some(slot);
+                        self.pre_login = None;
                         tracing::info!(peer = %self.peer, account = %model::printable(&account), ?access, "MAXI client logged in");
                         self.caller = Some(Caller {
                             account,

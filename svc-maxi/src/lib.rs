@@ -128,9 +128,21 @@ pub async fn run(
         }
         None => (None, None),
     };
+    let (web, web_events) = match &args.web_socket {
+        Some(path) => {
+            let (c, e) = Client::<ipc::api::web::WebApi>::start(
+                path.clone(),
+                hello.clone(),
+                ClientOptions::default(),
+            );
+            (Some(c), Some(e))
+        }
+        None => (None, None),
+    };
     let service = Arc::new(service::Service::new(
         store.clone(),
         axi.clone(),
+        web.clone(),
         key,
         args.protocol_version,
         Duration::from_secs(args.handshake_timeout_secs.max(1)),
@@ -161,9 +173,7 @@ pub async fn run(
     if let (Some(c), Some(e)) = (axi, axi_events) {
         tokio::spawn(events::follow_axi(Arc::clone(&service), c, e));
     }
-    if let Some(path) = &args.web_socket {
-        let (web, web_events) =
-            Client::<ipc::api::web::WebApi>::start(path.clone(), hello, ClientOptions::default());
+    if let (Some(web), Some(web_events)) = (web, web_events) {
         tokio::spawn(Arc::clone(&identity).follow_certificate(
             Arc::clone(&service),
             web,

@@ -1,11 +1,15 @@
 //! The listeners: TLS on the MAXI port (12624) and, when configured, the plain debug
 //! listener on loopback (profile §10 "MAXI"; logged as such). At most
-//! [`MAX_CLIENTS`](crate::service::MAX_CLIENTS) clients at once; the next one gets
-//! `OpenResp errCode="ENoMem" info="too many MAXI clients"` to its first request and is
-//! closed, and is counted as a failed connection.
+//! [`MAX_CLIENTS`](crate::service::MAX_CLIENTS) clients logged in at once, counted at a
+//! successful `Open`; connections that have not logged in yet hold one of
+//! [`MAX_PRE_LOGIN`](crate::service::MAX_PRE_LOGIN) places, at most
+//! [`MAX_PRE_LOGIN_PER_ADDRESS`](crate::service::MAX_PRE_LOGIN_PER_ADDRESS) per address,
+//! for the handshake timeout. A connection beyond either gets
+//! `OpenResp errCode="ENoMem"` to its first request and is closed, and is counted as a
+//! failed connection.
 
 use crate::connection;
-use crate::service::{Service, Slot};
+use crate::service::{PreLogin, PreLoginFull, Service};
 use crate::statistics::bump;
 use axi::{ErrCode, ErrorInfo, Frame};
 use std::net::SocketAddr;
@@ -50,35 +54,42 @@ pub async fn serve(service: Arc<Service>, listener: TcpListener, transport: Tran
         };
         let _ = stream.set_nodelay(true);
         let service = Arc::clone(&service);
-        let Some(slot) = Slot::take(&service) else {
-            bump(&service.stats.failed_connections);
-            if refusing.fetch_add(1, Ordering::AcqRel) >= REFUSING_AT_ONCE {
-                refusing.fetch_sub(1, Ordering::AcqRel);
-                tracing::debug!(%peer, "MAXI client closed at accept: too many clients");
+        let pre_login = match PreLogin::take(&service, peer.ip()) {
+            Ok(p) => p,
+            Err(full) => {
+                bump(&service.stats.failed_connections);
+                if refusing.fetch_add(1, Ordering::AcqRel) >= REFUSING_AT_ONCE {
+                    refusing.fetch_sub(1, Ordering::AcqRel);
+                    tracing::debug!(%peer, ?full, "MAXI client closed at accept: too many connections logging in");
+                    continue;
+                }
+                let refusing = Arc::clone(&refusing);
+                tokio::spawn(async move {
+                    let why = match full {
+                        PreLoginFull::All => "too many MAXI connections are logging in",
+                        PreLoginFull::Address => {
+                            "too many MAXI connections from this address are logging in"
+                        }
+                    };
+                    if let Some(held) = service.may_warn("refused") {
+                        tracing::warn!(%peer, transport = transport.name(), more_refused = held, "MAXI client refused: {why}");
+                        service
+                            .log(
+                                model::Severity::Warning,
+                                format!("MAXI client {} refused: {why}", peer.ip()),
+                            )
+                            .await;
+                    }
+                    let deadline = Instant::now() + service.handshake_timeout;
+                    let _ = tokio::time::timeout_at(
+                        deadline.into(),
+                        refuse(&service, stream, transport, why),
+                    )
+                    .await;
+                    refusing.fetch_sub(1, Ordering::AcqRel);
+                });
                 continue;
             }
-            let refusing = Arc::clone(&refusing);
-            tokio::spawn(async move {
-                if let Some(held) = service.may_warn("refused") {
-                    tracing::warn!(%peer, transport = transport.name(), more_refused = held, "MAXI client refused: too many clients");
-                    service
-                        .log(
-                            model::Severity::Warning,
-                            format!(
-                                "MAXI client {} refused: {} clients are connected already",
-                                peer.ip(),
-                                crate::service::MAX_CLIENTS
-                            ),
-                        )
-                        .await;
-                }
-                let deadline = Instant::now() + service.handshake_timeout;
-                let _ =
-                    tokio::time::timeout_at(deadline.into(), refuse(&service, stream, transport))
-                        .await;
-                refusing.fetch_sub(1, Ordering::AcqRel);
-            });
-            continue;
         };
         tokio::spawn(async move {
             let deadline = Instant::now() + service.handshake_timeout;
@@ -89,7 +100,7 @@ pub async fn serve(service: Arc<Service>, listener: TcpListener, transport: Tran
                         stream,
                         peer,
                         transport.name(),
-                        deadline,
+                        (deadline, pre_login),
                     )
                     .await;
                 }
@@ -103,12 +114,11 @@ pub async fn serve(service: Arc<Service>, listener: TcpListener, transport: Tran
                         stream,
                         peer,
                         transport.name(),
-                        deadline,
+                        (deadline, pre_login),
                     )
                     .await;
                 }
             }
-            drop(slot);
         });
     }
 }
@@ -139,23 +149,23 @@ async fn handshake(
     }
 }
 
-/// Answers a client beyond the limit: its first request gets `ENoMem` (as `OpenResp` for
-/// an `Open`), then the connection closes.
-async fn refuse(service: &Service, stream: TcpStream, transport: Transport) {
+/// Answers a client beyond a limit: its first request gets `ENoMem` with `why` (as
+/// `OpenResp` for an `Open`), then the connection closes.
+async fn refuse(service: &Service, stream: TcpStream, transport: Transport, why: &str) {
     match transport {
-        Transport::Plain => refuse_on(stream).await,
+        Transport::Plain => refuse_on(stream, why).await,
         Transport::Tls => {
             let Some(config) = service.tls_config() else {
                 return;
             };
             if let Ok(s) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
-                refuse_on(s).await;
+                refuse_on(s, why).await;
             }
         }
     }
 }
 
-async fn refuse_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
+async fn refuse_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, why: &str) {
     let limits = axi::Limits::default();
     let mut splitter = axi::frame::Splitter::new(&limits);
     let mut buf = [0u8; 4096];
@@ -174,11 +184,8 @@ async fn refuse_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
                     Ok(e) => (e.name.clone(), e.attr("seq").map(str::to_owned)),
                     Err(_) => return,
                 };
-                let answer = Frame::error_response(
-                    &name,
-                    seq,
-                    ErrorInfo::new(ErrCode::ENoMem).info("too many MAXI clients"),
-                );
+                let answer =
+                    Frame::error_response(&name, seq, ErrorInfo::new(ErrCode::ENoMem).info(why));
                 let _ = stream.write_all(&axi::encode(&answer)).await;
                 let _ = stream.flush().await;
                 let _ = stream.shutdown().await;

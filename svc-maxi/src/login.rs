@@ -57,7 +57,12 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
             );
         }
         Ok(StoreResponse::Account(account)) => {
+            // The password was right; what follows is not a guess to count.
             pass.finish(Finish::Success);
+            if let Some(refusal) = second_factor_refusal(service, account.id).await {
+                tracing::info!(account = %model::printable(&account.name), %source, "MAXI login refused: {refusal}");
+                return Outcome::Refused(refusal);
+            }
             let access = if account.write {
                 Access::ReadWrite
             } else {
@@ -81,6 +86,22 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
     };
     count_failure(service, pass, name, source, why).await;
     Outcome::Refused("authentication failed".into())
+}
+
+/// Why an account that has a second factor (an authenticator app, kept by svc-web) may not
+/// open MAXI: MAXI has no second factor, so such an account's password alone would
+/// bypass it. Applications use accounts of their own without one. Fails closed when
+/// svc-web cannot say.
+async fn second_factor_refusal(service: &Service, account_id: u32) -> Option<String> {
+    let web = service.web.as_ref()?;
+    match web.request(ipc::api::web::WebRequest::HasSecondFactor(account_id)).await {
+        Ok(ipc::api::web::WebResponse::SecondFactor(false)) => None,
+        Ok(ipc::api::web::WebResponse::SecondFactor(true)) => Some(
+            "this account uses an authenticator app, which MAXI cannot ask for; applications use an account without one"
+                .into(),
+        ),
+        Ok(_) | Err(_) => Some("the MOM cannot check the account's second factor now; try again".into()),
+    }
 }
 
 /// Settles a failed login; a lockout is logged and goes to the event log.

@@ -23,6 +23,8 @@ pub struct Service {
     pub store: Client<StoreApi>,
     /// svc-axi, for messages and the data channel; `None` when it has no socket.
     pub axi: Option<Client<AxiApi>>,
+    /// svc-web, which keeps the second factors; `None` when it has no socket.
+    pub web: Option<Client<ipc::api::web::WebApi>>,
     /// The key clients encrypt secrets with (`GetPublicKey`).
     pub key: rsa::RsaPrivateKey,
     /// The MOM's AXI protocol version, for `OpenResp`.
@@ -41,8 +43,10 @@ pub struct Service {
     /// The TLS configuration for new connections; `None` until svc-web handed the
     /// certificate.
     pub tls: RwLock<Option<Arc<ServerConfig>>>,
-    /// Clients connected now.
+    /// Clients logged in now.
     pub clients: AtomicUsize,
+    /// Connections not logged in yet, by address.
+    pre_login: Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     throttle: Mutex<Throttle>,
     /// When each kind of remote-driven warning was last logged, and how many were held
     /// back since.
@@ -58,6 +62,7 @@ impl Service {
     pub fn new(
         store: Client<StoreApi>,
         axi: Option<Client<AxiApi>>,
+        web: Option<Client<ipc::api::web::WebApi>>,
         key: rsa::RsaPrivateKey,
         protocol_version: u32,
         handshake_timeout: Duration,
@@ -66,6 +71,7 @@ impl Service {
         Self {
             store,
             axi,
+            web,
             key,
             protocol_version,
             handshake_timeout,
@@ -75,6 +81,7 @@ impl Service {
             interest: Default::default(),
             tls: RwLock::new(None),
             clients: AtomicUsize::new(0),
+            pre_login: Mutex::default(),
             throttle: Mutex::default(),
             warned: Mutex::default(),
         }
@@ -150,8 +157,9 @@ pub fn interest_index(event_type: axi::EventType) -> usize {
         .unwrap_or(0)
 }
 
-/// A connected client's place among the [`MAX_CLIENTS`]: taken at accept, given back when
-/// dropped.
+/// A logged-in client's place among the [`MAX_CLIENTS`]: taken at a successful `Open`,
+/// given back when dropped. Connections not logged in yet hold a [`PreLogin`] instead, so
+/// silent connections cannot keep a client with an account out.
 pub struct Slot(Arc<Service>);
 
 impl Slot {
@@ -172,5 +180,69 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.clients.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Connections that have not logged in yet, at most (TLS handshake and `Open` within the
+/// handshake timeout).
+pub const MAX_PRE_LOGIN: usize = 16;
+/// Of those, from one address at most.
+pub const MAX_PRE_LOGIN_PER_ADDRESS: usize = 4;
+
+/// A connection's place among those not logged in yet: taken at accept, given back at a
+/// successful `Open` or when the connection ends.
+pub struct PreLogin {
+    service: Arc<Service>,
+    address: std::net::IpAddr,
+}
+
+/// Why no [`PreLogin`] place was free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreLoginFull {
+    /// [`MAX_PRE_LOGIN`] connections are logging in.
+    All,
+    /// [`MAX_PRE_LOGIN_PER_ADDRESS`] of them come from this address.
+    Address,
+}
+
+impl PreLogin {
+    /// A place for a connection from `address`, if one is free.
+    ///
+    /// # Errors
+    /// Which limit is reached.
+    pub fn take(service: &Arc<Service>, address: std::net::IpAddr) -> Result<Self, PreLoginFull> {
+        let mut pre = service
+            .pre_login
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total: usize = pre.values().sum();
+        if total >= MAX_PRE_LOGIN {
+            return Err(PreLoginFull::All);
+        }
+        let here = pre.entry(address).or_default();
+        if *here >= MAX_PRE_LOGIN_PER_ADDRESS {
+            return Err(PreLoginFull::Address);
+        }
+        *here += 1;
+        Ok(Self {
+            service: Arc::clone(service),
+            address,
+        })
+    }
+}
+
+impl Drop for PreLogin {
+    fn drop(&mut self) {
+        let mut pre = self
+            .service
+            .pre_login
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = pre.get_mut(&self.address) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                pre.remove(&self.address);
+            }
+        }
     }
 }

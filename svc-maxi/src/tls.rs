@@ -123,6 +123,9 @@ impl Identity {
                             Ok(WebResponse::Certificate { chain_pem, key_pem }) => {
                                 me.update(&service, |p| p.pem = Some((chain_pem, key_pem)));
                             }
+                            Ok(other) => {
+                                tracing::warn!(answer = ?other, "svc-web answered the certificate subscription with something else")
+                            }
                             Err(e) => {
                                 tracing::warn!(error = %e, "svc-web did not hand the certificate")
                             }
@@ -133,7 +136,8 @@ impl Identity {
                     tracing::info!("the MOM's certificate was replaced; MAXI uses the new one");
                     self.update(&service, |p| p.pem = Some((chain_pem, key_pem)));
                 }
-                ClientEvent::Disconnected(_) => {}
+                ClientEvent::Event(WebResponse::SecondFactor(_)) | ClientEvent::Disconnected(_) => {
+                }
             }
         }
     }

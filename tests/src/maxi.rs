@@ -35,9 +35,24 @@ impl Maxi {
     /// # Errors
     /// The I/O or TLS error.
     pub fn try_tls(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::try_tls_from(addr, None)
+    }
+
+    /// Connects over TLS to `addr` from the loopback address `source` (as another host
+    /// would), or says why not.
+    ///
+    /// # Errors
+    /// The I/O or TLS error.
+    pub fn try_tls_from(
+        addr: SocketAddr,
+        source: Option<std::net::IpAddr>,
+    ) -> std::io::Result<Self> {
         let config =
             crate::web::client_config(&[&rustls::version::TLS13, &rustls::version::TLS12], &[]);
-        let tcp = TcpStream::connect(addr)?;
+        let tcp = match source {
+            Some(source) => tcp_from(addr, source)?,
+            None => TcpStream::connect(addr)?,
+        };
         tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
         tcp.set_nodelay(true)?;
         let conn =
@@ -48,6 +63,21 @@ impl Maxi {
             tls.conn.complete_io(&mut tls.sock)?;
         }
         Ok(Self::over(Box::new(tls), tcp))
+    }
+
+    /// Logs in over TLS from `source`; the client and the `OpenResp`.
+    ///
+    /// # Panics
+    /// When the connection fails.
+    pub fn open_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+        user: &str,
+        password: &str,
+    ) -> (Self, String) {
+        let mut m = Self::try_tls_from(addr, Some(source)).expect("MAXI TLS connection");
+        let open = m.open(user, password);
+        (m, open)
     }
 
     /// Connects to the plain debug listener at `addr`.
@@ -204,4 +234,19 @@ pub fn attr<'f>(frame: &'f str, name: &str) -> Option<&'f str> {
     let start = frame.find(&key)? + key.len();
     let len = frame[start..].find('"')?;
     Some(&frame[start..start + len])
+}
+
+/// A TCP connection to `addr` from the loopback address `source`.
+///
+/// # Errors
+/// The bind or connect error.
+pub fn tcp_from(addr: SocketAddr, source: std::net::IpAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.bind(&SocketAddr::new(source, 0).into())?;
+    socket.connect(&addr.into())?;
+    Ok(socket.into())
 }

@@ -421,6 +421,50 @@ fn nine_clients_a_silent_handshake_and_a_client_that_never_reads() {
 }
 
 #[test]
+fn silent_connections_from_one_address_keep_no_logged_in_client_out() {
+    let mom = mom();
+    account(&mom, WRITER, true, true);
+    let addr: SocketAddr = mom.listener("maxi");
+    drop(connect(&mom));
+    // One address opens a silent connection every 50 ms and keeps them.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut silent = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && silent.len() < 120 {
+                if let Ok(s) = mom_tests::maxi::tcp_from(addr, [127, 0, 0, 1].into()) {
+                    silent.push(s);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            silent.len()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // Meanwhile eight real clients from other addresses log in, every one of them.
+    let mut clients = Vec::new();
+    for i in 0..8u8 {
+        let (m, open) = Maxi::open_from(addr, [127, 0, 2, i + 1].into(), WRITER.0, WRITER.1);
+        assert!(!open.contains("errCode"), "client {i}: {open}");
+        clients.push(m);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A ninth is refused after its login: eight are logged in.
+    let (_ninth, refused) = Maxi::open_from(addr, [127, 0, 2, 99].into(), WRITER.0, WRITER.1);
+    assert!(
+        refused
+            .starts_with("<OpenResp seq=\"1\" errCode=\"ENoMem\" info=\"too many MAXI clients\""),
+        "{refused}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(flooder.join().unwrap() > 40, "the flood ran");
+    for mut c in clients {
+        assert!(c.request("<Ping/>").starts_with("<PingResp"));
+    }
+}
+
+#[test]
 fn records_messages_and_data_reach_the_omms_and_come_back_as_events() {
     let rt = runtime();
     let fleet = fleet(&rt, 2);

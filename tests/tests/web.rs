@@ -825,6 +825,19 @@ fn a_second_factor_and_api_tokens() {
         (without.status, without.code()),
         (401, "second_factor_required")
     );
+    // MAXI cannot ask for the code: the account's password alone does not open it.
+    let maxi = mom.listener("maxi");
+    let mut m = loop {
+        if let Ok(m) = mom_tests::maxi::Maxi::try_tls(maxi) {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let refused = m.open("mom", PASSWORD);
+    assert!(
+        refused.contains("errCode=\"EAuth\"") && refused.contains("authenticator app"),
+        "{refused}"
+    );
     let next = svc_web::second_factor::SecondFactors::code_at(&secret, now + 30).unwrap();
     let with = web.send(
         "POST",

@@ -21,6 +21,9 @@ pub enum WebRequest {
     /// The certificate in force now, as the answer, and again as an event each time the
     /// administrator replaces it.
     SubscribeCertificate,
+    /// Whether account `id` has a confirmed second factor (an authenticator app): such an
+    /// account may not open MAXI with its password alone.
+    HasSecondFactor(u32),
 }
 
 /// Answers and events of svc-web. Append-only; bump `PROTO_VERSION` on any change.
@@ -33,4 +36,6 @@ pub enum WebResponse {
         /// The private key, PEM.
         key_pem: String,
     },
+    /// The answer to [`WebRequest::HasSecondFactor`].
+    SecondFactor(bool),
 }
