@@ -254,11 +254,10 @@ pub async fn run(
                 .0
         }),
     });
-    let limits = server::Limits {
-        max_connections: args.max_connections.max(1),
-        header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
-        ..server::Limits::default()
-    };
+    let limits = server::Limits::new(
+        args.max_connections,
+        Duration::from_secs(args.header_timeout_secs.max(1)),
+    );
     let https =
         tokio::net::TcpListener::from_std(https).map_err(|e| format!("HTTPS listener: {e}"))?;
     let address = https.local_addr().map_err(|e| e.to_string())?;
@@ -271,7 +270,12 @@ pub async fn run(
     if let Some(http) = http {
         let http =
             tokio::net::TcpListener::from_std(http).map_err(|e| format!("HTTP listener: {e}"))?;
-        tokio::spawn(server::serve_redirect(http, https_port, limits));
+        tokio::spawn(server::serve_redirect(
+            http,
+            https_port,
+            limits,
+            Arc::new(app.hosts.clone()),
+        ));
     }
     if let Some(socket) = &args.socket {
         let listener =

@@ -1,7 +1,9 @@
 //! The listeners: HTTPS (HTTP/1.1 and HTTP/2 over rustls) and plain HTTP that only
 //! redirects to HTTPS. hyper does the HTTP; this module adds the limits: a connection cap,
-//! a TLS handshake timeout, a header-read (slow client and idle keep-alive) timeout, a header
-//! size limit, and the client's address for the handlers.
+//! a per-address cap with headroom for addresses that hold few connections, a TLS handshake
+//! timeout, a header-read (slow client and idle keep-alive) timeout, an idle timeout for
+//! HTTP/2 connections (hyper has none: a client that answers pings would hold its
+//! connection for ever), a header size limit, and the client's address for the handlers.
 
 use crate::app::App;
 use axum::extract::ConnectInfo;
@@ -28,9 +30,14 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// The largest request head (request line and headers).
     pub max_header_bytes: usize,
-    /// Connections one client address may hold at once (idle HTTP/2 connections stay open
-    /// while their client answers pings, so without this one address could take every slot).
+    /// Connections one client address may hold at once.
     pub max_per_address: usize,
+    /// Once this many connections are held in all, an address that holds
+    /// [`Limits::light_use`] or more gets no new one: the rest is headroom for addresses
+    /// not seen before, so a few addresses cannot fill the listener.
+    pub crowded: usize,
+    /// Connections an address may hold and still get one more when the listener is crowded.
+    pub light_use: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +48,24 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
             max_per_address: 64,
+            crowded: 384,
+            light_use: 4,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits with `max_connections` and `header_timeout`; the crowding point follows
+    /// the connection cap (three quarters of it).
+    #[must_use]
+    pub fn new(max_connections: usize, header_timeout: Duration) -> Self {
+        let max_connections = max_connections.max(1);
+        Self {
+            max_connections,
+            header_timeout,
+            max_per_address: Self::default().max_per_address.min(max_connections),
+            crowded: max_connections * 3 / 4,
+            ..Self::default()
         }
     }
 }
@@ -88,7 +113,7 @@ pub async fn serve_https(
         // Small answers go out at once, not after the peer's delayed ACK (40 ms).
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok();
-        let Some(held) = PerAddress::hold(&per_address, peer.ip(), limits.max_per_address) else {
+        let Some(held) = PerAddress::hold(&per_address, peer.ip(), &limits) else {
             app.metrics.refused_connections.inc();
             tracing::debug!(peer = %peer, "connection refused: too many from this address");
             continue;
@@ -112,6 +137,8 @@ pub async fn serve_https(
                     return;
                 }
             };
+            let activity = Activity::default();
+            let tracked = activity.clone();
             let service =
                 hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(ConnectInfo(peer));
@@ -120,12 +147,75 @@ pub async fn serve_https(
                             .extensions_mut()
                             .insert(crate::provisioning::LocalAddr(local));
                     }
-                    router.clone().oneshot(request)
+                    let busy = tracked.begin();
+                    let answer = router.clone().oneshot(request);
+                    async move {
+                        let answer = answer.await;
+                        drop(busy);
+                        answer
+                    }
                 });
-            let _ = builder
-                .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                .await;
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            tokio::pin!(connection);
+            let mut tick = tokio::time::interval(limits.header_timeout / 4);
+            loop {
+                tokio::select! {
+                    _ = connection.as_mut() => return,
+                    _ = tick.tick() => {
+                        if activity.idle_for() >= limits.header_timeout {
+                            // Idle: no request in flight for the whole timeout (HTTP/2
+                            // answers pings without a request). Open streams finish first.
+                            connection.as_mut().graceful_shutdown();
+                            let _ = tokio::time::timeout(limits.header_timeout, connection.as_mut()).await;
+                            return;
+                        }
+                    }
+                }
+            }
         });
+    }
+}
+
+/// A connection's requests in flight and when the last one began or ended, for the idle
+/// timeout.
+#[derive(Debug, Clone, Default)]
+struct Activity(Arc<std::sync::Mutex<(usize, Option<std::time::Instant>)>>);
+
+/// One request in flight until dropped.
+struct Busy(Activity);
+
+impl Activity {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, Option<std::time::Instant>)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn begin(&self) -> Busy {
+        let mut state = self.lock();
+        state.0 += 1;
+        state.1 = Some(std::time::Instant::now());
+        Busy(self.clone())
+    }
+
+    /// How long nothing has been in flight (zero while a request is).
+    fn idle_for(&self) -> Duration {
+        let mut state = self.lock();
+        if state.0 > 0 {
+            return Duration::ZERO;
+        }
+        state
+            .1
+            .get_or_insert_with(std::time::Instant::now)
+            .elapsed()
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.0 = state.0.saturating_sub(1);
+        state.1 = Some(std::time::Instant::now());
     }
 }
 
@@ -142,14 +232,18 @@ struct Held {
 }
 
 impl PerAddress {
-    /// Counts a connection of `address`, or `None` when it already holds `max`.
-    fn hold(table: &Arc<Self>, address: std::net::IpAddr, max: usize) -> Option<Held> {
+    /// Counts a connection of `address`, or `None` when it already holds
+    /// [`Limits::max_per_address`], or [`Limits::light_use`] while the listener is crowded.
+    fn hold(table: &Arc<Self>, address: std::net::IpAddr, limits: &Limits) -> Option<Held> {
         let mut counts = table
             .counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total: usize = counts.values().sum();
         let count = counts.entry(address).or_insert(0);
-        if *count >= max {
+        if *count >= limits.max_per_address
+            || (total >= limits.crowded && *count >= limits.light_use)
+        {
             return None;
         }
         *count += 1;
@@ -177,27 +271,40 @@ impl Drop for Held {
 }
 
 /// Serves the plain-HTTP listener: every request is redirected to HTTPS (308, method and
-/// body kept).
-pub async fn serve_redirect(listener: TcpListener, https_port: u16, limits: Limits) {
+/// body kept), to the name it asked for when that is one of the MOM's `names`, else to
+/// the address it connected to. The same per-address limits as HTTPS.
+pub async fn serve_redirect(
+    listener: TcpListener,
+    https_port: u16,
+    limits: Limits,
+    names: Arc<Vec<String>>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::default());
     let builder = Arc::new(builder(limits));
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Some(held) = PerAddress::hold(&per_address, peer.ip(), &limits) else {
+            tracing::debug!(peer = %peer, "HTTP connection refused: too many from this address");
             continue;
         };
         let local = stream.local_addr().ok();
         let builder = Arc::clone(&builder);
+        let names = Arc::clone(&names);
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(
-                move |request: Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(redirect(&request, local, https_port))
-                },
-            );
+            let _held = held;
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let answer = redirect(&request, local, https_port, &names);
+                    async move { Ok::<_, std::convert::Infallible>(answer) }
+                });
             let _ = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -222,13 +329,23 @@ fn host_name(host: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
-/// The redirect answer for one plain-HTTP request.
-fn redirect<B>(request: &Request<B>, local: Option<SocketAddr>, https_port: u16) -> Response {
+/// The redirect answer for one plain-HTTP request: to the `Host` it named when that is one
+/// of the MOM's `names` (never a name a client made up), else to the local address.
+fn redirect<B>(
+    request: &Request<B>,
+    local: Option<SocketAddr>,
+    https_port: u16,
+    names: &[String],
+) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .and_then(host_name)
+        .filter(|h| {
+            let bare = h.trim_start_matches('[').trim_end_matches(']');
+            names.iter().any(|n| n.eq_ignore_ascii_case(bare))
+        })
         .map(str::to_owned)
         .or_else(|| {
             local.map(|a| match a {
@@ -267,15 +384,48 @@ mod tests {
         let table = Arc::new(PerAddress::default());
         let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
         let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
-        let first = PerAddress::hold(&table, a, 2).unwrap();
-        let _second = PerAddress::hold(&table, a, 2).unwrap();
-        assert!(PerAddress::hold(&table, a, 2).is_none());
+        let limits = Limits {
+            max_per_address: 2,
+            ..Limits::default()
+        };
+        let first = PerAddress::hold(&table, a, &limits).unwrap();
+        let _second = PerAddress::hold(&table, a, &limits).unwrap();
+        assert!(PerAddress::hold(&table, a, &limits).is_none());
         assert!(
-            PerAddress::hold(&table, b, 2).is_some(),
+            PerAddress::hold(&table, b, &limits).is_some(),
             "another address is not affected"
         );
         drop(first);
-        assert!(PerAddress::hold(&table, a, 2).is_some());
+        assert!(PerAddress::hold(&table, a, &limits).is_some());
+    }
+
+    #[test]
+    fn a_crowded_listener_keeps_headroom_for_addresses_that_hold_few() {
+        let table = Arc::new(PerAddress::default());
+        let limits = Limits::new(16, Duration::from_secs(30));
+        assert_eq!((limits.crowded, limits.max_per_address), (12, 16));
+        let heavy: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let held: Vec<Held> = std::iter::from_fn(|| PerAddress::hold(&table, heavy, &limits))
+            .take(16)
+            .collect();
+        assert_eq!(held.len(), 12, "one address stops where crowding starts");
+        for i in 0..4u8 {
+            let light = std::net::IpAddr::from([198, 51, 100, i]);
+            assert!(
+                PerAddress::hold(&table, light, &limits).is_some(),
+                "new address {i}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn activity_counts_requests_in_flight_and_idle_time() {
+        let activity = Activity::default();
+        let busy = activity.begin();
+        assert_eq!(activity.idle_for(), Duration::ZERO);
+        drop(busy);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(activity.idle_for() >= Duration::from_millis(30));
     }
 
     fn location(host: Option<&str>, path: &str, port: u16) -> String {
@@ -284,7 +434,13 @@ mod tests {
             builder = builder.header(header::HOST, h);
         }
         let request = builder.body(()).unwrap();
-        let response = redirect(&request, Some("192.0.2.1:80".parse().unwrap()), port);
+        let names = ["mom.example".to_owned(), "::1".to_owned()];
+        let response = redirect(
+            &request,
+            Some("192.0.2.1:80".parse().unwrap()),
+            port,
+            &names,
+        );
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
         response.headers()[header::LOCATION]
             .to_str()
@@ -310,6 +466,11 @@ mod tests {
         assert_eq!(
             location(Some("evil.example/@x"), "/x", 443),
             "https://192.0.2.1/x"
+        );
+        assert_eq!(
+            location(Some("evil.example"), "/x", 443),
+            "https://192.0.2.1/x",
+            "a name the MOM does not have is not copied"
         );
     }
 }

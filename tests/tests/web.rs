@@ -512,7 +512,7 @@ fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
     use std::io::{Read, Write};
     write!(
         conn,
-        "GET /api/v1/version?x=1 HTTP/1.1\r\nHost: mom.example:{}\r\nConnection: close\r\n\r\n",
+        "GET /api/v1/version?x=1 HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
         http.port()
     )
     .unwrap();
@@ -521,9 +521,22 @@ fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
     assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
     assert!(
         answer.contains(&format!(
-            "location: https://mom.example:{}/api/v1/version?x=1",
+            "location: https://localhost:{}/api/v1/version?x=1",
             https.port()
         )),
+        "{answer}"
+    );
+    // A name the MOM does not have is not copied into the redirect.
+    let mut conn = std::net::TcpStream::connect(http).unwrap();
+    write!(
+        conn,
+        "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.contains(&format!("location: https://127.0.0.1:{}/", https.port())),
         "{answer}"
     );
 
@@ -1257,6 +1270,61 @@ fn the_system_dump_and_the_audit_trail_carry_no_secret() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn idle_http2_connections_from_many_addresses_keep_no_new_client_out() {
+    let mom = Mom::start(&Options {
+        extra: "[web]\nheader-timeout-secs = 2\nmax-connections = 24\n".into(),
+        ..Options::default()
+    });
+    let https = mom.listener("https");
+    drop(Web::when_ready(https));
+    std::thread::sleep(Duration::from_secs(3));
+    // Six addresses, four HTTP/2 connections each: every place taken, then idle (their
+    // clients keep the connections and answer pings).
+    let idle: Vec<Web> = (0..24u8)
+        .map(|i| {
+            let web = Web::from_source(https, [127, 0, 3, 1 + i / 4].into());
+            assert_eq!(web.get("/healthz").status, 200);
+            web
+        })
+        .collect();
+    // A client from an address not seen before is served once the idle ones are closed.
+    let started = Instant::now();
+    let fresh = Web::from_source(https, [127, 0, 4, 1].into());
+    let answer = fresh.try_send("GET", "/healthz", None);
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "served after {:?}",
+        started.elapsed()
+    );
+    drop(idle);
+
+    // The plain-HTTP listener caps one address too: 80 idle connections from one address
+    // leave it answering another.
+    let http = mom.listener("http");
+    let hogs: Vec<std::net::TcpStream> = (0..80)
+        .filter_map(|_| mom_tests::maxi::tcp_from(http, [127, 0, 5, 1].into()).ok())
+        .collect();
+    assert!(hogs.len() >= 24);
+    let (status, _) = {
+        use std::io::{Read, Write};
+        let mut other = mom_tests::maxi::tcp_from(http, [127, 0, 5, 2].into()).unwrap();
+        other
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            other,
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = other.read_to_string(&mut answer);
+        (answer.split_whitespace().nth(1).map(str::to_owned), answer)
+    };
+    assert_eq!(status.as_deref(), Some("308"));
 }
 
 #[test]
