@@ -414,7 +414,11 @@ pub fn read_into(body: &[u8], storage: &Storage) -> Result<u64, StoreError> {
         view.put(Db::IdxIpei, d.ipei.to_string().as_bytes(), &d.ppn)?;
     }
     for a in &checked.accounts {
-        view.put(Db::IdxAccount, a.name.trim().as_bytes(), &a.id)?;
+        view.put(
+            Db::IdxAccount,
+            login_throttle::account_key(&a.name).as_bytes(),
+            &a.id,
+        )?;
     }
     for r in &checked.rooms {
         view.put(Db::IdxRoomNum, r.number.as_bytes(), &r.id)?;
@@ -439,6 +443,9 @@ pub fn read_into(body: &[u8], storage: &Storage) -> Result<u64, StoreError> {
     }
     let next_event = checked.events.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
     view.put(Db::Meta, meta::NEXT_EVENT, &next_event)?;
+    // A new id, whatever the file carried: ids in it may name other records than the ones
+    // state outside the database was made for (svc-web's sessions, tokens, second factors).
+    view.put(Db::Meta, meta::DATABASE_ID, &crate::ops::new_database_id())?;
     view.commit()?;
     Ok(checked.revision)
 }

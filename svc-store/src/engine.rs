@@ -143,6 +143,16 @@ impl Store {
                 "database schema version {schema:?}, this build needs {SCHEMA_VERSION}"
             )));
         }
+        // A database made before ids existed gets one (no schema change: a meta key).
+        if storage
+            .read()?
+            .get::<u64>(Db::Meta, meta::DATABASE_ID)?
+            .is_none()
+        {
+            let mut view = storage.write()?;
+            view.put(Db::Meta, meta::DATABASE_ID, &crate::ops::new_database_id())?;
+            view.commit()?;
+        }
         let (feed, _) = broadcast::channel(4096);
         let tables = RwLock::new(Tables::load(&storage)?);
         Ok(Opened {
@@ -444,6 +454,7 @@ impl Store {
             ),
             R::ListAudit => S::Audit(crate::audit::list(&view)?),
             R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
+            R::DatabaseId => S::DatabaseId(view.get(Db::Meta, meta::DATABASE_ID)?.unwrap_or(0)),
             R::GetUsersByNumber(nums) => S::UsersByKey(
                 nums.iter()
                     .map(|n| user_by_number(&view, n))

@@ -55,6 +55,8 @@ pub mod meta {
     pub const NEXT_EVENT: &[u8] = b"next-event";
     /// Prefix of what an OMM was last served (`served/` and its id, big-endian).
     pub const SERVED: &[u8] = b"served/";
+    /// This database's random id (u64), made anew at creation and at every import.
+    pub const DATABASE_ID: &[u8] = b"database-id";
 
     /// The key of what OMM `id` was last served.
     #[must_use]
@@ -104,6 +106,13 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Storage(format!("password hashing failed: {e}")))
 }
 
+/// A fresh random database id ([`meta::DATABASE_ID`]).
+#[must_use]
+pub fn new_database_id() -> u64 {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    OsRng.next_u64()
+}
+
 /// A hash of `password` for tests of other modules.
 #[cfg(test)]
 pub(crate) fn hash_for_tests(password: &str) -> String {
@@ -149,6 +158,8 @@ impl Tx<'_, '_> {
             return Ok(false);
         }
         self.view.put(Db::Meta, meta::SCHEMA, &SCHEMA_VERSION)?;
+        self.view
+            .put(Db::Meta, meta::DATABASE_ID, &new_database_id())?;
         self.view
             .put(Db::Meta, meta::SETTINGS, &Settings::default())?;
         let account = Account {

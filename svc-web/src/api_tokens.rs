@@ -120,6 +120,17 @@ impl ApiTokens {
         Ok(true)
     }
 
+    /// Revokes every token (the database was replaced); how many there were.
+    ///
+    /// # Errors
+    /// A message when the table cannot be written.
+    pub fn clear(&mut self) -> Result<usize, String> {
+        let n = self.saved.tokens.len();
+        self.saved.tokens.clear();
+        self.file.save(&self.saved)?;
+        Ok(n)
+    }
+
     /// Revokes every token of an account (it was deleted).
     ///
     /// # Errors

@@ -48,6 +48,8 @@ pub struct App {
     pub second_factors: Mutex<SecondFactors>,
     /// API tokens for scripts.
     pub tokens: Mutex<ApiTokens>,
+    /// The database id the sessions, tokens and second factors were made under.
+    pub database: crate::database_identity::Known,
     /// The certificate and the TLS configuration of new connections.
     pub tls: TlsState,
     /// Where the certificate is kept.

@@ -12,13 +12,14 @@
 //! - [`api`]: the REST API, a module per pane;
 //! - [`provisioning`]: what the OMMs fetch (`ipdect.cfg`, resources, their own folders);
 //! - [`auth`], [`sessions`], [`login_throttle`], [`second_factor`],
-//!   [`api_tokens`]: who is calling and how they logged in;
+//!   [`api_tokens`]: who is calling and how they logged in; [`database_identity`]: that
+//!   state dropped when the database is replaced by an import;
 //! - [`live_events`]: the WebSocket of store changes;
 //! - [`json`] and [`error`]: request bodies and error answers;
 //! - [`monitoring`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`;
 //! - [`audit`]: the audit trail of changes;
 //! - [`persist`]: svc-web's small state files;
-//! - [`web_api`]: `web.sock`, the certificate for svc-maxi;
+//! - [`web_api`]: `web.sock`, the certificate and second factors for svc-maxi;
 //! - [`ui`]: the browser UI embedded in the binary;
 //! - [`app`]: what the handlers share.
 
@@ -28,6 +29,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod certificate;
+pub mod database_identity;
 pub mod error;
 pub mod json;
 pub mod live_events;
@@ -228,6 +230,10 @@ pub async fn run(
             &args.state_dir,
             "api-tokens.json",
         ))),
+        database: database_identity::Known::load(StateFile::new(
+            &args.state_dir,
+            "database-id.json",
+        )),
         tls: tls::TlsState::new(certified, policy)?,
         certificate_files,
         hosts,
@@ -254,6 +260,9 @@ pub async fn run(
                 .0
         }),
     });
+    // Before anything is served: state made under another database (imported while
+    // svc-web was down) is dropped.
+    database_identity::check(&app).await;
     let limits = server::Limits::new(
         args.max_connections,
         Duration::from_secs(args.header_timeout_secs.max(1)),
@@ -341,12 +350,16 @@ async fn follow_feed(
                 if change.entity == model::Entity::Settings {
                     refresh_settings(&app).await;
                 }
+                if change.entity == model::Entity::Database {
+                    database_identity::check(&app).await;
+                }
                 publish(&app, change);
             }
             ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
                 let first = last == 0;
                 last = rev;
                 refresh_settings(&app).await;
+                database_identity::check(&app).await;
                 if first {
                     // The first subscription: only where the stream starts.
                     app.recent

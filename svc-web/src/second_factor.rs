@@ -136,6 +136,18 @@ impl SecondFactors {
         Ok(())
     }
 
+    /// Drops every enrolment (the database was replaced, so the ids may name other
+    /// accounts); how many there were.
+    ///
+    /// # Errors
+    /// A message when the table cannot be written.
+    pub fn clear(&mut self) -> Result<usize, String> {
+        let n = self.saved.factors.len();
+        self.saved.factors.clear();
+        self.file.save(&self.saved)?;
+        Ok(n)
+    }
+
     /// The current code of an account, for tests and the CLI's own check.
     #[must_use]
     pub fn code_at(secret: &str, now: u64) -> Option<String> {

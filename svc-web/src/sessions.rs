@@ -194,6 +194,17 @@ impl Sessions {
         Ok(())
     }
 
+    /// Ends every session (the database was replaced); how many there were.
+    ///
+    /// # Errors
+    /// A message when the table cannot be written.
+    pub fn clear(&mut self) -> Result<usize, String> {
+        let n = self.saved.sessions.len();
+        self.saved.sessions.clear();
+        self.flush()?;
+        Ok(n)
+    }
+
     /// Sessions now.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -1087,6 +1087,87 @@ fn live_events_follow_omm_side_edits_resume_by_revision_and_honour_suppression()
 }
 
 #[test]
+fn an_import_leaves_no_session_token_or_second_factor_acting_as_another_account() {
+    // Installation A: account 1 is an administrator.
+    let (_a, web_a) = admin();
+    let boss = web_a.send(
+        "POST",
+        "/api/v1/accounts",
+        Some(&json!({"name": "boss", "password": "Chef#2024xy", "write": true})),
+    );
+    assert_eq!(boss.status, 201, "{}", boss.text);
+    let export = web_a.get_bytes("/api/v1/database/export");
+    assert_eq!(export.0, 200);
+
+    // Installation B: account 1 is read-only, with a session and an API token.
+    let (b, web_b) = admin();
+    let viewer_id = web_b
+        .send(
+            "POST",
+            "/api/v1/accounts",
+            Some(&json!({"name": "viewer", "password": "Lesen#2024x", "write": false})),
+        )
+        .json["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(viewer_id, boss.json["id"].as_u64().unwrap(), "the same id");
+    let mut viewer = Web::new(b.listener("https"), Offer::Any);
+    assert_eq!(viewer.login("viewer", "Lesen#2024x").status, 200);
+    let token = viewer.send(
+        "POST",
+        "/api/v1/session/tokens",
+        Some(&json!({"name": "viewer script"})),
+    );
+    assert_eq!(token.status, 201, "{}", token.text);
+    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let script = Web::new(b.listener("https"), Offer::Any);
+    assert_eq!(
+        script
+            .send_with_token("GET", "/api/v1/users", &secret, None)
+            .status,
+        200
+    );
+
+    // B imports A's database: id 1 is "boss" now.
+    let imported = web_b.send_raw(
+        "POST",
+        "/api/v1/database/import",
+        "application/octet-stream",
+        export.1,
+    );
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while viewer.get("/api/v1/session").status == 200 {
+        assert!(Instant::now() < deadline, "the session still acts");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let made = viewer.send(
+        "POST",
+        "/api/v1/accounts",
+        Some(&json!({"name": "intruder", "password": "Einbruch#2024"})),
+    );
+    assert_eq!(made.status, 401, "{}", made.text);
+    for (method, path, body) in [
+        ("GET", "/api/v1/users", None),
+        (
+            "POST",
+            "/api/v1/accounts",
+            Some(json!({"name": "intruder", "password": "Einbruch#2024"})),
+        ),
+    ] {
+        let answer = script.send_with_token(method, path, &secret, body.as_ref());
+        assert_eq!(answer.status, 401, "{method} {path}: {}", answer.text);
+    }
+    // The imported administrator logs in with the imported password; nobody else was made.
+    let mut boss = Web::new(b.listener("https"), Offer::Any);
+    assert_eq!(boss.login("boss", "Chef#2024xy").status, 200);
+    let accounts = boss.get("/api/v1/accounts").text;
+    assert!(!accounts.contains("intruder"), "{accounts}");
+    let log = boss.get("/api/v1/event-log").text;
+    assert!(log.contains("database replaced"), "{log}");
+}
+
+#[test]
 fn a_db_export_reimported_into_a_fresh_mom_gives_the_same_data_and_a_corrupt_one_changes_nothing() {
     let (_a, web) = admin();
     for n in ["3001", "3002", "3003"] {

@@ -187,7 +187,13 @@ test("the database is exported, a corrupt file is refused, and the export is imp
   await db.getByLabel("Database file to import").setInputFiles(exported);
   await page.getByRole("button", { name: "Import database" }).click();
   await page.getByRole("dialog", { name: "Import the database" }).getByRole("button", { name: "Import" }).click();
-  await db.getByText("Database imported.").waitFor({ timeout: 60_000 });
+  // The import ended every session: the login page says so, visibly.
+  const said = page.getByText("The database was imported. Every session");
+  await said.waitFor({ timeout: 60_000 });
+  assert.ok(await said.isVisible());
+  await H.screenshot(page, "login-after-import");
+  await H.login(page, mom);
+  await H.openPane(page, "System settings");
   const fresh = await H.api(mom);
   assert.equal((await fresh.get("/settings")).system_name, "Hospital North");
 });

@@ -25,16 +25,32 @@ export interface Session {
 }
 
 let csrf = "";
-let onUnauthorised: () => void = () => {};
+let onUnauthorised: (message?: string) => void = () => {};
 
 /** Sets the CSRF token sent with every change. */
 export function setCsrf(token: string): void {
   csrf = token;
 }
 
-/** What to do when the session has ended (401 on a call other than login). */
-export function whenUnauthorised(f: () => void): void {
+/** What to do when the session has ended (401 on a call other than login), with the
+ * message the login page shows. */
+export function whenUnauthorised(f: (message?: string) => void): void {
   onUnauthorised = f;
+}
+
+/** The message of the session's end when it is known before the 401 that tells it. */
+let endMessage: string | undefined;
+
+/** Says why the session will end (a database import ends every session on the MOM):
+ * whichever call meets the end first, the login page shows `message`. */
+export function sessionWillEnd(message: string): void {
+  endMessage = message;
+}
+
+/** Ends the session on this page and shows the login page with `message`. */
+export function endSession(message: string): void {
+  endMessage = undefined;
+  onUnauthorised(message);
 }
 
 /** Options of one call. */
@@ -92,7 +108,11 @@ export async function call<T = unknown>(method: string, path: string, body?: unk
     } catch {
       /* not JSON: keep the generic words */
     }
-    if (response.status === 401 && !options.quiet401) onUnauthorised();
+    if (response.status === 401 && !options.quiet401) {
+      const message = endMessage;
+      endMessage = undefined;
+      onUnauthorised(message);
+    }
     throw new ApiError(response.status, code, words(response.status, code, message));
   }
   if (response.status === 204) return undefined as T;

@@ -84,7 +84,7 @@ async function route(): Promise<void> {
 }
 
 window.addEventListener("hashchange", () => void route());
-whenUnauthorised(() => {
-  if (session) void start("Your session has ended. Please log in again.");
+whenUnauthorised((message) => {
+  if (session) void start(message ?? "Your session has ended. Please log in again.");
 });
 void start();

@@ -328,6 +328,10 @@ pub enum StoreRequest {
         /// The new, temporary password.
         password: String,
     },
+    /// This database's random id, made anew when a database is created or imported: state
+    /// kept outside the database and keyed by its record ids (svc-web's sessions, API tokens
+    /// and second factors) is valid only for the id it was made under. Protocol 19.
+    DatabaseId,
 }
 
 /// What a change did.
@@ -369,6 +373,7 @@ impl StoreRequest {
                 | Self::ListAudit
                 | Self::GetOmm(_)
                 | Self::GetServedConfig(_)
+                | Self::DatabaseId
         )
     }
 }
@@ -494,6 +499,8 @@ pub enum StoreResponse {
     Omm(Omm),
     /// What an OMM was last served, if anything.
     ServedConfig(Option<String>),
+    /// The answer to [`StoreRequest::DatabaseId`].
+    DatabaseId(u64),
 }
 
 impl StoreResponse {

@@ -3,7 +3,7 @@
 // certificate, and the database (export, import with the restart and the OMMs' resync as
 // progress) and the system dump.
 
-import { call, get } from "../api";
+import { call, endSession, get, sessionWillEnd } from "../api";
 import { act, checkbox, confirmThen, Dialog, download, field, h, input, Notice, Progress, section, select, when, writeButton } from "../dom";
 import type { Pane } from "./index";
 
@@ -42,6 +42,10 @@ export function upload(method: string, url: string, body: Blob, csrf: string, pr
     x.send(body);
   });
 }
+
+/** What the login page says after a database import. */
+const IMPORT_ENDED_SESSIONS =
+  "The database was imported. Every session, API token and authenticator enrolment made before it has ended: log in with an account of the imported database.";
 
 /** Waits, with progress, until the MOM answers again and its OMMs are linked. */
 export async function waitForResync(progress: Progress, seconds = 120): Promise<void> {
@@ -270,6 +274,7 @@ function databaseSection(): HTMLElement {
         progress.set("Uploading…", 0, f.size);
         const r = await upload("POST", `/database/import${foreign ? "?confirm_foreign_identity=true" : ""}`, f, session.csrf_token, (sent, total) => progress.set(`Uploading: ${Math.round((sent / Math.max(1, total)) * 100)} %`, sent, total));
         progress.set(`Imported revision ${r.revision}; the services restart…`);
+        sessionWillEnd(IMPORT_ENDED_SESSIONS);
       } catch (e: any) {
         progress.hide();
         if (e.code === "foreign_identity") {
@@ -279,6 +284,9 @@ function databaseSection(): HTMLElement {
         throw e;
       }
       await waitForResync(progress);
+      // The import ended every session, API token and authenticator enrolment (account
+      // ids may name other accounts in the imported database).
+      endSession(IMPORT_ENDED_SESSIONS);
     }, "Database imported.");
   };
   const dump = h("button", { type: "button" }, "Download system dump");
