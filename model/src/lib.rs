@@ -52,3 +52,27 @@ pub fn now() -> Timestamp {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// Unix seconds as an RFC 3339 UTC time ("2026-12-07T01:20:19Z"), for texts an
+/// administrator reads (health states, event texts); the number itself when out of range.
+#[must_use]
+pub fn time_text(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn times_are_shown_as_times() {
+        assert_eq!(super::time_text(1_796_602_873), "2026-12-07T00:21:13Z");
+        assert_eq!(super::time_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::time_text(u64::MAX), u64::MAX.to_string());
+    }
+}

@@ -393,12 +393,13 @@ fn daemon(cli: &Cli, config: &Config) -> Result<i32, String> {
         if root {
             // Development mode keeps every file owned by whoever runs it, so it cannot drop
             // to the service users; as root that means no privilege separation at all.
-            println!("  WARNING: running as root in development mode: every service runs as root, without its sandbox.");
+            println!("  WARNING: running as root in development mode: every service runs as root, with no user of its own");
+            println!("           (seccomp and Landlock still confine each one).");
             println!(
                 "           Production mode (without --dev) runs each service as its own user."
             );
             tracing::warn!(
-                "development mode as root: every service runs as root, without its sandbox"
+                "development mode as root: every service runs as root, with no user of its own (seccomp and Landlock still confine each one)"
             );
         }
     }
@@ -477,7 +478,9 @@ fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) 
             let served = match name.as_str() {
                 "https" => format!("https://{addr}/ (svc-web)"),
                 "http" => format!("{addr} (redirects to HTTPS)"),
-                _ => format!("{addr} (bound; no service serves it yet)"),
+                "maxi" => format!("{addr} (MAXI over TLS, svc-maxi)"),
+                "maxi-debug" => format!("{addr} (plain MAXI for debugging, svc-maxi)"),
+                other => format!("{addr} (for the extra service {other})"),
             };
             println!("  {name:<7}  {served}");
         }

@@ -27,7 +27,7 @@ pub fn key(seq: u64) -> Vec<u8> {
 ///
 /// # Errors
 /// [`StoreError::Storage`].
-pub fn list<T: lmdb::Transaction>(
+pub fn list<T: crate::storage::Txn>(
     view: &crate::storage::View<'_, T>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
     let mut out = Vec::new();

@@ -98,7 +98,9 @@ impl Store {
                 severity: Some(Severity::Error),
                 reason: format!(
                     "Database writes fail since {}: {} ({} refused); free disk space",
-                    o.since, o.error, o.refused
+                    model::time_text(o.since),
+                    o.error,
+                    o.refused
                 ),
             },
         };

@@ -69,7 +69,8 @@ impl WriteHealth {
                     o.told = now;
                     Action::Journal(format!(
                         "database writes still fail: {error} ({} refused since {})",
-                        o.refused, o.since
+                        o.refused,
+                        model::time_text(o.since)
                     ))
                 } else {
                     Action::Nothing

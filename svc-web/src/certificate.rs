@@ -106,13 +106,7 @@ impl std::error::Error for CertError {}
 /// Unix seconds as an RFC 3339 UTC time.
 #[must_use]
 pub fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
+    u64::try_from(secs).map_or_else(|_| secs.to_string(), model::time_text)
 }
 
 /// Colon-separated upper-case hex of the SHA-256 of `der`.
