@@ -123,6 +123,24 @@ pub enum SettingsAction {
         #[arg(long)]
         system_name: Option<String>,
     },
+    /// Put the TLS settings back: every level's default cipher list, and the level given
+    /// (High when none). The way back when a cipher list locks every client out.
+    TlsDefaults {
+        /// The security level to use.
+        #[arg(long, value_enum, default_value = "high")]
+        level: Level,
+    },
+}
+
+/// TLS security levels as the admin guide names them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Level {
+    /// TLS 1.3 preferred, TLS 1.2 with ECDHE AES-GCM, no session resumption.
+    High,
+    /// High's suites with session resumption.
+    Medium,
+    /// Every suite the MOM offers.
+    Legacy,
 }
 
 pub(crate) fn fail(e: &str) -> i32 {
@@ -375,6 +393,30 @@ pub async fn settings(socket: &Path, action: &SettingsAction) -> i32 {
             match request(socket, StoreRequest::PutSettings(settings)).await {
                 Ok(_) => {
                     println!("settings saved; connected OMMs receive them now");
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        SettingsAction::TlsDefaults { level } => {
+            settings.tls_level = match level {
+                Level::High => model::TlsSecurityLevel::High,
+                Level::Medium => model::TlsSecurityLevel::Medium,
+                Level::Legacy => model::TlsSecurityLevel::Legacy,
+            };
+            for choice in [
+                &mut settings.ciphers_high,
+                &mut settings.ciphers_medium,
+                &mut settings.ciphers_legacy,
+            ] {
+                *choice = model::CipherChoice {
+                    use_defaults: true,
+                    custom: String::new(),
+                };
+            }
+            match request(socket, StoreRequest::PutSettings(settings)).await {
+                Ok(_) => {
+                    println!("TLS settings back to the defaults of level {level:?}; new connections and each OMM link's next connect use them");
                     0
                 }
                 Err(e) => fail(&e),

@@ -421,7 +421,7 @@ impl Tx<'_, '_> {
             enabled: new.enabled,
             read: true,
             write: new.write,
-            must_change_password: false,
+            must_change_password: new.must_change_password,
         };
         self.put_account(&account)?;
         self.changed(Entity::Account, id, ChangeOp::Put);
@@ -439,7 +439,7 @@ impl Tx<'_, '_> {
                 return Err(invalid("password must differ from the old password"));
             }
             account.password_hash = hash_password(&password)?;
-            account.must_change_password = false;
+            account.must_change_password = update.must_change_password.unwrap_or(false);
         }
         if let Some(enabled) = update.enabled {
             account.enabled = enabled;

@@ -105,6 +105,7 @@ fn account_names_are_unique_and_disabled_accounts_cannot_log_in() {
             password: "Adm1n!strator".into(),
             enabled: false,
             write: false,
+            must_change_password: false,
         })
     };
     let id = created(store.write(new("admin-1")).unwrap());

@@ -1,6 +1,11 @@
 //! API tokens for scripts: a random secret shown once, bound to an account and acting with
 //! that account's permissions (checked at every use, so a disabled account's tokens stop
-//! working), revocable. Only the SHA-256 of each token is kept, in `api-tokens.json`.
+//! working), revocable by the account and by administrators. Only the SHA-256 of each token
+//! is kept, in `api-tokens.json`.
+//!
+//! A token lives [`LIFETIME`] at most (a token saved before expiry existed counts from its
+//! creation), is revoked with every password change of its account (own or by an
+//! administrator), and cannot make tokens: only a logged-in session can.
 
 use crate::persist::StateFile;
 use crate::sessions::{random_token, token_hash};
@@ -8,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 /// Tokens kept at most per account.
 pub const MAX_PER_ACCOUNT: usize = 20;
+/// How long a token acts at most (90 days).
+pub const LIFETIME: u64 = 90 * 24 * 3600;
 
 /// One token as the API lists it (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,6 +27,22 @@ pub struct TokenInfo {
     pub name: String,
     /// When it was made (Unix seconds).
     pub created: u64,
+    /// When it stops acting (Unix seconds).
+    #[serde(default)]
+    pub expires: u64,
+}
+
+impl TokenInfo {
+    /// When it stops acting: its expiry, or [`LIFETIME`] after its creation for a token
+    /// saved before expiry existed.
+    #[must_use]
+    pub fn expiry(&self) -> u64 {
+        if self.expires == 0 {
+            self.created.saturating_add(LIFETIME)
+        } else {
+            self.expires
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +96,7 @@ impl ApiTokens {
             account_id,
             name: name.to_owned(),
             created: now,
+            expires: now.saturating_add(LIFETIME),
         };
         self.saved.tokens.push(Stored {
             info: info.clone(),
@@ -82,14 +106,14 @@ impl ApiTokens {
         Ok((secret, info))
     }
 
-    /// The account a secret acts as.
+    /// The account a secret acts as at `now` (none once it expired).
     #[must_use]
-    pub fn account_of(&self, secret: &str) -> Option<u32> {
+    pub fn account_of(&self, secret: &str, now: u64) -> Option<u32> {
         let hash = token_hash(secret);
         self.saved
             .tokens
             .iter()
-            .find(|t| t.hash == hash)
+            .find(|t| t.hash == hash && t.info.expiry() > now)
             .map(|t| t.info.account_id)
     }
 
@@ -131,7 +155,7 @@ impl ApiTokens {
         Ok(n)
     }
 
-    /// Revokes every token of an account (it was deleted).
+    /// Revokes every token of an account (it was deleted, or its password changed).
     ///
     /// # Errors
     /// A message when the table cannot be written.
@@ -152,13 +176,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_stops_acting_when_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tokens = ApiTokens::load(StateFile::new(dir.path(), "t.json"));
+        let (secret, info) = tokens.create(3, "backup", 1000).unwrap();
+        assert_eq!(info.expires, 1000 + LIFETIME);
+        assert_eq!(tokens.account_of(&secret, 1000 + LIFETIME - 1), Some(3));
+        assert_eq!(tokens.account_of(&secret, 1000 + LIFETIME), None);
+        let old = TokenInfo { expires: 0, ..info };
+        assert_eq!(
+            old.expiry(),
+            1000 + LIFETIME,
+            "a token saved before expiry existed"
+        );
+    }
+
+    #[test]
     fn tokens_act_for_their_account_are_capped_and_revocable() {
         let dir = std::env::temp_dir().join(format!("svc-web-tokens-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut tokens = ApiTokens::load(StateFile::new(&dir, "api-tokens.json"));
         let (secret, info) = tokens.create(7, "first", 1).unwrap();
-        assert_eq!(tokens.account_of(&secret), Some(7));
+        assert_eq!(tokens.account_of(&secret, 1), Some(7));
         for i in 1..MAX_PER_ACCOUNT {
             tokens.create(7, &format!("t{i}"), 1).unwrap();
         }
@@ -172,7 +212,7 @@ mod tests {
             "not another account's token"
         );
         assert!(tokens.revoke(7, info.id).unwrap());
-        assert_eq!(tokens.account_of(&secret), None);
+        assert_eq!(tokens.account_of(&secret, 1), None);
         let reloaded = ApiTokens::load(StateFile::new(&dir, "api-tokens.json"));
         assert_eq!(reloaded.list(7).len(), MAX_PER_ACCOUNT - 1);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -89,7 +89,7 @@ impl FromRequestParts<Arc<App>> for LoggedIn {
                 .tokens
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .account_of(secret)
+                .account_of(secret, unix_now())
                 .ok_or_else(|| {
                     ApiError::unauthorized("invalid_token", "the API token is unknown or revoked")
                 })?;

@@ -16,8 +16,11 @@ use std::time::Duration;
 pub const COOKIE: &str = "mom_session";
 /// How often a changed idle clock is written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
-/// Sessions kept at most; the oldest goes first.
+/// Sessions kept at most.
 pub const MAX_SESSIONS: usize = 1000;
+/// Sessions one account keeps at most; its own least recently used goes first, so logins
+/// of one account never end another account's session.
+pub const MAX_PER_ACCOUNT: usize = 16;
 
 /// One logged-in browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,11 +120,29 @@ impl Sessions {
         now: u64,
     ) -> Result<(String, Session), String> {
         self.expire(now);
-        while self.saved.sessions.len() >= MAX_SESSIONS {
+        // The account's own least recently used session makes room; when the table is
+        // full, the account with the most sessions gives one up.
+        loop {
+            let mut per_account: HashMap<u32, usize> = HashMap::new();
+            for s in self.saved.sessions.values() {
+                *per_account.entry(s.account_id).or_default() += 1;
+            }
+            let own = per_account.get(&account_id).copied().unwrap_or(0);
+            let victim_account = if own >= MAX_PER_ACCOUNT {
+                account_id
+            } else if self.saved.sessions.len() >= MAX_SESSIONS {
+                match per_account.iter().max_by_key(|(_, n)| **n) {
+                    Some((id, _)) => *id,
+                    None => break,
+                }
+            } else {
+                break;
+            };
             let oldest = self
                 .saved
                 .sessions
                 .iter()
+                .filter(|(_, s)| s.account_id == victim_account)
                 .min_by_key(|(_, s)| s.last_seen)
                 .map(|(k, _)| k.clone());
             match oldest {
@@ -250,6 +271,25 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn logins_of_one_account_never_end_another_accounts_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(3600),
+            absolute: Duration::from_secs(36_000),
+        };
+        let mut table = Sessions::load(StateFile::new(dir.path(), "s.json"), timeouts, 100);
+        let (admin, _) = table.create(0, "192.0.2.1".into(), 100).unwrap();
+        for i in 0..1000 {
+            table.create(7, "192.0.2.2".into(), 101 + i).unwrap();
+        }
+        assert!(
+            table.touch(&admin, 2000).is_some(),
+            "the administrator's session stays"
+        );
+        assert_eq!(table.len(), 1 + MAX_PER_ACCOUNT);
     }
 
     #[test]

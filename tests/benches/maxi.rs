@@ -74,6 +74,7 @@ fn main() {
         password: ACCOUNT.1.into(),
         enabled: true,
         write: true,
+        must_change_password: false,
     }));
     assert!(matches!(created, StoreResponse::Created(_)), "{created:?}");
     let maxi_pid = mom

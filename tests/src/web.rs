@@ -514,6 +514,27 @@ impl Web {
         answer
     }
 
+    /// The first login of an account an administrator made: logs in with `temporary` and
+    /// replaces it with `next`, as the MOM requires; the session is kept.
+    ///
+    /// # Panics
+    /// When either step is refused.
+    pub fn login_replacing(&mut self, name: &str, temporary: &str, next: &str) {
+        let login = self.login(name, temporary);
+        assert_eq!(login.status, 200, "{}", login.text);
+        assert_eq!(
+            login.json["password_change_required"], true,
+            "{}",
+            login.text
+        );
+        let changed = self.send(
+            "POST",
+            "/api/v1/session/password",
+            Some(&serde_json::json!({"old_password": temporary, "new_password": next})),
+        );
+        assert_eq!(changed.status, 204, "{}", changed.text);
+    }
+
     /// Keeps the session of a successful login answer.
     pub fn take_session(&mut self, answer: &Answer) {
         let set = answer.header("set-cookie");

@@ -28,6 +28,7 @@ fn account(mom: &Mom, (name, password): (&str, &str), write: bool, enabled: bool
         password: password.into(),
         enabled,
         write,
+        must_change_password: false,
     }));
     assert!(matches!(answer, StoreResponse::Created(_)), "{answer:?}");
 }

@@ -48,6 +48,7 @@ fn mitel_ommclient2_reads_records_that_live_on_omms_and_every_call_works_unchang
         password: "Blue.Whale-2024".into(),
         enabled: true,
         write: true,
+        must_change_password: false,
     }));
     assert!(matches!(created, StoreResponse::Created(_)), "{created:?}");
     for i in 1..=2 {

@@ -944,7 +944,7 @@ fn bad_provisioning_input_gets_a_clear_error_and_changes_nothing() {
     );
     assert_eq!(account.status, 201, "{}", account.text);
     let mut viewer = Web::new(mom.listener("https"), Offer::Any);
-    assert_eq!(viewer.login("viewer", "Gelb.Fisch77").status, 200);
+    viewer.login_replacing("viewer", "Gelb.Fisch77", "Gelb.Fisch78x");
     assert_eq!(viewer.get("/api/v1/provisioning/lint").status, 200);
     assert_eq!(
         put_text(&viewer, "/api/v1/provisioning/template", b"x").code(),

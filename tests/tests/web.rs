@@ -195,7 +195,14 @@ fn a_read_only_account_reads_everything_and_writes_nothing() {
     let uid = user.json["id"].as_u64().unwrap();
 
     let mut viewer = Web::new(_mom.listener("https"), Offer::Any);
-    assert_eq!(viewer.login("viewer", "Lesen#2024x").status, 200);
+    // Made by an administrator: its user replaces the password at the first login.
+    let first = viewer.login("viewer", "Lesen#2024x");
+    assert_eq!(
+        viewer.get("/api/v1/users").code(),
+        "password_change_required"
+    );
+    assert_eq!(first.json["password_change_required"], true);
+    viewer.login_replacing("viewer", "Lesen#2024x", "Lesen#2025y");
     for path in [
         "/api/v1/health",
         "/api/v1/settings",
@@ -411,6 +418,7 @@ fn logins_in_flight_count_against_the_throttle_over_http1_and_http2_streams() {
             password: "Blue.Whale-2024".into(),
             enabled: true,
             write: true,
+            must_change_password: false,
         },
     ));
     assert!(matches!(
@@ -595,6 +603,19 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
         "nothing changed"
     );
 
+    // A list with no suite the MOM's certificate (ECDSA) can use would end every
+    // handshake: refused, naming why.
+    let unusable = web.send(
+        "PATCH",
+        "/api/v1/settings",
+        Some(&json!({"tls_level": "Legacy", "ciphers_legacy": {"use_defaults": false, "custom": "ECDHE-RSA-AES128-GCM-SHA256"}})),
+    );
+    assert_eq!((unusable.status, unusable.code()), (422, "cipher"));
+    assert!(
+        unusable.message().contains("certificate"),
+        "{}",
+        unusable.text
+    );
     let legacy = web.send(
         "PATCH",
         "/api/v1/settings",
@@ -643,6 +664,22 @@ fn a_security_level_change_reaches_new_connections_and_not_open_ones() {
         200,
         "the open connection was kept"
     );
+
+    // The console's way back to the defaults.
+    assert_eq!(
+        web.send(
+            "PATCH",
+            "/api/v1/settings",
+            Some(&json!({"tls_level": "Medium", "ciphers_medium": {"use_defaults": false, "custom": "TLS_AES_128_GCM_SHA256"}}))
+        )
+        .status,
+        200
+    );
+    let reset = mom.cli(&["settings", "tls-defaults"]);
+    assert!(reset.status.success(), "{reset:?}");
+    let settings = web.get("/api/v1/settings").json;
+    assert_eq!(settings["tls_level"], "High");
+    assert_eq!(settings["ciphers_medium"]["use_defaults"], true);
 }
 
 #[test]
@@ -883,12 +920,65 @@ fn a_second_factor_and_api_tokens() {
         200,
         "no CSRF for tokens"
     );
+    // A token cannot make tokens; it expires; an administrator sees and revokes it.
     assert_eq!(
-        web.send("DELETE", &format!("/api/v1/session/tokens/{id}"), None)
+        bearer(
+            "POST",
+            "/api/v1/session/tokens",
+            Some(json!({"name": "from a token"}))
+        )
+        .code(),
+        "token_cannot_make_tokens"
+    );
+    let listed = web.get("/api/v1/accounts/0/tokens").json;
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .expect("listed for administrators")
+        .clone();
+    assert_eq!(
+        entry["expires"].as_u64().unwrap() - entry["created"].as_u64().unwrap(),
+        90 * 24 * 3600
+    );
+    assert_eq!(
+        web.send("DELETE", &format!("/api/v1/accounts/0/tokens/{id}"), None)
             .status,
         204
     );
     assert_eq!(bearer("GET", "/api/v1/users", None).code(), "invalid_token");
+    assert_eq!(
+        web.send("DELETE", &format!("/api/v1/session/tokens/{id}"), None)
+            .code(),
+        "not_found"
+    );
+
+    // A password change revokes the account's tokens.
+    let token = web.send(
+        "POST",
+        "/api/v1/session/tokens",
+        Some(&json!({"name": "nightly"})),
+    );
+    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        script
+            .send_with_token("GET", "/api/v1/users", &secret, None)
+            .status,
+        200
+    );
+    let changed = web.send(
+        "POST",
+        "/api/v1/session/password",
+        Some(&json!({"old_password": PASSWORD, "new_password": "Neues.Pass#2025"})),
+    );
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    assert_eq!(
+        script
+            .send_with_token("GET", "/api/v1/users", &secret, None)
+            .code(),
+        "invalid_token"
+    );
 }
 
 #[test]
@@ -1112,7 +1202,7 @@ fn an_import_leaves_no_session_token_or_second_factor_acting_as_another_account(
         .unwrap();
     assert_eq!(viewer_id, boss.json["id"].as_u64().unwrap(), "the same id");
     let mut viewer = Web::new(b.listener("https"), Offer::Any);
-    assert_eq!(viewer.login("viewer", "Lesen#2024x").status, 200);
+    viewer.login_replacing("viewer", "Lesen#2024x", "Lesen#2025y");
     let token = viewer.send(
         "POST",
         "/api/v1/session/tokens",
@@ -1160,7 +1250,7 @@ fn an_import_leaves_no_session_token_or_second_factor_acting_as_another_account(
     }
     // The imported administrator logs in with the imported password; nobody else was made.
     let mut boss = Web::new(b.listener("https"), Offer::Any);
-    assert_eq!(boss.login("boss", "Chef#2024xy").status, 200);
+    boss.login_replacing("boss", "Chef#2024xy", "Chef#2025yz");
     let accounts = boss.get("/api/v1/accounts").text;
     assert!(!accounts.contains("intruder"), "{accounts}");
     let log = boss.get("/api/v1/event-log").text;

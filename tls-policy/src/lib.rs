@@ -322,6 +322,17 @@ impl Policy {
         Ok(config)
     }
 
+    /// Whether a server with a key of `algorithm` can complete a handshake under this
+    /// policy: a TLS 1.3 suite works with any key, a TLS 1.2 suite only with its own kind
+    /// (ECDHE-ECDSA with an ECDSA or Ed25519 key, ECDHE-RSA with an RSA key).
+    #[must_use]
+    pub fn usable_with(&self, algorithm: rustls::SignatureAlgorithm) -> bool {
+        self.suites.iter().any(|s| match s.suite {
+            SupportedCipherSuite::Tls13(_) => true,
+            SupportedCipherSuite::Tls12(_) => s.suite.usable_for_signature_algorithm(algorithm),
+        })
+    }
+
     /// Whether connections under this policy resume sessions ([`resumes_sessions`]).
     #[must_use]
     pub fn resumes_sessions(&self) -> bool {

@@ -47,6 +47,19 @@ fn every_default_list_parses_and_every_level_offers_tls12_ecdhe_aes_gcm() {
 }
 
 #[test]
+fn a_list_must_fit_the_certificates_key() {
+    use rustls::SignatureAlgorithm as A;
+    let rsa_only = parse(TlsSecurityLevel::Medium, "ECDHE-RSA-AES128-GCM-SHA256").unwrap();
+    assert!(rsa_only.usable_with(A::RSA));
+    assert!(!rsa_only.usable_with(A::ECDSA));
+    let ecdsa_only = parse(TlsSecurityLevel::Medium, "ECDHE-ECDSA-AES256-GCM-SHA384").unwrap();
+    assert!(ecdsa_only.usable_with(A::ECDSA) && ecdsa_only.usable_with(A::ED25519));
+    assert!(!ecdsa_only.usable_with(A::RSA));
+    let tls13 = parse(TlsSecurityLevel::High, "TLS_AES_128_GCM_SHA256").unwrap();
+    assert!(tls13.usable_with(A::RSA) && tls13.usable_with(A::ECDSA));
+}
+
+#[test]
 fn a_custom_list_keeps_its_order_and_drops_repeats() {
     let policy = parse(
         TlsSecurityLevel::Medium,

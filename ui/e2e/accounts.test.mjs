@@ -86,7 +86,8 @@ test("the default account cannot be deleted; another is deleted after confirmati
 
 test("a read-only account sees the controls it cannot use as disabled and changes nothing", async () => {
   const ro = await H.newPage(browser);
-  await H.login(ro, mom, "viewer", "Green.Heron-77");
+  // Made by an administrator: its user replaces the password at the first login.
+  await H.loginReplacingPassword(ro, mom, "viewer", "Green.Heron-77", "Grey.Heron-78x");
   await ro.getByText("viewer (read-only)").waitFor();
   const before = await api.get("/settings");
   const disabled = async (pane, names) => {

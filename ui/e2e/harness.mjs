@@ -183,6 +183,21 @@ export async function login(page, mom, name = "mom", password = PASSWORD) {
   await page.getByRole("navigation", { name: "Configuration panes" }).waitFor();
 }
 
+/** The first login of an account an administrator made: its password must be replaced
+ * (by `next`) before the panes open. */
+export async function loginReplacingPassword(page, mom, name, temporary, next) {
+  await page.goto(`${mom.url}/`);
+  await page.getByLabel("Account").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(temporary);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Change your password" }).waitFor();
+  await page.getByLabel("Current password").fill(temporary);
+  await page.getByLabel("New password", { exact: true }).fill(next);
+  await page.getByLabel("Repeat the new password").fill(next);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByRole("navigation", { name: "Configuration panes" }).waitFor();
+}
+
 /** Opens a pane from the navigation. */
 export async function openPane(page, title) {
   await page.getByRole("navigation", { name: "Configuration panes" }).getByRole("link", { name: title, exact: true }).click();

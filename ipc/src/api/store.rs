@@ -33,6 +33,9 @@ pub struct NewAccount {
     pub enabled: bool,
     /// Write permission.
     pub write: bool,
+    /// The password must be changed at the first login (true when an administrator made
+    /// the account: the password is the administrator's, not its user's). Protocol 20.
+    pub must_change_password: bool,
 }
 
 /// Changes to an existing account; `None` leaves a field as it is.
@@ -48,6 +51,10 @@ pub struct AccountUpdate {
     pub enabled: Option<bool>,
     /// Write permission.
     pub write: Option<bool>,
+    /// With a new password: whether it must be changed at the next login (`Some(true)`
+    /// when an administrator sets another account's password); `None` clears it.
+    /// Protocol 20.
+    pub must_change_password: Option<bool>,
 }
 
 /// Store requests. Append-only; bump `PROTO_VERSION` on any change.

@@ -110,6 +110,8 @@ pub async fn create(
             password: new.password,
             enabled: new.enabled,
             write: new.write,
+            // The administrator chose the password: its user replaces it at the first login.
+            must_change_password: true,
         }))
         .await?
     {
@@ -187,8 +189,18 @@ pub async fn edit(
         password: edit.password.clone(),
         enabled: edit.enabled,
         write: edit.write,
+        // Another account's password set by an administrator must be replaced by its user.
+        must_change_password: edit.password.as_ref().map(|_| id != who.account.id),
     }))
     .await?;
+    if edit.password.is_some() {
+        // A new password ends the account's API tokens too.
+        app.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .revoke_all(id)
+            .map_err(ApiError::internal)?;
+    }
     if edit.password.is_some() || edit.enabled == Some(false) {
         let keep = match (&who.credential, id == who.account.id) {
             (crate::auth::Credential::Session(t), true) => Some(t.as_str()),
@@ -258,5 +270,56 @@ pub async fn delete(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove(id);
     tracing::info!(account = %who.account.name, deleted = id, "account deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An account's API tokens (administrators see every account's).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/tokens", tag = "accounts", params(("id" = u32, Path)),
+    responses((status = 200, body = [crate::api_tokens::TokenInfo]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn tokens(
+    State(app): State<Arc<App>>,
+    _: Writer,
+    Path(id): Path<u32>,
+) -> ApiResult<Json<Vec<crate::api_tokens::TokenInfo>>> {
+    app.account(id).await?;
+    Ok(Json(
+        app.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .list(id),
+    ))
+}
+
+/// Revokes one API token of an account (an administrator revoking another's).
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/tokens/{token}", tag = "accounts",
+    params(("id" = u32, Path), ("token" = u32, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_token(
+    State(app): State<Arc<App>>,
+    Writer(who): Writer,
+    Path((id, token)): Path<(u32, u32)>,
+) -> ApiResult<StatusCode> {
+    let target = app.account(id).await?;
+    let revoked = app
+        .tokens
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .revoke(id, token)
+        .map_err(ApiError::internal)?;
+    if !revoked {
+        return Err(ApiError::not_found(format!(
+            "account {id} has no API token {token}"
+        )));
+    }
+    tracing::info!(account = %who.account.name, of = %target.name, token, "API token revoked");
+    audit::record(
+        &app,
+        &who,
+        "accounts.revoke_token",
+        format!("account {id} token {token}"),
+        audit::NONE,
+        audit::NONE,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

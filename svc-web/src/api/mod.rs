@@ -76,6 +76,8 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(sy::version))
         .routes(routes!(a::list, a::create))
         .routes(routes!(a::edit, a::delete))
+        .routes(routes!(a::tokens))
+        .routes(routes!(a::revoke_token))
         .routes(routes!(omms::list, omms::create, omms::multi_edit))
         .routes(routes!(omms::get, omms::edit, omms::delete))
         .routes(routes!(p::get_template, p::put_template))

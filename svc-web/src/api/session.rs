@@ -494,6 +494,11 @@ pub async fn change_own_password(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove_account(who.account.id, keep)
         .map_err(ApiError::internal)?;
+    app.tokens
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .revoke_all(who.account.id)
+        .map_err(ApiError::internal)?;
     tracing::info!(account = %who.account.name, source = %who.source.ip(), "password changed");
     crate::audit::record(
         &app,
@@ -632,6 +637,12 @@ pub async fn create_token(
     Caller(who): Caller,
     Body(new): Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    if matches!(who.credential, Credential::Token) {
+        return Err(ApiError::forbidden(
+            "token_cannot_make_tokens",
+            "an API token cannot make API tokens; log in to make one",
+        ));
+    }
     if new.name.trim().is_empty()
         || new.name.chars().count() > 64
         || new.name.chars().any(char::is_control)

@@ -94,6 +94,7 @@ pub async fn edit_settings(
     let current = app.settings().await?;
     let edited: Settings = patch(&current, changes)?;
     check_settings(&edited)?;
+    check_against_certificate(&app, &edited)?;
     app.done(StoreRequest::PutSettings(edited)).await?;
     let saved = app.settings().await?;
     apply_tls_settings(&app, &saved);
@@ -119,6 +120,25 @@ fn check_settings(settings: &Settings) -> ApiResult<()> {
             format!("level {level:?}: {e}"),
         )
     })
+}
+
+/// Refuses settings whose level in force offers no suite the MOM's certificate can use:
+/// every handshake would fail (the UI too), and only the CLI could undo it.
+fn check_against_certificate(app: &App, settings: &Settings) -> ApiResult<()> {
+    let (policy, _) = tls_policy::from_settings(settings);
+    let algorithm = app.tls.certified().key.key.algorithm();
+    if policy.usable_with(algorithm) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "cipher",
+        format!(
+            "level {:?}: no suite in {} can be used with the MOM's certificate (a {algorithm:?} key); add a TLS 1.3 suite or one for that key",
+            policy.level,
+            policy.list()
+        ),
+    ))
 }
 
 /// Puts the settings' security level in force for new connections.
@@ -279,6 +299,19 @@ pub async fn upload_certificate(
                 e.to_string(),
             )
         })?;
+    let algorithm = certified.key.key.algorithm();
+    let (policy, _) = tls_policy::from_settings(&app.settings().await?);
+    if !policy.usable_with(algorithm) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "certificate",
+            format!(
+                "no suite of security level {:?} ({}) can be used with this certificate's {algorithm:?} key; change the cipher list first",
+                policy.level,
+                policy.list()
+            ),
+        ));
+    }
     Ok(Json(install(&app, certified, &who).await?))
 }
 
