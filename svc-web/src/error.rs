@@ -18,6 +18,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds for a `Retry-After` header (429 and 503 answers that have one).
     pub retry_after: Option<u32>,
+    /// A `WWW-Authenticate` challenge (401 answers to HTTP authentication).
+    pub www_authenticate: Option<&'static str>,
 }
 
 /// The JSON body of every error answer.
@@ -38,6 +40,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            www_authenticate: None,
         }
     }
 
@@ -139,6 +142,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if let Some(challenge) = self.www_authenticate {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(challenge),
+            );
         }
         response
     }

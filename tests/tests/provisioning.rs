@@ -451,8 +451,13 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
     let (guesser, prober) = (intruder(1), intruder(2));
     let cfg = format!("/provisioning/omm-{one}/ipdect.cfg");
 
-    // ipdect.cfg: its own credentials only.
-    assert_eq!(omm.send_with("GET", &cfg, &[], Vec::new()).status, 401);
+    // ipdect.cfg: its own credentials only; a 401 carries its challenge.
+    let challenged = omm.send_with("GET", &cfg, &[], Vec::new());
+    assert_eq!(challenged.status, 401);
+    assert!(
+        challenged.header("www-authenticate").starts_with("Basic realm="),
+        "{challenged:?}"
+    );
     assert_eq!(
         guesser
             .send_with("GET", &cfg, &[basic("omm1", "wrong")], Vec::new())
@@ -732,6 +737,7 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
         Vec::new(),
     );
     assert_eq!(locked.status, 429, "locked even with the right password");
+    assert!(locked.header("retry-after").parse::<u64>().unwrap() >= 1);
     let real = anonymous(mom).send_with(
         "GET",
         &format!("/provisioning/omm-{two}/ipdect.cfg"),

@@ -45,6 +45,53 @@ pub struct Files {
     pub omm_upload_max: u64,
     /// Largest file an administrator may upload.
     pub admin_upload_max: u64,
+    /// Bytes reserved by uploads in progress, per OMM folder: parallel uploads share the
+    /// folder's quota instead of each seeing all of it.
+    reserved: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+}
+
+/// Room reserved in an OMM folder's quota for one upload; given back when dropped.
+struct Reservation {
+    table: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    folder: String,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut table = self
+            .table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = table.get_mut(&self.folder) {
+            *held = held.saturating_sub(self.bytes);
+            if *held == 0 {
+                table.remove(&self.folder);
+            }
+        }
+    }
+}
+
+impl Files {
+    /// Reserves up to `max` bytes of `quota` in `folder`, of which `used` are written;
+    /// `None` when nothing is left.
+    fn reserve(&self, folder: &str, quota: u64, used: u64, max: u64) -> Option<Reservation> {
+        let mut table = self
+            .reserved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = table.entry(folder.to_owned()).or_default();
+        let room = quota.saturating_sub(used).saturating_sub(*held).min(max);
+        if room == 0 {
+            return None;
+        }
+        *held += room;
+        Some(Reservation {
+            table: std::sync::Arc::clone(&self.reserved),
+            folder: folder.to_owned(),
+            bytes: room,
+        })
+    }
 }
 
 impl Files {
@@ -62,6 +109,7 @@ impl Files {
             omm_files: Folder::open(&state_dir.join("omm_files"))?,
             omm_upload_max,
             admin_upload_max,
+            reserved: std::sync::Arc::default(),
         };
         let stale = files.resources.remove_stale_uploads() + files.omm_files.remove_stale_uploads();
         if stale > 0 {
@@ -221,16 +269,39 @@ async fn omm_upload(
         .filter(|f| f.path != target)
         .map(|f| f.size)
         .sum();
-    let room = quota.saturating_sub(used).min(app.files.omm_upload_max);
-    if room == 0 {
+    // Room is reserved until the upload ends, so parallel uploads share the quota.
+    let Some(reservation) =
+        app.files
+            .reserve(&omm.cloud_id, quota, used, app.files.omm_upload_max)
+    else {
         return Err(ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "folder_full",
-            format!("the OMM's folder holds {used} bytes, its limit; delete old files first"),
+            format!("the OMM's folder holds {used} bytes and uploads in progress the rest of its limit; delete old files first"),
         ));
-    }
-    let size = write_body(&folder, &rel, body, room).await?;
+    };
+    let size = write_body(&folder, &rel, body, reservation.bytes).await?;
+    drop(reservation);
     app.metrics.provisioning("omm_upload");
     tracing::info!(omm = omm.id, path = %rel.path().display(), size, "OMM wrote a file into its folder");
     Ok(StatusCode::CREATED.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_uploads_share_a_folders_quota() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::open(dir.path(), 100, 1000).unwrap();
+        let a = files.reserve("7", 250, 0, 100).unwrap();
+        let b = files.reserve("7", 250, 0, 100).unwrap();
+        let c = files.reserve("7", 250, 0, 100).unwrap();
+        assert_eq!((a.bytes, b.bytes, c.bytes), (100, 100, 50));
+        assert!(files.reserve("7", 250, 0, 100).is_none(), "the quota is taken");
+        assert!(files.reserve("8", 250, 0, 100).is_some(), "another OMM's folder is not");
+        drop(a);
+        assert_eq!(files.reserve("7", 250, 0, 100).unwrap().bytes, 100);
+    }
 }

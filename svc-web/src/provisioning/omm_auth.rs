@@ -39,7 +39,9 @@ fn matches(omm: &Omm, user: &str, password: &str) -> bool {
 
 /// The answer to missing or wrong credentials: 401 with the challenge.
 fn challenge(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    let mut error = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    error.www_authenticate = Some("Basic realm=\"SIP-DECT MOM provisioning\", charset=\"UTF-8\"");
+    error
 }
 
 /// Checks the request's credentials against `omm` (`None`: no such OMM, which is answered
@@ -64,14 +66,14 @@ pub fn check(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(wait) = throttle.locked(&source, now) {
-        return Err(ApiError::new(
+        let secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
+        let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked",
-            format!(
-                "too many failed attempts; try again in {} s",
-                wait.as_secs() + 1
-            ),
-        ));
+            format!("too many failed attempts; try again in {secs} s"),
+        );
+        error.retry_after = Some(secs);
+        return Err(error);
     }
     let Some((user, password)) = basic(headers) else {
         // No credentials at all: the challenge, not a failure (a client may probe first).
