@@ -45,6 +45,42 @@ async fn timeout(request: Request, next: Next) -> Response {
     }
 }
 
+/// An HTTP/1.1 answer given before the request's body was read to its end (a refusal by
+/// size, login or permission) says `Connection: close`: hyper closes such a connection
+/// rather than read a body nobody wants, and the client must know not to send the next
+/// request on it.
+async fn close_if_body_unread(request: Request, next: Next) -> Response {
+    let has_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || request.headers().contains_key(header::TRANSFER_ENCODING);
+    if !has_body || request.version() != axum::http::Version::HTTP_11 {
+        return next.run(request).await;
+    }
+    let read = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (parts, body) = request.into_parts();
+    let mut data = body.into_data_stream();
+    let seen = Arc::clone(&read);
+    let tracked = futures_util::stream::poll_fn(move |cx| {
+        let next = futures_util::StreamExt::poll_next_unpin(&mut data, cx);
+        if matches!(next, std::task::Poll::Ready(None)) {
+            seen.store(true, std::sync::atomic::Ordering::Release);
+        }
+        next
+    });
+    let request = Request::from_parts(parts, axum::body::Body::from_stream(tracked));
+    let mut response = next.run(request).await;
+    if !read.load(std::sync::atomic::Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// The Content-Security-Policy: only the MOM's own assets, no framing, no plugins.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -127,6 +163,7 @@ pub fn build(app: Arc<App>) -> axum::Router {
         .route("/metrics", get(crate::monitoring::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(close_if_body_unread))
         .layer(axum::middleware::from_fn(timeout))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(

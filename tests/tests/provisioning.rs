@@ -455,7 +455,9 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
     let challenged = omm.send_with("GET", &cfg, &[], Vec::new());
     assert_eq!(challenged.status, 401);
     assert!(
-        challenged.header("www-authenticate").starts_with("Basic realm="),
+        challenged
+            .header("www-authenticate")
+            .starts_with("Basic realm="),
         "{challenged:?}"
     );
     assert_eq!(

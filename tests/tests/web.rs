@@ -511,6 +511,47 @@ fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
     assert!(mom.login("mom", "mom").is_some(), "it still checks logins");
 }
 
+/// The head of an HTTP/1.1 answer to `request` (sent as is on a new TLS connection).
+fn http1_head(https: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tls = mom_tests::web::raw_tls(https);
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = tls.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
+
+#[test]
+fn a_refusal_before_the_body_is_read_says_connection_close() {
+    let (mom, _web) = start();
+    let https = mom.listener("https");
+    let body = r#"{"name":"x"}"#;
+    // Not logged in: refused before the body is read.
+    let refused = http1_head(
+        https,
+        &format!("POST /api/v1/session/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+    );
+    assert!(refused.starts_with("http/1.1 401"), "{refused}");
+    assert!(refused.contains("connection: close"), "{refused}");
+    // A login reads its body: the connection may be kept.
+    let login = r#"{"name":"mom","password":"wrong"}"#;
+    let read = http1_head(
+        https,
+        &format!("POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}", login.len()),
+    );
+    assert!(read.starts_with("http/1.1 401"), "{read}");
+    assert!(!read.contains("connection: close"), "{read}");
+}
+
 #[test]
 fn http_redirects_and_https_speaks_http2_with_the_security_headers() {
     let (mom, web) = start();

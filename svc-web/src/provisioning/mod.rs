@@ -270,9 +270,9 @@ async fn omm_upload(
         .map(|f| f.size)
         .sum();
     // Room is reserved until the upload ends, so parallel uploads share the quota.
-    let Some(reservation) =
-        app.files
-            .reserve(&omm.cloud_id, quota, used, app.files.omm_upload_max)
+    let Some(reservation) = app
+        .files
+        .reserve(&omm.cloud_id, quota, used, app.files.omm_upload_max)
     else {
         return Err(ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -299,8 +299,14 @@ mod tests {
         let b = files.reserve("7", 250, 0, 100).unwrap();
         let c = files.reserve("7", 250, 0, 100).unwrap();
         assert_eq!((a.bytes, b.bytes, c.bytes), (100, 100, 50));
-        assert!(files.reserve("7", 250, 0, 100).is_none(), "the quota is taken");
-        assert!(files.reserve("8", 250, 0, 100).is_some(), "another OMM's folder is not");
+        assert!(
+            files.reserve("7", 250, 0, 100).is_none(),
+            "the quota is taken"
+        );
+        assert!(
+            files.reserve("8", 250, 0, 100).is_some(),
+            "another OMM's folder is not"
+        );
         drop(a);
         assert_eq!(files.reserve("7", 250, 0, 100).unwrap().bytes, 100);
     }
