@@ -103,6 +103,10 @@ pub enum Finish {
     /// Ended before an outcome (the client went away): counted like a failure, since the
     /// password may have been checked.
     Abandoned,
+    /// The password was right but the login needs more (the code of a second factor):
+    /// the slot is freed, nothing counted and nothing cleared, so asking again without a
+    /// code cannot reset the count of wrong codes.
+    Incomplete,
 }
 
 /// The account name a login names, as the store looks it up: without surrounding
@@ -265,6 +269,7 @@ impl Throttle {
                 None
             }
             Finish::Failure | Finish::Abandoned => self.count_login_failure([account, source], now),
+            Finish::Incomplete => None,
         }
     }
 
@@ -452,6 +457,12 @@ mod tests {
         let gone = t.begin("mom", ip, now).unwrap();
         assert_eq!(t.finish(gone, Finish::Abandoned, now), None);
         assert_eq!(t.keys[&Key::Source(ip)].failures, 2);
+        // One that needs a second factor counts nothing and clears nothing.
+        let half = t.begin("mom", ip, now).unwrap();
+        assert_eq!(t.finish(half, Finish::Incomplete, now), None);
+        assert_eq!(t.keys[&Key::Source(ip)].failures, 2);
+        assert_eq!(t.keys[&Key::account("mom")].failures, 1);
+        assert_eq!(t.keys[&Key::account("mom")].pending, 0);
     }
 
     #[test]

@@ -57,12 +57,14 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
             );
         }
         Ok(StoreResponse::Account(account)) => {
-            // The password was right; what follows is not a guess to count.
-            pass.finish(Finish::Success);
             if let Some(refusal) = second_factor_refusal(service, account.id).await {
+                // The password was right, but this is no complete login: nothing counted,
+                // nothing cleared (else MAXI could reset the count of wrong web codes).
+                pass.finish(Finish::Incomplete);
                 tracing::info!(account = %model::printable(&account.name), %source, "MAXI login refused: {refusal}");
                 return Outcome::Refused(refusal);
             }
+            pass.finish(Finish::Success);
             let access = if account.write {
                 Access::ReadWrite
             } else {

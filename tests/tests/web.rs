@@ -504,6 +504,8 @@ fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
     );
     // The stated ceiling (README): two checks at a time, about 19 MiB each.
     let ceiling_kb = idle + 96 * 1024;
+    let after = mom_tests::rss_kb(store_pid);
+    eprintln!("login flood: svc-store idle {idle} kB, peak {peak} kB, after {after} kB");
     assert!(
         peak < ceiling_kb,
         "svc-store peaked at {peak} kB, idle {idle} kB (ceiling {ceiling_kb} kB)"
@@ -1020,6 +1022,21 @@ fn a_second_factor_and_api_tokens() {
             .code(),
         "invalid_token"
     );
+
+    // Wrong codes count; asking again without a code (the right password) resets nothing.
+    let attempt = |code: Option<&str>| {
+        web.send(
+            "POST",
+            "/api/v1/session",
+            Some(&json!({"name": "mom", "password": "Neues.Pass#2025", "code": code})),
+        )
+    };
+    for _ in 0..4 {
+        assert_eq!(attempt(Some("000000")).code(), "wrong_code");
+    }
+    assert_eq!(attempt(None).code(), "second_factor_required");
+    assert_eq!(attempt(Some("000000")).code(), "wrong_code");
+    assert_eq!(attempt(Some("000000")).code(), "locked");
 }
 
 #[test]

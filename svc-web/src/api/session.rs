@@ -207,6 +207,7 @@ pub async fn login(
         .required(account.id);
     if needs_code {
         let Some(code) = request.code.as_deref().filter(|c| !c.is_empty()) else {
+            pass.finish(Finish::Incomplete);
             return Err(ApiError::unauthorized(
                 "second_factor_required",
                 "this account needs the current code of its authenticator app (field `code`)",
