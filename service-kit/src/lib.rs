@@ -7,13 +7,16 @@
 //! - [`confine`]: a seccomp filter and Landlock write rules, best effort;
 //! - [`supervision`]: the link to the supervisor: hello, `Ready`, and shutdown on request or
 //!   when the supervisor goes away;
-//! - [`listeners`]: the listening sockets the supervisor bound for the service.
+//! - [`listeners`]: the listening sockets the supervisor bound for the service;
+//! - [`tally`]: amounts held per key (connections per address, bytes per folder), given
+//!   back on drop.
 
 pub mod confine;
 pub mod listeners;
 pub mod logging;
 pub mod sandbox;
 pub mod supervision;
+pub mod tally;
 pub mod trace_file;
 
 /// Exit code for a sandbox or configuration problem: the supervisor must not restart-loop

@@ -46,7 +46,7 @@ pub struct Service {
     /// Clients logged in now.
     pub clients: AtomicUsize,
     /// Connections not logged in yet, by address.
-    pre_login: Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    pre_login: service_kit::tally::Tally<std::net::IpAddr>,
     throttle: Mutex<Throttle>,
     /// When each kind of remote-driven warning was last logged, and how many were held
     /// back since.
@@ -81,7 +81,7 @@ impl Service {
             interest: Default::default(),
             tls: RwLock::new(None),
             clients: AtomicUsize::new(0),
-            pre_login: Mutex::default(),
+            pre_login: service_kit::tally::Tally::default(),
             throttle: Mutex::default(),
             warned: Mutex::default(),
         }
@@ -192,8 +192,7 @@ pub const MAX_PRE_LOGIN_PER_ADDRESS: usize = 4;
 /// A connection's place among those not logged in yet: taken at accept, given back at a
 /// successful `Open` or when the connection ends.
 pub struct PreLogin {
-    service: Arc<Service>,
-    address: std::net::IpAddr,
+    _place: service_kit::tally::Held<std::net::IpAddr>,
 }
 
 /// Why no [`PreLogin`] place was free.
@@ -211,38 +210,17 @@ impl PreLogin {
     /// # Errors
     /// Which limit is reached.
     pub fn take(service: &Arc<Service>, address: std::net::IpAddr) -> Result<Self, PreLoginFull> {
-        let mut pre = service
+        service
             .pre_login
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let total: usize = pre.values().sum();
-        if total >= MAX_PRE_LOGIN {
-            return Err(PreLoginFull::All);
-        }
-        let here = pre.entry(address).or_default();
-        if *here >= MAX_PRE_LOGIN_PER_ADDRESS {
-            return Err(PreLoginFull::Address);
-        }
-        *here += 1;
-        Ok(Self {
-            service: Arc::clone(service),
-            address,
-        })
-    }
-}
-
-impl Drop for PreLogin {
-    fn drop(&mut self) {
-        let mut pre = self
-            .service
-            .pre_login
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = pre.get_mut(&self.address) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                pre.remove(&self.address);
-            }
-        }
+            .take(&address, |total, here| {
+                if total >= MAX_PRE_LOGIN as u64 {
+                    Err(PreLoginFull::All)
+                } else if here >= MAX_PRE_LOGIN_PER_ADDRESS as u64 {
+                    Err(PreLoginFull::Address)
+                } else {
+                    Ok(1)
+                }
+            })
+            .map(|place| Self { _place: place })
     }
 }

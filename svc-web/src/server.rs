@@ -221,52 +221,30 @@ impl Drop for Busy {
 
 /// Connections held per client address.
 #[derive(Debug, Default)]
-struct PerAddress {
-    counts: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
-}
+struct PerAddress(service_kit::tally::Tally<std::net::IpAddr>);
 
 /// One connection counted for its address until dropped.
-struct Held {
-    table: Arc<PerAddress>,
-    address: std::net::IpAddr,
-}
+type Held = service_kit::tally::Held<std::net::IpAddr>;
 
 impl PerAddress {
     /// Counts a connection of `address`, or `None` when it already holds
     /// [`Limits::max_per_address`], or [`Limits::light_use`] while the listener is crowded.
     fn hold(table: &Arc<Self>, address: std::net::IpAddr, limits: &Limits) -> Option<Held> {
-        let mut counts = table
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let total: usize = counts.values().sum();
-        let count = counts.entry(address).or_insert(0);
-        if *count >= limits.max_per_address
-            || (total >= limits.crowded && *count >= limits.light_use)
-        {
-            return None;
-        }
-        *count += 1;
-        Some(Held {
-            table: Arc::clone(table),
-            address,
-        })
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut counts = self
-            .table
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.address);
-            }
-        }
+        let (max, crowded, light) = (
+            limits.max_per_address as u64,
+            limits.crowded as u64,
+            limits.light_use as u64,
+        );
+        table
+            .0
+            .take(&address, |total, here| {
+                if here >= max || (total >= crowded && here >= light) {
+                    Err(())
+                } else {
+                    Ok(1)
+                }
+            })
+            .ok()
     }
 }
 

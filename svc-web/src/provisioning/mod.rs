@@ -47,50 +47,27 @@ pub struct Files {
     pub admin_upload_max: u64,
     /// Bytes reserved by uploads in progress, per OMM folder: parallel uploads share the
     /// folder's quota instead of each seeing all of it.
-    reserved: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    reserved: service_kit::tally::Tally<String>,
 }
 
-/// Room reserved in an OMM folder's quota for one upload; given back when dropped.
-struct Reservation {
-    table: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
-    folder: String,
-    bytes: u64,
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        let mut table = self
-            .table
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(held) = table.get_mut(&self.folder) {
-            *held = held.saturating_sub(self.bytes);
-            if *held == 0 {
-                table.remove(&self.folder);
-            }
-        }
-    }
-}
+/// Room reserved in an OMM folder's quota for one upload (`amount` bytes); given back
+/// when dropped.
+type Reservation = service_kit::tally::Held<String>;
 
 impl Files {
     /// Reserves up to `max` bytes of `quota` in `folder`, of which `used` are written;
     /// `None` when nothing is left.
     fn reserve(&self, folder: &str, quota: u64, used: u64, max: u64) -> Option<Reservation> {
-        let mut table = self
-            .reserved
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held = table.entry(folder.to_owned()).or_default();
-        let room = quota.saturating_sub(used).saturating_sub(*held).min(max);
-        if room == 0 {
-            return None;
-        }
-        *held += room;
-        Some(Reservation {
-            table: std::sync::Arc::clone(&self.reserved),
-            folder: folder.to_owned(),
-            bytes: room,
-        })
+        self.reserved
+            .take(&folder.to_owned(), |_, held| {
+                let room = quota.saturating_sub(used).saturating_sub(held).min(max);
+                if room == 0 {
+                    Err(())
+                } else {
+                    Ok(room)
+                }
+            })
+            .ok()
     }
 }
 
@@ -109,7 +86,7 @@ impl Files {
             omm_files: Folder::open(&state_dir.join("omm_files"))?,
             omm_upload_max,
             admin_upload_max,
-            reserved: std::sync::Arc::default(),
+            reserved: service_kit::tally::Tally::default(),
         };
         let stale = files.resources.remove_stale_uploads() + files.omm_files.remove_stale_uploads();
         if stale > 0 {
@@ -280,7 +257,7 @@ async fn omm_upload(
             format!("the OMM's folder holds {used} bytes and uploads in progress the rest of its limit; delete old files first"),
         ));
     };
-    let size = write_body(&folder, &rel, body, reservation.bytes).await?;
+    let size = write_body(&folder, &rel, body, reservation.amount).await?;
     drop(reservation);
     app.metrics.provisioning("omm_upload");
     tracing::info!(omm = omm.id, path = %rel.path().display(), size, "OMM wrote a file into its folder");
@@ -298,7 +275,7 @@ mod tests {
         let a = files.reserve("7", 250, 0, 100).unwrap();
         let b = files.reserve("7", 250, 0, 100).unwrap();
         let c = files.reserve("7", 250, 0, 100).unwrap();
-        assert_eq!((a.bytes, b.bytes, c.bytes), (100, 100, 50));
+        assert_eq!((a.amount, b.amount, c.amount), (100, 100, 50));
         assert!(
             files.reserve("7", 250, 0, 100).is_none(),
             "the quota is taken"
@@ -308,6 +285,6 @@ mod tests {
             "another OMM's folder is not"
         );
         drop(a);
-        assert_eq!(files.reserve("7", 250, 0, 100).unwrap().bytes, 100);
+        assert_eq!(files.reserve("7", 250, 0, 100).unwrap().amount, 100);
     }
 }
