@@ -444,13 +444,12 @@ fn logins_in_flight_count_against_the_throttle_over_http1_and_http2_streams() {
     );
 }
 
-#[test]
-fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
+/// 512 wrong logins in flight at once from 128 addresses, 4 each, as `name(address,
+/// login)` names them; svc-store's resident memory (idle, peak) in kB and the statuses.
+fn login_flood(name: impl Fn(usize, usize) -> String + Sync) -> (u64, u64, Vec<u16>) {
     let (mom, _web) = start();
     let https = mom.listener("https");
     let store_pid = mom.service("store").pid.unwrap();
-    // 512 wrong logins in flight at once: 128 addresses, 4 names each (under the
-    // throttle's per-key limit, so every one reaches the store).
     let clients: Vec<Web> = (0..128u8)
         .map(|i| Web::from_source(https, [127, 0, 1, i + 1].into()))
         .collect();
@@ -481,8 +480,9 @@ fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
             .enumerate()
             .map(|(i, client)| {
                 let barrier = std::sync::Arc::clone(&barrier);
+                let name = &name;
                 scope.spawn(move || {
-                    let names: Vec<String> = (0..4).map(|j| format!("user-{i}-{j}")).collect();
+                    let names: Vec<String> = (0..4).map(|j| name(i, j)).collect();
                     let logins: Vec<(&str, &str)> =
                         names.iter().map(|n| (n.as_str(), "guess")).collect();
                     barrier.wait();
@@ -497,6 +497,17 @@ fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = sampler.join().unwrap();
+    let after = mom_tests::rss_kb(store_pid);
+    eprintln!("login flood: svc-store idle {idle} kB, peak {peak} kB, after {after} kB");
+    assert!(mom.login("mom", "mom").is_some(), "it still checks logins");
+    (idle, peak, statuses)
+}
+
+#[test]
+fn a_flood_of_logins_with_other_names_keeps_the_store_memory_bounded() {
+    // Every name another (unknown names cost a check too), under the throttle's per-key
+    // limit: every login reaches the store.
+    let (idle, peak, statuses) = login_flood(|i, j| format!("user-{i}-{j}"));
     // Wrong (401) or refused while the checks are full (503 with Retry-After); never more.
     assert!(
         statuses.iter().all(|s| matches!(s, 401 | 503)),
@@ -504,13 +515,26 @@ fn a_flood_of_logins_from_many_addresses_keeps_the_store_memory_bounded() {
     );
     // The stated ceiling (README): two checks at a time, about 19 MiB each.
     let ceiling_kb = idle + 96 * 1024;
-    let after = mom_tests::rss_kb(store_pid);
-    eprintln!("login flood: svc-store idle {idle} kB, peak {peak} kB, after {after} kB");
     assert!(
         peak < ceiling_kb,
         "svc-store peaked at {peak} kB, idle {idle} kB (ceiling {ceiling_kb} kB)"
     );
-    assert!(mom.login("mom", "mom").is_some(), "it still checks logins");
+}
+
+#[test]
+fn a_flood_of_logins_of_one_account_checks_five_and_keeps_the_store_memory_bounded() {
+    let (idle, peak, statuses) = login_flood(|_, _| "mom".into());
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        wrong <= login_throttle::MAX_FAILURES as usize
+            && statuses.iter().all(|s| matches!(s, 401 | 429)),
+        "{statuses:?}"
+    );
+    let ceiling_kb = idle + 96 * 1024;
+    assert!(
+        peak < ceiling_kb,
+        "svc-store peaked at {peak} kB, idle {idle} kB (ceiling {ceiling_kb} kB)"
+    );
 }
 
 /// The head of an HTTP/1.1 answer to `request` (sent as is on a new TLS connection).
