@@ -148,8 +148,14 @@ const COMMON_ERRORS: &[(&str, &str)] = &[
         "422",
         "Well-formed but not acceptable (wrong type, unknown field, a rule)",
     ),
-    ("429", "Too many failed logins; try later"),
-    ("503", "The store cannot be reached"),
+    (
+        "429",
+        "Too many failed logins, or logins in flight; try later (Retry-After)",
+    ),
+    (
+        "503",
+        "The store cannot be reached, or too many passwords are being checked (Retry-After)",
+    ),
 ];
 
 /// The document as served: the generated one, with [`COMMON_ERRORS`] added to every
