@@ -1,6 +1,7 @@
 //! End-to-end tests of svc-web: the real MOM, a real HTTPS client (rustls, HTTP/2 and
 //! HTTP/1.1), real sessions, and the store behind them.
 
+use axi::record::AxiRecord;
 use mom_tests::web::{raw_tls, Offer, Web};
 use mom_tests::{Mom, Options};
 use serde_json::json;
@@ -1132,6 +1133,101 @@ fn one_omm(
     let mut web = Web::when_ready(mom.listener("https"));
     web.first_login(PASSWORD);
     (rt, fleet, mom, web)
+}
+
+#[test]
+fn a_user_bound_at_the_mom_to_a_handset_at_an_omm_lives_there_bound() {
+    // Two users, three handsets at the OMM: the third handset has no user (a self-service
+    // subscription tool's new handset).
+    let (_rt, fleet, _mom, web) = one_omm(2, |o| o.devices = 3);
+    let omm = json!({
+        "enabled": true, "name": "Site 1",
+        "omm1": format!("127.0.0.1:{}", fleet.omm(1).addr.port()),
+        "user": "omm", "password": "omm-password",
+    });
+    let created = web.send("POST", "/api/v1/omms", Some(&omm));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while web.get("/api/v1/devices").json["total"] != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the OMM's handsets never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let devices = web.get("/api/v1/devices?limit=50").json;
+    let free = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["uid"] == 0)
+        .expect("a handset without a user")
+        .clone();
+    let (ppn, ipei) = (
+        free["ppn"].as_u64().unwrap(),
+        free["ipei"].as_str().unwrap().to_owned(),
+    );
+    let user = web.send("POST", "/api/v1/users", Some(&user_json("7700")));
+    assert_eq!(user.status, 201, "{}", user.text);
+    let uid = user.json["id"].as_u64().unwrap();
+    let bound = web.send(
+        "POST",
+        &format!("/api/v1/users/{uid}/binding"),
+        Some(&json!({"ppn": ppn, "rel_type": "Dynamic"})),
+    );
+    assert!(bound.status < 300, "{}", bound.text);
+
+    // On the OMM: the user, bound to that handset.
+    let on_omm = |field: &str| {
+        let omm = fleet.omm(1).lock();
+        let pp = omm
+            .state
+            .devices
+            .values()
+            .find(|d| d.raw("ipei") == Some(ipei.as_str()))?
+            .clone();
+        let omm_uid: u32 = pp.raw("uid")?.parse().ok()?;
+        let user = omm.state.users.get(&omm_uid)?;
+        user.raw(field).map(str::to_owned)
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while on_omm("num").as_deref() != Some("7700") {
+        assert!(
+            Instant::now() < deadline,
+            "the user never reached the handset's OMM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Later edits follow it there.
+    let renamed = web.send(
+        "PATCH",
+        &format!("/api/v1/users/{uid}"),
+        Some(&json!({"name": "Chosen name"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while on_omm("name").as_deref() != Some("Chosen name") {
+        assert!(Instant::now() < deadline, "the edit never reached the OMM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Deleting it deletes it there.
+    assert_eq!(
+        web.send("DELETE", &format!("/api/v1/users/{uid}"), None)
+            .status,
+        204
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while fleet
+        .omm(1)
+        .lock()
+        .state
+        .users
+        .values()
+        .any(|u| u.raw("num") == Some("7700"))
+    {
+        assert!(Instant::now() < deadline, "the user stayed on the OMM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
