@@ -103,9 +103,10 @@ pub enum Finish {
     /// Ended before an outcome (the client went away): counted like a failure, since the
     /// password may have been checked.
     Abandoned,
-    /// The password was right but the login needs more (the code of a second factor):
-    /// the slot is freed, nothing counted and nothing cleared, so asking again without a
-    /// code cannot reset the count of wrong codes.
+    /// No outcome to count: the password was right but the login needs more (the code of
+    /// a second factor), or it could not be checked (the store busy or away). The slot is
+    /// freed, nothing counted and nothing cleared, so asking again without a code cannot
+    /// reset the count of wrong codes, and a busy store locks nobody out.
     Incomplete,
 }
 

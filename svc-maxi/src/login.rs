@@ -78,10 +78,13 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
         Ok(StoreResponse::Error(StoreError::AccountDisabled)) => "disabled",
         Ok(StoreResponse::Error(StoreError::WrongPassword)) => "wrong_password",
         Ok(other) => {
+            // Not checked (the store busy, say): nothing to count against anyone.
+            pass.finish(Finish::Incomplete);
             tracing::warn!(answer = ?other, "unexpected answer to a MAXI login");
             return Outcome::Refused("the MOM cannot check logins now".into());
         }
         Err(e) => {
+            pass.finish(Finish::Incomplete);
             tracing::warn!(error = %e, "the store did not answer a MAXI login");
             return Outcome::Refused("the MOM cannot check logins now".into());
         }

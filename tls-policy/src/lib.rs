@@ -291,6 +291,19 @@ impl Policy {
         out
     }
 
+    /// The protocols offered, preferred first, as an administrator reads them
+    /// ("TLS 1.3 and TLS 1.2").
+    #[must_use]
+    pub fn versions_text(&self) -> String {
+        let mut names: Vec<String> = Vec::new();
+        for protocol in [Protocol::Tls13, Protocol::Tls12] {
+            if self.suites.iter().any(|s| s.protocol == protocol) {
+                names.push(protocol.to_string());
+            }
+        }
+        names.join(" and ")
+    }
+
     /// A ring crypto provider limited to these suites.
     #[must_use]
     pub fn provider(&self) -> CryptoProvider {

@@ -30,6 +30,7 @@ fn every_default_list_parses_and_every_level_offers_tls12_ecdhe_aes_gcm() {
          ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
     );
     assert!(!high.resumes_sessions());
+    assert_eq!(high.versions_text(), "TLS 1.3 and TLS 1.2");
     let medium = parse(
         TlsSecurityLevel::Medium,
         &default_list(TlsSecurityLevel::Medium),

@@ -227,20 +227,10 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
                     || "the OMM accepted none of the MOM's versions and suites".to_owned(),
                     |chosen| format!("offered everything, the OMM chose {chosen}"),
                 );
-                let versions: Vec<String> = policy
-                    .suites
-                    .iter()
-                    .map(|s| s.protocol.to_string())
-                    .fold(Vec::new(), |mut v, p| {
-                        if !v.contains(&p) {
-                            v.push(p);
-                        }
-                        v
-                    });
                 last_error = format!(
                     "{address}: {e} (security level {:?} offers {} with {}; {theirs})",
                     policy.level,
-                    versions.join(" and "),
+                    policy.versions_text(),
                     policy.list()
                 );
             }

@@ -174,14 +174,28 @@ pub async fn login(
         Ok(pass) => pass,
         Err(refused) => return Ok(refused_answer(&app, refused)),
     };
-    let account = match app
+    let answer = app
         .store
         .request(StoreRequest::CheckLogin {
             name: request.name.clone(),
             password: request.password.clone(),
         })
-        .await?
-    {
+        .await;
+    let answer = match answer {
+        Ok(StoreResponse::Error(e))
+            if !matches!(e, StoreError::AccountDisabled | StoreError::WrongPassword) =>
+        {
+            // Not checked (the store busy, say): nothing to count against anyone.
+            pass.finish(Finish::Incomplete);
+            return Err(e.into());
+        }
+        Ok(answer) => answer,
+        Err(e) => {
+            pass.finish(Finish::Incomplete);
+            return Err(e.into());
+        }
+    };
+    let account = match answer {
         StoreResponse::Account(account) => account,
         StoreResponse::Error(StoreError::AccountDisabled) => {
             count_failure(&app, pass, &request.name, peer, "disabled");
@@ -440,14 +454,21 @@ pub async fn verify_old_password(
             "too many wrong passwords; try again later",
         ));
     };
-    match app
+    let answer = app
         .store
         .request(StoreRequest::CheckLogin {
             name: account.name.clone(),
             password: old.to_owned(),
         })
-        .await?
-    {
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            pass.finish(Finish::Incomplete);
+            return Err(e.into());
+        }
+    };
+    match answer {
         StoreResponse::Account(_) => {
             pass.finish(Finish::Success);
             Ok(())
@@ -459,8 +480,14 @@ pub async fn verify_old_password(
                 "the previous password is wrong",
             ))
         }
-        StoreResponse::Error(e) => Err(e.into()),
-        other => Err(crate::app::unexpected(&other)),
+        StoreResponse::Error(e) => {
+            pass.finish(Finish::Incomplete);
+            Err(e.into())
+        }
+        other => {
+            pass.finish(Finish::Incomplete);
+            Err(crate::app::unexpected(&other))
+        }
     }
 }
 
