@@ -1677,6 +1677,34 @@ fn idle_http2_connections_from_many_addresses_keep_no_new_client_out() {
 }
 
 #[test]
+fn a_live_event_stream_outlives_the_idle_timeout_of_connections() {
+    let mom = Mom::start(&Options {
+        extra: "[web]\nheader-timeout-secs = 1\n".into(),
+        ..Options::default()
+    });
+    let mut web = Web::when_ready(mom.listener("https"));
+    web.first_login(PASSWORD);
+    let mut events = web.events("");
+    let hello = events.next(Duration::from_secs(5)).expect("hello");
+    assert_eq!(hello["type"], "hello");
+    // Quiet for three idle timeouts: the upgraded connection is not an idle one.
+    std::thread::sleep(Duration::from_secs(3));
+    let changed = mom.store(ipc::api::store::StoreRequest::PutUser(model::User {
+        num: "4711".into(),
+        name: "After the quiet".into(),
+        ..model::User::default()
+    }));
+    assert!(matches!(
+        changed,
+        ipc::api::store::StoreResponse::Created(_)
+    ));
+    let change = events
+        .wait_for(Duration::from_secs(5), |e| e["entity"] == "User")
+        .expect("the stream still delivers");
+    assert_eq!(change["op"], "put");
+}
+
+#[test]
 fn slow_clients_oversize_headers_and_the_connection_cap_are_limited() {
     use std::io::{Read, Write};
     let mom = Mom::start(&Options {
