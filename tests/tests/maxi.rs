@@ -466,6 +466,43 @@ fn silent_connections_from_one_address_keep_no_logged_in_client_out() {
 }
 
 #[test]
+fn concurrent_wrong_logins_of_one_account_are_checked_at_most_five_times() {
+    let mom = mom();
+    account(&mom, WRITER, true, true);
+    let addr: SocketAddr = mom.listener("maxi");
+    drop(connect(&mom));
+    // 16 clients (the pre-login places) from 16 addresses guess the same account's
+    // password at once.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let answers: Vec<String> = (0..16u8)
+        .map(|i| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let mut m = Maxi::try_tls_from(addr, Some([127, 0, 7, i + 1].into()))
+                    .expect("MAXI TLS connection");
+                barrier.wait();
+                m.open(&format!(" {} ", WRITER.0), "wrong")
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let checked = answers
+        .iter()
+        .filter(|a| a.contains("authentication failed"))
+        .count();
+    assert!(
+        checked <= 5 && answers.iter().all(|a| a.contains("errCode=\"EAuth\"")),
+        "{answers:#?}"
+    );
+    // The padded name was the account's: it is locked now, for the right password too.
+    let mut m = connect(&mom);
+    let locked = m.open(WRITER.0, WRITER.1);
+    assert!(locked.contains("too many failed logins"), "{locked}");
+}
+
+#[test]
 fn records_messages_and_data_reach_the_omms_and_come_back_as_events() {
     let rt = runtime();
     let fleet = fleet(&rt, 2);
