@@ -20,7 +20,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
 pub const MAX_SESSIONS: usize = 1000;
 /// Sessions one account keeps at most; its own least recently used goes first, so logins
 /// of one account never end another account's session.
-pub const MAX_PER_ACCOUNT: usize = 16;
+pub const MAX_PER_ACCOUNT: usize = 64;
 
 /// One logged-in browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
