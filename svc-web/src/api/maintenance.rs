@@ -187,6 +187,9 @@ pub async fn import(
         other => return Err(unexpected(&other)),
     };
     tracing::warn!(account = %who.account.name, source = %who.source.ip(), bytes = size, revision, "database replaced by an import");
+    // Sessions, tokens and second factors made under the old database end now, before this
+    // answer, not when the change feed brings the news.
+    crate::database_identity::check(&app).await;
     audit::record(
         &app,
         &who,
