@@ -41,9 +41,10 @@ export function whenUnauthorised(f: (message?: string) => void): void {
 /** The message of the session's end when it is known before the 401 that tells it. */
 let endMessage: string | undefined;
 
-/** Says why the session will end (a database import ends every session on the MOM):
- * whichever call meets the end first, the login page shows `message`. */
-export function sessionWillEnd(message: string): void {
+/** Says why the session may end (a database import ends every session on the MOM, before
+ * its own answer): whichever call meets the end first, the login page shows `message`;
+ * `undefined` takes it back. */
+export function sessionWillEnd(message: string | undefined): void {
   endMessage = message;
 }
 

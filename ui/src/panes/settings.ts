@@ -271,11 +271,14 @@ function databaseSection(): HTMLElement {
     await act(notice, async () => {
       const session = await get<any>("/session");
       try {
+        // The import ends every session before it answers: whatever call meets that
+        // first, the login page says why.
+        sessionWillEnd(IMPORT_ENDED_SESSIONS);
         progress.set("Uploading…", 0, f.size);
         const r = await upload("POST", `/database/import${foreign ? "?confirm_foreign_identity=true" : ""}`, f, session.csrf_token, (sent, total) => progress.set(`Uploading: ${Math.round((sent / Math.max(1, total)) * 100)} %`, sent, total));
         progress.set(`Imported revision ${r.revision}; the services restart…`);
-        sessionWillEnd(IMPORT_ENDED_SESSIONS);
       } catch (e: any) {
+        sessionWillEnd(undefined);
         progress.hide();
         if (e.code === "foreign_identity") {
           confirmThen("Another installation's identity", `${e.message} Import anyway?`, "Import anyway", () => runImport(f, true));
