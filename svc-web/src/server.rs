@@ -147,12 +147,14 @@ pub async fn serve_https(
                             .extensions_mut()
                             .insert(crate::provisioning::LocalAddr(local));
                     }
+                    // Busy until the answer's body is sent (or dropped): a download that
+                    // takes longer than the idle timeout is not idle.
                     let busy = tracked.begin();
                     let answer = router.clone().oneshot(request);
                     async move {
-                        let answer = answer.await;
-                        drop(busy);
                         answer
+                            .await
+                            .map(|response| response.map(|body| Tracked { body, _busy: busy }))
                     }
                 });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
@@ -163,16 +165,48 @@ pub async fn serve_https(
                     _ = connection.as_mut() => return,
                     _ = tick.tick() => {
                         if activity.idle_for() >= limits.header_timeout {
-                            // Idle: no request in flight for the whole timeout (HTTP/2
-                            // answers pings without a request). Open streams finish first.
+                            // Idle: no request in flight and no answer being produced for
+                            // the whole timeout (HTTP/2 answers pings without a request).
+                            // What is still buffered for the client goes out first: a slow
+                            // reader of the last bytes of a download gets them, within
+                            // GRACEFUL_CLOSE.
                             connection.as_mut().graceful_shutdown();
-                            let _ = tokio::time::timeout(limits.header_timeout, connection.as_mut()).await;
+                            let _ = tokio::time::timeout(GRACEFUL_CLOSE, connection.as_mut()).await;
                             return;
                         }
                     }
                 }
             }
         });
+    }
+}
+
+/// How long an idle connection's graceful close may take to hand out what is buffered.
+const GRACEFUL_CLOSE: Duration = Duration::from_secs(600);
+
+/// An answer's body that keeps its connection busy ([`Busy`]) until it is sent or dropped.
+struct Tracked {
+    body: axum::body::Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = <axum::body::Body as hyper::body::Body>::Data;
+    type Error = <axum::body::Body as hyper::body::Body>::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
