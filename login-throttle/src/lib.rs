@@ -274,17 +274,6 @@ impl Throttle {
         }
     }
 
-    /// A failed login by `name` from `source`, counted for both of its keys; the lockout
-    /// it caused, if any.
-    pub fn login_failed(
-        &mut self,
-        name: &str,
-        source: std::net::IpAddr,
-        now: Instant,
-    ) -> Option<Lockout> {
-        self.count_login_failure(Key::of_login(name, source), now)
-    }
-
     fn count_login_failure(&mut self, keys: [Key; 2], now: Instant) -> Option<Lockout> {
         let locked: Vec<(Key, Duration)> = keys
             .into_iter()
@@ -313,11 +302,6 @@ impl Throttle {
             .iter()
             .filter_map(|k| self.locked(k, now))
             .max()
-    }
-
-    /// A successful login of `key`: its failures are forgotten.
-    pub fn success(&mut self, key: &Key) {
-        self.keys.remove(key);
     }
 
     /// Keys tracked now.
@@ -351,6 +335,17 @@ mod tests {
 
     fn account() -> Key {
         Key::Account("mom".into())
+    }
+
+    /// One failed login by `name` from `source`; the lockout it caused.
+    fn fail(
+        t: &mut Throttle,
+        name: &str,
+        source: std::net::IpAddr,
+        now: Instant,
+    ) -> Option<Lockout> {
+        let login = t.begin(name, source, now).expect("admitted");
+        t.finish(login, Finish::Failure, now)
     }
 
     #[test]
@@ -395,7 +390,8 @@ mod tests {
             now += d;
         }
         assert_eq!(lockouts, vec![60, 120, 240, 480, 900, 900]);
-        t.success(&account());
+        let login = t.begin("mom", [192, 0, 2, 1].into(), now).unwrap();
+        t.finish(login, Finish::Success, now);
         assert!(t.is_empty());
     }
 
@@ -492,9 +488,9 @@ mod tests {
         let now = Instant::now();
         let ip: std::net::IpAddr = [192, 0, 2, 7].into();
         for _ in 1..MAX_FAILURES {
-            assert_eq!(t.login_failed("Admin", ip, now), None);
+            assert_eq!(fail(&mut t, "Admin", ip, now), None);
         }
-        let lockout = t.login_failed("admin", ip, now).expect("locked");
+        let lockout = fail(&mut t, "admin", ip, now).expect("locked");
         assert_eq!(lockout.what, "account and source address");
         assert_eq!(lockout.longest, LOCKOUT);
         assert_eq!(

@@ -15,7 +15,7 @@ use axi::message::{
     EventApplicationDataChannel, EventMOMOMMCnf, EventMessageSend, EventPPDevCnf, EventPPUserCnf,
 };
 use axi::record::AxiRecord;
-use axi::{EventType, Frame, PpDev, PpUser, SubscribeEntry};
+use axi::{EventType, Frame, SubscribeEntry};
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
 use ipc::api::store::{Change, ChangeOp, StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientEvent};
@@ -48,13 +48,15 @@ impl Event {
         }
     }
 
-    /// The same event for clients that asked for the MOM's extensions.
-    fn with_extended(mut self, frame: &Frame) -> Self {
-        let bytes: Arc<[u8]> = axi::encode(frame).into();
-        if bytes != self.plain {
-            self.extended = Some(bytes);
+    /// An event in both forms: `frame(false)` for strict readers, `frame(true)` with the
+    /// MOM's extensions (kept only where it differs).
+    fn both(event_type: EventType, id: u32, frame: impl Fn(bool) -> Frame) -> Self {
+        let mut event = Self::new(event_type, id, &frame(false));
+        let extended: Arc<[u8]> = axi::encode(&frame(true)).into();
+        if extended != event.plain {
+            event.extended = Some(extended);
         }
-        self
+        event
     }
 
     /// The bytes for a client that did (`true`) or did not ask for the extensions.
@@ -302,55 +304,37 @@ async fn lookup(service: &Service, change: Change) -> Looked {
     }
 }
 
+/// The record of a deleted user or device: its id under `key` and `deleted="true"`.
+fn deleted<R: AxiRecord + Default>(key: &str, id: u32) -> R {
+    let mut rec = R::default();
+    rec.set_raw(key, id.to_string());
+    rec.set_raw("deleted", "true");
+    rec
+}
+
 /// Publishes the event of a looked-up change, in the feed's order.
 fn publish_looked(service: &Service, looked: Looked, links: &mut HashMap<u32, LinkNow>) {
     match looked {
         Looked::Nothing => {}
         Looked::User(uid, user) => {
-            let rec = |extensions| {
-                user.as_ref().map_or_else(
-                    || {
-                        let mut rec = PpUser::default();
-                        rec.set_raw("uid", uid.to_string());
-                        rec.set_raw("deleted", "true");
-                        rec
-                    },
-                    |u| records::user_out(u, None, extensions),
-                )
-            };
             let frame = |extensions| {
-                Frame::new(
-                    None,
-                    EventPPUserCnf {
-                        user: Some(rec(extensions)),
-                    },
-                )
+                let user = user.as_ref().map_or_else(
+                    || deleted("uid", uid),
+                    |u| records::user_out(u, None, extensions),
+                );
+                Frame::new(None, EventPPUserCnf { user: Some(user) })
             };
-            let event = Event::new(EventType::PPUserCnf, uid, &frame(false));
-            publish(service, event.with_extended(&frame(true)));
+            publish(service, Event::both(EventType::PPUserCnf, uid, frame));
         }
         Looked::Device(ppn, device) => {
-            let rec = |extensions| {
-                device.as_ref().map_or_else(
-                    || {
-                        let mut rec = PpDev::default();
-                        rec.set_raw("ppn", ppn.to_string());
-                        rec.set_raw("deleted", "true");
-                        rec
-                    },
-                    |d| records::device_out(d, extensions),
-                )
-            };
             let frame = |extensions| {
-                Frame::new(
-                    None,
-                    EventPPDevCnf {
-                        pp: Some(rec(extensions)),
-                    },
-                )
+                let pp = device.as_ref().map_or_else(
+                    || deleted("ppn", ppn),
+                    |d| records::device_out(d, extensions),
+                );
+                Frame::new(None, EventPPDevCnf { pp: Some(pp) })
             };
-            let event = Event::new(EventType::PPDevCnf, ppn, &frame(false));
-            publish(service, event.with_extended(&frame(true)));
+            publish(service, Event::both(EventType::PPDevCnf, ppn, frame));
         }
         Looked::Omm(id, found) => {
             let (name, state) = match found {

@@ -68,6 +68,24 @@ pub struct Args {
     pub dev: bool,
 }
 
+/// A client's events.
+type Events<A> = tokio::sync::mpsc::Receiver<ipc::ClientEvent<<A as ipc::api::Api>::Response>>;
+
+/// A client of the service at `socket`, when the supervisor named one, with its events.
+fn optional_client<A: ipc::api::Api>(
+    socket: &Option<PathBuf>,
+    hello: &Hello,
+) -> (Option<Client<A>>, Option<Events<A>>) {
+    match socket {
+        Some(path) => {
+            let (client, events) =
+                Client::<A>::start(path.clone(), hello.clone(), ClientOptions::default());
+            (Some(client), Some(events))
+        }
+        None => (None, None),
+    }
+}
+
 /// Entry point of the binary; returns the exit code.
 #[must_use]
 pub fn main_with_args() -> i32 {
@@ -117,28 +135,8 @@ pub async fn run(
         hello.clone(),
         ClientOptions::default(),
     );
-    let (axi, axi_events) = match &args.axi_socket {
-        Some(path) => {
-            let (c, e) = Client::<ipc::api::axi::AxiApi>::start(
-                path.clone(),
-                hello.clone(),
-                ClientOptions::default(),
-            );
-            (Some(c), Some(e))
-        }
-        None => (None, None),
-    };
-    let (web, web_events) = match &args.web_socket {
-        Some(path) => {
-            let (c, e) = Client::<ipc::api::web::WebApi>::start(
-                path.clone(),
-                hello.clone(),
-                ClientOptions::default(),
-            );
-            (Some(c), Some(e))
-        }
-        None => (None, None),
-    };
+    let (axi, axi_events) = optional_client::<ipc::api::axi::AxiApi>(&args.axi_socket, &hello);
+    let (web, web_events) = optional_client::<ipc::api::web::WebApi>(&args.web_socket, &hello);
     let service = Arc::new(service::Service::new(
         store.clone(),
         axi.clone(),

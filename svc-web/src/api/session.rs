@@ -174,45 +174,30 @@ pub async fn login(
         Ok(pass) => pass,
         Err(refused) => return Ok(refused_answer(&app, refused)),
     };
-    let answer = app
-        .store
-        .request(StoreRequest::CheckLogin {
-            name: request.name.clone(),
-            password: request.password.clone(),
-        })
-        .await;
-    let answer = match answer {
-        Ok(StoreResponse::Error(e))
-            if !matches!(e, StoreError::AccountDisabled | StoreError::WrongPassword) =>
-        {
+    let verdict = match check_login(&app, &request.name, &request.password).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
             // Not checked (the store busy, say): nothing to count against anyone.
             pass.finish(Finish::Incomplete);
-            return Err(e.into());
-        }
-        Ok(answer) => answer,
-        Err(e) => {
-            pass.finish(Finish::Incomplete);
-            return Err(e.into());
+            return Err(e);
         }
     };
-    let account = match answer {
-        StoreResponse::Account(account) => account,
-        StoreResponse::Error(StoreError::AccountDisabled) => {
+    let account = match verdict {
+        Ok(account) => account,
+        Err(StoreError::AccountDisabled) => {
             count_failure(&app, pass, &request.name, peer, "disabled");
             return Err(ApiError::forbidden(
                 "account_disabled",
                 "the account is disabled",
             ));
         }
-        StoreResponse::Error(StoreError::WrongPassword) => {
+        Err(_) => {
             count_failure(&app, pass, &request.name, peer, "wrong_password");
             return Err(ApiError::unauthorized(
                 "wrong_password",
                 "wrong name or password",
             ));
         }
-        StoreResponse::Error(e) => return Err(e.into()),
-        other => return Err(crate::app::unexpected(&other)),
     };
     let needs_code = app
         .second_factors
@@ -454,40 +439,54 @@ pub async fn verify_old_password(
             "too many wrong passwords; try again later",
         ));
     };
-    let answer = app
-        .store
-        .request(StoreRequest::CheckLogin {
-            name: account.name.clone(),
-            password: old.to_owned(),
-        })
-        .await;
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(e) => {
-            pass.finish(Finish::Incomplete);
-            return Err(e.into());
-        }
-    };
-    match answer {
-        StoreResponse::Account(_) => {
+    match check_login(app, &account.name, old).await {
+        Ok(Ok(_)) => {
             pass.finish(Finish::Success);
             Ok(())
         }
-        StoreResponse::Error(StoreError::WrongPassword) => {
+        Ok(Err(StoreError::WrongPassword)) => {
             count_failure(app, pass, &account.name, peer, "wrong_password");
             Err(ApiError::unauthorized(
                 "wrong_password",
                 "the previous password is wrong",
             ))
         }
-        StoreResponse::Error(e) => {
+        Ok(Err(e)) => {
             pass.finish(Finish::Incomplete);
             Err(e.into())
         }
-        other => {
+        Err(e) => {
             pass.finish(Finish::Incomplete);
-            Err(crate::app::unexpected(&other))
+            Err(e)
         }
+    }
+}
+
+/// The store's verdict on `password` for account `name`: the account, or the refusal a
+/// failed login counts (`WrongPassword`, `AccountDisabled`).
+///
+/// # Errors
+/// Anything that is no verdict on the password (the store busy or away): the caller
+/// counts it against nobody.
+async fn check_login(
+    app: &App,
+    name: &str,
+    password: &str,
+) -> ApiResult<Result<Account, StoreError>> {
+    let answer = app
+        .store
+        .request(StoreRequest::CheckLogin {
+            name: name.to_owned(),
+            password: password.to_owned(),
+        })
+        .await?;
+    match answer {
+        StoreResponse::Account(account) => Ok(Ok(account)),
+        StoreResponse::Error(e @ (StoreError::WrongPassword | StoreError::AccountDisabled)) => {
+            Ok(Err(e))
+        }
+        StoreResponse::Error(e) => Err(e.into()),
+        other => Err(crate::app::unexpected(&other)),
     }
 }
 
