@@ -503,6 +503,33 @@ fn concurrent_wrong_logins_of_one_account_are_checked_at_most_five_times() {
 }
 
 #[test]
+fn connections_logging_in_are_capped_at_sixteen_across_addresses() {
+    let mom = mom();
+    account(&mom, WRITER, true, true);
+    let addr: SocketAddr = mom.listener("maxi");
+    drop(connect(&mom));
+    // (That connection's place is given back when svc-maxi sees it close.)
+    std::thread::sleep(Duration::from_millis(300));
+    // 16 silent connections from 16 addresses take every pre-login place …
+    let silent: Vec<std::net::TcpStream> = (0..16u8)
+        .map(|i| mom_tests::maxi::tcp_from(addr, [127, 0, 8, i + 1].into()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // … so a 17th is refused with its reason, and once they are gone one logs in.
+    let (_late, refused) = Maxi::open_from(addr, [127, 0, 8, 100].into(), WRITER.0, WRITER.1);
+    assert!(
+        refused.contains("errCode=\"ENoMem\"")
+            && refused.contains("too many MAXI connections are logging in"),
+        "{refused}"
+    );
+    drop(silent);
+    wait("the places are free again", Duration::from_secs(10), || {
+        let (_m, open) = Maxi::open_from(addr, [127, 0, 8, 101].into(), WRITER.0, WRITER.1);
+        !open.contains("errCode")
+    });
+}
+
+#[test]
 fn records_messages_and_data_reach_the_omms_and_come_back_as_events() {
     let rt = runtime();
     let fleet = fleet(&rt, 2);

@@ -498,6 +498,23 @@ fn login_flood(name: impl Fn(usize, usize) -> String + Sync) -> (u64, u64, Vec<u
 }
 
 #[test]
+fn logins_with_passwords_at_the_body_limit_are_answered_at_once() {
+    let (mom, _web) = start();
+    // Four logins of about 1 MB each (the body limit is 1 MiB) at once on one HTTP/2
+    // connection: each is checked (Argon2 reads a long password once) and refused.
+    let huge = "x".repeat(1_000_000);
+    let client = Web::from_source(mom.listener("https"), [127, 0, 9, 1].into());
+    let started = Instant::now();
+    let statuses = client.logins_at_once(&[("mom", huge.as_str()); 4]);
+    assert_eq!(statuses, vec![401; 4]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn a_flood_of_logins_with_other_names_keeps_the_store_memory_bounded() {
     // Every name another (unknown names cost a check too), under the throttle's per-key
     // limit: every login reaches the store.
