@@ -212,10 +212,20 @@ pub async fn export(socket: &Path, file: &Path) -> i32 {
 }
 
 /// Replaces the database with the export in `file`, after the store validated all of it.
-pub async fn import(socket: &Path, file: &Path, allow_foreign_identity: bool) -> i32 {
+pub async fn import(
+    socket: &Path,
+    file: &Path,
+    allow_foreign_identity: bool,
+    secrets_key: Option<&Path>,
+) -> i32 {
     let result = async {
         let bytes =
             std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let key = secrets_key
+            .map(|k| {
+                std::fs::read_to_string(k).map_err(|e| format!("cannot read {}: {e}", k.display()))
+            })
+            .transpose()?;
         let mut ch = connect::<StoreApi>(socket).await?;
         let import = match call::<StoreApi>(
             &mut ch,
@@ -250,6 +260,15 @@ pub async fn import(socket: &Path, file: &Path, allow_foreign_identity: bool) ->
             eprint!("\rsent {sent} of {} bytes", bytes.len());
         }
         eprintln!();
+        if let Some(key) = key {
+            match call::<StoreApi>(&mut ch, id, StoreRequest::ImportSecretsKey { import, key })
+                .await?
+            {
+                StoreResponse::Done => {}
+                other => return Err(store_error(other)),
+            }
+            id += 1;
+        }
         let commit = if allow_foreign_identity {
             StoreRequest::ImportCommitForeign { import }
         } else {
@@ -273,6 +292,14 @@ pub async fn import(socket: &Path, file: &Path, allow_foreign_identity: bool) ->
         Ok(rev) => {
             println!("database imported from {} (revision {rev})", file.display());
             0
+        }
+        Err(e) if secrets_key.is_none() && e.contains("secrets.key") => {
+            eprintln!("sip-dect-mom: {e}");
+            eprintln!(
+                "sip-dect-mom: give it with: sip-dect-mom db import {} --secrets-key KEYFILE",
+                file.display()
+            );
+            1
         }
         Err(e) => {
             eprintln!("sip-dect-mom: {e}");

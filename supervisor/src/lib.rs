@@ -158,6 +158,10 @@ pub enum DbAction {
         /// are linked (they would be provisioned with that identity).
         #[arg(long)]
         allow_foreign_identity: bool,
+        /// The `secrets.key` of the installation that made FILE, when it is another one:
+        /// its sealed PINs and passwords are opened with it and sealed with this one's.
+        #[arg(long, value_name = "KEYFILE")]
+        secrets_key: Option<PathBuf>,
     },
 }
 
@@ -282,11 +286,13 @@ fn run_command(command: &Command, config: &Config) -> i32 {
                 DbAction::Import {
                     file,
                     allow_foreign_identity,
+                    secrets_key,
                 },
         } => rt.block_on(cli::import(
             &services::store_socket(runtime_dir),
             file,
             *allow_foreign_identity,
+            secrets_key.as_deref(),
         )),
         Command::Omm {
             action: admin::OmmAction::Update { ids, all },

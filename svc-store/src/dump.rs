@@ -108,13 +108,15 @@ struct Checked {
     revision: u64,
 }
 
-/// Decodes `body` and checks everything in it (see the module's documentation).
-fn check(body: &[u8]) -> Result<Checked, StoreError> {
+/// Decodes `body` and checks everything in it (see the module's documentation). The
+/// secrets of users, OMMs and rooms are opened with `keys` (this installation's first, then
+/// the one given with the import), or taken in clear from a dump older than schema 5.
+fn check(body: &[u8], keys: &[&secret_seal::Key]) -> Result<Checked, StoreError> {
     let dump: Dump =
         postcard::from_bytes(body).map_err(|e| refuse(format!("not a readable export: {e}")))?;
-    if dump.schema != SCHEMA_VERSION && dump.schema != 3 {
+    if !(3..=SCHEMA_VERSION).contains(&dump.schema) {
         return Err(refuse(format!(
-            "the records inside have schema version {}, this MOM reads 3 and {SCHEMA_VERSION}",
+            "the records inside have schema version {}, this MOM reads 3 to {SCHEMA_VERSION}",
             dump.schema
         )));
     }
@@ -131,6 +133,11 @@ fn check(body: &[u8]) -> Result<Checked, StoreError> {
     if dump.schema == 3 {
         crate::migrate::export_3_to_4(&mut raw)?;
     }
+    if dump.schema <= 4 {
+        crate::migrate::export_4_to_5(&mut raw)?;
+    }
+    // Before schema 5 secrets were kept in clear; they are sealed as they are written.
+    let clear_allowed = dump.schema <= 4;
     let entries = |db: Db| {
         raw.iter()
             .find(|(d, _)| *d == db)
@@ -157,12 +164,33 @@ fn check(body: &[u8]) -> Result<Checked, StoreError> {
             })
             .collect()
     }
-    let users: Vec<User> = records(Db::Users, entries(Db::Users), |u: &User| u.uid)?;
+    fn opened<V: crate::secrets::Sealed>(
+        mut records: Vec<V>,
+        keys: &[&secret_seal::Key],
+        clear_allowed: bool,
+    ) -> Result<Vec<V>, StoreError> {
+        for record in &mut records {
+            crate::secrets::open_any(keys, clear_allowed, record).map_err(refuse)?;
+        }
+        Ok(records)
+    }
+    let users: Vec<User> = opened(
+        records(Db::Users, entries(Db::Users), |u: &User| u.uid)?,
+        keys,
+        clear_allowed,
+    )?;
     let devices: Vec<Device> = records(Db::Devices, entries(Db::Devices), |d: &Device| d.ppn)?;
     let accounts: Vec<Account> = records(Db::Accounts, entries(Db::Accounts), |a: &Account| a.id)?;
-    let omms: Vec<Omm> = records(Db::Omms, entries(Db::Omms), |o: &Omm| o.id)?;
-    let rooms: Vec<ConferenceRoom> =
-        records(Db::Rooms, entries(Db::Rooms), |r: &ConferenceRoom| r.id)?;
+    let omms: Vec<Omm> = opened(
+        records(Db::Omms, entries(Db::Omms), |o: &Omm| o.id)?,
+        keys,
+        clear_allowed,
+    )?;
+    let rooms: Vec<ConferenceRoom> = opened(
+        records(Db::Rooms, entries(Db::Rooms), |r: &ConferenceRoom| r.id)?,
+        keys,
+        clear_allowed,
+    )?;
     if users.iter().any(|u| u.uid == 0)
         || devices.iter().any(|d| d.ppn == 0)
         || omms.iter().any(|o| o.id == 0)
@@ -381,28 +409,49 @@ fn unique(keys: impl Iterator<Item = String>, what: &str) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Checks `body` in full without writing anything (the fuzz target's entry); returns the
-/// dump's revision.
+/// Checks `body` in full without writing anything, secrets opened with `key` (the fuzz
+/// target's entry); returns the dump's revision.
 ///
 /// # Errors
 /// [`StoreError::Import`] naming the first problem.
-pub fn check_body(body: &[u8]) -> Result<u64, StoreError> {
-    check(body).map(|c| c.revision)
+pub fn check_body(body: &[u8], key: &secret_seal::Key) -> Result<u64, StoreError> {
+    check(body, &[key]).map(|c| c.revision)
 }
 
 /// Checks `body` in full and writes it into the new, empty `storage`, with every index and
-/// id counter rebuilt from the records; returns the dump's revision.
+/// id counter rebuilt from the records and every secret sealed with `storage`'s key;
+/// `their_key` opens the secrets of an export made by another installation. Returns the
+/// dump's revision.
 ///
 /// # Errors
 /// [`StoreError::Import`] naming the first problem; [`StoreError::Storage`] for the new
 /// database.
-pub fn read_into(body: &[u8], storage: &Storage) -> Result<u64, StoreError> {
-    let checked = check(body)?;
+pub fn read_into(
+    body: &[u8],
+    storage: &Storage,
+    their_key: Option<&secret_seal::Key>,
+) -> Result<u64, StoreError> {
+    let ours = std::sync::Arc::clone(storage.key());
+    let keys: Vec<&secret_seal::Key> = std::iter::once(&*ours).chain(their_key).collect();
+    let checked = check(body, &keys)?;
     let mut view = storage.write()?;
     for (db, entries) in &checked.raw {
+        // Records with secrets are written from their opened form below, sealed anew.
+        if matches!(db, Db::Users | Db::Omms | Db::Rooms) {
+            continue;
+        }
         for (k, v) in entries {
             view.put_raw(*db, k, v)?;
         }
+    }
+    for u in &checked.users {
+        view.put_record(u)?;
+    }
+    for o in &checked.omms {
+        view.put_record(o)?;
+    }
+    for r in &checked.rooms {
+        view.put_record(r)?;
     }
     for u in &checked.users {
         view.put(Db::IdxNum, u.num.as_bytes(), &u.uid)?;
@@ -461,7 +510,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         drop(crate::engine::Store::open(&path).unwrap());
-        let storage = Storage::open(&path).unwrap();
+        let key = std::sync::Arc::new(crate::secrets::load_key(&path).unwrap());
+        let storage = Storage::open(&path, key).unwrap();
         let mut dump: Dump = postcard::from_bytes(&write(&storage).unwrap()).unwrap();
         dump.schema = 3;
         let old_settings = crate::migrate::SettingsV3 {
@@ -515,6 +565,8 @@ mod tests {
             cert_validation: model::CertValidation::AcceptSelfSigned,
             health: model::OmmHealth::default(),
         };
+        let key = secret_seal::Key::generate().unwrap();
+        let check = |body: &[u8]| check(body, &[&key]);
         let checked = check(&schema_3_export(postcard::to_stdvec(&omm).unwrap())).unwrap();
         assert_eq!(checked.omms.len(), 1);
         assert_eq!(checked.omms[0].placeholders, "SITE=north\n");

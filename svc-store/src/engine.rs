@@ -106,7 +106,8 @@ impl Store {
     /// [`StoreError::Storage`] when it cannot be opened or has another schema version.
     pub fn open(db_dir: &Path) -> Result<Opened, StoreError> {
         create_private_dir(db_dir)?;
-        Self::open_storage(db_dir, Storage::open(db_dir)?)
+        let key = std::sync::Arc::new(crate::secrets::load_key(db_dir)?);
+        Self::open_storage(db_dir, Storage::open(db_dir, key)?)
     }
 
     /// As [`Store::open`] with a database of at most `map_size` bytes, for tests of a
@@ -116,7 +117,8 @@ impl Store {
     /// As [`Store::open`].
     pub fn open_with_map_size(db_dir: &Path, map_size: usize) -> Result<Opened, StoreError> {
         create_private_dir(db_dir)?;
-        Self::open_storage(db_dir, Storage::open_sized(db_dir, map_size)?)
+        let key = std::sync::Arc::new(crate::secrets::load_key(db_dir)?);
+        Self::open_storage(db_dir, Storage::open_sized(db_dir, map_size, key)?)
     }
 
     fn open_storage(db_dir: &Path, storage: Storage) -> Result<Opened, StoreError> {
@@ -426,16 +428,16 @@ impl Store {
                 }
                 S::Account(account)
             }
-            R::ListOmms => S::Omms(view.all::<Omm>(Db::Omms)?),
-            R::GetOmm(id) => S::Omm(record(&view, Db::Omms, *id, Entity::Omm)?),
+            R::ListOmms => S::Omms(view.records::<Omm>()?),
+            R::GetOmm(id) => S::Omm(sealed_record(&view, *id)?),
             R::GetServedConfig(id) => S::ServedConfig(view.get(Db::Meta, &meta::served(*id))?),
             R::GetTemplate => S::Template(
                 view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
                     .unwrap_or_default(),
             ),
-            R::GetUser(uid) => S::User(record(&view, Db::Users, *uid, Entity::User)?),
-            R::GetDevice(ppn) => S::Device(record(&view, Db::Devices, *ppn, Entity::Device)?),
-            R::ListConferenceRooms => S::Rooms(view.all::<ConferenceRoom>(Db::Rooms)?),
+            R::GetUser(uid) => S::User(sealed_record(&view, *uid)?),
+            R::GetDevice(ppn) => S::Device(sealed_record(&view, *ppn)?),
+            R::ListConferenceRooms => S::Rooms(view.records::<ConferenceRoom>()?),
             R::TombstonesSince(t) => S::Tombstones(
                 view.all::<Tombstone>(Db::Tombstones)?
                     .into_iter()
@@ -516,18 +518,12 @@ impl Store {
         let storage = self.storage()?;
         let view = storage.get().read()?;
         Ok(match request {
-            StoreRequest::QueryUsers(query) => StoreResponse::Users(run_query::<User, _>(
-                &view,
-                &tables.users,
-                Db::Users,
-                query,
-            )?),
-            StoreRequest::QueryDevices(query) => StoreResponse::Devices(run_query::<Device, _>(
-                &view,
-                &tables.devices,
-                Db::Devices,
-                query,
-            )?),
+            StoreRequest::QueryUsers(query) => {
+                StoreResponse::Users(run_query::<User, _>(&view, &tables.users, query)?)
+            }
+            StoreRequest::QueryDevices(query) => {
+                StoreResponse::Devices(run_query::<Device, _>(&view, &tables.devices, query)?)
+            }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a query"))),
         })
     }
@@ -556,13 +552,24 @@ fn record<V: DeserializeOwned, T: crate::storage::Txn>(
         .ok_or(StoreError::NotFound { entity, id })
 }
 
+/// The record `id` of a database with sealed fields, its secrets opened, or `NotFound`.
+fn sealed_record<V: crate::secrets::Sealed, T: crate::storage::Txn>(
+    view: &View<'_, T>,
+    id: u32,
+) -> Result<V, StoreError> {
+    view.record(id)?.ok_or(StoreError::NotFound {
+        entity: V::ENTITY,
+        id,
+    })
+}
+
 /// The user with number `num`, through the number index.
 fn user_by_number<T: crate::storage::Txn>(
     view: &View<'_, T>,
     num: &str,
 ) -> Result<Option<User>, StoreError> {
     match view.get::<u32>(Db::IdxNum, num.trim().as_bytes())? {
-        Some(uid) => view.get(Db::Users, &crate::storage::id_key(uid)),
+        Some(uid) => view.record(uid),
         None => Ok(None),
     }
 }
@@ -583,25 +590,22 @@ fn device_by_ipei<T: crate::storage::Txn>(
 fn run_query<V, T>(
     view: &View<'_, T>,
     table: &ColumnTable,
-    db: Db,
     query: &Query,
 ) -> Result<model::Page<V>, StoreError>
 where
-    V: Record,
+    V: Record + crate::secrets::Sealed,
     T: crate::storage::Txn,
 {
     let filters = query.compile::<V>().map_err(StoreError::Query)?;
     let (total, ids) = table.query(query, &filters).map_err(StoreError::Query)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        let raw = view
-            .get_raw(db, &crate::storage::id_key(id))?
-            .ok_or_else(|| {
-                StoreError::Storage(format!(
-                    "record {id} is in the column table but not in the database"
-                ))
-            })?;
-        items.push(crate::storage::decode(db, raw)?);
+        let record = view.record(id)?.ok_or_else(|| {
+            StoreError::Storage(format!(
+                "record {id} is in the column table but not in the database"
+            ))
+        })?;
+        items.push(record);
     }
     Ok(model::Page { total, items })
 }

@@ -11,6 +11,7 @@
 //!   format, checked record by record;
 //! - [`password_checks`]: Argon2 checks on two threads with a bounded queue;
 //! - [`fields`]: the lengths and characters of every field;
+//! - [`secrets`]: the fields sealed at rest and the key that seals them;
 //! - [`write_health`]: whether the database takes writes (a full disk), for the journal,
 //!   the health states and the event log;
 //! - [`server`]: the IPC server on `store.sock`.
@@ -26,6 +27,7 @@ pub mod migrate;
 pub mod ops;
 pub mod password_checks;
 pub mod rules;
+pub mod secrets;
 pub mod server;
 pub mod storage;
 pub mod transfer;

@@ -83,7 +83,7 @@ impl Store {
                 reason: why,
             },
         };
-        let omms: Vec<Omm> = view.all(Db::Omms)?;
+        let omms: Vec<Omm> = view.records()?;
         let conflicts: Vec<model::Conflict> = view
             .get(Db::Meta, crate::conflicts::KEY)?
             .unwrap_or_default();

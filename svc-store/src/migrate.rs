@@ -6,12 +6,15 @@
 //! - 3 → 4: OMM records gained provisioning (the placeholder file as text, the
 //!   certificate check of the configuration URL, the provisioning state); the settings
 //!   gained the provisioning address and the fetch timeout.
+//! - 4 → 5: the secrets of users, OMMs and conference rooms are sealed at rest
+//!   ([`crate::secrets`]).
 //!
 //! A database export of an older schema is brought up the same way before its check
-//! ([`export_3_to_4`]), so a backup taken before an upgrade can still be restored.
+//! ([`export_3_to_4`], [`export_4_to_5`]), so a backup taken before an upgrade can still be
+//! restored.
 
 use crate::ops::meta;
-use crate::storage::{decode, id_key, Db, Storage};
+use crate::storage::{decode, Db, Storage};
 use ipc::api::store::StoreError;
 use model::{CertValidation, Omm, OmmHealth, Settings};
 use serde::Deserialize;
@@ -29,6 +32,10 @@ pub fn run(storage: &Storage, mut schema: Option<u32>) -> Result<Option<u32>, St
     if schema == Some(3) {
         migrate_3_to_4(storage)?;
         schema = Some(4);
+    }
+    if schema == Some(4) {
+        migrate_4_to_5(storage)?;
+        schema = Some(5);
     }
     Ok(schema)
 }
@@ -142,7 +149,7 @@ fn migrate_3_to_4(storage: &Storage) -> Result<(), StoreError> {
         Ok(true)
     })?;
     for omm in &omms {
-        view.put(Db::Omms, &id_key(omm.id), omm)?;
+        view.put_record(omm)?;
     }
     if let Some(raw) = view.get_raw(Db::Meta, meta::SETTINGS)? {
         let settings = settings_v4(decode::<SettingsV3>(Db::Meta, raw)?);
@@ -157,6 +164,58 @@ fn migrate_3_to_4(storage: &Storage) -> Result<(), StoreError> {
         omms = omms.len(),
         "database schema 3 migrated to 4 (OMM provisioning)"
     );
+    Ok(())
+}
+
+/// Schema 4 → 5: every secret of a user, OMM or room, kept in clear until now, is sealed
+/// with the installation's key.
+fn migrate_4_to_5(storage: &Storage) -> Result<(), StoreError> {
+    let mut view = storage.write()?;
+    let mut sealed = 0usize;
+    fn reseal<V: crate::secrets::Sealed>(
+        view: &mut crate::storage::WriteView<'_>,
+        key: &secret_seal::Key,
+    ) -> Result<usize, StoreError> {
+        let mut records: Vec<V> = Vec::new();
+        view.scan(V::DB, None, |_, raw| {
+            records.push(decode(V::DB, raw)?);
+            Ok(true)
+        })?;
+        for record in &mut records {
+            crate::secrets::open_any(&[key], true, record).map_err(StoreError::Storage)?;
+            view.put_record(record)?;
+        }
+        Ok(records.len())
+    }
+    let key = std::sync::Arc::clone(storage.key());
+    sealed += reseal::<model::User>(&mut view, &key)?;
+    sealed += reseal::<Omm>(&mut view, &key)?;
+    sealed += reseal::<model::ConferenceRoom>(&mut view, &key)?;
+    view.put(Db::Meta, meta::SCHEMA, &5u32)?;
+    view.commit()?;
+    tracing::info!(
+        records = sealed,
+        key = key.id(),
+        "database schema 4 migrated to 5 (secrets sealed at rest)"
+    );
+    Ok(())
+}
+
+/// The raw entries of a schema-4 export in schema 5: only the schema entry changes, since
+/// the import seals the secrets (in clear in schema 4) as it writes the records.
+///
+/// # Errors
+/// [`StoreError::Storage`] when the entry cannot be encoded.
+pub(crate) fn export_4_to_5(tables: &mut [(Db, crate::dump::Entries)]) -> Result<(), StoreError> {
+    for (db, entries) in tables.iter_mut() {
+        if *db == Db::Meta {
+            for (key, value) in entries.iter_mut() {
+                if key.as_slice() == meta::SCHEMA {
+                    *value = encode(&5u32)?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 

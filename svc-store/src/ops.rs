@@ -32,8 +32,9 @@ fn device_owner(device: &Device, bound_to_permanent: bool) -> u32 {
 }
 
 /// Schema version of the database; an import of another version is refused.
-/// 3: changes carry their origin (version 2's change log is dropped on open).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 3: changes carry their origin (version 2's change log is dropped on open); 4: OMM
+/// provisioning; 5: secrets sealed at rest ([`crate::migrate`]).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Meta keys.
 pub mod meta {
@@ -198,18 +199,18 @@ impl Tx<'_, '_> {
                 health,
                 cloud_id,
             } => {
-                let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+                let mut omm: Omm = self.record(id)?;
                 omm.health = health;
                 if let Some(cloud_id) = cloud_id {
                     crate::fields::check_cloud_id(&cloud_id)?;
                     omm.cloud_id = cloud_id;
                 }
-                self.view.put(Db::Omms, &id_key(id), &omm)?;
+                self.view.put_record(&omm)?;
                 self.changed(Entity::Omm, id, ChangeOp::Put);
                 Ok(StoreResponse::Done)
             }
             R::LinksLost { before, reason } => {
-                let omms: Vec<Omm> = self.view.all(Db::Omms)?;
+                let omms: Vec<Omm> = self.view.records()?;
                 let mut still_up = 0;
                 for mut omm in omms {
                     if omm.health.link == model::LinkState::Down {
@@ -223,7 +224,7 @@ impl Tx<'_, '_> {
                     omm.health.healthy = false;
                     omm.health.last_error.clone_from(&reason);
                     omm.health.since = before;
-                    self.view.put(Db::Omms, &id_key(omm.id), &omm)?;
+                    self.view.put_record(&omm)?;
                     self.changed(Entity::Omm, omm.id, ChangeOp::Put);
                 }
                 // The gauge counts what is left: links a new svc-axi reported already.
@@ -319,7 +320,7 @@ impl Tx<'_, '_> {
             )),
             R::PutConferenceRoom(room) => self.put_room(room),
             R::DeleteConferenceRoom(id) => {
-                let room: ConferenceRoom = self.get(Db::Rooms, id, Entity::ConferenceRoom)?;
+                let room: ConferenceRoom = self.record(id)?;
                 self.view.delete(Db::IdxRoomNum, room.number.as_bytes())?;
                 self.view.delete(Db::Rooms, &id_key(id))?;
                 self.changed_at(Entity::ConferenceRoom, id, ChangeOp::Delete, room.omm_id);
@@ -353,6 +354,13 @@ impl Tx<'_, '_> {
         self.view
             .get(db, &id_key(id))?
             .ok_or_else(|| not_found(entity, id))
+    }
+
+    /// The record `id`, its secrets opened, or `NotFound`.
+    fn record<V: crate::secrets::Sealed>(&self, id: u32) -> Result<V, StoreError> {
+        self.view
+            .record(id)?
+            .ok_or_else(|| not_found(V::ENTITY, id))
     }
 
     /// The next free id of `db` (one past the largest key), never 0.
@@ -513,7 +521,7 @@ impl Tx<'_, '_> {
         if omm.id != 0 {
             // Link state belongs to svc-axi, the provisioning state to svc-axi and svc-web:
             // an edit keeps them.
-            if let Some(old) = self.view.get::<Omm>(Db::Omms, &id_key(omm.id))? {
+            if let Some(old) = self.view.record::<Omm>(omm.id)? {
                 omm.health = old.health;
                 omm.provisioning_state = old.provisioning_state;
                 if omm.cloud_id.is_empty() {
@@ -522,7 +530,7 @@ impl Tx<'_, '_> {
             }
         }
         omm.id = self.take_id(Db::Omms, omm.id)?;
-        self.view.put(Db::Omms, &id_key(omm.id), &omm)?;
+        self.view.put_record(&omm)?;
         self.changed(Entity::Omm, omm.id, ChangeOp::Put);
         Ok(StoreResponse::Created(omm.id))
     }
@@ -533,11 +541,11 @@ impl Tx<'_, '_> {
         id: u32,
         change: impl FnOnce(&mut model::ProvisioningState),
     ) -> Result<StoreResponse, StoreError> {
-        let mut omm: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+        let mut omm: Omm = self.record(id)?;
         let before = omm.provisioning_state.clone();
         change(&mut omm.provisioning_state);
         if omm.provisioning_state != before {
-            self.view.put(Db::Omms, &id_key(id), &omm)?;
+            self.view.put_record(&omm)?;
             self.changed(Entity::Omm, id, ChangeOp::Put);
         }
         Ok(StoreResponse::Done)
@@ -563,12 +571,12 @@ impl Tx<'_, '_> {
     }
 
     fn delete_omm(&mut self, id: u32) -> Result<StoreResponse, StoreError> {
-        let _: Omm = self.get(Db::Omms, id, Entity::Omm)?;
+        let _: Omm = self.record(id)?;
         // Rooms it hosted stay at the MOM (OMM id 0) instead of pointing nowhere.
-        let rooms: Vec<ConferenceRoom> = self.view.all(Db::Rooms)?;
+        let rooms: Vec<ConferenceRoom> = self.view.records()?;
         for mut room in rooms.into_iter().filter(|r| r.omm_id == id) {
             room.omm_id = 0;
-            self.view.put(Db::Rooms, &id_key(room.id), &room)?;
+            self.view.put_record(&room)?;
             self.changed(Entity::ConferenceRoom, room.id, ChangeOp::Put);
         }
         self.view.delete(Db::Omms, &id_key(id))?;
@@ -585,7 +593,7 @@ impl Tx<'_, '_> {
         let old: Option<User> = if user.uid == 0 {
             None
         } else {
-            self.view.get(Db::Users, &id_key(user.uid))?
+            self.view.record(user.uid)?
         };
         match &old {
             Some(old) => {
@@ -641,7 +649,7 @@ impl Tx<'_, '_> {
         } else {
             self.view.delete(Db::IdxPermanent, &key)?;
         }
-        self.view.put(Db::Users, &key, &user)?;
+        self.view.put_record(&user)?;
         self.changed_at(Entity::User, user.uid, ChangeOp::Put, owner(&user));
         Ok(user.uid)
     }
@@ -710,7 +718,7 @@ impl Tx<'_, '_> {
     }
 
     fn delete_user(&mut self, uid: u32) -> Result<StoreResponse, StoreError> {
-        let user: User = self.get(Db::Users, uid, Entity::User)?;
+        let user: User = self.record(uid)?;
         if user.ppn != 0 {
             self.unbind(uid)?;
         }
@@ -737,7 +745,7 @@ impl Tx<'_, '_> {
     }
 
     fn save_pair(&mut self, user: &User, device: &Device) -> Result<(), StoreError> {
-        self.view.put(Db::Users, &id_key(user.uid), user)?;
+        self.view.put_record(user)?;
         self.view.put(Db::Devices, &id_key(device.ppn), device)?;
         self.changed_at(Entity::User, user.uid, ChangeOp::Put, owner(user));
         let owner = device_owner(device, user.permanent && device.uid == user.uid);
@@ -765,7 +773,7 @@ impl Tx<'_, '_> {
                 "bind needs Dynamic or Fixed".into(),
             ));
         }
-        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        let mut user: User = self.record(uid)?;
         let mut device: Device = self.get(Db::Devices, ppn, Entity::Device)?;
         if user.ppn != 0 && user.ppn != ppn {
             return Err(StoreError::RelationChange(format!(
@@ -803,7 +811,7 @@ impl Tx<'_, '_> {
     }
 
     fn unbind(&mut self, uid: u32) -> Result<StoreResponse, StoreError> {
-        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        let mut user: User = self.record(uid)?;
         if user.ppn == 0 {
             return Err(StoreError::RelationChange(format!(
                 "user {uid} is not bound"
@@ -828,7 +836,7 @@ impl Tx<'_, '_> {
         uid: u32,
         rel_type: RelType,
     ) -> Result<StoreResponse, StoreError> {
-        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        let mut user: User = self.record(uid)?;
         if user.ppn == 0 {
             return Err(StoreError::RelationChange(format!(
                 "user {uid} is not bound"
@@ -848,11 +856,11 @@ impl Tx<'_, '_> {
     }
 
     fn change_source(&mut self, uid: u32, source: Source) -> Result<StoreResponse, StoreError> {
-        let mut user: User = self.get(Db::Users, uid, Entity::User)?;
+        let mut user: User = self.record(uid)?;
         rules::check_source_change(user.source, source, user.rel_type, user.permanent)?;
         user.source = source;
         user.timestamp = now();
-        self.view.put(Db::Users, &id_key(uid), &user)?;
+        self.view.put_record(&user)?;
         self.changed_at(Entity::User, uid, ChangeOp::Put, owner(&user));
         Ok(StoreResponse::Done)
     }
@@ -879,10 +887,7 @@ impl Tx<'_, '_> {
             }
         }
         if room.id != 0 {
-            if let Some(old) = self
-                .view
-                .get::<ConferenceRoom>(Db::Rooms, &id_key(room.id))?
-            {
+            if let Some(old) = self.view.record::<ConferenceRoom>(room.id)? {
                 self.view.delete(Db::IdxRoomNum, old.number.as_bytes())?;
             }
         }
@@ -890,7 +895,7 @@ impl Tx<'_, '_> {
         room.modified = now();
         self.view
             .put(Db::IdxRoomNum, room.number.as_bytes(), &room.id)?;
-        self.view.put(Db::Rooms, &id_key(room.id), &room)?;
+        self.view.put_record(&room)?;
         self.changed_at(Entity::ConferenceRoom, room.id, ChangeOp::Put, room.omm_id);
         Ok(StoreResponse::Created(room.id))
     }

@@ -161,6 +161,10 @@ impl Server {
                 .map(|()| StoreResponse::Done),
             R::ImportCommit { import } => self.import_commit(import, false),
             R::ImportCommitForeign { import } => self.import_commit(import, true),
+            R::ImportSecretsKey { import, key } => self
+                .transfers
+                .import_secrets_key(import, &key)
+                .map(|()| StoreResponse::Done),
             R::FromOmm { request, .. } if request.is_read() => self.store.read(&request),
             read if read.is_read() => self.store.read(&read),
             write => self.store.write(write),

@@ -5,6 +5,7 @@
 //! keys, values are postcard. A write is acknowledged only after its transaction committed
 //! (LMDB's default durable sync).
 
+use crate::secrets::Sealed;
 use ipc::api::store::StoreError;
 use lmdb::{
     Cursor, Database, DatabaseFlags, Environment, EnvironmentFlags, Transaction, WriteFlags,
@@ -99,19 +100,21 @@ fn decode_error(db: Db, e: &postcard::Error) -> StoreError {
     StoreError::Storage(format!("undecodable record in {}: {e}", db.name()))
 }
 
-/// An open LMDB environment with its databases.
+/// An open LMDB environment with its databases and the key its secrets are sealed with.
 pub struct Storage {
     env: Environment,
     dbs: Vec<Database>,
+    key: std::sync::Arc<secret_seal::Key>,
 }
 
 impl Storage {
-    /// Opens (creating if needed) the environment in directory `dir` with file mode 0600.
+    /// Opens (creating if needed) the environment in directory `dir` with file mode 0600;
+    /// `key` seals and opens the records' secrets ([`crate::secrets`]).
     ///
     /// # Errors
     /// [`StoreError::Storage`] when LMDB cannot open it.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_sized(dir, MAP_SIZE)
+    pub fn open(dir: &Path, key: std::sync::Arc<secret_seal::Key>) -> Result<Self, StoreError> {
+        Self::open_sized(dir, MAP_SIZE, key)
     }
 
     /// As [`Storage::open`] with a map of `map_size` bytes: the most the database can hold
@@ -119,7 +122,11 @@ impl Storage {
     ///
     /// # Errors
     /// [`StoreError::Storage`] when LMDB cannot open it.
-    pub fn open_sized(dir: &Path, map_size: usize) -> Result<Self, StoreError> {
+    pub fn open_sized(
+        dir: &Path,
+        map_size: usize,
+        key: std::sync::Arc<secret_seal::Key>,
+    ) -> Result<Self, StoreError> {
         let env = Environment::new()
             .set_max_dbs(32)
             .set_map_size(map_size)
@@ -133,7 +140,13 @@ impl Storage {
                     .map_err(|e| StoreError::Storage(format!("database {}: {e}", db.name())))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { env, dbs })
+        Ok(Self { env, dbs, key })
+    }
+
+    /// The key the secrets are sealed with.
+    #[must_use]
+    pub fn key(&self) -> &std::sync::Arc<secret_seal::Key> {
+        &self.key
     }
 
     /// A read transaction (a consistent snapshot).
@@ -144,6 +157,7 @@ impl Storage {
         Ok(View {
             txn: self.env.begin_ro_txn().map_err(storage_error)?,
             dbs: &self.dbs,
+            key: &self.key,
         })
     }
 
@@ -155,6 +169,7 @@ impl Storage {
         Ok(View {
             txn: self.env.begin_rw_txn().map_err(storage_error)?,
             dbs: &self.dbs,
+            key: &self.key,
         })
     }
 }
@@ -175,6 +190,22 @@ pub const MAX_KEY: usize = 511;
 pub struct View<'e, T> {
     txn: T,
     dbs: &'e [Database],
+    key: &'e secret_seal::Key,
+}
+
+/// The databases whose records have sealed fields: read and written only as whole
+/// records ([`View::record`], [`View::put_record`]) or as raw bytes, never through the
+/// plain typed calls, which would hand out or store sealed and plain values mixed up.
+const SEALED: [Db; 3] = [Db::Users, Db::Omms, Db::Rooms];
+
+fn refuse_sealed(db: Db) -> Result<(), StoreError> {
+    if SEALED.contains(&db) {
+        return Err(StoreError::Storage(format!(
+            "internal: {} holds sealed secrets and is read and written as records",
+            db.name()
+        )));
+    }
+    Ok(())
 }
 
 impl<T: Transaction> View<'_, T> {
@@ -204,7 +235,43 @@ impl<T: Transaction> View<'_, T> {
     /// # Errors
     /// [`StoreError::Storage`], also for a value that does not decode.
     pub fn get<V: DeserializeOwned>(&self, db: Db, key: &[u8]) -> Result<Option<V>, StoreError> {
+        refuse_sealed(db)?;
         self.get_borrowed(db, key)
+    }
+
+    /// The record with `id`, its secrets opened.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], also for a value that does not decode or a secret that
+    /// does not open.
+    pub fn record<V: Sealed>(&self, id: u32) -> Result<Option<V>, StoreError> {
+        match self.get_raw(V::DB, &id_key(id))? {
+            Some(raw) => self.opened(raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record of `V`'s database in id order, their secrets opened.
+    ///
+    /// # Errors
+    /// As [`View::record`].
+    pub fn records<V: Sealed>(&self) -> Result<Vec<V>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(V::DB, None, |_, raw| {
+            out.push(self.opened(raw)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// A raw record of `V`'s database decoded, its secrets opened.
+    ///
+    /// # Errors
+    /// As [`View::record`].
+    pub fn opened<V: Sealed>(&self, raw: &[u8]) -> Result<V, StoreError> {
+        let mut record: V = decode(V::DB, raw)?;
+        crate::secrets::open(self.key, &mut record)?;
+        Ok(record)
     }
 
     /// The value at `key`, decoded borrowing from the transaction's pages.
@@ -254,6 +321,7 @@ impl<T: Transaction> View<'_, T> {
     /// # Errors
     /// [`StoreError::Storage`].
     pub fn all<V: DeserializeOwned>(&self, db: Db) -> Result<Vec<V>, StoreError> {
+        refuse_sealed(db)?;
         let mut out = Vec::new();
         self.scan(db, None, |_, v| {
             out.push(decode(db, v)?);
@@ -282,8 +350,28 @@ impl View<'_, lmdb::RwTransaction<'_>> {
     /// # Errors
     /// [`StoreError::Storage`].
     pub fn put<V: Serialize>(&mut self, db: Db, key: &[u8], value: &V) -> Result<(), StoreError> {
+        refuse_sealed(db)?;
+        self.put_unchecked(db, key, value)
+    }
+
+    fn put_unchecked<V: Serialize>(
+        &mut self,
+        db: Db,
+        key: &[u8],
+        value: &V,
+    ) -> Result<(), StoreError> {
         let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Storage(e.to_string()))?;
         self.put_raw(db, key, &bytes)
+    }
+
+    /// Stores `record` under its id, its secrets sealed.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn put_record<V: Sealed>(&mut self, record: &V) -> Result<(), StoreError> {
+        let mut sealed = record.clone();
+        crate::secrets::seal(self.key, &mut sealed)?;
+        self.put_unchecked(V::DB, &id_key(record.id()), &sealed)
     }
 
     /// Stores raw bytes at `key`.

@@ -46,6 +46,8 @@ struct Import {
     path: PathBuf,
     size: u64,
     written: u64,
+    /// The secrets key of the installation that made the export, when given.
+    their_key: Option<secret_seal::Key>,
 }
 
 fn io_error(what: &str, e: &std::io::Error) -> StoreError {
@@ -146,6 +148,7 @@ impl Transfers {
                 path,
                 size,
                 written: 0,
+                their_key: None,
             },
         );
         Ok(id)
@@ -175,6 +178,23 @@ impl Transfers {
             .write_all(data)
             .map_err(|e| io_error("writing the import", &e))?;
         import.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Takes the secrets key of the installation that made import `id` (its key file's
+    /// text).
+    ///
+    /// # Errors
+    /// [`StoreError::Import`] when the text is not a key, [`StoreError::UnknownTransfer`].
+    pub fn import_secrets_key(&self, id: u64, text: &str) -> Result<(), StoreError> {
+        let key = secret_seal::Key::from_file_text(text)
+            .map_err(|e| refuse(format!("the secrets key given with it: {e}")))?;
+        self.imports
+            .lock()
+            .map_err(|_| StoreError::Storage("lock poisoned".into()))?
+            .get_mut(&id)
+            .ok_or(StoreError::UnknownTransfer(id))?
+            .their_key = Some(key);
         Ok(())
     }
 
@@ -209,8 +229,9 @@ impl Transfers {
             let body = check_header(&bytes)?;
             create_private_dir(&work)?;
             let imported_rev = {
-                let fresh = Storage::open(&work)?;
-                let rev = crate::dump::read_into(body, &fresh)?;
+                let key = std::sync::Arc::clone(store.storage()?.get().key());
+                let fresh = Storage::open(&work, key)?;
+                let rev = crate::dump::read_into(body, &fresh, import.their_key.as_ref())?;
                 if !allow_foreign {
                     check_identity(store, &fresh)?;
                 }
@@ -264,7 +285,7 @@ fn check_identity(store: &Store, fresh: &Storage) -> Result<(), StoreError> {
     let current = storage.get();
     let linked = current
         .read()?
-        .all::<model::Omm>(Db::Omms)?
+        .records::<model::Omm>()?
         .iter()
         .any(|o| o.health.link != model::LinkState::Down);
     if !linked {
@@ -336,11 +357,14 @@ fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreEr
         .write()
         .map_err(|_| StoreError::Storage("store lock poisoned".into()))?;
     // Close the environment before its file is replaced.
-    *slot = None;
+    let key = match slot.take() {
+        Some(storage) => std::sync::Arc::clone(storage.key()),
+        None => return Err(StoreError::Storage("database is being replaced".into())),
+    };
     let dir = store.db_dir();
     let renamed = std::fs::rename(data, dir.join("data.mdb"));
     let _ = std::fs::remove_file(dir.join("lock.mdb"));
-    let storage = Storage::open(dir)?;
+    let storage = Storage::open(dir, key)?;
     if let Err(e) = renamed {
         *slot = Some(storage);
         return Err(io_error("replacing the database file", &e));

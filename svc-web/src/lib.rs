@@ -174,6 +174,18 @@ fn metrics_token(dir: &std::path::Path) -> Result<String, String> {
     }
 }
 
+/// svc-web's secrets key (`secrets.key` in its state folder), made at first start; it seals
+/// the second factors' secrets.
+fn secrets_key(dir: &std::path::Path) -> Result<secret_seal::Key, String> {
+    let path = dir.join("secrets.key");
+    let (key, created) = secret_seal::Key::load_or_create(&path)
+        .map_err(|e| format!("secrets key {}: {e}", path.display()))?;
+    if created {
+        tracing::info!(file = %path.display(), key = key.id(), "new secrets key made for the second factors");
+    }
+    Ok(key)
+}
+
 /// Runs until a shutdown is requested.
 ///
 /// # Errors
@@ -222,10 +234,10 @@ pub async fn run(
             unix_now(),
         )),
         throttle: Mutex::default(),
-        second_factors: Mutex::new(second_factor::SecondFactors::load(StateFile::new(
-            &args.state_dir,
-            "second-factor.json",
-        ))),
+        second_factors: Mutex::new(second_factor::SecondFactors::load(
+            StateFile::new(&args.state_dir, "second-factor.json"),
+            secrets_key(&args.state_dir)?,
+        )),
         tokens: Mutex::new(api_tokens::ApiTokens::load(StateFile::new(
             &args.state_dir,
             "api-tokens.json",

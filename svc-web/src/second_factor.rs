@@ -1,6 +1,8 @@
 //! Optional TOTP second factor per account (RFC 6238: SHA-1, six digits, 30 s), beyond the
 //! original MOM. An enrolment is pending until a first code confirms it; from then on a
-//! login of that account needs a current code. Kept in `second-factor.json` (mode 0600).
+//! login of that account needs a current code. Kept in `second-factor.json` (mode 0600),
+//! each secret sealed with svc-web's key (`secrets.key` in its state folder, see the
+//! `secret-seal` crate), so the file alone does not give the secrets away.
 
 use crate::persist::StateFile;
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,8 @@ use totp_rs::{Algorithm, Secret, TOTP};
 /// One account's second factor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Factor {
-    /// The shared secret, base32.
+    /// The shared secret, base32, sealed (in clear in files written before sealing, until
+    /// the file is next loaded).
     secret: String,
     /// Confirmed by a first code.
     confirmed: bool,
@@ -28,7 +31,11 @@ struct Saved {
 pub struct SecondFactors {
     file: StateFile,
     saved: Saved,
+    key: secret_seal::Key,
 }
+
+/// The field name a secret is sealed under.
+const FIELD: &str = "totp_secret";
 
 /// What an enrolment gives the administrator's authenticator app.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -56,13 +63,42 @@ fn totp(secret: &str, account: &str) -> Result<TOTP, String> {
 }
 
 impl SecondFactors {
-    /// Loads the table.
+    /// Loads the table; secrets kept in clear by an older version are sealed with `key`
+    /// and the file is written again. A secret that does not open (another key) drops
+    /// that enrolment, with a log line: its account logs in with the password alone until
+    /// it enrols again.
     #[must_use]
-    pub fn load(file: StateFile) -> Self {
-        Self {
-            saved: file.load(),
-            file,
+    pub fn load(file: StateFile, key: secret_seal::Key) -> Self {
+        let mut saved: Saved = file.load();
+        let mut changed = false;
+        saved.factors.retain(|account, factor| {
+            if !secret_seal::is_sealed(&factor.secret) {
+                match key.seal(FIELD, &factor.secret) {
+                    Ok(sealed) => factor.secret = sealed,
+                    Err(e) => tracing::warn!(error = %e, "a second factor could not be sealed"),
+                }
+                changed = true;
+                return true;
+            }
+            match key.open(FIELD, &factor.secret) {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(
+                        account_id = account,
+                        error = %e,
+                        "second factor dropped: its secret does not open with svc-web's key"
+                    );
+                    changed = true;
+                    false
+                }
+            }
+        });
+        if changed {
+            if let Err(e) = file.save(&saved) {
+                tracing::warn!(error = %e, "the second factors could not be written again");
+            }
         }
+        Self { file, saved, key }
     }
 
     /// Whether a login of `account_id` needs a code.
@@ -81,10 +117,11 @@ impl SecondFactors {
     pub fn enrol(&mut self, account_id: u32, account: &str) -> Result<Enrolment, String> {
         let secret = Secret::generate_secret().to_encoded().to_string();
         let url = totp(&secret, account)?.get_url();
+        let sealed = self.key.seal(FIELD, &secret).map_err(|e| e.to_string())?;
         self.saved.factors.insert(
             account_id,
             Factor {
-                secret: secret.clone(),
+                secret: sealed,
                 confirmed: false,
                 last_step: 0,
             },
@@ -111,7 +148,11 @@ impl SecondFactors {
         let Some(factor) = self.saved.factors.get_mut(&account_id) else {
             return Ok(false);
         };
-        let totp = totp(&factor.secret, account)?;
+        let secret = self
+            .key
+            .open(FIELD, &factor.secret)
+            .map_err(|e| e.to_string())?;
+        let totp = totp(&secret, account)?;
         let step = now / 30;
         // The current step and one either side, for clock drift.
         let accepted = (step.saturating_sub(1)..=step + 1)
@@ -159,12 +200,38 @@ impl SecondFactors {
 mod tests {
     use super::*;
 
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+
+    #[test]
+    fn a_secret_kept_in_clear_by_an_older_version_is_sealed_at_load_and_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        std::fs::write(
+            dir.path().join("f.json"),
+            format!(
+                r#"{{"factors":{{"4":{{"secret":"{secret}","confirmed":true,"last_step":0}}}}}}"#
+            ),
+        )
+        .unwrap();
+        let key = || secret_seal::Key::from_file_text(KEY).unwrap();
+        let mut factors = SecondFactors::load(StateFile::new(dir.path(), "f.json"), key());
+        let file = std::fs::read_to_string(dir.path().join("f.json")).unwrap();
+        assert!(
+            !file.contains(secret) && file.contains(secret_seal::PREFIX),
+            "{file}"
+        );
+        let now = 1_790_000_000;
+        let code = SecondFactors::code_at(secret, now).unwrap();
+        assert!(factors.verify(4, "bob", &code, now).unwrap());
+    }
+
     #[test]
     fn enrolment_is_confirmed_by_a_code_and_a_code_works_once() {
         let dir = std::env::temp_dir().join(format!("svc-web-2fa-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut factors = SecondFactors::load(StateFile::new(&dir, "second-factor.json"));
+        let key = || secret_seal::Key::from_file_text(KEY).unwrap();
+        let mut factors = SecondFactors::load(StateFile::new(&dir, "second-factor.json"), key());
         let enrolment = factors.enrol(3, "alice").unwrap();
         assert!(enrolment.otpauth_url.starts_with("otpauth://totp/"));
         assert!(!factors.required(3));
@@ -174,8 +241,19 @@ mod tests {
         assert!(factors.verify(3, "alice", &code, now).unwrap());
         assert!(factors.required(3));
         assert!(!factors.verify(3, "alice", &code, now).unwrap(), "replayed");
-        let reloaded = SecondFactors::load(StateFile::new(&dir, "second-factor.json"));
+        let file = std::fs::read_to_string(dir.join("second-factor.json")).unwrap();
+        assert!(
+            !file.contains(&enrolment.secret),
+            "sealed in the file: {file}"
+        );
+        let reloaded = SecondFactors::load(StateFile::new(&dir, "second-factor.json"), key());
         assert!(reloaded.required(3));
+        // With another key the enrolment does not open and is dropped, not misread.
+        let other = SecondFactors::load(
+            StateFile::new(&dir, "second-factor.json"),
+            secret_seal::Key::generate().unwrap(),
+        );
+        assert!(!other.required(3));
         factors.remove(3).unwrap();
         assert!(!factors.required(3));
         std::fs::remove_dir_all(&dir).unwrap();

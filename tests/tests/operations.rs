@@ -200,7 +200,8 @@ fn a_database_of_a_newer_version_is_refused_untouched_and_the_daemon_exits_78() 
     mom.stop(Duration::from_secs(20));
     let db_dir = mom.state_dir.join("store").join("db");
     {
-        let storage = Storage::open(&db_dir).expect("open the database");
+        let key = svc_store::secrets::load_key(&db_dir).expect("the secrets key");
+        let storage = Storage::open(&db_dir, std::sync::Arc::new(key)).expect("open the database");
         let mut view = storage.write().expect("write");
         view.put(Db::Meta, meta::SCHEMA, &(SCHEMA_VERSION + 1))
             .expect("put");

@@ -271,6 +271,52 @@ fn a_hostile_store_client_is_cut_off_and_others_keep_being_served() {
 }
 
 #[test]
+fn an_export_moves_to_another_installation_with_its_secrets_key() {
+    let a = Mom::start(&Options::default());
+    let StoreResponse::Created(uid) = a.store(StoreRequest::PutUser(User {
+        sip_pw: "Sip-Secret-4711".into(),
+        ..user("800")
+    })) else {
+        panic!("user not created")
+    };
+    let export = a.dir.path().join("a.momdb");
+    let out = a.cli(&["db", "export", export.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = a.state_dir.join("store").join("secrets.key");
+    let b = Mom::start(&Options::default());
+    // Without A's key, B refuses the file and names the key it needs …
+    let out = b.cli(&["db", "import", export.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("secrets.key") && err.contains("--secrets-key"),
+        "{err}"
+    );
+    assert_eq!(count_users(&b), 0);
+    // … and takes it with the key.
+    let out = b.cli(&[
+        "db",
+        "import",
+        export.to_str().unwrap(),
+        "--secrets-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match b.store(StoreRequest::GetUser(uid)) {
+        StoreResponse::User(u) => assert_eq!(u.sip_pw, "Sip-Secret-4711"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn export_and_import_through_the_cli_refuse_bad_files_and_keep_the_data() {
     let mom = Mom::start(&Options::default());
     for i in 0..20 {

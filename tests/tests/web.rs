@@ -1446,11 +1446,10 @@ fn an_import_leaves_no_session_token_or_second_factor_acting_as_another_account(
 fn a_db_export_reimported_into_a_fresh_mom_gives_the_same_data_and_a_corrupt_one_changes_nothing() {
     let (_a, web) = admin();
     for n in ["3001", "3002", "3003"] {
-        assert_eq!(
-            web.send("POST", "/api/v1/users", Some(&user_json(n)))
-                .status,
-            201
-        );
+        let mut user = user_json(n);
+        user["pin"] = json!("4711");
+        user["sip_pw"] = json!(format!("sip-secret-{n}"));
+        assert_eq!(web.send("POST", "/api/v1/users", Some(&user)).status, 201);
     }
     let export = web.get_bytes("/api/v1/database/export");
     assert_eq!(export.0, 200);
@@ -1485,11 +1484,35 @@ fn a_db_export_reimported_into_a_fresh_mom_gives_the_same_data_and_a_corrupt_one
         b"not a database".to_vec(),
     );
     assert_eq!(garbage.code(), "import_refused");
-
-    let imported = fresh.send_raw(
+    // The PINs and SIP passwords inside are sealed with A's key: without it B refuses the
+    // file and says what it needs.
+    assert!(!String::from_utf8_lossy(&export.1).contains("sip-secret-3001"));
+    let keyless = fresh.send_raw(
         "POST",
         "/api/v1/database/import",
         "application/octet-stream",
+        export.1.clone(),
+    );
+    assert_eq!(
+        (keyless.status, keyless.code()),
+        (422, "import_refused"),
+        "{}",
+        keyless.text
+    );
+    assert!(
+        keyless.message().contains("secrets.key"),
+        "{}",
+        keyless.text
+    );
+    let key_file = std::fs::read_to_string(_a.state_dir.join("store").join("secrets.key")).unwrap();
+    let key_line = key_file.lines().last().unwrap().to_owned();
+    let imported = fresh.send_with(
+        "POST",
+        "/api/v1/database/import",
+        &[
+            ("content-type", "application/octet-stream".into()),
+            ("x-secrets-key", key_line),
+        ],
         export.1,
     );
     assert_eq!(imported.status, 200, "{}", imported.text);

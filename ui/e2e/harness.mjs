@@ -204,6 +204,29 @@ export async function openPane(page, title) {
   await page.locator(".pane-title", { hasText: title }).waitFor();
 }
 
+/** Whether a person sees the element of `locator`: after scrolling it into view, its centre
+ * lies inside the window and inside every scrolling box around it, and the element there
+ * (the topmost one) is it or inside it. DOM presence or CSS visibility alone is not enough:
+ * a row under a pager or a notice behind a dialog is not seen. */
+export async function seenByPerson(locator) {
+  await locator.scrollIntoViewIfNeeded();
+  return await locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) return false;
+    const x = r.left + r.width / 2;
+    const y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return false;
+    for (let box = el.parentElement; box; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (!/(auto|scroll|hidden)/.test(style.overflow + style.overflowX + style.overflowY)) continue;
+      const b = box.getBoundingClientRect();
+      if (x < b.left || x > b.right || y < b.top || y > b.bottom) return false;
+    }
+    const top = document.elementFromPoint(x, y);
+    return top !== null && (top === el || el.contains(top));
+  });
+}
+
 /** Saves a screenshot of the page as `name`.png. */
 export async function screenshot(page, name) {
   mkdirSync(shotDir, { recursive: true });

@@ -184,7 +184,18 @@ test("the database is exported, a corrupt file is refused, and the export is imp
   await page.getByRole("dialog", { name: "Import the database" }).getByRole("button", { name: "Import" }).click();
   await db.getByRole("alert").waitFor();
   assert.equal((await api.get("/settings")).system_name, "Changed after export", "the corrupt file changed nothing");
+  // A secrets key file that is no key is refused with the reason, on the screen.
+  const badKey = join(files, "other.key");
+  writeFileSync(badKey, "# sip-dect-mom secrets key\nnot-a-key\n");
   await db.getByLabel("Database file to import").setInputFiles(exported);
+  await db.getByLabel(/Secrets key of the MOM that made it/).setInputFiles(badKey);
+  await page.getByRole("button", { name: "Import database" }).click();
+  await page.getByRole("dialog", { name: "Import the database" }).getByRole("button", { name: "Import" }).click();
+  const refusal = db.getByRole("alert").filter({ hasText: "secrets key" });
+  await refusal.waitFor();
+  assert.ok(await H.seenByPerson(refusal), "the refusal is visible");
+  assert.equal((await api.get("/settings")).system_name, "Changed after export", "the refused import changed nothing");
+  await db.getByLabel(/Secrets key of the MOM that made it/).setInputFiles([]);
   await page.getByRole("button", { name: "Import database" }).click();
   await page.getByRole("dialog", { name: "Import the database" }).getByRole("button", { name: "Import" }).click();
   // The import ended every session: the login page says so, visibly.

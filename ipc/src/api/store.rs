@@ -339,6 +339,15 @@ pub enum StoreRequest {
     /// kept outside the database and keyed by its record ids (svc-web's sessions, API tokens
     /// and second factors) is valid only for the id it was made under. Protocol 19.
     DatabaseId,
+    /// The secrets key of the installation that wrote import `import` (the text of its
+    /// `secrets.key`), for an export made elsewhere: its sealed PINs and passwords are
+    /// opened with it and sealed again with this installation's key. Protocol 21.
+    ImportSecretsKey {
+        /// Import id.
+        import: u64,
+        /// The key file's text.
+        key: String,
+    },
 }
 
 /// What a change did.

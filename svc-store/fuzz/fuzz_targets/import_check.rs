@@ -3,7 +3,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+/// One key for the whole run: drawing one per input would only slow the fuzzer.
+static KEY: OnceLock<secret_seal::Key> = OnceLock::new();
 
 fuzz_target!(|body: &[u8]| {
-    let _ = svc_store::dump::check_body(body);
+    let key = KEY.get_or_init(|| secret_seal::Key::generate().expect("a key"));
+    let _ = svc_store::dump::check_body(body, key);
 });

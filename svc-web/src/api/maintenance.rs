@@ -109,10 +109,17 @@ pub struct Imported {
     pub bytes: u64,
 }
 
+/// The header that carries the secrets key of the installation that made an import.
+pub const SECRETS_KEY_HEADER: &str = "x-secrets-key";
+
 /// Replaces the database with an uploaded export. The store checks every record before it
 /// replaces anything; a refused file changes nothing. Every service then reloads (the OMM
-/// links reconcile with the new data).
-#[utoipa::path(post, path = "/api/v1/database/import", tag = "maintenance", params(ImportOptions),
+/// links reconcile with the new data). An export made by another installation carries
+/// PINs and passwords sealed with that installation's key: send its `secrets.key` (the
+/// base64 line) in `X-Secrets-Key`.
+#[utoipa::path(post, path = "/api/v1/database/import", tag = "maintenance",
+    params(ImportOptions, ("X-Secrets-Key" = Option<String>, Header,
+        description = "the base64 line of the secrets.key of the installation that made the export")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Imported), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -176,6 +183,16 @@ pub async fn import(
         return Err(ApiError::bad_request(format!(
             "received {received} of {size} bytes"
         )));
+    }
+    if let Some(key) = headers.get(SECRETS_KEY_HEADER) {
+        let key = key
+            .to_str()
+            .map_err(|_| ApiError::bad_request("the secrets key is not text"))?;
+        app.done(StoreRequest::ImportSecretsKey {
+            import,
+            key: key.to_owned(),
+        })
+        .await?;
     }
     let commit = if options.confirm_foreign_identity {
         StoreRequest::ImportCommitForeign { import }

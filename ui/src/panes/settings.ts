@@ -21,12 +21,13 @@ function saveButton(notice: Notice, label: string, work: () => Promise<unknown>,
 }
 
 /** Uploads `body` with upload progress (fetch has none), resolving with the JSON answer. */
-export function upload(method: string, url: string, body: Blob, csrf: string, progress: (sent: number, total: number) => void): Promise<any> {
+export function upload(method: string, url: string, body: Blob, csrf: string, progress: (sent: number, total: number) => void, headers: Record<string, string> = {}): Promise<any> {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open(method, `/api/v1${url}`);
     x.setRequestHeader("content-type", "application/octet-stream");
     x.setRequestHeader("x-csrf-token", csrf);
+    for (const [name, value] of Object.entries(headers)) x.setRequestHeader(name, value);
     x.upload.onprogress = (e) => progress(e.loaded, e.total);
     x.onload = () => {
       let answer: any = {};
@@ -256,6 +257,9 @@ function databaseSection(): HTMLElement {
     progress.set(`Exported ${(got / 1048576).toFixed(1)} MiB.`, 1, 1);
   }, "Database exported.", exportButton));
   const file = filePicker("Database file to import", ".momdb");
+  // PINs and passwords in an export are sealed with the secrets key of the installation
+  // that made it: an export from another MOM needs that MOM's secrets.key.
+  const keyFile = filePicker("Secrets key of the MOM that made it (only for another MOM's export)", ".key");
   const importButton = writeButton("Import database", () => {
     const f = file.input.files?.[0];
     if (!f) return notice.error("Choose the database file first.");
@@ -274,8 +278,11 @@ function databaseSection(): HTMLElement {
         // The import ends every session before it answers: whatever call meets that
         // first, the login page says why.
         sessionWillEnd(IMPORT_ENDED_SESSIONS);
+        const key = keyFile.input.files?.[0];
+        // The key file's base64 line (its other lines are comments).
+        const keyLine = key ? (await key.text()).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).join("") : "";
         progress.set("Uploading…", 0, f.size);
-        const r = await upload("POST", `/database/import${foreign ? "?confirm_foreign_identity=true" : ""}`, f, session.csrf_token, (sent, total) => progress.set(`Uploading: ${Math.round((sent / Math.max(1, total)) * 100)} %`, sent, total));
+        const r = await upload("POST", `/database/import${foreign ? "?confirm_foreign_identity=true" : ""}`, f, session.csrf_token, (sent, total) => progress.set(`Uploading: ${Math.round((sent / Math.max(1, total)) * 100)} %`, sent, total), keyLine ? { "x-secrets-key": keyLine } : {});
         progress.set(`Imported revision ${r.revision}; the services restart…`);
       } catch (e: any) {
         sessionWillEnd(undefined);
@@ -299,5 +306,5 @@ function databaseSection(): HTMLElement {
     const name = /filename="?([^";]+)/.exec(r.headers.get("content-disposition") ?? "")?.[1] ?? "mom-system-dump.tar.gz";
     download(name, await r.blob());
   }, "System dump downloaded.", dump));
-  return section("Database and system dump", h("div", { class: "toolbar" }, exportButton), file.el, h("div", { class: "toolbar" }, importButton, dump), progress.el, notice.el);
+  return section("Database and system dump", h("div", { class: "toolbar" }, exportButton), file.el, keyFile.el, h("div", { class: "toolbar" }, importButton, dump), progress.el, notice.el);
 }
