@@ -1,5 +1,6 @@
 // Builds the UI into dist/: one bundled, minified app.js (TypeScript compiled by esbuild;
-// `npm run check` type-checks it with tsc), app.css (ours after Tabulator's) and index.html.
+// `npm run check` type-checks it with tsc), app.css (ours after Tabulator's and uPlot's) and
+// index.html.
 // svc-web embeds dist/ at compile time; run by scripts/ui-build, never by cargo.
 import { build } from "esbuild";
 import { mkdir, readFile, writeFile, copyFile } from "node:fs/promises";
@@ -19,7 +20,8 @@ await build({
   logLevel: "warning",
 });
 const tabulatorCss = await readFile(require.resolve("tabulator-tables/dist/css/tabulator_simple.min.css"), "utf8");
+const uplotCss = await readFile(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
 const ours = await readFile(new URL("./style.css", import.meta.url), "utf8");
-await writeFile(new URL("app.css", out), tabulatorCss + "\n" + ours);
+await writeFile(new URL("app.css", out), tabulatorCss + "\n" + uplotCss + "\n" + ours);
 await copyFile(new URL("./index.html", import.meta.url), new URL("index.html", out));
 console.log("ui built into", out.pathname);

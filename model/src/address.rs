@@ -2,7 +2,7 @@
 //! `:port` (IPv6 in brackets when a port follows). Checked when the record is written, so a
 //! link never tries an address that cannot work.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A parsed OMM address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,12 @@ pub struct OmmAddress {
 }
 
 impl OmmAddress {
+    /// Whether two records' addresses name the same OMM (host names compared without case).
+    #[must_use]
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.port == other.port && self.host.eq_ignore_ascii_case(&other.host)
+    }
+
     /// The OMM's AXI port over TLS.
     pub const DEFAULT_PORT: u16 = 12622;
 
@@ -83,8 +89,17 @@ impl OmmAddress {
     }
 }
 
-/// A DNS name (RFC 1123 labels) or an IPv4 address in dotted form.
+/// A DNS name (RFC 1123 labels) or an IPv4 address in dotted form. A name whose last label
+/// is all digits is meant as an IPv4 address (no top-level domain is numeric), so it must be
+/// one: `999.1.1.1` is refused.
 fn valid_host_name(host: &str) -> bool {
+    let numeric_end = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()));
+    if numeric_end {
+        return host.parse::<Ipv4Addr>().is_ok();
+    }
     !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
@@ -141,9 +156,24 @@ mod tests {
             "[::1]x",
             "1:2:3",
             "under_score.example",
+            "999.1.1.1",
+            "10.0.0",
+            "192.0.2.1.5",
+            "1.2.3.04x.5",
         ] {
             let e = OmmAddress::parse(text).expect_err(text);
             assert!(!e.is_empty());
         }
+    }
+
+    #[test]
+    fn the_same_omm_is_recognised_whatever_the_case_and_the_default_port() {
+        let a = OmmAddress::parse("OMM-1.example.com").unwrap();
+        assert!(a.same_as(&OmmAddress::parse("omm-1.example.com:12622").unwrap()));
+        assert!(!a.same_as(&OmmAddress::parse("omm-1.example.com:4000").unwrap()));
+        assert!(
+            OmmAddress::parse("omm1.example.123a").is_ok(),
+            "a name, not digits"
+        );
     }
 }

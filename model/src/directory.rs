@@ -93,7 +93,7 @@ record! {
 pub struct User, view UserView {
     /// User id in the MOM (assigned by the store when 0 on create).
     pub uid: u32,
-    /// Bound device (`ppn`), 0 for none.
+    /// Device ID of the bound DECT phone, 0 for none.
     pub ppn: u32,
     /// Relation to the bound device.
     pub rel_type: RelType,
@@ -203,7 +203,7 @@ pub struct User, view UserView {
     pub source: Source,
     /// OMM where the record lives (0 = only at the MOM).
     pub home_omm: u32,
-    /// AXI `timeStamp`: last change anywhere.
+    /// Last change, at the MOM or on an OMM.
     pub timestamp: Timestamp,
     /// Last administrative change.
     pub timestamp_admin: Timestamp,
@@ -213,7 +213,7 @@ pub struct User, view UserView {
     pub created: Timestamp,
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
-    /// The record's id (`uid`) on its home OMM, 0 while it is not there.
+    /// The user's ID on its home OMM, 0 while it is not there.
     pub omm_uid: u32,
 }
     columns: [uid, ppn, rel_type, name, num, hierarchy1, hierarchy2, add_id, sip_auth_id,
@@ -233,7 +233,7 @@ record! {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device, view DeviceView {
-    /// Device id (`ppn`), assigned by the store when 0 on create.
+    /// Device ID, assigned by the MOM when a record is created.
     pub ppn: u32,
     /// Bound user, 0 for none.
     pub uid: u32,
@@ -271,7 +271,7 @@ pub struct Device, view DeviceView {
     pub auto_create: bool,
     /// OMM where the handset is located and its records live (0 = unknown).
     pub location: u32,
-    /// AXI `timeStamp`.
+    /// Last change, at the MOM or on an OMM.
     pub timestamp: Timestamp,
     /// Last administrative change.
     pub timestamp_admin: Timestamp,
@@ -285,7 +285,7 @@ pub struct Device, view DeviceView {
     pub created: Timestamp,
     /// AXI attributes the MOM does not model, kept verbatim.
     pub extra: Vec<(String, String)>,
-    /// The record's id (`ppn`) on the OMM where it is located, 0 while it is not there.
+    /// The DECT phone's ID on the OMM where it is located, 0 while it is not there.
     pub omm_ppn: u32,
 }
     columns: [ppn, uid, rel_type, ipei, s, encrypt, cap_messaging,

@@ -13,6 +13,7 @@ pub mod park;
 pub mod query;
 #[cfg(feature = "json")]
 pub mod redact;
+pub mod statistics;
 pub mod system;
 
 pub use address::OmmAddress;

@@ -78,6 +78,13 @@ pub fn check_number(num: &str) -> Result<(), StoreError> {
 /// [`StoreError::Invalid`] naming the first field that is wrong.
 pub fn check_user(u: &User) -> Result<(), StoreError> {
     check_number(&u.num)?;
+    // Typed on a DECT phone's keypad: the form, the CSV import, the CLI and MAXI alike.
+    if let Some(c) = u.pin.chars().find(|c| !c.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "the PIN contains {:?}; a PIN holds the digits 0 to 9 only",
+            model::printable(&c.to_string())
+        )));
+    }
     for (field, value) in [("hierarchy1", &u.hierarchy1), ("hierarchy2", &u.hierarchy2)] {
         text(field, value, MAX_HIERARCHY)?;
     }

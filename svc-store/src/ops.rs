@@ -114,6 +114,18 @@ pub fn new_database_id() -> u64 {
     OsRng.next_u64()
 }
 
+/// The first fields of a stored OMM record, borrowed: what the address check reads. Their
+/// order is [`Omm`]'s (postcard reads fields in order; a test guards it).
+#[derive(serde::Deserialize)]
+struct OmmAddresses<'a> {
+    id: u32,
+    _enabled: bool,
+    name: &'a str,
+    _description: &'a str,
+    omm1: &'a str,
+    omm2: &'a str,
+}
+
 /// A hash of `password` for tests of other modules.
 #[cfg(test)]
 pub(crate) fn hash_for_tests(password: &str) -> String {
@@ -500,11 +512,15 @@ impl Tx<'_, '_> {
         if omm.omm1.trim().is_empty() {
             return Err(invalid("the OMM 1 address must not be empty"));
         }
-        model::OmmAddress::parse(&omm.omm1).map_err(|e| invalid(format!("OMM 1 address: {e}")))?;
+        let mut addresses = vec![model::OmmAddress::parse(&omm.omm1)
+            .map_err(|e| invalid(format!("OMM 1 address: {e}")))?];
         if !omm.omm2.is_empty() {
-            model::OmmAddress::parse(&omm.omm2)
-                .map_err(|e| invalid(format!("OMM 2 address: {e}")))?;
+            addresses.push(
+                model::OmmAddress::parse(&omm.omm2)
+                    .map_err(|e| invalid(format!("OMM 2 address: {e}")))?,
+            );
         }
+        self.check_address_unused(omm.id, &addresses)?;
         crate::fields::check_cloud_id(&omm.cloud_id)?;
         if omm.placeholders.len() > MAX_PLACEHOLDERS {
             return Err(invalid(format!(
@@ -533,6 +549,42 @@ impl Tx<'_, '_> {
         self.view.put_record(&omm)?;
         self.changed(Entity::Omm, omm.id, ChangeOp::Put);
         Ok(StoreResponse::Created(omm.id))
+    }
+
+    /// One OMM, one record: refuses `addresses` when another record than `id` has one of
+    /// them (a second record would open a second link to the same OMM). Reads only the
+    /// start of each record, borrowed ([`OmmAddresses`]), so adding OMMs one by one stays
+    /// cheap at thousands of them.
+    fn check_address_unused(
+        &self,
+        id: u32,
+        addresses: &[model::OmmAddress],
+    ) -> Result<(), StoreError> {
+        let mut taken = None;
+        self.view.scan(Db::Omms, None, |_, raw| {
+            let (other, _) = postcard::take_from_bytes::<OmmAddresses<'_>>(raw)
+                .map_err(|e| StoreError::Storage(format!("an OMM record: {e}")))?;
+            if other.id == id {
+                return Ok(true);
+            }
+            let clash = [other.omm1, other.omm2]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .filter_map(|a| model::OmmAddress::parse(a).ok())
+                .find(|theirs| addresses.iter().any(|a| a.same_as(theirs)));
+            if let Some(address) = clash {
+                taken = Some(format!(
+                    "the address {}:{} is already OMM {} ({})",
+                    address.host,
+                    address.port,
+                    other.id,
+                    model::printable(other.name)
+                ));
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        taken.map_or(Ok(()), |why| Err(invalid(why)))
     }
 
     /// Changes OMM `id`'s provisioning state.
@@ -977,5 +1029,27 @@ impl Tx<'_, '_> {
                 .put(Db::Counters, counter.name.as_bytes(), &counter)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_address_check_reads_the_first_fields_of_an_omm_record() {
+        let omm = model::Omm {
+            id: 7,
+            name: "Ward".into(),
+            description: "north".into(),
+            omm1: "192.0.2.1".into(),
+            omm2: "192.0.2.2:4000".into(),
+            password: "secret".into(),
+            ..model::Omm::default()
+        };
+        let raw = postcard::to_stdvec(&omm).unwrap();
+        let (view, _) = postcard::take_from_bytes::<super::OmmAddresses<'_>>(&raw).unwrap();
+        assert_eq!(
+            (view.id, view.name, view.omm1, view.omm2),
+            (7, "Ward", "192.0.2.1", "192.0.2.2:4000")
+        );
     }
 }

@@ -500,12 +500,26 @@ fn omm_connections_health_names_the_enabled_omms_that_are_down() {
                 .write(R::PutOmm(Omm {
                     name: format!("Site {i}"),
                     enabled,
-                    omm1: "127.0.0.1:1".into(),
+                    omm1: format!("127.0.0.1:{i}"),
                     ..Omm::default()
                 }))
                 .unwrap(),
         ));
     }
+    // One OMM, one record: the same address again (another spelling) is refused.
+    let twin = store
+        .write(R::PutOmm(Omm {
+            name: "Twin".into(),
+            omm2: "127.0.0.1:2".into(),
+            omm1: "192.0.2.9".into(),
+            ..Omm::default()
+        }))
+        .unwrap_err();
+    assert!(
+        twin.to_string()
+            .contains(&format!("already OMM {} (Site 2)", ids[1])),
+        "{twin}"
+    );
     let h = well(&store);
     assert_eq!(h.severity, Some(Severity::Warning));
     assert_eq!(h.reason, "2 OMMs not connected: Site 1, Site 2");
@@ -541,7 +555,7 @@ fn omm_connections_health_names_the_enabled_omms_that_are_down() {
             .write(R::PutOmm(Omm {
                 name: format!("Site {i}"),
                 enabled: true,
-                omm1: "127.0.0.1:1".into(),
+                omm1: format!("127.0.0.1:{i}"),
                 ..Omm::default()
             }))
             .unwrap();
@@ -1369,7 +1383,7 @@ fn conflicts_are_kept_per_omm_logged_without_a_flood_and_dropped_with_the_omm() 
                 .write(R::PutOmm(Omm {
                     name: format!("Site {i}"),
                     enabled: false,
-                    omm1: "127.0.0.1:1".into(),
+                    omm1: format!("127.0.0.1:{i}"),
                     ..Omm::default()
                 }))
                 .unwrap(),

@@ -20,9 +20,13 @@ pub struct Body<T>(pub T);
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut unknown = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_ignored::deserialize(&mut de, |path| unknown.push(path.to_string()))
-        .map_err(json_error)?;
-    de.end().map_err(json_error)?;
+    let mut track = serde_path_to_error::Track::new();
+    let value: T = serde_ignored::deserialize(
+        serde_path_to_error::Deserializer::new(&mut de, &mut track),
+        |path| unknown.push(path.to_string()),
+    )
+    .map_err(|e| json_error(e, &track.path().to_string()))?;
+    de.end().map_err(|e| json_error(e, "."))?;
     if let Some(first) = unknown.first() {
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -33,13 +37,13 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn json_error(e: serde_json::Error) -> ApiError {
+fn json_error(e: serde_json::Error, path: &str) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Data => ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_json_value",
-            format!("{e}"),
+            plain_words(&e.to_string(), path),
         ),
         Category::Syntax | Category::Eof | Category::Io => ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -72,6 +76,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .await
             .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
         decode(&bytes).map(Body)
+    }
+}
+
+/// serde's message about a wrong value in words for an administrator: the field named (as
+/// the path `path` gives it, `.` for the whole body) and Rust's type names replaced by what
+/// the field takes. "invalid value: integer `70000`, expected u16" at `fixed_port` becomes
+/// "fixed port: 70000 is not a whole number from 0 to 65535".
+fn plain_words(message: &str, path: &str) -> String {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .trim_start_matches("invalid value: ")
+        .trim_start_matches("invalid type: ");
+    let takes = |ty: &str| -> Option<String> {
+        Some(match ty {
+            "u8" => "a whole number from 0 to 255".into(),
+            "u16" => "a whole number from 0 to 65535".into(),
+            "u32" => "a whole number from 0 to 4294967295".into(),
+            "u64" => "a whole number of 0 or more".into(),
+            "i32" | "i64" => "a whole number".into(),
+            "a boolean" => "true or false".into(),
+            "a string" => "text in quotes".into(),
+            _ => return None,
+        })
+    };
+    let value = [
+        "integer ",
+        "string ",
+        "floating point ",
+        "boolean ",
+        "map",
+        "sequence",
+    ]
+    .iter()
+    .any(|kind| message.starts_with(kind));
+    let words = match message.split_once(", expected ") {
+        Some((got, expected)) if value => {
+            let got = ["integer ", "string ", "floating point ", "boolean "]
+                .iter()
+                .fold(got, |g, kind| g.trim_start_matches(kind))
+                .replace('`', "");
+            match takes(expected) {
+                Some(t) => format!("{got} is not {t}"),
+                None => format!("{got} is not {}", expected.replace('`', "\"")),
+            }
+        }
+        _ => message.replace('`', "\""),
+    };
+    match path.trim_matches('.') {
+        "" => words,
+        field => format!("{}: {words}", field.replace('_', " ")),
     }
 }
 
@@ -140,9 +196,12 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.code), (400, "malformed_json"));
         let e = decode::<Thing>(br#"{"name":"a","count":"x"}"#).unwrap_err();
         assert_eq!((e.status.as_u16(), e.code), (422, "invalid_json_value"));
-        assert!(e.message.contains("invalid type"), "{}", e.message);
+        assert_eq!(
+            e.message,
+            "count: \"x\" is not a whole number from 0 to 4294967295"
+        );
         let e = decode::<Thing>(br#"{"name":"a"}"#).unwrap_err();
-        assert!(e.message.contains("missing field `count`"), "{}", e.message);
+        assert_eq!(e.message, "missing field \"count\"");
         let e = decode::<Thing>(br#"{"name":"a","count":1,"extra":true}"#).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
@@ -181,6 +240,28 @@ mod tests {
                 .unwrap_err()
                 .code,
             "invalid_json_value"
+        );
+    }
+
+    #[test]
+    fn type_errors_are_said_in_words_with_the_field() {
+        assert_eq!(
+            plain_words(
+                "invalid value: integer `70000`, expected u16 at line 1 column 20",
+                "fixed_port"
+            ),
+            "fixed port: 70000 is not a whole number from 0 to 65535"
+        );
+        assert_eq!(
+            plain_words("invalid type: integer `1`, expected a boolean", "enabled"),
+            "enabled: 1 is not true or false"
+        );
+        assert_eq!(
+            plain_words(
+                "unknown variant `Sometimes`, expected `Fixed` or `Dynamic`",
+                "rel_type"
+            ),
+            "rel type: unknown variant \"Sometimes\", expected \"Fixed\" or \"Dynamic\""
         );
     }
 }

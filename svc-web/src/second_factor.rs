@@ -34,6 +34,37 @@ pub struct SecondFactors {
     key: secret_seal::Key,
 }
 
+/// What a code was found to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right, and not used before: accepted now.
+    Accepted,
+    /// Right, but accepted once already (a code is good once).
+    AlreadyUsed,
+    /// Not the code of this time (or no factor).
+    Wrong,
+}
+
+impl CodeCheck {
+    /// Whether the code was accepted.
+    #[must_use]
+    pub fn accepted(self) -> bool {
+        self == Self::Accepted
+    }
+
+    /// Why a code was not accepted, for the administrator.
+    #[must_use]
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Self::Accepted => "",
+            Self::AlreadyUsed => {
+                "this code was used already; wait for the authenticator app's next code"
+            }
+            Self::Wrong => "the code is wrong; check the authenticator app's clock",
+        }
+    }
+}
+
 /// The field name a secret is sealed under.
 const FIELD: &str = "totp_secret";
 
@@ -144,9 +175,9 @@ impl SecondFactors {
         account: &str,
         code: &str,
         now: u64,
-    ) -> Result<bool, String> {
+    ) -> Result<CodeCheck, String> {
         let Some(factor) = self.saved.factors.get_mut(&account_id) else {
-            return Ok(false);
+            return Ok(CodeCheck::Wrong);
         };
         let secret = self
             .key
@@ -155,15 +186,19 @@ impl SecondFactors {
         let totp = totp(&secret, account)?;
         let step = now / 30;
         // The current step and one either side, for clock drift.
-        let accepted = (step.saturating_sub(1)..=step + 1)
-            .find(|s| *s > factor.last_step && totp.generate(s * 30) == code.trim());
-        let Some(s) = accepted else {
-            return Ok(false);
-        };
-        factor.last_step = s;
-        factor.confirmed = true;
-        self.file.save(&self.saved)?;
-        Ok(true)
+        let matched = (step.saturating_sub(1)..=step + 1)
+            .filter(|s| totp.generate(s * 30) == code.trim())
+            .max();
+        match matched {
+            None => Ok(CodeCheck::Wrong),
+            Some(s) if s <= factor.last_step => Ok(CodeCheck::AlreadyUsed),
+            Some(s) => {
+                factor.last_step = s;
+                factor.confirmed = true;
+                self.file.save(&self.saved)?;
+                Ok(CodeCheck::Accepted)
+            }
+        }
     }
 
     /// Removes an account's second factor.
@@ -222,7 +257,7 @@ mod tests {
         );
         let now = 1_790_000_000;
         let code = SecondFactors::code_at(secret, now).unwrap();
-        assert!(factors.verify(4, "bob", &code, now).unwrap());
+        assert!(factors.verify(4, "bob", &code, now).unwrap().accepted());
     }
 
     #[test]
@@ -236,11 +271,18 @@ mod tests {
         assert!(enrolment.otpauth_url.starts_with("otpauth://totp/"));
         assert!(!factors.required(3));
         let now = 1_790_000_000;
-        assert!(!factors.verify(3, "alice", "000000x", now).unwrap());
+        assert_eq!(
+            factors.verify(3, "alice", "000000x", now).unwrap(),
+            CodeCheck::Wrong
+        );
         let code = SecondFactors::code_at(&enrolment.secret, now).unwrap();
-        assert!(factors.verify(3, "alice", &code, now).unwrap());
+        assert!(factors.verify(3, "alice", &code, now).unwrap().accepted());
         assert!(factors.required(3));
-        assert!(!factors.verify(3, "alice", &code, now).unwrap(), "replayed");
+        assert_eq!(
+            factors.verify(3, "alice", &code, now).unwrap(),
+            CodeCheck::AlreadyUsed,
+            "replayed"
+        );
         let file = std::fs::read_to_string(dir.join("second-factor.json")).unwrap();
         assert!(
             !file.contains(&enrolment.secret),

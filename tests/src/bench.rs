@@ -32,6 +32,9 @@ pub fn user(i: u32) -> User {
         ),
         hierarchy1: format!("Floor {}", i % 20),
         sip_auth_id: format!("sip{i}"),
+        // Secrets as real users have them (sealed at rest since schema 5).
+        pin: format!("{:04}", i % 10_000),
+        sip_pw: format!("sip-pw-{i:06}"),
         lang: "English".into(),
         ..User::default()
     }

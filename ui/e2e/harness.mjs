@@ -204,26 +204,49 @@ export async function openPane(page, title) {
   await page.locator(".pane-title", { hasText: title }).waitFor();
 }
 
-/** Whether a person sees the element of `locator`: after scrolling it into view, its centre
- * lies inside the window and inside every scrolling box around it, and the element there
- * (the topmost one) is it or inside it. DOM presence or CSS visibility alone is not enough:
- * a row under a pager or a notice behind a dialog is not seen. */
+/** Defines `window.__momSeen(el)` in the page (once): whether a person sees `el` where it
+ * is now. Its centre must lie inside the window and inside every box around it that clips
+ * (overflow other than visible), and the topmost element there must be it or inside it.
+ * DOM presence or CSS visibility alone is not enough: a row under a pager or a notice
+ * behind a dialog is not seen. */
+async function installSeen(page) {
+  await page.evaluate(() => {
+    // @ts-ignore a helper of the tests on the page's window
+    window.__momSeen = (el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) return false;
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return false;
+      for (let box = el.parentElement; box; box = box.parentElement) {
+        const style = getComputedStyle(box);
+        if (!/(auto|scroll|hidden|clip)/.test(style.overflowX + style.overflowY)) continue;
+        const b = box.getBoundingClientRect();
+        if (x < b.left || x > b.right || y < b.top || y > b.bottom) return false;
+      }
+      const top = document.elementFromPoint(x, y);
+      return top !== null && (top === el || el.contains(top));
+    };
+  });
+}
+
+/** Whether a person sees the element of `locator` once it is scrolled into view. */
 export async function seenByPerson(locator) {
+  await installSeen(locator.page());
   await locator.scrollIntoViewIfNeeded();
-  return await locator.evaluate((el) => {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) return false;
-    const x = r.left + r.width / 2;
-    const y = r.top + r.height / 2;
-    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return false;
-    for (let box = el.parentElement; box; box = box.parentElement) {
-      const style = getComputedStyle(box);
-      if (!/(auto|scroll|hidden)/.test(style.overflow + style.overflowX + style.overflowY)) continue;
-      const b = box.getBoundingClientRect();
-      if (x < b.left || x > b.right || y < b.top || y > b.bottom) return false;
-    }
-    const top = document.elementFromPoint(x, y);
-    return top !== null && (top === el || el.contains(top));
+  // @ts-ignore defined by installSeen
+  return await locator.evaluate((el) => window.__momSeen(el));
+}
+
+/** The rows of the table in `grid` (a locator of the pane or table region) and how many of
+ * them a person sees, each scrolled to the middle of the window in turn. */
+export async function rowsSeen(grid) {
+  await installSeen(grid.page());
+  return await grid.evaluate((root) => {
+    const rows = [...root.querySelectorAll(".tabulator-row")];
+    // @ts-ignore defined by installSeen
+    const unseen = rows.filter((row) => (row.scrollIntoView({ block: "center" }), !window.__momSeen(row)));
+    return { rows: rows.length, seen: rows.length - unseen.length, unseen: unseen.slice(0, 3).map((r) => r.textContent?.slice(0, 60)) };
   });
 }
 

@@ -26,16 +26,30 @@ test("conference rooms are added, edited and deleted", async () => {
   const d = dialog("Add conference room");
   await d.getByLabel("Name", { exact: true }).fill("Morning round");
   await d.getByLabel("Number", { exact: true }).fill("8800");
-  await d.getByLabel("SIP password").fill("Room.Secret-1");
+  await d.getByLabel("SIP password", { exact: true }).fill("Room.Secret-1");
+  // The password is typed twice; two different entries are refused before anything is sent.
+  await d.getByLabel("Repeat the SIP password").fill("Room.Secret-2");
+  await d.getByRole("button", { name: "Add" }).click();
+  const differ = d.getByRole("alert").filter({ hasText: "The two SIP password entries differ." });
+  await differ.waitFor();
+  assert.ok(await H.seenByPerson(differ));
+  assert.deepEqual(await api.get("/conference-rooms"), []);
+  await d.getByLabel("Repeat the SIP password").fill("Room.Secret-1");
   await H.submit(d, "Add");
   await row("Morning round").waitFor();
   const [room] = await api.get("/conference-rooms");
   assert.equal(room.number, "8800");
+  assert.equal(room.sip_password, "(redacted)", "the API never reads the password back");
   await row("Morning round").dblclick();
   const e = dialog("Edit conference room Morning round");
+  // The edit dialog says the password is set, without it; left empty it stays.
+  const password = e.getByLabel("SIP password", { exact: true });
+  assert.equal(await password.inputValue(), "");
+  assert.match((await password.getAttribute("placeholder")) ?? "", /set; unchanged/);
   await e.getByLabel("Name", { exact: true }).fill("Evening round");
   await H.submit(e, "Save");
   await row("Evening round").waitFor();
+  assert.equal((await api.get("/conference-rooms"))[0].sip_password, "(redacted)", "still set");
   // A second room with the same number is refused in words.
   await page.getByRole("button", { name: "Add", exact: true }).click();
   const dup = dialog("Add conference room");
@@ -52,23 +66,41 @@ test("conference rooms are added, edited and deleted", async () => {
   assert.deepEqual(await api.get("/conference-rooms"), []);
 });
 
-test("statistics: a graph per counter, refresh, clear, clear all and refresh all", async () => {
+test("statistics: every counter by the guide's name, a graph with axes per counter, refresh, clear, clear all and refresh all", async () => {
   await H.waitFor(async () => (await api.get("/statistics")).some((c) => c.history.length > 1), 20_000, "counter samples");
   await H.openPane(page, "Statistics");
   const counters = await api.get("/statistics");
   await page.locator(".counter").first().waitFor();
   assert.equal(await page.locator(".counter").count(), counters.length);
-  assert.equal(await page.locator(".counter svg[role=img]").count(), counters.length, "a graph per counter");
+  // The guide's MAXI and messaging counters are there before any client connected, by name.
+  for (const label of ["MAXI: Total number of client requests", "MAXI: Maximal parallel client connections", "Number of 'SendMessage' requests from OMM"]) {
+    assert.ok(await H.seenByPerson(page.locator(".counter summary", { hasText: label })), label);
+  }
+  const labels = await page.locator(".counter summary .label").allTextContents();
+  assert.deepEqual(labels.filter((l) => /[a-z]+\.[a-z_]+/.test(l)), [], "no internal key as a name");
+  const synced = counters.find((c) => c.name === "axi.records_synced");
+  assert.ok(synced.value > 0 && synced.history.length > 1, "the fleet's records were synchronised");
+  const card = page.locator('.counter[data-counter="axi.records_synced"]');
+  await card.locator("summary").click();
+  const graph = card.locator(".chart");
+  await graph.locator("canvas").waitFor();
+  assert.ok(await H.seenByPerson(graph), "the graph is seen when expanded");
+  assert.match(await graph.locator(".u-legend").textContent(), /User and DECT phone records/);
   await H.screenshot(page, "pane-statistics");
-  const name = counters.find((c) => c.value > 0 && c.name === "axi.records_synced")?.name ?? counters.find((c) => c.value > 0).name;
-  const card = page.locator(`.counter[data-counter="${name}"]`);
-  await card.getByRole("button", { name: `Refresh ${name}` }).click();
-  await card.getByRole("button", { name: `Clear ${name}` }).click();
-  await H.waitFor(async () => (await card.locator(".value").textContent()) === "0", 5000, "the counter cleared");
-  assert.equal((await api.get(`/statistics/${name}`)).value, 0);
+  await card.getByRole("button", { name: `Refresh ${synced.label}` }).click();
+  await card.getByRole("button", { name: `Clear ${synced.label}` }).click();
+  await H.waitFor(async () => (await card.locator("summary .value").textContent()) === "0", 5000, "the counter cleared");
+  assert.equal((await api.get("/statistics/axi.records_synced")).value, 0);
+  // A gauge follows the system: no Clear.
+  const links = page.locator('.counter[data-counter="axi.links_up"]');
+  await links.locator("summary").click();
+  await links.getByRole("button", { name: "Refresh OMM links up" }).waitFor();
+  assert.equal(await links.getByRole("button", { name: /^Clear/ }).count(), 0);
   await page.getByRole("button", { name: "Clear all" }).click();
   await H.submit(dialog("Clear all counters"), "Clear all");
-  assert.ok((await api.get("/statistics")).every((c) => c.value === 0 || c.name === "axi.links_up"), "every counter cleared");
+  const after = await api.get("/statistics");
+  assert.ok(after.every((c) => c.value === 0 || c.kind === "gauge"), "every counter cleared");
+  assert.ok(after.find((c) => c.name === "axi.links_up").value > 0, "the links up still show the links");
   await page.getByRole("button", { name: "Refresh all" }).click();
   await page.locator(".counter").first().waitFor();
 });
@@ -88,7 +120,21 @@ test("the audit trail lists the changes with who and from where", async () => {
   await row("conference_rooms.create").or(row("rooms.create")).first().waitFor();
   await row("statistics.clear").first().or(row("event_log.clear")).first().waitFor();
   assert.match(await row("eula.accept").first().textContent(), /mom/);
+  // Newest first.
+  const seqs = await page.locator(".tabulator-row [tabulator-field=seq]").allTextContents();
+  const numbers = seqs.map(Number);
+  assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a), "newest first");
   await H.screenshot(page, "pane-audit");
+  // A change opens field by field, the changed ones marked.
+  await row("conference_rooms.edit").first().dblclick();
+  const change = page.getByRole("dialog", { name: /conference_rooms\.edit/ });
+  const name = change.locator("tr.changed", { hasText: "name" });
+  await name.waitFor();
+  assert.match(await name.textContent(), /Morning round.*Evening round/);
+  assert.ok(await H.seenByPerson(name));
+  assert.match(await change.locator("tr", { hasText: "sip_password" }).textContent(), /\(redacted\)/);
+  await H.screenshot(page, "audit-change");
+  await change.getByRole("button", { name: "Close" }).click();
 });
 
 test("the Health pane's fleet view shows each OMM's state and the reason when one is not well", async () => {
@@ -122,6 +168,10 @@ test("My account: an authenticator app is enrolled, then logins need its code; A
   await page.locator(".pane-title", { hasText: "My account" }).waitFor();
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   const secret = (await page.locator("code.totp-secret").textContent()).trim();
+  // A QR code to scan, beside the secret.
+  const qr = page.getByRole("img", { name: "QR code of the authenticator secret" });
+  assert.ok(await H.seenByPerson(qr), "the QR code is seen");
+  await H.screenshot(page, "second-factor-qr");
   await page.getByLabel("Code from the app").fill("000000");
   await page.getByRole("button", { name: "Confirm" }).click();
   await page.getByRole("region", { name: "Second factor" }).getByRole("alert").waitFor();
@@ -140,6 +190,10 @@ test("My account: an authenticator app is enrolled, then logins need its code; A
   await other.getByRole("button", { name: "Log in" }).click();
   await other.getByRole("navigation", { name: "Configuration panes" }).waitFor();
   await other.context().close();
+  // The code just used at that login cannot remove the factor, and the page says why.
+  await page.getByLabel("Current code").fill(totp(secret, 1));
+  await page.getByRole("button", { name: "Remove the second factor" }).click();
+  await page.getByRole("region", { name: "Second factor" }).getByRole("alert").filter({ hasText: "used already" }).waitFor();
   // API tokens: made, shown once, usable, revoked.
   await page.getByLabel("Name of a new token").fill("nagios");
   await page.getByRole("button", { name: "Create token" }).click();

@@ -73,8 +73,22 @@ test("an OMM is added and edited on its tabs", async () => {
   await bad.getByLabel("OMM 1", { exact: true }).fill("not an address\u0007");
   await bad.getByRole("button", { name: "Save" }).click();
   await bad.getByRole("alert").waitFor();
+  // Not an IPv4 address although it looks like one.
+  await bad.getByLabel("OMM 1", { exact: true }).fill("999.1.1.1");
+  await bad.getByRole("button", { name: "Save" }).click();
+  await bad.getByRole("alert").filter({ hasText: "999.1.1.1" }).waitFor();
   await bad.getByRole("button", { name: "Cancel" }).click();
   assert.equal((await api.get(`/omms/${created.id}`)).omm1, "192.0.2.10");
+  // A second record for the same OMM is refused, naming the first.
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  const twin = dialog("Add OMM");
+  await twin.getByLabel("Name", { exact: true }).fill("Site North again");
+  await twin.getByLabel("OMM 1", { exact: true }).fill("192.0.2.10:12622");
+  await twin.getByRole("button", { name: "Add" }).click();
+  const taken = twin.getByRole("alert").filter({ hasText: `already OMM ${created.id}` });
+  await taken.waitFor();
+  assert.ok(await H.seenByPerson(taken));
+  await twin.getByRole("button", { name: "Cancel" }).click();
 });
 
 test("multi-edit, disable and enable change every selected OMM", async () => {
@@ -103,6 +117,17 @@ test("the template editor saves the template and shows its check", async () => {
   const text = d.getByLabel(/^Template/);
   await H.waitFor(async () => (await text.inputValue()).length > 100, 5000, "the template to load");
   const template = await text.inputValue();
+  // "Check" checks the text being edited, before it is saved.
+  await text.fill(`${template}\n<SetSystemName name="%SystemName_name%" />\n<SetBogus x="1" />\n<SetBroken name="x"\n`);
+  await d.getByRole("button", { name: "Check" }).click();
+  await d.locator('.lint li[data-code="not_well_formed"]').waitFor();
+  assert.equal(await api.get("/provisioning/template"), template, "checking saved nothing");
+  // A template that is not well formed is saved only when asked twice.
+  await d.getByRole("button", { name: "Save template" }).click();
+  const warning = d.getByRole("alert").filter({ hasText: "press \"Save template\" again" });
+  await warning.waitFor();
+  assert.ok(await H.seenByPerson(warning), "the warning is seen");
+  assert.equal(await api.get("/provisioning/template"), template, "not saved");
   await text.fill(`${template}\n<SetSystemName name="%SystemName_name%" />\n<SetBogus x="1" />\n`);
   await H.submit(d, "Save template");
   assert.match(await api.get("/provisioning/template"), /<SetBogus x="1" \/>/);
@@ -122,7 +147,7 @@ test("Show config file shows exactly what the OMM gets", async () => {
   const id = (await api.get("/omms")).find((o) => o.name === "Site North").id;
   const expected = await api.get(`/omms/${id}/config-file`);
   assert.equal((await d.locator("pre.config-file").textContent()).trim(), String(expected).trim());
-  await d.getByRole("button", { name: "Cancel" }).click();
+  await d.getByRole("button", { name: "Close" }).click();
 });
 
 test("Update OMM shows the check and the diff first, then sends the update; Update all too", async () => {

@@ -26,6 +26,15 @@ test("first login: the EULA, then the forced password change with every rule sho
   await H.screenshot(page, "login-eula");
   await page.getByRole("button", { name: "Accept" }).click();
   await page.getByRole("heading", { name: "Change your password" }).waitFor();
+  // A wrong current password is said on the page, which stays, with what was typed.
+  await page.getByLabel("Current password").fill("mum");
+  await page.getByLabel("New password", { exact: true }).fill(H.PASSWORD);
+  await page.getByLabel("Repeat the new password").fill(H.PASSWORD);
+  await page.getByRole("button", { name: "Change password" }).click();
+  const wrong = page.getByRole("alert").filter({ hasText: "the previous password is wrong" });
+  await wrong.waitFor();
+  assert.ok(await H.seenByPerson(wrong), "the refusal is seen");
+  assert.equal(await page.getByLabel("New password", { exact: true }).inputValue(), H.PASSWORD, "the fields are kept");
   await page.getByLabel("Current password").fill("mom");
   const next = page.getByLabel("New password", { exact: true });
   await next.pressSequentially("abc");

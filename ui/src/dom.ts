@@ -40,6 +40,17 @@ export function writeButton(label: string, onclick: () => void, attrs: Attrs = {
   return b;
 }
 
+/** For a read-only account: disables every input, choice, text area and file picker inside
+ * `root` (settings that only an account with write permission may change), so that no
+ * control invites a change that would then be refused. */
+export function readOnlyControls(root: HTMLElement): void {
+  if (access.write) return;
+  root.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("input, select, textarea").forEach((c) => {
+    c.disabled = true;
+    c.title = "Your account is read-only";
+  });
+}
+
 /** A plain button. */
 export function button(label: string, onclick: () => void, attrs: Attrs = {}): HTMLButtonElement {
   return h("button", { type: "button", ...attrs, onclick: () => onclick() }, label);
@@ -131,6 +142,16 @@ export class Dialog {
     this.footer = h("div", { class: "dialog-buttons" });
     this.el = h("dialog", { class: wide ? "wide" : "", "aria-labelledby": heading.id }, heading, this.body, this.notice.el, this.footer);
     this.el.addEventListener("close", () => this.el.remove());
+    // Enter in a one-line field submits the dialog, as in any form.
+    this.el.addEventListener("keydown", (e) => {
+      const t = e.target;
+      if (e.key !== "Enter" || !(t instanceof HTMLInputElement) || ["checkbox", "radio", "file", "button", "submit"].includes(t.type)) return;
+      const primary = this.footer.querySelector<HTMLButtonElement>("button.primary");
+      if (primary && !primary.disabled) {
+        e.preventDefault();
+        primary.click();
+      }
+    });
     document.body.append(this.el);
   }
 
@@ -161,7 +182,8 @@ export class Dialog {
   /** Shows it. */
   open(): this {
     if (!this.footer.querySelector(".cancel")) {
-      const c = h("button", { type: "button", class: "cancel" }, "Cancel");
+      // "Cancel" abandons work; a dialog that only shows something is closed.
+      const c = h("button", { type: "button", class: "cancel" }, this.footer.querySelector(".primary") ? "Cancel" : "Close");
       c.addEventListener("click", () => this.close());
       this.footer.append(c);
     }
@@ -182,6 +204,8 @@ export function confirmThen(title: string, question: string, label: string, work
   d.body.append(h("p", {}, question));
   d.submit(label, work);
   d.open();
+  // Enter or Space alone must not confirm a deletion: the focus starts on Cancel.
+  d.footer.querySelector<HTMLButtonElement>("button.cancel")?.focus();
 }
 
 /** Tabs: a tablist with one panel per tab, operable with the arrow keys. */

@@ -9,7 +9,7 @@
 import { AjaxModule, EditModule, FilterModule, FormatModule, InteractionModule, KeybindingsModule, PageModule, PopupModule, ResizeColumnsModule, ResizeTableModule, SelectRowModule, SortModule, Tabulator, TooltipModule } from "tabulator-tables";
 import type { ColumnDefinition, Options } from "tabulator-tables";
 import { get } from "./api";
-import { button, h, Notice } from "./dom";
+import { access, button, h, Notice } from "./dom";
 import * as live from "./live";
 
 /** How one table gets its rows. */
@@ -34,6 +34,8 @@ export interface GridOptions {
   open?: (row: any) => void;
   /** Rows per page. */
   pageSize?: number;
+  /** The order before the user sorts (local tables only), e.g. newest first. */
+  initialSort?: { column: string; dir: "asc" | "desc" };
 }
 
 // Only the modules the tables use (the full build is twice the size).
@@ -97,6 +99,7 @@ export class Grid {
       });
     } else {
       Object.assign(base, { pagination: true, ...paging, paginationSize: options.pageSize ?? 100 });
+      if (options.initialSort) Object.assign(base, { initialSort: [options.initialSort] });
     }
     this.table = new Tabulator(host, base);
     if (options.open) {
@@ -239,6 +242,24 @@ export class Grid {
     return this.table.getSelectedData();
   }
 
+  /** Enables `button` only while the number of selected rows meets `fits` (and the account
+   * may write); its tooltip says what to select otherwise. */
+  needsSelection(button: HTMLButtonElement, fits: (n: number) => boolean, what: string): HTMLButtonElement {
+    const update = () => {
+      if (!access.write) return;
+      const ok = fits(this.table.getSelectedRows().length);
+      button.disabled = !ok;
+      button.title = ok ? "" : what;
+    };
+    this.table.on("rowSelectionChanged", update);
+    // Before the table is built nothing is selected.
+    if (access.write) {
+      button.disabled = !fits(0);
+      button.title = fits(0) ? "" : what;
+    }
+    return button;
+  }
+
   /** Stops its live updates (the pane was left). */
   destroy(): void {
     window.clearTimeout(this.timer);
@@ -248,8 +269,11 @@ export class Grid {
 }
 
 /** The pager's counter text. */
-function counter(size: number, row: number, _page: number, total: number): string {
-  return `Showing ${total ? row : 0}-${Math.min(row + size - 1, total)} of ${total} rows`;
+/** The pager's text: "No records", "1 record", "Showing 51–100 of 300 records". */
+export function counter(size: number, row: number, _page: number, total: number): string {
+  if (!total) return "No records";
+  if (total === 1) return "1 record";
+  return `Showing ${row}–${Math.min(row + size - 1, total)} of ${total} records`;
 }
 
 /** A cell formatter: a check mark or a cross, with words for screen readers. */

@@ -67,7 +67,22 @@ const LABELS: Record<string, string> = {
   vip: "VIP",
   sos_num: "SOS number",
   fac_prefix: "FAC prefix",
+  omm_uid: "User ID on its OMM",
+  omm_ppn: "Device ID on its OMM",
+  timestamp: "Last change",
+  timestamp_admin: "Last change by an administrator",
+  timestamp_relation: "Last relation change",
+  timestamp_roaming: "Last roaming",
+  timestamp_subscription: "Last subscription change",
+  created: "Created",
+  modified: "Last change",
 };
+
+/** Fields that hold a time (Unix seconds), shown as a date and time. */
+const TIMES = new Set(["created", "modified", "timestamp", "timestamp_admin", "timestamp_relation", "timestamp_roaming", "timestamp_subscription"]);
+
+/** Zero means "none" for these ids: shown as such, not as "0". */
+const NONE_WHEN_ZERO: Record<string, string> = { ppn: "none", uid: "none", omm_uid: "not on an OMM yet", omm_ppn: "not on an OMM yet", home_omm: "MOM only", location: "unknown" };
 
 const WORDS: Record<string, string> = { sip: "SIP", pw: "password", id: "ID", pp: "PP", num: "number", bt: "Bluetooth", vcard: "vCard", omm: "OMM", uri: "URI", pin: "PIN", sos: "SOS", ac: "AC", eth: "Ethernet", addr: "address", hw: "HW", enh: "enhanced", cap: "capability", pb: "phone book", loc: "locating", msg: "messaging", recv: "receive" };
 
@@ -98,10 +113,21 @@ export function fields(name: string): Field[] {
   });
 }
 
-/** A form for `record`'s fields `names`; `read()` gives the changed values only. */
+/** `label` inside a sentence: "Password" → "password"; "SIP password" and "PIN" stay. */
+function lowerWord(label: string): string {
+  return /^[A-Z]{2}/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1);
+}
+
+/** What the API shows instead of a secret that is set. */
+const REDACTED = "(redacted)";
+
+/** A form for `record`'s fields `names`; `read()` gives the changed values only. A secret
+ * field (`options.secret`) starts empty, says whether a value is set, and has a second
+ * field to repeat a new value in; left empty it keeps the value. */
 export class Form {
   readonly el = h("div", { class: "form" });
   private controls = new Map<string, { f: Field; c: HTMLInputElement | HTMLSelectElement }>();
+  private repeats = new Map<string, HTMLInputElement>();
 
   constructor(
     schema: string,
@@ -123,11 +149,26 @@ export class Form {
         if (options.multi) opts.unshift(["", "(unchanged)"]);
         c = select(opts, options.multi ? "" : String(value ?? f.choices[0]), { name: n });
       } else {
-        c = input(value === undefined || value === null || options.multi ? "" : String(value), { name: n });
+        const secret = options.secret?.includes(n) ?? false;
+        let shown = value === undefined || value === null || options.multi || secret ? "" : String(value);
+        if (f.kind === "readonly" && TIMES.has(n)) shown = value ? new Date(Number(value) * 1000).toLocaleString() : "never";
+        else if (f.kind === "readonly" && value === 0 && NONE_WHEN_ZERO[n]) shown = NONE_WHEN_ZERO[n];
+        c = input(shown, { name: n });
         if (f.kind === "number") c.inputMode = "numeric";
         if (f.kind === "readonly") c.readOnly = true;
-        if (options.secret?.includes(n)) c.type = "password";
         if (options.multi) c.placeholder = "(unchanged)";
+        if (secret) {
+          c.type = "password";
+          c.autocomplete = "new-password";
+          if (value === REDACTED) c.placeholder = "(set; unchanged unless you type a new one)";
+          const again = input("", { type: "password", name: `${n}-repeat`, autocomplete: "new-password" });
+          again.dataset.field = `${n}-repeat`;
+          this.repeats.set(n, again);
+          c.dataset.field = n;
+          this.controls.set(n, { f, c });
+          this.el.append(field(f.label, c, f.description), field(`Repeat the ${lowerWord(f.label)}`, again));
+          continue;
+        }
       }
       c.dataset.field = n;
       this.controls.set(n, { f, c });
@@ -155,6 +196,13 @@ export class Form {
         if (!Number.isInteger(n) || n < 0) throw new Error(`${f.label} must be a whole number (0 or more).`);
         v = n;
       } else {
+        const again = this.repeats.get(n);
+        if (again) {
+          if (c.value !== again.value) throw new Error(`The two ${lowerWord(f.label)} entries differ.`);
+          // An empty secret field keeps the value.
+          if (c.value === "") continue;
+          if (n === "pin" && !/^\d*$/.test(c.value)) throw new Error("The PIN must be digits only.");
+        }
         if (multi && c.value === "") continue;
         v = c.value;
       }

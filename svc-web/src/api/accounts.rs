@@ -154,7 +154,7 @@ pub struct AccountEdit {
 
 /// Edits an account.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = u32, Path)), request_body = AccountEdit,
-    responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = AccountView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn edit(
     State(app): State<Arc<App>>,
     Writer(who): Writer,

@@ -177,12 +177,34 @@ pub struct ExportOptions {
     pub format: Format,
 }
 
+/// The characters that make a spreadsheet read a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `text` as an exported cell: one that a spreadsheet would take for a formula (`=`, `+`,
+/// `-`, `@`, tab, CR first) gets a leading `'`, which spreadsheets show as text and
+/// [`from_spreadsheet`] takes off again on import.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(FORMULA_START) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// An imported cell with the `'` that [`spreadsheet_safe`] added taken off.
+fn from_spreadsheet(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => cell,
+    }
+}
+
 /// A record as one CSV line's cells, in the order of `columns`.
 fn cells(value: &Value, columns: &[String]) -> Vec<String> {
     columns
         .iter()
         .map(|c| match value.get(c) {
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => spreadsheet_safe(s),
             Some(Value::Null) | None => String::new(),
             Some(Value::Array(a)) if a.is_empty() => String::new(),
             Some(other @ (Value::Array(_) | Value::Object(_))) => other.to_string(),
@@ -379,6 +401,7 @@ fn row_error(row: usize, key: &str, e: ApiError) -> RowError {
 
 /// A CSV cell as the JSON value the field `template` (its default) has the type of.
 fn cell_value(cell: &str, template: &Value) -> Result<Value, String> {
+    let cell = from_spreadsheet(cell);
     match template {
         Value::String(_) => Ok(Value::String(cell.to_owned())),
         Value::Bool(_) => match cell.to_ascii_lowercase().as_str() {
@@ -712,4 +735,34 @@ pub async fn import_devices(
     body: Body,
 ) -> ApiResult<Response> {
     answer::<Device>(app, who, options, body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cell_value, from_spreadsheet, spreadsheet_safe};
+    use serde_json::Value;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_exported_as_text_and_imported_back_unchanged() {
+        for text in [
+            "=HYPERLINK(\"http://x\")",
+            "+4930123",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            let cell = spreadsheet_safe(text);
+            assert!(cell.starts_with('\''), "{cell}");
+            assert_eq!(from_spreadsheet(&cell), text);
+            assert_eq!(
+                cell_value(&cell, &Value::String(String::new())).unwrap(),
+                Value::String(text.into())
+            );
+        }
+        for text in ["Ward 7", "'quoted", "", "10042"] {
+            assert_eq!(spreadsheet_safe(text), text);
+            assert_eq!(from_spreadsheet(text), text);
+        }
+    }
 }

@@ -81,7 +81,7 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(omms::list, omms::create, omms::multi_edit))
         .routes(routes!(omms::get, omms::edit, omms::delete))
         .routes(routes!(p::get_template, p::put_template))
-        .routes(routes!(p::lint))
+        .routes(routes!(p::lint, p::lint_text))
         .routes(routes!(p::preview))
         .routes(routes!(p::config_file))
         .routes(routes!(p::get_placeholders, p::put_placeholders))

@@ -264,6 +264,25 @@ pub async fn lint(
     }))
 }
 
+/// The check of a template that is not saved (the body, UTF-8 text, at most 1 MiB) and of
+/// every OMM's placeholders: the editor's "Check" of the text being edited.
+#[utoipa::path(post, path = "/api/v1/provisioning/lint", tag = "provisioning",
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = Lint), (status = 413, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn lint_text(
+    State(app): State<Arc<App>>,
+    _: Caller,
+    address: Option<Extension<LocalAddr>>,
+    body: Body,
+) -> ApiResult<Json<Lint>> {
+    let template = text_body(body, MAX_TEMPLATE, "template").await?;
+    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
+    Ok(Json(Lint {
+        findings: check(&app, &template, &omms, &settings, local(address)),
+    }))
+}
+
 /// Per OMM (or for `?omm=`), what it would get now against what it fetched last, so that
 /// "Update all" shows what will change where. Needs write permission: the files hold the
 /// OMMs' passwords.

@@ -1,4 +1,6 @@
-//! Conference rooms of the Integrated Conference Server: list, add, edit, delete.
+//! Conference rooms of the Integrated Conference Server: list, add, edit, delete. A room's
+//! SIP password is never returned, only whether it is set (as users' secrets:
+//! [`audit::REDACTED`]); an edit without it, or with it sent back as shown, keeps it.
 
 use crate::app::{unexpected, App};
 use crate::audit;
@@ -19,10 +21,18 @@ async fn all(app: &App) -> ApiResult<Vec<ConferenceRoom>> {
     }
 }
 
-/// Every conference room.
+/// `room` as the API shows it: its SIP password replaced by [`audit::REDACTED`] when set.
+fn redacted(mut room: ConferenceRoom) -> ConferenceRoom {
+    if !room.sip_password.is_empty() {
+        audit::REDACTED.clone_into(&mut room.sip_password);
+    }
+    room
+}
+
+/// Every conference room (SIP passwords left out).
 #[utoipa::path(get, path = "/api/v1/conference-rooms", tag = "conference rooms", responses((status = 200, body = [ConferenceRoom])))]
 pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<ConferenceRoom>>> {
-    Ok(Json(all(&app).await?))
+    Ok(Json(all(&app).await?.into_iter().map(redacted).collect()))
 }
 
 /// Adds a conference room.
@@ -58,7 +68,8 @@ pub async fn create(
     }
 }
 
-/// Edits a conference room: a JSON object of the fields to change.
+/// Edits a conference room: a JSON object of the fields to change (`sip_password` absent or
+/// sent back as shown keeps the password; the answer does not show it).
 #[utoipa::path(patch, path = "/api/v1/conference-rooms/{id}", tag = "conference rooms", params(("id" = u32, Path)), request_body = Object,
     responses((status = 200, body = ConferenceRoom), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn edit(
@@ -74,7 +85,7 @@ pub async fn edit(
             .ok_or_else(|| ApiError::not_found(format!("conference room {id} does not exist")))
     };
     let current = find(all(&app).await?)?;
-    let mut edited = patch(&current, changes)?;
+    let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.id = id;
     app.done(StoreRequest::PutConferenceRoom(edited)).await?;
     let after = find(all(&app).await?)?;
@@ -87,7 +98,7 @@ pub async fn edit(
         Some(&after),
     )
     .await;
-    Ok(Json(after))
+    Ok(Json(redacted(after)))
 }
 
 /// Deletes a conference room.

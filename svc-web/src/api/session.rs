@@ -212,18 +212,15 @@ pub async fn login(
                 "this account needs the current code of its authenticator app (field `code`)",
             ));
         };
-        let ok = app
+        let check = app
             .second_factors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .verify(account.id, &account.name, code, unix_now())
             .map_err(ApiError::internal)?;
-        if !ok {
+        if !check.accepted() {
             count_failure(&app, pass, &request.name, peer, "second_factor");
-            return Err(ApiError::unauthorized(
-                "wrong_code",
-                "the authenticator code is wrong or was used already",
-            ));
+            return Err(ApiError::unauthorized("wrong_code", check.refusal()));
         }
     }
     pass.finish(Finish::Success);
@@ -423,9 +420,11 @@ pub struct OwnPassword {
 }
 
 /// Checks `old` as the password of `account`, counting a wrong one like a failed login.
+/// A wrong one is 403, not 401: the session stays valid, and the page says what is wrong
+/// instead of showing the login page.
 ///
 /// # Errors
-/// 401 `wrong_password`, 429 while locked.
+/// 403 `wrong_previous_password`, 429 while locked.
 pub async fn verify_old_password(
     app: &App,
     account: &Account,
@@ -446,8 +445,9 @@ pub async fn verify_old_password(
         }
         Ok(Err(StoreError::WrongPassword)) => {
             count_failure(app, pass, &account.name, peer, "wrong_password");
-            Err(ApiError::unauthorized(
-                "wrong_password",
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_previous_password",
                 "the previous password is wrong",
             ))
         }
@@ -493,7 +493,7 @@ async fn check_login(
 /// Changes the caller's own password (the previous one is required); the caller's other
 /// sessions end.
 #[utoipa::path(post, path = "/api/v1/session/password", tag = "session", request_body = OwnPassword,
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn change_own_password(
     State(app): State<Arc<App>>,
     who: LoggedIn,
@@ -569,13 +569,13 @@ pub async fn confirm_second_factor(
     Caller(who): Caller,
     Body(code): Body<Code>,
 ) -> ApiResult<StatusCode> {
-    let ok = app
+    let check = app
         .second_factors
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .verify(who.account.id, &who.account.name, &code.code, unix_now())
         .map_err(ApiError::internal)?;
-    if ok {
+    if check.accepted() {
         tracing::info!(account = %who.account.name, "second factor enabled");
         crate::audit::record(
             &app,
@@ -588,9 +588,7 @@ pub async fn confirm_second_factor(
         .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::invalid(
-            "the code is wrong; check the authenticator app's clock",
-        ))
+        Err(ApiError::invalid(check.refusal()))
     }
 }
 
@@ -607,12 +605,13 @@ pub async fn remove_second_factor(
             .second_factors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if factors.required(who.account.id)
-            && !factors
+        if factors.required(who.account.id) {
+            let check = factors
                 .verify(who.account.id, &who.account.name, &code.code, unix_now())
-                .map_err(ApiError::internal)?
-        {
-            return Err(ApiError::invalid("the code is wrong"));
+                .map_err(ApiError::internal)?;
+            if !check.accepted() {
+                return Err(ApiError::invalid(check.refusal()));
+            }
         }
         factors.remove(who.account.id).map_err(ApiError::internal)?;
     }

@@ -9,30 +9,79 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ipc::api::store::{StoreRequest, StoreResponse};
-use model::{Counter, EventEntry};
+use model::statistics::{CounterKind, CATALOGUE};
+use model::{Counter, EventEntry, Timestamp};
+use serde::Serialize;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
-async fn counters(app: &App) -> ApiResult<Vec<Counter>> {
-    match app.call(StoreRequest::ListCounters).await? {
-        StoreResponse::Counters(c) => Ok(c),
-        other => Err(unexpected(&other)),
+/// A counter as the Statistics pane shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterView {
+    /// Its name, e.g. `maxi.requests`.
+    pub name: String,
+    /// What it counts, in the guide's words.
+    pub label: String,
+    /// How its value behaves (a gauge cannot be cleared).
+    pub kind: CounterKind,
+    /// Current value.
+    pub value: u64,
+    /// Samples `(time, value)`, oldest first.
+    pub history: Vec<(Timestamp, u64)>,
+}
+
+impl CounterView {
+    fn of(counter: Counter) -> Self {
+        let info = model::statistics::info(&counter.name);
+        Self {
+            label: info.map_or_else(|| counter.name.clone(), |i| i.label.to_owned()),
+            kind: info.map_or(CounterKind::Total, |i| i.kind),
+            name: counter.name,
+            value: counter.value,
+            history: counter.history,
+        }
     }
 }
 
+/// Every counter: the catalogue's, in its order, zero where nothing was counted yet, then
+/// any other the store holds.
+async fn counters(app: &App) -> ApiResult<Vec<CounterView>> {
+    let mut stored = match app.call(StoreRequest::ListCounters).await? {
+        StoreResponse::Counters(c) => c,
+        other => return Err(unexpected(&other)),
+    };
+    let mut out: Vec<CounterView> = CATALOGUE
+        .iter()
+        .map(|info| {
+            let counter = stored.iter().position(|c| c.name == info.name).map_or_else(
+                || Counter {
+                    name: info.name.to_owned(),
+                    value: 0,
+                    history: Vec::new(),
+                },
+                |i| stored.swap_remove(i),
+            );
+            CounterView::of(counter)
+        })
+        .collect();
+    out.extend(stored.into_iter().map(CounterView::of));
+    Ok(out)
+}
+
 /// Every statistics counter with its history.
-#[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", responses((status = 200, body = [Counter])))]
-pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<Counter>>> {
+#[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", responses((status = 200, body = [CounterView])))]
+pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<CounterView>>> {
     Ok(Json(counters(&app).await?))
 }
 
 /// One counter with its history (refresh).
 #[utoipa::path(get, path = "/api/v1/statistics/{name}", tag = "statistics", params(("name" = String, Path)),
-    responses((status = 200, body = Counter), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CounterView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(app): State<Arc<App>>,
     _: Caller,
     Path(name): Path<String>,
-) -> ApiResult<Json<Counter>> {
+) -> ApiResult<Json<CounterView>> {
     counters(&app)
         .await?
         .into_iter()
@@ -41,18 +90,25 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found(format!("no counter {:?}", model::printable(&name))))
 }
 
-/// Clears one counter (its value to 0).
+/// Clears one counter (its value to 0); a gauge, which shows the current state, cannot be
+/// cleared (422).
 #[utoipa::path(delete, path = "/api/v1/statistics/{name}", tag = "statistics", params(("name" = String, Path)),
-    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn clear(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !counters(&app).await?.iter().any(|c| c.name == name) {
+    let Some(counter) = counters(&app).await?.into_iter().find(|c| c.name == name) else {
         return Err(ApiError::not_found(format!(
             "no counter {:?}",
             model::printable(&name)
+        )));
+    };
+    if counter.kind == CounterKind::Gauge {
+        return Err(ApiError::invalid(format!(
+            "{} shows the current state and cannot be cleared",
+            counter.label
         )));
     }
     app.done(StoreRequest::SetCounter {
@@ -72,10 +128,14 @@ pub async fn clear(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Clears every counter.
+/// Clears every counter but the gauges (which show the current state).
 #[utoipa::path(delete, path = "/api/v1/statistics", tag = "statistics", responses((status = 204)))]
 pub async fn clear_all(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiResult<StatusCode> {
-    for counter in counters(&app).await? {
+    for counter in counters(&app)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind != CounterKind::Gauge && c.value != 0)
+    {
         app.done(StoreRequest::SetCounter {
             name: counter.name,
             value: 0,

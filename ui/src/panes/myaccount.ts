@@ -4,6 +4,7 @@
 import { call, get, Session } from "../api";
 import { act, confirmThen, field, h, input, Notice, section, button, when } from "../dom";
 import { NewPassword } from "../login";
+import { qrCode } from "../qr";
 import type { Pane } from "./index";
 
 export const myAccount: Pane = {
@@ -31,9 +32,10 @@ export const myAccount: Pane = {
         tf.replaceChildren(h("p", {}, "No second factor: logins need only the password."), button("Set up an authenticator app", () => void act(tfNotice, async () => {
           const e = await call<{ secret: string; otpauth_url: string }>("POST", "/session/second-factor");
           tf.replaceChildren(
-            h("p", {}, "Add this secret to your authenticator app, then enter the code it shows."),
+            h("p", {}, "Scan this code with your authenticator app (or type the secret into it), then enter the code it shows."),
+            h("div", { class: "totp-qr" }, qrCode(e.otpauth_url, "QR code of the authenticator secret")),
             h("p", {}, "Secret: ", h("code", { class: "totp-secret" }, e.secret)),
-            h("p", {}, "Or open: ", h("code", { class: "otpauth" }, e.otpauth_url)),
+            h("details", {}, h("summary", {}, "The otpauth link"), h("code", { class: "otpauth" }, e.otpauth_url)),
             field("Code from the app", code),
             button("Confirm", () => void act(tfNotice, async () => {
               await call("POST", "/session/second-factor/confirm", { code: code.value });

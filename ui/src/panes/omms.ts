@@ -5,7 +5,7 @@
 // each OMM's diff shown before anything is sent.
 
 import { call, get } from "../api";
-import { act, button, checkbox, confirmThen, Dialog, field, h, Progress, select, tabs, when, writeButton } from "../dom";
+import { access, act, button, checkbox, confirmThen, Dialog, field, h, Progress, select, tabs, when, writeButton } from "../dom";
 import { Grid, yesNo } from "../grid";
 import { Form } from "../schema";
 import type { Pane } from "./index";
@@ -63,7 +63,7 @@ export function editOmm(grid: Grid | null, omm: any | null): void {
   }
   const placeholderPane = h("div", {}, field("Placeholders of this OMM (name=value lines)", placeholders, "Values for the template's placeholders; # starts a comment."));
   d.body.append(tabs([["General", general.el], ["Connections", h("div", {}, connections)], ["Certificates", certificates], ["Placeholders", placeholderPane]]));
-  if (omm) d.button("Show config file", () => showConfigFile(omm));
+  if (omm) d.button("Show config file", () => showConfigFile(omm), false, true);
   d.submit(omm ? "Save" : "Add", async () => {
     const change: Record<string, unknown> = general.read(!omm);
     const newCert = kind.value === "AcceptSelfSigned" ? "AcceptSelfSigned" : { [kind.value]: certValue.value.trim() };
@@ -98,12 +98,26 @@ function lintList(findings: any[]): HTMLElement {
 function templateEditor(): void {
   const d = new Dialog("OMM configuration template", true);
   const text = h("textarea", { name: "template", rows: 24, class: "code", spellcheck: "false" });
+  // A read-only account reads the template and may check it, but not change it.
+  text.readOnly = !access.write;
   const findings = h("div", { class: "findings" });
   d.body.append(field("Template (AXI commands; uncomment what every OMM should get)", text), findings);
   get<string>("/provisioning/template").then((t) => (text.value = t), (e) => d.notice.error(e));
-  const check = async () => findings.replaceChildren(lintList((await get<any>("/provisioning/lint")).findings));
+  // The check is of the text in the editor, saved or not.
+  const check = async (): Promise<any[]> => {
+    const found = (await call<any>("POST", "/provisioning/lint", undefined, { raw: { body: text.value, type: "text/plain" } })).findings;
+    findings.replaceChildren(lintList(found));
+    return found;
+  };
   d.button("Check", () => void act(d.notice, check));
+  let confirmedErrors = "";
   d.submit("Save template", async () => {
+    // A template with errors (not well formed, say) is saved only when asked a second time.
+    const errors = (await check()).filter((f) => f.severity === "error");
+    if (errors.length && confirmedErrors !== text.value) {
+      confirmedErrors = text.value;
+      throw new Error(`The template has ${errors.length === 1 ? "an error" : `${errors.length} errors`} (listed below); OMMs would get a file they cannot use. Correct it, or press "Save template" again to save it as it is.`);
+    }
     await call("PUT", "/provisioning/template", undefined, { raw: { body: text.value, type: "text/plain" } });
   });
   d.open();
@@ -240,7 +254,8 @@ export const omms: Pane = {
           });
         }),
         button("Configuration file template", templateEditor),
-        button("Show config file", () => {
+        // The file holds the OMM's passwords: for accounts with write permission.
+        writeButton("Show config file", () => {
           const sel = need(1);
           if (sel) showConfigFile(sel[0]);
         }),

@@ -4,7 +4,7 @@
 // progress) and the system dump.
 
 import { call, endSession, get, sessionWillEnd } from "../api";
-import { act, checkbox, confirmThen, Dialog, download, field, h, input, Notice, Progress, section, select, when, writeButton } from "../dom";
+import { act, checkbox, confirmThen, Dialog, download, field, h, input, Notice, Progress, readOnlyControls, section, select, when, writeButton } from "../dom";
 import type { Pane } from "./index";
 
 type Settings = Record<string, any>;
@@ -172,6 +172,7 @@ export const settings: Pane = {
     );
 
     host.append(general, license, dect, facSection, banner, suppress, provisioning, logging, await securitySection(patch), await certificateSection(), databaseSection());
+    readOnlyControls(host);
   },
 };
 
@@ -236,7 +237,8 @@ async function certificateSection(): Promise<HTMLElement> {
 function databaseSection(): HTMLElement {
   const notice = new Notice();
   const progress = new Progress("Database transfer");
-  const exportButton = h("button", { type: "button" }, "Export database");
+  // The export holds every record of the database: for accounts with write permission.
+  const exportButton = writeButton("Export database", () => {});
   exportButton.addEventListener("click", () => void act(notice, async () => {
     progress.set("Exporting…");
     const r = await fetch("/api/v1/database/export", { credentials: "same-origin" });

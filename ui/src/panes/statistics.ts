@@ -1,38 +1,44 @@
-// "Statistics": every counter with its graph; refresh and clear one, refresh and clear all.
+// "Statistics" (guide: "Viewing system statistics"): every counter by its name in the
+// guide, zero until something is counted; the arrow beside one expands its graph (uPlot:
+// time axis, values, a cursor that reads them out); refresh and clear one, refresh and
+// clear all. A gauge (links up) shows the current state and has no Clear.
 
+import uPlot from "uplot";
 import { call, get } from "../api";
 import { act, button, confirmThen, h, Notice, writeButton } from "../dom";
 import type { Pane } from "./index";
 
+/** A counter as `GET /api/v1/statistics` gives it. */
 interface Counter {
   name: string;
+  label: string;
+  kind: "total" | "high_water" | "gauge";
   value: number;
   history: Array<[number, number]>;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
-/** A small line graph of a counter's history, with a text alternative. */
-export function graph(c: Counter): Element {
-  const w = 240;
-  const hgt = 48;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
-  svg.setAttribute("width", String(w));
-  svg.setAttribute("height", String(hgt));
-  svg.setAttribute("role", "img");
-  const points = c.history.length ? c.history : [[0, c.value] as [number, number]];
-  const max = Math.max(1, ...points.map((p) => p[1]));
-  const t0 = points[0][0];
-  const span = Math.max(1, points[points.length - 1][0] - t0);
-  const path = points.map((p, i) => `${i ? "L" : "M"}${(((p[0] - t0) / span) * (w - 4) + 2).toFixed(1)},${(hgt - 2 - (p[1] / max) * (hgt - 4)).toFixed(1)}`).join(" ");
-  const title = document.createElementNS(SVG, "title");
-  title.textContent = `${c.name}: ${points.length} samples, highest ${max}, now ${c.value}`;
-  const line = document.createElementNS(SVG, "path");
-  line.setAttribute("d", path);
-  line.setAttribute("class", "line");
-  svg.append(title, line);
-  return svg;
+/** The counter's history as a chart with a time axis and a value axis. */
+export function chart(c: Counter, width = 560): HTMLElement {
+  const box = h("div", { class: "chart", role: "img", "aria-label": `${c.label}: ${c.history.length} samples, now ${c.value}` });
+  if (c.history.length === 0) {
+    box.append(h("p", { class: "hint" }, "No samples yet: the MOM samples every counter once a minute."));
+    return box;
+  }
+  const times = c.history.map((p) => p[0]);
+  const values = c.history.map((p) => p[1]);
+  new uPlot(
+    {
+      width,
+      height: 180,
+      legend: { show: true, live: true },
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      axes: [{ label: "Time" }, { label: c.kind === "gauge" ? "Now" : "Count", size: 60 }],
+      series: [{ label: "Time", value: (_u, v) => (v === null ? "" : new Date(v * 1000).toLocaleString()) }, { label: c.label, stroke: "#0b5cad", width: 2, fill: "rgba(11, 92, 173, 0.08)" }],
+    },
+    [times, values],
+    box,
+  );
+  return box;
 }
 
 export const statistics: Pane = {
@@ -42,47 +48,44 @@ export const statistics: Pane = {
   render(host) {
     const notice = new Notice();
     const list = h("div", { class: "counters" });
-    const cards = new Map<string, HTMLElement>();
-    const card = (c: Counter): HTMLElement => {
+    const open = new Set<string>();
+    const entry = (c: Counter): HTMLElement => {
       const n = new Notice();
       const value = h("span", { class: "value" }, String(c.value));
-      const g = h("div", { class: "graph" }, graph(c));
-      const span = h("small", { class: "hint" }, c.history.length ? `${c.history.length} samples since ${new Date(c.history[0][0] * 1000).toLocaleTimeString()}` : "no samples yet");
-      const el = h(
-        "section",
-        { class: "card counter", "data-counter": c.name, "aria-label": c.name },
-        h("h3", {}, c.name),
-        value,
-        g,
-        span,
-        h(
-          "div",
-          { class: "toolbar" },
-          button("Refresh", () => void act(n, async () => update(await get<Counter>(`/statistics/${encodeURIComponent(c.name)}`))), { "aria-label": `Refresh ${c.name}` }),
-          writeButton("Clear", () => void act(n, async () => {
-            await call("DELETE", `/statistics/${encodeURIComponent(c.name)}`);
-            update(await get<Counter>(`/statistics/${encodeURIComponent(c.name)}`));
-          }), { "aria-label": `Clear ${c.name}` }),
-        ),
-        n.el,
-      );
-      const update = (x: Counter) => {
+      const body = h("div", { class: "counter-body" });
+      const details = h("details", { class: "counter", "data-counter": c.name }, h("summary", {}, h("span", { class: "label" }, c.label), value), body, n.el);
+      const draw = (x: Counter) => {
         value.textContent = String(x.value);
-        g.replaceChildren(graph(x));
+        const tools = h("div", { class: "toolbar" }, button("Refresh", () => void act(n, refresh), { "aria-label": `Refresh ${x.label}` }));
+        if (x.kind !== "gauge") {
+          tools.append(writeButton("Clear", () => void act(n, async () => {
+            await call("DELETE", `/statistics/${encodeURIComponent(x.name)}`);
+            await refresh();
+          }), { "aria-label": `Clear ${x.label}` }));
+        }
+        const since = x.history.length ? `${x.history.length} samples since ${new Date(x.history[0][0] * 1000).toLocaleString()}` : "";
+        body.replaceChildren(chart(x), h("small", { class: "hint" }, since), tools);
       };
-      return el;
+      const refresh = async () => draw(await get<Counter>(`/statistics/${encodeURIComponent(c.name)}`));
+      details.addEventListener("toggle", () => {
+        if (details.open) {
+          open.add(c.name);
+          draw(c);
+        } else {
+          open.delete(c.name);
+        }
+      });
+      if (open.has(c.name)) {
+        details.open = true;
+        draw(c);
+      }
+      return details;
     };
     const load = async () => {
       try {
         const all = await get<Counter[]>("/statistics");
         notice.clear();
-        cards.clear();
-        list.replaceChildren(...all.map((c) => {
-          const el = card(c);
-          cards.set(c.name, el);
-          return el;
-        }));
-        if (all.length === 0) list.append(h("p", {}, "No counters yet."));
+        list.replaceChildren(...all.map(entry));
       } catch (e) {
         notice.error(e);
       }
@@ -92,11 +95,12 @@ export const statistics: Pane = {
         "div",
         { class: "toolbar" },
         button("Refresh all", () => void load()),
-        writeButton("Clear all", () => confirmThen("Clear all counters", "Set every statistics counter back to zero?", "Clear all", async () => {
+        writeButton("Clear all", () => confirmThen("Clear all counters", "Set every statistics counter back to zero? (Gauges such as the links up show the current state and stay.)", "Clear all", async () => {
           await call("DELETE", "/statistics");
           await load();
         })),
       ),
+      h("p", { class: "hint" }, "Expand a counter (the arrow beside it) to see its graph. Clearing sets the current value to zero; the samples already taken stay."),
       notice.el,
       list,
     );

@@ -13,7 +13,7 @@ import type { Pane } from "./index";
 
 /** The user fields on tabs, grouped as an OMM's own user pages group them. */
 export const USER_TABS: Array<[string, string[]]> = [
-  ["General", ["name", "num", "hierarchy1", "hierarchy2", "add_id", "alt_display_num", "lang", "home_omm", "permanent", "vip"]],
+  ["General", ["name", "num", "pin", "hierarchy1", "hierarchy2", "add_id", "alt_display_num", "lang", "home_omm", "permanent", "vip"]],
   ["SIP", ["sip_auth_id", "sip_pw", "use_sip_user_name", "use_sip_user_authentication", "sip_register_check", "sip_profile_id", "fixed_sip_port", "credential_pw"]],
   ["Features", ["forward_state", "forward_time", "forward_dest", "voicebox_num", "sos_num", "man_down_num", "pickup_group_num", "call_waiting_disabled", "hold_ring_back_time", "auto_answer", "microphone_mute", "warning_tone", "allow_barge_in", "allow_video_stream", "keep_local_pb", "hot_desking_support", "auto_logout_on_charge"]],
   ["Messaging and locating", ["msg_right", "send_vcard_right", "recv_vcard_right", "locatable", "loc_right", "tracking_active", "bt_locatable", "bt_sensitivity", "monitoring_mode"]],
@@ -32,6 +32,11 @@ const SECRETS = ["pin", "sip_pw", "credential_pw", "service_auth_password"];
 
 type View = "overview" | "users" | "devices";
 
+/** A cell formatter for an OMM id: the id, or `none` for 0 (no OMM). */
+function omm(none: string): (cell: any) => string {
+  return (cell) => (cell.getValue() ? `OMM ${cell.getValue()}` : none);
+}
+
 const COLUMNS: Record<View, any[]> = {
   overview: [
     { title: "User ID", field: "user.uid", sorter: "number", filterOp: "eq" },
@@ -41,8 +46,8 @@ const COLUMNS: Record<View, any[]> = {
     { title: "Device ID", field: "device.ppn", headerSort: false },
     { title: "IPEI", field: "device.ipei", headerSort: false, minWidth: 140 },
     { title: "Subscribed", field: "device.s", headerSort: false },
-    { title: "Home OMM", field: "user.home_omm", filterOp: "eq" },
-    { title: "Location", field: "device.location", headerSort: false },
+    { title: "Home OMM", field: "user.home_omm", filterOp: "eq", formatter: omm("MOM only") },
+    { title: "Location", field: "device.location", headerSort: false, formatter: omm("—") },
     { title: "Source", field: "user.source" },
   ],
   users: [
@@ -54,7 +59,7 @@ const COLUMNS: Record<View, any[]> = {
     { title: "Device ID", field: "ppn", filterOp: "eq" },
     { title: "Rel. type", field: "rel_type" },
     { title: "SIP auth name", field: "sip_auth_id" },
-    { title: "Home OMM", field: "home_omm", filterOp: "eq" },
+    { title: "Home OMM", field: "home_omm", filterOp: "eq", formatter: omm("MOM only") },
     { title: "Permanent", field: "permanent", formatter: yesNo, filterOp: "eq" },
     { title: "Source", field: "source" },
   ],
@@ -67,7 +72,7 @@ const COLUMNS: Record<View, any[]> = {
     { title: "Encryption", field: "encrypt", formatter: yesNo, filterOp: "eq" },
     { title: "HW type", field: "hw_type" },
     { title: "Subscribed", field: "s" },
-    { title: "Location", field: "location", filterOp: "eq" },
+    { title: "Location", field: "location", filterOp: "eq", formatter: omm("unknown") },
   ],
 };
 
@@ -126,10 +131,22 @@ function addUnbound(grid: Grid): void {
   const num = input("", { name: "num" });
   const name = input("", { name: "name" });
   const permanent = checkbox(false, { name: "permanent" });
+  const addId = input("", { name: "add_id" });
+  const description1 = input("", { name: "hierarchy1" });
+  const description2 = input("", { name: "hierarchy2" });
   const pin = pinPair();
-  d.body.append(h("p", {}, "An unbound user: a DECT phone is bound when someone logs in with the number and PIN."), field("Number", num), field("Name", name), pin.el, field("Permanent (deployed to every OMM)", permanent));
+  d.body.append(
+    h("p", {}, "An unbound user: a DECT phone is bound when someone logs in with the number and PIN."),
+    field("Number", num),
+    field("Name", name),
+    pin.el,
+    field("Login / additional ID", addId, "Optional; another number or name the user logs in with."),
+    field("Description 1", description1),
+    field("Description 2", description2),
+    field("Permanent (deployed to every OMM)", permanent),
+  );
   d.submit("Add", async () => {
-    await call("POST", "/users", { num: num.value, name: name.value, pin: pin.value(), permanent: permanent.checked });
+    await call("POST", "/users", { num: num.value, name: name.value, pin: pin.value(), add_id: addId.value, hierarchy1: description1.value, hierarchy2: description2.value, permanent: permanent.checked });
     await grid.reload();
   });
   d.open();
@@ -139,7 +156,7 @@ function addFixed(grid: Grid): void {
   const d = new Dialog("Add fixed user/device record");
   const num = input("", { name: "num" });
   const name = input("", { name: "name" });
-  const ipei = input("", { name: "ipei", placeholder: "00077 0012345 6" });
+  const ipei = input("", { name: "ipei", placeholder: "00077 0012345 3" });
   const ac = input("", { name: "ac", inputmode: "numeric" });
   d.body.append(h("p", {}, "A user and its DECT phone, fixed to each other."), field("Number", num), field("Name", name), field("IPEI of the DECT phone", ipei), field("DECT authentication code", ac, "Optional; used when the phone subscribes."));
   d.submit("Add", async () => {
@@ -179,16 +196,43 @@ function relation(grid: Grid, user: any): void {
   const ppn = input(user.ppn ? String(user.ppn) : "", { name: "ppn", inputmode: "numeric" });
   d.body.append(field("Relation type", rel), user.ppn ? h("p", {}, `Bound to DECT phone ${user.ppn}.`) : field("Bind to DECT phone (device ID)", ppn));
   if (user.ppn) {
-    d.button("Unbind", () => void act(d.notice, async () => {
-      await call("DELETE", `/users/${user.uid}/binding`);
+    d.button("Unbind", () => {
       d.close();
-      await grid.reload();
-    }), false, true);
+      confirmThen("Unbind", `Unbind user ${user.num} from DECT phone ${user.ppn}? The phone has no number until someone logs in on it again.`, "Unbind", async () => {
+        await call("DELETE", `/users/${user.uid}/binding`);
+        await grid.reload();
+      });
+    }, false, true);
   }
   d.submit("Save", async () => {
     if (user.ppn) await call("PUT", `/users/${user.uid}/relation`, { rel_type: rel.value });
     else await call("POST", `/users/${user.uid}/binding`, { ppn: Number(ppn.value), rel_type: rel.value });
     await grid.reload();
+  });
+  d.open();
+}
+
+/** The relation type of several users at once (guide: changing the relation type); only
+ * bound users have one, so unbound ones are named and left as they are. */
+function relationOfMany(grid: Grid, users: any[]): void {
+  const bound = users.filter((u) => u.ppn);
+  const unbound = users.filter((u) => !u.ppn);
+  const d = new Dialog(`Relation type of ${users.length} users`);
+  const rel = select([["Dynamic", "Dynamic"], ["Fixed", "Fixed"]], "Dynamic", { name: "rel-type" });
+  d.body.append(field("Relation type", rel));
+  if (unbound.length) d.body.append(h("p", {}, `Not bound to a DECT phone, so left as they are: ${unbound.map((u) => u.num).join(", ")}.`));
+  d.submit("Save", async () => {
+    if (!bound.length) throw new Error("None of the selected users is bound to a DECT phone.");
+    const failed: string[] = [];
+    for (const u of bound) {
+      try {
+        await call("PUT", `/users/${u.uid}/relation`, { rel_type: rel.value });
+      } catch (e: any) {
+        failed.push(`${u.num}: ${e.message}`);
+      }
+    }
+    await grid.reload();
+    if (failed.length) throw new Error(`Changed ${bound.length - failed.length} of ${bound.length}; not changed: ${failed.join("; ")}`);
   });
   d.open();
 }
@@ -250,9 +294,19 @@ function bulkImport(grid: Grid, kind: "users" | "devices"): void {
     ));
     return last;
   };
+  // The last check's report: "Import" follows it and the box, ticked before or after.
+  let checked: any = null;
+  const allowWrite = () => {
+    write.disabled = !(checked && checked.valid > 0 && (checked.errors.length === 0 || partial.checked));
+  };
+  partial.addEventListener("change", allowWrite);
+  file.addEventListener("change", () => {
+    checked = null;
+    allowWrite();
+  });
   d.button("Check file", (b) => void act(d.notice, async () => {
-    const r = await run(true);
-    write.disabled = !(r.valid > 0 && (r.errors.length === 0 || partial.checked));
+    checked = await run(true);
+    allowWrite();
   }, undefined, b), true, true);
   const write = d.button("Import", (b) => void act(d.notice, async () => {
     await run(false);
@@ -300,15 +354,17 @@ export const users: Pane = {
       tools.append(
         writeButton("Add fixed pair", () => addFixed(grid)),
         writeButton("Add user", () => addUnbound(grid)),
-        writeButton("Copy", () => {
+        grid.needsSelection(writeButton("Copy", () => {
           const r = one();
           if (r) copyUser(grid, userOf(r));
-        }),
-        writeButton("Relation type", () => {
-          const r = one();
-          if (r) relation(grid, userOf(r));
-        }),
-        writeButton("Source → Internal", () => {
+        }), (n) => n === 1, "Select one user to copy"),
+        grid.needsSelection(writeButton("Relation type", () => {
+          const sel = grid.selected();
+          if (sel.length === 1) relation(grid, userOf(sel[0]));
+          else if (sel.length > 1) relationOfMany(grid, sel.map(userOf));
+          else grid.notice.error("Select the users first.");
+        }), (n) => n >= 1, "Select one or more users"),
+        grid.needsSelection(writeButton("Source → Internal", () => {
           const sel = grid.selected().map(userOf);
           if (!sel.length) return grid.notice.error("Select the users to move first.");
           const internal = sel.filter((u) => u.source !== "External");
@@ -319,12 +375,12 @@ export const users: Pane = {
             for (const u of sel) await call("PUT", `/users/${u.uid}/source`, { source: "Internal" });
             await grid.reload();
           });
-        }),
+        }), (n) => n >= 1, "Select the External users to move"),
       );
     } else {
       tools.append(
         writeButton("Add DECT phone", () => addDevice(grid)),
-        writeButton("Unsubscribe", () => {
+        grid.needsSelection(writeButton("Unsubscribe", () => {
           const sel = grid.selected();
           if (!sel.length) return grid.notice.error("Select the DECT phones to unsubscribe first.");
           const notFixed = sel.filter((r) => r.rel_type !== "Fixed");
@@ -333,20 +389,20 @@ export const users: Pane = {
             for (const r of sel) await call("POST", `/devices/${r.ppn}/unsubscribe`);
             await grid.reload();
           });
-        }),
+        }), (n) => n >= 1, "Select the DECT phones to unsubscribe"),
       );
     }
     tools.append(
-      writeButton("Edit", () => {
+      grid.needsSelection(writeButton("Edit", () => {
         const r = one();
         if (r) grid.options.open!(r);
-      }),
-      writeButton("Multi-edit", () => {
+      }), (n) => n === 1, "Select one record to edit (or double-click it)"),
+      grid.needsSelection(writeButton("Multi-edit", () => {
         const sel = grid.selected();
         if (!sel.length) return grid.notice.error("Select the records of this page to edit first.");
         multiEdit(grid, view, sel);
-      }),
-      writeButton("Delete", () => {
+      }), (n) => n >= 1, "Select the records of this page to edit"),
+      grid.needsSelection(writeButton("Delete", () => {
         const sel = grid.selected();
         if (!sel.length) return grid.notice.error("Select the records to delete first.");
         const what = view === "devices" ? sel.map((r) => `DECT phone ${r.ppn}`) : sel.map((r) => `user ${userOf(r).num}`);
@@ -354,7 +410,7 @@ export const users: Pane = {
           for (const r of sel) await call("DELETE", view === "devices" ? `/devices/${r.ppn}` : `/users/${userOf(r).uid}`);
           await grid.reload();
         });
-      }),
+      }), (n) => n >= 1, "Select the records to delete"),
       writeButton("Import CSV", () => bulkImport(grid, view === "devices" ? "devices" : "users")),
       button("Export CSV", () => void act(grid.notice, async () => {
         const kind = view === "devices" ? "devices" : "users";
