@@ -108,6 +108,33 @@ test("filtering the users by one number shows that one user", async () => {
     assert.deepEqual([seen.rows, seen.seen], [1, 1]);
   }
   await H.screenshot(page, "table-filtered-one-user");
+  // The guide's filter operators, typed before the value; pasted text filters at once.
+  const box = page.getByLabel("Filter Number");
+  await box.fill("");
+  await box.pressSequentially("^1004");
+  await page.locator(".tabulator-page-counter", { hasText: "of 10 records" }).waitFor();
+  await box.fill("");
+  await box.pressSequentially("=10042");
+  await page.locator(".tabulator-page-counter", { hasText: "1 record" }).waitFor();
+  await box.fill("");
+  await box.pressSequentially(">10045");
+  await page.locator(".tabulator-page-counter", { hasText: "of 5 records" }).waitFor();
+  await box.fill("");
+  await page.locator(".tabulator-page-counter", { hasText: "of 51 records" }).waitFor();
+});
+
+test("every row of a page is selected at once, and the toolbar follows the selection", async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${mom.url}/#/users?view=users`);
+  await page.locator(".tabulator-page-counter", { hasText: "of 51 records" }).waitFor();
+  const multi = page.getByRole("button", { name: "Multi-edit" });
+  assert.ok(await multi.isDisabled(), "nothing selected yet");
+  await page.getByLabel("Select every row of this page").check();
+  assert.ok(await multi.isEnabled());
+  await multi.click();
+  await page.getByRole("dialog", { name: "Multi-edit 50 users" }).getByRole("button", { name: "Cancel" }).click();
+  await page.getByLabel("Select every row of this page").uncheck();
+  assert.ok(await multi.isDisabled());
 });
 
 test("the event log and the audit trail show their last rows", async () => {

@@ -43,6 +43,39 @@ Tabulator.registerModule([AjaxModule, EditModule, FilterModule, FormatModule, In
 
 const FILTER_OPS: Record<string, string> = { like: "contains", "=": "eq", "!=": "ne", "<": "lt", ">": "gt", starts: "starts" };
 
+/** Operators typed before a filter's value, as the guide's filter offers them:
+ * `=10042`, `!=Fixed`, `>5`, `<5`, `^Ward` (starts with); without one a filter is
+ * "contains" (or the column's own operator). */
+const TYPED_OPS: Array<[string, string]> = [["!=", "ne"], ["=", "eq"], [">", "gt"], ["<", "lt"], ["^", "starts"]];
+
+/** A filter's text as its operator and value. */
+export function typedFilter(text: string, fallback: string): [string, string] {
+  for (const [prefix, op] of TYPED_OPS) if (text.startsWith(prefix) && text.length > prefix.length) return [op, text.slice(prefix.length).trim()];
+  return [fallback, text];
+}
+
+/** A local table's filter with the same operators (Tabulator's own "like" otherwise). */
+function localFilter(text: string, value: unknown): boolean {
+  const [op, wanted] = typedFilter(String(text), "contains");
+  const have = String(value ?? "");
+  const number = (v: string) => (v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : null);
+  const [a, b] = [number(have), number(wanted)];
+  switch (op) {
+    case "eq":
+      return have.toLowerCase() === wanted.toLowerCase();
+    case "ne":
+      return have.toLowerCase() !== wanted.toLowerCase();
+    case "gt":
+      return a !== null && b !== null ? a > b : have > wanted;
+    case "lt":
+      return a !== null && b !== null ? a < b : have < wanted;
+    case "starts":
+      return have.toLowerCase().startsWith(wanted.toLowerCase());
+    default:
+      return have.toLowerCase().includes(wanted.toLowerCase());
+  }
+}
+
 /** A table on a pane. */
 export class Grid {
   readonly el: HTMLElement;
@@ -68,8 +101,9 @@ export class Grid {
       if (filterOp && c.field) this.filterOps.set(c.field, filterOp);
       columns.push({
         headerFilter: c.headerSort === false ? undefined : "input",
-        headerFilterParams: { elementAttributes: { "aria-label": `Filter ${title}`, placeholder: "Filter…" } } as any,
+        headerFilterParams: { elementAttributes: { "aria-label": `Filter ${title}`, placeholder: "Filter…", title: "Contains the text; or =, !=, >, < or ^ (starts with) before it" } } as any,
         headerFilterLiveFilter: true,
+        ...(options.paged ? {} : { headerFilterFunc: (text: unknown, value: unknown) => localFilter(String(text), value) }),
         ...c,
       });
     }
@@ -112,12 +146,22 @@ export class Grid {
     };
     this.table.on("rowSelected", (row) => mark(row, true));
     this.table.on("rowDeselected", (row) => mark(row, false));
+    // A message about what to select goes once something is selected.
+    this.table.on("rowSelectionChanged", () => this.notice.clear());
+    this.table.on("pageLoaded", (page: number) => sessionStorage.setItem(this.pageKey(), String(page)));
     this.table.on("tableBuilt", () => {
       // The grid role may own only rows: the pager goes after the grid, and the body is
       // not a focus stop of its own (the table grows with its page; the page scrolls).
       const footer = host.querySelector(".tabulator-footer");
       if (footer) scroller.after(footer);
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
+      // Pasted text filters at once, as typed text does (Tabulator listens to keys).
+      host.querySelectorAll<HTMLInputElement>(".tabulator-header-filter input").forEach((i) =>
+        i.addEventListener("paste", () => setTimeout(() => i.dispatchEvent(new KeyboardEvent("keyup", { key: "Unidentified" })), 0)),
+      );
+      // The page shown stays the page shown when the pane is opened again (refresh, back).
+      const kept = Number(sessionStorage.getItem(this.pageKey()) ?? "1");
+      if (options.paged && kept > 1) void this.table.setPage(kept);
       if (!options.paged) void this.reload();
     });
     if (options.toggleColumns) tools.append(this.columnToggle());
@@ -134,6 +178,10 @@ export class Grid {
     this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
   }
 
+  private pageKey(): string {
+    return `page:${this.options.label}`;
+  }
+
   private selectColumn(): ColumnDefinition {
     return {
       title: "",
@@ -141,6 +189,16 @@ export class Grid {
       headerSort: false,
       width: 40,
       hozAlign: "center",
+      // Select or clear every row of the page.
+      titleFormatter: () => {
+        const all = h("input", { type: "checkbox", "aria-label": "Select every row of this page" });
+        all.addEventListener("click", (e) => {
+          e.stopPropagation();
+          if (all.checked) this.table.selectRow(this.table.getRows("visible"));
+          else this.table.deselectRow();
+        });
+        return all;
+      },
       formatter: (cell) => {
         const row = cell.getRow();
         const box = h("input", { type: "checkbox", "aria-label": `Select row ${row.getIndex()}` });
@@ -195,8 +253,8 @@ export class Grid {
     }
     for (const f of params.filter ?? []) {
       if (f.value === "" || f.value === undefined || f.value === null) continue;
-      const op = this.filterOps.get(f.field) ?? FILTER_OPS[f.type] ?? "contains";
-      q.append("filter", `${String(f.field).replace(/^user\./, "")}:${op}:${f.value}`);
+      const [op, value] = typedFilter(String(f.value), this.filterOps.get(f.field) ?? FILTER_OPS[f.type] ?? "contains");
+      q.append("filter", `${String(f.field).replace(/^user\./, "")}:${op}:${value}`);
     }
     try {
       const answer = await get<{ total: number; items: any[] }>(`${this.options.url}?${q}`);
@@ -268,7 +326,6 @@ export class Grid {
   }
 }
 
-/** The pager's counter text. */
 /** The pager's text: "No records", "1 record", "Showing 51–100 of 300 records". */
 export function counter(size: number, row: number, _page: number, total: number): string {
   if (!total) return "No records";

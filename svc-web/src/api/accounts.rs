@@ -169,9 +169,7 @@ pub async fn edit(
         let own = id == who.account.id;
         if own {
             let old = edit.old_password.as_deref().ok_or_else(|| {
-                ApiError::invalid(
-                    "the previous password (`old_password`) is required to change your own",
-                )
+                ApiError::invalid("the previous password is required to change your own")
             })?;
             verify_old_password(&app, &who.account, old, who.source).await?;
         }

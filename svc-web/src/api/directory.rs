@@ -430,7 +430,7 @@ pub async fn copy_user(
         .and_then(serde_json::Value::as_str)
         .is_none_or(|n| n.trim().is_empty())
     {
-        return Err(ApiError::invalid("a copy needs its own number (`num`)"));
+        return Err(ApiError::invalid("a copy needs its own number"));
     }
     let original = record::<User>(&app, uid).await?;
     let template = User {
@@ -600,7 +600,9 @@ pub async fn delete_device(
 /// A device from the fields a client sent; the IPEI is required.
 fn new_device(fields: serde_json::Value) -> ApiResult<Device> {
     if fields.get("ipei").is_none() {
-        return Err(ApiError::invalid("missing field `ipei`"));
+        return Err(ApiError::invalid(
+            "missing field \"ipei\": a DECT phone needs its IPEI",
+        ));
     }
     create(fields)
 }

@@ -1,6 +1,7 @@
 //! The OMMs pane: list with connection state and health, add, edit, multi-edit,
 //! enable/disable, delete, certificate settings. An OMM's password and placeholder file are
-//! never returned here (the file has its own path); an edit without `password` keeps it.
+//! never returned here (the password only as set or not, the file has its own path); an
+//! edit without `password`, or with it sent back as shown, keeps it.
 
 use crate::app::{unexpected, App};
 use crate::audit;
@@ -30,8 +31,12 @@ pub(crate) async fn one(app: &App, id: u32) -> ApiResult<Omm> {
         .ok_or_else(|| ApiError::not_found(format!("OMM {id} does not exist")))
 }
 
+/// `omm` as the API shows it: the password as [`audit::REDACTED`] when set (as users' and
+/// rooms' secrets), the placeholder file left out.
 fn redacted(mut omm: Omm) -> Omm {
-    omm.password.clear();
+    if !omm.password.is_empty() {
+        audit::REDACTED.clone_into(&mut omm.password);
+    }
     // May hold secrets too; read and written at /api/v1/omms/{id}/placeholders.
     omm.placeholders.clear();
     omm
@@ -106,7 +111,7 @@ async fn apply(app: &App, who: &LoggedIn, id: u32, changes: serde_json::Value) -
         return Err(ApiError::invalid(format!("`{key}` cannot be set")));
     }
     let current = one(app, id).await?;
-    let edited = patch(&current, changes)?;
+    let edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     app.done(StoreRequest::PutOmm(edited.clone())).await?;
     audit::record(
         app,

@@ -190,7 +190,7 @@ export const omms: Pane = {
       label: "OMMs",
       entities: ["Omm"],
       selectable: true,
-      toggleColumns: false,
+      toggleColumns: true,
       open: (o) => editOmm(grid, o),
       columns: [
         { title: "OMM ID", field: "id", sorter: "number" },
