@@ -162,7 +162,7 @@ test("Update OMM shows the check and the diff first, then sends the update; Upda
   await d.getByRole("button", { name: "Send update" }).click();
   await d.locator(".update-result li", { hasText: "OMM 1" }).waitFor();
   assert.match(await d.locator(".update-result").textContent(), /OMM 1: update sent/);
-  await d.getByRole("button", { name: "Cancel" }).click();
+  await d.getByRole("button", { name: "Close" }).click();
   await H.waitFor(async () => (await api.get("/omms/1")).provisioning_state.last_fetch !== null, 20_000, "OMM 1 to fetch its configuration");
   await page.getByRole("button", { name: "Update all" }).click();
   const all = dialog("Update all OMMs");
@@ -170,7 +170,7 @@ test("Update OMM shows the check and the diff first, then sends the update; Upda
   assert.equal(await all.locator("summary", { hasText: "Demo site 3" }).count(), 0, "OMM 3 is not provisioned");
   await all.getByRole("button", { name: "Send update" }).click();
   await all.locator(".update-result li", { hasText: "OMM 2" }).waitFor();
-  await all.getByRole("button", { name: "Cancel" }).click();
+  await all.getByRole("button", { name: "Close" }).click();
 });
 
 test("an OMM is deleted after confirmation", async () => {

@@ -37,6 +37,7 @@ test("first login: the EULA, then the forced password change with every rule sho
   assert.equal(await page.getByLabel("New password", { exact: true }).inputValue(), H.PASSWORD, "the fields are kept");
   await page.getByLabel("Current password").fill("mom");
   const next = page.getByLabel("New password", { exact: true });
+  await next.fill("");
   await next.pressSequentially("abc");
   await page.locator('li[data-rule="length"].unmet').waitFor();
   await page.getByLabel("Repeat the new password").fill("abd");

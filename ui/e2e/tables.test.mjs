@@ -34,12 +34,15 @@ function counterText(total, first = 1, shown = total) {
   return `Showing ${first}–${first + shown - 1} of ${total} records`;
 }
 
+/** A pattern matching `text` whole ("1 record" must not match "of 51 records"). */
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+
 /** Opens `route` and asserts that a person sees all `rows` rows of the page at each size. */
 async function seesAll(route, total, { rows = total, first = 1, label = route } = {}) {
   for (const [width, height] of SIZES) {
     await page.setViewportSize({ width, height });
     await page.goto(`${mom.url}/#/${route}`);
-    const counter = page.locator(".tabulator-page-counter", { hasText: counterText(total, first, rows) });
+    const counter = page.locator(".tabulator-page-counter", { hasText: exactly(counterText(total, first, rows)) });
     await counter.waitFor({ timeout: 15_000 });
     const grid = page.locator(".grid-wrap").first();
     const seen = await H.rowsSeen(grid);
@@ -90,7 +93,7 @@ test("a few records, and 49, 50 and 51 users across the page boundary", async ()
   await seesAll("users?view=overview", 51, { rows: 50 });
   // The second page holds the last one.
   await page.getByRole("button", { name: "Next" }).click();
-  const last = page.locator(".tabulator-page-counter", { hasText: counterText(51, 51, 1) });
+  const last = page.locator(".tabulator-page-counter", { hasText: exactly(counterText(51, 51, 1)) });
   await last.waitFor();
   const seen = await H.rowsSeen(page.locator(".grid-wrap").first());
   assert.deepEqual([seen.rows, seen.seen], [1, 1], JSON.stringify(seen.unseen));
@@ -101,7 +104,7 @@ test("filtering the users by one number shows that one user", async () => {
     await page.setViewportSize({ width, height });
     await page.goto(`${mom.url}/#/users?view=users`);
     await page.getByLabel("Filter Number").fill("10042");
-    await page.locator(".tabulator-page-counter", { hasText: "1 record" }).waitFor();
+    await page.locator(".tabulator-page-counter", { hasText: exactly("1 record") }).waitFor();
     const row = page.locator(".tabulator-row", { hasText: "Person 42" });
     assert.ok(await H.seenByPerson(row), `the user at ${width}×${height}`);
     const seen = await H.rowsSeen(page.locator(".grid-wrap").first());
@@ -115,7 +118,7 @@ test("filtering the users by one number shows that one user", async () => {
   await page.locator(".tabulator-page-counter", { hasText: "of 10 records" }).waitFor();
   await box.fill("");
   await box.pressSequentially("=10042");
-  await page.locator(".tabulator-page-counter", { hasText: "1 record" }).waitFor();
+  await page.locator(".tabulator-page-counter", { hasText: exactly("1 record") }).waitFor();
   await box.fill("");
   await box.pressSequentially(">10045");
   await page.locator(".tabulator-page-counter", { hasText: "of 5 records" }).waitFor();
@@ -129,12 +132,14 @@ test("every row of a page is selected at once, and the toolbar follows the selec
   await page.locator(".tabulator-page-counter", { hasText: "of 51 records" }).waitFor();
   const multi = page.getByRole("button", { name: "Multi-edit" });
   assert.ok(await multi.isDisabled(), "nothing selected yet");
-  await page.getByLabel("Select every row of this page").check();
-  assert.ok(await multi.isEnabled());
+  const all = page.getByLabel("Select every row of this page");
+  await all.click();
+  await H.waitFor(async () => (await multi.isEnabled()) && (await page.locator(".tabulator-row.tabulator-selected").count()) === 50, 5000, "the page selected");
+  assert.equal(await page.locator(".tabulator-row.tabulator-selected").count(), 50);
   await multi.click();
   await page.getByRole("dialog", { name: "Multi-edit 50 users" }).getByRole("button", { name: "Cancel" }).click();
-  await page.getByLabel("Select every row of this page").uncheck();
-  assert.ok(await multi.isDisabled());
+  await all.click();
+  await H.waitFor(async () => multi.isDisabled(), 5000, "the selection cleared");
 });
 
 test("the event log and the audit trail show their last rows", async () => {

@@ -94,6 +94,14 @@ export class Grid {
     this.refreshBar = h("div", { class: "suppressed", hidden: true }, h("span", {}, "Table updates are suppressed (System settings)."), button("Refresh", () => this.reload(), { class: "refresh" }));
     const tools = h("div", { class: "grid-tools" });
     this.el = h("div", { class: "grid-wrap" }, tools, this.refreshBar, this.notice.el, scroller);
+    // Pasted or filled-in text filters at once, as typed text does (Tabulator's filters
+    // listen to keys only). Delegated, so a filter box is covered from its first moment.
+    host.addEventListener("input", (e) => {
+      const box = e.target;
+      if (box instanceof HTMLInputElement && box.closest(".tabulator-header-filter") && !(e as InputEvent).isComposing) {
+        box.dispatchEvent(new KeyboardEvent("keyup", { key: "Unidentified" }));
+      }
+    });
     const columns: ColumnDefinition[] = [];
     if (options.selectable) columns.push(this.selectColumn());
     for (const { filterOp, ...c } of options.columns as Array<ColumnDefinition & { filterOp?: string }>) {
@@ -148,20 +156,15 @@ export class Grid {
     this.table.on("rowDeselected", (row) => mark(row, false));
     // A message about what to select goes once something is selected.
     this.table.on("rowSelectionChanged", () => this.notice.clear());
-    this.table.on("pageLoaded", (page: number) => sessionStorage.setItem(this.pageKey(), String(page)));
+
     this.table.on("tableBuilt", () => {
       // The grid role may own only rows: the pager goes after the grid, and the body is
       // not a focus stop of its own (the table grows with its page; the page scrolls).
       const footer = host.querySelector(".tabulator-footer");
       if (footer) scroller.after(footer);
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
-      // Pasted text filters at once, as typed text does (Tabulator listens to keys).
-      host.querySelectorAll<HTMLInputElement>(".tabulator-header-filter input").forEach((i) =>
-        i.addEventListener("paste", () => setTimeout(() => i.dispatchEvent(new KeyboardEvent("keyup", { key: "Unidentified" })), 0)),
-      );
-      // The page shown stays the page shown when the pane is opened again (refresh, back).
-      const kept = Number(sessionStorage.getItem(this.pageKey()) ?? "1");
-      if (options.paged && kept > 1) void this.table.setPage(kept);
+      host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]')?.setAttribute("aria-label", "Select every row of this page");
+
       if (!options.paged) void this.reload();
     });
     if (options.toggleColumns) tools.append(this.columnToggle());
@@ -178,10 +181,6 @@ export class Grid {
     this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
   }
 
-  private pageKey(): string {
-    return `page:${this.options.label}`;
-  }
-
   private selectColumn(): ColumnDefinition {
     return {
       title: "",
@@ -189,16 +188,10 @@ export class Grid {
       headerSort: false,
       width: 40,
       hozAlign: "center",
-      // Select or clear every row of the page.
-      titleFormatter: () => {
-        const all = h("input", { type: "checkbox", "aria-label": "Select every row of this page" });
-        all.addEventListener("click", (e) => {
-          e.stopPropagation();
-          if (all.checked) this.table.selectRow(this.table.getRows("visible"));
-          else this.table.deselectRow();
-        });
-        return all;
-      },
+      // Tabulator's own box that selects or clears every row of the page (named once the
+      // table is built).
+      titleFormatter: "rowSelection",
+      titleFormatterParams: { rowRange: "visible" },
       formatter: (cell) => {
         const row = cell.getRow();
         const box = h("input", { type: "checkbox", "aria-label": `Select row ${row.getIndex()}` });

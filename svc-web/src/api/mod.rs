@@ -229,7 +229,7 @@ mod tests {
     fn the_served_document_has_the_common_errors_and_3_1_tuples() {
         let (_, doc) = super::routes();
         let doc = super::served_document(&doc);
-        let history = &doc["components"]["schemas"]["Counter"]["properties"]["history"];
+        let history = &doc["components"]["schemas"]["CounterView"]["properties"]["history"];
         assert_eq!(history["items"]["items"]["type"], "integer", "{history}");
         assert_eq!(history["items"]["minItems"], 2, "{history}");
         assert!(history["items"].get("prefixItems").is_none(), "{history}");
