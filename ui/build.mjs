@@ -3,19 +3,24 @@
 // index.html.
 // svc-web embeds dist/ at compile time; run by scripts/ui-build, never by cargo.
 import { build } from "esbuild";
-import { mkdir, readFile, writeFile, copyFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile, copyFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const out = new URL("./dist/", import.meta.url);
 await mkdir(out, { recursive: true });
+// The graphs' and the QR code's libraries are chunks of their own, loaded when a graph or
+// a QR code is first shown: the first page view transfers only what every pane needs.
+for (const f of await readdir(out)) if (f.startsWith("chunk-")) await rm(new URL(f, out));
 await build({
-  entryPoints: ["src/main.ts"],
+  entryPoints: { app: "src/main.ts" },
   bundle: true,
+  splitting: true,
   minify: true,
   format: "esm",
   target: "es2022",
-  outfile: "dist/app.js",
+  outdir: "dist",
+  chunkNames: "chunk-[hash]",
   legalComments: "linked",
   logLevel: "warning",
 });

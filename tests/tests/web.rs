@@ -1607,6 +1607,19 @@ fn the_system_dump_and_the_audit_trail_carry_no_secret() {
     );
     assert_eq!(room.status, 201, "{}", room.text);
     let room_id = room.json["id"].as_u64().unwrap();
+    // A wrong value is said in words, with the field: not serde's type names.
+    let port = web.send(
+        "POST",
+        "/api/v1/conference-rooms",
+        Some(&json!({"name": "P", "number": "901", "fixed_port": 70000})),
+    );
+    assert_eq!(
+        (port.status, port.message()),
+        (
+            422,
+            "fixed port: 70000 is not a whole number from 0 to 65535".to_owned()
+        )
+    );
     // A room's SIP password is not read back either, by any account; an edit that sends
     // back what it was shown keeps it.
     let rooms = web.get("/api/v1/conference-rooms");
@@ -2016,6 +2029,33 @@ fn bulk_import_reports_every_bad_row_and_writes_only_when_asked() {
     assert_eq!(
         anna["items"][0]["lang"], "English",
         "fields not in the row stay"
+    );
+    // A row is checked by the rules the form follows: a PIN is digits only.
+    let pin = import("dry_run=true", "num,name,pin\n5009,Pin,12ab\n");
+    assert_eq!(pin.json["valid"].as_u64(), Some(0), "{}", pin.text);
+    assert!(
+        pin.json["errors"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a PIN holds the digits 0 to 9 only"),
+        "{}",
+        pin.text
+    );
+    // Cells a spreadsheet would run as a formula are exported as text and read back as
+    // they were.
+    let formula = import("", "num,name,hierarchy1\n5010,=HYPERLINK(1),+49 30 1234\n");
+    assert_eq!(formula.status, 200, "{}", formula.text);
+    let exported = web.get("/api/v1/users/export?format=csv").text;
+    assert!(
+        exported.contains("'=HYPERLINK(1),'+49 30 1234"),
+        "{exported}"
+    );
+    let again = import("", &exported);
+    assert_eq!(again.status, 200, "{}", again.text);
+    let cell = web.get("/api/v1/users?filter=num:eq:5010").json;
+    assert_eq!(
+        (&cell["items"][0]["name"], &cell["items"][0]["hierarchy1"]),
+        (&json!("=HYPERLINK(1)"), &json!("+49 30 1234"))
     );
 
     let unknown = import("", "num,colour\n1,blue\n");

@@ -4,7 +4,6 @@
 import { call, get, Session } from "../api";
 import { act, confirmThen, field, h, input, Notice, section, button, when } from "../dom";
 import { NewPassword } from "../login";
-import { qrCode } from "../qr";
 import type { Pane } from "./index";
 
 export const myAccount: Pane = {
@@ -31,6 +30,8 @@ export const myAccount: Pane = {
       } else {
         tf.replaceChildren(h("p", {}, "No second factor: logins need only the password."), button("Set up an authenticator app", () => void act(tfNotice, async () => {
           const e = await call<{ secret: string; otpauth_url: string }>("POST", "/session/second-factor");
+          // The QR code's library is loaded when it is first needed.
+          const { qrCode } = await import("../qr");
           tf.replaceChildren(
             h("p", {}, "Scan this code with your authenticator app (or type the secret into it), then enter the code it shows."),
             h("div", { class: "totp-qr" }, qrCode(e.otpauth_url, "QR code of the authenticator secret")),

@@ -3,7 +3,6 @@
 // time axis, values, a cursor that reads them out); refresh and clear one, refresh and
 // clear all. A gauge (links up) shows the current state and has no Clear.
 
-import uPlot from "uplot";
 import { call, get } from "../api";
 import { act, button, confirmThen, h, Notice, writeButton } from "../dom";
 import type { Pane } from "./index";
@@ -17,13 +16,15 @@ interface Counter {
   history: Array<[number, number]>;
 }
 
-/** The counter's history as a chart with a time axis and a value axis. */
-export function chart(c: Counter, width = 560): HTMLElement {
+/** The counter's history as a chart with a time axis and a value axis (uPlot, loaded with
+ * the first graph shown). */
+export async function chart(c: Counter, width = 560): Promise<HTMLElement> {
   const box = h("div", { class: "chart", role: "img", "aria-label": `${c.label}: ${c.history.length} samples, now ${c.value}` });
   if (c.history.length === 0) {
     box.append(h("p", { class: "hint" }, "No samples yet: the MOM samples every counter once a minute."));
     return box;
   }
+  const { default: uPlot } = await import("uplot");
   const times = c.history.map((p) => p[0]);
   const values = c.history.map((p) => p[1]);
   new uPlot(
@@ -54,7 +55,7 @@ export const statistics: Pane = {
       const value = h("span", { class: "value" }, String(c.value));
       const body = h("div", { class: "counter-body" });
       const details = h("details", { class: "counter", "data-counter": c.name }, h("summary", {}, h("span", { class: "label" }, c.label), value), body, n.el);
-      const draw = (x: Counter) => {
+      const draw = async (x: Counter) => {
         value.textContent = String(x.value);
         const tools = h("div", { class: "toolbar" }, button("Refresh", () => void act(n, refresh), { "aria-label": `Refresh ${x.label}` }));
         if (x.kind !== "gauge") {
@@ -64,20 +65,20 @@ export const statistics: Pane = {
           }), { "aria-label": `Clear ${x.label}` }));
         }
         const since = x.history.length ? `${x.history.length} samples since ${new Date(x.history[0][0] * 1000).toLocaleString()}` : "";
-        body.replaceChildren(chart(x), h("small", { class: "hint" }, since), tools);
+        body.replaceChildren(await chart(x), h("small", { class: "hint" }, since), tools);
       };
       const refresh = async () => draw(await get<Counter>(`/statistics/${encodeURIComponent(c.name)}`));
       details.addEventListener("toggle", () => {
         if (details.open) {
           open.add(c.name);
-          draw(c);
+          void draw(c).catch((e) => n.error(e));
         } else {
           open.delete(c.name);
         }
       });
       if (open.has(c.name)) {
         details.open = true;
-        draw(c);
+        void draw(c).catch((e) => n.error(e));
       }
       return details;
     };
