@@ -150,3 +150,21 @@ test("the event log and the audit trail show their last rows", async () => {
   assert.ok(audit > 10, "the additions above are audited");
   await seesAll("audit", audit, { rows: Math.min(audit, 100) });
 });
+
+test("a cell too narrow for its text shows the whole text on hover", async () => {
+  const long = "A name far too long for its column, so that the cell cuts it short on any screen";
+  await api.call("POST", "/users", { num: "19999", name: long });
+  await page.goto(`${mom.url}/#/users?view=users`);
+  await page.getByLabel("Filter Number").fill("19999");
+  const cell = page.locator('.tabulator-row [tabulator-field="name"]', { hasText: "A name far" });
+  await cell.waitFor();
+  assert.ok(await cell.evaluate((c) => c.scrollWidth > c.clientWidth), "the text is cut");
+  await cell.hover();
+  const tip = page.locator(".tabulator-tooltip", { hasText: long });
+  await tip.waitFor();
+  // A tooltip lets the mouse through (pointer-events: none), so it is never "topmost" for
+  // elementFromPoint: it is seen when it lies inside the window.
+  const box = await tip.boundingBox();
+  const view = page.viewportSize();
+  assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= view.width && box.y + box.height <= view.height, `the tooltip lies in the window: ${JSON.stringify(box)}`);
+});

@@ -5,13 +5,18 @@ import { Dialog, h, when } from "../dom";
 import { Grid } from "../grid";
 import type { Pane } from "./index";
 
-/** A record image of the trail (JSON text, empty for none) as field → value text. */
+/** Fields of a record image that hold a time (Unix seconds). */
+const TIME_FIELD = /^(created|modified|timestamp(_[a-z]+)?)$/;
+
+/** A record image of the trail (JSON text, empty for none) as field → value text, times as
+ * dates. */
 function fieldsOf(image: string): Map<string, string> | null {
   if (!image) return new Map();
   try {
     const value = JSON.parse(image);
     if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-    return new Map(Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    const text = (k: string, v: unknown) => (TIME_FIELD.test(k) && typeof v === "number" ? when(v) : typeof v === "string" ? v : JSON.stringify(v));
+    return new Map(Object.entries(value).map(([k, v]) => [k, text(k, v)]));
   } catch {
     return null;
   }
