@@ -97,6 +97,11 @@ test("a few records, and 49, 50 and 51 users across the page boundary", async ()
   await last.waitFor();
   const seen = await H.rowsSeen(page.locator(".grid-wrap").first());
   assert.deepEqual([seen.rows, seen.seen], [1, 1], JSON.stringify(seen.unseen));
+  // A refresh shows the same page again.
+  await page.reload();
+  await page.locator(".tabulator-page-counter", { hasText: exactly(counterText(51, 51, 1)) }).waitFor();
+  await page.getByRole("button", { name: "Prev" }).click();
+  await page.locator(".tabulator-page-counter", { hasText: exactly(counterText(51, 1, 50)) }).waitFor();
 });
 
 test("filtering the users by one number shows that one user", async () => {

@@ -134,6 +134,8 @@ export class Grid {
         ...paging,
         paginationMode: "remote",
         paginationSize: options.pageSize ?? 50,
+        // The page shown before a refresh or a visit to another pane is shown again.
+        paginationInitialPage: Math.max(1, Number(sessionStorage.getItem(this.pageKey()) ?? "1") || 1),
         sortMode: "remote",
         filterMode: "remote",
         ajaxURL: options.url,
@@ -179,6 +181,11 @@ export class Grid {
 
   private showSuppressed(): void {
     this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
+  }
+
+  /** Where the page shown is remembered for this browser tab. */
+  private pageKey(): string {
+    return `mom-page:${this.options.url}`;
   }
 
   private selectColumn(): ColumnDefinition {
@@ -252,6 +259,12 @@ export class Grid {
     try {
       const answer = await get<{ total: number; items: any[] }>(`${this.options.url}?${q}`);
       this.notice.clear();
+      sessionStorage.setItem(this.pageKey(), String(page));
+      if (page > 1 && answer.items.length === 0 && answer.total > 0) {
+        // A remembered page the records no longer reach: the last one instead.
+        const last = Math.max(1, Math.ceil(answer.total / size));
+        setTimeout(() => void this.table.setPage(last), 0);
+      }
       const rows = answer.items.map((r) => (this.options.url === "/overview" ? { ...r, uid: r.user.uid } : r));
       return { last_page: Math.max(1, Math.ceil(answer.total / size)), last_row: answer.total, data: rows };
     } catch (e) {
