@@ -86,6 +86,7 @@ export class Grid {
   private timer: number | undefined;
   private unsubscribe: Array<() => void> = [];
   private filterOps = new Map<string, string>();
+  private selectedDuringReload: any[] | null = null;
 
   constructor(readonly options: GridOptions) {
     const host = h("div", { class: "grid", "aria-label": options.label });
@@ -158,6 +159,7 @@ export class Grid {
     this.table.on("rowDeselected", (row) => mark(row, false));
     // A message about what to select goes once something is selected.
     this.table.on("rowSelectionChanged", () => this.notice.clear());
+    this.table.on("renderComplete", () => this.nameSelectAll(host));
 
     this.table.on("tableBuilt", () => {
       // The grid role may own only rows: the pager goes after the grid, and the body is
@@ -165,7 +167,7 @@ export class Grid {
       const footer = host.querySelector(".tabulator-footer");
       if (footer) scroller.after(footer);
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
-      host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]')?.setAttribute("aria-label", "Select every row of this page");
+      this.nameSelectAll(host);
 
       if (!options.paged) void this.reload();
     });
@@ -181,6 +183,12 @@ export class Grid {
 
   private showSuppressed(): void {
     this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
+  }
+
+  /** Names the selection column's header box (Tabulator calls it "Select Row", and draws
+   * it again when the columns change). */
+  private nameSelectAll(host: HTMLElement): void {
+    host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]')?.setAttribute("aria-label", "Select every row of this page");
   }
 
   /** Where the page shown is remembered for this browser tab. */
@@ -275,21 +283,29 @@ export class Grid {
 
   /** Loads the rows again (the current page of a paged table); the selection stays. */
   async reload(): Promise<void> {
-    const keep = this.table.getSelectedData().map((r) => r[this.options.index]);
-    if (this.options.paged) {
-      const page = this.table.getPage() || 1;
-      await this.table.setPage(page);
-    } else {
-      try {
-        const rows = await get<any[]>(this.options.url);
-        await this.table.replaceData(rows);
-        this.notice.clear();
-      } catch (e) {
-        this.notice.error(e);
+    const kept = this.table.getSelectedData();
+    const keep = kept.map((r) => r[this.options.index]);
+    // While the rows are replaced the selection is empty for a moment: a click on a
+    // toolbar button then still acts on what the user selected.
+    this.selectedDuringReload = kept;
+    try {
+      if (this.options.paged) {
+        const page = this.table.getPage() || 1;
+        await this.table.setPage(page);
+      } else {
+        try {
+          const rows = await get<any[]>(this.options.url);
+          await this.table.replaceData(rows);
+          this.notice.clear();
+        } catch (e) {
+          this.notice.error(e);
+        }
       }
+      const again = keep.filter((id) => this.table.getRow(id));
+      if (again.length) this.table.selectRow(again);
+    } finally {
+      this.selectedDuringReload = null;
     }
-    const again = keep.filter((id) => this.table.getRow(id));
-    if (again.length) this.table.selectRow(again);
   }
 
   private changed(): void {
@@ -303,7 +319,7 @@ export class Grid {
 
   /** The selected rows of the current page. */
   selected(): any[] {
-    return this.table.getSelectedData();
+    return this.selectedDuringReload ?? this.table.getSelectedData();
   }
 
   /** Enables `button` only while the number of selected rows meets `fits` (and the account
