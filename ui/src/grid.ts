@@ -159,7 +159,6 @@ export class Grid {
     this.table.on("rowDeselected", (row) => mark(row, false));
     // A message about what to select goes once something is selected.
     this.table.on("rowSelectionChanged", () => this.notice.clear());
-    this.table.on("renderComplete", () => this.nameSelectAll(host));
 
     this.table.on("tableBuilt", () => {
       // The grid role may own only rows: the pager goes after the grid, and the body is
@@ -168,6 +167,8 @@ export class Grid {
       if (footer) scroller.after(footer);
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
       this.nameSelectAll(host);
+      const header = host.querySelector(".tabulator-header");
+      if (header) new MutationObserver(() => this.nameSelectAll(host)).observe(header, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
 
       if (!options.paged) void this.reload();
     });
@@ -185,10 +186,13 @@ export class Grid {
     this.refreshBar.hidden = !this.options.entities.some((e) => live.suppressed(e));
   }
 
-  /** Names the selection column's header box (Tabulator calls it "Select Row", and draws
-   * it again when the columns change). */
+  /** Names the selection column's header box (Tabulator calls it "Select Row" and draws it
+   * again on some loads; an observer of the header names it each time). */
   private nameSelectAll(host: HTMLElement): void {
-    host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]')?.setAttribute("aria-label", "Select every row of this page");
+    const box = host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]');
+    const name = "Select every row of this page";
+    // Only when it differs: setting it is itself a change the observer sees.
+    if (box && box.getAttribute("aria-label") !== name) box.setAttribute("aria-label", name);
   }
 
   /** Where the page shown is remembered for this browser tab. */
