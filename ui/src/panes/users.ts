@@ -32,6 +32,9 @@ const SECRETS = ["pin", "sip_pw", "credential_pw", "service_auth_password"];
 
 type View = "overview" | "users" | "devices";
 
+/** Why the Overview's DECT phone columns neither sort nor filter, on their headers. */
+const DEVICE_VIEW = "The Overview sorts and filters by the user's fields; sort and filter DECT phones in the Devices view.";
+
 /** A cell formatter for an OMM id: the id, or `none` for 0 (no OMM). */
 function omm(none: string): (cell: any) => string {
   return (cell) => (cell.getValue() ? `OMM ${cell.getValue()}` : none);
@@ -43,11 +46,11 @@ const COLUMNS: Record<View, any[]> = {
     { title: "Number", field: "user.num" },
     { title: "Name", field: "user.name" },
     { title: "Rel. type", field: "user.rel_type" },
-    { title: "Device ID", field: "device.ppn", headerSort: false },
-    { title: "IPEI", field: "device.ipei", headerSort: false, minWidth: 140 },
-    { title: "Subscribed", field: "device.s", headerSort: false },
+    { title: "Device ID", field: "device.ppn", headerSort: false, headerTooltip: DEVICE_VIEW },
+    { title: "IPEI", field: "device.ipei", headerSort: false, minWidth: 140, headerTooltip: DEVICE_VIEW },
+    { title: "Subscribed", field: "device.s", headerSort: false, headerTooltip: DEVICE_VIEW },
     { title: "Home OMM", field: "user.home_omm", filterOp: "eq", formatter: omm("MOM only") },
-    { title: "Location", field: "device.location", headerSort: false, formatter: omm("—") },
+    { title: "Location", field: "device.location", headerSort: false, formatter: omm("—"), headerTooltip: DEVICE_VIEW },
     { title: "Source", field: "user.source" },
   ],
   users: [
