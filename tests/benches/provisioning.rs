@@ -136,13 +136,7 @@ fn main() {
 
     let image: Vec<u8> = (0..IMAGE).map(|i| (i % 251) as u8).collect();
     let put = Instant::now();
-    let uploaded = web.send_raw(
-        "PUT",
-        "/api/v1/provisioning/resources/file?path=iprfp4G.dnld",
-        "application/octet-stream",
-        image.clone(),
-    );
-    assert_eq!(uploaded.status, 201, "{}", uploaded.text);
+    web.put_resource("iprfp4G.dnld", image.clone());
     let put = put.elapsed();
     let anonymous = Web::new(https, Offer::Any);
     let mut whole = Vec::new();

@@ -499,6 +499,36 @@ impl Web {
         }
     }
 
+    /// Uploads `bytes` as the provisioning resource file `path` (firmware images and the
+    /// like, which OMMs fetch without credentials).
+    ///
+    /// # Panics
+    /// When the MOM does not store it.
+    pub fn put_resource(&self, path: &str, bytes: Vec<u8>) {
+        let put = self.send_raw(
+            "PUT",
+            &format!("/api/v1/provisioning/resources/file?path={path}"),
+            "application/octet-stream",
+            bytes,
+        );
+        assert_eq!(put.status, 201, "{}", put.text);
+    }
+
+    /// A new API token of this session's account, named `name`: its secret.
+    ///
+    /// # Panics
+    /// When the MOM does not make it.
+    #[must_use]
+    pub fn new_token(&self, name: &str) -> String {
+        let made = self.send(
+            "POST",
+            "/api/v1/session/tokens",
+            Some(&serde_json::json!({ "name": name })),
+        );
+        assert_eq!(made.status, 201, "{}", made.text);
+        made.json["secret"].as_str().expect("secret").to_owned()
+    }
+
     /// Logs in; keeps the cookie and CSRF token on success.
     pub fn login(&mut self, name: &str, password: &str) -> Answer {
         self.cookie = None;

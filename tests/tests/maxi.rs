@@ -473,9 +473,7 @@ fn concurrent_wrong_logins_of_one_account_are_checked_at_most_five_times() {
     // Wait until svc-maxi answers, and log that connection in so that it gives its
     // pre-login place back before the guessers arrive (a dropped connection gives it back
     // only when svc-maxi sees it close).
-    let mut ready = connect(&mom);
-    let open = ready.open(WRITER.0, WRITER.1);
-    assert!(!open.contains("errCode"), "{open}");
+    let _ready = logged_in(&mom, WRITER);
     // 16 clients (the pre-login places) from 16 addresses guess the same account's
     // password at once.
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
@@ -513,9 +511,7 @@ fn connections_logging_in_are_capped_at_sixteen_across_addresses() {
     account(&mom, WRITER, true, true);
     let addr: SocketAddr = mom.listener("maxi");
     // Logged in, the connection that waited for svc-maxi gives its pre-login place back.
-    let mut ready = connect(&mom);
-    let open = ready.open(WRITER.0, WRITER.1);
-    assert!(!open.contains("errCode"), "{open}");
+    let _ready = logged_in(&mom, WRITER);
     // 16 silent connections from 16 addresses take every pre-login place …
     let silent: Vec<std::net::TcpStream> = (0..16u8)
         .map(|i| mom_tests::maxi::tcp_from(addr, [127, 0, 8, i + 1].into()).unwrap())

@@ -494,13 +494,7 @@ fn only_the_omms_own_credentials_reach_its_file_and_its_folder() {
 
     // Resources: no credentials; ranges and If-Modified-Since for the large images.
     let image: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    let put = web.send_raw(
-        "PUT",
-        "/api/v1/provisioning/resources/file?path=images/iprfp4G.dnld",
-        "application/octet-stream",
-        image.clone(),
-    );
-    assert_eq!(put.status, 201, "{}", put.text);
+    web.put_resource("images/iprfp4G.dnld", image.clone());
     assert!(web
         .get("/api/v1/provisioning/resources")
         .text

@@ -935,6 +935,66 @@ fn the_openapi_document_covers_the_api() {
 }
 
 #[test]
+fn statistics_show_every_counter_by_name_a_gauge_is_not_cleared_and_an_unsaved_template_is_checked()
+{
+    let (_mom, web) = admin();
+    // Every counter of the catalogue, by the guide's words, zero before anything counted.
+    let counters = web.get("/api/v1/statistics").json;
+    let requests = counters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "maxi.requests")
+        .expect("the MAXI requests counter");
+    assert_eq!(
+        (&requests["label"], &requests["value"]),
+        (&json!("MAXI: Total number of client requests"), &json!(0))
+    );
+    // A gauge shows the current state: clearing it is refused, in words.
+    let gauge = web.send("DELETE", "/api/v1/statistics/axi.links_up", None);
+    assert_eq!(
+        (gauge.status, gauge.message()),
+        (
+            422,
+            "OMM links up shows the current state and cannot be cleared".to_owned()
+        )
+    );
+    // The editor's Check reads the text it is sent, and saves nothing.
+    let before = web.get("/api/v1/provisioning/template").text;
+    let checked = web.send_raw(
+        "POST",
+        "/api/v1/provisioning/lint",
+        "text/plain",
+        b"<SetBroken name=\"x\"\n".to_vec(),
+    );
+    assert_eq!(checked.status, 200, "{}", checked.text);
+    assert!(
+        checked.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "not_well_formed"),
+        "{}",
+        checked.text
+    );
+    assert_eq!(web.get("/api/v1/provisioning/template").text, before);
+    // A secrets key header that is not text is refused before anything is imported.
+    let bad_key = web.send_with(
+        "POST",
+        "/api/v1/database/import",
+        &[
+            ("content-type", "application/octet-stream".into()),
+            ("x-secrets-key", "k\u{e9}y".into()),
+        ],
+        vec![0; 64],
+    );
+    assert_eq!(
+        (bad_key.status, bad_key.message()),
+        (400, "the secrets key is not text".to_owned())
+    );
+}
+
+#[test]
 fn a_second_factor_and_api_tokens() {
     let (mom, mut web) = admin();
     let enrol = web.send("POST", "/api/v1/session/second-factor", None);
@@ -1046,12 +1106,7 @@ fn a_second_factor_and_api_tokens() {
     );
 
     // A password change revokes the account's tokens.
-    let token = web.send(
-        "POST",
-        "/api/v1/session/tokens",
-        Some(&json!({"name": "nightly"})),
-    );
-    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let secret = web.new_token("nightly");
     assert_eq!(
         script
             .send_with_token("GET", "/api/v1/users", &secret, None)
@@ -1404,13 +1459,7 @@ fn an_import_leaves_no_session_token_or_second_factor_acting_as_another_account(
     assert_eq!(viewer_id, boss.json["id"].as_u64().unwrap(), "the same id");
     let mut viewer = Web::new(b.listener("https"), Offer::Any);
     viewer.login_replacing("viewer", "Lesen#2024x", "Lesen#2025y");
-    let token = viewer.send(
-        "POST",
-        "/api/v1/session/tokens",
-        Some(&json!({"name": "viewer script"})),
-    );
-    assert_eq!(token.status, 201, "{}", token.text);
-    let secret = token.json["secret"].as_str().unwrap().to_owned();
+    let secret = viewer.new_token("viewer script");
     let script = Web::new(b.listener("https"), Offer::Any);
     assert_eq!(
         script
@@ -1802,13 +1851,7 @@ fn a_slow_download_outlives_the_idle_timeout_of_connections() {
     web.first_login(PASSWORD);
     // A firmware image an OMM fetches over a slow link.
     let image: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
-    let put = web.send_raw(
-        "PUT",
-        "/api/v1/provisioning/resources/file?path=big.dnld",
-        "application/octet-stream",
-        image.clone(),
-    );
-    assert_eq!(put.status, 201, "{}", put.text);
+    web.put_resource("big.dnld", image.clone());
     let mut tls = raw_tls(mom.listener("https"));
     tls.write_all(b"GET /resources/big.dnld HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();

@@ -148,6 +148,15 @@ pub async fn import(
             format!("an import has at most {MAX_IMPORT} bytes"),
         ));
     }
+    // Checked before the upload: a key that is not text refuses the import at once.
+    let secrets_key = headers
+        .get(SECRETS_KEY_HEADER)
+        .map(|k| {
+            k.to_str()
+                .map(str::to_owned)
+                .map_err(|_| ApiError::bad_request("the secrets key is not text"))
+        })
+        .transpose()?;
     let import = match app.call(StoreRequest::ImportBegin { size }).await? {
         StoreResponse::ImportReady { import } => import,
         other => return Err(unexpected(&other)),
@@ -184,15 +193,9 @@ pub async fn import(
             "received {received} of {size} bytes"
         )));
     }
-    if let Some(key) = headers.get(SECRETS_KEY_HEADER) {
-        let key = key
-            .to_str()
-            .map_err(|_| ApiError::bad_request("the secrets key is not text"))?;
-        app.done(StoreRequest::ImportSecretsKey {
-            import,
-            key: key.to_owned(),
-        })
-        .await?;
+    if let Some(key) = secrets_key {
+        app.done(StoreRequest::ImportSecretsKey { import, key })
+            .await?;
     }
     let commit = if options.confirm_foreign_identity {
         StoreRequest::ImportCommitForeign { import }

@@ -190,6 +190,19 @@ fn check(
     findings
 }
 
+/// The check of `template` against every OMM as they are now (the answer of the template's
+/// save and of both lint routes).
+async fn lint_of(
+    app: &App,
+    template: &str,
+    address: Option<Extension<LocalAddr>>,
+) -> ApiResult<Lint> {
+    let (omms, settings) = (crate::api::omms::all(app).await?, app.settings().await?);
+    Ok(Lint {
+        findings: check(app, template, &omms, &settings, local(address)),
+    })
+}
+
 /// A summary of a text for the audit trail (the text itself may be large and hold secrets).
 #[derive(Serialize)]
 struct Summary {
@@ -242,10 +255,7 @@ pub async fn put_template(
     )
     .await;
     tracing::info!(account = %who.account.name, bytes = new.len(), "configuration template changed");
-    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
-    Ok(Json(Lint {
-        findings: check(&app, &new, &omms, &settings, local(address)),
-    }))
+    Ok(Json(lint_of(&app, &new, address).await?))
 }
 
 /// The check of the template and of every OMM's placeholders, shown before anything is
@@ -258,10 +268,7 @@ pub async fn lint(
     address: Option<Extension<LocalAddr>>,
 ) -> ApiResult<Json<Lint>> {
     let template = config_file::template(&app).await?;
-    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
-    Ok(Json(Lint {
-        findings: check(&app, &template, &omms, &settings, local(address)),
-    }))
+    Ok(Json(lint_of(&app, &template, address).await?))
 }
 
 /// The check of a template that is not saved (the body, UTF-8 text, at most 1 MiB) and of
@@ -277,10 +284,7 @@ pub async fn lint_text(
     body: Body,
 ) -> ApiResult<Json<Lint>> {
     let template = text_body(body, MAX_TEMPLATE, "template").await?;
-    let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);
-    Ok(Json(Lint {
-        findings: check(&app, &template, &omms, &settings, local(address)),
-    }))
+    Ok(Json(lint_of(&app, &template, address).await?))
 }
 
 /// Per OMM (or for `?omm=`), what it would get now against what it fetched last, so that
