@@ -9,6 +9,7 @@ pub mod address;
 pub mod conflict;
 pub mod directory;
 pub mod ipei;
+pub mod overview;
 pub mod park;
 pub mod query;
 #[cfg(feature = "json")]
@@ -20,6 +21,7 @@ pub use address::OmmAddress;
 pub use conflict::{Conflict, ConflictKind};
 pub use directory::*;
 pub use ipei::{Ipei, IpeiError};
+pub use overview::OverviewRow;
 pub use query::*;
 pub use system::*;
 

@@ -112,6 +112,11 @@ pub trait Queryable {
     const COLUMNS: &'static [&'static str];
     /// The value of `column`, or `None` if there is no such column.
     fn field(&self, column: &str) -> Option<FieldValue<'_>>;
+    /// Whether a query may name `column` (one of [`Queryable::COLUMNS`] unless a type with
+    /// composed column names says otherwise).
+    fn knows(column: &str) -> bool {
+        Self::COLUMNS.contains(&column)
+    }
 }
 
 /// A stored record type with a zero-copy view type for queries.
@@ -355,7 +360,7 @@ impl Query {
     /// # Errors
     /// [`QueryError::UnknownColumn`] for the first unknown column.
     pub fn compile<T: Queryable + ?Sized>(&self) -> Result<Vec<CompiledFilter>, QueryError> {
-        let known = |c: &str| T::COLUMNS.contains(&c);
+        let known = |c: &str| T::knows(c);
         if self.sort != SortDirection::None && !known(&self.sort_column) {
             return Err(QueryError::UnknownColumn(self.sort_column.clone()));
         }

@@ -153,26 +153,56 @@ pub struct ColumnTable {
     rows: HashMap<u32, usize>,
     /// `None` until a query needs the column.
     columns: Vec<Option<Column>>,
+    /// Each column's value in a record left at its defaults: what a joined row without a
+    /// partner shows (see [`Join`]).
+    defaults: Vec<FieldValue<'static>>,
 }
 
-/// One row seen as a record, for the filters.
+/// A second table joined to each row of a query: the row of `table` whose id is the value of
+/// the first table's column `via` (a user's `ppn` → its DECT phone). A query names its
+/// columns with `prefix`; a row with no partner shows `table`'s defaults there.
+#[derive(Clone, Copy)]
+pub struct Join<'a> {
+    /// The joined table.
+    pub table: &'a ColumnTable,
+    /// The column of the first table that holds the partner's id.
+    pub via: &'static str,
+    /// How a query names the joined table's columns.
+    pub prefix: &'static str,
+}
+
+/// One row seen as a record, for the filters: a row of a table and, in a joined query, the
+/// row of its partner.
 struct Row<'a> {
     table: &'a ColumnTable,
     row: usize,
+    join: Option<(Join<'a>, Option<usize>)>,
+}
+
+impl<'a> Row<'a> {
+    /// The value of `column` (a joined one by its prefix), borrowed from the tables.
+    fn value(&self, column: &str) -> Option<FieldValue<'a>> {
+        if let Some((join, partner)) = self.join {
+            if let Some(column) = column.strip_prefix(join.prefix) {
+                return join.table.value(column, partner);
+            }
+        }
+        self.table.value(column, Some(self.row))
+    }
 }
 
 impl Queryable for Row<'_> {
     const COLUMNS: &'static [&'static str] = &[];
     fn field(&self, column: &str) -> Option<FieldValue<'_>> {
-        let c = *self.table.index.get(column)?;
-        Some(self.table.columns[c].as_ref()?.get(self.row))
+        self.value(column)
     }
 }
 
 impl ColumnTable {
     /// An empty table for records of type `T`.
     #[must_use]
-    pub fn new<T: Queryable>() -> Self {
+    pub fn new<T: Queryable + Default>() -> Self {
+        let empty = T::default();
         Self {
             names: T::COLUMNS,
             index: T::COLUMNS
@@ -183,7 +213,39 @@ impl ColumnTable {
             ids: Vec::new(),
             rows: HashMap::new(),
             columns: T::COLUMNS.iter().map(|_| None).collect(),
+            defaults: T::COLUMNS
+                .iter()
+                .map(|n| {
+                    empty
+                        .field(n)
+                        .map_or(FieldValue::Int(0), FieldValue::into_owned)
+                })
+                .collect(),
         }
+    }
+
+    /// The value of `column` in `row`, or its default for no row; `None` for a column the
+    /// table does not have or has not built.
+    fn value(&self, column: &str, row: Option<usize>) -> Option<FieldValue<'_>> {
+        let c = *self.index.get(column)?;
+        let built = self.columns[c].as_ref()?;
+        Some(match row {
+            Some(row) => built.get(row),
+            None => self.defaults[c].clone(),
+        })
+    }
+
+    /// Whether column `name` is built.
+    #[must_use]
+    pub fn is_built(&self, name: &str) -> bool {
+        self.index
+            .get(name)
+            .is_some_and(|&c| self.columns[c].is_some())
+    }
+
+    /// The row of record `id`, if the table has it.
+    fn row_of(&self, id: u32) -> Option<usize> {
+        self.rows.get(&id).copied()
     }
 
     /// Number of rows.
@@ -234,12 +296,14 @@ impl ColumnTable {
             .for_each(Column::compact_if_worth_it);
     }
 
-    /// The columns `query` filters or sorts on that are not built yet.
+    /// The columns `query` filters or sorts on that are not built yet (for a joined table,
+    /// the names behind `prefix`; "" for the first table).
     #[must_use]
-    pub fn missing(&self, query: &Query) -> Vec<&'static str> {
+    pub fn missing(&self, query: &Query, prefix: &str) -> Vec<&'static str> {
         let sort = (query.sort != model::SortDirection::None).then_some(query.sort_column.as_str());
         let mut out: Vec<&'static str> = Vec::new();
-        for name in query.filters.iter().map(|f| f.column.as_str()).chain(sort) {
+        let names = query.filters.iter().map(|f| f.column.as_str()).chain(sort);
+        for name in names.filter_map(|n| n.strip_prefix(prefix)) {
             if let Some(&c) = self.index.get(name) {
                 if self.columns[c].is_none() && !out.contains(&self.names[c]) {
                     out.push(self.names[c]);
@@ -299,7 +363,8 @@ impl ColumnTable {
     }
 
     /// Filters, sorts and pages; returns the total of matching rows and the page's ids. The
-    /// columns it uses must be built ([`ColumnTable::missing`] is empty).
+    /// columns it uses must be built ([`ColumnTable::missing`] is empty, for `join`'s table
+    /// too, and `join.via` is built).
     ///
     /// # Errors
     /// [`QueryError`] from the filters.
@@ -307,19 +372,37 @@ impl ColumnTable {
         &self,
         query: &Query,
         filters: &[CompiledFilter],
+        join: Option<Join<'_>>,
     ) -> Result<(u64, Vec<u32>), QueryError> {
-        let sort_column = self.index.get(query.sort_column.as_str()).copied();
+        let via = join.and_then(|j| Some((j, self.index.get(j.via).copied()?)));
+        let joined = |row: usize| {
+            via.map(|(j, c)| {
+                let partner = match self.columns[c].as_ref().map(|column| column.get(row)) {
+                    Some(FieldValue::Int(id)) => {
+                        u32::try_from(id).ok().and_then(|id| j.table.row_of(id))
+                    }
+                    _ => None,
+                };
+                (j, partner)
+            })
+        };
+        let sorted = query.sort != model::SortDirection::None;
         let mut keys: Vec<(Option<FieldValue<'_>>, u32)> = Vec::new();
         'rows: for row in 0..self.ids.len() {
-            let view = Row { table: self, row };
+            let view = Row {
+                table: self,
+                row,
+                join: joined(row),
+            };
             for f in filters {
                 if !f.matches(&view)? {
                     continue 'rows;
                 }
             }
-            let key = match (query.sort, sort_column) {
-                (model::SortDirection::None, _) | (_, None) => None,
-                (_, Some(c)) => self.columns[c].as_ref().map(|column| column.get(row)),
+            let key = if sorted {
+                view.value(&query.sort_column)
+            } else {
+                None
             };
             keys.push((key, self.ids[row]));
         }
@@ -392,19 +475,121 @@ mod tests {
             };
             let expected = query.run(users.clone()).unwrap();
             let filters = query.compile::<User>().unwrap();
-            let missing = table.missing(&query);
+            let missing = table.missing(&query, "");
             let by_id: HashMap<u32, User> = users.iter().map(|u| (u.uid, u.clone())).collect();
             table
                 .build(&missing, |id| by_id.get(&id).cloned().ok_or(()))
                 .unwrap();
-            assert!(table.missing(&query).is_empty());
-            let (total, ids) = table.query(&query, &filters).unwrap();
+            assert!(table.missing(&query, "").is_empty());
+            let (total, ids) = table.query(&query, &filters, None).unwrap();
             assert_eq!(total, expected.total, "{op:?} {value}");
             assert_eq!(
                 ids,
                 expected.items.iter().map(|u| u.uid).collect::<Vec<_>>(),
                 "{op:?} {value}"
             );
+        }
+    }
+
+    #[test]
+    fn a_joined_query_agrees_with_the_in_memory_overview() {
+        use model::{Device, Ipei, OverviewRow};
+        let mut users = ColumnTable::new::<User>();
+        let mut devices = ColumnTable::new::<Device>();
+        let mut rows: Vec<OverviewRow> = Vec::new();
+        // Every third user has no phone; the phones' IPEIs run against the users' order.
+        for uid in 1..=90 {
+            let mut u = user(uid, &format!("name{}", (uid * 37) % 101));
+            let device = (uid % 3 != 0).then(|| Device {
+                ppn: 1000 + uid,
+                uid,
+                ipei: Ipei::new(77, 500 - uid).unwrap(),
+                location: uid % 4,
+                ..Device::default()
+            });
+            if let Some(d) = &device {
+                u.ppn = d.ppn;
+                devices.upsert(d.ppn, d);
+            }
+            users.upsert(uid, &u);
+            rows.push(OverviewRow { user: u, device });
+        }
+        // A phone that no user holds is not a row.
+        devices.upsert(5000, &Device::default());
+        let filter = |column: &str, op, value: &str| Filter {
+            column: column.into(),
+            op,
+            value: value.into(),
+        };
+        for (filters, sort_column, sort) in [
+            (vec![], "device.ipei", SortDirection::Ascending),
+            (vec![], "device.location", SortDirection::Descending),
+            (
+                vec![filter("device.ppn", FilterOp::Equals, "0")],
+                "name",
+                SortDirection::Ascending,
+            ),
+            (
+                vec![filter("device.ipei", FilterOp::Contains, "00047")],
+                "",
+                SortDirection::None,
+            ),
+            (
+                vec![
+                    filter("device.location", FilterOp::Greater, "1"),
+                    filter("name", FilterOp::StartsWith, "NAME1"),
+                ],
+                "device.ppn",
+                SortDirection::Descending,
+            ),
+        ] {
+            let query = Query {
+                filters,
+                sort_column: sort_column.into(),
+                sort,
+                offset: 2,
+                limit: 25,
+            };
+            let expected = query.run(rows.clone()).unwrap();
+            let compiled = query.compile::<OverviewRow>().unwrap();
+            let by_uid: HashMap<u32, User> =
+                rows.iter().map(|r| (r.user.uid, r.user.clone())).collect();
+            let by_ppn: HashMap<u32, Device> = rows
+                .iter()
+                .filter_map(|r| r.device.clone())
+                .chain(
+                    [Device::default()]
+                        .into_iter()
+                        .map(|d| Device { ppn: 5000, ..d }),
+                )
+                .map(|d| (d.ppn, d))
+                .collect();
+            let mut wanted = users.missing(&query, "");
+            wanted.push("ppn");
+            users
+                .build(&wanted, |id| by_uid.get(&id).cloned().ok_or(()))
+                .unwrap();
+            let wanted = devices.missing(&query, "device.");
+            devices
+                .build(&wanted, |id| by_ppn.get(&id).cloned().ok_or(()))
+                .unwrap();
+            let join = Join {
+                table: &devices,
+                via: "ppn",
+                prefix: "device.",
+            };
+            let (total, ids) = users.query(&query, &compiled, Some(join)).unwrap();
+            assert_eq!(total, expected.total, "{query:?}");
+            assert_eq!(
+                ids,
+                expected
+                    .items
+                    .iter()
+                    .map(|r| r.user.uid)
+                    .collect::<Vec<_>>(),
+                "{query:?}"
+            );
+            assert!(total > 0, "{query:?} finds something");
         }
     }
 }

@@ -392,7 +392,7 @@ impl Store {
         // Queries pair the column tables with a snapshot, so they take the tables' lock,
         // which a writer holds across its commit (fsync). Every other read is a plain LMDB
         // snapshot, which writers never block: a lookup does not wait for a durable write.
-        if let R::QueryUsers(_) | R::QueryDevices(_) = request {
+        if let R::QueryUsers(_) | R::QueryDevices(_) | R::QueryOverview(_) = request {
             return self.query(request);
         }
         let storage = self.storage()?;
@@ -488,31 +488,44 @@ impl Store {
     /// writers' lock order). Columns the query needs that are not built yet are built first,
     /// under the write lock, so the snapshot they are built from matches the table.
     fn query(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
-        let missing = {
+        let (users, devices) = {
             let tables = self.tables.read().map_err(|_| poisoned())?;
             match request {
-                StoreRequest::QueryUsers(q) => tables.users.missing(q),
-                StoreRequest::QueryDevices(q) => tables.devices.missing(q),
-                _ => Vec::new(),
+                StoreRequest::QueryUsers(q) => (tables.users.missing(q, ""), Vec::new()),
+                StoreRequest::QueryDevices(q) => (Vec::new(), tables.devices.missing(q, "")),
+                StoreRequest::QueryOverview(q) => {
+                    let devices = tables.devices.missing(q, model::overview::DEVICE_PREFIX);
+                    let mut users = tables.users.missing(q, "");
+                    // The join reads each user's Device ID.
+                    let joined = q
+                        .filters
+                        .iter()
+                        .map(|f| f.column.as_str())
+                        .chain([q.sort_column.as_str()])
+                        .any(|c| c.starts_with(model::overview::DEVICE_PREFIX));
+                    if joined && !tables.users.is_built(OVERVIEW_VIA) {
+                        users.push(OVERVIEW_VIA);
+                    }
+                    (users, devices)
+                }
+                _ => (Vec::new(), Vec::new()),
             }
         };
-        if !missing.is_empty() {
+        if !users.is_empty() || !devices.is_empty() {
             let mut tables = self.tables.write().map_err(|_| poisoned())?;
             let storage = self.storage()?;
             let view = storage.get().read()?;
             let out_of_step =
                 |id| StoreError::Storage(format!("column table out of step: record {id} missing"));
-            match request {
-                StoreRequest::QueryUsers(_) => tables.users.build(&missing, |id| {
-                    view.get_borrowed::<model::UserView<'_>>(Db::Users, &id_key(id))?
-                        .ok_or_else(|| out_of_step(id))
-                })?,
-                _ => tables.devices.build(&missing, |id| {
-                    view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &id_key(id))?
-                        .ok_or_else(|| out_of_step(id))
-                })?,
-            }
-            tracing::debug!(columns = ?missing, "query columns built");
+            tables.users.build(&users, |id| {
+                view.get_borrowed::<model::UserView<'_>>(Db::Users, &id_key(id))?
+                    .ok_or_else(|| out_of_step(id))
+            })?;
+            tables.devices.build(&devices, |id| {
+                view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &id_key(id))?
+                    .ok_or_else(|| out_of_step(id))
+            })?;
+            tracing::debug!(?users, ?devices, "query columns built");
         }
         let tables = self.tables.read().map_err(|_| poisoned())?;
         let storage = self.storage()?;
@@ -523,6 +536,9 @@ impl Store {
             }
             StoreRequest::QueryDevices(query) => {
                 StoreResponse::Devices(run_query::<Device, _>(&view, &tables.devices, query)?)
+            }
+            StoreRequest::QueryOverview(query) => {
+                StoreResponse::Overview(run_overview(&view, &tables, query)?)
             }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a query"))),
         })
@@ -585,6 +601,44 @@ fn device_by_ipei<T: crate::storage::Txn>(
     }
 }
 
+/// The user column by which the Overview joins a user to its DECT phone: its Device ID.
+const OVERVIEW_VIA: &str = "ppn";
+
+/// An Overview page: filters and sorts on the user columns joined to the phone columns, then
+/// reads each user of the page and its bound phone from the snapshot.
+fn run_overview<T: crate::storage::Txn>(
+    view: &View<'_, T>,
+    tables: &Tables,
+    query: &Query,
+) -> Result<model::Page<model::OverviewRow>, StoreError> {
+    let filters = query
+        .compile::<model::OverviewRow>()
+        .map_err(StoreError::Query)?;
+    let join = crate::columns::Join {
+        table: &tables.devices,
+        via: OVERVIEW_VIA,
+        prefix: model::overview::DEVICE_PREFIX,
+    };
+    let (total, ids) = tables
+        .users
+        .query(query, &filters, Some(join))
+        .map_err(StoreError::Query)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let user: User = view.record(id)?.ok_or_else(|| {
+            StoreError::Storage(format!(
+                "record {id} is in the column table but not in the database"
+            ))
+        })?;
+        let device = match user.ppn {
+            0 => None,
+            ppn => view.record(ppn)?,
+        };
+        items.push(model::OverviewRow { user, device });
+    }
+    Ok(model::Page { total, items })
+}
+
 /// Filters and sorts on the in-memory columns, then reads the page's records from the
 /// snapshot.
 fn run_query<V, T>(
@@ -597,7 +651,9 @@ where
     T: crate::storage::Txn,
 {
     let filters = query.compile::<V>().map_err(StoreError::Query)?;
-    let (total, ids) = table.query(query, &filters).map_err(StoreError::Query)?;
+    let (total, ids) = table
+        .query(query, &filters, None)
+        .map_err(StoreError::Query)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let record = view.record(id)?.ok_or_else(|| {

@@ -2215,6 +2215,42 @@ fn fixed_pairs_relations_and_the_overview() {
     );
     assert_eq!(overview.json["items"][0]["device"]["ppn"], ppn);
     assert!(overview.json["items"][1]["device"].is_null());
+    // The Overview sorts and filters on the phone's columns too; a user without a phone
+    // has the phone's defaults there (Device ID 0).
+    let nums = |path: &str| -> Vec<String> {
+        let page = web.get(path);
+        assert_eq!(page.status, 200, "{path}: {}", page.text);
+        page.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["user"]["num"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        nums("/api/v1/overview?sort=device.ipei&order=desc"),
+        ["7001", "7002"]
+    );
+    assert_eq!(
+        nums("/api/v1/overview?sort=device.ppn&order=asc"),
+        ["7002", "7001"]
+    );
+    assert_eq!(nums("/api/v1/overview?filter=device.ppn:eq:0"), ["7002"]);
+    assert_eq!(
+        nums("/api/v1/overview?filter=device.ipei:contains:0000001"),
+        ["7001"]
+    );
+    assert_eq!(
+        nums("/api/v1/overview?filter=device.ipei:contains:0000001&filter=num:eq:7002"),
+        Vec::<String>::new()
+    );
+    let unknown = web.get("/api/v1/overview?sort=device.name&order=asc");
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert!(
+        unknown.message().contains("device.name"),
+        "{}",
+        unknown.text
+    );
 
     // The admin guide's precondition: only a subscribed handset's relation changes.
     let relation = web.send(
@@ -2238,6 +2274,11 @@ fn fixed_pairs_relations_and_the_overview() {
         204
     );
     assert!(web.get("/api/v1/overview?filter=num:eq:7001").json["items"][0]["device"].is_null());
+    // The join follows the unbinding at once.
+    assert_eq!(
+        nums("/api/v1/overview?filter=device.ppn:eq:0"),
+        ["7001", "7002"]
+    );
     let again = web.send(
         "POST",
         &format!("/api/v1/users/{uid}/binding"),

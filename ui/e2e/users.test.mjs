@@ -50,6 +50,38 @@ test("the Overview, Users and Devices views page through every record", async ()
   await view("users");
 });
 
+test("the Overview sorts and filters on the DECT phone's columns, rows seen by a person", async () => {
+  await view("overview");
+  await counter("of 300");
+  // The oracle is the Devices and Users API, not the Overview's own.
+  const bound = (await api.get("/devices?filter=uid:gt:0&sort=ipei&order=desc&limit=1")).items[0];
+  const owner = await api.get(`/users/${bound.uid}`);
+  const unbound = (await api.get("/users?filter=ppn:eq:0&limit=1")).total;
+  const header = page.locator('.tabulator-col[tabulator-field="device.ipei"] .tabulator-col-title');
+  const firstRow = () => rows().first();
+  await header.click();
+  await header.click();
+  await H.waitFor(async () => (await firstRow().locator('[tabulator-field="device.ipei"]').textContent()) === bound.ipei, 5000, "highest IPEI first");
+  assert.ok(await H.seenByPerson(firstRow()), "the first row is seen");
+  assert.equal((await firstRow().locator('[tabulator-field="user.num"]').textContent()).trim(), owner.num);
+  await header.click();
+  await filter("IPEI", `=${bound.ipei}`);
+  await counter(/^1 record$/);
+  const seen = await H.rowsSeen(page.locator(".grid-wrap").first());
+  assert.deepEqual([seen.rows, seen.seen], [1, 1], JSON.stringify(seen.unseen));
+  assert.match(await firstRow().textContent(), new RegExp(owner.num));
+  await filter("IPEI", "");
+  await filter("Device ID", "=0");
+  await counter(unbound === 1 ? /^1 record$/ : unbound === 0 ? "No records" : `of ${unbound} records`);
+  await filter("Device ID", "");
+  await filter("Location", `=${bound.location}`);
+  const here = (await api.get(`/devices?filter=location:eq:${bound.location}&filter=uid:gt:0&limit=1`)).total;
+  await counter(here === 1 ? /^1 record$/ : `of ${here} records`);
+  await filter("Location", "");
+  await counter("of 300");
+  await view("users");
+});
+
 test("a fixed user/device pair is added", async () => {
   await page.getByRole("button", { name: "Add fixed pair" }).click();
   const d = dialog("Add fixed user/device record");

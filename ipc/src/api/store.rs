@@ -3,8 +3,8 @@
 use crate::Api;
 use model::{
     Account, AuditEntry, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, Entity,
-    EventEntry, HealthState, License, Omm, OmmHealth, Page, Query, QueryError, RelType, Settings,
-    Severity, Source, Timestamp, Tombstone, User,
+    EventEntry, HealthState, License, Omm, OmmHealth, OverviewRow, Page, Query, QueryError,
+    RelType, Settings, Severity, Source, Timestamp, Tombstone, User,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -348,6 +348,10 @@ pub enum StoreRequest {
         /// The key file's text.
         key: String,
     },
+    /// A page of the Overview: users with their bound DECT phones, filtered and sorted on
+    /// the columns of both (a phone's as `device.<column>`, see [`model::overview`]).
+    /// Protocol 22.
+    QueryOverview(Query),
 }
 
 /// What a change did.
@@ -390,6 +394,7 @@ impl StoreRequest {
                 | Self::GetOmm(_)
                 | Self::GetServedConfig(_)
                 | Self::DatabaseId
+                | Self::QueryOverview(_)
         )
     }
 }
@@ -517,6 +522,8 @@ pub enum StoreResponse {
     ServedConfig(Option<String>),
     /// The answer to [`StoreRequest::DatabaseId`].
     DatabaseId(u64),
+    /// The answer to [`StoreRequest::QueryOverview`]. Protocol 22.
+    Overview(Page<OverviewRow>),
 }
 
 impl StoreResponse {

@@ -195,12 +195,14 @@ pub struct Overview {
     pub items: Vec<OverviewRow>,
 }
 
-/// The Overview view: a page of users, each with its bound handset (filters, sort and
-/// paging on the user columns, as the Users view).
+/// The Overview view: a page of users, each with its bound handset. Filters and sort name a
+/// user's column as it is (`num`) and a DECT phone's as `device.<column>` (`device.ipei`); a
+/// user without a phone has the phone's columns at their defaults (`device.ppn` 0).
 #[utoipa::path(get, path = "/api/v1/overview", tag = "users and DECT phones",
     params(("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query, description = "1 to 1000"),
-        ("sort" = Option<String>, Query), ("order" = Option<String>, Query, description = "asc, desc or none"),
-        ("filter" = Option<String>, Query, description = "column:op:value, repeatable")),
+        ("sort" = Option<String>, Query, description = "a user column, or device.<column>"),
+        ("order" = Option<String>, Query, description = "asc, desc or none"),
+        ("filter" = Option<String>, Query, description = "column:op:value, repeatable; column as for sort")),
     responses((status = 200, body = Overview), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn overview(
     State(app): State<Arc<App>>,
@@ -213,35 +215,17 @@ pub async fn overview(
             "the Overview has no column choice; use the Users or Devices view",
         ));
     }
-    let page = match app.call(StoreRequest::QueryUsers(query)).await? {
-        StoreResponse::Users(page) => page,
+    let page = match app.call(StoreRequest::QueryOverview(query)).await? {
+        StoreResponse::Overview(page) => page,
         other => return Err(unexpected(&other)),
     };
-    let devices = futures_util::future::join_all(page.items.iter().map(|u| {
-        let app = Arc::clone(&app);
-        let ppn = u.ppn;
-        async move {
-            if ppn == 0 {
-                return Ok(None);
-            }
-            match app.call(StoreRequest::GetDevice(ppn)).await {
-                Ok(StoreResponse::Device(d)) => Ok(Some(shown(&d)?)),
-                // Unbound meanwhile.
-                Err(e) if e.code == "not_found" => Ok(None),
-                Ok(other) => Err(unexpected(&other)),
-                Err(e) => Err(e),
-            }
-        }
-    }))
-    .await;
     let items = page
         .items
         .iter()
-        .zip(devices)
-        .map(|(u, d)| {
+        .map(|row| {
             Ok(OverviewRow {
-                user: shown(u)?,
-                device: d?,
+                user: shown(&row.user)?,
+                device: row.device.as_ref().map(shown).transpose()?,
             })
         })
         .collect::<ApiResult<_>>()?;

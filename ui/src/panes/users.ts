@@ -32,9 +32,6 @@ const SECRETS = ["pin", "sip_pw", "credential_pw", "service_auth_password"];
 
 type View = "overview" | "users" | "devices";
 
-/** Why the Overview's DECT phone columns neither sort nor filter, on their headers. */
-const DEVICE_VIEW = "The Overview sorts and filters by the user's fields; sort and filter DECT phones in the Devices view.";
-
 /** A cell formatter for an OMM id: the id, or `none` for 0 (no OMM). */
 function omm(none: string): (cell: any) => string {
   return (cell) => (cell.getValue() ? `OMM ${cell.getValue()}` : none);
@@ -46,11 +43,11 @@ const COLUMNS: Record<View, any[]> = {
     { title: "Number", field: "user.num" },
     { title: "Name", field: "user.name" },
     { title: "Rel. type", field: "user.rel_type" },
-    { title: "Device ID", field: "device.ppn", headerSort: false, headerTooltip: DEVICE_VIEW },
-    { title: "IPEI", field: "device.ipei", headerSort: false, minWidth: 140, headerTooltip: DEVICE_VIEW },
-    { title: "Subscribed", field: "device.s", headerSort: false, headerTooltip: DEVICE_VIEW },
+    { title: "Device ID", field: "device.ppn", sorter: "number", filterOp: "eq" },
+    { title: "IPEI", field: "device.ipei", minWidth: 140 },
+    { title: "Subscribed", field: "device.s" },
     { title: "Home OMM", field: "user.home_omm", filterOp: "eq", formatter: omm("MOM only") },
-    { title: "Location", field: "device.location", headerSort: false, formatter: omm("—"), headerTooltip: DEVICE_VIEW },
+    { title: "Location", field: "device.location", filterOp: "eq", formatter: omm("—") },
     { title: "Source", field: "user.source" },
   ],
   users: [
