@@ -3,7 +3,8 @@
 //!
 //! Prints bulk-import time for 50,000 users and 50,000 devices, single durable write
 //! latency, sorted and filtered page-query latency over 50,000 users, svc-store's resident
-//! memory, and the time from `kill -9` of svc-store to its replacement being ready.
+//! memory, the Overview's page query (users joined to their bound DECT phones) once every
+//! user is bound, and the time from `kill -9` of svc-store to its replacement being ready.
 
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
@@ -109,6 +110,7 @@ fn main() {
         "svc-store resident memory with {USERS} users and {USERS} devices: {} MB",
         rss_kb(store_pid) / 1024
     );
+    overview(&mom);
     drop(mom);
 
     let mut restarts = Vec::new();
@@ -134,4 +136,66 @@ fn main() {
         ms(percentile(&mut restarts, 0.5)),
         ms(*restarts.iter().max().expect("runs"))
     );
+}
+
+/// Binds user `i` to handset `i` for the whole population, then measures the Overview's page
+/// query, which filters on a user column and sorts on a joined phone column.
+fn overview(mom: &Mom) {
+    let socket = mom.store_socket();
+    block_on(async move {
+        let (client, _events) =
+            Client::<StoreApi>::start(socket, Hello::new("bench", 0), ClientOptions::default());
+        let pairs = (1..=USERS)
+            .map(|id| (id, id, model::RelType::Fixed, model::Timestamp::default()))
+            .collect();
+        let resp = client
+            .request(StoreRequest::BindMany(pairs))
+            .await
+            .expect("bind");
+        let StoreResponse::CreatedMany(outcomes) = resp else {
+            panic!("{resp:?}")
+        };
+        assert!(outcomes.iter().all(Result::is_ok), "every pair bound");
+        let mut queries = Vec::new();
+        let mut first = Duration::ZERO;
+        let mut total = 0;
+        for i in 0..=200u32 {
+            let query = Query {
+                filters: vec![Filter {
+                    column: "name".into(),
+                    op: FilterOp::Contains,
+                    value: "bravo".into(),
+                }],
+                sort_column: "device.ipei".into(),
+                sort: SortDirection::Descending,
+                offset: (i % 10) * 50,
+                limit: 50,
+            };
+            let t = Instant::now();
+            let resp = client
+                .request(StoreRequest::QueryOverview(query))
+                .await
+                .expect("query");
+            if i == 0 {
+                first = t.elapsed();
+            } else {
+                queries.push(t.elapsed());
+            }
+            let StoreResponse::Overview(page) = resp else {
+                panic!("{resp:?}")
+            };
+            assert_eq!(page.items.len(), 50);
+            assert!(page.items.iter().all(|row| row.device.is_some()));
+            total = page.total;
+        }
+        println!(
+            "first Overview page query, building the user's Device ID and the phone's IPEI columns: {}",
+            ms(first)
+        );
+        println!(
+            "Overview page query over {USERS} bound pairs (filter name contains, sort by the phone's IPEI descending, 50 rows with their phones; {total} match), 200 runs: p50 {} p99 {}",
+            ms(percentile(&mut queries, 0.5)),
+            ms(percentile(&mut queries, 0.99))
+        );
+    });
 }
