@@ -8,6 +8,8 @@
 //! - [`listener`] and [`client`]: the server side with its `SO_PEERCRED` check, and a client
 //!   that reconnects with backoff and fails in-flight requests when its peer goes away.
 //! - [`api`]: the request and response/event enums of every service API.
+//! - [`store_client`] and [`store_feed`]: the store as every service uses it: one typed
+//!   method per request, and the change feed followed across reconnects.
 
 pub mod api;
 pub mod channel;
@@ -15,6 +17,8 @@ pub mod client;
 pub mod frame;
 pub mod hello;
 pub mod listener;
+pub mod store_client;
+pub mod store_feed;
 
 pub use api::{Api, Envelope};
 pub use channel::{Channel, ClientChannel, IpcError, ServerChannel};

@@ -8,7 +8,6 @@
 use crate::session::End;
 use crate::store::{Failure, Store};
 use axi::{PpDev, PpUser};
-use ipc::api::store::StoreRequest;
 use model::{Conflict, ConflictKind, Entity};
 use std::collections::BTreeMap;
 
@@ -185,13 +184,7 @@ impl Conflicts {
         }
         self.published = Some(std::time::Instant::now());
         let conflicts = self.held.values().map(|h| h.conflict.clone()).collect();
-        match store
-            .call(StoreRequest::SetConflicts {
-                omm: self.omm,
-                conflicts,
-            })
-            .await
-        {
+        match store.set_conflicts(self.omm, conflicts).await {
             Ok(_) => {
                 self.dirty = false;
                 Ok(())

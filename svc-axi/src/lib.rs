@@ -40,8 +40,9 @@ pub mod store_changes;
 pub mod tls;
 
 use clap::Parser;
-use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
-use ipc::{Client, ClientEvent, ClientOptions, Hello};
+use ipc::api::store::{Change, StoreApi};
+use ipc::store_feed;
+use ipc::{Client, ClientOptions, Hello};
 use model::{Entity, Omm};
 use session::End;
 use shared::Shared;
@@ -122,8 +123,10 @@ pub async fn run(args: Args) -> Result<(), String> {
     let hello = Hello::new("axi", service_kit::supervision::generation());
     let (client, events) =
         Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
+    let store = store::Store::new(client);
+    let changes = store_feed::follow(store.clone(), events, "axi");
     let shared = Arc::new(Shared {
-        store: store::Store::new(client.clone()),
+        store,
         mom_key,
         protocol_version: args.protocol_version,
         retry: Duration::from_secs(args.retry_secs.max(1)),
@@ -143,7 +146,7 @@ pub async fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
         tokio::spawn(api::serve(Arc::clone(&shared), listener));
     }
-    tokio::spawn(follow_feed(client, events, Arc::clone(&shared)));
+    tokio::spawn(follow_feed(changes, Arc::clone(&shared)));
     tokio::spawn(publish_links_up(Arc::clone(&shared)));
     if let Some(link) = supervision.as_mut() {
         link.ready()
@@ -165,48 +168,24 @@ async fn publish_links_up(shared: Arc<Shared>) {
     let mut up = shared.links_up.subscribe();
     loop {
         let value = *up.borrow_and_update();
-        let _ = shared
-            .store
-            .call(StoreRequest::SetCounter {
-                name: "axi.links_up".into(),
-                value,
-            })
-            .await;
+        let _ = shared.store.set_counter("axi.links_up".into(), value).await;
         if up.changed().await.is_err() {
             return;
         }
     }
 }
 
-/// Follows the store's change feed, resuming after reconnects, and republishes it.
+/// Routes the store's change feed (followed by `ipc::store_feed`) to the links.
 async fn follow_feed(
-    client: Client<StoreApi>,
-    mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>,
+    mut changes: tokio::sync::mpsc::Receiver<store_feed::FeedEvent>,
     shared: Arc<Shared>,
 ) {
-    let mut last = 0;
-    while let Some(event) = events.recv().await {
+    while let Some(event) = changes.recv().await {
         match event {
-            ClientEvent::Connected(_) => {
-                let client = client.clone();
-                let from_rev = last;
-                tokio::spawn(async move {
-                    let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
-                });
-            }
-            ClientEvent::Event(StoreResponse::Changed(change)) => {
-                last = change.rev;
-                shared.feed.dispatch(change);
-            }
-            ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
-                // Everything may have changed (an import, or a gap): every link reconciles.
-                let first = last == 0;
-                last = rev;
-                if !first {
-                    shared.feed.dispatch(Change::database(rev));
-                }
-            }
-            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+            store_feed::FeedEvent::Change(change) => shared.feed.dispatch(change),
+            // Everything may have changed (an import, or a gap): every link reconciles.
+            store_feed::FeedEvent::Resync { rev } => shared.feed.dispatch(Change::database(rev)),
+            store_feed::FeedEvent::Start { .. } => {}
         }
     }
 }
@@ -245,20 +224,19 @@ async fn manage(shared: Arc<Shared>) {
                         omm = id,
                         "OMM record disabled or deleted; its link is closed"
                     );
-                    shared
-                        .store
-                        .health(
-                            id,
-                            model::OmmHealth {
-                                link: model::LinkState::Down,
-                                healthy: false,
-                                last_error: "the OMM record is disabled".into(),
-                                since: model::now(),
-                                software_version: String::new(),
-                            },
-                            None,
-                        )
-                        .await;
+                    store::record_health(
+                        &shared.store,
+                        id,
+                        model::OmmHealth {
+                            link: model::LinkState::Down,
+                            healthy: false,
+                            last_error: "the OMM record is disabled".into(),
+                            since: model::now(),
+                            software_version: String::new(),
+                        },
+                        None,
+                    )
+                    .await;
                 }
                 for (id, omm) in wanted {
                     running.entry(id).or_insert_with(|| {
@@ -311,26 +289,26 @@ async fn link_task(shared: Arc<Shared>, omm: Omm) {
                 (why, delay)
             }
         };
-        shared
-            .store
-            .health(
-                omm.id,
-                model::OmmHealth {
-                    link: model::LinkState::Down,
-                    healthy: false,
-                    last_error: reason.clone(),
-                    since: model::now(),
-                    software_version: String::new(),
-                },
-                None,
-            )
-            .await;
+        store::record_health(
+            &shared.store,
+            omm.id,
+            model::OmmHealth {
+                link: model::LinkState::Down,
+                healthy: false,
+                last_error: reason.clone(),
+                since: model::now(),
+                software_version: String::new(),
+            },
+            None,
+        )
+        .await;
         if reason != last_error {
             tracing::warn!(omm = omm.id, name = %omm.name, %reason, retry_ms = delay.as_millis() as u64, "OMM link down");
             shared
                 .store
                 .log(
                     model::Severity::Warning,
+                    "axi",
                     format!("OMM {} ({}): {reason}", omm.id, omm.name),
                 )
                 .await;

@@ -70,6 +70,7 @@ impl Session<'_> {
                 self.store
                     .log(
                         model::Severity::Warning,
+                        "axi",
                         format!(
                             "message from OMM {} to {} not delivered: {}",
                             self.omm.id,

@@ -9,7 +9,6 @@ use crate::session::{refused, End, Session};
 use axi::message::{SetConfigURL, SetSystemProvUpdTrig, SoftwareUpdate};
 use axi::record::AxiRecord;
 use axi::ConfigUrl;
-use ipc::api::store::StoreRequest;
 use model::{Omm, Settings};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -136,11 +135,7 @@ impl Session<'_> {
         // Recorded before it is sent: the OMM may fetch before it answers.
         let sent = model::now();
         let id = self.omm.id;
-        let _ = self
-            .shared
-            .store
-            .call(StoreRequest::UpdateSent { id, at: sent })
-            .await;
+        let _ = self.shared.store.update_sent(id, sent).await;
         let frame = self.link.request(SoftwareUpdate {}).await?;
         if let Some(why) = refused(&frame) {
             return Ok(Err(format!("the OMM refused {why}")));
@@ -159,10 +154,7 @@ impl Session<'_> {
             let reason = format!(
                 "OMM {id} did not fetch its configuration within {timeout} s after Update OMM; check its event log and the configuration URL"
             );
-            let _ = shared
-                .store
-                .call(StoreRequest::FetchOverdue { id, sent, reason })
-                .await;
+            let _ = shared.store.fetch_overdue(id, sent, reason).await;
         });
         Ok(Ok(()))
     }

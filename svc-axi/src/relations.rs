@@ -8,7 +8,6 @@ use crate::session::{End, Refusable, Session};
 use axi::message::{SetPP, SetPPUserDevRelation};
 use axi::record::AxiRecord;
 use axi::{PpDev, PpUser};
-use ipc::api::store::StoreRequest;
 use model::{Device, RelType, Timestamp, User};
 
 /// A user's binding as an OMM record states it.
@@ -323,12 +322,7 @@ impl Session<'_> {
             }
             Settle::TakeOmm { unbind, bind } => {
                 if unbind {
-                    if let Err(e) = self
-                        .store
-                        .call(StoreRequest::Unbind(mine.uid))
-                        .await
-                        .refusable()?
-                    {
+                    if let Err(e) = self.store.unbind(mine.uid).await.refusable()? {
                         tracing::info!(omm = self.omm.id, uid = mine.uid, error = %e, "the OMM's unbind was not taken over");
                         return Ok(());
                     }

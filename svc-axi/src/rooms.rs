@@ -7,7 +7,7 @@ use crate::session::{paging, refused, End, Session};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Message, Room};
-use ipc::api::store::{ChangeOp, StoreRequest, StoreResponse};
+use ipc::api::store::ChangeOp;
 use model::ConferenceRoom;
 
 /// The `<room>` for a MOM conference room, its SIP password encrypted for the OMM.
@@ -59,12 +59,11 @@ impl Session<'_> {
                         fixed_port: r.get(Room::FIXED_SIP_PORT).unwrap_or(0),
                         ..ConferenceRoom::default()
                     };
-                    match self.store.call(StoreRequest::PutConferenceRoom(room)).await {
-                        Ok(StoreResponse::Created(id)) => {
+                    match self.store.put_room(room).await {
+                        Ok(id) => {
                             self.ids.rooms.insert(id, omm_id);
                             written += 1;
                         }
-                        Ok(_) => {}
                         Err(crate::store::Failure::Refused(e)) => {
                             self.note(format!(
                                 "conference room {number} of OMM {} not imported: {e}",

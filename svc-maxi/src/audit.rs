@@ -4,7 +4,6 @@
 
 use crate::requests::Caller;
 use crate::service::Service;
-use ipc::api::store::StoreRequest;
 use model::AuditEntry;
 use serde::Serialize;
 
@@ -30,11 +29,7 @@ pub async fn record<B: Serialize, A: Serialize>(
         after: model::redact::audit_text(after),
         ..AuditEntry::default()
     };
-    if let Err(e) = service
-        .store
-        .request(StoreRequest::AppendAudit(entry))
-        .await
-    {
+    if let Err(e) = service.store.append_audit(entry).await {
         tracing::warn!(action, error = %e, "cannot write the audit trail");
     }
 }

@@ -16,50 +16,23 @@ use axi::message::{
 };
 use axi::record::AxiRecord;
 use axi::{ErrCode, Message, PpDev, PpUser};
-use ipc::api::store::{StoreRequest, StoreResponse};
-use model::{Device, Filter, FilterOp, Query, RelType, SortDirection, User};
+use ipc::api::store::StoreError;
+use model::{Device, Entity, Filter, FilterOp, Query, RelType, SortDirection, User};
 
 /// Records per page at most (as an OMM pages).
 const PAGE: u32 = 20;
 
-/// The store's answer to `request`, or the refusal it means.
-///
-/// # Errors
-/// The store's refusal, or `EFailed` when the store cannot be reached.
-pub async fn call(service: &Service, request: StoreRequest) -> Result<StoreResponse, Refusal> {
-    match service.store.request(request).await {
-        Ok(StoreResponse::Error(e)) => Err(e.into()),
-        Ok(answer) => Ok(answer),
-        Err(e) => {
-            tracing::warn!(error = %e, "the store did not answer a MAXI request");
-            Err(Refusal::new(
-                ErrCode::EFailed,
-                "the MOM's database is not reachable now",
-            ))
-        }
-    }
-}
-
-fn unexpected(answer: &StoreResponse) -> Refusal {
-    tracing::warn!(?answer, "unexpected store answer");
-    Refusal::new(
-        ErrCode::EFailed,
-        "unexpected answer from the MOM's database",
-    )
+/// A record that must exist: a missing one refused as the store's "not found" is.
+fn must<T>(found: Option<T>, entity: Entity, id: u32) -> Result<T, Refusal> {
+    found.ok_or_else(|| StoreError::NotFound { entity, id }.into())
 }
 
 async fn user(service: &Service, uid: u32) -> Result<User, Refusal> {
-    match call(service, StoreRequest::GetUser(uid)).await? {
-        StoreResponse::User(u) => Ok(u),
-        other => Err(unexpected(&other)),
-    }
+    must(service.store.user(uid).await?, Entity::User, uid)
 }
 
 async fn device(service: &Service, ppn: u32) -> Result<Device, Refusal> {
-    match call(service, StoreRequest::GetDevice(ppn)).await? {
-        StoreResponse::Device(d) => Ok(d),
-        other => Err(unexpected(&other)),
-    }
+    must(service.store.device(ppn).await?, Entity::Device, ppn)
 }
 
 /// The page query from id `from` on: ids ≥ `from`, in id order.
@@ -92,10 +65,7 @@ pub async fn get_users(
     max_records: Option<u32>,
 ) -> Result<Message, Refusal> {
     let query = page_query("uid", uid, max_records);
-    let page = match call(service, StoreRequest::QueryUsers(query)).await? {
-        StoreResponse::Users(p) => p,
-        other => return Err(unexpected(&other)),
-    };
+    let page = service.store.query_users(query).await?;
     if page.items.is_empty() {
         return Err(Refusal::no_ent("uid", "no more users"));
     }
@@ -121,10 +91,7 @@ pub async fn get_devices(
     max_records: Option<u32>,
 ) -> Result<Message, Refusal> {
     let query = page_query("ppn", ppn, max_records);
-    let page = match call(service, StoreRequest::QueryDevices(query)).await? {
-        StoreResponse::Devices(p) => p,
-        other => return Err(unexpected(&other)),
-    };
+    let page = service.store.query_devices(query).await?;
     if page.items.is_empty() {
         return Err(Refusal::no_ent("ppn", "no more devices"));
     }
@@ -147,14 +114,12 @@ pub async fn user_by_number(
     caller: &Caller,
     num: &str,
 ) -> Result<Message, Refusal> {
-    match call(service, StoreRequest::GetUserByNumber(num.to_owned())).await {
-        Ok(StoreResponse::User(u)) => Ok(GetPPUserByNumberResp {
+    match service.store.user_by_number(num).await? {
+        Some(u) => Ok(GetPPUserByNumberResp {
             user: Some(user_out(&u, caller.client_key.as_ref(), caller.extensions)),
         }
         .into()),
-        Ok(other) => Err(unexpected(&other)),
-        Err(r) if r.code == "ENoEnt" => Err(Refusal::no_ent("num", "no user has this number")),
-        Err(r) => Err(r),
+        None => Err(Refusal::no_ent("num", "no user has this number")),
     }
 }
 
@@ -167,14 +132,12 @@ pub async fn device_by_ipei(
     caller: &Caller,
     ipei: model::Ipei,
 ) -> Result<Message, Refusal> {
-    match call(service, StoreRequest::GetDeviceByIpei(ipei)).await {
-        Ok(StoreResponse::Device(d)) => Ok(GetPPDevByIPEIResp {
+    match service.store.device_by_ipei(ipei).await? {
+        Some(d) => Ok(GetPPDevByIPEIResp {
             pp: Some(device_out(&d, caller.extensions)),
         }
         .into()),
-        Ok(other) => Err(unexpected(&other)),
-        Err(r) if r.code == "ENoEnt" => Err(Refusal::no_ent("ipei", "no device has this IPEI")),
-        Err(r) => Err(r),
+        None => Err(Refusal::no_ent("ipei", "no device has this IPEI")),
     }
 }
 
@@ -183,10 +146,10 @@ async fn check_omm(service: &Service, omm: u32) -> Result<(), Refusal> {
     if omm == 0 {
         return Ok(());
     }
-    call(service, StoreRequest::GetOmm(omm))
-        .await
-        .map(|_| ())
-        .map_err(|_| Refusal::no_ent("ommId", format!("there is no OMM {omm}")))
+    match service.store.omm(omm).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) | Err(_) => Err(Refusal::no_ent("ommId", format!("there is no OMM {omm}"))),
+    }
 }
 
 /// The id a record names with attribute `name`.
@@ -210,10 +173,7 @@ pub async fn create_user(
     let mut new = user_in(&User::default(), rec, &service.key, model::now())?;
     new.uid = 0;
     check_omm(service, new.home_omm).await?;
-    let uid = match call(service, StoreRequest::PutUser(new)).await? {
-        StoreResponse::Created(uid) => uid,
-        other => return Err(unexpected(&other)),
-    };
+    let uid = service.store.put_user(new).await?;
     let after = user(service, uid).await?;
     audit::record(
         service,
@@ -249,7 +209,7 @@ pub async fn set_user(
     if edited.home_omm != before.home_omm {
         check_omm(service, edited.home_omm).await?;
     }
-    call(service, StoreRequest::PutUser(edited)).await?;
+    service.store.put_user(edited).await?;
     let after = user(service, uid).await?;
     audit::record(
         service,
@@ -276,7 +236,7 @@ pub async fn set_user(
 /// `ENoEnt bad="uid"`.
 pub async fn delete_user(service: &Service, caller: &Caller, uid: u32) -> Result<Message, Refusal> {
     let before = user(service, uid).await?;
-    call(service, StoreRequest::DeleteUser(uid)).await?;
+    service.store.delete_user(uid).await?;
     audit::record(
         service,
         caller,
@@ -304,10 +264,7 @@ pub async fn create_device(
     let mut new = device_in(&Device::new(ipei), rec, model::now())?;
     new.ppn = 0;
     check_omm(service, new.location).await?;
-    let ppn = match call(service, StoreRequest::PutDevice(new)).await? {
-        StoreResponse::Created(ppn) => ppn,
-        other => return Err(unexpected(&other)),
-    };
+    let ppn = service.store.put_device(new).await?;
     let after = device(service, ppn).await?;
     audit::record(
         service,
@@ -339,7 +296,7 @@ pub async fn set_device(
     if edited.location != before.location {
         check_omm(service, edited.location).await?;
     }
-    call(service, StoreRequest::PutDevice(edited)).await?;
+    service.store.put_device(edited).await?;
     let after = device(service, ppn).await?;
     audit::record(
         service,
@@ -366,7 +323,7 @@ pub async fn delete_device(
     ppn: u32,
 ) -> Result<Message, Refusal> {
     let before = device(service, ppn).await?;
-    call(service, StoreRequest::DeleteDevice(ppn)).await?;
+    service.store.delete_device(ppn).await?;
     audit::record(
         service,
         caller,
@@ -411,7 +368,8 @@ pub async fn set_pp(
         user(service, uid).await.ok(),
         device(service, ppn).await.ok(),
     );
-    let (action, request) = match (user_ppn, pp_uid, user_rel, pp_rel) {
+    // The relation to bind with, or `None` to unbind.
+    let (action, bind) = match (user_ppn, pp_uid, user_rel, pp_rel) {
         (0, 0, RelType::Unbound, RelType::Unbound) => {
             // The user's side decides: unbinding a user that is bound to another device is
             // not what was asked.
@@ -419,16 +377,11 @@ pub async fn set_pp(
             if bound_to != 0 && ppn != 0 && bound_to != ppn {
                 return Err(Refusal::inval("ppn", format!("user {uid} is bound to device {bound_to}, not {ppn}")));
             }
-            ("relations.unbind", StoreRequest::Unbind(uid))
+            ("relations.unbind", None)
         }
-        (p, u2, a, b) if p == ppn && u2 == uid && a == b && a != RelType::Unbound => (
-            "relations.bind",
-            StoreRequest::Bind {
-                uid,
-                ppn,
-                rel_type: a,
-            },
-        ),
+        (p, u2, a, b) if p == ppn && u2 == uid && a == b && a != RelType::Unbound => {
+            ("relations.bind", Some(a))
+        }
         _ => {
             return Err(Refusal::inval(
                 "relType",
@@ -436,7 +389,10 @@ pub async fn set_pp(
             ))
         }
     };
-    call(service, request).await?;
+    match bind {
+        Some(rel_type) => service.store.bind(uid, ppn, rel_type).await?,
+        None => service.store.unbind(uid).await?,
+    }
     let after = (user(service, uid).await?, device(service, ppn).await?);
     audit::record(
         service,
@@ -469,7 +425,7 @@ pub async fn set_relation(
     rel_type: RelType,
 ) -> Result<Message, Refusal> {
     let before = user(service, uid).await?;
-    call(service, StoreRequest::ChangeRelationType { uid, rel_type }).await?;
+    service.store.change_relation_type(uid, rel_type).await?;
     let after = user(service, uid).await?;
     audit::record(
         service,

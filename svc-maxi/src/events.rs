@@ -17,7 +17,8 @@ use axi::message::{
 use axi::record::AxiRecord;
 use axi::{EventType, Frame, SubscribeEntry};
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
-use ipc::api::store::{Change, ChangeOp, StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::{Change, ChangeOp};
+use ipc::store_feed::FeedEvent;
 use ipc::{Client, ClientEvent};
 use model::Entity;
 use std::collections::HashMap;
@@ -211,16 +212,14 @@ type LinkNow = (model::LinkState, bool, String);
 /// Follows the store's change feed, resuming after reconnects, and publishes the events
 /// clients asked for; a settings change may change the TLS security level.
 ///
-/// `feed` must be a connection of its own: its events are read while the lookups go
+/// `feed` must come from a connection of its own: its events are read while the lookups go
 /// through [`Service::store`], so a burst of changes (an import) never waits behind
 /// itself. Up to [`LOOKUPS_AT_ONCE`] lookups run at once; events keep the feed's order.
 pub async fn follow_store(
     service: Arc<Service>,
     identity: Arc<crate::tls::Identity>,
-    feed_client: Client<StoreApi>,
-    mut feed: mpsc::Receiver<ClientEvent<StoreResponse>>,
+    mut feed: mpsc::Receiver<FeedEvent>,
 ) {
-    let mut last = 0;
     let mut links: HashMap<u32, LinkNow> = HashMap::new();
     let mut pending: std::collections::VecDeque<tokio::task::JoinHandle<Looked>> =
         std::collections::VecDeque::new();
@@ -236,26 +235,16 @@ pub async fn follow_store(
             event = feed.recv(), if pending.len() < LOOKUPS_AT_ONCE => {
                 let Some(event) = event else { return };
                 match event {
-                    ClientEvent::Connected(_) => {
-                        let client = feed_client.clone();
-                        let from_rev = last;
-                        tokio::spawn(async move {
-                            let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
-                        });
-                    }
-                    ClientEvent::Event(StoreResponse::Changed(change)) => {
-                        last = change.rev;
+                    FeedEvent::Change(change) => {
                         if change.entity == Entity::Settings {
                             let _ = identity.refresh_settings(&service).await;
                         }
                         let service = Arc::clone(&service);
                         pending.push_back(tokio::spawn(async move { lookup(&service, change).await }));
                     }
-                    ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
-                        last = rev;
+                    FeedEvent::Start { .. } | FeedEvent::Resync { .. } => {
                         let _ = identity.refresh_settings(&service).await;
                     }
-                    ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
                 }
             }
         }
@@ -271,8 +260,8 @@ async fn lookup(service: &Service, change: Change) -> Looked {
             if deleted {
                 return Looked::User(id, None);
             }
-            match service.store.request(StoreRequest::GetUser(id)).await {
-                Ok(StoreResponse::User(u)) => Looked::User(id, Some(Box::new(u))),
+            match service.store.user(id).await {
+                Ok(Some(u)) => Looked::User(id, Some(Box::new(u))),
                 _ => Looked::Nothing,
             }
         }
@@ -280,8 +269,8 @@ async fn lookup(service: &Service, change: Change) -> Looked {
             if deleted {
                 return Looked::Device(id, None);
             }
-            match service.store.request(StoreRequest::GetDevice(id)).await {
-                Ok(StoreResponse::Device(d)) => Looked::Device(id, Some(Box::new(d))),
+            match service.store.device(id).await {
+                Ok(Some(d)) => Looked::Device(id, Some(Box::new(d))),
                 _ => Looked::Nothing,
             }
         }
@@ -289,8 +278,8 @@ async fn lookup(service: &Service, change: Change) -> Looked {
             if deleted {
                 return Looked::Omm(id, None);
             }
-            match service.store.request(StoreRequest::GetOmm(id)).await {
-                Ok(StoreResponse::Omm(o)) => Looked::Omm(
+            match service.store.omm(id).await {
+                Ok(Some(o)) => Looked::Omm(
                     id,
                     Some((
                         o.name,

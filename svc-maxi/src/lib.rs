@@ -137,6 +137,7 @@ pub async fn run(
     );
     let (axi, axi_events) = optional_client::<ipc::api::axi::AxiApi>(&args.axi_socket, &hello);
     let (web, web_events) = optional_client::<ipc::api::web::WebApi>(&args.web_socket, &hello);
+    let store = ipc::store_client::Store::new(store);
     let service = Arc::new(service::Service::new(
         store.clone(),
         axi.clone(),
@@ -162,11 +163,11 @@ pub async fn run(
         let mut store_events = store_events;
         while store_events.recv().await.is_some() {}
     });
+    let feed = ipc::store_feed::follow(ipc::store_client::Store::new(feed), feed_events, "maxi");
     tokio::spawn(events::follow_store(
         Arc::clone(&service),
         Arc::clone(&identity),
         feed,
-        feed_events,
     ));
     if let (Some(c), Some(e)) = (axi, axi_events) {
         tokio::spawn(events::follow_axi(Arc::clone(&service), c, e));

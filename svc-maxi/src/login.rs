@@ -5,7 +5,8 @@
 
 use crate::service::Service;
 use crate::session::Access;
-use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
+use ipc::api::store::StoreError;
+use ipc::store_client::Failure;
 use login_throttle::{Finish, Pass, Refused};
 use std::net::IpAddr;
 
@@ -43,20 +44,17 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
     };
     let answer = service
         .store
-        .request(StoreRequest::CheckLogin {
-            name: name.to_owned(),
-            password: password.to_owned(),
-        })
+        .check_login(name.to_owned(), password.to_owned())
         .await;
     let why = match answer {
-        Ok(StoreResponse::Account(account)) if account.must_change_password => {
+        Ok(account) if account.must_change_password => {
             // Not a wrong password: no throttling, but no session either.
             pass.finish(Finish::Success);
             return Outcome::Refused(
                 "the account's password must be changed first (web interface)".into(),
             );
         }
-        Ok(StoreResponse::Account(account)) => {
+        Ok(account) => {
             if let Some(refusal) = second_factor_refusal(service, account.id).await {
                 // The password was right, but this is no complete login: nothing counted,
                 // nothing cleared (else MAXI could reset the count of wrong web codes).
@@ -75,15 +73,10 @@ pub async fn check(service: &Service, name: &str, password: &str, source: IpAddr
                 access,
             };
         }
-        Ok(StoreResponse::Error(StoreError::AccountDisabled)) => "disabled",
-        Ok(StoreResponse::Error(StoreError::WrongPassword)) => "wrong_password",
-        Ok(other) => {
-            // Not checked (the store busy, say): nothing to count against anyone.
-            pass.finish(Finish::Incomplete);
-            tracing::warn!(answer = ?other, "unexpected answer to a MAXI login");
-            return Outcome::Refused("the MOM cannot check logins now".into());
-        }
+        Err(Failure::Refused(StoreError::AccountDisabled)) => "disabled",
+        Err(Failure::Refused(StoreError::WrongPassword)) => "wrong_password",
         Err(e) => {
+            // Not checked (the store busy or down, say): nothing to count against anyone.
             pass.finish(Finish::Incomplete);
             tracing::warn!(error = %e, "the store did not answer a MAXI login");
             return Outcome::Refused("the MOM cannot check logins now".into());

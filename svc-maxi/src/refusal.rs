@@ -3,6 +3,7 @@
 
 use axi::{ErrCode, ErrorInfo};
 use ipc::api::store::StoreError;
+use ipc::store_client::Failure;
 use model::Entity;
 
 /// Why a request was refused.
@@ -72,6 +73,18 @@ fn attribute_in(text: &str) -> Option<String> {
                 .any(|(n, _)| *n == first)
         })
         .then(|| first.to_owned())
+}
+
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Refused(e) => e.into(),
+            Failure::Unreachable(e) => {
+                tracing::warn!(error = %e, "the store did not answer a MAXI request");
+                Self::new(ErrCode::EFailed, "the MOM's database is not reachable now")
+            }
+        }
+    }
 }
 
 impl From<StoreError> for Refusal {

@@ -10,7 +10,6 @@ use axi::message::{
     GetPublicKeyResp, GetSARIResp, GetSystemNameResp, SetMOMKeyResp, SubscribeResp,
 };
 use axi::{ErrCode, Frame, Message};
-use ipc::api::store::{StoreRequest, StoreResponse};
 use rsa::traits::PublicKeyParts;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -91,25 +90,20 @@ async fn carry_out(
             Ok(SetMOMKeyResp {}.into())
         }
         Message::GetSARI(_) => {
-            let sari = match directory::call(service, StoreRequest::GetLicense).await {
-                Ok(StoreResponse::License(Some(l))) => {
-                    <axi::value::Hex10 as axi::value::AttrValue>::parse(&l.sari)
-                }
-                Ok(_) => None,
-                Err(r) => return Err(plain(r)),
+            let sari = match service.store.license().await {
+                Ok(Some(l)) => <axi::value::Hex10 as axi::value::AttrValue>::parse(&l.sari),
+                Ok(None) => None,
+                Err(e) => return Err(plain(e.into())),
             };
             Ok(GetSARIResp { sari }.into())
         }
-        Message::GetSystemName(_) => {
-            match directory::call(service, StoreRequest::GetSettings).await {
-                Ok(StoreResponse::Settings(s)) => Ok(GetSystemNameResp {
-                    name: Some(s.system_name),
-                }
-                .into()),
-                Ok(_) => Err(plain(Refusal::new(ErrCode::EFailed, "no settings"))),
-                Err(r) => Err(plain(r)),
+        Message::GetSystemName(_) => match service.store.settings().await {
+            Ok(s) => Ok(GetSystemNameResp {
+                name: Some(s.system_name),
             }
-        }
+            .into()),
+            Err(e) => Err(plain(e.into())),
+        },
         Message::GetPPUser(g) => directory::get_users(service, caller, g.uid, g.max_records)
             .await
             .map_err(plain),

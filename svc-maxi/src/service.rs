@@ -5,7 +5,7 @@
 use crate::events::Event;
 use crate::statistics::Statistics;
 use ipc::api::axi::AxiApi;
-use ipc::api::store::{StoreApi, StoreRequest};
+use ipc::store_client::Store;
 use ipc::Client;
 use login_throttle::Throttle;
 use rustls::ServerConfig;
@@ -20,7 +20,7 @@ pub const MAX_CLIENTS: usize = 8;
 /// Shared by every client.
 pub struct Service {
     /// The store.
-    pub store: Client<StoreApi>,
+    pub store: Store,
     /// svc-axi, for messages and the data channel; `None` when it has no socket.
     pub axi: Option<Client<AxiApi>>,
     /// svc-web, which keeps the second factors; `None` when it has no socket.
@@ -60,7 +60,7 @@ impl Service {
     /// A service with these parts and no clients yet.
     #[must_use]
     pub fn new(
-        store: Client<StoreApi>,
+        store: Store,
         axi: Option<Client<AxiApi>>,
         web: Option<Client<ipc::api::web::WebApi>>,
         key: rsa::RsaPrivateKey,
@@ -134,14 +134,7 @@ impl Service {
 
     /// Writes an entry to the event log (subsystem "MAXI"); a failure is logged only.
     pub async fn log(&self, severity: model::Severity, text: String) {
-        let answer = self
-            .store
-            .request(StoreRequest::LogEvent {
-                severity,
-                subsystem: "MAXI".into(),
-                text,
-            })
-            .await;
+        let answer = self.store.log_event(severity, "MAXI".into(), text).await;
         if let Err(e) = answer {
             tracing::warn!(error = %e, "cannot write the event log");
         }

@@ -15,7 +15,6 @@
 //!
 //! ('SendMessage' requests from OMMs are svc-axi's `axi.send_message_requests`.)
 
-use ipc::api::store::{StoreApi, StoreRequest};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -53,7 +52,7 @@ impl Statistics {
 
     /// Adds the counts to the store every second, for ever. Bytes go as whole KB and MB; the
     /// rest waits for the next round.
-    pub async fn flush(&self, store: ipc::Client<StoreApi>) {
+    pub async fn flush(&self, store: ipc::store_client::Store) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let (mut kb_rest, mut mb_rest) = (0u64, 0u64);
         let mut max_written = 0;
@@ -86,20 +85,12 @@ impl Statistics {
             mb_rest %= 1024 * 1024;
             deltas.retain(|(_, d)| *d > 0);
             for (name, delta) in deltas {
-                let _ = store
-                    .request(StoreRequest::AddToCounter {
-                        name: name.into(),
-                        delta,
-                    })
-                    .await;
+                let _ = store.add_to_counter(name.into(), delta).await;
             }
             let max = self.max_parallel.load(Ordering::Relaxed);
             if max != max_written {
                 let ok = store
-                    .request(StoreRequest::SetCounter {
-                        name: "maxi.max_parallel_clients".into(),
-                        value: max,
-                    })
+                    .set_counter("maxi.max_parallel_clients".into(), max)
                     .await
                     .is_ok();
                 if ok {

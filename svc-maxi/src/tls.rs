@@ -5,7 +5,6 @@
 //! refused with a log line (the plain debug listener, when configured, works meanwhile).
 
 use crate::service::Service;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use ipc::api::web::{WebApi, WebRequest, WebResponse};
 use ipc::{Client, ClientEvent};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -90,8 +89,8 @@ impl Identity {
     /// Reads the settings from the store and takes their security level; whether the
     /// store answered.
     pub async fn refresh_settings(&self, service: &Service) -> bool {
-        match service.store.request(StoreRequest::GetSettings).await {
-            Ok(StoreResponse::Settings(s)) => {
+        match service.store.settings().await {
+            Ok(s) => {
                 self.set_settings(service, &s);
                 true
             }

@@ -12,7 +12,7 @@ use axi::convert::{device_to_axi, user_to_axi};
 use axi::message::*;
 use axi::record::AxiRecord;
 use axi::{Message, PpDev, PpUser};
-use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
+use ipc::api::store::StoreError;
 use model::{ConflictKind, Device, User};
 use plan::{Devices, Gone, Input, Kind, OmmWrite, Plan, Tombstones, Users};
 use std::collections::HashMap;
@@ -178,7 +178,7 @@ impl Session<'_> {
             paging::all::<PpDev>(self.link)
         )?;
         let tombstones = self.tombstones().await?;
-        let permanent = self.store.permanent_users().await?;
+        let permanent = self.store.users_where("permanent", "true").await?;
         let omm = self.omm.id;
 
         let users: Vec<&PpUser> = omm_users.iter().filter(|u| has_key::<Users>(u)).collect();
@@ -186,7 +186,7 @@ impl Session<'_> {
             .store
             .users_by_number(users.iter().filter_map(|u| Users::omm_key(u)).collect())
             .await?;
-        let at_omm = self.store.users_at(omm).await?;
+        let at_omm = self.store.users_where("home_omm", &omm.to_string()).await?;
         let user_plan = plan::plan(Input::<Users> {
             omm,
             matched: users.into_iter().zip(found).collect(),
@@ -205,7 +205,10 @@ impl Session<'_> {
             .store
             .devices_by_ipei(devices.iter().filter_map(|d| d.get(PpDev::IPEI)).collect())
             .await?;
-        let at_omm = self.store.devices_at(omm).await?;
+        let at_omm = self
+            .store
+            .devices_where("location", &omm.to_string())
+            .await?;
         let everywhere = self.permanent_handsets(&permanent, &found).await?;
         let device_plan = plan::plan(Input::<Devices> {
             omm,
@@ -234,15 +237,13 @@ impl Session<'_> {
 
     /// The MOM's deletions, for the plan.
     async fn tombstones(&self) -> Result<Tombstones, End> {
-        Ok(
-            match self.store.call(StoreRequest::TombstonesSince(0)).await? {
-                StoreResponse::Tombstones(t) => t
-                    .into_iter()
-                    .map(|t| ((t.entity, t.key), t.deleted))
-                    .collect(),
-                _ => Tombstones::new(),
-            },
-        )
+        Ok(self
+            .store
+            .tombstones_since(0)
+            .await?
+            .into_iter()
+            .map(|t| ((t.entity, t.key), t.deleted))
+            .collect())
     }
 
     /// Executes one kind's plan: the OMM's writes, the store's batch, the conflicts.
@@ -388,12 +389,7 @@ impl Session<'_> {
             self.ids.binding.insert(uid, (ppn, rel));
         }
         for uid in plan.unbind {
-            match self
-                .store
-                .call(StoreRequest::Unbind(uid))
-                .await
-                .refusable()?
-            {
+            match self.store.unbind(uid).await.refusable()? {
                 Ok(_) => {
                     self.ids.binding.remove(&uid);
                     written += 1;

@@ -171,11 +171,13 @@ impl Session<'_> {
                 self.omm.id
             );
             tracing::warn!(omm = self.omm.id, "{summary}");
-            self.store.log(model::Severity::Warning, summary).await;
+            self.store
+                .log(model::Severity::Warning, "axi", summary)
+                .await;
         }
         if admitted {
             tracing::warn!(omm = self.omm.id, "{text}");
-            self.store.log(model::Severity::Warning, text).await;
+            self.store.log(model::Severity::Warning, "axi", text).await;
         } else {
             tracing::debug!(omm = self.omm.id, "{text}");
         }
@@ -191,7 +193,7 @@ impl Session<'_> {
             since: model::now(),
             software_version: version.to_owned(),
         };
-        self.store.health(self.omm.id, health, cloud_id).await;
+        crate::store::record_health(&self.store, self.omm.id, health, cloud_id).await;
     }
 }
 

@@ -110,6 +110,7 @@ impl Session<'_> {
         self.store
             .log(
                 model::Severity::Info,
+                "axi",
                 format!(
                     "SARI set on OMM {} ({}); it restarts",
                     self.omm.id, self.omm.name
