@@ -376,6 +376,11 @@ calls! {
     call import_chunk(import: u64, data: Vec<u8>) -> () = R::ImportChunk { import, data } => S::Done => ();
     /// The secrets key of the installation that wrote an import.
     call import_secrets_key(import: u64, key: String) -> () = R::ImportSecretsKey { import, key } => S::Done => ();
+    /// A batch write (`PutUsers`, `PutDevices`, `BindMany`): the outcome of each record.
+    call batch(request: R) -> Outcomes = request => S::CreatedMany(x) => x;
+    /// A batch write carried out in a transaction that is then aborted: what its outcome
+    /// would be, with nothing changed.
+    call dry_run_batch(request: R) -> Outcomes = R::DryRun(Box::new(request)) => S::CreatedMany(x) => x;
     /// Validates an import and swaps it in; the new revision.
     call import_commit(import: u64) -> u64 = R::ImportCommit { import } => S::Revision(x) => x;
     /// As [`Store::import_commit`], also for another installation's license or SARI.

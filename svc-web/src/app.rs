@@ -9,7 +9,8 @@ use crate::metrics::Metrics;
 use crate::second_factor::SecondFactors;
 use crate::sessions::Sessions;
 use crate::tls::TlsState;
-use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::Change;
+use ipc::store_client::Store;
 use ipc::Client;
 use model::{Account, Settings};
 use std::sync::Mutex;
@@ -39,7 +40,7 @@ pub fn unix_now() -> u64 {
 /// The shared state of svc-web.
 pub struct App {
     /// The store.
-    pub store: Client<StoreApi>,
+    pub store: Store,
     /// Cookie sessions.
     pub sessions: Mutex<Sessions>,
     /// Failed-login throttle.
@@ -82,51 +83,26 @@ pub struct App {
 }
 
 impl App {
-    /// One store request; a refusal becomes its [`ApiError`].
-    ///
-    /// # Errors
-    /// The store's refusal, or 503 when it cannot be reached.
-    pub async fn call(&self, request: StoreRequest) -> ApiResult<StoreResponse> {
-        match self.store.request(request).await? {
-            StoreResponse::Error(e) => Err(e.into()),
-            other => Ok(other),
-        }
-    }
-
-    /// A store request that answers `Done`.
-    ///
-    /// # Errors
-    /// As [`App::call`].
-    pub async fn done(&self, request: StoreRequest) -> ApiResult<()> {
-        self.call(request).await.map(|_| ())
-    }
-
     /// The system settings.
     ///
     /// # Errors
-    /// As [`App::call`].
+    /// The store's refusal, or 503 when it cannot be reached.
     pub async fn settings(&self) -> ApiResult<Settings> {
-        match self.call(StoreRequest::GetSettings).await? {
-            StoreResponse::Settings(s) => Ok(s),
-            other => Err(unexpected(&other)),
-        }
+        Ok(self.store.settings().await?)
     }
 
     /// Every account, hashes included.
     ///
     /// # Errors
-    /// As [`App::call`].
+    /// As [`App::settings`].
     pub async fn accounts(&self) -> ApiResult<Vec<Account>> {
-        match self.call(StoreRequest::ListAccounts).await? {
-            StoreResponse::Accounts(a) => Ok(a),
-            other => Err(unexpected(&other)),
-        }
+        Ok(self.store.accounts().await?)
     }
 
     /// One account.
     ///
     /// # Errors
-    /// 404 when there is none, else as [`App::call`].
+    /// 404 when there is none, else as [`App::settings`].
     pub async fn account(&self, id: u32) -> ApiResult<Account> {
         self.accounts()
             .await?
@@ -134,12 +110,4 @@ impl App {
             .find(|a| a.id == id)
             .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
     }
-}
-
-/// The error for an answer of the wrong kind (a store and svc-web out of step).
-#[must_use]
-pub fn unexpected(response: &StoreResponse) -> ApiError {
-    let kind = format!("{response:?}");
-    let kind: String = kind.chars().take(60).collect();
-    ApiError::internal(format!("unexpected answer from the store: {kind}"))
 }

@@ -7,7 +7,6 @@ use crate::auth::{Caller, LoggedIn};
 use crate::error::ApiResult;
 use axum::extract::State;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::AuditEntry;
 use serde::Serialize;
 use std::sync::Arc;
@@ -43,8 +42,8 @@ pub async fn record<B: Serialize, A: Serialize>(
         after: model::redact::audit_text(after),
         ..AuditEntry::default()
     };
-    if let Err(e) = app.done(StoreRequest::AppendAudit(entry)).await {
-        tracing::warn!(action, error = %e.message, "cannot write the audit trail");
+    if let Err(e) = app.store.append_audit(entry).await {
+        tracing::warn!(action, error = %e, "cannot write the audit trail");
     }
 }
 
@@ -54,8 +53,5 @@ pub const NONE: Option<&()> = None;
 /// The audit trail, oldest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", responses((status = 200, body = [AuditEntry])))]
 pub async fn list(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<AuditEntry>>> {
-    match app.call(StoreRequest::ListAudit).await? {
-        StoreResponse::Audit(trail) => Ok(Json(trail)),
-        other => Err(crate::app::unexpected(&other)),
-    }
+    Ok(Json(app.store.audit().await?))
 }

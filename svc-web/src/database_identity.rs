@@ -10,7 +10,6 @@
 
 use crate::app::App;
 use crate::persist::StateFile;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use std::sync::Mutex;
 
 /// The database id svc-web's state was made under, kept in `database-id.json`.
@@ -35,10 +34,10 @@ impl Known {
 /// keyed by account ids is dropped. Quiet when the store cannot be asked (the next change
 /// of the feed or the next start asks again).
 pub async fn check(app: &App) {
-    let current = match app.store.request(StoreRequest::DatabaseId).await {
-        Ok(StoreResponse::DatabaseId(id)) => id,
-        other => {
-            tracing::debug!(answer = ?other, "the store did not tell its database id");
+    let current = match app.store.database_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::debug!(error = %e, "the store did not tell its database id");
             return;
         }
     };
@@ -95,12 +94,5 @@ async fn drop_account_state(app: &App) {
     let text = format!(
         "database replaced: {sessions} sessions ended, {tokens} API tokens revoked, {factors} authenticator enrolments dropped (account ids may name other accounts now)"
     );
-    let _ = app
-        .store
-        .request(StoreRequest::LogEvent {
-            severity: model::Severity::Warning,
-            subsystem: "web".into(),
-            text,
-        })
-        .await;
+    app.store.log(model::Severity::Warning, "web", text).await;
 }

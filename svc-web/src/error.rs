@@ -125,6 +125,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<ipc::store_client::Failure> for ApiError {
+    fn from(failure: ipc::store_client::Failure) -> Self {
+        match failure {
+            ipc::store_client::Failure::Refused(e) => e.into(),
+            ipc::store_client::Failure::Unreachable(e) => {
+                Self::unavailable(format!("the store cannot be reached: {e}"))
+            }
+        }
+    }
+}
+
 impl From<ipc::ClientError> for ApiError {
     fn from(e: ipc::ClientError) -> Self {
         Self::unavailable(format!("the store cannot be reached: {e}"))

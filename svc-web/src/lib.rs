@@ -48,8 +48,10 @@ pub mod web_api;
 
 use app::{unix_now, App};
 use clap::Parser;
-use ipc::api::store::{Change, StoreApi, StoreRequest, StoreResponse};
-use ipc::{Client, ClientEvent, ClientOptions, Hello};
+use ipc::api::store::{Change, StoreApi};
+use ipc::store_client::Store;
+use ipc::store_feed::FeedEvent;
+use ipc::{Client, ClientOptions, Hello};
 use persist::StateFile;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -149,12 +151,12 @@ fn host_names(args: &Args, https: &std::net::TcpListener) -> Vec<String> {
 }
 
 /// The settings, waiting for the store while it starts.
-async fn first_settings(client: &Client<StoreApi>) -> model::Settings {
+async fn first_settings(store: &Store) -> model::Settings {
     loop {
-        match client.request(StoreRequest::GetSettings).await {
-            Ok(StoreResponse::Settings(s)) => return s,
-            other => {
-                tracing::debug!(answer = ?other.err(), "store not ready; retrying");
+        match store.settings().await {
+            Ok(s) => return s,
+            Err(e) => {
+                tracing::debug!(error = %e, "store not ready; retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -205,7 +207,8 @@ pub async fn run(
     let hello = Hello::new("web", service_kit::supervision::generation());
     let (client, events) =
         Client::<StoreApi>::start(args.store_socket.clone(), hello, ClientOptions::default());
-    let settings = first_settings(&client).await;
+    let store = Store::new(client);
+    let settings = first_settings(&store).await;
     let certificate_files = certificate::CertificateFiles::new(&args.state_dir);
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     let (certified, note) = certificate_files.load_or_create(&hosts, now)?;
@@ -227,7 +230,7 @@ pub async fn run(
         absolute: Duration::from_secs(args.session_max_secs.max(1)),
     };
     let app = Arc::new(App {
-        store: client.clone(),
+        store: store.clone(),
         sessions: Mutex::new(sessions::Sessions::load(
             StateFile::new(&args.state_dir, "sessions.json"),
             timeouts,
@@ -304,7 +307,8 @@ pub async fn run(
                 .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
         tokio::spawn(web_api::serve(Arc::clone(&app), listener));
     }
-    tokio::spawn(follow_feed(client, events, Arc::clone(&app)));
+    let changes = ipc::store_feed::follow(store, events, "web");
+    tokio::spawn(follow_feed(changes, Arc::clone(&app)));
     tokio::spawn(flush_sessions(Arc::clone(&app)));
     if let Some(link) = supervision.as_mut() {
         link.ready()
@@ -340,25 +344,12 @@ async fn flush_sessions(app: Arc<App>) {
     }
 }
 
-/// Follows the store's change feed: settings changes put the security level in force, and
-/// every change goes to the live-event clients.
-async fn follow_feed(
-    client: Client<StoreApi>,
-    mut events: tokio::sync::mpsc::Receiver<ClientEvent<StoreResponse>>,
-    app: Arc<App>,
-) {
-    let mut last = 0;
-    while let Some(event) = events.recv().await {
+/// Follows the store's change feed (`ipc::store_feed`): settings changes put the security
+/// level in force, and every change goes to the live-event clients.
+async fn follow_feed(mut changes: tokio::sync::mpsc::Receiver<FeedEvent>, app: Arc<App>) {
+    while let Some(event) = changes.recv().await {
         match event {
-            ClientEvent::Connected(_) => {
-                let client = client.clone();
-                let from_rev = last;
-                tokio::spawn(async move {
-                    let _ = client.request(StoreRequest::Subscribe { from_rev }).await;
-                });
-            }
-            ClientEvent::Event(StoreResponse::Changed(change)) => {
-                last = change.rev;
+            FeedEvent::Change(change) => {
                 if change.entity == model::Entity::Settings {
                     refresh_settings(&app).await;
                 }
@@ -367,22 +358,20 @@ async fn follow_feed(
                 }
                 publish(&app, change);
             }
-            ClientEvent::Event(StoreResponse::ResyncNeeded { rev }) => {
-                let first = last == 0;
-                last = rev;
+            FeedEvent::Start { rev } => {
                 refresh_settings(&app).await;
                 database_identity::check(&app).await;
-                if first {
-                    // The first subscription: only where the stream starts.
-                    app.recent
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .last = rev;
-                } else {
-                    publish(&app, Change::database(rev));
-                }
+                // Only where the stream starts.
+                app.recent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .last = rev;
             }
-            ClientEvent::Event(_) | ClientEvent::Disconnected(_) => {}
+            FeedEvent::Resync { rev } => {
+                refresh_settings(&app).await;
+                database_identity::check(&app).await;
+                publish(&app, Change::database(rev));
+            }
         }
     }
 }

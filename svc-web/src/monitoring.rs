@@ -8,7 +8,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -35,8 +34,8 @@ pub struct Ready {
 
 /// Ready when the store answers (503 otherwise).
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    match app.store.request(StoreRequest::ListOmms).await {
-        Ok(StoreResponse::Omms(omms)) => {
+    match app.store.omms().await {
+        Ok(omms) => {
             let enabled: Vec<_> = omms.iter().filter(|o| o.enabled).collect();
             let linked = enabled
                 .iter()
@@ -99,14 +98,14 @@ pub async fn metrics(
     let mut extra = Registry::with_prefix("mom");
     let links = Family::<OmmLabel, Gauge>::default();
     let counters = Family::<NameLabel, Gauge>::default();
-    if let Ok(StoreResponse::Omms(omms)) = app.store.request(StoreRequest::ListOmms).await {
+    if let Ok(omms) = app.store.omms().await {
         for omm in omms.iter().filter(|o| o.enabled) {
             links
                 .get_or_create(&OmmLabel { omm: omm.id })
                 .set(i64::from(omm.health.link == model::LinkState::Up));
         }
     }
-    if let Ok(StoreResponse::Counters(list)) = app.store.request(StoreRequest::ListCounters).await {
+    if let Ok(list) = app.store.counters().await {
         for c in list {
             counters
                 .get_or_create(&NameLabel { name: c.name })

@@ -11,7 +11,7 @@ use crate::json::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ipc::api::store::{AccountUpdate, NewAccount, StoreRequest, StoreResponse};
+use ipc::api::store::{AccountUpdate, NewAccount};
 use model::{Account, DEFAULT_ACCOUNT_ID};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -104,20 +104,17 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     check_name(&new.name)?;
     enforce_rules(&app, &new.name, &new.password, None)?;
-    let id = match app
-        .call(StoreRequest::CreateAccount(NewAccount {
+    let id = app
+        .store
+        .create_account(NewAccount {
             name: new.name.clone(),
             password: new.password,
             enabled: new.enabled,
             write: new.write,
             // The administrator chose the password: its user replaces it at the first login.
             must_change_password: true,
-        }))
-        .await?
-    {
-        StoreResponse::Created(id) => id,
-        other => return Err(crate::app::unexpected(&other)),
-    };
+        })
+        .await?;
     tracing::info!(account = %who.account.name, new_account = %new.name, "account added");
     let created = view(&app, app.account(id).await?);
     audit::record(
@@ -181,16 +178,17 @@ pub async fn edit(
             "you cannot disable your own account or remove your own write permission",
         ));
     }
-    app.done(StoreRequest::UpdateAccount(AccountUpdate {
-        id,
-        name: edit.name,
-        password: edit.password.clone(),
-        enabled: edit.enabled,
-        write: edit.write,
-        // Another account's password set by an administrator must be replaced by its user.
-        must_change_password: edit.password.as_ref().map(|_| id != who.account.id),
-    }))
-    .await?;
+    app.store
+        .update_account(AccountUpdate {
+            id,
+            name: edit.name,
+            password: edit.password.clone(),
+            enabled: edit.enabled,
+            write: edit.write,
+            // Another account's password set by an administrator must be replaced by its user.
+            must_change_password: edit.password.as_ref().map(|_| id != who.account.id),
+        })
+        .await?;
     if edit.password.is_some() {
         // A new password ends the account's API tokens too.
         app.tokens
@@ -242,7 +240,7 @@ pub async fn delete(
         return Err(ApiError::invalid("you cannot delete your own account"));
     }
     let before = view(&app, app.account(id).await?);
-    app.done(StoreRequest::DeleteAccount(id)).await?;
+    app.store.delete_account(id).await?;
     audit::record(
         &app,
         &who,

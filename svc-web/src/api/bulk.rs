@@ -7,7 +7,7 @@
 //! it (only the row's non-empty fields change); other rows create records over the
 //! defaults. Exports never carry secrets (PINs and passwords are redacted).
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -17,12 +17,14 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
+use ipc::api::store::StoreRequest;
+use ipc::store_client::{Result as Answer, Store};
 use model::{Device, Ipei, Page, User, MAX_PAGE};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -31,7 +33,8 @@ pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
 /// Records per store request.
 const BATCH: usize = 1000;
 
-/// Users or devices, as the bulk operations see them.
+/// Users or devices, as the bulk operations (and the single-record edits) see them: the
+/// typed store calls of each kind under one name.
 pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
     /// `users` or `devices`.
     const NAME: &'static str;
@@ -39,68 +42,61 @@ pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + '
     const SINGULAR: &'static str;
     /// The field that names a record.
     const KEY: &'static str;
-    /// The request for one record by id.
-    fn get(id: u32) -> StoreRequest;
-    /// The record in an answer to [`Kind::get`].
-    fn one(response: StoreResponse) -> Option<Self>;
-    /// Creates or replaces one.
-    fn put(record: Self) -> StoreRequest;
+    /// The kind of record, as the store's "not found" names it.
+    const ENTITY: model::Entity;
     /// Its id.
     fn id(&self) -> u32;
     /// Sets its id.
     fn set_id(&mut self, id: u32);
-    /// A page query.
-    fn query(offset: u32) -> StoreRequest;
-    /// The page in an answer.
-    fn page(response: StoreResponse) -> Option<Page<Self>>;
-    /// The lookup of records by key (`None` for a key that cannot name one).
-    fn lookup(keys: &[String]) -> StoreRequest;
-    /// The records of a lookup's answer.
-    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>>;
-    /// Creates or replaces many.
+    /// One record by id, if it exists.
+    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send;
+    /// Creates or replaces one; its id.
+    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send;
+    /// The page of every record from `offset` on.
+    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send;
+    /// The records `keys` name, in order (`None` where none, or the key cannot name one).
+    fn lookup(
+        store: &Store,
+        keys: &[String],
+    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send;
+    /// The batch write that creates or replaces `records` (sent as it is, or dry-run).
     fn put_many(records: Vec<Self>) -> StoreRequest;
+}
+
+/// Every record from `offset`, a page of the store's largest.
+fn from(offset: u32) -> model::Query {
+    model::Query {
+        offset,
+        limit: MAX_PAGE,
+        ..model::Query::default()
+    }
 }
 
 impl Kind for User {
     const NAME: &'static str = "users";
     const SINGULAR: &'static str = "user";
     const KEY: &'static str = "num";
-    fn get(id: u32) -> StoreRequest {
-        StoreRequest::GetUser(id)
-    }
-    fn one(response: StoreResponse) -> Option<Self> {
-        match response {
-            StoreResponse::User(u) => Some(u),
-            _ => None,
-        }
-    }
-    fn put(record: Self) -> StoreRequest {
-        StoreRequest::PutUser(record)
-    }
+    const ENTITY: model::Entity = model::Entity::User;
     fn id(&self) -> u32 {
         self.uid
     }
     fn set_id(&mut self, id: u32) {
         self.uid = id;
     }
-    fn query(offset: u32) -> StoreRequest {
-        StoreRequest::QueryUsers(model::Query {
-            offset,
-            limit: MAX_PAGE,
-            ..model::Query::default()
-        })
+    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send {
+        store.user(id)
     }
-    fn page(response: StoreResponse) -> Option<Page<Self>> {
-        response.into_users()
+    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send {
+        store.put_user(record)
     }
-    fn lookup(keys: &[String]) -> StoreRequest {
-        StoreRequest::GetUsersByNumber(keys.to_vec())
+    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send {
+        store.query_users(from(offset))
     }
-    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>> {
-        match response {
-            StoreResponse::UsersByKey(found) => Some(found),
-            _ => None,
-        }
+    fn lookup(
+        store: &Store,
+        keys: &[String],
+    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send {
+        store.users_by_number(keys.to_vec())
     }
     fn put_many(records: Vec<Self>) -> StoreRequest {
         StoreRequest::PutUsers(records)
@@ -111,47 +107,32 @@ impl Kind for Device {
     const NAME: &'static str = "devices";
     const SINGULAR: &'static str = "device";
     const KEY: &'static str = "ipei";
-    fn get(id: u32) -> StoreRequest {
-        StoreRequest::GetDevice(id)
-    }
-    fn one(response: StoreResponse) -> Option<Self> {
-        match response {
-            StoreResponse::Device(d) => Some(d),
-            _ => None,
-        }
-    }
-    fn put(record: Self) -> StoreRequest {
-        StoreRequest::PutDevice(record)
-    }
+    const ENTITY: model::Entity = model::Entity::Device;
     fn id(&self) -> u32 {
         self.ppn
     }
     fn set_id(&mut self, id: u32) {
         self.ppn = id;
     }
-    fn query(offset: u32) -> StoreRequest {
-        StoreRequest::QueryDevices(model::Query {
-            offset,
-            limit: MAX_PAGE,
-            ..model::Query::default()
-        })
+    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send {
+        store.device(id)
     }
-    fn page(response: StoreResponse) -> Option<Page<Self>> {
-        response.into_devices()
+    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send {
+        store.put_device(record)
     }
-    fn lookup(keys: &[String]) -> StoreRequest {
+    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send {
+        store.query_devices(from(offset))
+    }
+    fn lookup(
+        store: &Store,
+        keys: &[String],
+    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send {
         // A key that is no IPEI finds nothing: the placeholder IPEI is never a record's.
-        StoreRequest::GetDevicesByIpei(
+        store.devices_by_ipei(
             keys.iter()
                 .map(|k| Ipei::parse(k).unwrap_or_default())
                 .collect(),
         )
-    }
-    fn found(response: StoreResponse) -> Option<Vec<Option<Self>>> {
-        match response {
-            StoreResponse::DevicesByKey(found) => Some(found),
-            _ => None,
-        }
     }
     fn put_many(records: Vec<Self>) -> StoreRequest {
         StoreRequest::PutDevices(records)
@@ -241,11 +222,7 @@ async fn export<K: Kind>(app: Arc<App>, format: Format) -> ApiResult<Response> {
         let columns = columns.clone();
         async move {
             let (offset, first_page) = state?;
-            let page = match store.request(K::query(offset)).await {
-                Ok(answer) => K::page(answer),
-                Err(_) => None,
-            };
-            let Some(page) = page else {
+            let Ok(page) = K::page(&store, offset).await else {
                 return Some((
                     Err(std::io::Error::other("the store stopped answering")),
                     None,
@@ -538,8 +515,7 @@ async fn check<K: Kind>(
     let mut records = Vec::new();
     for chunk in keyed.chunks(BATCH) {
         let keys: Vec<String> = chunk.iter().map(|(_, k, _)| k.clone()).collect();
-        let found = K::found(app.call(K::lookup(&keys)).await?)
-            .ok_or_else(|| ApiError::internal("unexpected lookup answer"))?;
+        let found = K::lookup(&app.store, &keys).await?;
         progress.tell("reading", records.len() + chunk.len(), keyed.len());
         for ((row, key, map), existing) in chunk.iter().zip(found) {
             let update = existing.is_some();
@@ -563,12 +539,7 @@ async fn check<K: Kind>(
     let mut passed = Vec::new();
     for chunk in records.chunks(BATCH) {
         let batch: Vec<K> = chunk.iter().map(|(_, _, _, r)| r.clone()).collect();
-        let answer = app
-            .call(StoreRequest::DryRun(Box::new(K::put_many(batch))))
-            .await?;
-        let StoreResponse::CreatedMany(results) = answer else {
-            return Err(unexpected(&answer));
-        };
+        let results = app.store.dry_run_batch(K::put_many(batch)).await?;
         progress.tell("checking", passed.len() + chunk.len(), records.len());
         for (entry, result) in chunk.iter().zip(results) {
             match result {
@@ -675,10 +646,7 @@ async fn import<K: Kind>(
     let mut written = 0;
     for chunk in checked.records.chunks(BATCH) {
         let batch: Vec<K> = chunk.iter().map(|(_, _, _, r)| r.clone()).collect();
-        let answer = app.call(K::put_many(batch)).await?;
-        let StoreResponse::CreatedMany(results) = answer else {
-            return Err(unexpected(&answer));
-        };
+        let results = app.store.batch(K::put_many(batch)).await?;
         for (entry, result) in chunk.iter().zip(results) {
             if let Err(e) = result {
                 // Changed between the check and the write (another administrator, an OMM).

@@ -4,7 +4,7 @@
 //! relation type, source External → Internal, and unsubscribe. The guide's preconditions are
 //! the store's rules; their refusals come back as clear errors.
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -12,7 +12,6 @@ use crate::json::{create, patch, Body};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{
     Device, Filter, FilterOp, Page, Query, Queryable, RelType, SortDirection, Source, User,
     MAX_PAGE,
@@ -169,10 +168,8 @@ pub async fn list_users(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Rows>> {
     let (query, columns) = parse_query(raw.as_deref(), User::COLUMNS)?;
-    match app.call(StoreRequest::QueryUsers(query)).await? {
-        StoreResponse::Users(page) => Ok(Json(rows(page, columns.as_deref())?)),
-        other => Err(unexpected(&other)),
-    }
+    let page = app.store.query_users(query).await?;
+    Ok(Json(rows(page, columns.as_deref())?))
 }
 
 /// One row of the Overview: a user and the handset bound to it.
@@ -215,10 +212,7 @@ pub async fn overview(
             "the Overview has no column choice; use the Users or Devices view",
         ));
     }
-    let page = match app.call(StoreRequest::QueryOverview(query)).await? {
-        StoreResponse::Overview(page) => page,
-        other => return Err(unexpected(&other)),
-    };
+    let page = app.store.query_overview(query).await?;
     let items = page
         .items
         .iter()
@@ -248,16 +242,18 @@ pub async fn list_devices(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Rows>> {
     let (query, columns) = parse_query(raw.as_deref(), Device::COLUMNS)?;
-    match app.call(StoreRequest::QueryDevices(query)).await? {
-        StoreResponse::Devices(page) => Ok(Json(rows(page, columns.as_deref())?)),
-        other => Err(unexpected(&other)),
-    }
+    let page = app.store.query_devices(query).await?;
+    Ok(Json(rows(page, columns.as_deref())?))
 }
 
 /// One user or device by id.
 async fn record<K: crate::api::bulk::Kind>(app: &App, id: u32) -> ApiResult<K> {
-    let answer = app.call(K::get(id)).await?;
-    K::one(answer).ok_or_else(|| ApiError::internal("unexpected answer from the store"))
+    K::get(&app.store, id).await?.ok_or_else(|| {
+        ApiError::from(ipc::api::store::StoreError::NotFound {
+            entity: K::ENTITY,
+            id,
+        })
+    })
 }
 
 /// One user.
@@ -289,11 +285,8 @@ pub struct Created {
     pub id: u32,
 }
 
-fn created(response: StoreResponse) -> ApiResult<(StatusCode, Json<Created>)> {
-    match response {
-        StoreResponse::Created(id) => Ok((StatusCode::CREATED, Json(Created { id }))),
-        other => Err(unexpected(&other)),
-    }
+fn created(id: u32) -> (StatusCode, Json<Created>) {
+    (StatusCode::CREATED, Json(Created { id }))
 }
 
 /// Adds an unbound user: the fields of a user record (absent ones take their defaults;
@@ -307,7 +300,7 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut user: User = create(fields)?;
     user.uid = 0;
-    let answer = created(app.call(StoreRequest::PutUser(user.clone())).await?)?;
+    let answer = created(app.store.put_user(user.clone()).await?);
     user.uid = answer.1.id;
     audit::record(
         &app,
@@ -332,7 +325,7 @@ pub async fn create_device(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut device = new_device(fields)?;
     device.ppn = 0;
-    let answer = created(app.call(StoreRequest::PutDevice(device.clone())).await?)?;
+    let answer = created(app.store.put_device(device.clone()).await?);
     device.ppn = answer.1.id;
     audit::record(
         &app,
@@ -358,7 +351,7 @@ pub async fn edit_user(
     let current = record::<User>(&app, uid).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.uid = uid;
-    app.call(StoreRequest::PutUser(edited)).await?;
+    app.store.put_user(edited).await?;
     let after = record::<User>(&app, uid).await?;
     audit::record(
         &app,
@@ -384,7 +377,7 @@ pub async fn edit_device(
     let current = record::<Device>(&app, ppn).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.ppn = ppn;
-    app.call(StoreRequest::PutDevice(edited)).await?;
+    app.store.put_device(edited).await?;
     let after = record::<Device>(&app, ppn).await?;
     audit::record(
         &app,
@@ -431,7 +424,7 @@ pub async fn copy_user(
     let mut copy = patch(&template, audit::without_unchanged_secrets(changes))?;
     copy.uid = 0;
     copy.ppn = 0;
-    let answer = created(app.call(StoreRequest::PutUser(copy.clone())).await?)?;
+    let answer = created(app.store.put_user(copy.clone()).await?);
     copy.uid = answer.1.id;
     audit::record(
         &app,
@@ -497,7 +490,7 @@ async fn multi_edit<K: crate::api::bulk::Kind>(
                 audit::without_unchanged_secrets(edit.changes.clone()),
             )?;
             edited.set_id(id);
-            app.done(K::put(edited.clone())).await?;
+            K::put(&app.store, edited.clone()).await?;
             audit::record(
                 app,
                 who,
@@ -546,7 +539,7 @@ pub async fn delete_user(
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
     let before = record::<User>(&app, uid).await?;
-    app.done(StoreRequest::DeleteUser(uid)).await?;
+    app.store.delete_user(uid).await?;
     audit::record(
         &app,
         &who,
@@ -568,7 +561,7 @@ pub async fn delete_device(
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
     let before = record::<Device>(&app, ppn).await?;
-    app.done(StoreRequest::DeleteDevice(ppn)).await?;
+    app.store.delete_device(ppn).await?;
     audit::record(
         &app,
         &who,
@@ -624,21 +617,17 @@ pub async fn create_fixed(
     user.uid = 0;
     device.ppn = 0;
     let record = (user.clone(), device.clone());
-    match app.call(StoreRequest::CreateFixed { user, device }).await? {
-        StoreResponse::CreatedFixed { uid, ppn } => {
-            audit::record(
-                &app,
-                &who,
-                "fixed_pairs.create",
-                format!("user {uid}, device {ppn}"),
-                audit::NONE,
-                Some(&record),
-            )
-            .await;
-            Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
-        }
-        other => Err(unexpected(&other)),
-    }
+    let (uid, ppn) = app.store.create_fixed(user, device).await?;
+    audit::record(
+        &app,
+        &who,
+        "fixed_pairs.create",
+        format!("user {uid}, device {ppn}"),
+        audit::NONE,
+        Some(&record),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
 }
 
 /// A binding to make.
@@ -659,12 +648,7 @@ pub async fn bind(
     Path(uid): Path<u32>,
     Body(b): Body<Binding>,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::Bind {
-        uid,
-        ppn: b.ppn,
-        rel_type: b.rel_type,
-    })
-    .await?;
+    app.store.bind(uid, b.ppn, b.rel_type).await?;
     audit::record(
         &app,
         &who,
@@ -685,7 +669,7 @@ pub async fn unbind(
     Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::Unbind(uid)).await?;
+    app.store.unbind(uid).await?;
     audit::record(
         &app,
         &who,
@@ -714,11 +698,7 @@ pub async fn relation(
     Path(uid): Path<u32>,
     Body(r): Body<Relation>,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::ChangeRelationType {
-        uid,
-        rel_type: r.rel_type,
-    })
-    .await?;
+    app.store.change_relation_type(uid, r.rel_type).await?;
     audit::record(
         &app,
         &who,
@@ -747,11 +727,7 @@ pub async fn source(
     Path(uid): Path<u32>,
     Body(s): Body<SourceChange>,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::ChangeSource {
-        uid,
-        source: s.source,
-    })
-    .await?;
+    app.store.change_source(uid, s.source).await?;
     audit::record(
         &app,
         &who,
@@ -772,7 +748,7 @@ pub async fn unsubscribe(
     Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::UnsubscribeDevice(ppn)).await?;
+    app.store.unsubscribe_device(ppn).await?;
     audit::record(
         &app,
         &who,

@@ -3,7 +3,7 @@
 //! `mom_sys_dump_<id>.txt.gz` for support, with every password, PIN and key redacted, and
 //! the log level of every MOM process (changed through the supervisor, without a restart).
 
-use crate::app::{unexpected, unix_now, App};
+use crate::app::{unix_now, App};
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -13,7 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use ipc::api::store::{StoreRequest, StoreResponse, CHUNK_SIZE};
+use ipc::api::store::{StoreRequest, CHUNK_SIZE};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::Arc;
@@ -40,10 +40,7 @@ fn stamp() -> String {
 #[utoipa::path(get, path = "/api/v1/database/export", tag = "maintenance",
     responses((status = 200, description = "The export file", content_type = "application/octet-stream")))]
 pub async fn export(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiResult<Response> {
-    let (export, size) = match app.call(StoreRequest::ExportBegin).await? {
-        StoreResponse::ExportReady { export, size } => (export, size),
-        other => return Err(unexpected(&other)),
-    };
+    let (export, size) = app.store.export_begin().await?;
     audit::record(
         &app,
         &who,
@@ -60,11 +57,8 @@ pub async fn export(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiResu
             if offset >= size {
                 return None;
             }
-            match store
-                .request(StoreRequest::ExportChunk { export, offset })
-                .await
-            {
-                Ok(StoreResponse::Chunk(bytes)) if !bytes.is_empty() => {
+            match store.export_chunk(export, offset).await {
+                Ok(bytes) if !bytes.is_empty() => {
                     let next = offset + bytes.len() as u64;
                     Some((Ok::<_, std::io::Error>(bytes), next))
                 }
@@ -157,10 +151,7 @@ pub async fn import(
                 .map_err(|_| ApiError::bad_request("the secrets key is not text"))
         })
         .transpose()?;
-    let import = match app.call(StoreRequest::ImportBegin { size }).await? {
-        StoreResponse::ImportReady { import } => import,
-        other => return Err(unexpected(&other)),
-    };
+    let import = app.store.import_begin(size).await?;
     // Forward the upload in store-sized chunks as it arrives: nothing is held whole.
     let mut stream = body.into_data_stream();
     let mut pending: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
@@ -178,15 +169,11 @@ pub async fn import(
         while pending.len() >= CHUNK_SIZE {
             let rest = pending.split_off(CHUNK_SIZE);
             let data = std::mem::replace(&mut pending, rest);
-            app.done(StoreRequest::ImportChunk { import, data }).await?;
+            app.store.import_chunk(import, data).await?;
         }
     }
     if !pending.is_empty() {
-        app.done(StoreRequest::ImportChunk {
-            import,
-            data: pending,
-        })
-        .await?;
+        app.store.import_chunk(import, pending).await?;
     }
     if received != size {
         return Err(ApiError::bad_request(format!(
@@ -194,17 +181,12 @@ pub async fn import(
         )));
     }
     if let Some(key) = secrets_key {
-        app.done(StoreRequest::ImportSecretsKey { import, key })
-            .await?;
+        app.store.import_secrets_key(import, key).await?;
     }
-    let commit = if options.confirm_foreign_identity {
-        StoreRequest::ImportCommitForeign { import }
+    let revision = if options.confirm_foreign_identity {
+        app.store.import_commit_foreign(import).await?
     } else {
-        StoreRequest::ImportCommit { import }
-    };
-    let revision = match app.call(commit).await? {
-        StoreResponse::Revision(rev) => rev,
-        other => return Err(unexpected(&other)),
+        app.store.import_commit(import).await?
     };
     tracing::warn!(account = %who.account.name, source = %who.source.ip(), bytes = size, revision, "database replaced by an import");
     // Sessions, tokens and second factors made under the old database end now, before this
@@ -266,12 +248,9 @@ pub async fn system_dump(State(app): State<Arc<App>>, Caller(who): Caller) -> Ap
         ("conflicts", StoreRequest::ListConflicts),
         ("revision", StoreRequest::CurrentRevision),
     ] {
-        match app.call(request).await {
+        match app.store.call(request).await {
             Ok(answer) => section(&mut out, title, &answer),
-            Err(e) => out.push_str(&format!(
-                "==== {title} ====\nunavailable: {}\n\n",
-                e.message
-            )),
+            Err(e) => out.push_str(&format!("==== {title} ====\nunavailable: {e}\n\n")),
         }
     }
     let accounts: Vec<_> = app

@@ -3,7 +3,7 @@
 //! never returned here (the password only as set or not, the file has its own path); an
 //! edit without `password`, or with it sent back as shown, keeps it.
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::LoggedIn;
 use crate::auth::{Caller, Writer};
@@ -12,16 +12,12 @@ use crate::json::{patch, Body};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::Omm;
 use std::sync::Arc;
 
 /// Every OMM record, as the store keeps it (passwords included).
 pub(crate) async fn all(app: &App) -> ApiResult<Vec<Omm>> {
-    match app.call(StoreRequest::ListOmms).await? {
-        StoreResponse::Omms(o) => Ok(o),
-        other => Err(unexpected(&other)),
-    }
+    Ok(app.store.omms().await?)
 }
 
 /// OMM record `id` (one store read), 404 when there is none.
@@ -79,25 +75,21 @@ pub async fn create(
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();
     omm.provisioning_state = model::ProvisioningState::default();
-    match app.call(StoreRequest::PutOmm(omm.clone())).await? {
-        StoreResponse::Created(id) => {
-            tracing::info!(account = %who.account.name, omm = id, "OMM added");
-            audit::record(
-                &app,
-                &who,
-                "omms.create",
-                format!("OMM {id}"),
-                audit::NONE,
-                Some(&omm),
-            )
-            .await;
-            Ok((
-                StatusCode::CREATED,
-                Json(crate::api::directory::Created { id }),
-            ))
-        }
-        other => Err(unexpected(&other)),
-    }
+    let id = app.store.put_omm(omm.clone()).await?;
+    tracing::info!(account = %who.account.name, omm = id, "OMM added");
+    audit::record(
+        &app,
+        &who,
+        "omms.create",
+        format!("OMM {id}"),
+        audit::NONE,
+        Some(&omm),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::api::directory::Created { id }),
+    ))
 }
 
 /// Fields svc-axi owns.
@@ -112,7 +104,7 @@ async fn apply(app: &App, who: &LoggedIn, id: u32, changes: serde_json::Value) -
     }
     let current = one(app, id).await?;
     let edited = patch(&current, audit::without_unchanged_secrets(changes))?;
-    app.done(StoreRequest::PutOmm(edited.clone())).await?;
+    app.store.put_omm(edited.clone()).await?;
     audit::record(
         app,
         who,
@@ -171,7 +163,7 @@ pub async fn delete(
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
     let before = one(&app, id).await?;
-    app.done(StoreRequest::DeleteOmm(id)).await?;
+    app.store.delete_omm(id).await?;
     audit::record(
         &app,
         &who,

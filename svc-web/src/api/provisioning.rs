@@ -9,7 +9,7 @@
 //! `application/octet-stream`, their place as `?path=a/b.txt` (the same strict rules as the
 //! OMMs' own requests: no `..`, no encoded separators, no hidden names).
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -23,7 +23,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ipc::api::axi::{AxiRequest, AxiResponse};
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{ConfigFetch, Omm, Settings};
 use provisioning::omm::{address_for, generate};
 use serde::{Deserialize, Serialize};
@@ -244,7 +243,7 @@ pub async fn put_template(
 ) -> ApiResult<Json<Lint>> {
     let new = text_body(body, MAX_TEMPLATE, "template").await?;
     let before = config_file::template(&app).await?;
-    app.done(StoreRequest::PutTemplate(new.clone())).await?;
+    app.store.put_template(new.clone()).await?;
     audit::record(
         &app,
         &who,
@@ -307,10 +306,7 @@ pub async fn preview(
     };
     let mut out = Vec::with_capacity(omms.len());
     for omm in omms {
-        let served = match app.call(StoreRequest::GetServedConfig(omm.id)).await? {
-            StoreResponse::ServedConfig(s) => s,
-            other => return Err(unexpected(&other)),
-        };
+        let served = app.store.served_config(omm.id).await?;
         let now = generate(
             &template,
             &omm,
@@ -387,7 +383,7 @@ pub async fn put_placeholders(
         placeholders: new.clone(),
         ..current.clone()
     };
-    app.done(StoreRequest::PutOmm(edited)).await?;
+    app.store.put_omm(edited).await?;
     audit::record(
         &app,
         &who,

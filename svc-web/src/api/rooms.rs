@@ -2,7 +2,7 @@
 //! SIP password is never returned, only whether it is set (as users' secrets:
 //! [`audit::REDACTED`]); an edit without it, or with it sent back as shown, keeps it.
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -10,15 +10,11 @@ use crate::json::{patch, Body};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::ConferenceRoom;
 use std::sync::Arc;
 
 async fn all(app: &App) -> ApiResult<Vec<ConferenceRoom>> {
-    match app.call(StoreRequest::ListConferenceRooms).await? {
-        StoreResponse::Rooms(r) => Ok(r),
-        other => Err(unexpected(&other)),
-    }
+    Ok(app.store.rooms().await?)
 }
 
 /// `room` as the API shows it: its SIP password replaced by [`audit::REDACTED`] when set.
@@ -45,27 +41,20 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
     let mut room: ConferenceRoom = crate::json::create(fields)?;
     room.id = 0;
-    match app
-        .call(StoreRequest::PutConferenceRoom(room.clone()))
-        .await?
-    {
-        StoreResponse::Created(id) => {
-            audit::record(
-                &app,
-                &who,
-                "conference_rooms.create",
-                format!("room {id}"),
-                audit::NONE,
-                Some(&room),
-            )
-            .await;
-            Ok((
-                StatusCode::CREATED,
-                Json(crate::api::directory::Created { id }),
-            ))
-        }
-        other => Err(unexpected(&other)),
-    }
+    let id = app.store.put_room(room.clone()).await?;
+    audit::record(
+        &app,
+        &who,
+        "conference_rooms.create",
+        format!("room {id}"),
+        audit::NONE,
+        Some(&room),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::api::directory::Created { id }),
+    ))
 }
 
 /// Edits a conference room: a JSON object of the fields to change (`sip_password` absent or
@@ -87,7 +76,7 @@ pub async fn edit(
     let current = find(all(&app).await?)?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.id = id;
-    app.done(StoreRequest::PutConferenceRoom(edited)).await?;
+    app.store.put_room(edited).await?;
     let after = find(all(&app).await?)?;
     audit::record(
         &app,
@@ -110,7 +99,7 @@ pub async fn delete(
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
     let before = all(&app).await?.into_iter().find(|r| r.id == id);
-    app.done(StoreRequest::DeleteConferenceRoom(id)).await?;
+    app.store.delete_room(id).await?;
     audit::record(
         &app,
         &who,

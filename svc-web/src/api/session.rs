@@ -14,7 +14,8 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ipc::api::store::{AccountUpdate, StoreError, StoreRequest, StoreResponse};
+use ipc::api::store::{AccountUpdate, StoreError};
+use ipc::store_client::Failure;
 use model::Account;
 use password_policy::{self as password_rules, Rule};
 use serde::{Deserialize, Serialize};
@@ -314,7 +315,7 @@ pub async fn accept_eula(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResul
     let mut settings = app.settings().await?;
     if settings.accepted_eula_version != eula_version() {
         settings.accepted_eula_version = eula_version();
-        app.done(StoreRequest::PutSettings(settings)).await?;
+        app.store.put_settings(settings).await?;
         tracing::info!(account = %who.account.name, version = %eula_version(), "EULA accepted");
         crate::audit::record(
             &app,
@@ -473,20 +474,16 @@ async fn check_login(
     name: &str,
     password: &str,
 ) -> ApiResult<Result<Account, StoreError>> {
-    let answer = app
+    match app
         .store
-        .request(StoreRequest::CheckLogin {
-            name: name.to_owned(),
-            password: password.to_owned(),
-        })
-        .await?;
-    match answer {
-        StoreResponse::Account(account) => Ok(Ok(account)),
-        StoreResponse::Error(e @ (StoreError::WrongPassword | StoreError::AccountDisabled)) => {
+        .check_login(name.to_owned(), password.to_owned())
+        .await
+    {
+        Ok(account) => Ok(Ok(account)),
+        Err(Failure::Refused(e @ (StoreError::WrongPassword | StoreError::AccountDisabled))) => {
             Ok(Err(e))
         }
-        StoreResponse::Error(e) => Err(e.into()),
-        other => Err(crate::app::unexpected(&other)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -506,12 +503,13 @@ pub async fn change_own_password(
         &change.new_password,
         Some(&change.old_password),
     )?;
-    app.done(StoreRequest::UpdateAccount(AccountUpdate {
-        id: who.account.id,
-        password: Some(change.new_password),
-        ..AccountUpdate::default()
-    }))
-    .await?;
+    app.store
+        .update_account(AccountUpdate {
+            id: who.account.id,
+            password: Some(change.new_password),
+            ..AccountUpdate::default()
+        })
+        .await?;
     let keep = match &who.credential {
         Credential::Session(token) => Some(token.as_str()),
         Credential::Token => None,

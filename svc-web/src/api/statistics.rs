@@ -1,14 +1,13 @@
 //! Viewing system statistics and the event log (admin guide "MOM monitoring"): counters
 //! with their history for the graphs, clear one or all; the event log.
 
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, Writer};
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::statistics::{CounterKind, CATALOGUE};
 use model::{Counter, EventEntry, Timestamp};
 use serde::Serialize;
@@ -46,10 +45,7 @@ impl CounterView {
 /// Every counter: the catalogue's, in its order, zero where nothing was counted yet, then
 /// any other the store holds.
 async fn counters(app: &App) -> ApiResult<Vec<CounterView>> {
-    let mut stored = match app.call(StoreRequest::ListCounters).await? {
-        StoreResponse::Counters(c) => c,
-        other => return Err(unexpected(&other)),
-    };
+    let mut stored = app.store.counters().await?;
     let mut out: Vec<CounterView> = CATALOGUE
         .iter()
         .map(|info| {
@@ -111,11 +107,7 @@ pub async fn clear(
             counter.label
         )));
     }
-    app.done(StoreRequest::SetCounter {
-        name: name.clone(),
-        value: 0,
-    })
-    .await?;
+    app.store.set_counter(name.clone(), 0).await?;
     audit::record(
         &app,
         &who,
@@ -136,11 +128,7 @@ pub async fn clear_all(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiR
         .into_iter()
         .filter(|c| c.kind != CounterKind::Gauge && c.value != 0)
     {
-        app.done(StoreRequest::SetCounter {
-            name: counter.name,
-            value: 0,
-        })
-        .await?;
+        app.store.set_counter(counter.name, 0).await?;
     }
     audit::record(
         &app,
@@ -157,10 +145,7 @@ pub async fn clear_all(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiR
 /// The event log, newest last.
 #[utoipa::path(get, path = "/api/v1/event-log", tag = "statistics", responses((status = 200, body = [EventEntry])))]
 pub async fn event_log(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<EventEntry>>> {
-    match app.call(StoreRequest::ListEvents).await? {
-        StoreResponse::Events(e) => Ok(Json(e)),
-        other => Err(unexpected(&other)),
-    }
+    Ok(Json(app.store.events().await?))
 }
 
 /// Clears the event log ("Clear all").
@@ -169,7 +154,7 @@ pub async fn clear_event_log(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
 ) -> ApiResult<StatusCode> {
-    app.done(StoreRequest::ClearEvents).await?;
+    app.store.clear_events().await?;
     audit::record(
         &app,
         &who,

@@ -12,7 +12,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::{patch, Body};
 use axum::extract::State;
 use axum::Json;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{CipherChoice, Conflict, HealthState, License, Settings, TlsSecurityLevel};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -21,19 +20,13 @@ use utoipa::ToSchema;
 /// The Health states pane.
 #[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, body = [HealthState])))]
 pub async fn health(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<HealthState>>> {
-    match app.call(StoreRequest::GetHealth).await? {
-        StoreResponse::Health(h) => Ok(Json(h)),
-        other => Err(crate::app::unexpected(&other)),
-    }
+    Ok(Json(app.store.health().await?))
 }
 
 /// Records held back because two OMMs claim them or the store refused them.
 #[utoipa::path(get, path = "/api/v1/conflicts", tag = "health", responses((status = 200, body = [Conflict])))]
 pub async fn conflicts(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Vec<Conflict>>> {
-    match app.call(StoreRequest::ListConflicts).await? {
-        StoreResponse::Conflicts(c) => Ok(Json(c)),
-        other => Err(crate::app::unexpected(&other)),
-    }
+    Ok(Json(app.store.conflicts().await?))
 }
 
 /// The system settings, with the SARI's printed form beside its hex.
@@ -95,7 +88,7 @@ pub async fn edit_settings(
     let edited: Settings = patch(&current, changes)?;
     check_settings(&edited)?;
     check_against_certificate(&app, &edited)?;
-    app.done(StoreRequest::PutSettings(edited)).await?;
+    app.store.put_settings(edited).await?;
     let saved = app.settings().await?;
     apply_tls_settings(&app, &saved);
     tracing::info!(account = %who.account.name, "system settings changed");
@@ -333,13 +326,11 @@ pub async fn get_license(
     State(app): State<Arc<App>>,
     _: Caller,
 ) -> ApiResult<Json<Option<LicenseView>>> {
-    match app.call(StoreRequest::GetLicense).await? {
-        StoreResponse::License(l) => Ok(Json(l.map(|license| LicenseView {
-            sari_printed: model::park::printed(&license.sari).unwrap_or_default(),
-            license,
-        }))),
-        other => Err(crate::app::unexpected(&other)),
-    }
+    let l = app.store.license().await?;
+    Ok(Json(l.map(|license| LicenseView {
+        sari_printed: model::park::printed(&license.sari).unwrap_or_default(),
+        license,
+    })))
 }
 
 /// A license file to import.
@@ -357,8 +348,7 @@ pub async fn install_license(
     Writer(who): Writer,
     Body(upload): Body<LicenseUpload>,
 ) -> ApiResult<Json<Option<LicenseView>>> {
-    app.done(StoreRequest::InstallLicense(upload.file.into_bytes()))
-        .await?;
+    app.store.install_license(upload.file.into_bytes()).await?;
     tracing::info!(account = %who.account.name, "license installed");
     let installed = get_license(State(Arc::clone(&app)), Caller(who.clone())).await?;
     audit::record(

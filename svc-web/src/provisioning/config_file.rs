@@ -5,13 +5,12 @@
 
 use super::omm_auth;
 use super::LocalAddr;
-use crate::app::{unexpected, App};
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
 use model::{ConfigFetch, Omm};
 use provisioning::omm::{generate, mom_address};
 use sha2::Digest;
@@ -21,33 +20,22 @@ use std::sync::Arc;
 /// The configuration template's text.
 ///
 /// # Errors
-/// As [`App::call`].
+/// The store's refusal, or 503 when it cannot be reached.
 pub async fn template(app: &App) -> ApiResult<String> {
-    match app.call(StoreRequest::GetTemplate).await? {
-        StoreResponse::Template(t) => Ok(t.text),
-        other => Err(unexpected(&other)),
-    }
+    Ok(app.store.template().await?.text)
 }
 
 /// One OMM record, `None` when there is none.
 ///
 /// # Errors
-/// As [`App::call`].
+/// As [`template`].
 pub async fn omm(app: &App, id: u32) -> ApiResult<Option<Omm>> {
-    match app.store.request(StoreRequest::GetOmm(id)).await? {
-        StoreResponse::Omm(o) => Ok(Some(o)),
-        StoreResponse::Error(StoreError::NotFound { .. }) => Ok(None),
-        StoreResponse::Error(e) => Err(e.into()),
-        other => Err(unexpected(&other)),
-    }
+    Ok(app.store.omm(id).await?)
 }
 
 async fn record(app: &App, id: u32, fetch: ConfigFetch, served: Option<String>) {
-    if let Err(e) = app
-        .done(StoreRequest::RecordFetch { id, fetch, served })
-        .await
-    {
-        tracing::warn!(omm = id, error = %e.message, "the fetch of ipdect.cfg could not be recorded");
+    if let Err(e) = app.store.record_fetch(id, fetch, served).await {
+        tracing::warn!(omm = id, error = %e, "the fetch of ipdect.cfg could not be recorded");
     }
 }
 
