@@ -9,6 +9,7 @@
 //! - [`message`]: every message of `axi-profile.md` as a typed value;
 //! - [`secret`]: RSA PKCS#1 v1.5 secret encryption with keys from `publicKey`;
 //! - [`ipui`]: IPEI to IPUI-N conversion.
+#![forbid(unsafe_code)]
 
 pub mod commands;
 pub mod convert;

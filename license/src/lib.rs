@@ -9,6 +9,7 @@
 //! Issuer keys are files of the same shape holding an Ed25519 seed; the MOM's configuration
 //! names the public keys it trusts. This crate is sans-IO: it turns text into checked values
 //! and back, nothing more.
+#![forbid(unsafe_code)]
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use model::License;

@@ -14,6 +14,7 @@
 //!
 //! Account names are keyed as the store finds them ([`account_key`]: trimmed) and
 //! case-folded, so `" Admin"` and `"admin"` share one key.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -4,6 +4,7 @@
 //! again), so the same rule holds as for IPC enums: **fields and variants are append-only**.
 //! A change that reorders or removes anything must bump `svc_store::SCHEMA_VERSION` and
 //! `ipc::PROTO_VERSION`.
+#![forbid(unsafe_code)]
 
 pub mod address;
 pub mod conflict;

@@ -20,6 +20,7 @@
 //!
 //! [`lint`] checks the template and every OMM's file before anything is pushed, and
 //! [`diff`] shows what an OMM would get compared with what it fetched last.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 

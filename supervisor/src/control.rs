@@ -43,22 +43,11 @@ pub async fn serve(
     level: watch::Sender<String>,
 ) {
     let hello = Hello::new("supervisor", 0);
-    loop {
-        let pending = match listener.accept().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "control connection refused");
-                continue;
-            }
-        };
+    ipc::serve::serve(listener, hello, "control", move |mut channel, _| {
         let board = board.clone();
-        let hello = hello.clone();
         let listeners = listeners.clone();
         let level = level.clone();
-        tokio::spawn(async move {
-            let Ok(mut channel) = pending.handshake(&hello).await else {
-                return;
-            };
+        async move {
             while let Ok(Some(Envelope { id, body })) = channel.rx.recv().await {
                 let body = match body {
                     ControlRequest::Status => ControlResponse::Status(snapshot(&board)),
@@ -70,6 +59,7 @@ pub async fn serve(
                     break;
                 }
             }
-        });
-    }
+        }
+    })
+    .await;
 }

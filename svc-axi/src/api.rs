@@ -58,20 +58,9 @@ fn forward<E: Clone + Send + 'static>(
 /// Serves the API until the task is dropped.
 pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
     let hello = Hello::new("axi", service_kit::supervision::generation());
-    loop {
-        let pending = match listener.accept().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "axi API connection refused");
-                continue;
-            }
-        };
+    ipc::serve::serve(listener, hello, "axi", move |channel, _| {
         let shared = Arc::clone(&shared);
-        let hello = hello.clone();
-        tokio::spawn(async move {
-            let Ok(channel) = pending.handshake(&hello).await else {
-                return;
-            };
+        async move {
             let ipc::Channel { mut rx, mut tx, .. } = channel;
             let (out, mut out_rx) = mpsc::channel::<Envelope<AxiResponse>>(256);
             let writer = tokio::spawn(async move {
@@ -147,8 +136,9 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
             }
             drop(out);
             let _ = writer.await;
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// An application's message, delivered where its recipient is.

@@ -19,6 +19,7 @@
 //! - [`api`]: `axi.sock`: the application data channel and messaging for svc-maxi, "Update
 //!   OMM" for svc-web and the CLI;
 //! - [`store`]: typed helpers over the store client.
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod conflicts;

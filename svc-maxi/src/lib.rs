@@ -15,6 +15,7 @@
 //! - [`events`]: subscriptions and the events from the store and svc-axi;
 //! - [`statistics`]: the MAXI counters; [`audit`]: the audit trail of writes;
 //! - [`service`]: what every client shares.
+#![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod connection;

@@ -15,6 +15,7 @@
 //! - [`write_health`]: whether the database takes writes (a full disk), for the journal,
 //!   the health states and the event log;
 //! - [`server`]: the IPC server on `store.sock`.
+#![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod columns;

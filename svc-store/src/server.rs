@@ -26,23 +26,11 @@ pub struct Server {
 impl Server {
     /// Accepts connections until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: Listener<StoreApi>) {
-        loop {
-            match listener.accept().await {
-                Ok(pending) => {
-                    let server = Arc::clone(&self);
-                    tokio::spawn(async move {
-                        let cred = pending.cred;
-                        match pending.handshake(&server.hello).await {
-                            Ok(channel) => server.connection(channel).await,
-                            Err(e) => {
-                                tracing::warn!(uid = cred.uid, pid = cred.pid, error = %e, "store client refused")
-                            }
-                        }
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "store connection refused"),
-            }
-        }
+        let hello = self.hello.clone();
+        ipc::serve::serve(listener, hello, "store", move |channel, _| {
+            Arc::clone(&self).connection(channel)
+        })
+        .await;
     }
 
     async fn connection(self: Arc<Self>, channel: ServerChannel<StoreApi>) {

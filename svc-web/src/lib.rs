@@ -22,6 +22,7 @@
 //! - [`web_api`]: `web.sock`, the certificate and second factors for svc-maxi;
 //! - [`ui`]: the browser UI embedded in the binary;
 //! - [`app`]: what the handlers share.
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod api_tokens;

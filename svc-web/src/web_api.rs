@@ -13,20 +13,9 @@ use std::sync::Arc;
 /// Serves the API until the task is dropped.
 pub async fn serve(app: Arc<App>, listener: Listener<WebApi>) {
     let hello = Hello::new("web", service_kit::supervision::generation());
-    loop {
-        let pending = match listener.accept().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "web API connection refused");
-                continue;
-            }
-        };
+    ipc::serve::serve(listener, hello, "web", move |channel, _| {
         let app = Arc::clone(&app);
-        let hello = hello.clone();
-        tokio::spawn(async move {
-            let Ok(channel) = pending.handshake(&hello).await else {
-                return;
-            };
+        async move {
             let ipc::Channel { mut rx, mut tx, .. } = channel;
             // The certificate subscription's answer is the certificate now; each
             // replacement follows as an event while the client stays. Second-factor
@@ -69,6 +58,7 @@ pub async fn serve(app: Arc<App>, listener: Listener<WebApi>) {
                     return;
                 }
             }
-        });
-    }
+        }
+    })
+    .await;
 }

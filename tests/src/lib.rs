@@ -3,6 +3,7 @@
 //! over its real sockets.
 //!
 //! The binaries must be built first (`scripts/test` does `cargo build --workspace --bins`).
+#![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod maxi;

@@ -21,6 +21,7 @@
 //!
 //! Sans-IO: this crate builds [`rustls::crypto::CryptoProvider`]s; the services put them in
 //! their server and client configurations, so a change reaches new connections only.
+#![forbid(unsafe_code)]
 
 use model::{CipherChoice, Settings, TlsSecurityLevel};
 use rustls::crypto::{ring, CryptoProvider};

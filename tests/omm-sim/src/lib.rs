@@ -8,6 +8,7 @@
 //! - [`provision`]: the HTTPS fetch of `ipdect.cfg` on `SoftwareUpdate`;
 //! - [`population`]: reproducible users and handsets;
 //! - [`client`]: a small AXI client for tests.
+#![forbid(unsafe_code)]
 
 pub mod client;
 pub mod control;
