@@ -7,7 +7,7 @@
 //! arguments, the request it sends and the answer it expects.
 
 use crate::api::store::{
-    AccountUpdate, NewAccount, StoreApi, StoreError, StoreRequest as R, StoreResponse as S,
+    AccountUpdate, Audit, NewAccount, StoreApi, StoreError, StoreRequest as R, StoreResponse as S,
 };
 use crate::client::Client;
 use model::{
@@ -15,6 +15,7 @@ use model::{
     Filter, FilterOp, HealthState, Ipei, License, Omm, OmmHealth, OverviewRow, Page, Query,
     RelType, Settings, Severity, Source, Timestamp, Tombstone, User,
 };
+use std::sync::Arc;
 
 /// Why a store request did not succeed: the store refused it, or it did not arrive.
 ///
@@ -58,6 +59,7 @@ fn unexpected(answer: &S) -> Failure {
 pub struct Store {
     client: Client<StoreApi>,
     origin: u32,
+    audit: Option<Arc<Audit>>,
 }
 
 /// Generates one typed method per entry: `name(args) -> Type = request => answer pattern =>
@@ -104,7 +106,11 @@ impl Store {
     /// The store as a service uses it.
     #[must_use]
     pub fn new(client: Client<StoreApi>) -> Self {
-        Self { client, origin: 0 }
+        Self {
+            client,
+            origin: 0,
+            audit: None,
+        }
     }
 
     /// The store as the link of OMM `omm` uses it: its writes carry the OMM as their origin
@@ -114,6 +120,19 @@ impl Store {
         Self {
             client: self.client.clone(),
             origin: omm,
+            audit: None,
+        }
+    }
+
+    /// The store for one change a person makes: its writes go as
+    /// [`R::Audited`], so the store records `audit` with the records before and after in the
+    /// write's own transaction (see svc-store's `audit` module). Reads go as they are.
+    #[must_use]
+    pub fn audited(&self, audit: Audit) -> Self {
+        Self {
+            client: self.client.clone(),
+            origin: 0,
+            audit: Some(Arc::new(audit)),
         }
     }
 
@@ -129,13 +148,17 @@ impl Store {
     /// # Errors
     /// [`Failure::Refused`] with the store's reason, or [`Failure::Unreachable`].
     pub async fn call(&self, request: R) -> Result<S> {
-        let request = if self.origin == 0 || request.is_read() {
-            request
-        } else {
-            R::FromOmm {
-                omm: self.origin,
+        let request = match (&self.audit, self.origin) {
+            (Some(audit), _) if request.auditable() => R::Audited {
+                audit: Audit::clone(audit),
                 request: Box::new(request),
-            }
+            },
+            (_, 0) => request,
+            (_, omm) if !request.is_read() => R::FromOmm {
+                omm,
+                request: Box::new(request),
+            },
+            _ => request,
         };
         match self.client.request(request).await {
             Ok(S::Error(e)) => Err(Failure::Refused(e)),

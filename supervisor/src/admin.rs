@@ -162,7 +162,12 @@ pub(crate) async fn request_on(
     req: StoreRequest,
 ) -> Result<StoreResponse, String> {
     let write = !req.is_read();
-    let entry = write.then(|| audit_entry(&req));
+    // A write the store cannot audit itself gets an entry of its own after it.
+    let entry = (write && !req.auditable()).then(|| {
+        let kind: &'static str = (&req).into();
+        audit_of(kind, String::new())
+    });
+    let req = if req.auditable() { audited(req) } else { req };
     match call::<StoreApi>(ch, 1, req).await {
         Ok(StoreResponse::Error(e)) => Err(e.to_string()),
         Ok(other) => {
@@ -188,21 +193,24 @@ fn actor() -> String {
     }
 }
 
-/// The audit entry of a CLI write: its kind (the request's name), and the request itself as
-/// JSON with every secret redacted.
-pub(crate) fn audit_entry(req: &StoreRequest) -> model::AuditEntry {
-    let debug = format!("{req:?}");
-    let kind: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let after = serde_json::to_value(req)
-        .map(|v| model::redact::redact(v).to_string())
-        .unwrap_or_default();
-    audit_of(&kind, after)
+/// `req` as the CLI sends a write the store can audit: the store records it as
+/// `cli.<request>` by the user that runs the CLI, from `local`, with the records before and
+/// after, in the write's own transaction.
+pub(crate) fn audited(req: StoreRequest) -> StoreRequest {
+    let kind: &'static str = (&req).into();
+    StoreRequest::Audited {
+        audit: ipc::api::store::Audit {
+            actor: actor(),
+            source: "local".into(),
+            action: format!("cli.{kind}"),
+            target: String::new(),
+        },
+        request: Box::new(req),
+    }
 }
 
-/// The audit entry of the CLI's action `kind` (`cli.<kind>`), with `after` as its record.
+/// The audit entry of the CLI's action `kind` (`cli.<kind>`) that is no write the store
+/// audits itself (a license install, a database import), with `after` as its record.
 pub(crate) fn audit_of(kind: &str, after: String) -> model::AuditEntry {
     model::AuditEntry {
         actor: actor(),

@@ -276,10 +276,10 @@ pub async fn import(
         };
         match call::<StoreApi>(&mut ch, id, commit).await? {
             StoreResponse::Revision(rev) => {
-                let mut entry = crate::admin::audit_entry(&StoreRequest::ImportBegin {
-                    size: bytes.len() as u64,
-                });
-                entry.action = "cli.DatabaseImport".into();
+                let mut entry = crate::admin::audit_of(
+                    "DatabaseImport",
+                    format!("{{\"bytes\":{}}}", bytes.len()),
+                );
                 entry.target = file.display().to_string();
                 crate::admin::record(&mut ch, entry).await;
                 Ok(rev)

@@ -139,12 +139,12 @@ fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static
         become_store_user(config)?;
     }
     let opened = svc_store::engine::Store::open(&db_dir).map_err(|e| e.to_string())?;
-    let entry = crate::admin::audit_entry(&request);
-    if let StoreResponse::Error(e) = opened.store.write(request).map_err(|e| e.to_string())? {
+    if let StoreResponse::Error(e) = opened
+        .store
+        .write(crate::admin::audited(request))
+        .map_err(|e| e.to_string())?
+    {
         return Err(e.to_string());
-    }
-    if let Err(e) = opened.store.write(StoreRequest::AppendAudit(entry)) {
-        eprintln!("sip-dect-mom: warning: the password is reset but the audit trail could not record it: {e}");
     }
     Ok("in the database; the MOM is not running")
 }

@@ -173,17 +173,10 @@ pub async fn create_user(
     let mut new = user_in(&User::default(), rec, &service.key, model::now())?;
     new.uid = 0;
     check_omm(service, new.home_omm).await?;
-    let uid = service.store.put_user(new).await?;
+    let uid = audit::store(service, caller, "users.create")
+        .put_user(new)
+        .await?;
     let after = user(service, uid).await?;
-    audit::record(
-        service,
-        caller,
-        "users.create",
-        format!("user {uid}"),
-        audit::NONE,
-        Some(&after),
-    )
-    .await;
     Ok(CreatePPUserResp {
         user: Some(user_out(
             &after,
@@ -209,17 +202,10 @@ pub async fn set_user(
     if edited.home_omm != before.home_omm {
         check_omm(service, edited.home_omm).await?;
     }
-    service.store.put_user(edited).await?;
+    audit::store(service, caller, "users.edit")
+        .put_user(edited)
+        .await?;
     let after = user(service, uid).await?;
-    audit::record(
-        service,
-        caller,
-        "users.edit",
-        format!("user {uid}"),
-        Some(&before),
-        Some(&after),
-    )
-    .await;
     Ok(SetPPUserResp {
         user: Some(user_out(
             &after,
@@ -235,17 +221,9 @@ pub async fn set_user(
 /// # Errors
 /// `ENoEnt bad="uid"`.
 pub async fn delete_user(service: &Service, caller: &Caller, uid: u32) -> Result<Message, Refusal> {
-    let before = user(service, uid).await?;
-    service.store.delete_user(uid).await?;
-    audit::record(
-        service,
-        caller,
-        "users.delete",
-        format!("user {uid}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(service, caller, "users.delete")
+        .delete_user(uid)
+        .await?;
     Ok(DeletePPUserResp { uid: Some(uid) }.into())
 }
 
@@ -264,17 +242,10 @@ pub async fn create_device(
     let mut new = device_in(&Device::new(ipei), rec, model::now())?;
     new.ppn = 0;
     check_omm(service, new.location).await?;
-    let ppn = service.store.put_device(new).await?;
+    let ppn = audit::store(service, caller, "devices.create")
+        .put_device(new)
+        .await?;
     let after = device(service, ppn).await?;
-    audit::record(
-        service,
-        caller,
-        "devices.create",
-        format!("device {ppn}"),
-        audit::NONE,
-        Some(&after),
-    )
-    .await;
     Ok(CreatePPDevResp {
         pp: Some(device_out(&after, caller.extensions)),
     }
@@ -296,17 +267,10 @@ pub async fn set_device(
     if edited.location != before.location {
         check_omm(service, edited.location).await?;
     }
-    service.store.put_device(edited).await?;
+    audit::store(service, caller, "devices.edit")
+        .put_device(edited)
+        .await?;
     let after = device(service, ppn).await?;
-    audit::record(
-        service,
-        caller,
-        "devices.edit",
-        format!("device {ppn}"),
-        Some(&before),
-        Some(&after),
-    )
-    .await;
     Ok(SetPPDevResp {
         pp: Some(device_out(&after, caller.extensions)),
     }
@@ -322,17 +286,9 @@ pub async fn delete_device(
     caller: &Caller,
     ppn: u32,
 ) -> Result<Message, Refusal> {
-    let before = device(service, ppn).await?;
-    service.store.delete_device(ppn).await?;
-    audit::record(
-        service,
-        caller,
-        "devices.delete",
-        format!("device {ppn}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(service, caller, "devices.delete")
+        .delete_device(ppn)
+        .await?;
     Ok(DeletePPDevResp { ppn: Some(ppn) }.into())
 }
 
@@ -389,20 +345,12 @@ pub async fn set_pp(
             ))
         }
     };
+    let store = audit::store(service, caller, action);
     match bind {
-        Some(rel_type) => service.store.bind(uid, ppn, rel_type).await?,
-        None => service.store.unbind(uid).await?,
+        Some(rel_type) => store.bind(uid, ppn, rel_type).await?,
+        None => store.unbind(uid).await?,
     }
     let after = (user(service, uid).await?, device(service, ppn).await?);
-    audit::record(
-        service,
-        caller,
-        action,
-        format!("user {uid}, device {ppn}"),
-        Some(&before),
-        Some(&after),
-    )
-    .await;
     Ok(SetPPResp {
         user: Some(user_out(
             &after.0,
@@ -424,18 +372,10 @@ pub async fn set_relation(
     uid: u32,
     rel_type: RelType,
 ) -> Result<Message, Refusal> {
-    let before = user(service, uid).await?;
-    service.store.change_relation_type(uid, rel_type).await?;
+    audit::store(service, caller, "relations.type")
+        .change_relation_type(uid, rel_type)
+        .await?;
     let after = user(service, uid).await?;
-    audit::record(
-        service,
-        caller,
-        "relations.type",
-        format!("user {uid}"),
-        Some(&before),
-        Some(&after),
-    )
-    .await;
     Ok(SetPPUserDevRelationResp {
         uid: Some(uid),
         rel_type: Some(after.rel_type),

@@ -1,14 +1,27 @@
-//! The audit trail: every change made through the web API or the admin CLI, with who, when,
-//! from where, what, and the record before and after (the callers redact secrets). Kept in
+//! The audit trail: every change made through the web API, MAXI or the admin CLI, with who,
+//! when, from where, what, and the records before and after, secrets redacted.
+//!
+//! A front end sends its write as [`StoreRequest::Audited`]: the records the write touches
+//! are read before it in its own transaction ([`subjects`]), the write is applied, the same
+//! records (a created one by its new id) are read again, and the entry is appended, all in
+//! that transaction. So an entry's "before" is the state the write replaced even when two
+//! administrators edit one record at once, and a write whose entry cannot be written (a full
+//! disk) is not made. Entries of things that are no store write (a login, an export) are
+//! appended as they are ([`StoreRequest::AppendAudit`]).
+//!
+//! Kept in
 //! the meta database, one key per entry (`audit/` and the sequence number, so an append is
 //! one small write however long the trail), exported and imported with it, bounded to
 //! [`model::AUDIT_CAPACITY`] entries (the oldest go first); each text is cut to
 //! [`MAX_TEXT`] characters and cleaned of control characters.
 
-use crate::ops::Tx;
-use crate::storage::Db;
-use ipc::api::store::{StoreError, StoreResponse};
-use model::{AuditEntry, AUDIT_CAPACITY};
+use crate::ops::{meta, Tx};
+use crate::storage::{id_key, Db};
+use ipc::api::store::{Audit, StoreError, StoreRequest, StoreResponse};
+use model::{
+    Account, AuditEntry, ConferenceRoom, ConfigTemplate, Device, License, Omm, Settings, User,
+    AUDIT_CAPACITY,
+};
 
 /// The prefix of the entries' keys (in the meta database).
 pub const PREFIX: &[u8] = b"audit/";
@@ -56,7 +69,194 @@ fn clean(text: &str, max: usize) -> String {
     out
 }
 
+/// A record an audited write touches: its image goes into the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A user by uid (0: the one the write creates).
+    User(u32),
+    /// A DECT phone by ppn (0: the one the write creates).
+    Device(u32),
+    /// An OMM record (0: the one the write creates).
+    Omm(u32),
+    /// A conference room (0: the one the write creates).
+    Room(u32),
+    /// An account (0: the one the write creates).
+    Account(u32),
+    /// The system settings.
+    Settings,
+    /// The configuration template.
+    Template,
+    /// The license.
+    License,
+}
+
+/// The records `request` touches, as far as the request names them (`bound` gives the
+/// DECT phone a user is bound to now, for an unbinding).
+#[must_use]
+pub fn subjects(request: &StoreRequest, bound: impl Fn(u32) -> u32) -> Vec<Subject> {
+    use StoreRequest as R;
+    use Subject as S;
+    match request {
+        R::PutUser(u) => vec![S::User(u.uid)],
+        R::DeleteUser(uid) | R::ChangeRelationType { uid, .. } | R::ChangeSource { uid, .. } => {
+            vec![S::User(*uid)]
+        }
+        R::PutDevice(d) => vec![S::Device(d.ppn)],
+        R::DeleteDevice(ppn) | R::UnsubscribeDevice(ppn) => vec![S::Device(*ppn)],
+        R::CreateFixed { .. } => vec![S::User(0), S::Device(0)],
+        R::Bind { uid, ppn, .. } => vec![S::User(*uid), S::Device(*ppn)],
+        R::Unbind(uid) => vec![S::User(*uid), S::Device(bound(*uid))],
+        R::PutOmm(o) => vec![S::Omm(o.id)],
+        R::DeleteOmm(id) => vec![S::Omm(*id)],
+        R::PutConferenceRoom(r) => vec![S::Room(r.id)],
+        R::DeleteConferenceRoom(id) => vec![S::Room(*id)],
+        R::CreateAccount(_) => vec![S::Account(0)],
+        R::UpdateAccount(u) => vec![S::Account(u.id)],
+        R::DeleteAccount(id) => vec![S::Account(*id)],
+        R::PutSettings(_) => vec![S::Settings],
+        R::PutTemplate(_) => vec![S::Template],
+        _ => Vec::new(),
+    }
+}
+
+/// A text in an entry by its size and SHA-256 only: a template or a placeholder file may be
+/// large and hold secrets.
+fn summary(text: &str) -> serde_json::Value {
+    use sha2::Digest;
+    let sha256: String = sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    serde_json::json!({ "bytes": text.len(), "sha256": sha256 })
+}
+
+/// The records as an entry's target names them: `user 7, device 3`.
+fn describe(subjects: &[Subject]) -> String {
+    let names: Vec<String> = subjects
+        .iter()
+        .filter_map(|s| match *s {
+            Subject::User(0)
+            | Subject::Device(0)
+            | Subject::Omm(0)
+            | Subject::Room(0)
+            | Subject::Account(0) => None,
+            Subject::User(id) => Some(format!("user {id}")),
+            Subject::Device(id) => Some(format!("device {id}")),
+            Subject::Omm(id) => Some(format!("OMM {id}")),
+            Subject::Room(id) => Some(format!("room {id}")),
+            Subject::Account(id) => Some(format!("account {id}")),
+            Subject::Settings => Some("settings".into()),
+            Subject::Template => Some("configuration template".into()),
+            Subject::License => Some("license".into()),
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// `subjects` after the write answered `answer`: a created record by its new id.
+fn created(subjects: &[Subject], answer: &StoreResponse) -> Vec<Subject> {
+    subjects
+        .iter()
+        .map(|s| match (*s, answer) {
+            (Subject::User(0), StoreResponse::Created(id)) => Subject::User(*id),
+            (Subject::Device(0), StoreResponse::Created(id)) => Subject::Device(*id),
+            (Subject::Omm(0), StoreResponse::Created(id)) => Subject::Omm(*id),
+            (Subject::Room(0), StoreResponse::Created(id)) => Subject::Room(*id),
+            (Subject::Account(0), StoreResponse::Created(id)) => Subject::Account(*id),
+            (Subject::User(0), StoreResponse::CreatedFixed { uid, .. }) => Subject::User(*uid),
+            (Subject::Device(0), StoreResponse::CreatedFixed { ppn, .. }) => Subject::Device(*ppn),
+            (s, _) => s,
+        })
+        .collect()
+}
+
 impl Tx<'_, '_> {
+    /// Applies `request` and appends its audit entry, in this transaction.
+    pub(crate) fn audited(
+        &mut self,
+        audit: Audit,
+        request: StoreRequest,
+    ) -> Result<StoreResponse, StoreError> {
+        if !request.auditable() {
+            return Err(StoreError::Invalid(
+                "this request cannot be sent as an audited write".into(),
+            ));
+        }
+        let before_subjects = subjects(&request, |uid| {
+            self.view
+                .record::<User>(uid)
+                .ok()
+                .flatten()
+                .map_or(0, |u| u.ppn)
+        });
+        let before = self.images(&before_subjects)?;
+        let answer = self.apply(request)?;
+        let after_subjects = created(&before_subjects, &answer);
+        let after = self.images(&after_subjects)?;
+        let target = if audit.target.is_empty() {
+            describe(&after_subjects)
+        } else {
+            audit.target
+        };
+        self.append_audit(AuditEntry {
+            actor: audit.actor,
+            source: audit.source,
+            action: audit.action,
+            target,
+            before,
+            after,
+            ..AuditEntry::default()
+        })?;
+        Ok(answer)
+    }
+
+    /// The images of `subjects` as the audit trail shows them: one record's JSON, several
+    /// as an array (`null` for one that does not exist), secrets redacted; empty for none.
+    fn images(&self, subjects: &[Subject]) -> Result<String, StoreError> {
+        let mut images = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            images.push(self.image(*subject)?);
+        }
+        Ok(match images.len() {
+            0 => String::new(),
+            1 if images[0].is_null() => String::new(),
+            1 => model::redact::audit_text(images.first()),
+            _ => model::redact::audit_text(Some(&images)),
+        })
+    }
+
+    fn image(&self, subject: Subject) -> Result<serde_json::Value, StoreError> {
+        fn json<T: serde::Serialize>(record: Option<T>) -> serde_json::Value {
+            record
+                .and_then(|r| serde_json::to_value(r).ok())
+                .unwrap_or_default()
+        }
+        Ok(match subject {
+            Subject::User(0)
+            | Subject::Device(0)
+            | Subject::Omm(0)
+            | Subject::Room(0)
+            | Subject::Account(0) => serde_json::Value::Null,
+            Subject::User(uid) => json(self.view.record::<User>(uid)?),
+            Subject::Device(ppn) => json(self.view.record::<Device>(ppn)?),
+            Subject::Omm(id) => {
+                let mut omm = json(self.view.record::<Omm>(id)?);
+                if let Some(text) = omm.get("placeholders").and_then(|p| p.as_str()) {
+                    omm["placeholders"] = summary(text);
+                }
+                omm
+            }
+            Subject::Room(id) => json(self.view.record::<ConferenceRoom>(id)?),
+            Subject::Account(id) => json(self.view.get::<Account>(Db::Accounts, &id_key(id))?),
+            Subject::Settings => json(self.view.get::<Settings>(Db::Meta, meta::SETTINGS)?),
+            Subject::Template => self
+                .view
+                .get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
+                .map_or(serde_json::Value::Null, |t| summary(&t.text)),
+            Subject::License => json(self.view.get::<License>(Db::Meta, meta::LICENSE)?),
+        })
+    }
+
     /// Appends `entry`, numbered and stamped now.
     pub(crate) fn append_audit(&mut self, entry: AuditEntry) -> Result<StoreResponse, StoreError> {
         let seq: u64 = self.view.get(Db::Meta, NEXT)?.unwrap_or(1);

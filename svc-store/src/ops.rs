@@ -352,6 +352,7 @@ impl Tx<'_, '_> {
             R::SetCounter { name, value } => self.update_counter(&name, |_| value),
             R::SetConflicts { omm, conflicts } => self.set_conflicts(omm, conflicts),
             R::AppendAudit(entry) => self.append_audit(entry),
+            R::Audited { audit, request } => self.audited(audit, *request),
             R::ClearEvents => self.clear_events(),
             other => Err(invalid(format!("{other:?} is not a write"))),
         }

@@ -7,6 +7,8 @@ use crate::auth::{Caller, LoggedIn};
 use crate::error::ApiResult;
 use axum::extract::State;
 use axum::Json;
+use ipc::api::store::Audit;
+use ipc::store_client::Store;
 use model::AuditEntry;
 use serde::Serialize;
 use std::sync::Arc;
@@ -23,8 +25,28 @@ pub fn without_unchanged_secrets(mut changes: serde_json::Value) -> serde_json::
     changes
 }
 
-/// Records a change by `who`. A trail that cannot be written (a full disk) is logged; the
-/// change itself already happened and stands.
+/// The store for one change `who` makes: each write goes as an audited write, recorded by
+/// the store in the write's own transaction with the records before and after (see
+/// svc-store's `audit` module). The store names the records in the entry's target.
+#[must_use]
+pub fn store(app: &App, who: &LoggedIn, action: &str) -> Store {
+    store_naming(app, who, action, String::new())
+}
+
+/// As [`store`], with the entry's target named here, for a write whose records the store
+/// does not name itself (a counter).
+#[must_use]
+pub fn store_naming(app: &App, who: &LoggedIn, action: &str, target: String) -> Store {
+    app.store.audited(Audit {
+        actor: who.account.name.clone(),
+        source: who.source.ip().to_string(),
+        action: action.to_owned(),
+        target,
+    })
+}
+
+/// Records something `who` did that is no store write (a login, an export, a new
+/// certificate). A trail that cannot be written (a full disk) is logged; what was done stands.
 pub async fn record<B: Serialize, A: Serialize>(
     app: &App,
     who: &LoggedIn,

@@ -58,9 +58,12 @@ pub struct AccountUpdate {
 }
 
 /// Store requests. Append-only; bump `PROTO_VERSION` on any change.
+///
+/// `<&'static str>::from(&request)` is the variant's name (`"PutOmm"`), as the admin CLI's
+/// audit entries name their actions (`cli.PutOmm`).
 // As for responses: a request lives only between decoding and handling.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 pub enum StoreRequest {
     /// Read the system settings.
     GetSettings,
@@ -352,6 +355,29 @@ pub enum StoreRequest {
     /// the columns of both (a phone's as `device.<column>`, see [`model::overview`]).
     /// Protocol 22.
     QueryOverview(Query),
+    /// `request`, a write, made by `audit.actor`: the store reads the records it touches,
+    /// applies it and appends the audit entry with their images before and after (secrets
+    /// redacted), all in one transaction. A write whose entry cannot be written is not made.
+    /// Protocol 23.
+    Audited {
+        /// Who, from where, what.
+        audit: Audit,
+        /// The write itself.
+        request: Box<StoreRequest>,
+    },
+}
+
+/// Who makes an audited write, from where, and what it is, as the audit trail names them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Audit {
+    /// The account (or `cli:<user>`).
+    pub actor: String,
+    /// Where from: an address, `maxi <address>` or `local`.
+    pub source: String,
+    /// What, as `users.edit`.
+    pub action: String,
+    /// The record or records, as `user 7`.
+    pub target: String,
 }
 
 /// What a change did.
@@ -364,6 +390,30 @@ pub enum ChangeOp {
 }
 
 impl StoreRequest {
+    /// Whether the request is a write the store can audit in its own transaction
+    /// ([`StoreRequest::Audited`]): not a read, a transfer, a license file (checked before
+    /// any transaction), an audit entry, a dry run or a wrapper.
+    #[must_use]
+    pub fn auditable(&self) -> bool {
+        !self.is_read()
+            && !matches!(
+                self,
+                Self::InstallLicense(_)
+                    | Self::Subscribe { .. }
+                    | Self::ExportBegin
+                    | Self::ExportChunk { .. }
+                    | Self::ImportBegin { .. }
+                    | Self::ImportChunk { .. }
+                    | Self::ImportCommit { .. }
+                    | Self::ImportCommitForeign { .. }
+                    | Self::ImportSecretsKey { .. }
+                    | Self::AppendAudit(_)
+                    | Self::Audited { .. }
+                    | Self::DryRun(_)
+                    | Self::FromOmm { .. }
+            )
+    }
+
     /// Whether the request only reads (the store answers it from a snapshot).
     #[must_use]
     pub fn is_read(&self) -> bool {

@@ -178,7 +178,12 @@ pub async fn edit(
             "you cannot disable your own account or remove your own write permission",
         ));
     }
-    app.store
+    let action = if edit.password.is_some() {
+        "accounts.edit_password"
+    } else {
+        "accounts.edit"
+    };
+    audit::store(&app, &who, action)
         .update_account(AccountUpdate {
             id,
             name: edit.name,
@@ -209,23 +214,7 @@ pub async fn edit(
             .map_err(ApiError::internal)?;
     }
     tracing::info!(account = %who.account.name, edited = %target.name, "account changed");
-    let action = if edit.password.is_some() {
-        "accounts.edit_password"
-    } else {
-        "accounts.edit"
-    };
-    let before = view(&app, target);
-    let after = view(&app, app.account(id).await?);
-    audit::record(
-        &app,
-        &who,
-        action,
-        format!("account {id}"),
-        Some(&before),
-        Some(&after),
-    )
-    .await;
-    Ok(Json(after))
+    Ok(Json(view(&app, app.account(id).await?)))
 }
 
 /// Deletes an account (never the default one); its sessions and tokens end.
@@ -239,17 +228,9 @@ pub async fn delete(
     if id == who.account.id && id != DEFAULT_ACCOUNT_ID {
         return Err(ApiError::invalid("you cannot delete your own account"));
     }
-    let before = view(&app, app.account(id).await?);
-    app.store.delete_account(id).await?;
-    audit::record(
-        &app,
-        &who,
-        "accounts.delete",
-        format!("account {id}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "accounts.delete")
+        .delete_account(id)
+        .await?;
     app.sessions
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

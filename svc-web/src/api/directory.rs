@@ -300,17 +300,12 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut user: User = create(fields)?;
     user.uid = 0;
-    let answer = created(app.store.put_user(user.clone()).await?);
+    let answer = created(
+        audit::store(&app, &who, "users.create")
+            .put_user(user.clone())
+            .await?,
+    );
     user.uid = answer.1.id;
-    audit::record(
-        &app,
-        &who,
-        "users.create",
-        format!("user {}", user.uid),
-        audit::NONE,
-        Some(&user),
-    )
-    .await;
     Ok(answer)
 }
 
@@ -325,17 +320,12 @@ pub async fn create_device(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let mut device = new_device(fields)?;
     device.ppn = 0;
-    let answer = created(app.store.put_device(device.clone()).await?);
+    let answer = created(
+        audit::store(&app, &who, "devices.create")
+            .put_device(device.clone())
+            .await?,
+    );
     device.ppn = answer.1.id;
-    audit::record(
-        &app,
-        &who,
-        "devices.create",
-        format!("device {}", device.ppn),
-        audit::NONE,
-        Some(&device),
-    )
-    .await;
     Ok(answer)
 }
 
@@ -351,17 +341,10 @@ pub async fn edit_user(
     let current = record::<User>(&app, uid).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.uid = uid;
-    app.store.put_user(edited).await?;
+    audit::store(&app, &who, "users.edit")
+        .put_user(edited)
+        .await?;
     let after = record::<User>(&app, uid).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.edit",
-        format!("user {uid}"),
-        Some(&current),
-        Some(&after),
-    )
-    .await;
     Ok(Json(shown(&after)?))
 }
 
@@ -377,17 +360,10 @@ pub async fn edit_device(
     let current = record::<Device>(&app, ppn).await?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.ppn = ppn;
-    app.store.put_device(edited).await?;
+    audit::store(&app, &who, "devices.edit")
+        .put_device(edited)
+        .await?;
     let after = record::<Device>(&app, ppn).await?;
-    audit::record(
-        &app,
-        &who,
-        "devices.edit",
-        format!("device {ppn}"),
-        Some(&current),
-        Some(&after),
-    )
-    .await;
     Ok(Json(shown(&after)?))
 }
 
@@ -424,17 +400,12 @@ pub async fn copy_user(
     let mut copy = patch(&template, audit::without_unchanged_secrets(changes))?;
     copy.uid = 0;
     copy.ppn = 0;
-    let answer = created(app.store.put_user(copy.clone()).await?);
+    let answer = created(
+        audit::store(&app, &who, "users.copy")
+            .put_user(copy.clone())
+            .await?,
+    );
     copy.uid = answer.1.id;
-    audit::record(
-        &app,
-        &who,
-        "users.copy",
-        format!("user {uid} to user {}", copy.uid),
-        audit::NONE,
-        Some(&copy),
-    )
-    .await;
     Ok(answer)
 }
 
@@ -538,17 +509,9 @@ pub async fn delete_user(
     Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = record::<User>(&app, uid).await?;
-    app.store.delete_user(uid).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.delete",
-        format!("user {uid}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "users.delete")
+        .delete_user(uid)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -560,17 +523,9 @@ pub async fn delete_device(
     Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = record::<Device>(&app, ppn).await?;
-    app.store.delete_device(ppn).await?;
-    audit::record(
-        &app,
-        &who,
-        "devices.delete",
-        format!("device {ppn}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "devices.delete")
+        .delete_device(ppn)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -616,17 +571,9 @@ pub async fn create_fixed(
     let mut device = new_device(pair.device)?;
     user.uid = 0;
     device.ppn = 0;
-    let record = (user.clone(), device.clone());
-    let (uid, ppn) = app.store.create_fixed(user, device).await?;
-    audit::record(
-        &app,
-        &who,
-        "fixed_pairs.create",
-        format!("user {uid}, device {ppn}"),
-        audit::NONE,
-        Some(&record),
-    )
-    .await;
+    let (uid, ppn) = audit::store(&app, &who, "fixed_pairs.create")
+        .create_fixed(user, device)
+        .await?;
     Ok((StatusCode::CREATED, Json(CreatedPair { uid, ppn })))
 }
 
@@ -648,16 +595,9 @@ pub async fn bind(
     Path(uid): Path<u32>,
     Body(b): Body<Binding>,
 ) -> ApiResult<StatusCode> {
-    app.store.bind(uid, b.ppn, b.rel_type).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.bind",
-        format!("user {uid}"),
-        audit::NONE,
-        Some(&(b.ppn, b.rel_type)),
-    )
-    .await;
+    audit::store(&app, &who, "users.bind")
+        .bind(uid, b.ppn, b.rel_type)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -669,16 +609,7 @@ pub async fn unbind(
     Writer(who): Writer,
     Path(uid): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    app.store.unbind(uid).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.unbind",
-        format!("user {uid}"),
-        audit::NONE,
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "users.unbind").unbind(uid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -698,16 +629,9 @@ pub async fn relation(
     Path(uid): Path<u32>,
     Body(r): Body<Relation>,
 ) -> ApiResult<StatusCode> {
-    app.store.change_relation_type(uid, r.rel_type).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.relation",
-        format!("user {uid}"),
-        audit::NONE,
-        Some(&r.rel_type),
-    )
-    .await;
+    audit::store(&app, &who, "users.relation")
+        .change_relation_type(uid, r.rel_type)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -727,16 +651,9 @@ pub async fn source(
     Path(uid): Path<u32>,
     Body(s): Body<SourceChange>,
 ) -> ApiResult<StatusCode> {
-    app.store.change_source(uid, s.source).await?;
-    audit::record(
-        &app,
-        &who,
-        "users.source",
-        format!("user {uid}"),
-        audit::NONE,
-        Some(&s.source),
-    )
-    .await;
+    audit::store(&app, &who, "users.source")
+        .change_source(uid, s.source)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -748,16 +665,9 @@ pub async fn unsubscribe(
     Writer(who): Writer,
     Path(ppn): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    app.store.unsubscribe_device(ppn).await?;
-    audit::record(
-        &app,
-        &who,
-        "devices.unsubscribe",
-        format!("device {ppn}"),
-        audit::NONE,
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "devices.unsubscribe")
+        .unsubscribe_device(ppn)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

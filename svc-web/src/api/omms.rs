@@ -75,17 +75,10 @@ pub async fn create(
     omm.health = model::OmmHealth::default();
     omm.cloud_id.clear();
     omm.provisioning_state = model::ProvisioningState::default();
-    let id = app.store.put_omm(omm.clone()).await?;
+    let id = audit::store(&app, &who, "omms.create")
+        .put_omm(omm.clone())
+        .await?;
     tracing::info!(account = %who.account.name, omm = id, "OMM added");
-    audit::record(
-        &app,
-        &who,
-        "omms.create",
-        format!("OMM {id}"),
-        audit::NONE,
-        Some(&omm),
-    )
-    .await;
     Ok((
         StatusCode::CREATED,
         Json(crate::api::directory::Created { id }),
@@ -104,16 +97,9 @@ async fn apply(app: &App, who: &LoggedIn, id: u32, changes: serde_json::Value) -
     }
     let current = one(app, id).await?;
     let edited = patch(&current, audit::without_unchanged_secrets(changes))?;
-    app.store.put_omm(edited.clone()).await?;
-    audit::record(
-        app,
-        who,
-        "omms.edit",
-        format!("OMM {id}"),
-        Some(&current),
-        Some(&edited),
-    )
-    .await;
+    audit::store(app, who, "omms.edit")
+        .put_omm(edited.clone())
+        .await?;
     Ok(())
 }
 
@@ -162,17 +148,9 @@ pub async fn delete(
     Writer(who): Writer,
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = one(&app, id).await?;
-    app.store.delete_omm(id).await?;
-    audit::record(
-        &app,
-        &who,
-        "omms.delete",
-        format!("OMM {id}"),
-        Some(&before),
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "omms.delete")
+        .delete_omm(id)
+        .await?;
     tracing::info!(account = %who.account.name, omm = id, "OMM deleted");
     Ok(StatusCode::NO_CONTENT)
 }

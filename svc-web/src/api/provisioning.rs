@@ -202,24 +202,6 @@ async fn lint_of(
     })
 }
 
-/// A summary of a text for the audit trail (the text itself may be large and hold secrets).
-#[derive(Serialize)]
-struct Summary {
-    bytes: usize,
-    sha256: String,
-}
-
-fn summary(text: &str) -> Summary {
-    use sha2::Digest;
-    Summary {
-        bytes: text.len(),
-        sha256: sha2::Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    }
-}
-
 /// The configuration template, byte for byte.
 #[utoipa::path(get, path = "/api/v1/provisioning/template", tag = "provisioning",
     responses((status = 200, content_type = "text/plain", body = String)))]
@@ -242,17 +224,9 @@ pub async fn put_template(
     body: Body,
 ) -> ApiResult<Json<Lint>> {
     let new = text_body(body, MAX_TEMPLATE, "template").await?;
-    let before = config_file::template(&app).await?;
-    app.store.put_template(new.clone()).await?;
-    audit::record(
-        &app,
-        &who,
-        "provisioning.template",
-        "configuration template".into(),
-        Some(&summary(&before)),
-        Some(&summary(&new)),
-    )
-    .await;
+    audit::store(&app, &who, "provisioning.template")
+        .put_template(new.clone())
+        .await?;
     tracing::info!(account = %who.account.name, bytes = new.len(), "configuration template changed");
     Ok(Json(lint_of(&app, &new, address).await?))
 }
@@ -383,16 +357,9 @@ pub async fn put_placeholders(
         placeholders: new.clone(),
         ..current.clone()
     };
-    app.store.put_omm(edited).await?;
-    audit::record(
-        &app,
-        &who,
-        "omms.placeholders",
-        format!("OMM {id}"),
-        Some(&summary(&current.placeholders)),
-        Some(&summary(&new)),
-    )
-    .await;
+    audit::store(&app, &who, "omms.placeholders")
+        .put_omm(edited)
+        .await?;
     tracing::info!(account = %who.account.name, omm = id, bytes = new.len(), "placeholder file changed");
     let template = config_file::template(&app).await?;
     let (omms, settings) = (crate::api::omms::all(&app).await?, app.settings().await?);

@@ -41,16 +41,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<crate::api::directory::Created>)> {
     let mut room: ConferenceRoom = crate::json::create(fields)?;
     room.id = 0;
-    let id = app.store.put_room(room.clone()).await?;
-    audit::record(
-        &app,
-        &who,
-        "conference_rooms.create",
-        format!("room {id}"),
-        audit::NONE,
-        Some(&room),
-    )
-    .await;
+    let id = audit::store(&app, &who, "conference_rooms.create")
+        .put_room(room.clone())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(crate::api::directory::Created { id }),
@@ -76,17 +69,10 @@ pub async fn edit(
     let current = find(all(&app).await?)?;
     let mut edited = patch(&current, audit::without_unchanged_secrets(changes))?;
     edited.id = id;
-    app.store.put_room(edited).await?;
+    audit::store(&app, &who, "conference_rooms.edit")
+        .put_room(edited)
+        .await?;
     let after = find(all(&app).await?)?;
-    audit::record(
-        &app,
-        &who,
-        "conference_rooms.edit",
-        format!("room {id}"),
-        Some(&current),
-        Some(&after),
-    )
-    .await;
     Ok(Json(redacted(after)))
 }
 
@@ -98,16 +84,8 @@ pub async fn delete(
     Writer(who): Writer,
     Path(id): Path<u32>,
 ) -> ApiResult<StatusCode> {
-    let before = all(&app).await?.into_iter().find(|r| r.id == id);
-    app.store.delete_room(id).await?;
-    audit::record(
-        &app,
-        &who,
-        "conference_rooms.delete",
-        format!("room {id}"),
-        before.as_ref(),
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "conference_rooms.delete")
+        .delete_room(id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

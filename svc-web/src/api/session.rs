@@ -315,17 +315,10 @@ pub async fn accept_eula(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResul
     let mut settings = app.settings().await?;
     if settings.accepted_eula_version != eula_version() {
         settings.accepted_eula_version = eula_version();
-        app.store.put_settings(settings).await?;
+        crate::audit::store(&app, &who, "eula.accept")
+            .put_settings(settings)
+            .await?;
         tracing::info!(account = %who.account.name, version = %eula_version(), "EULA accepted");
-        crate::audit::record(
-            &app,
-            &who,
-            "eula.accept",
-            eula_version(),
-            crate::audit::NONE,
-            crate::audit::NONE,
-        )
-        .await;
     }
     eula(State(app)).await
 }
@@ -503,7 +496,7 @@ pub async fn change_own_password(
         &change.new_password,
         Some(&change.old_password),
     )?;
-    app.store
+    crate::audit::store(&app, &who, "session.change_password")
         .update_account(AccountUpdate {
             id: who.account.id,
             password: Some(change.new_password),
@@ -525,15 +518,6 @@ pub async fn change_own_password(
         .revoke_all(who.account.id)
         .map_err(ApiError::internal)?;
     tracing::info!(account = %who.account.name, source = %who.source.ip(), "password changed");
-    crate::audit::record(
-        &app,
-        &who,
-        "session.change_password",
-        format!("account {}", who.account.id),
-        crate::audit::NONE,
-        crate::audit::NONE,
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

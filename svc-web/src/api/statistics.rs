@@ -107,16 +107,9 @@ pub async fn clear(
             counter.label
         )));
     }
-    app.store.set_counter(name.clone(), 0).await?;
-    audit::record(
-        &app,
-        &who,
-        "statistics.clear",
-        name,
-        audit::NONE,
-        audit::NONE,
-    )
-    .await;
+    audit::store_naming(&app, &who, "statistics.clear", name.clone())
+        .set_counter(name, 0)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -130,6 +123,7 @@ pub async fn clear_all(State(app): State<Arc<App>>, Writer(who): Writer) -> ApiR
     {
         app.store.set_counter(counter.name, 0).await?;
     }
+    // One entry for the whole clearing, not one per counter.
     audit::record(
         &app,
         &who,
@@ -154,15 +148,8 @@ pub async fn clear_event_log(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
 ) -> ApiResult<StatusCode> {
-    app.store.clear_events().await?;
-    audit::record(
-        &app,
-        &who,
-        "event_log.clear",
-        String::new(),
-        audit::NONE,
-        audit::NONE,
-    )
-    .await;
+    audit::store(&app, &who, "event_log.clear")
+        .clear_events()
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

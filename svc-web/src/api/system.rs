@@ -88,19 +88,12 @@ pub async fn edit_settings(
     let edited: Settings = patch(&current, changes)?;
     check_settings(&edited)?;
     check_against_certificate(&app, &edited)?;
-    app.store.put_settings(edited).await?;
+    audit::store(&app, &who, "settings.edit")
+        .put_settings(edited)
+        .await?;
     let saved = app.settings().await?;
     apply_tls_settings(&app, &saved);
     tracing::info!(account = %who.account.name, "system settings changed");
-    audit::record(
-        &app,
-        &who,
-        "settings.edit",
-        "settings".into(),
-        Some(&current),
-        Some(&saved),
-    )
-    .await;
     Ok(Json(saved.into()))
 }
 
