@@ -126,7 +126,9 @@ impl Store {
 
     /// The store for one change a person makes: its writes go as
     /// [`R::Audited`], so the store records `audit` with the records before and after in the
-    /// write's own transaction (see svc-store's `audit` module). Reads go as they are.
+    /// write's own transaction (see svc-store's `audit` module). Reads go as they are. An
+    /// action that ends in `.` is a prefix: each write's is the prefix and the request's
+    /// name (`cli.` → `cli.PutOmm`).
     #[must_use]
     pub fn audited(&self, audit: Audit) -> Self {
         Self {
@@ -149,10 +151,16 @@ impl Store {
     /// [`Failure::Refused`] with the store's reason, or [`Failure::Unreachable`].
     pub async fn call(&self, request: R) -> Result<S> {
         let request = match (&self.audit, self.origin) {
-            (Some(audit), _) if request.auditable() => R::Audited {
-                audit: Audit::clone(audit),
-                request: Box::new(request),
-            },
+            (Some(audit), _) if request.auditable() => {
+                let mut audit = Audit::clone(audit);
+                if audit.action.ends_with('.') {
+                    audit.action.push_str((&request).into());
+                }
+                R::Audited {
+                    audit,
+                    request: Box::new(request),
+                }
+            }
             (_, 0) => request,
             (_, omm) if !request.is_read() => R::FromOmm {
                 omm,

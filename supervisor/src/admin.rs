@@ -2,9 +2,9 @@
 //! store's socket: what the web UI will offer, for scripts and for the console. Every refused
 //! change prints the store's reason and exits 1; `--json` prints machine-readable output.
 
-use crate::cli::{call, connect};
+use crate::cli::{store, why, why_write};
 use clap::{Subcommand, ValueEnum};
-use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::StoreRequest;
 use model::{Omm, SubscriptionMode};
 use std::path::Path;
 
@@ -148,44 +148,8 @@ pub(crate) fn fail(e: &str) -> i32 {
     1
 }
 
-/// One store request. A refusal is the store's reason; a write whose connection broke
-/// after it was sent says that its outcome is unknown (the store may have committed it just
-/// before it went away), so that an administrator checks before trying again.
-pub(crate) async fn request(socket: &Path, req: StoreRequest) -> Result<StoreResponse, String> {
-    let mut ch = connect::<StoreApi>(socket).await?;
-    request_on(&mut ch, req).await
-}
-
-/// As [`request`], on a connection already open.
-pub(crate) async fn request_on(
-    ch: &mut ipc::ClientChannel<StoreApi>,
-    req: StoreRequest,
-) -> Result<StoreResponse, String> {
-    let write = !req.is_read();
-    // A write the store cannot audit itself gets an entry of its own after it.
-    let entry = (write && !req.auditable()).then(|| {
-        let kind: &'static str = (&req).into();
-        audit_of(kind, String::new())
-    });
-    let req = if req.auditable() { audited(req) } else { req };
-    match call::<StoreApi>(ch, 1, req).await {
-        Ok(StoreResponse::Error(e)) => Err(e.to_string()),
-        Ok(other) => {
-            if let Some(entry) = entry {
-                record(ch, entry).await;
-            }
-            Ok(other)
-        }
-        Err(e) if write => Err(format!(
-            "{e}; the store did not answer, so the change may or may not have been made: \
-             check with the matching list command before trying again"
-        )),
-        Err(e) => Err(e),
-    }
-}
-
 /// Who runs the CLI, for the audit trail: `cli:<user name>` (or `cli:uid <n>`).
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let uid = nix::unistd::getuid();
     match nix::unistd::User::from_uid(uid) {
         Ok(Some(user)) => format!("cli:{}", user.name),
@@ -221,14 +185,6 @@ pub(crate) fn audit_of(kind: &str, after: String) -> model::AuditEntry {
     }
 }
 
-/// Appends `entry` to the audit trail; a failure is reported but does not undo the change.
-pub(crate) async fn record(ch: &mut ipc::ClientChannel<StoreApi>, entry: model::AuditEntry) {
-    match call::<StoreApi>(ch, 2, StoreRequest::AppendAudit(entry)).await {
-        Ok(StoreResponse::Done) => {}
-        other => eprintln!("sip-dect-mom: warning: the change is made but the audit trail could not record it: {other:?}"),
-    }
-}
-
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> i32 {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
@@ -241,19 +197,16 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> i32 {
 
 /// Every OMM record.
 pub(crate) async fn omms(socket: &Path) -> Result<Vec<Omm>, String> {
-    match request(socket, StoreRequest::ListOmms).await? {
-        StoreResponse::Omms(o) => Ok(o),
-        other => Err(format!("unexpected answer {other:?}")),
-    }
+    store(socket).await?.omms().await.map_err(why)
 }
 
 async fn put_omm(socket: &Path, omm: Omm) -> i32 {
-    match request(socket, StoreRequest::PutOmm(omm)).await {
-        Ok(StoreResponse::Created(id)) => {
+    let saved = async { store(socket).await?.put_omm(omm).await.map_err(why_write) };
+    match saved.await {
+        Ok(id) => {
             println!("OMM {id} saved");
             0
         }
-        Ok(other) => fail(&format!("unexpected answer {other:?}")),
         Err(e) => fail(&e),
     }
 }
@@ -345,8 +298,16 @@ pub async fn omm(socket: &Path, action: &OmmAction) -> i32 {
             put_omm(socket, omm).await
         }
         OmmAction::Update { .. } => fail("`omm update` is run by the CLI's entry point"),
-        OmmAction::Delete { id } => match request(socket, StoreRequest::DeleteOmm(*id)).await {
-            Ok(_) => {
+        OmmAction::Delete { id } => match async {
+            store(socket)
+                .await?
+                .delete_omm(*id)
+                .await
+                .map_err(why_write)
+        }
+        .await
+        {
+            Ok(()) => {
                 println!("OMM {id} deleted");
                 0
             }
@@ -357,10 +318,13 @@ pub async fn omm(socket: &Path, action: &OmmAction) -> i32 {
 
 /// Runs a `settings` subcommand.
 pub async fn settings(socket: &Path, action: &SettingsAction) -> i32 {
-    let mut settings = match request(socket, StoreRequest::GetSettings).await {
-        Ok(StoreResponse::Settings(s)) => s,
-        Ok(other) => return fail(&format!("unexpected answer {other:?}")),
+    let store = match store(socket).await {
+        Ok(store) => store,
         Err(e) => return fail(&e),
+    };
+    let mut settings = match store.settings().await {
+        Ok(s) => s,
+        Err(e) => return fail(&why(e)),
     };
     match action {
         SettingsAction::Show { json: true } => json(&settings),
@@ -398,12 +362,12 @@ pub async fn settings(socket: &Path, action: &SettingsAction) -> i32 {
             if let Some(n) = system_name {
                 settings.system_name.clone_from(n);
             }
-            match request(socket, StoreRequest::PutSettings(settings)).await {
-                Ok(_) => {
+            match store.put_settings(settings).await {
+                Ok(()) => {
                     println!("settings saved; connected OMMs receive them now");
                     0
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&why_write(e)),
             }
         }
         SettingsAction::TlsDefaults { level } => {
@@ -422,12 +386,12 @@ pub async fn settings(socket: &Path, action: &SettingsAction) -> i32 {
                     custom: String::new(),
                 };
             }
-            match request(socket, StoreRequest::PutSettings(settings)).await {
-                Ok(_) => {
+            match store.put_settings(settings).await {
+                Ok(()) => {
                     println!("TLS settings back to the defaults of level {level:?}; new connections and each OMM link's next connect use them");
                     0
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&why_write(e)),
             }
         }
     }

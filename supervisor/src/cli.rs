@@ -1,8 +1,10 @@
 //! Administrator subcommands that talk to a running MOM: `status`, `db export`, `db import`.
 
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse, ServiceState, ServiceStatus};
-use ipc::api::store::{StoreApi, StoreRequest, StoreResponse, CHUNK_SIZE};
-use ipc::{Api, ClientChannel, Envelope, Hello};
+use ipc::api::store::Audit;
+use ipc::api::store::{StoreApi, CHUNK_SIZE};
+use ipc::store_client::{Failure, Store};
+use ipc::{Api, Client, ClientChannel, ClientOptions, Envelope, Hello};
 use std::io::Write;
 use std::path::Path;
 
@@ -21,6 +23,46 @@ pub(crate) async fn connect<A: Api>(socket: &Path) -> Result<ClientChannel<A>, S
     ClientChannel::<A>::handshake(stream, &Hello::new("cli", 0), A::MAX_FRAME)
         .await
         .map_err(|e| format!("{}: {e}", socket.display()))
+}
+
+/// The store as the admin CLI uses it: the typed client on a connection of its own, every
+/// write audited by the store as `cli.<request>`, by the user that runs the CLI, from `local`.
+///
+/// # Errors
+/// A message when the MOM is not running or not reachable.
+pub(crate) async fn store(socket: &Path) -> Result<Store, String> {
+    // A clear message at once when nobody listens (the client would keep trying).
+    drop(connect::<StoreApi>(socket).await?);
+    let (client, _events) = Client::<StoreApi>::start(
+        socket.to_owned(),
+        Hello::new("cli", 0),
+        ClientOptions::default(),
+    );
+    Ok(Store::new(client).audited(Audit {
+        actor: crate::admin::actor(),
+        source: "local".into(),
+        action: "cli.".into(),
+        target: String::new(),
+    }))
+}
+
+/// Why a read failed, in the CLI's words.
+pub(crate) fn why(failure: Failure) -> String {
+    match failure {
+        Failure::Refused(e) => e.to_string(),
+        Failure::Unreachable(e) => e,
+    }
+}
+
+/// Why a write failed; one the store did not answer may have been made.
+pub(crate) fn why_write(failure: Failure) -> String {
+    match failure {
+        Failure::Refused(e) => e.to_string(),
+        Failure::Unreachable(e) => format!(
+            "{e}; the store did not answer, so the change may or may not have been made: \
+             check with the matching list command before trying again"
+        ),
+    }
 }
 
 pub(crate) async fn call<A: Api>(
@@ -117,12 +159,10 @@ const LINKS_SHOWN: usize = 20;
 
 /// The OMM links and health states under `status` (nothing when the store cannot be asked).
 async fn print_links_and_health(store_socket: &Path) {
-    let Ok(mut ch) = connect::<StoreApi>(store_socket).await else {
+    let Ok(store) = store(store_socket).await else {
         return;
     };
-    if let Ok(StoreResponse::Omms(omms)) =
-        call::<StoreApi>(&mut ch, 1, StoreRequest::ListOmms).await
-    {
+    if let Ok(omms) = store.omms().await {
         let enabled: Vec<_> = omms.iter().filter(|o| o.enabled).collect();
         let up = enabled
             .iter()
@@ -147,9 +187,7 @@ async fn print_links_and_health(store_socket: &Path) {
             );
         }
     }
-    if let Ok(StoreResponse::Health(states)) =
-        call::<StoreApi>(&mut ch, 2, StoreRequest::GetHealth).await
-    {
+    if let Ok(states) = store.health().await {
         println!();
         for s in states {
             let severity = s.severity.map_or("OK".to_owned(), |v| format!("{v:?}"));
@@ -158,36 +196,20 @@ async fn print_links_and_health(store_socket: &Path) {
     }
 }
 
-fn store_error(resp: StoreResponse) -> String {
-    match resp {
-        StoreResponse::Error(e) => e.to_string(),
-        other => format!("unexpected answer from the store: {other:?}"),
-    }
-}
-
 /// Writes a consistent export of the database to `file`.
 pub async fn export(socket: &Path, file: &Path) -> i32 {
     let result = async {
-        let mut ch = connect::<StoreApi>(socket).await?;
-        let (export, size) = match call::<StoreApi>(&mut ch, 1, StoreRequest::ExportBegin).await? {
-            StoreResponse::ExportReady { export, size } => (export, size),
-            other => return Err(store_error(other)),
-        };
+        let store = store(socket).await?;
+        let (export, size) = store.export_begin().await.map_err(why)?;
         let tmp = file.with_extension("partial");
         let mut out = std::fs::File::create(&tmp)
             .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut offset = 0u64;
-        let mut id = 2;
         while offset < size {
-            let chunk =
-                match call::<StoreApi>(&mut ch, id, StoreRequest::ExportChunk { export, offset })
-                    .await?
-                {
-                    StoreResponse::Chunk(c) if !c.is_empty() => c,
-                    StoreResponse::Chunk(_) => return Err("the export ended early".into()),
-                    other => return Err(store_error(other)),
-                };
-            id += 1;
+            let chunk = store.export_chunk(export, offset).await.map_err(why)?;
+            if chunk.is_empty() {
+                return Err::<u64, String>("the export ended early".into());
+            }
             out.write_all(&chunk)
                 .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
             offset += chunk.len() as u64;
@@ -226,66 +248,43 @@ pub async fn import(
                 std::fs::read_to_string(k).map_err(|e| format!("cannot read {}: {e}", k.display()))
             })
             .transpose()?;
-        let mut ch = connect::<StoreApi>(socket).await?;
-        let import = match call::<StoreApi>(
-            &mut ch,
-            1,
-            StoreRequest::ImportBegin {
-                size: bytes.len() as u64,
-            },
-        )
-        .await?
-        {
-            StoreResponse::ImportReady { import } => import,
-            other => return Err(store_error(other)),
-        };
-        let mut id = 2;
+        let store: Store = store(socket).await?;
+        let import: u64 = store
+            .import_begin(bytes.len() as u64)
+            .await
+            .map_err(why)?;
         let mut sent = 0;
         for chunk in bytes.chunks(CHUNK_SIZE) {
-            match call::<StoreApi>(
-                &mut ch,
-                id,
-                StoreRequest::ImportChunk {
-                    import,
-                    data: chunk.to_vec(),
-                },
-            )
-            .await?
-            {
-                StoreResponse::Done => {}
-                other => return Err(store_error(other)),
-            }
-            id += 1;
+            store
+                .import_chunk(import, chunk.to_vec())
+                .await
+                .map_err(why)?;
             sent += chunk.len();
             eprint!("\rsent {sent} of {} bytes", bytes.len());
         }
         eprintln!();
         if let Some(key) = key {
-            match call::<StoreApi>(&mut ch, id, StoreRequest::ImportSecretsKey { import, key })
-                .await?
-            {
-                StoreResponse::Done => {}
-                other => return Err(store_error(other)),
-            }
-            id += 1;
+            store
+                .import_secrets_key(import, key)
+                .await
+                .map_err(why)?;
         }
-        let commit = if allow_foreign_identity {
-            StoreRequest::ImportCommitForeign { import }
+        let committed = if allow_foreign_identity {
+            store.import_commit_foreign(import).await
         } else {
-            StoreRequest::ImportCommit { import }
+            store.import_commit(import).await
         };
-        match call::<StoreApi>(&mut ch, id, commit).await? {
-            StoreResponse::Revision(rev) => {
-                let mut entry = crate::admin::audit_of(
-                    "DatabaseImport",
-                    format!("{{\"bytes\":{}}}", bytes.len()),
-                );
-                entry.target = file.display().to_string();
-                crate::admin::record(&mut ch, entry).await;
-                Ok(rev)
-            }
-            other => Err(store_error(other)),
+        let rev = committed.map_err(why_write)?;
+        // An import is no write the store audits itself: its entry is appended after it.
+        let mut entry = crate::admin::audit_of(
+            "DatabaseImport",
+            format!("{{\"bytes\":{}}}", bytes.len()),
+        );
+        entry.target = file.display().to_string();
+        if let Err(e) = store.append_audit(entry).await {
+            eprintln!("sip-dect-mom: warning: the change is made but the audit trail could not record it: {e}");
         }
+        Ok::<u64, String>(rev)
     }
     .await;
     match result {

@@ -2,15 +2,14 @@
 //! the MOM refused them, with the OMMs involved and when they were seen. Exit 3 while there
 //! are any, like `health`.
 
-use crate::admin::{fail, json, request};
-use ipc::api::store::{StoreRequest, StoreResponse};
+use crate::admin::{fail, json};
+use crate::cli::{store, why};
 use std::path::Path;
 
 /// Prints the open conflicts.
 pub async fn conflicts(socket: &Path, as_json: bool) -> i32 {
-    let conflicts = match request(socket, StoreRequest::ListConflicts).await {
-        Ok(StoreResponse::Conflicts(c)) => c,
-        Ok(other) => return fail(&format!("unexpected answer {other:?}")),
+    let conflicts = match async { store(socket).await?.conflicts().await.map_err(why) }.await {
+        Ok(c) => c,
         Err(e) => return fail(&e),
     };
     if as_json {

@@ -7,7 +7,8 @@
 //! `sip-dect-mom license issue --key <state>/dev-issuer.key ...`.
 
 use crate::config::Config;
-use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::StoreApi;
+use ipc::store_client::{Failure, Store};
 use ipc::{Client, ClientOptions, Hello};
 use license::IssuerKey;
 use model::{License, Omm};
@@ -131,14 +132,8 @@ async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> 
     };
     let (client, _events) =
         Client::<StoreApi>::start(store_socket.to_owned(), Hello::new("dev-fleet", 0), options);
-    let existing = match client
-        .request(StoreRequest::ListOmms)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        StoreResponse::Omms(o) => o,
-        other => return Err(format!("{other:?}")),
-    };
+    let store = Store::new(client);
+    let existing = store.omms().await.map_err(crate::cli::why)?;
     for sim in omms {
         let name = format!("Demo site {}", sim.index);
         let mut record = existing
@@ -154,18 +149,9 @@ async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> 
         record.user.clone_from(&sim.username);
         record.password.clone_from(&sim.password);
         record.description = "omm-sim (development mode)".into();
-        if let StoreResponse::Error(e) = client
-            .request(StoreRequest::PutOmm(record))
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Err(e.to_string());
-        }
+        store.put_omm(record).await.map_err(crate::cli::why)?;
     }
-    let installed = matches!(
-        client.request(StoreRequest::GetLicense).await,
-        Ok(StoreResponse::License(Some(_)))
-    );
+    let installed = matches!(store.license().await, Ok(Some(_)));
     if !installed {
         let license = License {
             installation_id: "development".into(),
@@ -180,10 +166,7 @@ async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> 
             .and_then(|b| IssuerKey::from_file(&b).map_err(|e| e.to_string()))
             .map_err(|e| format!("development issuer key {}: {e}", issuer_key.display()))?;
         let file = key.issue(&license).map_err(|e| e.to_string())?;
-        if let Ok(StoreResponse::Error(e)) = client
-            .request(StoreRequest::InstallLicense(file.into_bytes()))
-            .await
-        {
+        if let Err(Failure::Refused(e)) = store.install_license(file.into_bytes()).await {
             return Err(e.to_string());
         }
     }

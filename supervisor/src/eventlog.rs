@@ -2,7 +2,8 @@
 //! service is gone (svc-axi's OMM links). Jobs are queued (bounded) and delivered when the
 //! store is reachable, so a store restart loses none of the supervisor's story.
 
-use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
+use ipc::api::store::StoreApi;
+use ipc::store_client::{Failure, Store};
 use ipc::{Client, ClientOptions, Hello};
 use model::Severity;
 use std::path::PathBuf;
@@ -34,16 +35,8 @@ pub struct EventLog {
 
 /// Marks every OMM link down that svc-axi reported before `since` (a new svc-axi's own
 /// reports are newer and stand; the store decides in one transaction).
-async fn links_lost(client: &Client<StoreApi>, since: model::Timestamp) -> Result<(), String> {
-    let request = StoreRequest::LinksLost {
-        before: since,
-        reason: NO_LINK_HELD.into(),
-    };
-    match client.request(request).await {
-        Ok(StoreResponse::Done) => Ok(()),
-        Ok(other) => Err(format!("unexpected {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
+async fn links_lost(store: &Store, since: model::Timestamp) -> Result<(), Failure> {
+    store.links_lost(since, NO_LINK_HELD.into()).await
 }
 
 impl EventLog {
@@ -57,6 +50,7 @@ impl EventLog {
         };
         let (client, _events) =
             Client::<StoreApi>::start(socket, Hello::new("supervisor", 0), options);
+        let client = Store::new(client);
         tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
                 let (severity, text) = match job {
@@ -70,19 +64,19 @@ impl EventLog {
                         continue;
                     }
                 };
-                let request = StoreRequest::LogEvent {
-                    severity,
-                    subsystem: "supervisor".into(),
-                    text,
-                };
                 loop {
-                    match client.request(request.clone()).await {
-                        Ok(StoreResponse::Done) => break,
-                        Ok(other) => {
-                            tracing::warn!(response = ?other, "store refused an event-log entry");
+                    match client
+                        .log_event(severity, "supervisor".into(), text.clone())
+                        .await
+                    {
+                        Ok(()) => break,
+                        Err(Failure::Refused(e)) => {
+                            tracing::warn!(error = %e, "store refused an event-log entry");
                             break;
                         }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                        Err(Failure::Unreachable(_)) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
                     }
                 }
             }

@@ -2,9 +2,9 @@
 //! licenses (offline, on the issuer's machine: no MOM needed), installing and showing the
 //! license, and the "Health states" pane for scripts.
 
-use crate::admin::{fail, json, request};
+use crate::admin::{fail, json};
+use crate::cli::{self, why, why_write};
 use clap::Subcommand;
-use ipc::api::store::{StoreRequest, StoreResponse};
 use license::IssuerKey;
 use model::License;
 use std::io::Write;
@@ -137,34 +137,45 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
                 Ok(b) => b,
                 Err(e) => return fail(&e),
             };
-            match request(socket, StoreRequest::InstallLicense(bytes)).await {
-                Ok(_) => {}
+            let store = match cli::store(socket).await {
+                Ok(store) => store,
                 Err(e) => return fail(&e),
+            };
+            if let Err(e) = store.install_license(bytes).await {
+                return fail(&why_write(e));
             }
-            match request(socket, StoreRequest::GetLicense).await {
-                Ok(StoreResponse::License(Some(l))) => {
+            // A license file is checked before any transaction, so the store does not
+            // audit it itself: its entry is appended after it.
+            let entry = crate::admin::audit_of("InstallLicense", String::new());
+            if let Err(e) = store.append_audit(entry).await {
+                eprintln!("sip-dect-mom: warning: the change is made but the audit trail could not record it: {e}");
+            }
+            match store.license().await {
+                Ok(Some(l)) => {
                     println!(
                         "license installed: installation {}, SARI {}; connected OMMs receive the SARI now",
                         l.installation_id, l.sari
                     );
                     0
                 }
-                Ok(other) => fail(&format!("unexpected answer {other:?}")),
-                Err(e) => fail(&e),
+                Ok(None) => fail("the store shows no license after installing it"),
+                Err(e) => fail(&why(e)),
             }
         }
         LicenseAction::Show { json: as_json } => {
-            let license = match request(socket, StoreRequest::GetLicense).await {
-                Ok(StoreResponse::License(l)) => l,
-                Ok(other) => return fail(&format!("unexpected answer {other:?}")),
+            let store = match cli::store(socket).await {
+                Ok(store) => store,
                 Err(e) => return fail(&e),
             };
-            let state = match request(socket, StoreRequest::GetHealth).await {
-                Ok(StoreResponse::Health(h)) => h
+            let license = match store.license().await {
+                Ok(l) => l,
+                Err(e) => return fail(&why(e)),
+            };
+            let state = match store.health().await {
+                Ok(h) => h
                     .into_iter()
                     .find(|h| h.check == model::HealthCheck::License),
-                Ok(other) => return fail(&format!("unexpected answer {other:?}")),
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&why(e)),
             };
             let problem = state.map(|s| s.reason).unwrap_or_default();
             if *as_json {
@@ -200,9 +211,8 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
 
 /// `sip-dect-mom health`: the "Health states" pane; exit 3 when a state needs attention.
 pub async fn health(socket: &Path, as_json: bool) -> i32 {
-    let states = match request(socket, StoreRequest::GetHealth).await {
-        Ok(StoreResponse::Health(h)) => h,
-        Ok(other) => return fail(&format!("unexpected answer {other:?}")),
+    let states = match async { cli::store(socket).await?.health().await.map_err(why) }.await {
+        Ok(h) => h,
         Err(e) => return fail(&e),
     };
     let attention = states.iter().any(|s| s.severity.is_some());

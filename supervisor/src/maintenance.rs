@@ -116,11 +116,13 @@ fn through_running_store(
         .ok()?;
     rt.block_on(async {
         // Unreachable is the one case for the offline way; any answer is final.
-        let mut ch = connect::<ipc::api::store::StoreApi>(socket).await.ok()?;
+        let store = crate::cli::store(socket).await.ok()?;
         Some(
-            crate::admin::request_on(&mut ch, request)
+            store
+                .call(request)
                 .await
-                .map(|_| "through the running MOM"),
+                .map(|_| "through the running MOM")
+                .map_err(crate::cli::why_write),
         )
     })
 }

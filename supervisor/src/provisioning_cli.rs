@@ -4,11 +4,10 @@
 //! "Update OMM"). Texts are read from and written to files (or `-` for stdin/stdout) byte for
 //! byte; the store checks them as it checks the web API's.
 
-use crate::admin::{fail, json, omms, request};
-use crate::cli::{call, connect};
+use crate::admin::{fail, json, omms};
+use crate::cli::{self, call, connect, why, why_write};
 use clap::Subcommand;
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
-use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{Omm, Settings};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -118,29 +117,30 @@ fn read_input(file: &Path) -> Result<String, String> {
 }
 
 async fn template(store: &Path) -> Result<String, String> {
-    match request(store, StoreRequest::GetTemplate).await? {
-        StoreResponse::Template(t) => Ok(t.text),
-        other => Err(format!("unexpected answer {other:?}")),
-    }
+    Ok(cli::store(store).await?.template().await.map_err(why)?.text)
 }
 
 /// OMM record `id` (one store read).
 async fn omm(store: &Path, id: u32) -> Result<Omm, String> {
-    match request(store, StoreRequest::GetOmm(id)).await {
-        Ok(StoreResponse::Omm(o)) => Ok(o),
-        Ok(other) => Err(format!("unexpected answer {other:?}")),
-        Err(e) if e.contains("not found") || e.contains("does not exist") => {
-            Err(format!("there is no OMM {id}"))
-        }
-        Err(e) => Err(e),
-    }
+    cli::store(store)
+        .await?
+        .omm(id)
+        .await
+        .map_err(why)?
+        .ok_or_else(|| format!("there is no OMM {id}"))
 }
 
 async fn settings(store: &Path) -> Result<Settings, String> {
-    match request(store, StoreRequest::GetSettings).await? {
-        StoreResponse::Settings(s) => Ok(s),
-        other => Err(format!("unexpected answer {other:?}")),
-    }
+    cli::store(store).await?.settings().await.map_err(why)
+}
+
+/// Saves OMM record `omm`.
+async fn put_omm(store: &Path, omm: Omm) -> Result<u32, String> {
+    cli::store(store)
+        .await?
+        .put_omm(omm)
+        .await
+        .map_err(why_write)
 }
 
 fn print(text: &str) -> i32 {
@@ -192,12 +192,12 @@ async fn set_flag(store: &Path, ids: &[u32], on: bool) -> i32 {
     for id in ids {
         let result = match omm(store, *id).await {
             Ok(o) => {
-                request(
+                put_omm(
                     store,
-                    StoreRequest::PutOmm(Omm {
+                    Omm {
                         provisioning: on,
                         ..o
-                    }),
+                    },
                 )
                 .await
             }
@@ -227,7 +227,11 @@ pub async fn provisioning(store: &Path, web: &Web, action: &ProvisioningAction) 
             }
             P::SetTemplate { file } => {
                 let text = read_input(file)?;
-                request(store, StoreRequest::PutTemplate(text.clone())).await?;
+                cli::store(store)
+                    .await?
+                    .put_template(text.clone())
+                    .await
+                    .map_err(why_write)?;
                 println!("template saved ({} bytes)", text.len());
                 print_lint(store, web, &text, false).await
             }
@@ -235,12 +239,12 @@ pub async fn provisioning(store: &Path, web: &Web, action: &ProvisioningAction) 
             P::SetPlaceholders { id, file } => {
                 let text = read_input(file)?;
                 let current = omm(store, *id).await?;
-                request(
+                put_omm(
                     store,
-                    StoreRequest::PutOmm(Omm {
+                    Omm {
                         placeholders: text,
                         ..current
-                    }),
+                    },
                 )
                 .await?;
                 println!("OMM {id}: placeholder file saved");
@@ -278,11 +282,9 @@ async fn preview(store: &Path, web: &Web, with_diff: bool) -> Result<i32, String
         "{:>4} {:<5} {:<20} {:<26} NOW",
         "ID", "PROV", "NAME", "LAST FETCH"
     );
+    let client = cli::store(store).await?;
     for o in list {
-        let served = match request(store, StoreRequest::GetServedConfig(o.id)).await? {
-            StoreResponse::ServedConfig(s) => s,
-            other => return Err(format!("unexpected answer {other:?}")),
-        };
+        let served = client.served_config(o.id).await.map_err(why)?;
         let address = provisioning::omm::address_for(&settings, &o, None);
         let now = provisioning::omm::generate(&text, &o, &address, web.https_port);
         let last = o.provisioning_state.last_fetch.as_ref().map_or_else(
@@ -349,9 +351,12 @@ pub async fn update(axi: &Path, store: &Path, ids: &[u32], all: bool) -> i32 {
         }
     }
     if code == 0 {
+        // "Update OMM" is no store write: its entry is appended as it is.
         let entry = crate::admin::audit_of("SoftwareUpdate", format!("{asked:?}"));
-        if let Ok(mut ch) = connect::<ipc::api::store::StoreApi>(store).await {
-            crate::admin::record(&mut ch, entry).await;
+        if let Ok(client) = cli::store(store).await {
+            if let Err(e) = client.append_audit(entry).await {
+                eprintln!("sip-dect-mom: warning: the audit trail could not record it: {e}");
+            }
         }
     }
     code

@@ -2,11 +2,25 @@
 //! scripts. Lists page through every record (`--offset`, `--all`); `user edit --set` changes
 //! any attribute an OMM's own pages offer, by its AXI name, checked like an OMM record.
 
-use crate::admin::{fail, json, request};
+use crate::admin::{fail, json};
+use crate::cli::{store, why, why_write};
 use clap::Subcommand;
-use ipc::api::store::{StoreRequest, StoreResponse};
+use ipc::store_client::{Result as Answer, Store};
 use model::{Device, Filter, FilterOp, Ipei, Query, RelType, SortDirection, User};
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+
+/// A page the store is asked for.
+type PageFuture<'a, T> = Pin<Box<dyn Future<Output = Answer<model::Page<T>>> + Send + 'a>>;
+
+/// One write to the store at `socket`, its failure in the CLI's words.
+async fn write<T>(
+    socket: &Path,
+    f: impl FnOnce(Store) -> Pin<Box<dyn Future<Output = Answer<T>> + Send>>,
+) -> Result<T, String> {
+    f(store(socket).await?).await.map_err(why_write)
+}
 
 /// Which rows a list shows.
 #[derive(Debug, Clone, clap::Args)]
@@ -28,9 +42,9 @@ async fn paged<T>(
     socket: &Path,
     pages: &Pages,
     query: Query,
-    make: fn(Query) -> StoreRequest,
-    take: fn(StoreResponse) -> Option<model::Page<T>>,
+    page_of: for<'a> fn(&'a Store, Query) -> PageFuture<'a, T>,
 ) -> Result<(Vec<T>, u64), String> {
+    let store = store(socket).await?;
     let wanted = if pages.all {
         u64::MAX
     } else {
@@ -49,8 +63,7 @@ async fn paged<T>(
             limit,
             ..query.clone()
         };
-        let answer = request(socket, make(q)).await?;
-        let page = take(answer).ok_or("unexpected answer from the store")?;
+        let page = page_of(&store, q).await.map_err(why)?;
         let got = page.items.len();
         out.extend(page.items);
         offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
@@ -218,13 +231,9 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
                 sort: SortDirection::Ascending,
                 ..Query::default()
             };
-            let found = paged(
-                socket,
-                pages,
-                query,
-                StoreRequest::QueryUsers,
-                StoreResponse::into_users,
-            )
+            let found = paged(socket, pages, query, |store, q| {
+                Box::pin(store.query_users(q))
+            })
             .await;
             match found {
                 Ok((items, _)) if *as_json => json(&items),
@@ -266,31 +275,33 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
                 timestamp: model::now(),
                 ..User::default()
             };
-            let request_body = match ipei {
-                Some(text) => match Ipei::parse(text) {
-                    Ok(ipei) => StoreRequest::CreateFixed {
-                        user,
-                        device: Device {
-                            location: *omm,
-                            timestamp: model::now(),
-                            ..Device::new(ipei)
-                        },
-                    },
-                    Err(e) => return fail(&format!("invalid IPEI: {e}")),
-                },
-                None => StoreRequest::PutUser(user),
+            let device = match ipei.as_deref().map(Ipei::parse).transpose() {
+                Ok(ipei) => ipei.map(|ipei| Device {
+                    location: *omm,
+                    timestamp: model::now(),
+                    ..Device::new(ipei)
+                }),
+                Err(e) => return fail(&format!("invalid IPEI: {e}")),
             };
-            match request(socket, request_body).await {
-                Ok(StoreResponse::Created(uid)) => {
-                    println!("user {uid} created");
-                    0
-                }
-                Ok(StoreResponse::CreatedFixed { uid, ppn }) => {
-                    println!("user {uid} and handset {ppn} created, bound Fixed");
-                    0
-                }
-                Ok(other) => fail(&format!("unexpected answer {other:?}")),
-                Err(e) => fail(&e),
+            let store = match store(socket).await {
+                Ok(store) => store,
+                Err(e) => return fail(&e),
+            };
+            match device {
+                Some(device) => match store.create_fixed(user, device).await {
+                    Ok((uid, ppn)) => {
+                        println!("user {uid} and handset {ppn} created, bound Fixed");
+                        0
+                    }
+                    Err(e) => fail(&why_write(e)),
+                },
+                None => match store.put_user(user).await {
+                    Ok(uid) => {
+                        println!("user {uid} created");
+                        0
+                    }
+                    Err(e) => fail(&why_write(e)),
+                },
             }
         }
         UserAction::Edit {
@@ -299,10 +310,20 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
             num,
             set,
         } => {
-            let mut user = match request(socket, StoreRequest::GetUser(*uid)).await {
-                Ok(StoreResponse::User(u)) => u,
-                Ok(other) => return fail(&format!("unexpected answer {other:?}")),
+            let store = match store(socket).await {
+                Ok(store) => store,
                 Err(e) => return fail(&e),
+            };
+            let mut user = match store.user(*uid).await {
+                Ok(Some(u)) => u,
+                Ok(None) => {
+                    let missing = ipc::api::store::StoreError::NotFound {
+                        entity: model::Entity::User,
+                        id: *uid,
+                    };
+                    return fail(&missing.to_string());
+                }
+                Err(e) => return fail(&why(e)),
             };
             if let Some(n) = name {
                 user.name.clone_from(n);
@@ -315,16 +336,21 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
             }
             user.timestamp = model::now();
             user.timestamp_admin = user.timestamp;
-            match request(socket, StoreRequest::PutUser(user)).await {
+            match store.put_user(user).await {
                 Ok(_) => {
                     println!("user {uid} saved");
                     0
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&why_write(e)),
             }
         }
-        UserAction::Delete { uid } => match request(socket, StoreRequest::DeleteUser(*uid)).await {
-            Ok(_) => {
+        UserAction::Delete { uid } => match write(socket, |store| {
+            let id = *uid;
+            Box::pin(async move { store.delete_user(id).await })
+        })
+        .await
+        {
+            Ok(()) => {
                 println!("user {uid} deleted");
                 0
             }
@@ -340,13 +366,9 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
             pages,
             json: as_json,
         } => {
-            let found = paged(
-                socket,
-                pages,
-                Query::default(),
-                StoreRequest::QueryDevices,
-                StoreResponse::into_devices,
-            )
+            let found = paged(socket, pages, Query::default(), |store, q| {
+                Box::pin(store.query_devices(q))
+            })
             .await;
             match found {
                 Ok((items, _)) if *as_json => json(&items),
@@ -383,18 +405,26 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
                 timestamp: model::now(),
                 ..Device::new(ipei)
             };
-            match request(socket, StoreRequest::PutDevice(device)).await {
-                Ok(StoreResponse::Created(ppn)) => {
+            match write(socket, |store| {
+                Box::pin(async move { store.put_device(device).await })
+            })
+            .await
+            {
+                Ok(ppn) => {
                     println!("handset {ppn} created");
                     0
                 }
-                Ok(other) => fail(&format!("unexpected answer {other:?}")),
                 Err(e) => fail(&e),
             }
         }
         DeviceAction::Unsubscribe { ppn } => {
-            match request(socket, StoreRequest::UnsubscribeDevice(*ppn)).await {
-                Ok(_) => {
+            match write(socket, |store| {
+                let id = *ppn;
+                Box::pin(async move { store.unsubscribe_device(id).await })
+            })
+            .await
+            {
+                Ok(()) => {
                     println!("handset {ppn} unsubscribed and removed from its OMM");
                     0
                 }
@@ -402,8 +432,13 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
             }
         }
         DeviceAction::Delete { ppn } => {
-            match request(socket, StoreRequest::DeleteDevice(*ppn)).await {
-                Ok(_) => {
+            match write(socket, |store| {
+                let id = *ppn;
+                Box::pin(async move { store.delete_device(id).await })
+            })
+            .await
+            {
+                Ok(()) => {
                     println!("handset {ppn} deleted");
                     0
                 }
