@@ -10,6 +10,10 @@ use std::time::Duration;
 /// The names of the `[listen]` addresses.
 pub const LISTENER_NAMES: [&str; 4] = ["https", "http", "maxi", "maxi-debug"];
 
+/// The built-in services' names, which no `[[extra-service]]` may take (nor `supervisor`).
+/// `services::BUILTIN` holds the services themselves; a test keeps the two alike.
+pub const BUILTIN_SERVICES: [&str; 4] = ["store", "axi", "web", "maxi"];
+
 /// Default location of the configuration.
 pub const DEFAULT_CONFIG: &str = "/etc/sip-dect-mom/mom.toml";
 
@@ -613,11 +617,11 @@ impl Config {
             license::IssuerPublicKey::from_hex(key)
                 .map_err(|e| ConfigError::Invalid(format!("license: issuer key {key:?}: {e}")))?;
         }
-        let mut names = vec![
-            "store".to_owned(),
-            "axi".to_owned(),
-            "supervisor".to_owned(),
-        ];
+        let mut names: Vec<String> = BUILTIN_SERVICES
+            .iter()
+            .chain(&["supervisor"])
+            .map(|n| (*n).to_owned())
+            .collect();
         for extra in &self.extra_service {
             if names.contains(&extra.name)
                 || extra.name.is_empty()

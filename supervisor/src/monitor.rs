@@ -304,7 +304,7 @@ impl Monitor {
         s.restarts += 1;
         s.next_start = Some(Instant::now() + decision.delay);
         let name = s.spec.name.clone();
-        if name == "axi" {
+        if s.spec.on_exit == crate::services::ExitHook::LinksLost {
             self.links_lost = Some((self.log.links_lost(), Instant::now()));
         }
         let delay_ms = decision.delay.as_millis() as u64;
@@ -349,7 +349,9 @@ impl Monitor {
             let now = Instant::now();
             for i in 0..self.slots.len() {
                 if self.slots[i].next_start.is_some_and(|t| t <= now) {
-                    if self.slots[i].spec.name == "axi" && self.links_lost_pending(now) {
+                    if self.slots[i].spec.on_exit == crate::services::ExitHook::LinksLost
+                        && self.links_lost_pending(now)
+                    {
                         // The store first learns that the old links are gone.
                         self.slots[i].next_start = Some(now + Duration::from_millis(20));
                         continue;

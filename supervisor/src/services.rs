@@ -5,42 +5,140 @@ use crate::config::Config;
 use crate::sys::{self, Identity};
 use std::path::{Path, PathBuf};
 
-/// A built-in service of the MOM.
+/// A built-in service of the MOM: everything the supervisor derives its start, its folders,
+/// its socket's allow-list and its peers' arguments from.
 struct Builtin {
     name: &'static str,
     binary: &'static str,
     user: fn(&crate::config::Users) -> &str,
-    /// Its command line, from the configuration and the uids resolved for the plan.
-    args: fn(&Config, &Uids) -> Vec<String>,
-    /// The folders it may write beneath.
-    write_dirs: fn(&crate::config::Paths) -> Vec<PathBuf>,
+    /// Its socket, if it serves one.
+    socket: Option<Socket>,
+    /// The sockets it connects to (`--<peer>-socket`): built-in services, or `control` for
+    /// the supervisor's.
+    peers: &'static [&'static str],
+    /// The folders it owns (it may write beneath them, and the log folder).
+    folders: &'static [Folder],
+    /// Its other arguments, from the configuration.
+    args: fn(&Config) -> Vec<String>,
     /// The listening sockets it is handed.
     listeners: &'static [&'static str],
     essential: bool,
+    /// What the supervisor does when it ends.
+    on_exit: ExitHook,
+}
+
+/// A service's socket under the runtime directory, and who may connect besides the
+/// services that name it as a peer.
+struct Socket {
+    path: &'static str,
+    /// Root, the supervisor's user and the administrators' uids may connect (the CLI).
+    admins: bool,
+    /// The `[[extra-service]]` users may connect.
+    extras: bool,
+}
+
+/// Which of the MOM's directories a folder lies under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Under {
+    Runtime,
+    State,
+}
+
+/// A folder a service owns.
+struct Folder {
+    under: Under,
+    path: &'static str,
+    mode: u32,
+}
+
+/// What the supervisor does when a service ends, before it starts it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitHook {
+    /// Nothing.
+    None,
+    /// The store learns that no OMM link is held any more (svc-axi): every link it shows as
+    /// up is marked down, and the service starts again only once that is done.
+    LinksLost,
 }
 
 /// The uids a service's socket admits, resolved once for the plan.
 struct Uids {
-    /// Every service, root, the supervisor's user and the admin uids: the store's socket
-    /// and svc-axi's.
-    services: Vec<u32>,
-    /// svc-maxi's user alone (the supervisor's user in development mode, where every
-    /// service runs as it): svc-web's socket, which hands out the TLS key.
-    maxi: Vec<u32>,
+    /// Root, the supervisor's user and the administrators' uids.
+    admins: Vec<u32>,
+    /// The `[[extra-service]]` users.
+    extras: Vec<u32>,
+    /// Each built-in service's user (the supervisor's user in development mode, where
+    /// every service runs as it); none for one that is not installed.
+    services: Vec<(&'static str, u32)>,
 }
 
-fn store_args(config: &Config, uids: &Uids) -> Vec<String> {
-    let store_uids = &uids.services;
+impl Uids {
+    /// Who may connect to the socket of `name` (`control` for the supervisor's).
+    fn allowed(&self, name: &str, admins: bool, extras: bool) -> Vec<u32> {
+        let mut out = Vec::new();
+        if admins {
+            out.extend(&self.admins);
+        }
+        if extras {
+            out.extend(&self.extras);
+        }
+        for builtin in BUILTIN.iter().filter(|b| b.peers.contains(&name)) {
+            out.extend(
+                self.services
+                    .iter()
+                    .filter(|(n, _)| *n == builtin.name)
+                    .map(|(_, uid)| *uid),
+            );
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The socket of a built-in service, or `control` for the supervisor's, under a runtime
+/// directory.
+fn socket_of(name: &str, runtime_dir: &Path) -> Option<PathBuf> {
+    if name == "control" {
+        return Some(control_socket(runtime_dir));
+    }
+    BUILTIN
+        .iter()
+        .find(|b| b.name == name)
+        .and_then(|b| b.socket.as_ref())
+        .map(|s| runtime_dir.join(s.path))
+}
+
+/// A built-in service's command line: its socket and who may use it, its peers' sockets,
+/// then its own settings.
+fn arguments(builtin: &Builtin, config: &Config, uids: &Uids) -> Vec<String> {
+    let runtime = &config.paths.runtime_dir;
+    let mut args = Vec::new();
+    if let Some(socket) = &builtin.socket {
+        args.push("--socket".to_owned());
+        args.push(runtime.join(socket.path).display().to_string());
+        for uid in uids.allowed(builtin.name, socket.admins, socket.extras) {
+            args.push("--allow-uid".to_owned());
+            args.push(uid.to_string());
+        }
+    }
+    for peer in builtin.peers {
+        if let Some(path) = socket_of(peer, runtime) {
+            args.push(format!("--{peer}-socket"));
+            args.push(path.display().to_string());
+        }
+    }
+    args.extend((builtin.args)(config));
+    args
+}
+
+fn store_args(config: &Config) -> Vec<String> {
     let store_state = config.paths.state_dir.join("store");
     let mut args = vec![
         "--db-dir".to_owned(),
         store_db_dir(&config.paths.state_dir).display().to_string(),
         "--transfer-dir".to_owned(),
         store_state.join("transfer").display().to_string(),
-        "--socket".to_owned(),
-        store_socket(&config.paths.runtime_dir)
-            .display()
-            .to_string(),
         "--sample-secs".to_owned(),
         config.statistics.sample_secs.to_string(),
     ];
@@ -48,22 +146,11 @@ fn store_args(config: &Config, uids: &Uids) -> Vec<String> {
         args.push("--license-issuer".to_owned());
         args.push(key.clone());
     }
-    for uid in store_uids {
-        args.push("--allow-uid".to_owned());
-        args.push(uid.to_string());
-    }
     args
 }
 
-fn axi_args(config: &Config, uids: &Uids) -> Vec<String> {
-    let allowed = &uids.services;
-    let mut args = vec![
-        "--socket".to_owned(),
-        axi_socket(&config.paths.runtime_dir).display().to_string(),
-        "--store-socket".to_owned(),
-        store_socket(&config.paths.runtime_dir)
-            .display()
-            .to_string(),
+fn axi_args(config: &Config) -> Vec<String> {
+    vec![
         "--retry-secs".to_owned(),
         config.axi.retry_secs.to_string(),
         "--ping-secs".to_owned(),
@@ -72,20 +159,11 @@ fn axi_args(config: &Config, uids: &Uids) -> Vec<String> {
         config.axi.request_timeout_secs.to_string(),
         "--protocol-version".to_owned(),
         config.axi.protocol_version.to_string(),
-    ];
-    for uid in allowed {
-        args.push("--allow-uid".to_owned());
-        args.push(uid.to_string());
-    }
-    args
+    ]
 }
 
-fn web_args(config: &Config, uids: &Uids) -> Vec<String> {
+fn web_args(config: &Config) -> Vec<String> {
     let mut args = vec![
-        "--store-socket".to_owned(),
-        store_socket(&config.paths.runtime_dir)
-            .display()
-            .to_string(),
         "--state-dir".to_owned(),
         web_state(&config.paths.state_dir).display().to_string(),
         "--session-idle-secs".to_owned(),
@@ -96,23 +174,11 @@ fn web_args(config: &Config, uids: &Uids) -> Vec<String> {
         config.web.header_timeout_secs.to_string(),
         "--max-connections".to_owned(),
         config.web.max_connections.to_string(),
-        "--axi-socket".to_owned(),
-        axi_socket(&config.paths.runtime_dir).display().to_string(),
         "--omm-upload-max-mib".to_owned(),
         config.web.omm_upload_max_mib.to_string(),
         "--upload-max-mib".to_owned(),
         config.web.upload_max_mib.to_string(),
-        "--socket".to_owned(),
-        web_socket(&config.paths.runtime_dir).display().to_string(),
-        "--control-socket".to_owned(),
-        control_socket(&config.paths.runtime_dir)
-            .display()
-            .to_string(),
     ];
-    for uid in &uids.maxi {
-        args.push("--allow-uid".to_owned());
-        args.push(uid.to_string());
-    }
     if config.web.metrics_loopback {
         args.push("--metrics-loopback".to_owned());
     }
@@ -123,16 +189,8 @@ fn web_args(config: &Config, uids: &Uids) -> Vec<String> {
     args
 }
 
-fn maxi_args(config: &Config, _: &Uids) -> Vec<String> {
+fn maxi_args(config: &Config) -> Vec<String> {
     vec![
-        "--store-socket".to_owned(),
-        store_socket(&config.paths.runtime_dir)
-            .display()
-            .to_string(),
-        "--axi-socket".to_owned(),
-        axi_socket(&config.paths.runtime_dir).display().to_string(),
-        "--web-socket".to_owned(),
-        web_socket(&config.paths.runtime_dir).display().to_string(),
         "--protocol-version".to_owned(),
         config.axi.protocol_version.to_string(),
         "--handshake-timeout-secs".to_owned(),
@@ -167,51 +225,90 @@ pub fn web_state(state_dir: &Path) -> PathBuf {
 const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
-        write_dirs: |p| {
-            vec![
-                p.state_dir.join("store"),
-                p.runtime_dir.join("store"),
-                p.log_dir.clone(),
-            ]
-        },
         binary: "svc-store",
         user: |u| &u.store,
+        socket: Some(Socket {
+            path: "store/store.sock",
+            admins: true,
+            extras: true,
+        }),
+        peers: &[],
+        folders: &[
+            Folder {
+                under: Under::Runtime,
+                path: "store",
+                mode: 0o750,
+            },
+            Folder {
+                under: Under::State,
+                path: "store",
+                mode: 0o700,
+            },
+        ],
         args: store_args,
         listeners: &[],
         essential: true,
+        on_exit: ExitHook::None,
     },
     Builtin {
         name: "axi",
-        write_dirs: |p| vec![p.runtime_dir.join("axi"), p.log_dir.clone()],
         binary: "svc-axi",
         user: |u| &u.axi,
+        socket: Some(Socket {
+            path: "axi/axi.sock",
+            admins: true,
+            extras: true,
+        }),
+        peers: &["store"],
+        folders: &[Folder {
+            under: Under::Runtime,
+            path: "axi",
+            mode: 0o750,
+        }],
         args: axi_args,
         listeners: &[],
         essential: false,
+        on_exit: ExitHook::LinksLost,
     },
     Builtin {
         name: "web",
-        write_dirs: |p| {
-            vec![
-                web_state(&p.state_dir),
-                p.runtime_dir.join("web"),
-                p.log_dir.clone(),
-            ]
-        },
         binary: "svc-web",
         user: |u| &u.web,
+        // It hands out the TLS key: svc-maxi alone may ask.
+        socket: Some(Socket {
+            path: "web/web.sock",
+            admins: false,
+            extras: false,
+        }),
+        peers: &["store", "axi", "control"],
+        folders: &[
+            Folder {
+                under: Under::Runtime,
+                path: "web",
+                mode: 0o750,
+            },
+            Folder {
+                under: Under::State,
+                path: "web",
+                mode: 0o700,
+            },
+        ],
         args: web_args,
         listeners: &["https", "http"],
         essential: false,
+        on_exit: ExitHook::None,
     },
     Builtin {
         name: "maxi",
-        write_dirs: |p| vec![p.log_dir.clone()],
         binary: "svc-maxi",
         user: |u| &u.maxi,
+        socket: None,
+        peers: &["store", "axi", "web"],
+        folders: &[],
         args: maxi_args,
         listeners: &["maxi", "maxi-debug"],
         essential: false,
+        on_exit: ExitHook::None,
     },
 ];
 
@@ -233,6 +330,8 @@ pub struct ServiceSpec {
     /// The folders it may write beneath (its own and the log folder; Landlock enforces it
     /// where the kernel can).
     pub write_dirs: Vec<PathBuf>,
+    /// What the supervisor does when it ends.
+    pub on_exit: ExitHook,
 }
 
 /// A directory the supervisor creates at start.
@@ -268,19 +367,13 @@ pub struct Plan {
 /// Path of the store's socket under a runtime directory.
 #[must_use]
 pub fn store_socket(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join("store").join("store.sock")
+    socket_of("store", runtime_dir).unwrap_or_default()
 }
 
 /// Path of svc-axi's socket under a runtime directory.
 #[must_use]
 pub fn axi_socket(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join("axi").join("axi.sock")
-}
-
-/// Path of svc-web's socket under a runtime directory.
-#[must_use]
-pub fn web_socket(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join("web").join("web.sock")
+    socket_of("axi", runtime_dir).unwrap_or_default()
 }
 
 /// Path of the control socket under a runtime directory.
@@ -294,12 +387,8 @@ pub fn control_socket(runtime_dir: &Path) -> PathBuf {
 pub enum Owner {
     /// The supervisor.
     Root,
-    /// svc-store's user.
-    Store,
-    /// svc-axi's user.
-    Axi,
-    /// svc-web's user.
-    Web,
+    /// The built-in service of this name (its user).
+    Service(&'static str),
 }
 
 /// One folder of the layout, before users are resolved.
@@ -318,17 +407,30 @@ pub struct LayoutDir {
 #[must_use]
 pub fn layout(paths: &crate::config::Paths) -> Vec<LayoutDir> {
     let dir = |path: PathBuf, owner: Owner, mode: u32| LayoutDir { path, owner, mode };
-    vec![
+    let mut out = vec![
         dir(paths.runtime_dir.clone(), Owner::Root, 0o750),
         dir(paths.state_dir.clone(), Owner::Root, 0o750),
-        dir(paths.runtime_dir.join("store"), Owner::Store, 0o750),
-        dir(paths.state_dir.join("store"), Owner::Store, 0o700),
-        dir(paths.runtime_dir.join("axi"), Owner::Axi, 0o750),
-        dir(paths.runtime_dir.join("web"), Owner::Web, 0o750),
-        dir(web_state(&paths.state_dir), Owner::Web, 0o700),
-        // Every service appends to the day's trace file; set-group-id so its group is mom.
-        dir(paths.log_dir.clone(), Owner::Root, 0o2770),
-    ]
+    ];
+    for builtin in BUILTIN {
+        for folder in builtin.folders {
+            out.push(dir(
+                folder_path(paths, folder),
+                Owner::Service(builtin.name),
+                folder.mode,
+            ));
+        }
+    }
+    // Every service appends to the day's trace file; set-group-id so its group is mom.
+    out.push(dir(paths.log_dir.clone(), Owner::Root, 0o2770));
+    out
+}
+
+/// Where a service's folder lies.
+fn folder_path(paths: &crate::config::Paths, folder: &Folder) -> PathBuf {
+    match folder.under {
+        Under::Runtime => paths.runtime_dir.join(folder.path),
+        Under::State => paths.state_dir.join(folder.path),
+    }
 }
 
 /// Resolves users and paths into a [`Plan`].
@@ -364,53 +466,60 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
         }
     };
     let paths = &config.paths;
-    let store_user = lookup(&config.users.store)?;
-    let axi_user = lookup(&config.users.axi)?;
-    let web_user = lookup(&config.users.web)?;
-    let maxi_user = lookup(&config.users.maxi)?;
-    let mut store_uids = vec![0, me];
-    store_uids.extend(&config.users.admin_uids);
-    for name in [&config.users.axi, &config.users.maxi, &config.users.web] {
-        // Services that are not installed yet have no user; they are simply not allowed.
-        if let Ok(Some(id)) = lookup(name) {
-            store_uids.push(id.uid);
-        }
+    // Each built-in service's user; one that is not installed yet has none, and its
+    // service is simply not allowed on the sockets (development mode: every service runs
+    // as the supervisor's user).
+    let mut users: Vec<(&'static str, Option<Identity>)> = Vec::new();
+    for builtin in BUILTIN {
+        users.push((builtin.name, lookup((builtin.user)(&config.users))?));
     }
+    let user_of = |name: &str| {
+        users
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, id)| *id)
+    };
+    let mut admins = vec![0, me];
+    admins.extend(&config.users.admin_uids);
+    let mut extras = Vec::new();
     for extra in &config.extra_service {
         if let Some(id) = lookup(&extra.user)? {
-            store_uids.push(id.uid);
+            extras.push(id.uid);
         }
     }
-    store_uids.sort_unstable();
-    store_uids.dedup();
-
+    let uids = Uids {
+        admins,
+        extras,
+        services: BUILTIN
+            .iter()
+            .filter_map(|b| match (user_of(b.name), dev) {
+                (Some(id), _) => Some((b.name, id.uid)),
+                (None, true) => Some((b.name, me)),
+                (None, false) => None,
+            })
+            .collect(),
+    };
     let dirs = layout(paths)
         .into_iter()
         .map(|d| DirSpec {
             path: d.path,
             owner: owner(match d.owner {
                 Owner::Root => root,
-                Owner::Store => store_user,
-                Owner::Axi => axi_user,
-                Owner::Web => web_user,
+                Owner::Service(name) => user_of(name),
             }),
             mode: d.mode,
         })
         .collect();
-    let uids = Uids {
-        maxi: maxi_user.map_or(vec![me], |m| vec![m.uid]),
-        services: store_uids,
-    };
     let mut services = Vec::new();
     for builtin in BUILTIN {
-        let identity = lookup((builtin.user)(&config.users))?.map(|i| Identity {
+        let identity = user_of(builtin.name).map(|i| Identity {
             uid: i.uid,
             gid: group_gid,
         });
         services.push(ServiceSpec {
             name: builtin.name.to_owned(),
             binary: paths.libexec_dir.join(builtin.binary),
-            args: (builtin.args)(config, &uids),
+            args: arguments(builtin, config, &uids),
             identity,
             listeners: builtin
                 .listeners
@@ -419,7 +528,13 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
                 .map(|l| (*l).to_owned())
                 .collect(),
             essential: builtin.essential,
-            write_dirs: (builtin.write_dirs)(paths),
+            write_dirs: builtin
+                .folders
+                .iter()
+                .map(|f| folder_path(paths, f))
+                .chain([paths.log_dir.clone()])
+                .collect(),
+            on_exit: builtin.on_exit,
         });
     }
     for extra in &config.extra_service {
@@ -436,14 +551,12 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
             essential: false,
             // Its folders are its own business: no Landlock rules from the supervisor.
             write_dirs: Vec::new(),
+            on_exit: ExitHook::None,
         });
     }
-    let mut control_uids = vec![0, me];
-    control_uids.extend(&config.users.admin_uids);
-    // svc-web reads and changes the log level for the API.
-    if let Some(web) = web_user {
-        control_uids.push(web.uid);
-    }
+    // The administrators, and the services that name `control` as a peer (svc-web, for the
+    // log level).
+    let control_uids = uids.allowed("control", true, false);
     Ok(Plan {
         services,
         dirs,
@@ -502,6 +615,41 @@ pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
 mod layout_tests {
     use super::*;
 
+    #[test]
+    fn the_reserved_names_are_the_built_in_services() {
+        let names: Vec<&str> = BUILTIN.iter().map(|b| b.name).collect();
+        assert_eq!(names, crate::config::BUILTIN_SERVICES);
+    }
+
+    #[test]
+    fn sockets_admit_the_services_that_name_them_as_peers() {
+        let uids = Uids {
+            admins: vec![0, 1000],
+            extras: vec![2000],
+            services: vec![("store", 11), ("axi", 12), ("web", 13), ("maxi", 14)],
+        };
+        assert_eq!(
+            uids.allowed("store", true, true),
+            [0, 12, 13, 14, 1000, 2000]
+        );
+        assert_eq!(
+            uids.allowed("web", false, false),
+            [14],
+            "the TLS key goes to svc-maxi alone"
+        );
+        assert_eq!(uids.allowed("control", true, false), [0, 13, 1000]);
+        let config = Config::parse("", Path::new("mom.toml")).expect("the defaults");
+        let maxi = BUILTIN.iter().find(|b| b.name == "maxi").unwrap();
+        let args = arguments(maxi, &config, &uids);
+        for peer in ["--store-socket", "--axi-socket", "--web-socket"] {
+            assert!(args.iter().any(|a| a == peer), "{peer} in {args:?}");
+        }
+        assert!(
+            !args.iter().any(|a| a == "--socket"),
+            "svc-maxi serves no socket"
+        );
+    }
+
     /// The tmpfiles.d lines of the package make exactly the supervisor's folders, with the
     /// same owners and modes: under systemd the supervisor cannot fix them itself.
     #[test]
@@ -527,9 +675,10 @@ mod layout_tests {
             .map(|d| {
                 let owner = match d.owner {
                     Owner::Root => "root",
-                    Owner::Store => &users.store,
-                    Owner::Axi => &users.axi,
-                    Owner::Web => &users.web,
+                    Owner::Service(name) => {
+                        let builtin = BUILTIN.iter().find(|b| b.name == name).unwrap();
+                        (builtin.user)(&users)
+                    }
                 };
                 (d.path, owner.to_owned(), d.mode)
             })
