@@ -193,7 +193,41 @@ pub fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     fix_tuples(&mut value);
+    unique_operation_ids(&mut value);
     value
+}
+
+/// Makes every `operationId` unique, as OpenAPI requires (utoipa takes the handler's name,
+/// and several modules have a `list` or an `edit`): a name used more than once gets the
+/// first segment of its path after `/api/v1/` in front (`accounts_list`, `rooms_list`).
+fn unique_operation_ids(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for item in paths.values() {
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(id) = operation.get("operationId").and_then(|v| v.as_str()) {
+                *seen.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in paths.iter_mut() {
+        let segment = path
+            .trim_start_matches("/api/v1/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_");
+        for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let Some(id) = operation.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if seen.get(id).is_some_and(|n| *n > 1) && !segment.is_empty() {
+                operation["operationId"] = serde_json::Value::String(format!("{segment}_{id}"));
+            }
+        }
+    }
 }
 
 /// Writes tuples (pairs such as a counter's `(time, value)` samples) as arrays of a fixed

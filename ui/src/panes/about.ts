@@ -3,6 +3,7 @@
 import { get } from "../api";
 import { h, Notice, section } from "../dom";
 import type { Pane } from "./index";
+import type { Version, Eula } from "../types";
 
 export const about: Pane = {
   id: "about",
@@ -12,7 +13,7 @@ export const about: Pane = {
     const notice = new Notice();
     host.append(notice.el);
     try {
-      const [v, e] = await Promise.all([get<any>("/version"), get<any>("/eula")]);
+      const [v, e] = await Promise.all([get<Version>("/version"), get<Eula>("/eula")]);
       host.append(
         section("Version", h("dl", {}, h("dt", {}, "MOM software"), h("dd", { class: "version" }, v.version), h("dt", {}, "EULA version"), h("dd", {}, v.eula_version), h("dt", {}, "Internal protocol"), h("dd", {}, String(v.ipc_protocol)))),
         section("End User License Agreement", h("pre", { class: "eula", tabindex: 0, "aria-label": "EULA text" }, e.text)),

@@ -6,11 +6,12 @@ import { checkbox, confirmThen, Dialog, field, h, input, writeButton } from "../
 import { Grid, yesNo } from "../grid";
 import { NewPassword } from "../login";
 import type { Pane } from "./index";
+import type { AccountView } from "../types";
 
 /** The id of the logged-in account (set by the shell). */
 export const me = { id: -1 };
 
-function edit(grid: Grid, account: any | null): void {
+function edit(grid: Grid, account: AccountView | null): void {
   const d = new Dialog(account ? `Edit account ${account.name}` : "Add account");
   const name = input(account?.name ?? "", { name: "account-name", autocomplete: "off" });
   const enabled = checkbox(account?.enabled ?? true, { name: "enabled" });

@@ -4,6 +4,7 @@
 import { Dialog, h, when } from "../dom";
 import { Grid } from "../grid";
 import type { Pane } from "./index";
+import type { AuditEntry } from "../types";
 
 /** Fields of a record image that hold a time (Unix seconds). */
 const TIME_FIELD = /^(created|modified|timestamp(_[a-z]+)?)$/;
@@ -23,7 +24,7 @@ function fieldsOf(image: string): Map<string, string> | null {
 }
 
 /** One entry: who, when, and the record before and after, changed fields first. */
-function showEntry(entry: any): void {
+function showEntry(entry: AuditEntry): void {
   const d = new Dialog(`Change #${entry.seq}: ${entry.action}`, true);
   d.body.append(h("p", {}, `${when(entry.time)} by ${entry.actor} from ${entry.source}; ${entry.target}.`));
   const before = fieldsOf(entry.before);

@@ -6,6 +6,7 @@ import { get } from "../api";
 import { h, Notice, Progress, section, when } from "../dom";
 import * as live from "../live";
 import type { Pane } from "./index";
+import type { HealthState, Omm, Conflict } from "../types";
 
 const CHECKS: Record<string, string> = { License: "License", OmmConnections: "OMM connections", Database: "Database", Provisioning: "OMM provisioning" };
 
@@ -26,7 +27,7 @@ export const health: Pane = {
     host.append(notice.el, section("System health", states), section("Fleet", sync.el, fleet), section("Conflicts", conflicts));
     const load = async () => {
       try {
-        const [hs, list, cs] = await Promise.all([get<any[]>("/health"), get<any[]>("/omms"), get<any[]>("/conflicts")]);
+        const [hs, list, cs] = await Promise.all([get<HealthState[]>("/health"), get<Omm[]>("/omms"), get<Conflict[]>("/conflicts")]);
         notice.clear();
         states.replaceChildren(
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Check"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Reason"))),

@@ -5,6 +5,7 @@ import { call, get, Session } from "../api";
 import { act, confirmThen, field, h, input, Notice, section, button, when } from "../dom";
 import { NewPassword } from "../login";
 import type { Pane } from "./index";
+import type { TokenInfo } from "../types";
 
 export const myAccount: Pane = {
   id: "account",
@@ -51,7 +52,7 @@ export const myAccount: Pane = {
     const tokNotice = new Notice();
     const list = h("ul", { class: "tokens" });
     const drawTokens = async () => {
-      const tokens = await get<any[]>("/session/tokens");
+      const tokens = await get<TokenInfo[]>("/session/tokens");
       list.replaceChildren(...tokens.map((t) => h("li", {}, `${t.name} (made ${when(t.created)}) `, button("Revoke", () => confirmThen("Revoke token", `Revoke the API token ${t.name}? Programs using it can no longer log in.`, "Revoke", async () => {
         await call("DELETE", `/session/tokens/${t.id}`);
         await drawTokens();

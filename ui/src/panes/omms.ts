@@ -9,6 +9,7 @@ import { access, act, button, checkbox, confirmThen, Dialog, field, h, Progress,
 import { Grid, yesNo } from "../grid";
 import { Form } from "../schema";
 import type { Pane } from "./index";
+import type { Omm, OmmHealth, LintFinding, Lint, Preview, UpdateResult } from "../types";
 
 const GENERAL = ["name", "description", "omm1", "omm2", "user", "password", "enabled", "provisioning"];
 
@@ -18,19 +19,19 @@ function addressLink(cell: any): HTMLElement | string {
   return h("a", { href: `https://${v}/`, target: "_blank", rel: "noopener noreferrer", "aria-label": `Open the web interface of ${v}` }, v);
 }
 
-function certChoice(v: any): { kind: string; value: string } {
+function certChoice(v: Omm["cert_validation"] | undefined): { kind: string; value: string } {
   if (v === "AcceptSelfSigned" || !v) return { kind: "AcceptSelfSigned", value: "" };
-  if (v.Ca !== undefined) return { kind: "Ca", value: v.Ca };
-  return { kind: "PinnedSha256", value: v.PinnedSha256 ?? "" };
+  if ("Ca" in v) return { kind: "Ca", value: v.Ca };
+  return { kind: "PinnedSha256", value: v.PinnedSha256 };
 }
 
 /** The edit dialog of one OMM (or a new one). */
-export function editOmm(grid: Grid | null, omm: any | null): void {
+export function editOmm(grid: Grid | null, omm: Omm | null): void {
   const d = new Dialog(omm ? `Edit OMM ${omm.id} ${omm.name}` : "Add OMM", true);
   const record = omm ?? { enabled: true, name: "", description: "", omm1: "", omm2: "", user: "omm", password: "", provisioning: false };
   const general = new Form("Omm", record, GENERAL, { secret: ["password"] });
   // Connections tab: the link as svc-axi sees it.
-  const hl = omm?.health ?? {};
+  const hl: Partial<OmmHealth> = omm?.health ?? {};
   const connections = h(
     "dl",
     {},
@@ -81,7 +82,7 @@ export function editOmm(grid: Grid | null, omm: any | null): void {
   d.open();
 }
 
-function showConfigFile(omm: any): void {
+function showConfigFile(omm: Omm): void {
   const d = new Dialog(`Configuration file of OMM ${omm.id} ${omm.name}`, true);
   const pre = h("pre", { class: "code config-file", tabindex: 0, "aria-label": "ipdect.cfg" }, "Loading…");
   d.body.append(h("p", {}, "Exactly what this OMM gets when it fetches ipdect.cfg now."), pre);
@@ -89,7 +90,7 @@ function showConfigFile(omm: any): void {
   get<string>(`/omms/${omm.id}/config-file`).then((t) => (pre.textContent = typeof t === "string" ? t : JSON.stringify(t)), (e) => d.notice.error(e));
 }
 
-function lintList(findings: any[]): HTMLElement {
+function lintList(findings: LintFinding[]): HTMLElement {
   if (!findings.length) return h("p", { class: "lint-ok" }, "The template check found nothing to correct.");
   return h("ul", { class: "lint" }, ...findings.map((f) => h("li", { "data-code": f.code }, `${f.line ? `Line ${f.line}: ` : ""}${f.message}${f.omms?.length && !/OMM \d/.test(f.message) ? ` (OMM ${f.omms.join(", ")})` : ""}`)));
 }
@@ -104,8 +105,8 @@ function templateEditor(): void {
   d.body.append(field("Template (AXI commands; uncomment what every OMM should get)", text), findings);
   get<string>("/provisioning/template").then((t) => (text.value = t), (e) => d.notice.error(e));
   // The check is of the text in the editor, saved or not.
-  const check = async (): Promise<any[]> => {
-    const found = (await call<any>("POST", "/provisioning/lint", undefined, { raw: { body: text.value, type: "text/plain" } })).findings;
+  const check = async (): Promise<LintFinding[]> => {
+    const found = (await call<Lint>("POST", "/provisioning/lint", undefined, { raw: { body: text.value, type: "text/plain" } })).findings;
     findings.replaceChildren(lintList(found));
     return found;
   };
@@ -131,7 +132,7 @@ async function updateOmms(ids: number[] | "all"): Promise<void> {
   d.body.append(h("h3", {}, "Template check"), lint, h("h3", {}, "What each OMM gets"), previews);
   d.open();
   try {
-    const [l, p] = await Promise.all([get<any>("/provisioning/lint"), get<any[]>("/provisioning/preview")]);
+    const [l, p] = await Promise.all([get<Lint>("/provisioning/lint"), get<Preview[]>("/provisioning/preview")]);
     lint.replaceChildren(lintList(l.findings));
     const chosen = p.filter((x) => (ids === "all" ? x.provisioning : ids.includes(x.id)));
     previews.replaceChildren(
@@ -153,7 +154,7 @@ async function updateOmms(ids: number[] | "all"): Promise<void> {
   const fetched = new Progress("OMMs that fetched their configuration");
   d.body.append(result, fetched.el);
   d.button("Send update", (b) => void act(d.notice, async () => {
-    const answer = await call<any[]>("POST", "/omms/update", ids === "all" ? { all: true } : { omms: ids });
+    const answer = await call<UpdateResult[]>("POST", "/omms/update", ids === "all" ? { all: true } : { omms: ids });
     result.replaceChildren(...answer.map((r) => h("li", { class: r.error ? "unmet" : "met" }, `OMM ${r.id}: ${r.error ?? "update sent; it fetches its configuration now"}`)));
     if (!answer.length) result.append(h("li", {}, "No OMM was updated."));
     b.disabled = true;
@@ -167,7 +168,7 @@ async function followFetches(ids: number[], progress: Progress): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && progress.el.isConnected !== false) {
     try {
-      const list = await get<any[]>("/omms");
+      const list = await get<Omm[]>("/omms");
       const done = list.filter((o) => ids.includes(o.id) && !o.provisioning_state?.update_sent).length;
       progress.set(`${done} of ${ids.length} OMMs fetched their configuration`, done, ids.length);
       if (done === ids.length) return;
@@ -268,7 +269,7 @@ export const omms: Pane = {
       grid.el,
     );
     const editId = Number(params.get("edit"));
-    if (editId) get<any>(`/omms/${editId}`).then((o) => editOmm(grid, o), (e) => grid.notice.error(e));
+    if (editId) get<Omm>(`/omms/${editId}`).then((o) => editOmm(grid, o), (e) => grid.notice.error(e));
     return () => grid.destroy();
   },
 };

@@ -5,10 +5,11 @@ import { confirmThen, Dialog, h, writeButton } from "../dom";
 import { Grid } from "../grid";
 import { Form } from "../schema";
 import type { Pane } from "./index";
+import type { ConferenceRoom } from "../types";
 
 const FIELDS = ["name", "number", "sip_user", "sip_password", "omm_id", "fixed_port"];
 
-function edit(grid: Grid, room: any | null): void {
+function edit(grid: Grid, room: ConferenceRoom | null): void {
   const d = new Dialog(room ? `Edit conference room ${room.name}` : "Add conference room");
   const form = new Form("ConferenceRoom", room ?? { omm_id: 0, fixed_port: 0 }, FIELDS, { secret: ["sip_password"] });
   d.body.append(form.el);

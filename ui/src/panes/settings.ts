@@ -3,9 +3,11 @@
 // certificate, and the database (export, import with the restart and the OMMs' resync as
 // progress) and the system dump.
 
-import { call, endSession, get, sessionWillEnd } from "../api";
+import { ApiError, call, endSession, get, sessionWillEnd } from "../api";
+import type { Session } from "../api";
 import { act, checkbox, confirmThen, Dialog, download, field, h, input, Notice, Progress, readOnlyControls, section, select, when, writeButton } from "../dom";
 import type { Pane } from "./index";
+import type { LicenseView, Security, CertificateInfo } from "../types";
 
 type Settings = Record<string, any>;
 
@@ -37,9 +39,9 @@ export function upload(method: string, url: string, body: Blob, csrf: string, pr
         /* not JSON */
       }
       if (x.status >= 200 && x.status < 300) resolve(answer);
-      else reject(Object.assign(new Error(answer.message ?? `The MOM refused the file (${x.status}).`), { code: answer.error, status: x.status }));
+      else reject(new ApiError(x.status, answer.error ?? "", answer.message ?? `The MOM refused the file (${x.status}).`));
     };
-    x.onerror = () => reject(new Error("The upload broke off: the MOM cannot be reached."));
+    x.onerror = () => reject(new ApiError(0, "network", "The upload broke off: the MOM cannot be reached."));
     x.send(body);
   });
 }
@@ -94,7 +96,7 @@ export const settings: Pane = {
     const licNotice = new Notice();
     const licInfo = h("dl", { class: "license" });
     const drawLicense = async () => {
-      const l = await get<any>("/license");
+      const l = await get<LicenseView | null>("/license");
       if (!l) {
         licInfo.replaceChildren(h("dt", {}, "License"), h("dd", {}, "No license is installed: import the license file."));
         return;
@@ -178,10 +180,10 @@ export const settings: Pane = {
 
 async function securitySection(patch: (c: Settings) => Promise<unknown>): Promise<HTMLElement> {
   const notice = new Notice();
-  const sec = await get<any>("/security");
-  const level = select(sec.levels.map((l: any) => [l.level, l.level]), sec.level, { name: "tls-level" });
+  const sec = await get<Security>("/security");
+  const level = select(sec.levels.map((l) => [l.level, l.level]), sec.level, { name: "tls-level" });
   const inForce = h("code", { class: "in-force" }, sec.in_force);
-  const perLevel = sec.levels.map((l: any) => {
+  const perLevel = sec.levels.map((l) => {
     const defaults = checkbox(l.choice.use_defaults, { name: `defaults-${l.level}` });
     const custom = h("textarea", { name: `ciphers-${l.level}`, rows: 2 });
     custom.value = l.choice.custom || l.defaults;
@@ -196,14 +198,14 @@ async function securitySection(patch: (c: Settings) => Promise<unknown>): Promis
     "table",
     { class: "plain", "aria-label": "Supported cipher suites" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "OpenSSL name"), h("th", { scope: "col" }, "IANA name"), h("th", { scope: "col" }, "Protocol"))),
-    h("tbody", {}, ...sec.supported.map((c: any) => h("tr", {}, h("td", {}, c.openssl_name), h("td", {}, c.iana_name), h("td", {}, c.protocol)))),
+    h("tbody", {}, ...sec.supported.map((c) => h("tr", {}, h("td", {}, c.openssl_name), h("td", {}, c.iana_name), h("td", {}, c.protocol)))),
   );
   const details = h("details", {}, h("summary", {}, "Supported cipher suites"), suites);
   const save = writeButton("Save security settings", () => void act(notice, async () => {
     const change: Settings = { tls_level: level.value };
     for (const l of perLevel) change[`ciphers_${l.level.toLowerCase()}`] = { use_defaults: l.defaults.checked, custom: l.defaults.checked ? "" : l.custom.value };
     await patch(change);
-    const now = await get<any>("/security");
+    const now = await get<Security>("/security");
     inForce.textContent = now.in_force;
   }, "Security settings saved; new connections use them."));
   return section("Security", field("Security level", level), h("p", {}, "Cipher suites in force: ", inForce), ...perLevel.map((l: any) => l.el), save, details, notice.el);
@@ -213,7 +215,7 @@ async function certificateSection(): Promise<HTMLElement> {
   const notice = new Notice();
   const info = h("dl", {});
   const draw = async () => {
-    const c = await get<any>("/certificate");
+    const c = await get<CertificateInfo>("/certificate");
     const rows: Array<[string, string]> = [["Subject", c.subject], ["Issuer", c.issuer], ["Valid from", when(c.not_before)], ["Valid until", when(c.not_after)], ["SHA-256 fingerprint", c.sha256_fingerprint], ["Self-signed", c.self_signed ? "yes" : "no"], ["Chain length", String(c.chain_length)]];
     info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   };
@@ -275,7 +277,7 @@ function databaseSection(): HTMLElement {
   });
   const runImport = async (f: File, foreign: boolean): Promise<void> => {
     await act(notice, async () => {
-      const session = await get<any>("/session");
+      const session = await get<Session>("/session");
       try {
         // The import ends every session before it answers: whatever call meets that
         // first, the login page says why.
@@ -286,10 +288,10 @@ function databaseSection(): HTMLElement {
         progress.set("Uploading…", 0, f.size);
         const r = await upload("POST", `/database/import${foreign ? "?confirm_foreign_identity=true" : ""}`, f, session.csrf_token, (sent, total) => progress.set(`Uploading: ${Math.round((sent / Math.max(1, total)) * 100)} %`, sent, total), keyLine ? { "x-secrets-key": keyLine } : {});
         progress.set(`Imported revision ${r.revision}; the services restart…`);
-      } catch (e: any) {
+      } catch (e) {
         sessionWillEnd(undefined);
         progress.hide();
-        if (e.code === "foreign_identity") {
+        if (e instanceof ApiError && e.code === "foreign_identity") {
           confirmThen("Another installation's identity", `${e.message} Import anyway?`, "Import anyway", () => runImport(f, true));
           return;
         }

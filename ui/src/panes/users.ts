@@ -10,6 +10,7 @@ import { act, button, checkbox, confirmThen, Dialog, download, field, h, input, 
 import { Grid, yesNo } from "../grid";
 import { Form } from "../schema";
 import type { Pane } from "./index";
+import type { User, Device, ImportReport } from "../types";
 
 /** The user fields on tabs, grouped as an OMM's own user pages group them. */
 export const USER_TABS: Array<[string, string[]]> = [
@@ -76,7 +77,7 @@ const COLUMNS: Record<View, any[]> = {
   ],
 };
 
-function userForm(record: any, multi = false): { el: HTMLElement; forms: Form[] } {
+function userForm(record: Partial<User>, multi = false): { el: HTMLElement; forms: Form[] } {
   const forms = USER_TABS.filter(([name]) => !multi || name !== "Status").map(([name, names]) => [name, new Form("User", record, multi ? names.filter((n) => n !== "num" && n !== "home_omm") : names, { secret: SECRETS, multi })] as [string, Form]);
   return { el: tabs(forms.map(([n, f]) => [n, f.el])), forms: forms.map(([, f]) => f) };
 }
@@ -87,7 +88,7 @@ function read(forms: Form[], multi = false): Record<string, unknown> {
 
 /** The edit dialog of a user, with its binding. */
 async function editUser(grid: Grid, uid: number): Promise<void> {
-  const user = await get<any>(`/users/${uid}`);
+  const user = await get<User>(`/users/${uid}`);
   const d = new Dialog(`Edit user ${user.num} ${user.name}`, true);
   const { el, forms } = userForm(user);
   d.body.append(el);
@@ -100,7 +101,7 @@ async function editUser(grid: Grid, uid: number): Promise<void> {
 }
 
 async function editDevice(grid: Grid, ppn: number): Promise<void> {
-  const dev = await get<any>(`/devices/${ppn}`);
+  const dev = await get<Device>(`/devices/${ppn}`);
   const d = new Dialog(`Edit DECT phone ${dev.ppn} (${dev.ipei || "no IPEI"})`, true);
   const forms = DEVICE_TABS.map(([n, names]) => [n, new Form("Device", dev, names)] as [string, Form]);
   d.body.append(tabs(forms.map(([n, f]) => [n, f.el])));
@@ -178,7 +179,7 @@ function addDevice(grid: Grid): void {
   d.open();
 }
 
-function copyUser(grid: Grid, user: any): void {
+function copyUser(grid: Grid, user: User): void {
   const d = new Dialog(`Copy user ${user.num} ${user.name}`);
   const num = input("", { name: "num" });
   const name = input(user.name, { name: "name" });
@@ -190,7 +191,7 @@ function copyUser(grid: Grid, user: any): void {
   d.open();
 }
 
-function relation(grid: Grid, user: any): void {
+function relation(grid: Grid, user: User): void {
   const d = new Dialog(`Relation type of user ${user.num}`);
   const rel = select([["Dynamic", "Dynamic"], ["Fixed", "Fixed"]], user.rel_type === "Fixed" ? "Fixed" : "Dynamic", { name: "rel-type" });
   const ppn = input(user.ppn ? String(user.ppn) : "", { name: "ppn", inputmode: "numeric" });
@@ -214,7 +215,7 @@ function relation(grid: Grid, user: any): void {
 
 /** The relation type of several users at once (guide: changing the relation type); only
  * bound users have one, so unbound ones are named and left as they are. */
-function relationOfMany(grid: Grid, users: any[]): void {
+function relationOfMany(grid: Grid, users: User[]): void {
   const bound = users.filter((u) => u.ppn);
   const unbound = users.filter((u) => !u.ppn);
   const d = new Dialog(`Relation type of ${users.length} users`);
@@ -227,8 +228,8 @@ function relationOfMany(grid: Grid, users: any[]): void {
     for (const u of bound) {
       try {
         await call("PUT", `/users/${u.uid}/relation`, { rel_type: rel.value });
-      } catch (e: any) {
-        failed.push(`${u.num}: ${e.message}`);
+      } catch (e) {
+        failed.push(`${u.num}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     await grid.reload();
@@ -273,7 +274,7 @@ function bulkImport(grid: Grid, kind: "users" | "devices"): void {
   const run = async (dryRun: boolean) => {
     const f = file.files?.[0];
     if (!f) throw new Error("Choose the CSV file first.");
-    let last: any = null;
+    let last = null as ImportReport | null;
     progress.set(dryRun ? "Checking…" : "Importing…");
     let failure: string | null = null;
     await stream("POST", `/${kind}/import?format=csv&progress=true&dry_run=${dryRun}&partial=${partial.checked}`, { body: f, type: "text/csv" }, (line) => {
@@ -289,13 +290,13 @@ function bulkImport(grid: Grid, kind: "users" | "devices"): void {
     if (!last) throw new Error("The MOM sent no report.");
     report.replaceChildren(h("div", {},
       h("p", { class: "summary" }, `${last.rows} rows: ${last.valid} valid (${last.creates} new, ${last.updates} updates), ${last.errors.length} with errors. ${last.written ? "Written." : "Nothing written."}`),
-      last.errors.length ? h("ul", { class: "row-errors" }, ...last.errors.slice(0, 200).map((e: any) => h("li", {}, `Row ${e.row}${e.key ? ` (${e.key})` : ""}: ${e.error.message}`))) : null,
+      last.errors.length ? h("ul", { class: "row-errors" }, ...last.errors.slice(0, 200).map((e) => h("li", {}, `Row ${e.row}${e.key ? ` (${e.key})` : ""}: ${e.error.message}`))) : null,
       last.errors.length > 200 ? h("p", {}, `… and ${last.errors.length - 200} more.`) : null,
     ));
     return last;
   };
   // The last check's report: "Import" follows it and the box, ticked before or after.
-  let checked: any = null;
+  let checked = null as ImportReport | null;
   const allowWrite = () => {
     write.disabled = !(checked && checked.valid > 0 && (checked.errors.length === 0 || partial.checked));
   };
