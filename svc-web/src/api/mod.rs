@@ -201,7 +201,10 @@ pub fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
 /// and several modules have a `list` or an `edit`): a name used more than once gets the
 /// first segment of its path after `/api/v1/` in front (`accounts_list`, `rooms_list`).
 fn unique_operation_ids(doc: &mut serde_json::Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else {
+    let Some(paths) = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
         return;
     };
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -219,7 +222,11 @@ fn unique_operation_ids(doc: &mut serde_json::Value) {
             .next()
             .unwrap_or_default()
             .replace('-', "_");
-        for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
             let Some(id) = operation.get("operationId").and_then(|v| v.as_str()) else {
                 continue;
             };
