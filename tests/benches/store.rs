@@ -64,38 +64,13 @@ fn main() {
             ms(percentile(&mut writes, 0.99))
         );
 
-        let mut queries = Vec::new();
-        let mut total = 0;
-        // Run 0 builds the two columns it uses (built on first use, then kept up to date).
-        let mut first = Duration::ZERO;
-        for i in 0..=200u32 {
-            let query = Query {
-                filters: vec![Filter {
-                    column: "name".into(),
-                    op: FilterOp::Contains,
-                    value: "bravo".into(),
-                }],
-                sort_column: "num".into(),
-                sort: SortDirection::Descending,
-                offset: (i % 10) * 50,
-                limit: 50,
-            };
-            let t = Instant::now();
-            let resp = client
-                .request(StoreRequest::QueryUsers(query))
-                .await
-                .expect("query");
-            if i == 0 {
-                first = t.elapsed();
-            } else {
-                queries.push(t.elapsed());
-            }
-            let StoreResponse::Users(page) = resp else {
-                panic!("{resp:?}")
-            };
-            assert_eq!(page.items.len(), 50);
-            total = page.total;
-        }
+        let (first, mut queries, total) = timed_pages(&client, "num", |query| {
+            (StoreRequest::QueryUsers(query), |answer| match answer {
+                StoreResponse::Users(page) => Some((page.items.len(), page.total)),
+                _ => None,
+            })
+        })
+        .await;
         println!(
             "first page query over {USERS} users, building its two columns: {}",
             ms(first)
@@ -156,38 +131,16 @@ fn overview(mom: &Mom) {
             panic!("{resp:?}")
         };
         assert!(outcomes.iter().all(Result::is_ok), "every pair bound");
-        let mut queries = Vec::new();
-        let mut first = Duration::ZERO;
-        let mut total = 0;
-        for i in 0..=200u32 {
-            let query = Query {
-                filters: vec![Filter {
-                    column: "name".into(),
-                    op: FilterOp::Contains,
-                    value: "bravo".into(),
-                }],
-                sort_column: "device.ipei".into(),
-                sort: SortDirection::Descending,
-                offset: (i % 10) * 50,
-                limit: 50,
-            };
-            let t = Instant::now();
-            let resp = client
-                .request(StoreRequest::QueryOverview(query))
-                .await
-                .expect("query");
-            if i == 0 {
-                first = t.elapsed();
-            } else {
-                queries.push(t.elapsed());
-            }
-            let StoreResponse::Overview(page) = resp else {
-                panic!("{resp:?}")
-            };
-            assert_eq!(page.items.len(), 50);
-            assert!(page.items.iter().all(|row| row.device.is_some()));
-            total = page.total;
-        }
+        let (first, mut queries, total) = timed_pages(&client, "device.ipei", |query| {
+            (StoreRequest::QueryOverview(query), |answer| match answer {
+                StoreResponse::Overview(page) => {
+                    assert!(page.items.iter().all(|row| row.device.is_some()));
+                    Some((page.items.len(), page.total))
+                }
+                _ => None,
+            })
+        })
+        .await;
         println!(
             "first Overview page query, building the user's Device ID and the phone's IPEI columns: {}",
             ms(first)
@@ -198,4 +151,46 @@ fn overview(mom: &Mom) {
             ms(percentile(&mut queries, 0.99))
         );
     });
+}
+
+/// What a page answer holds: its rows and the total of matching rows, or `None` for an
+/// answer of another kind.
+type PageOf = fn(StoreResponse) -> Option<(usize, u64)>;
+
+/// 201 page queries (filter name contains "bravo", sort by `sort` descending, 50 rows, ten
+/// different offsets) made by `request`: the first's time (it builds the columns it uses,
+/// then kept up to date), every later one's, and the total of matching rows.
+async fn timed_pages(
+    client: &Client<StoreApi>,
+    sort: &str,
+    request: impl Fn(Query) -> (StoreRequest, PageOf),
+) -> (Duration, Vec<Duration>, u64) {
+    let mut queries = Vec::new();
+    let (mut first, mut total) = (Duration::ZERO, 0);
+    for i in 0..=200u32 {
+        let query = Query {
+            filters: vec![Filter {
+                column: "name".into(),
+                op: FilterOp::Contains,
+                value: "bravo".into(),
+            }],
+            sort_column: sort.into(),
+            sort: SortDirection::Descending,
+            offset: (i % 10) * 50,
+            limit: 50,
+        };
+        let (body, page_of) = request(query);
+        let t = Instant::now();
+        let answer = client.request(body).await.expect("query");
+        let elapsed = t.elapsed();
+        if i == 0 {
+            first = elapsed;
+        } else {
+            queries.push(elapsed);
+        }
+        let (rows, matching) = page_of(answer).expect("a page");
+        assert_eq!(rows, 50);
+        total = matching;
+    }
+    (first, queries, total)
 }
