@@ -18,7 +18,7 @@
 //! - [`feed`]: the store's change feed routed to the links it concerns;
 //! - [`api`]: `axi.sock`: the application data channel and messaging for svc-maxi, "Update
 //!   OMM" for svc-web and the CLI;
-//! - [`store`]: typed helpers over the store client.
+//! - [`store`]: the store as svc-axi uses it (`ipc`'s typed client) and the link state.
 #![forbid(unsafe_code)]
 
 pub mod api;

@@ -104,8 +104,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     check_name(&new.name)?;
     enforce_rules(&app, &new.name, &new.password, None)?;
-    let id = app
-        .store
+    let id = audit::store(&app, &who, "accounts.create")
         .create_account(NewAccount {
             name: new.name.clone(),
             password: new.password,
@@ -117,15 +116,6 @@ pub async fn create(
         .await?;
     tracing::info!(account = %who.account.name, new_account = %new.name, "account added");
     let created = view(&app, app.account(id).await?);
-    audit::record(
-        &app,
-        &who,
-        "accounts.create",
-        format!("account {id}"),
-        audit::NONE,
-        Some(&created),
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

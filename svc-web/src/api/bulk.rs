@@ -38,8 +38,6 @@ const BATCH: usize = 1000;
 pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
     /// `users` or `devices`.
     const NAME: &'static str;
-    /// `user` or `device`, for audit targets.
-    const SINGULAR: &'static str;
     /// The field that names a record.
     const KEY: &'static str;
     /// The kind of record, as the store's "not found" names it.
@@ -74,7 +72,6 @@ fn from(offset: u32) -> model::Query {
 
 impl Kind for User {
     const NAME: &'static str = "users";
-    const SINGULAR: &'static str = "user";
     const KEY: &'static str = "num";
     const ENTITY: model::Entity = model::Entity::User;
     fn id(&self) -> u32 {
@@ -105,7 +102,6 @@ impl Kind for User {
 
 impl Kind for Device {
     const NAME: &'static str = "devices";
-    const SINGULAR: &'static str = "device";
     const KEY: &'static str = "ipei";
     const ENTITY: model::Entity = model::Entity::Device;
     fn id(&self) -> u32 {

@@ -76,6 +76,7 @@ pub(super) async fn multi_edit<K: crate::api::bulk::Kind>(
         )));
     }
     let mut out = Vec::new();
+    let store = audit::store(app, who, &format!("{}.multi_edit", K::NAME));
     for id in edit.ids {
         let outcome = async {
             let current: K = record(app, id).await?;
@@ -84,16 +85,7 @@ pub(super) async fn multi_edit<K: crate::api::bulk::Kind>(
                 audit::without_unchanged_secrets(edit.changes.clone()),
             )?;
             edited.set_id(id);
-            K::put(&app.store, edited.clone()).await?;
-            audit::record(
-                app,
-                who,
-                &format!("{}.multi_edit", K::NAME),
-                format!("{} {id}", K::SINGULAR),
-                Some(&current),
-                Some(&edited),
-            )
-            .await;
+            K::put(&store, edited).await?;
             Ok(())
         }
         .await;
