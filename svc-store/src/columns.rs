@@ -227,7 +227,11 @@ impl ColumnTable {
     /// The value of `column` in `row`, or its default for no row; `None` for a column the
     /// table does not have or has not built.
     fn value(&self, column: &str, row: Option<usize>) -> Option<FieldValue<'_>> {
-        let c = *self.index.get(column)?;
+        self.value_at(*self.index.get(column)?, row)
+    }
+
+    /// As [`ColumnTable::value`], for column number `c`.
+    fn value_at(&self, c: usize, row: Option<usize>) -> Option<FieldValue<'_>> {
         let built = self.columns[c].as_ref()?;
         Some(match row {
             Some(row) => built.get(row),
@@ -386,7 +390,20 @@ impl ColumnTable {
                 (j, partner)
             })
         };
-        let sorted = query.sort != model::SortDirection::None;
+        // The sort column, resolved once: a row's key is then one read of a column.
+        let sort_by = match query.sort {
+            model::SortDirection::None => None,
+            _ => match via.and_then(|(j, _)| {
+                let name = query.sort_column.strip_prefix(j.prefix)?;
+                Some((j.table, *j.table.index.get(name)?))
+            }) {
+                Some((table, c)) => Some((true, table, c)),
+                None => self
+                    .index
+                    .get(query.sort_column.as_str())
+                    .map(|&c| (false, self, c)),
+            },
+        };
         let mut keys: Vec<(Option<FieldValue<'_>>, u32)> = Vec::new();
         'rows: for row in 0..self.ids.len() {
             let view = Row {
@@ -399,10 +416,10 @@ impl ColumnTable {
                     continue 'rows;
                 }
             }
-            let key = if sorted {
-                view.value(&query.sort_column)
-            } else {
-                None
+            let key = match sort_by {
+                None => None,
+                Some((false, table, c)) => table.value_at(c, Some(row)),
+                Some((true, table, c)) => table.value_at(c, view.join.and_then(|(_, p)| p)),
             };
             keys.push((key, self.ids[row]));
         }
