@@ -2,7 +2,7 @@
 //!
 //! These types cross process boundaries (postcard over IPC) and are stored in LMDB (postcard
 //! again), so the same rule holds as for IPC enums: **fields and variants are append-only**.
-//! A change that reorders or removes anything must bump `svc_store::SCHEMA_VERSION` and
+//! A change that reorders or removes anything must bump [`SCHEMA_VERSION`] and
 //! `ipc::PROTO_VERSION`.
 #![forbid(unsafe_code)]
 
@@ -17,6 +17,11 @@ pub mod query;
 pub mod redact;
 pub mod statistics;
 pub mod system;
+
+/// Schema version of the database the store keeps these records in; an import of another
+/// version is refused. 3: changes carry their origin (version 2's change log is dropped on
+/// open); 4: OMM provisioning; 5: secrets sealed at rest (svc-store's `migrate`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub use address::OmmAddress;
 pub use conflict::{Conflict, ConflictKind};

@@ -4,7 +4,6 @@
 
 use crate::cli::{store, why, why_write};
 use clap::{Subcommand, ValueEnum};
-use ipc::api::store::StoreRequest;
 use model::{Omm, SubscriptionMode};
 use std::path::Path;
 
@@ -154,22 +153,6 @@ pub(crate) fn actor() -> String {
     match nix::unistd::User::from_uid(uid) {
         Ok(Some(user)) => format!("cli:{}", user.name),
         _ => format!("cli:uid {uid}"),
-    }
-}
-
-/// `req` as the CLI sends a write the store can audit: the store records it as
-/// `cli.<request>` by the user that runs the CLI, from `local`, with the records before and
-/// after, in the write's own transaction.
-pub(crate) fn audited(req: StoreRequest) -> StoreRequest {
-    let kind: &'static str = (&req).into();
-    StoreRequest::Audited {
-        audit: ipc::api::store::Audit {
-            actor: actor(),
-            source: "local".into(),
-            action: format!("cli.{kind}"),
-            target: String::new(),
-        },
-        request: Box::new(req),
     }
 }
 

@@ -3,14 +3,15 @@
 //!
 //! `reset-password` is the way back in for an administrator who lost every password: root
 //! on the MOM's server sets a temporary one. With the MOM running it goes through the store
-//! like any change; with the MOM stopped (or its store down) it opens the database itself,
-//! as the store's user so that every file keeps its owner.
+//! like any change; with the MOM stopped (or its store down) it runs the store's own binary
+//! (`svc-store reset-password`) as the store's user, so that every file keeps its owner and
+//! this process, which starts as root, never opens the database.
 
 use crate::cli::{call, connect, EXIT_UNREACHABLE};
 use crate::config::Config;
 use crate::services;
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse};
-use ipc::api::store::{StoreRequest, StoreResponse};
+use ipc::api::store::StoreRequest;
 use rand::seq::IndexedRandom;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -127,8 +128,14 @@ fn through_running_store(
     })
 }
 
-/// With no store running: open the database as the store's user and change it there.
+/// With no store running: the store's own binary changes the database, run as the store's
+/// user (so every file keeps its owner); this process never opens it.
 fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static str, String> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let StoreRequest::ResetPassword { name, password } = request else {
+        return Err("only a password reset can be made with the MOM stopped".into());
+    };
     let db_dir = db_dir(config);
     if !db_dir.join("data.mdb").exists() {
         return Err(format!(
@@ -137,18 +144,37 @@ fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static
             services::store_socket(&config.paths.runtime_dir).display()
         ));
     }
+    let binary = config.paths.libexec_dir.join("svc-store");
+    let mut command = std::process::Command::new(&binary);
+    command
+        .args(["reset-password", "--db-dir"])
+        .arg(&db_dir)
+        .args(["--actor", &crate::admin::actor(), &name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     if !dev {
-        become_store_user(config)?;
+        let user = crate::sys::user(&config.users.store)?;
+        let gid = crate::sys::group(&config.users.group)?;
+        // std clears the supplementary groups when it changes the uid of a root process.
+        command.uid(user.uid).gid(gid);
     }
-    let opened = svc_store::engine::Store::open(&db_dir).map_err(|e| e.to_string())?;
-    if let StoreResponse::Error(e) = opened
-        .store
-        .write(crate::admin::audited(request))
-        .map_err(|e| e.to_string())?
-    {
-        return Err(e.to_string());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(format!("{password}\n").as_bytes())
+            .map_err(|e| format!("cannot hand the password to {}: {e}", binary.display()))?;
     }
-    Ok("in the database; the MOM is not running")
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    if out.status.success() {
+        Ok("in the database; the MOM is not running")
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
 }
 
 /// The store's database folder.
@@ -156,20 +182,12 @@ fn db_dir(config: &Config) -> PathBuf {
     services::store_db_dir(&config.paths.state_dir)
 }
 
-/// Switches this process to the store's user and the services' group, so the database
-/// files it touches keep their owner.
-fn become_store_user(config: &Config) -> Result<(), String> {
-    let user = crate::sys::user(&config.users.store)?;
-    let gid = crate::sys::group(&config.users.group)?;
-    crate::sys::become_user(user.uid, gid)
-}
-
 /// `sip-dect-mom version`.
 pub fn version() -> i32 {
     println!("sip-dect-mom {}", env!("CARGO_PKG_VERSION"));
     println!(
         "database schema {} (older databases are migrated at start; a newer one is refused)",
-        svc_store::ops::SCHEMA_VERSION
+        model::SCHEMA_VERSION
     );
     println!("IPC protocol {}", ipc::hello::PROTO_VERSION);
     0

@@ -6,6 +6,7 @@
 //! - [`columns`]: in-memory column copies of the user and device tables for fast queries;
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
 //! - [`licensing`]: the signed license, the SARI it grants, and the health states;
+//! - [`maintenance`]: the offline password reset the admin CLI runs with the MOM stopped;
 //! - [`conflicts`]: the open conflicts between sites that svc-axi finds;
 //! - [`transfer`]: export and import of the whole database, [`dump`]: their logical
 //!   format, checked record by record;
@@ -24,6 +25,7 @@ pub mod dump;
 pub mod engine;
 pub mod fields;
 pub mod licensing;
+pub mod maintenance;
 pub mod migrate;
 pub mod ops;
 pub mod password_checks;
@@ -73,6 +75,9 @@ pub struct Args {
 /// Entry point of the binary; returns the exit code.
 #[must_use]
 pub fn main_with_args() -> i32 {
+    if std::env::args().nth(1).as_deref() == Some(maintenance::RESET_PASSWORD) {
+        return maintenance::reset_password(std::env::args().skip(1));
+    }
     service_kit::logging::init("svc-store");
     let args = Args::parse();
     // Database and transfer files are private to the store's user.

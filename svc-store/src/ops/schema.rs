@@ -3,10 +3,9 @@
 
 use super::*;
 
-/// Schema version of the database; an import of another version is refused.
-/// 3: changes carry their origin (version 2's change log is dropped on open); 4: OMM
-/// provisioning; 5: secrets sealed at rest ([`crate::migrate`]).
-pub const SCHEMA_VERSION: u32 = 5;
+/// Schema version of the database (kept in `model`, whose records it versions, so the CLI
+/// can name it without linking the store); an import of another version is refused.
+pub use model::SCHEMA_VERSION;
 
 /// Meta keys.
 pub mod meta {
