@@ -3,7 +3,7 @@
 //!
 //! Every service and the admin CLI reach the store through [`Store`], so the request →
 //! answer contract is written once, here, instead of a `match` on [`StoreResponse`] at every
-//! call. The methods are generated from one table ([`calls!`]): a method's name, its
+//! call. The methods are generated from one table (the `calls!` macro): a method's name, its
 //! arguments, the request it sends and the answer it expects.
 
 use crate::api::store::{
@@ -136,12 +136,6 @@ impl Store {
             origin: 0,
             audit: Some(Arc::new(audit)),
         }
-    }
-
-    /// The client underneath (for the change feed's [`crate::store_feed`]).
-    #[must_use]
-    pub fn client(&self) -> &Client<StoreApi> {
-        &self.client
     }
 
     /// One request, its answer as the store gave it (refusals as [`Failure::Refused`]). For

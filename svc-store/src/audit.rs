@@ -19,7 +19,7 @@ use crate::ops::{meta, Tx};
 use crate::storage::{id_key, Db};
 use ipc::api::store::{Audit, StoreError, StoreRequest, StoreResponse};
 use model::{
-    Account, AuditEntry, ConferenceRoom, ConfigTemplate, Device, License, Omm, Settings, User,
+    Account, AuditEntry, ConferenceRoom, ConfigTemplate, Device, Omm, Settings, User,
     AUDIT_CAPACITY,
 };
 
@@ -86,8 +86,6 @@ pub enum Subject {
     Settings,
     /// The configuration template.
     Template,
-    /// The license.
-    License,
 }
 
 /// The records `request` touches, as far as the request names them (`bound` gives the
@@ -147,7 +145,6 @@ fn describe(subjects: &[Subject]) -> String {
             Subject::Account(id) => Some(format!("account {id}")),
             Subject::Settings => Some("settings".into()),
             Subject::Template => Some("configuration template".into()),
-            Subject::License => Some("license".into()),
         })
         .collect();
     names.join(", ")
@@ -253,7 +250,6 @@ impl Tx<'_, '_> {
                 .view
                 .get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
                 .map_or(serde_json::Value::Null, |t| summary(&t.text)),
-            Subject::License => json(self.view.get::<License>(Db::Meta, meta::LICENSE)?),
         })
     }
 
