@@ -3,20 +3,21 @@
 //! Writes run one LMDB write transaction each (LMDB serialises writers); a request that
 //! breaks a rule aborts its transaction, so nothing of it is kept. Every committed change
 //! gets the next global revision and goes into a bounded change log, from which a
-//! subscriber resumes after a reconnect.
+//! subscriber resumes after a reconnect. Reads are in [`read`], the queries of users and DECT
+//! phones on the column tables in [`query`].
 
-use crate::columns::ColumnTable;
 use crate::ops::{meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
-use crate::storage::{id_key, seq_key, Db, Storage, View};
+use crate::storage::{seq_key, Db, Storage};
 use ipc::api::store::{Change, ChangeOp, StoreError, StoreRequest, StoreResponse};
-use model::{
-    Account, ConferenceRoom, ConfigTemplate, Counter, Device, Entity, EventEntry, License, Omm,
-    Query, Record, Settings, Tombstone, User,
-};
-use serde::de::DeserializeOwned;
+use model::Entity;
 use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockReadGuard};
 use tokio::sync::broadcast;
+
+mod query;
+mod read;
+
+pub(crate) use query::Tables;
 
 /// What a subscriber gets when it asks for the changes after a revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,55 +40,6 @@ pub struct Store {
     write_health: std::sync::Mutex<crate::write_health::WriteHealth>,
     /// The threads that check passwords (bounded memory; see [`crate::password_checks`]).
     passwords: crate::password_checks::PasswordChecks,
-}
-
-/// In-memory column copies of the user and device tables (see [`crate::columns`]).
-pub(crate) struct Tables {
-    users: ColumnTable,
-    devices: ColumnTable,
-}
-
-impl Tables {
-    /// Builds both tables from the stored records.
-    pub(crate) fn load(storage: &Storage) -> Result<Self, StoreError> {
-        let view = storage.read()?;
-        let mut tables = Self {
-            users: ColumnTable::new::<User>(),
-            devices: ColumnTable::new::<Device>(),
-        };
-        // Only the rows: a column is built when a query first needs it (see `columns`).
-        view.scan(Db::Users, None, |key, _| {
-            tables.users.add_id(crate::storage::key_id(key)?);
-            Ok(true)
-        })?;
-        view.scan(Db::Devices, None, |key, _| {
-            tables.devices.add_id(crate::storage::key_id(key)?);
-            Ok(true)
-        })?;
-        Ok(tables)
-    }
-
-    /// Brings the rows of the changed users and devices up to date with `storage`.
-    fn refresh(&mut self, storage: &Storage, changes: &[Change]) -> Result<(), StoreError> {
-        let view = storage.read()?;
-        for change in changes {
-            let key = crate::storage::id_key(change.id);
-            match change.entity {
-                Entity::User => match view.get_borrowed::<model::UserView<'_>>(Db::Users, &key)? {
-                    Some(user) => self.users.upsert(change.id, &user),
-                    None => self.users.remove(change.id),
-                },
-                Entity::Device => {
-                    match view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &key)? {
-                        Some(device) => self.devices.upsert(change.id, &device),
-                        None => self.devices.remove(change.id),
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Outcome of opening the store.
@@ -381,168 +333,6 @@ impl Store {
         }
         Ok(Backlog::Changes(out))
     }
-
-    /// Answers a read request from one consistent snapshot.
-    ///
-    /// # Errors
-    /// [`StoreError`] for unknown records, bad queries or storage failures.
-    pub fn read(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
-        use StoreRequest as R;
-        use StoreResponse as S;
-        // Queries pair the column tables with a snapshot, so they take the tables' lock,
-        // which a writer holds across its commit (fsync). Every other read is a plain LMDB
-        // snapshot, which writers never block: a lookup does not wait for a durable write.
-        if let R::QueryUsers(_) | R::QueryDevices(_) | R::QueryOverview(_) = request {
-            return self.query(request);
-        }
-        let storage = self.storage()?;
-        let view = storage.get().read()?;
-        Ok(match request {
-            R::GetSettings => S::Settings(
-                view.get::<Settings>(Db::Meta, meta::SETTINGS)?
-                    .unwrap_or_default(),
-            ),
-            R::GetLicense => S::License(view.get::<License>(Db::Meta, meta::LICENSE)?),
-            R::GetHealth => {
-                drop(view);
-                drop(storage);
-                return self.health().map(S::Health);
-            }
-            R::ListAccounts => S::Accounts(view.all::<Account>(Db::Accounts)?),
-            R::CheckLogin { name, password } => {
-                let id: Option<u32> =
-                    view.get(Db::IdxAccount, login_throttle::account_key(name).as_bytes())?;
-                let account: Option<Account> = id
-                    .map(|id| record(&view, Db::Accounts, id, Entity::Account))
-                    .transpose()?;
-                drop(view);
-                drop(storage);
-                // An unknown name costs a check too (a dummy hash): same time, no hint.
-                let hash = account.as_ref().map(|a| a.password_hash.as_str());
-                let matched = self.passwords.verify(hash, password)?;
-                let Some(account) = account.filter(|_| matched) else {
-                    return Err(StoreError::WrongPassword);
-                };
-                if !account.enabled {
-                    return Err(StoreError::AccountDisabled);
-                }
-                S::Account(account)
-            }
-            R::ListOmms => S::Omms(view.records::<Omm>()?),
-            R::GetOmm(id) => S::Omm(sealed_record(&view, *id)?),
-            R::GetServedConfig(id) => S::ServedConfig(view.get(Db::Meta, &meta::served(*id))?),
-            R::GetTemplate => S::Template(
-                view.get::<ConfigTemplate>(Db::Meta, meta::TEMPLATE)?
-                    .unwrap_or_default(),
-            ),
-            R::GetUser(uid) => S::User(sealed_record(&view, *uid)?),
-            R::GetDevice(ppn) => S::Device(sealed_record(&view, *ppn)?),
-            R::ListConferenceRooms => S::Rooms(view.records::<ConferenceRoom>()?),
-            R::TombstonesSince(t) => S::Tombstones(
-                view.all::<Tombstone>(Db::Tombstones)?
-                    .into_iter()
-                    .filter(|s| s.deleted >= *t)
-                    .collect(),
-            ),
-            R::ListEvents => {
-                let mut events = view.all::<EventEntry>(Db::Events)?;
-                events.reverse();
-                S::Events(events)
-            }
-            R::ListCounters => S::Counters(view.all::<Counter>(Db::Counters)?),
-            R::ListConflicts => S::Conflicts(
-                view.get(Db::Meta, crate::conflicts::KEY)?
-                    .unwrap_or_default(),
-            ),
-            R::ListAudit => S::Audit(crate::audit::list(&view)?),
-            R::CurrentRevision => S::Revision(view.get(Db::Meta, meta::REVISION)?.unwrap_or(0)),
-            R::DatabaseId => S::DatabaseId(view.get(Db::Meta, meta::DATABASE_ID)?.unwrap_or(0)),
-            R::GetUsersByNumber(nums) => S::UsersByKey(
-                nums.iter()
-                    .map(|n| user_by_number(&view, n))
-                    .collect::<Result<_, _>>()?,
-            ),
-            R::GetDevicesByIpei(ipeis) => S::DevicesByKey(
-                ipeis
-                    .iter()
-                    .map(|i| device_by_ipei(&view, *i))
-                    .collect::<Result<_, _>>()?,
-            ),
-            R::GetUserByNumber(num) => {
-                S::User(user_by_number(&view, num)?.ok_or(StoreError::NotFound {
-                    entity: Entity::User,
-                    id: 0,
-                })?)
-            }
-            R::GetDeviceByIpei(ipei) => {
-                S::Device(device_by_ipei(&view, *ipei)?.ok_or(StoreError::NotFound {
-                    entity: Entity::Device,
-                    id: 0,
-                })?)
-            }
-            other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
-        })
-    }
-
-    /// A user or device query: the column tables' lock first, then the snapshot (the
-    /// writers' lock order). Columns the query needs that are not built yet are built first,
-    /// under the write lock, so the snapshot they are built from matches the table.
-    fn query(&self, request: &StoreRequest) -> Result<StoreResponse, StoreError> {
-        let (users, devices) = {
-            let tables = self.tables.read().map_err(|_| poisoned())?;
-            match request {
-                StoreRequest::QueryUsers(q) => (tables.users.missing(q, ""), Vec::new()),
-                StoreRequest::QueryDevices(q) => (Vec::new(), tables.devices.missing(q, "")),
-                StoreRequest::QueryOverview(q) => {
-                    let devices = tables.devices.missing(q, model::overview::DEVICE_PREFIX);
-                    let mut users = tables.users.missing(q, "");
-                    // The join reads each user's Device ID.
-                    let joined = q
-                        .filters
-                        .iter()
-                        .map(|f| f.column.as_str())
-                        .chain([q.sort_column.as_str()])
-                        .any(|c| c.starts_with(model::overview::DEVICE_PREFIX));
-                    if joined && !tables.users.is_built(OVERVIEW_VIA) {
-                        users.push(OVERVIEW_VIA);
-                    }
-                    (users, devices)
-                }
-                _ => (Vec::new(), Vec::new()),
-            }
-        };
-        if !users.is_empty() || !devices.is_empty() {
-            let mut tables = self.tables.write().map_err(|_| poisoned())?;
-            let storage = self.storage()?;
-            let view = storage.get().read()?;
-            let out_of_step =
-                |id| StoreError::Storage(format!("column table out of step: record {id} missing"));
-            tables.users.build(&users, |id| {
-                view.get_borrowed::<model::UserView<'_>>(Db::Users, &id_key(id))?
-                    .ok_or_else(|| out_of_step(id))
-            })?;
-            tables.devices.build(&devices, |id| {
-                view.get_borrowed::<model::DeviceView<'_>>(Db::Devices, &id_key(id))?
-                    .ok_or_else(|| out_of_step(id))
-            })?;
-            tracing::debug!(?users, ?devices, "query columns built");
-        }
-        let tables = self.tables.read().map_err(|_| poisoned())?;
-        let storage = self.storage()?;
-        let view = storage.get().read()?;
-        Ok(match request {
-            StoreRequest::QueryUsers(query) => {
-                StoreResponse::Users(run_query::<User, _>(&view, &tables.users, query)?)
-            }
-            StoreRequest::QueryDevices(query) => {
-                StoreResponse::Devices(run_query::<Device, _>(&view, &tables.devices, query)?)
-            }
-            StoreRequest::QueryOverview(query) => {
-                StoreResponse::Overview(run_overview(&view, &tables, query)?)
-            }
-            other => return Err(StoreError::Invalid(format!("{other:?} is not a query"))),
-        })
-    }
 }
 
 /// A read lock on the open storage.
@@ -555,115 +345,6 @@ impl StorageGuard<'_> {
             .as_ref()
             .unwrap_or_else(|| unreachable!("storage checked before the guard was made"))
     }
-}
-
-/// The record `id` of `db`, or `NotFound`.
-fn record<V: DeserializeOwned, T: crate::storage::Txn>(
-    view: &View<'_, T>,
-    db: Db,
-    id: u32,
-    entity: Entity,
-) -> Result<V, StoreError> {
-    view.get(db, &crate::storage::id_key(id))?
-        .ok_or(StoreError::NotFound { entity, id })
-}
-
-/// The record `id` of a database with sealed fields, its secrets opened, or `NotFound`.
-fn sealed_record<V: crate::secrets::Sealed, T: crate::storage::Txn>(
-    view: &View<'_, T>,
-    id: u32,
-) -> Result<V, StoreError> {
-    view.record(id)?.ok_or(StoreError::NotFound {
-        entity: V::ENTITY,
-        id,
-    })
-}
-
-/// The user with number `num`, through the number index.
-fn user_by_number<T: crate::storage::Txn>(
-    view: &View<'_, T>,
-    num: &str,
-) -> Result<Option<User>, StoreError> {
-    match view.get::<u32>(Db::IdxNum, num.trim().as_bytes())? {
-        Some(uid) => view.record(uid),
-        None => Ok(None),
-    }
-}
-
-/// The device with `ipei`, through the IPEI index.
-fn device_by_ipei<T: crate::storage::Txn>(
-    view: &View<'_, T>,
-    ipei: model::Ipei,
-) -> Result<Option<Device>, StoreError> {
-    match view.get::<u32>(Db::IdxIpei, ipei.to_string().as_bytes())? {
-        Some(ppn) => view.get(Db::Devices, &crate::storage::id_key(ppn)),
-        None => Ok(None),
-    }
-}
-
-/// The user column by which the Overview joins a user to its DECT phone: its Device ID.
-const OVERVIEW_VIA: &str = "ppn";
-
-/// An Overview page: filters and sorts on the user columns joined to the phone columns, then
-/// reads each user of the page and its bound phone from the snapshot.
-fn run_overview<T: crate::storage::Txn>(
-    view: &View<'_, T>,
-    tables: &Tables,
-    query: &Query,
-) -> Result<model::Page<model::OverviewRow>, StoreError> {
-    let filters = query
-        .compile::<model::OverviewRow>()
-        .map_err(StoreError::Query)?;
-    let join = crate::columns::Join {
-        table: &tables.devices,
-        via: OVERVIEW_VIA,
-        prefix: model::overview::DEVICE_PREFIX,
-    };
-    let (total, ids) = tables
-        .users
-        .query(query, &filters, Some(join))
-        .map_err(StoreError::Query)?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        let user: User = view.record(id)?.ok_or_else(|| {
-            StoreError::Storage(format!(
-                "record {id} is in the column table but not in the database"
-            ))
-        })?;
-        let device = match user.ppn {
-            0 => None,
-            ppn => view.record(ppn)?,
-        };
-        items.push(model::OverviewRow { user, device });
-    }
-    Ok(model::Page { total, items })
-}
-
-/// Filters and sorts on the in-memory columns, then reads the page's records from the
-/// snapshot.
-fn run_query<V, T>(
-    view: &View<'_, T>,
-    table: &ColumnTable,
-    query: &Query,
-) -> Result<model::Page<V>, StoreError>
-where
-    V: Record + crate::secrets::Sealed,
-    T: crate::storage::Txn,
-{
-    let filters = query.compile::<V>().map_err(StoreError::Query)?;
-    let (total, ids) = table
-        .query(query, &filters, None)
-        .map_err(StoreError::Query)?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        let record = view.record(id)?.ok_or_else(|| {
-            StoreError::Storage(format!(
-                "record {id} is in the column table but not in the database"
-            ))
-        })?;
-        items.push(record);
-    }
-    Ok(model::Page { total, items })
 }
 
 fn poisoned() -> StoreError {
