@@ -3,8 +3,8 @@
 //! Writes run one LMDB write transaction each (LMDB serialises writers); a request that
 //! breaks a rule aborts its transaction, so nothing of it is kept. Every committed change
 //! gets the next global revision and goes into a bounded change log, from which a
-//! subscriber resumes after a reconnect. Reads are in [`read`], the queries of users and DECT
-//! phones on the column tables in [`query`].
+//! subscriber resumes after a reconnect. Reads are in `read`, the queries of users and DECT
+//! phones on the column tables in `query`.
 
 use crate::ops::{meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
 use crate::storage::{seq_key, Db, Storage};
