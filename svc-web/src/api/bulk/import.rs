@@ -1,15 +1,11 @@
-//! Bulk import and export of users and DECT phones as CSV or JSON (beyond the original MOM
-//! and its peers, which cap or lack it): no row cap; a dry run that reports every row's
-//! errors, checked by the store's own rules in a transaction it aborts; a real run that
-//! writes nothing while any row is bad unless `partial=true` asks for the good rows.
-//!
-//! A row whose key (`num` of a user, `ipei` of a device) names an existing record updates
-//! it (only the row's non-empty fields change); other rows create records over the
-//! defaults. Exports never carry secrets (PINs and passwords are redacted).
+//! The import: rows read and keyed, checked by the store's own rules in a transaction it
+//! aborts (the dry run), then written in batches unless a row is bad and `partial` was not
+//! asked; the progress is streamed.
 
+use super::*;
 use crate::app::App;
 use crate::audit;
-use crate::auth::{Caller, Writer};
+use crate::auth::Writer;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::patch;
 use axum::body::Body;
@@ -17,288 +13,12 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ipc::api::store::StoreRequest;
-use ipc::store_client::{Result as Answer, Store};
-use model::{Device, Ipei, Page, User, MAX_PAGE};
-use serde::de::DeserializeOwned;
+use model::{Device, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-/// The largest upload of one import.
-pub const MAX_UPLOAD: usize = 256 * 1024 * 1024;
-/// Records per store request.
-const BATCH: usize = 1000;
-
-/// Users or devices, as the bulk operations (and the single-record edits) see them: the
-/// typed store calls of each kind under one name.
-pub trait Kind: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
-    /// `users` or `devices`.
-    const NAME: &'static str;
-    /// The field that names a record.
-    const KEY: &'static str;
-    /// The kind of record, as the store's "not found" names it.
-    const ENTITY: model::Entity;
-    /// Its id.
-    fn id(&self) -> u32;
-    /// Sets its id.
-    fn set_id(&mut self, id: u32);
-    /// One record by id, if it exists.
-    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send;
-    /// Creates or replaces one; its id.
-    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send;
-    /// The page of every record from `offset` on.
-    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send;
-    /// The records `keys` name, in order (`None` where none, or the key cannot name one).
-    fn lookup(
-        store: &Store,
-        keys: &[String],
-    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send;
-    /// The batch write that creates or replaces `records` (sent as it is, or dry-run).
-    fn put_many(records: Vec<Self>) -> StoreRequest;
-}
-
-/// Every record from `offset`, a page of the store's largest.
-fn from(offset: u32) -> model::Query {
-    model::Query {
-        offset,
-        limit: MAX_PAGE,
-        ..model::Query::default()
-    }
-}
-
-impl Kind for User {
-    const NAME: &'static str = "users";
-    const KEY: &'static str = "num";
-    const ENTITY: model::Entity = model::Entity::User;
-    fn id(&self) -> u32 {
-        self.uid
-    }
-    fn set_id(&mut self, id: u32) {
-        self.uid = id;
-    }
-    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send {
-        store.user(id)
-    }
-    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send {
-        store.put_user(record)
-    }
-    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send {
-        store.query_users(from(offset))
-    }
-    fn lookup(
-        store: &Store,
-        keys: &[String],
-    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send {
-        store.users_by_number(keys.to_vec())
-    }
-    fn put_many(records: Vec<Self>) -> StoreRequest {
-        StoreRequest::PutUsers(records)
-    }
-}
-
-impl Kind for Device {
-    const NAME: &'static str = "devices";
-    const KEY: &'static str = "ipei";
-    const ENTITY: model::Entity = model::Entity::Device;
-    fn id(&self) -> u32 {
-        self.ppn
-    }
-    fn set_id(&mut self, id: u32) {
-        self.ppn = id;
-    }
-    fn get(store: &Store, id: u32) -> impl Future<Output = Answer<Option<Self>>> + Send {
-        store.device(id)
-    }
-    fn put(store: &Store, record: Self) -> impl Future<Output = Answer<u32>> + Send {
-        store.put_device(record)
-    }
-    fn page(store: &Store, offset: u32) -> impl Future<Output = Answer<Page<Self>>> + Send {
-        store.query_devices(from(offset))
-    }
-    fn lookup(
-        store: &Store,
-        keys: &[String],
-    ) -> impl Future<Output = Answer<Vec<Option<Self>>>> + Send {
-        // A key that is no IPEI finds nothing: the placeholder IPEI is never a record's.
-        store.devices_by_ipei(
-            keys.iter()
-                .map(|k| Ipei::parse(k).unwrap_or_default())
-                .collect(),
-        )
-    }
-    fn put_many(records: Vec<Self>) -> StoreRequest {
-        StoreRequest::PutDevices(records)
-    }
-}
-
-/// The file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Comma-separated, a header line of field names.
-    #[default]
-    Csv,
-    /// A JSON array of objects.
-    Json,
-}
-
-/// Options of an export.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ExportOptions {
-    /// `csv` (default) or `json`.
-    #[serde(default)]
-    pub format: Format,
-}
-
-/// The characters that make a spreadsheet read a cell as a formula.
-const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// `text` as an exported cell: one that a spreadsheet would take for a formula (`=`, `+`,
-/// `-`, `@`, tab, CR first) gets a leading `'`, which spreadsheets show as text and
-/// [`from_spreadsheet`] takes off again on import.
-fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(FORMULA_START) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// An imported cell with the `'` that [`spreadsheet_safe`] added taken off.
-fn from_spreadsheet(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_START) => rest,
-        _ => cell,
-    }
-}
-
-/// A record as one CSV line's cells, in the order of `columns`.
-fn cells(value: &Value, columns: &[String]) -> Vec<String> {
-    columns
-        .iter()
-        .map(|c| match value.get(c) {
-            Some(Value::String(s)) => spreadsheet_safe(s),
-            Some(Value::Null) | None => String::new(),
-            Some(Value::Array(a)) if a.is_empty() => String::new(),
-            Some(other @ (Value::Array(_) | Value::Object(_))) => other.to_string(),
-            Some(other) => other.to_string(),
-        })
-        .collect()
-}
-
-/// The field names of a record type, in the JSON's order.
-fn columns<K: Kind>() -> Vec<String> {
-    match serde_json::to_value(K::default()) {
-        Ok(Value::Object(map)) => map.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Streams every record, page by page, as CSV or a JSON array (secrets redacted).
-async fn export<K: Kind>(app: Arc<App>, format: Format) -> ApiResult<Response> {
-    let columns = columns::<K>();
-    let header_line = {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&columns)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        w.into_inner()
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    };
-    let first: Vec<u8> = match format {
-        Format::Csv => header_line,
-        Format::Json => b"[".to_vec(),
-    };
-    let store = app.store.clone();
-    let pages = futures_util::stream::unfold(Some((0u32, true)), move |state| {
-        let store = store.clone();
-        let columns = columns.clone();
-        async move {
-            let (offset, first_page) = state?;
-            let Ok(page) = K::page(&store, offset).await else {
-                return Some((
-                    Err(std::io::Error::other("the store stopped answering")),
-                    None,
-                ));
-            };
-            let mut out = Vec::new();
-            let count = page.items.len();
-            for (i, item) in page.items.iter().enumerate() {
-                let value = serde_json::to_value(item)
-                    .map(audit::redact)
-                    .unwrap_or_default();
-                match format {
-                    Format::Csv => {
-                        let mut w = csv::Writer::from_writer(Vec::new());
-                        let _ = w.write_record(cells(&value, &columns));
-                        out.extend(w.into_inner().unwrap_or_default());
-                    }
-                    Format::Json => {
-                        if !(first_page && i == 0) {
-                            out.push(b',');
-                        }
-                        out.extend(value.to_string().into_bytes());
-                    }
-                }
-            }
-            let next = offset + u32::try_from(count).unwrap_or(u32::MAX);
-            let done = count == 0 || u64::from(next) >= page.total;
-            if done && format == Format::Json {
-                out.push(b']');
-            }
-            Some((
-                Ok::<_, std::io::Error>(out),
-                (!done).then_some((next, false)),
-            ))
-        }
-    });
-    let body = futures_util::StreamExt::chain(
-        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }),
-        pages,
-    );
-    let (content_type, extension) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "csv"),
-        Format::Json => ("application/json", "json"),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"mom_{}.{extension}\"", K::NAME),
-            ),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
-}
-
-/// Exports every user (CSV or JSON; secrets redacted).
-#[utoipa::path(get, path = "/api/v1/users/export", tag = "users and DECT phones", params(ExportOptions),
-    responses((status = 200, description = "CSV or JSON",
-        content((String = "text/csv"), (Vec<User> = "application/json")))))]
-pub async fn export_users(
-    State(app): State<Arc<App>>,
-    _: Caller,
-    Query(options): Query<ExportOptions>,
-) -> ApiResult<Response> {
-    export::<User>(app, options.format).await
-}
-
-/// Exports every device (CSV or JSON).
-#[utoipa::path(get, path = "/api/v1/devices/export", tag = "users and DECT phones", params(ExportOptions),
-    responses((status = 200, description = "CSV or JSON",
-        content((String = "text/csv"), (Vec<Device> = "application/json")))))]
-pub async fn export_devices(
-    State(app): State<Arc<App>>,
-    _: Caller,
-    Query(options): Query<ExportOptions>,
-) -> ApiResult<Response> {
-    export::<Device>(app, options.format).await
-}
 
 /// Options of an import.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -321,7 +41,7 @@ pub struct ImportOptions {
 /// Where an import tells its progress, if anyone listens. A client that reads slowly
 /// misses progress lines; it never slows the import.
 #[derive(Clone, Default)]
-struct Progress(Option<tokio::sync::mpsc::Sender<Value>>);
+pub(super) struct Progress(Option<tokio::sync::mpsc::Sender<Value>>);
 
 impl Progress {
     fn tell(&self, phase: &str, done: usize, total: usize) {
@@ -361,7 +81,7 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-fn row_error(row: usize, key: &str, e: ApiError) -> RowError {
+pub(super) fn row_error(row: usize, key: &str, e: ApiError) -> RowError {
     RowError {
         row,
         key: key.to_owned(),
@@ -372,29 +92,11 @@ fn row_error(row: usize, key: &str, e: ApiError) -> RowError {
     }
 }
 
-/// A CSV cell as the JSON value the field `template` (its default) has the type of.
-fn cell_value(cell: &str, template: &Value) -> Result<Value, String> {
-    let cell = from_spreadsheet(cell);
-    match template {
-        Value::String(_) => Ok(Value::String(cell.to_owned())),
-        Value::Bool(_) => match cell.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Value::Bool(true)),
-            "false" | "0" | "no" => Ok(Value::Bool(false)),
-            _ => Err(format!("{cell:?} is not true or false")),
-        },
-        Value::Number(_) => cell
-            .parse::<u64>()
-            .map(Value::from)
-            .map_err(|_| format!("{cell:?} is not a whole number")),
-        _ => serde_json::from_str(cell).map_err(|e| format!("{cell:?} is not JSON: {e}")),
-    }
-}
-
 /// One parsed row: its number in the file and its fields.
 type Row = (usize, Map<String, Value>);
 
 /// The file's rows as JSON objects, with a row number each; bad rows become errors.
-fn rows<K: Kind>(bytes: &[u8], format: Format) -> ApiResult<(Vec<Row>, Vec<RowError>)> {
+pub(super) fn rows<K: Kind>(bytes: &[u8], format: Format) -> ApiResult<(Vec<Row>, Vec<RowError>)> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     match format {
@@ -467,12 +169,12 @@ fn rows<K: Kind>(bytes: &[u8], format: Format) -> ApiResult<(Vec<Row>, Vec<RowEr
 }
 
 /// The checked records of an import, each with its row, key and whether it updates.
-struct Checked<K> {
+pub(super) struct Checked<K> {
     records: Vec<(usize, String, bool, K)>,
     errors: Vec<RowError>,
 }
 
-async fn check<K: Kind>(
+pub(super) async fn check<K: Kind>(
     app: &App,
     parsed: Vec<Row>,
     mut errors: Vec<RowError>,
@@ -552,7 +254,7 @@ async fn check<K: Kind>(
 }
 
 /// The upload of an import, whole (bounded by [`MAX_UPLOAD`]).
-async fn upload(body: Body) -> ApiResult<axum::body::Bytes> {
+pub(super) async fn upload(body: Body) -> ApiResult<axum::body::Bytes> {
     axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|e| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -564,7 +266,7 @@ async fn upload(body: Body) -> ApiResult<axum::body::Bytes> {
 
 /// Answers an import: its report, or with `progress=true` an NDJSON stream of progress
 /// lines and the report (its `status` field says what the plain answer's status would be).
-async fn answer<K: Kind>(
+pub(super) async fn answer<K: Kind>(
     app: Arc<App>,
     who: crate::auth::LoggedIn,
     options: ImportOptions,
@@ -603,7 +305,7 @@ async fn answer<K: Kind>(
         .into_response())
 }
 
-async fn import<K: Kind>(
+pub(super) async fn import<K: Kind>(
     app: &App,
     who: &crate::auth::LoggedIn,
     options: &ImportOptions,
@@ -699,34 +401,4 @@ pub async fn import_devices(
     body: Body,
 ) -> ApiResult<Response> {
     answer::<Device>(app, who, options, body).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{cell_value, from_spreadsheet, spreadsheet_safe};
-    use serde_json::Value;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_are_exported_as_text_and_imported_back_unchanged() {
-        for text in [
-            "=HYPERLINK(\"http://x\")",
-            "+4930123",
-            "-1",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-        ] {
-            let cell = spreadsheet_safe(text);
-            assert!(cell.starts_with('\''), "{cell}");
-            assert_eq!(from_spreadsheet(&cell), text);
-            assert_eq!(
-                cell_value(&cell, &Value::String(String::new())).unwrap(),
-                Value::String(text.into())
-            );
-        }
-        for text in ["Ward 7", "'quoted", "", "10042"] {
-            assert_eq!(spreadsheet_safe(text), text);
-            assert_eq!(from_spreadsheet(text), text);
-        }
-    }
 }
