@@ -205,8 +205,9 @@ impl Store {
         loop {
             query.offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
             query.limit = model::MAX_PAGE;
-            let answer = self.call(request(query.clone())).await?;
-            let found = page(answer.clone()).ok_or_else(|| unexpected(&answer))?;
+            let found = page(self.call(request(query.clone())).await?).ok_or_else(|| {
+                Failure::Unreachable("unexpected answer from the store to a page query".into())
+            })?;
             let done = found.items.is_empty()
                 || out.len() + found.items.len()
                     >= usize::try_from(found.total).unwrap_or(usize::MAX);

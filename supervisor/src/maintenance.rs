@@ -11,7 +11,6 @@ use crate::cli::{call, connect, EXIT_UNREACHABLE};
 use crate::config::Config;
 use crate::services;
 use ipc::api::control::{ControlApi, ControlRequest, ControlResponse};
-use ipc::api::store::StoreRequest;
 use rand::seq::IndexedRandom;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -81,14 +80,10 @@ pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPas
             Err(e) => return crate::admin::fail(&e),
         },
     };
-    let request = StoreRequest::ResetPassword {
-        name: account.to_owned(),
-        password: password.clone(),
-    };
     let socket = services::store_socket(&config.paths.runtime_dir);
-    let outcome = match through_running_store(&socket, request.clone()) {
+    let outcome = match through_running_store(&socket, account, &password) {
         Some(outcome) => outcome,
-        None => offline(config, dev, request),
+        None => offline(config, dev, account, &password),
     };
     match outcome {
         Ok(how) => {
@@ -109,7 +104,8 @@ pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPas
 /// Through the running MOM's store; `None` when no store answers.
 fn through_running_store(
     socket: &Path,
-    request: StoreRequest,
+    account: &str,
+    password: &str,
 ) -> Option<Result<&'static str, String>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -120,9 +116,9 @@ fn through_running_store(
         let store = crate::cli::store(socket).await.ok()?;
         Some(
             store
-                .call(request)
+                .reset_password(account.to_owned(), password.to_owned())
                 .await
-                .map(|_| "through the running MOM")
+                .map(|()| "through the running MOM")
                 .map_err(crate::cli::why_write),
         )
     })
@@ -130,12 +126,9 @@ fn through_running_store(
 
 /// With no store running: the store's own binary changes the database, run as the store's
 /// user (so every file keeps its owner); this process never opens it.
-fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static str, String> {
+fn offline(config: &Config, dev: bool, name: &str, password: &str) -> Result<&'static str, String> {
     use std::io::Write;
     use std::os::unix::process::CommandExt;
-    let StoreRequest::ResetPassword { name, password } = request else {
-        return Err("only a password reset can be made with the MOM stopped".into());
-    };
     let db_dir = db_dir(config);
     if !db_dir.join("data.mdb").exists() {
         return Err(format!(
@@ -149,7 +142,7 @@ fn offline(config: &Config, dev: bool, request: StoreRequest) -> Result<&'static
     command
         .args(["reset-password", "--db-dir"])
         .arg(&db_dir)
-        .args(["--actor", &crate::admin::actor(), &name])
+        .args(["--actor", &crate::admin::actor(), name])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());

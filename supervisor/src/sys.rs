@@ -83,17 +83,6 @@ fn enter_group(gid: u32) -> Result<(), String> {
     nix::unistd::setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))
 }
 
-/// Becomes `uid` in group `gid` for good (real, effective and saved ids; no supplementary
-/// groups): the CLI opening the database as its owner.
-///
-/// # Errors
-/// A message naming the step that failed.
-pub fn become_user(uid: u32, gid: u32) -> Result<(), String> {
-    enter_group(gid)?;
-    let u = nix::unistd::Uid::from_raw(uid);
-    nix::unistd::setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))
-}
-
 /// Sets `no_new_privs` and clears ambient capabilities (development mode, unprivileged).
 ///
 /// # Errors

@@ -14,12 +14,21 @@ use std::pin::Pin;
 /// A page the store is asked for.
 type PageFuture<'a, T> = Pin<Box<dyn Future<Output = Answer<model::Page<T>>> + Send + 'a>>;
 
-/// One write to the store at `socket`, its failure in the CLI's words.
+/// One write to the store at `socket`: `said` of its answer printed when it is made (exit
+/// 0), its failure in the CLI's words otherwise.
 async fn write<T>(
     socket: &Path,
     f: impl FnOnce(Store) -> Pin<Box<dyn Future<Output = Answer<T>> + Send>>,
-) -> Result<T, String> {
-    f(store(socket).await?).await.map_err(why_write)
+    said: impl FnOnce(T) -> String,
+) -> i32 {
+    let made = async { f(store(socket).await?).await.map_err(why_write) };
+    match made.await {
+        Ok(answer) => {
+            println!("{}", said(answer));
+            0
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 /// Which rows a list shows.
@@ -344,18 +353,15 @@ pub async fn user(socket: &Path, action: &UserAction) -> i32 {
                 Err(e) => fail(&why_write(e)),
             }
         }
-        UserAction::Delete { uid } => match write(socket, |store| {
+        UserAction::Delete { uid } => {
             let id = *uid;
-            Box::pin(async move { store.delete_user(id).await })
-        })
-        .await
-        {
-            Ok(()) => {
-                println!("user {uid} deleted");
-                0
-            }
-            Err(e) => fail(&e),
-        },
+            write(
+                socket,
+                |store| Box::pin(async move { store.delete_user(id).await }),
+                |()| format!("user {uid} deleted"),
+            )
+            .await
+        }
     }
 }
 
@@ -405,45 +411,30 @@ pub async fn device(socket: &Path, action: &DeviceAction) -> i32 {
                 timestamp: model::now(),
                 ..Device::new(ipei)
             };
-            match write(socket, |store| {
-                Box::pin(async move { store.put_device(device).await })
-            })
+            write(
+                socket,
+                |store| Box::pin(async move { store.put_device(device).await }),
+                |ppn| format!("handset {ppn} created"),
+            )
             .await
-            {
-                Ok(ppn) => {
-                    println!("handset {ppn} created");
-                    0
-                }
-                Err(e) => fail(&e),
-            }
         }
         DeviceAction::Unsubscribe { ppn } => {
-            match write(socket, |store| {
-                let id = *ppn;
-                Box::pin(async move { store.unsubscribe_device(id).await })
-            })
+            let id = *ppn;
+            write(
+                socket,
+                |store| Box::pin(async move { store.unsubscribe_device(id).await }),
+                |()| format!("handset {ppn} unsubscribed and removed from its OMM"),
+            )
             .await
-            {
-                Ok(()) => {
-                    println!("handset {ppn} unsubscribed and removed from its OMM");
-                    0
-                }
-                Err(e) => fail(&e),
-            }
         }
         DeviceAction::Delete { ppn } => {
-            match write(socket, |store| {
-                let id = *ppn;
-                Box::pin(async move { store.delete_device(id).await })
-            })
+            let id = *ppn;
+            write(
+                socket,
+                |store| Box::pin(async move { store.delete_device(id).await }),
+                |()| format!("handset {ppn} deleted"),
+            )
             .await
-            {
-                Ok(()) => {
-                    println!("handset {ppn} deleted");
-                    0
-                }
-                Err(e) => fail(&e),
-            }
         }
     }
 }

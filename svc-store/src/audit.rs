@@ -72,20 +72,37 @@ fn clean(text: &str, max: usize) -> String {
 /// A record an audited write touches: its image goes into the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    /// A user by uid (0: the one the write creates).
+    /// A user by uid (0: none).
     User(u32),
-    /// A DECT phone by ppn (0: the one the write creates).
+    /// A DECT phone by ppn (0: none, as a user bound to nothing).
     Device(u32),
-    /// An OMM record (0: the one the write creates).
+    /// An OMM record.
     Omm(u32),
-    /// A conference room (0: the one the write creates).
+    /// A conference room.
     Room(u32),
-    /// An account (0: the one the write creates).
+    /// An account (0 is the default account, a real one).
     Account(u32),
     /// The system settings.
     Settings,
     /// The configuration template.
     Template,
+    /// The record of this kind the write creates: it has its id only in the answer.
+    New(Created),
+}
+
+/// The kinds of record a write creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// A user.
+    User,
+    /// A DECT phone.
+    Device,
+    /// An OMM record.
+    Omm,
+    /// A conference room.
+    Room,
+    /// An account.
+    Account,
 }
 
 /// The records `request` touches, as far as the request names them (`bound` gives the
@@ -94,21 +111,28 @@ pub enum Subject {
 pub fn subjects(request: &StoreRequest, bound: impl Fn(u32) -> u32) -> Vec<Subject> {
     use StoreRequest as R;
     use Subject as S;
+    let or_new = |id: u32, subject: fn(u32) -> Subject, kind: Created| {
+        if id == 0 {
+            S::New(kind)
+        } else {
+            subject(id)
+        }
+    };
     match request {
-        R::PutUser(u) => vec![S::User(u.uid)],
+        R::PutUser(u) => vec![or_new(u.uid, S::User, Created::User)],
         R::DeleteUser(uid) | R::ChangeRelationType { uid, .. } | R::ChangeSource { uid, .. } => {
             vec![S::User(*uid)]
         }
-        R::PutDevice(d) => vec![S::Device(d.ppn)],
+        R::PutDevice(d) => vec![or_new(d.ppn, S::Device, Created::Device)],
         R::DeleteDevice(ppn) | R::UnsubscribeDevice(ppn) => vec![S::Device(*ppn)],
-        R::CreateFixed { .. } => vec![S::User(0), S::Device(0)],
+        R::CreateFixed { .. } => vec![S::New(Created::User), S::New(Created::Device)],
         R::Bind { uid, ppn, .. } => vec![S::User(*uid), S::Device(*ppn)],
         R::Unbind(uid) => vec![S::User(*uid), S::Device(bound(*uid))],
-        R::PutOmm(o) => vec![S::Omm(o.id)],
+        R::PutOmm(o) => vec![or_new(o.id, S::Omm, Created::Omm)],
         R::DeleteOmm(id) => vec![S::Omm(*id)],
-        R::PutConferenceRoom(r) => vec![S::Room(r.id)],
+        R::PutConferenceRoom(r) => vec![or_new(r.id, S::Room, Created::Room)],
         R::DeleteConferenceRoom(id) => vec![S::Room(*id)],
-        R::CreateAccount(_) => vec![S::Account(0)],
+        R::CreateAccount(_) => vec![S::New(Created::Account)],
         R::UpdateAccount(u) => vec![S::Account(u.id)],
         R::DeleteAccount(id) => vec![S::Account(*id)],
         R::PutSettings(_) => vec![S::Settings],
@@ -133,11 +157,8 @@ fn describe(subjects: &[Subject]) -> String {
     let names: Vec<String> = subjects
         .iter()
         .filter_map(|s| match *s {
-            Subject::User(0)
-            | Subject::Device(0)
-            | Subject::Omm(0)
-            | Subject::Room(0)
-            | Subject::Account(0) => None,
+            // No record: a user bound to no phone, or a creation the write refused.
+            Subject::User(0) | Subject::Device(0) | Subject::New(_) => None,
             Subject::User(id) => Some(format!("user {id}")),
             Subject::Device(id) => Some(format!("device {id}")),
             Subject::Omm(id) => Some(format!("OMM {id}")),
@@ -155,13 +176,19 @@ fn created(subjects: &[Subject], answer: &StoreResponse) -> Vec<Subject> {
     subjects
         .iter()
         .map(|s| match (*s, answer) {
-            (Subject::User(0), StoreResponse::Created(id)) => Subject::User(*id),
-            (Subject::Device(0), StoreResponse::Created(id)) => Subject::Device(*id),
-            (Subject::Omm(0), StoreResponse::Created(id)) => Subject::Omm(*id),
-            (Subject::Room(0), StoreResponse::Created(id)) => Subject::Room(*id),
-            (Subject::Account(0), StoreResponse::Created(id)) => Subject::Account(*id),
-            (Subject::User(0), StoreResponse::CreatedFixed { uid, .. }) => Subject::User(*uid),
-            (Subject::Device(0), StoreResponse::CreatedFixed { ppn, .. }) => Subject::Device(*ppn),
+            (Subject::New(kind), StoreResponse::Created(id)) => match kind {
+                Created::User => Subject::User(*id),
+                Created::Device => Subject::Device(*id),
+                Created::Omm => Subject::Omm(*id),
+                Created::Room => Subject::Room(*id),
+                Created::Account => Subject::Account(*id),
+            },
+            (Subject::New(Created::User), StoreResponse::CreatedFixed { uid, .. }) => {
+                Subject::User(*uid)
+            }
+            (Subject::New(Created::Device), StoreResponse::CreatedFixed { ppn, .. }) => {
+                Subject::Device(*ppn)
+            }
             (s, _) => s,
         })
         .collect()
@@ -228,12 +255,9 @@ impl Tx<'_, '_> {
                 .and_then(|r| serde_json::to_value(r).ok())
                 .unwrap_or_default()
         }
+        // A record that does not exist (a user bound to no phone) is `null`.
         Ok(match subject {
-            Subject::User(0)
-            | Subject::Device(0)
-            | Subject::Omm(0)
-            | Subject::Room(0)
-            | Subject::Account(0) => serde_json::Value::Null,
+            Subject::New(_) => serde_json::Value::Null,
             Subject::User(uid) => json(self.view.record::<User>(uid)?),
             Subject::Device(ppn) => json(self.view.record::<Device>(ppn)?),
             Subject::Omm(id) => {

@@ -203,3 +203,33 @@ fn a_write_refused_for_a_full_database_leaves_neither_the_change_nor_an_entry() 
         "one entry per write made, none for the refused one"
     );
 }
+
+#[test]
+fn the_default_account_id_0_is_a_real_record_and_a_creation_is_named_by_its_new_id() {
+    let (_dir, store) = open();
+    let change = ipc::api::store::AccountUpdate {
+        id: model::DEFAULT_ACCOUNT_ID,
+        password: Some("Blau.Wal42-x".into()),
+        ..Default::default()
+    };
+    audited(&store, "session.change_password", R::UpdateAccount(change)).unwrap();
+    let S::Created(uid) = audited(&store, "users.create", R::PutUser(new_user("7001"))).unwrap()
+    else {
+        panic!("a user id")
+    };
+    let trail = trail(&store);
+    let [password, create] = &trail[..] else {
+        panic!("two entries: {trail:?}")
+    };
+    assert_eq!(password.target, "account 0");
+    for image in [&password.before, &password.after] {
+        assert!(image.contains("\"name\":\"mom\""), "{image}");
+        assert!(
+            image.contains("\"password_hash\":\"(redacted)\""),
+            "{image}"
+        );
+        assert!(!image.contains("argon2"), "{image}");
+    }
+    assert_eq!(create.target, format!("user {uid}"));
+    assert!(create.before.is_empty());
+}

@@ -138,7 +138,7 @@ impl From<ipc::store_client::Failure> for ApiError {
 
 impl From<ipc::ClientError> for ApiError {
     fn from(e: ipc::ClientError) -> Self {
-        Self::unavailable(format!("the store cannot be reached: {e}"))
+        Self::unavailable(format!("a service of the MOM cannot be reached: {e}"))
     }
 }
 

@@ -23,3 +23,22 @@ fn the_committed_document_is_the_one_the_api_serves() {
          UPDATE_GOLDEN=1 cargo test -p svc-web --test openapi_document, then run scripts/ui-build"
     );
 }
+
+#[test]
+fn every_operation_id_is_unique_as_openapi_requires() {
+    let (_, doc) = svc_web::api::routes();
+    let served = svc_web::api::served_document(&doc);
+    let mut seen = std::collections::HashSet::new();
+    let mut count = 0;
+    for item in served["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let Some(id) = operation.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            count += 1;
+            assert!(seen.insert(id.to_owned()), "operationId {id:?} twice");
+        }
+    }
+    // Several handlers share a name (`list`, `edit`, ...): the rule had work to do.
+    assert!(count > 50 && seen.contains("accounts_list") && seen.contains("conference_rooms_list"));
+}

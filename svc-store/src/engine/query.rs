@@ -143,7 +143,10 @@ impl Store {
                         .filters
                         .iter()
                         .map(|f| f.column.as_str())
-                        .chain([q.sort_column.as_str()])
+                        .chain(
+                            (q.sort != model::SortDirection::None)
+                                .then_some(q.sort_column.as_str()),
+                        )
                         .any(|c| c.starts_with(model::overview::DEVICE_PREFIX));
                     if joined && !tables.users.is_built(OVERVIEW_VIA) {
                         users.push(OVERVIEW_VIA);

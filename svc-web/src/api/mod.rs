@@ -199,7 +199,7 @@ pub fn served_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// Makes every `operationId` unique, as OpenAPI requires (utoipa takes the handler's name,
 /// and several modules have a `list` or an `edit`): a name used more than once gets the
-/// first segment of its path after `/api/v1/` in front (`accounts_list`, `rooms_list`).
+/// first segment of its path after `/api/v1/` in front (`accounts_list`, `conference_rooms_list`).
 fn unique_operation_ids(doc: &mut serde_json::Value) {
     let Some(paths) = doc
         .get_mut("paths")
