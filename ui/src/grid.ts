@@ -147,6 +147,12 @@ export class Grid {
       if (options.initialSort) Object.assign(base, { initialSort: [options.initialSort] });
     }
     this.table = new Tabulator(host, base);
+    // The select-all box is named as soon as Tabulator draws it, also before the table is
+    // built (a person may already see it then) and each time it is drawn again.
+    if (options.selectable) {
+      this.nameSelectAll(host);
+      new MutationObserver(() => this.nameSelectAll(host)).observe(host, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
+    }
     if (options.open) {
       this.table.on("rowDblClick", (_e, row) => options.open!(row.getData()));
     }
@@ -166,9 +172,6 @@ export class Grid {
       const footer = host.querySelector(".tabulator-footer");
       if (footer) scroller.after(footer);
       host.querySelector(".tabulator-tableholder")?.removeAttribute("tabindex");
-      this.nameSelectAll(host);
-      const header = host.querySelector(".tabulator-header");
-      if (header) new MutationObserver(() => this.nameSelectAll(host)).observe(header, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
 
       if (!options.paged) void this.reload();
     });
@@ -187,7 +190,7 @@ export class Grid {
   }
 
   /** Names the selection column's header box (Tabulator calls it "Select Row" and draws it
-   * again on some loads; an observer of the header names it each time). */
+   * again on some loads; an observer of the table names it each time). */
   private nameSelectAll(host: HTMLElement): void {
     const box = host.querySelector('.tabulator-col[tabulator-field="_select"] input[type="checkbox"]');
     const name = "Select every row of this page";
