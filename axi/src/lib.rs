@@ -11,7 +11,6 @@
 //! - [`ipui`]: IPEI to IPUI-N conversion.
 #![forbid(unsafe_code)]
 
-pub mod commands;
 pub mod convert;
 pub mod event;
 pub mod frame;

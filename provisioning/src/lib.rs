@@ -250,6 +250,7 @@ pub fn render(template: &str, file: &PlaceholderFile, predefined: &Predefined) -
     Rendered { text, unresolved }
 }
 
+pub mod commands;
 pub mod diff;
 pub mod lint;
 pub mod omm;

@@ -315,7 +315,7 @@ pub fn lint(template: &str, omms: &[OmmFile<'_>]) -> Vec<Finding> {
         Ok(cmds) => {
             let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
             for c in &cmds {
-                if !axi::commands::is_known(&c.name) {
+                if !crate::commands::is_known(&c.name) {
                     unknown.entry(&c.name).or_insert(c.line);
                 }
                 if let Some(id) = c.cloud_id.as_deref().filter(|id| !id.contains('%')) {

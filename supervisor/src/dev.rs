@@ -133,7 +133,7 @@ async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> 
     let (client, _events) =
         Client::<StoreApi>::start(store_socket.to_owned(), Hello::new("dev-fleet", 0), options);
     let store = Store::new(client);
-    let existing = store.omms().await.map_err(crate::cli::why)?;
+    let existing = store.omms().await.map_err(admin_cli::client::why)?;
     for sim in omms {
         let name = format!("Demo site {}", sim.index);
         let mut record = existing
@@ -149,7 +149,10 @@ async fn link_fleet(store_socket: &Path, issuer_key: &Path, omms: &[SimOmm]) -> 
         record.user.clone_from(&sim.username);
         record.password.clone_from(&sim.password);
         record.description = "omm-sim (development mode)".into();
-        store.put_omm(record).await.map_err(crate::cli::why)?;
+        store
+            .put_omm(record)
+            .await
+            .map_err(admin_cli::client::why)?;
     }
     let installed = matches!(store.license().await, Ok(Some(_)));
     if !installed {

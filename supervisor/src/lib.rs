@@ -6,23 +6,17 @@
 //! → start the services, each in its own sandbox (see [`sys`]).
 
 pub mod activation;
-pub mod admin;
-pub mod cli;
 pub mod config;
-pub mod conflicts_cli;
 pub mod control;
 pub mod dev;
 pub mod eventlog;
-pub mod license_cli;
 pub mod maintenance;
 pub mod monitor;
 pub mod notify;
-pub mod provisioning_cli;
 pub mod restart;
 pub mod services;
 pub mod spawn;
 pub mod sys;
-pub mod users_cli;
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -58,68 +52,9 @@ pub struct Cli {
 /// Administrator subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show every service's state, pid, uptime and restarts (exit 3 if one is not running),
-    /// then the OMM links and the health states.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Export or import the database.
-    Db {
-        /// What to do.
-        #[command(subcommand)]
-        action: DbAction,
-    },
-    /// OMM records.
-    Omm {
-        /// What to do.
-        #[command(subcommand)]
-        action: admin::OmmAction,
-    },
-    /// Users.
-    User {
-        /// What to do.
-        #[command(subcommand)]
-        action: users_cli::UserAction,
-    },
-    /// Handsets.
-    Device {
-        /// What to do.
-        #[command(subcommand)]
-        action: users_cli::DeviceAction,
-    },
-    /// System settings.
-    Settings {
-        /// What to do.
-        #[command(subcommand)]
-        action: admin::SettingsAction,
-    },
-    /// The MOM license: create an issuer key, issue, install, show.
-    License {
-        /// What to do.
-        #[command(subcommand)]
-        action: license_cli::LicenseAction,
-    },
-    /// Centralized OMM provisioning: the template, placeholder files, show, check, preview.
-    Provisioning {
-        /// What to do.
-        #[command(subcommand)]
-        action: provisioning_cli::ProvisioningAction,
-    },
-    /// The health states: license and OMM connections (exit 3 when one needs attention).
-    Health {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Records held back because two OMMs claim them or the MOM refused them (exit 3 while
-    /// there are any).
-    Conflicts {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// The administrator's commands on the running MOM (the `admin-cli` crate).
+    #[command(flatten)]
+    Admin(admin_cli::Command),
     /// Give ACCOUNT a new temporary password (printed), enable it and make it change the
     /// password at its next login. Root only; works whether the MOM runs or not.
     ResetPassword {
@@ -134,35 +69,6 @@ pub enum Command {
     /// Check the configuration, the service users, the programs and the folders (exit 78
     /// when something is wrong), without starting anything.
     Check,
-    /// Show the log level of the running MOM, or change it (error, warn, info, debug, trace,
-    /// or directives such as info,svc_axi=debug) until its next start.
-    LogLevel {
-        /// The new level; without it, show the level in force.
-        level: Option<String>,
-    },
-}
-
-/// Database subcommands.
-#[derive(Debug, Subcommand)]
-pub enum DbAction {
-    /// Write a consistent copy of the database to FILE.
-    Export {
-        /// Output file.
-        file: PathBuf,
-    },
-    /// Replace the database with FILE, after checking all of it.
-    Import {
-        /// Input file.
-        file: PathBuf,
-        /// Import it even if it carries another installation's license or SARI while OMMs
-        /// are linked (they would be provisioned with that identity).
-        #[arg(long)]
-        allow_foreign_identity: bool,
-        /// The `secrets.key` of the installation that made FILE, when it is another one:
-        /// its sealed PINs and passwords are opened with it and sealed with this one's.
-        #[arg(long, value_name = "KEYFILE")]
-        secrets_key: Option<PathBuf>,
-    },
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -196,9 +102,9 @@ pub fn main() -> i32 {
     if let Some(Command::Version) = &cli.command {
         return maintenance::version();
     }
-    if let Some(Command::License { action }) = &cli.command {
-        if action.is_offline() {
-            return license_cli::offline(action);
+    if let Some(Command::Admin(command)) = &cli.command {
+        if command.is_offline() {
+            return admin_cli::run_offline(command);
         }
     }
     let mut config = match load_config(&cli) {
@@ -242,7 +148,8 @@ pub fn main() -> i32 {
             return maintenance::reset_password(&config, cli.dev, account, &source);
         }
         Some(Command::Check) => return maintenance::check(&config, &config_path, cli.dev),
-        Some(command) => return run_command(command, &config),
+        Some(Command::Admin(command)) => return admin_cli::run(command, &sockets(&config)),
+        Some(Command::Version) => return maintenance::version(),
         None => {}
     }
     if cli.check {
@@ -269,81 +176,14 @@ fn runtime() -> tokio::runtime::Runtime {
         })
 }
 
-fn run_command(command: &Command, config: &Config) -> i32 {
-    let rt = runtime();
+/// Where the running MOM listens, for the admin CLI.
+fn sockets(config: &Config) -> admin_cli::Sockets {
     let runtime_dir = &config.paths.runtime_dir;
-    match command {
-        Command::Status { json } => rt.block_on(cli::status(
-            &services::control_socket(runtime_dir),
-            &services::store_socket(runtime_dir),
-            *json,
-        )),
-        Command::Db {
-            action: DbAction::Export { file },
-        } => rt.block_on(cli::export(&services::store_socket(runtime_dir), file)),
-        Command::Db {
-            action:
-                DbAction::Import {
-                    file,
-                    allow_foreign_identity,
-                    secrets_key,
-                },
-        } => rt.block_on(cli::import(
-            &services::store_socket(runtime_dir),
-            file,
-            *allow_foreign_identity,
-            secrets_key.as_deref(),
-        )),
-        Command::Omm {
-            action: admin::OmmAction::Update { ids, all },
-        } => rt.block_on(provisioning_cli::update(
-            &services::axi_socket(runtime_dir),
-            &services::store_socket(runtime_dir),
-            ids,
-            *all,
-        )),
-        Command::Omm { action } => {
-            rt.block_on(admin::omm(&services::store_socket(runtime_dir), action))
-        }
-        Command::Provisioning { action } => rt.block_on(async {
-            let web = provisioning_cli::Web::find(
-                &services::control_socket(runtime_dir),
-                config.listen.https.map_or(443, |a| a.port()),
-            )
-            .await;
-            provisioning_cli::provisioning(&services::store_socket(runtime_dir), &web, action).await
-        }),
-        Command::User { action } => rt.block_on(users_cli::user(
-            &services::store_socket(runtime_dir),
-            action,
-        )),
-        Command::Device { action } => rt.block_on(users_cli::device(
-            &services::store_socket(runtime_dir),
-            action,
-        )),
-        Command::Settings { action } => rt.block_on(admin::settings(
-            &services::store_socket(runtime_dir),
-            action,
-        )),
-        Command::License { action } => rt.block_on(license_cli::online(
-            &services::store_socket(runtime_dir),
-            action,
-        )),
-        Command::Health { json } => rt.block_on(license_cli::health(
-            &services::store_socket(runtime_dir),
-            *json,
-        )),
-        Command::Conflicts { json } => rt.block_on(conflicts_cli::conflicts(
-            &services::store_socket(runtime_dir),
-            *json,
-        )),
-        Command::LogLevel { level } => rt.block_on(maintenance::log_level(
-            &services::control_socket(runtime_dir),
-            level.as_deref(),
-        )),
-        Command::ResetPassword { .. } | Command::Version | Command::Check => {
-            unreachable!("handled before the runtime")
-        }
+    admin_cli::Sockets {
+        store: services::store_socket(runtime_dir),
+        axi: services::axi_socket(runtime_dir),
+        control: services::control_socket(runtime_dir),
+        https_port: config.listen.https.map_or(443, |a| a.port()),
     }
 }
 

@@ -7,10 +7,8 @@
 //! (`svc-store reset-password`) as the store's user, so that every file keeps its owner and
 //! this process, which starts as root, never opens the database.
 
-use crate::cli::{call, connect, EXIT_UNREACHABLE};
 use crate::config::Config;
 use crate::services;
-use ipc::api::control::{ControlApi, ControlRequest, ControlResponse};
 use rand::seq::IndexedRandom;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -77,7 +75,7 @@ pub fn reset_password(config: &Config, dev: bool, account: &str, source: &NewPas
         NewPassword::Generated => (temporary_password(), true),
         NewPassword::Stdin => match read_stdin_password() {
             Ok(p) => (p, false),
-            Err(e) => return crate::admin::fail(&e),
+            Err(e) => return admin_cli::client::fail(&e),
         },
     };
     let socket = services::store_socket(&config.paths.runtime_dir);
@@ -113,13 +111,13 @@ fn through_running_store(
         .ok()?;
     rt.block_on(async {
         // Unreachable is the one case for the offline way; any answer is final.
-        let store = crate::cli::store(socket).await.ok()?;
+        let store = admin_cli::client::store(socket).await.ok()?;
         Some(
             store
                 .reset_password(account.to_owned(), password.to_owned())
                 .await
                 .map(|()| "through the running MOM")
-                .map_err(crate::cli::why_write),
+                .map_err(admin_cli::client::why_write),
         )
     })
 }
@@ -142,7 +140,7 @@ fn offline(config: &Config, dev: bool, name: &str, password: &str) -> Result<&'s
     command
         .args(["reset-password", "--db-dir"])
         .arg(&db_dir)
-        .args(["--actor", &crate::admin::actor(), name])
+        .args(["--actor", &admin_cli::client::actor(), name])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
@@ -237,42 +235,6 @@ pub fn check(config: &Config, config_path: &str, dev: bool) -> i32 {
         service_kit::EXIT_CONFIG
     } else {
         0
-    }
-}
-
-/// `sip-dect-mom log-level [LEVEL]`: shows or changes the level of the running MOM.
-pub async fn log_level(control_socket: &Path, level: Option<&str>) -> i32 {
-    let request = match level {
-        Some(spec) => {
-            if let Err(e) = service_kit::logging::parse_level(spec) {
-                eprintln!("sip-dect-mom: {e}");
-                return EXIT_REFUSED;
-            }
-            ControlRequest::SetLogLevel(spec.to_owned())
-        }
-        None => ControlRequest::LogLevel,
-    };
-    let answer = async {
-        let mut ch = connect::<ControlApi>(control_socket).await?;
-        call::<ControlApi>(&mut ch, 1, request).await
-    }
-    .await;
-    match answer {
-        Ok(ControlResponse::LogLevel(level)) => {
-            println!("{level}");
-            0
-        }
-        Ok(ControlResponse::Refused(e)) => {
-            eprintln!("sip-dect-mom: {e}");
-            EXIT_REFUSED
-        }
-        Ok(other) => {
-            crate::admin::fail(&format!("unexpected answer from the supervisor: {other:?}"))
-        }
-        Err(e) => {
-            eprintln!("sip-dect-mom: {e}");
-            EXIT_UNREACHABLE
-        }
     }
 }
 

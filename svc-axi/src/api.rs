@@ -126,6 +126,13 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                     AxiRequest::SoftwareUpdate(omms) => {
                         AxiResponse::Updated(software_update(&shared, omms).await)
                     }
+                    AxiRequest::SetUserAttributes {
+                        mut user,
+                        attributes,
+                    } => match crate::user_attributes::apply(&mut user, &attributes) {
+                        Ok(()) => AxiResponse::User(user),
+                        Err(why) => AxiResponse::Error(why),
+                    },
                 };
                 if out.send(Envelope { id, body: answer }).await.is_err() {
                     break;

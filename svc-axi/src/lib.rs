@@ -17,8 +17,10 @@
 //! - [`shared`]: what every link shares, and the routes between links;
 //! - [`feed`]: the store's change feed routed to the links it concerns;
 //! - [`api`]: `axi.sock`: the application data channel and messaging for svc-maxi, "Update
-//!   OMM" for svc-web and the CLI;
-//! - [`store`]: the store as svc-axi uses it (`ipc`'s typed client) and the link state.
+//!   OMM" for svc-web and the CLI, user attributes typed for the CLI;
+//! - [`store`]: the store as svc-axi uses it (`ipc`'s typed client) and the link state;
+//! - [`user_attributes`]: a user's attributes set by their AXI names, for the CLI's
+//!   `user edit --set`.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -39,6 +41,7 @@ pub mod shared;
 pub mod store;
 pub mod store_changes;
 pub mod tls;
+pub mod user_attributes;
 
 use clap::Parser;
 use ipc::api::store::{Change, StoreApi};

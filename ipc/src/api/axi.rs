@@ -1,5 +1,6 @@
 //! svc-axi's API (`axi.sock`): the application data channel to and from the OMMs and
-//! system-wide messaging, for svc-maxi (profile §7); "Update OMM" for svc-web and the CLI.
+//! system-wide messaging, for svc-maxi (profile §7); "Update OMM" for svc-web and the CLI; user attributes typed by
+//! their AXI names for the CLI.
 
 use crate::Api;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,16 @@ pub enum AxiRequest {
     /// Receive every message one OMM routed to another as [`AxiResponse::Message`] events.
     /// Protocol 14.
     SubscribeMessages,
+    /// Set attributes of `user` by the names an OMM gives them (`pin`, `sipAuthId`, …), each
+    /// value checked as an OMM checks it; answered [`AxiResponse::User`] with the record
+    /// changed (not stored), else [`AxiResponse::Error`] naming the attribute. The admin
+    /// CLI's `user edit --set`, so the privileged process parses no AXI. Protocol 24.
+    SetUserAttributes {
+        /// The record as the store has it.
+        user: Box<model::User>,
+        /// `(attribute, value)` pairs, in the order given.
+        attributes: Vec<(String, String)>,
+    },
 }
 
 /// Answers and events of svc-axi. Append-only; bump `PROTO_VERSION` on any change.
@@ -77,4 +88,7 @@ pub enum AxiResponse {
         /// The `msg` attributes, `ppn` dropped.
         attrs: Vec<(String, String)>,
     },
+    /// The answer to [`AxiRequest::SetUserAttributes`]: the record with the attributes set.
+    /// Protocol 24.
+    User(Box<model::User>),
 }

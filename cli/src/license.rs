@@ -1,9 +1,7 @@
-//! `sip-dect-mom license ...` and `sip-dect-mom health`: creating an issuer key and issuing
-//! licenses (offline, on the issuer's machine: no MOM needed), installing and showing the
-//! license, and the "Health states" pane for scripts.
+//! `sip-dect-mom license ...`: creating an issuer key and issuing licenses (offline, on the
+//! issuer's machine: no MOM needed), installing and showing the license.
 
-use crate::admin::{fail, json};
-use crate::cli::{self, why, why_write};
+use crate::client::{self, audit_of, fail, json, why, why_write};
 use clap::Subcommand;
 use license::IssuerKey;
 use model::License;
@@ -137,7 +135,7 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
                 Ok(b) => b,
                 Err(e) => return fail(&e),
             };
-            let store = match cli::store(socket).await {
+            let store = match client::store(socket).await {
                 Ok(store) => store,
                 Err(e) => return fail(&e),
             };
@@ -146,7 +144,7 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
             }
             // A license file is checked before any transaction, so the store does not
             // audit it itself: its entry is appended after it.
-            let entry = crate::admin::audit_of("InstallLicense", String::new());
+            let entry = audit_of("InstallLicense", String::new());
             if let Err(e) = store.append_audit(entry).await {
                 eprintln!("sip-dect-mom: warning: the change is made but the audit trail could not record it: {e}");
             }
@@ -163,7 +161,7 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
             }
         }
         LicenseAction::Show { json: as_json } => {
-            let store = match cli::store(socket).await {
+            let store = match client::store(socket).await {
                 Ok(store) => store,
                 Err(e) => return fail(&e),
             };
@@ -206,39 +204,6 @@ pub async fn online(socket: &Path, action: &LicenseAction) -> i32 {
             0
         }
         offline_action => offline(offline_action),
-    }
-}
-
-/// `sip-dect-mom health`: the "Health states" pane; exit 3 when a state needs attention.
-pub async fn health(socket: &Path, as_json: bool) -> i32 {
-    let states = match async { cli::store(socket).await?.health().await.map_err(why) }.await {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
-    };
-    let attention = states.iter().any(|s| s.severity.is_some());
-    if as_json {
-        let rows: Vec<_> = states
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "health_state": s.check.label(),
-                    "severity": s.severity.map(|v| format!("{v:?}")),
-                    "reason": s.reason,
-                })
-            })
-            .collect();
-        json(&rows);
-    } else {
-        println!("{:<18} {:<9} REASON", "HEALTH STATE", "SEVERITY");
-        for s in &states {
-            let severity = s.severity.map_or("OK".to_owned(), |v| format!("{v:?}"));
-            println!("{:<18} {:<9} {}", s.check.label(), severity, s.reason);
-        }
-    }
-    if attention {
-        3
-    } else {
-        0
     }
 }
 

@@ -1,6 +1,10 @@
 //! The AXI commands a provisioning file (`ipdect.cfg`) may hold, for the MOM's template
-//! check: every request of this crate's message table, and the configuration commands an
+//! check: every request of the `axi` crate's message table, and the configuration commands an
 //! OMM runs from its file that the MOM itself never sends.
+//!
+//! The requests are named here as data, so that this crate (linked by the admin CLI in the
+//! privileged `sip-dect-mom` binary) does not link the AXI codec; `tests/commands.rs` keeps the
+//! list equal to the message table.
 //!
 //! Sources: the admin guide names `SetDECTRegDomain`, `SetBasicSIP`, `SetRemoteAccess`,
 //! `SetSpecialBranding`, `SetIMA` and `SetAutoDBBackup`; `axi-reference.md` §3 documents
@@ -9,6 +13,49 @@
 //! `SetPreserveUserDeviceRelation`. The rest are the names the default template
 //! (`packaging/ipdect-template.xml`) uses for the guide's checklist items; no public source
 //! confirms them, which the template says.
+
+/// The requests of the `axi` crate's message table (answers and events are not commands).
+pub const MESSAGE_REQUESTS: &[&str] = &[
+    "Open",
+    "SetMOMKey",
+    "GetPublicKey",
+    "Ping",
+    "GetPARK",
+    "GetSARI",
+    "SetSARI",
+    "SetDevAutoCreate",
+    "GetDECTSubscriptionMode",
+    "SetDECTSubscriptionMode",
+    "GetFACPrefix",
+    "SetFACPrefix",
+    "GetConfigURL",
+    "SetConfigURL",
+    "SetSystemProvUpdTrig",
+    "Subscribe",
+    "GetPPUser",
+    "GetPPDev",
+    "GetPPUserByNumber",
+    "GetPPDevByIPEI",
+    "CreatePPUser",
+    "SetPPUser",
+    "DeletePPUser",
+    "CreatePPDev",
+    "SetPPDev",
+    "DeletePPDev",
+    "SetPP",
+    "SetPPUserDevRelation",
+    "GetConferenceRoom",
+    "CreateConferenceRoom",
+    "SetConferenceRoom",
+    "DeleteConferenceRoom",
+    "DECTSubscribeReject",
+    "DECTLocateReject",
+    "SendMessage",
+    "ApplicationDataChannel",
+    "SoftwareUpdate",
+    "GetSystemName",
+    "SetSystemName",
+];
 
 /// Configuration commands beyond the message table.
 pub const CONFIGURATION_COMMANDS: &[&str] = &[
@@ -46,14 +93,11 @@ pub const CONFIGURATION_COMMANDS: &[&str] = &[
     "SetSystemDump",
 ];
 
-/// Whether `name` is an AXI command this crate knows: a request of the message table (not
-/// an answer or an event) or a configuration command.
+/// Whether `name` is an AXI command the MOM knows: a request of the message table (not an
+/// answer or an event) or a configuration command.
 #[must_use]
 pub fn is_known(name: &str) -> bool {
-    CONFIGURATION_COMMANDS.contains(&name)
-        || crate::message::MESSAGE_SCHEMAS
-            .iter()
-            .any(|(n, _, _)| *n == name && !n.ends_with("Resp") && !n.starts_with("Event"))
+    CONFIGURATION_COMMANDS.contains(&name) || MESSAGE_REQUESTS.contains(&name)
 }
 
 #[cfg(test)]

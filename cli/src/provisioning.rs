@@ -4,8 +4,8 @@
 //! "Update OMM"). Texts are read from and written to files (or `-` for stdin/stdout) byte for
 //! byte; the store checks them as it checks the web API's.
 
-use crate::admin::{fail, json, omms};
-use crate::cli::{self, call, connect, why, why_write};
+use crate::client::{self, audit_of, call, connect, fail, json, why, why_write};
+use crate::omms::omms;
 use clap::Subcommand;
 use ipc::api::axi::{AxiApi, AxiRequest, AxiResponse};
 use model::{Omm, Settings};
@@ -117,12 +117,17 @@ fn read_input(file: &Path) -> Result<String, String> {
 }
 
 async fn template(store: &Path) -> Result<String, String> {
-    Ok(cli::store(store).await?.template().await.map_err(why)?.text)
+    Ok(client::store(store)
+        .await?
+        .template()
+        .await
+        .map_err(why)?
+        .text)
 }
 
 /// OMM record `id` (one store read).
 async fn omm(store: &Path, id: u32) -> Result<Omm, String> {
-    cli::store(store)
+    client::store(store)
         .await?
         .omm(id)
         .await
@@ -131,12 +136,12 @@ async fn omm(store: &Path, id: u32) -> Result<Omm, String> {
 }
 
 async fn settings(store: &Path) -> Result<Settings, String> {
-    cli::store(store).await?.settings().await.map_err(why)
+    client::store(store).await?.settings().await.map_err(why)
 }
 
 /// Saves OMM record `omm`.
 async fn put_omm(store: &Path, omm: Omm) -> Result<u32, String> {
-    cli::store(store)
+    client::store(store)
         .await?
         .put_omm(omm)
         .await
@@ -181,7 +186,7 @@ async fn print_lint(store: &Path, web: &Web, text: &str, as_json: bool) -> i32 {
         }
     }
     if errors > 0 {
-        crate::cli::EXIT_DEGRADED
+        crate::client::EXIT_DEGRADED
     } else {
         0
     }
@@ -227,7 +232,7 @@ pub async fn provisioning(store: &Path, web: &Web, action: &ProvisioningAction) 
             }
             P::SetTemplate { file } => {
                 let text = read_input(file)?;
-                cli::store(store)
+                client::store(store)
                     .await?
                     .put_template(text.clone())
                     .await
@@ -282,7 +287,7 @@ async fn preview(store: &Path, web: &Web, with_diff: bool) -> Result<i32, String
         "{:>4} {:<5} {:<20} {:<26} NOW",
         "ID", "PROV", "NAME", "LAST FETCH"
     );
-    let client = cli::store(store).await?;
+    let client = client::store(store).await?;
     for o in list {
         let served = client.served_config(o.id).await.map_err(why)?;
         let address = provisioning::omm::address_for(&settings, &o, None);
@@ -352,8 +357,8 @@ pub async fn update(axi: &Path, store: &Path, ids: &[u32], all: bool) -> i32 {
     }
     if code == 0 {
         // "Update OMM" is no store write: its entry is appended as it is.
-        let entry = crate::admin::audit_of("SoftwareUpdate", format!("{asked:?}"));
-        if let Ok(client) = cli::store(store).await {
+        let entry = audit_of("SoftwareUpdate", format!("{asked:?}"));
+        if let Ok(client) = client::store(store).await {
             if let Err(e) = client.append_audit(entry).await {
                 eprintln!("sip-dect-mom: warning: the audit trail could not record it: {e}");
             }
