@@ -1,4 +1,4 @@
-//! The store as its callers use it: one typed method per request of [`StoreRequest`], each
+//! The store as its callers use it: one typed method per request of [`StoreRequest`](crate::api::store::StoreRequest), each
 //! answering the value the request asks for or a [`Failure`].
 //!
 //! Every service and the admin CLI reach the store through [`Store`], so the request →

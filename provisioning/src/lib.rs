@@ -18,8 +18,8 @@
 //! - everything else of the template, commands with a `cloudId` attribute included, is
 //!   served byte for byte.
 //!
-//! [`lint`] checks the template and every OMM's file before anything is pushed, and
-//! [`diff`] shows what an OMM would get compared with what it fetched last.
+//! [`lint`](mod@lint) checks the template and every OMM's file before anything is pushed, and
+//! [`diff`](mod@diff) shows what an OMM would get compared with what it fetched last.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;

@@ -1,13 +1,21 @@
 //! The store's API (`store.sock`): every read and write of the MOM's records.
+//!
+//! Requests and [`Audit`] here; answers and events in [`response`], the change feed's
+//! [`Change`] in [`change`], refusals in [`error`].
 
 use crate::Api;
 use model::{
-    Account, AuditEntry, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, Entity,
-    EventEntry, HealthState, License, Omm, OmmHealth, OverviewRow, Page, Query, QueryError,
-    RelType, Settings, Severity, Source, Timestamp, Tombstone, User,
+    AuditEntry, ConferenceRoom, Conflict, Device, Omm, OmmHealth, Query, RelType, Settings,
+    Severity, Source, Timestamp, User,
 };
 use serde::{Deserialize, Serialize};
-use std::fmt;
+
+pub mod change;
+pub use change::*;
+pub mod error;
+pub use error::*;
+pub mod response;
+pub use response::*;
 
 /// Marker type for the store API.
 pub struct StoreApi;
@@ -380,15 +388,6 @@ pub struct Audit {
     pub target: String,
 }
 
-/// What a change did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ChangeOp {
-    /// Created or replaced.
-    Put,
-    /// Deleted.
-    Delete,
-}
-
 impl StoreRequest {
     /// Whether the request is a write the store can audit in its own transaction
     /// ([`StoreRequest::Audited`]): not a read, a transfer, a license file (checked before
@@ -448,284 +447,3 @@ impl StoreRequest {
         )
     }
 }
-
-/// One entry of the change feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// Global revision of this change.
-    pub rev: u64,
-    /// Kind of record.
-    pub entity: Entity,
-    /// Its id (0 for singletons).
-    pub id: u32,
-    /// What happened.
-    pub op: ChangeOp,
-    /// The OMM the record belongs to after the change (a user's home, a device's location),
-    /// 0 for none; lets each OMM link skip the changes of other OMMs without a lookup.
-    pub omm: u32,
-    /// The OMM whose link made the change ([`StoreRequest::FromOmm`]), 0 for anyone else; a
-    /// link skips its own changes without a lookup.
-    pub origin: u32,
-}
-
-impl Change {
-    /// The change that stands for "the whole database was replaced" at revision `rev`:
-    /// every subscriber reloads.
-    #[must_use]
-    pub fn database(rev: u64) -> Self {
-        Self {
-            rev,
-            entity: model::Entity::Database,
-            id: 0,
-            op: ChangeOp::Put,
-            omm: 0,
-            origin: 0,
-        }
-    }
-}
-
-/// Store responses and events. Append-only; bump `PROTO_VERSION` on any change.
-// A response lives only between decoding and handling; boxing the large records would cost
-// an allocation each for nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum StoreResponse {
-    /// The write committed durably.
-    Done,
-    /// The request was refused.
-    Error(StoreError),
-    /// Settings.
-    Settings(Settings),
-    /// The license, if one is installed.
-    License(Option<License>),
-    /// Accounts.
-    Accounts(Vec<Account>),
-    /// One account.
-    Account(Account),
-    /// OMMs.
-    Omms(Vec<Omm>),
-    /// The template.
-    Template(ConfigTemplate),
-    /// One user.
-    User(User),
-    /// One device.
-    Device(Device),
-    /// A page of users.
-    Users(Page<User>),
-    /// A page of devices.
-    Devices(Page<Device>),
-    /// A record was created with this id.
-    Created(u32),
-    /// A fixed pair was created.
-    CreatedFixed {
-        /// User id.
-        uid: u32,
-        /// Device id.
-        ppn: u32,
-    },
-    /// Conference rooms.
-    Rooms(Vec<ConferenceRoom>),
-    /// Tombstones.
-    Tombstones(Vec<Tombstone>),
-    /// Event log, newest first.
-    Events(Vec<EventEntry>),
-    /// Counters.
-    Counters(Vec<Counter>),
-    /// The current revision.
-    Revision(u64),
-    /// An export is ready.
-    ExportReady {
-        /// Export id.
-        export: u64,
-        /// Total size in bytes.
-        size: u64,
-    },
-    /// One export chunk; empty at the end.
-    Chunk(Vec<u8>),
-    /// An import was started.
-    ImportReady {
-        /// Import id.
-        import: u64,
-    },
-    /// Event: a committed change.
-    Changed(Change),
-    /// Event: the subscriber's revision is no longer in the change log; reload everything.
-    ResyncNeeded {
-        /// The current revision to resume from after reloading.
-        rev: u64,
-    },
-    /// Users found by key, in the order asked.
-    UsersByKey(Vec<Option<User>>),
-    /// Devices found by key, in the order asked.
-    DevicesByKey(Vec<Option<Device>>),
-    /// Outcome of each record of a batch write, in order.
-    CreatedMany(Vec<Result<u32, StoreError>>),
-    /// The health states, in the pane's order.
-    Health(Vec<HealthState>),
-    /// The open conflicts, by OMM.
-    Conflicts(Vec<Conflict>),
-    /// The audit trail.
-    Audit(Vec<AuditEntry>),
-    /// One OMM record. Protocol 13.
-    Omm(Omm),
-    /// What an OMM was last served, if anything.
-    ServedConfig(Option<String>),
-    /// The answer to [`StoreRequest::DatabaseId`].
-    DatabaseId(u64),
-    /// The answer to [`StoreRequest::QueryOverview`]. Protocol 22.
-    Overview(Page<OverviewRow>),
-}
-
-impl StoreResponse {
-    /// The page of users this answer carries, if it is one.
-    #[must_use]
-    pub fn into_users(self) -> Option<Page<User>> {
-        match self {
-            Self::Users(page) => Some(page),
-            _ => None,
-        }
-    }
-
-    /// The page of devices this answer carries, if it is one.
-    #[must_use]
-    pub fn into_devices(self) -> Option<Page<Device>> {
-        match self {
-            Self::Devices(page) => Some(page),
-            _ => None,
-        }
-    }
-}
-
-/// Why the store refused a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StoreError {
-    /// No such record.
-    NotFound {
-        /// Kind.
-        entity: Entity,
-        /// Id.
-        id: u32,
-    },
-    /// The IPEI is not valid.
-    InvalidIpei(String),
-    /// Another device has this IPEI.
-    DuplicateIpei(String),
-    /// Another user has this number.
-    DuplicateNumber(String),
-    /// Another account has this name.
-    DuplicateAccountName(String),
-    /// Another conference room has this number.
-    DuplicateRoomNumber(String),
-    /// The permanent-user limit would be exceeded.
-    TooManyPermanentUsers(usize),
-    /// A permanent user must have source Internal.
-    PermanentMustBeInternal,
-    /// The default account cannot be deleted.
-    DefaultAccountUndeletable,
-    /// The relation change is not allowed; the text says why.
-    RelationChange(String),
-    /// The source change is not allowed; the text says why.
-    SourceChange(String),
-    /// A field value is not acceptable; the text says which and why.
-    Invalid(String),
-    /// The query is malformed.
-    Query(QueryError),
-    /// Wrong name or password.
-    WrongPassword,
-    /// The account is disabled.
-    AccountDisabled,
-    /// A new license is for another installation.
-    LicenseMismatch {
-        /// Installed id.
-        installed: String,
-        /// Offered id.
-        offered: String,
-    },
-    /// The import file was refused; nothing was changed.
-    Import(String),
-    /// The export or import id is unknown or expired.
-    UnknownTransfer(u64),
-    /// The database failed; the text is for the log.
-    Storage(String),
-    /// The license file was refused (shape, signature or issuer); the text says why.
-    LicenseRefused(String),
-    /// The import carries another installation's identity onto a MOM with linked OMMs;
-    /// refused unless confirmed ([`StoreRequest::ImportCommitForeign`]).
-    ForeignIdentity {
-        /// What this MOM has (installation id or SARI).
-        installed: String,
-        /// What the import carries.
-        offered: String,
-    },
-    /// The database was written by a newer version (after a downgrade); it is left as it
-    /// is, and no restart can cure this.
-    NewerDatabase {
-        /// The database folder.
-        dir: String,
-        /// The schema version it has.
-        found: u32,
-        /// The newest schema version this build reads.
-        supported: u32,
-        /// This build's version.
-        version: String,
-    },
-    /// Too many password checks are waiting (each costs about 19 MiB and tens of
-    /// milliseconds); try again after so many seconds.
-    Busy {
-        /// Seconds to wait.
-        retry_after_secs: u32,
-    },
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFound { entity, id } => write!(f, "{entity:?} {id} does not exist"),
-            Self::InvalidIpei(e) => write!(f, "invalid IPEI: {e}"),
-            Self::DuplicateIpei(i) => write!(f, "IPEI {i} is already used by another device"),
-            Self::DuplicateNumber(n) => write!(f, "number {n} is already used by another user"),
-            Self::DuplicateAccountName(n) => write!(f, "account name {n:?} is already used"),
-            Self::DuplicateRoomNumber(n) => {
-                write!(f, "number {n} is already used by another conference room")
-            }
-            Self::TooManyPermanentUsers(max) => {
-                write!(f, "at most {max} permanent users are allowed")
-            }
-            Self::PermanentMustBeInternal => {
-                f.write_str("a permanent user cannot be provisioned externally")
-            }
-            Self::DefaultAccountUndeletable => f.write_str("the default account cannot be deleted"),
-            Self::RelationChange(why) => write!(f, "relation type cannot change: {why}"),
-            Self::SourceChange(why) => write!(f, "source cannot change: {why}"),
-            Self::Invalid(why) => f.write_str(why),
-            Self::Query(e) => write!(f, "bad query: {e}"),
-            Self::WrongPassword => f.write_str("wrong name or password"),
-            Self::AccountDisabled => f.write_str("the account is disabled"),
-            Self::LicenseMismatch { installed, offered } => write!(
-                f,
-                "license is for installation {offered}, this MOM is installation {installed}"
-            ),
-            Self::Import(why) => write!(f, "import refused, database unchanged: {why}"),
-            Self::UnknownTransfer(id) => write!(f, "no export or import with id {id}"),
-            Self::Storage(e) => write!(f, "database error: {e}"),
-            Self::LicenseRefused(why) => write!(f, "license refused: {why}"),
-            Self::NewerDatabase { dir, found, supported, version } => write!(
-                f,
-                "the database in {dir} has schema version {found}, written by a newer sip-dect-mom; \
-                 this version ({version}) reads schema {supported} and older. It is left untouched: \
-                 install the newer version again, or move the folder away and import a database \
-                 export this version can read"
-            ),
-            Self::Busy { retry_after_secs } => write!(
-                f,
-                "too many logins are being checked; try again in {retry_after_secs} s"
-            ),
-            Self::ForeignIdentity { installed, offered } => write!(
-                f,
-                "the import belongs to another installation ({offered}, this MOM is {installed}) and OMMs are linked; confirm to import it anyway"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}

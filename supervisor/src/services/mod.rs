@@ -1,13 +1,21 @@
 //! The services the supervisor runs, as data: which binary, which user, which listeners,
 //! which directories it owns, and who may use its socket.
+//!
+//! Each service's command line is built in [`arguments`]; the folders and their owners are
+//! [`layout`](mod@layout).
 
 use crate::config::Config;
 use crate::sys::{self, Identity};
 use std::path::{Path, PathBuf};
 
+pub mod arguments;
+pub use arguments::*;
+pub mod layout;
+pub use layout::*;
+
 /// A built-in service of the MOM: everything the supervisor derives its start, its folders,
 /// its socket's allow-list and its peers' arguments from.
-struct Builtin {
+pub(super) struct Builtin {
     name: &'static str,
     binary: &'static str,
     user: fn(&crate::config::Users) -> &str,
@@ -29,7 +37,7 @@ struct Builtin {
 
 /// A service's socket under the runtime directory, and who may connect besides the
 /// services that name it as a peer.
-struct Socket {
+pub(super) struct Socket {
     path: &'static str,
     /// Root, the supervisor's user and the administrators' uids may connect (the CLI).
     admins: bool,
@@ -39,13 +47,13 @@ struct Socket {
 
 /// Which of the MOM's directories a folder lies under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Under {
+pub(super) enum Under {
     Runtime,
     State,
 }
 
 /// A folder a service owns.
-struct Folder {
+pub(super) struct Folder {
     under: Under,
     path: &'static str,
     mode: u32,
@@ -62,7 +70,7 @@ pub enum ExitHook {
 }
 
 /// The uids a service's socket admits, resolved once for the plan.
-struct Uids {
+pub(super) struct Uids {
     /// Root, the supervisor's user and the administrators' uids.
     admins: Vec<u32>,
     /// The `[[extra-service]]` users.
@@ -96,119 +104,6 @@ impl Uids {
     }
 }
 
-/// The socket of a built-in service, or `control` for the supervisor's, under a runtime
-/// directory.
-fn socket_of(name: &str, runtime_dir: &Path) -> Option<PathBuf> {
-    if name == "control" {
-        return Some(control_socket(runtime_dir));
-    }
-    BUILTIN
-        .iter()
-        .find(|b| b.name == name)
-        .and_then(|b| b.socket.as_ref())
-        .map(|s| runtime_dir.join(s.path))
-}
-
-/// A built-in service's command line: its socket and who may use it, its peers' sockets,
-/// then its own settings.
-fn arguments(builtin: &Builtin, config: &Config, uids: &Uids) -> Vec<String> {
-    let runtime = &config.paths.runtime_dir;
-    let mut args = Vec::new();
-    if let Some(socket) = &builtin.socket {
-        args.push("--socket".to_owned());
-        args.push(runtime.join(socket.path).display().to_string());
-        for uid in uids.allowed(builtin.name, socket.admins, socket.extras) {
-            args.push("--allow-uid".to_owned());
-            args.push(uid.to_string());
-        }
-    }
-    for peer in builtin.peers {
-        if let Some(path) = socket_of(peer, runtime) {
-            args.push(format!("--{peer}-socket"));
-            args.push(path.display().to_string());
-        }
-    }
-    args.extend((builtin.args)(config));
-    args
-}
-
-fn store_args(config: &Config) -> Vec<String> {
-    let store_state = config.paths.state_dir.join("store");
-    let mut args = vec![
-        "--db-dir".to_owned(),
-        store_db_dir(&config.paths.state_dir).display().to_string(),
-        "--transfer-dir".to_owned(),
-        store_state.join("transfer").display().to_string(),
-        "--sample-secs".to_owned(),
-        config.statistics.sample_secs.to_string(),
-    ];
-    for key in &config.license.issuer_keys {
-        args.push("--license-issuer".to_owned());
-        args.push(key.clone());
-    }
-    args
-}
-
-fn axi_args(config: &Config) -> Vec<String> {
-    vec![
-        "--retry-secs".to_owned(),
-        config.axi.retry_secs.to_string(),
-        "--ping-secs".to_owned(),
-        config.axi.ping_secs.to_string(),
-        "--request-timeout-secs".to_owned(),
-        config.axi.request_timeout_secs.to_string(),
-        "--protocol-version".to_owned(),
-        config.axi.protocol_version.to_string(),
-    ]
-}
-
-fn web_args(config: &Config) -> Vec<String> {
-    let mut args = vec![
-        "--state-dir".to_owned(),
-        web_state(&config.paths.state_dir).display().to_string(),
-        "--session-idle-secs".to_owned(),
-        config.web.session_idle_secs.to_string(),
-        "--session-max-secs".to_owned(),
-        config.web.session_max_secs.to_string(),
-        "--header-timeout-secs".to_owned(),
-        config.web.header_timeout_secs.to_string(),
-        "--max-connections".to_owned(),
-        config.web.max_connections.to_string(),
-        "--omm-upload-max-mib".to_owned(),
-        config.web.omm_upload_max_mib.to_string(),
-        "--upload-max-mib".to_owned(),
-        config.web.upload_max_mib.to_string(),
-    ];
-    if config.web.metrics_loopback {
-        args.push("--metrics-loopback".to_owned());
-    }
-    for name in &config.web.host_names {
-        args.push("--host-name".to_owned());
-        args.push(name.clone());
-    }
-    args
-}
-
-fn maxi_args(config: &Config) -> Vec<String> {
-    vec![
-        "--protocol-version".to_owned(),
-        config.axi.protocol_version.to_string(),
-        "--handshake-timeout-secs".to_owned(),
-        config.maxi.handshake_timeout_secs.to_string(),
-        "--idle-timeout-secs".to_owned(),
-        config.maxi.idle_timeout_secs.to_string(),
-    ]
-}
-
-/// Gives svc-axi the port the `https` listener was bound on: the OMMs' configuration URL
-/// points there (it is known only after binding, and may be chosen by the system).
-pub fn tell_web_port(plan: &mut Plan, port: u16) {
-    for spec in plan.services.iter_mut().filter(|s| s.name == "axi") {
-        spec.args.push("--web-port".to_owned());
-        spec.args.push(port.to_string());
-    }
-}
-
 /// svc-store's database folder under the state directory.
 #[must_use]
 pub fn store_db_dir(state_dir: &Path) -> PathBuf {
@@ -222,7 +117,7 @@ pub fn web_state(state_dir: &Path) -> PathBuf {
 }
 
 /// The built-in services, in start order.
-const BUILTIN: &[Builtin] = &[
+pub(super) const BUILTIN: &[Builtin] = &[
     Builtin {
         name: "store",
         binary: "svc-store",
@@ -334,17 +229,6 @@ pub struct ServiceSpec {
     pub on_exit: ExitHook,
 }
 
-/// A directory the supervisor creates at start.
-#[derive(Debug, Clone)]
-pub struct DirSpec {
-    /// Path.
-    pub path: PathBuf,
-    /// Owner (`None`: leave as created, development mode).
-    pub owner: Option<Identity>,
-    /// Mode.
-    pub mode: u32,
-}
-
 /// The resolved plan of a run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -380,57 +264,6 @@ pub fn axi_socket(runtime_dir: &Path) -> PathBuf {
 #[must_use]
 pub fn control_socket(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join("supervisor.sock")
-}
-
-/// Who owns one of the MOM's folders (always with the services' group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
-    /// The supervisor.
-    Root,
-    /// The built-in service of this name (its user).
-    Service(&'static str),
-}
-
-/// One folder of the layout, before users are resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayoutDir {
-    /// Path.
-    pub path: PathBuf,
-    /// Owner.
-    pub owner: Owner,
-    /// Mode.
-    pub mode: u32,
-}
-
-/// The MOM's folders, parents first. `packaging/tmpfiles.conf` makes the same ones for the
-/// installed MOM (a test compares the two).
-#[must_use]
-pub fn layout(paths: &crate::config::Paths) -> Vec<LayoutDir> {
-    let dir = |path: PathBuf, owner: Owner, mode: u32| LayoutDir { path, owner, mode };
-    let mut out = vec![
-        dir(paths.runtime_dir.clone(), Owner::Root, 0o750),
-        dir(paths.state_dir.clone(), Owner::Root, 0o750),
-    ];
-    for builtin in BUILTIN {
-        for folder in builtin.folders {
-            out.push(dir(
-                folder_path(paths, folder),
-                Owner::Service(builtin.name),
-                folder.mode,
-            ));
-        }
-    }
-    // Every service appends to the day's trace file; set-group-id so its group is mom.
-    out.push(dir(paths.log_dir.clone(), Owner::Root, 0o2770));
-    out
-}
-
-/// Where a service's folder lies.
-fn folder_path(paths: &crate::config::Paths, folder: &Folder) -> PathBuf {
-    match folder.under {
-        Under::Runtime => paths.runtime_dir.join(folder.path),
-        Under::State => paths.state_dir.join(folder.path),
-    }
 }
 
 /// Resolves users and paths into a [`Plan`].
@@ -566,123 +399,4 @@ pub fn plan(config: &Config, dev: bool) -> Result<Plan, String> {
         group_gid,
         dev,
     })
-}
-
-/// Creates the plan's directories with their owners and modes. What already holds is left
-/// alone, so under systemd, where `systemd-tmpfiles` made them (packaging/tmpfiles.conf),
-/// the supervisor needs neither `CAP_CHOWN` nor `CAP_FOWNER`.
-///
-/// # Errors
-/// A message naming the directory, and for a folder it may not fix, how to fix it.
-pub fn create_dirs(dirs: &[DirSpec]) -> Result<(), String> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    for dir in dirs {
-        let fail = |e: &dyn std::fmt::Display| {
-            let hint = if nix::unistd::geteuid().is_root() {
-                " (as installed, systemd-tmpfiles --create sip-dect-mom.conf makes it)"
-            } else {
-                ""
-            };
-            format!("cannot prepare {}: {e}{hint}", dir.path.display())
-        };
-        std::fs::create_dir_all(&dir.path).map_err(|e| fail(&e))?;
-        let meta = std::fs::metadata(&dir.path).map_err(|e| fail(&e))?;
-        // The mode first, while the folder may still be the supervisor's own.
-        if meta.mode() & 0o7777 != dir.mode {
-            std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
-                .map_err(|e| fail(&e))?;
-        }
-        if let Some(owner) = dir.owner {
-            if (meta.uid(), meta.gid()) != (owner.uid, owner.gid) {
-                nix::unistd::chown(
-                    &dir.path,
-                    Some(nix::unistd::Uid::from_raw(owner.uid)),
-                    Some(nix::unistd::Gid::from_raw(owner.gid)),
-                )
-                .map_err(|e| fail(&e))?;
-                // chown takes away the set-group-id bit of some file systems.
-                if std::fs::metadata(&dir.path).map_err(|e| fail(&e))?.mode() & 0o7777 != dir.mode {
-                    std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(dir.mode))
-                        .map_err(|e| fail(&e))?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod layout_tests {
-    use super::*;
-
-    #[test]
-    fn the_reserved_names_are_the_built_in_services() {
-        let names: Vec<&str> = BUILTIN.iter().map(|b| b.name).collect();
-        assert_eq!(names, crate::config::BUILTIN_SERVICES);
-    }
-
-    #[test]
-    fn sockets_admit_the_services_that_name_them_as_peers() {
-        let uids = Uids {
-            admins: vec![0, 1000],
-            extras: vec![2000],
-            services: vec![("store", 11), ("axi", 12), ("web", 13), ("maxi", 14)],
-        };
-        assert_eq!(
-            uids.allowed("store", true, true),
-            [0, 12, 13, 14, 1000, 2000]
-        );
-        assert_eq!(
-            uids.allowed("web", false, false),
-            [14],
-            "the TLS key goes to svc-maxi alone"
-        );
-        assert_eq!(uids.allowed("control", true, false), [0, 13, 1000]);
-        let config = Config::parse("", Path::new("mom.toml")).expect("the defaults");
-        let maxi = BUILTIN.iter().find(|b| b.name == "maxi").unwrap();
-        let args = arguments(maxi, &config, &uids);
-        for peer in ["--store-socket", "--axi-socket", "--web-socket"] {
-            assert!(args.iter().any(|a| a == peer), "{peer} in {args:?}");
-        }
-        assert!(
-            !args.iter().any(|a| a == "--socket"),
-            "svc-maxi serves no socket"
-        );
-    }
-
-    /// The tmpfiles.d lines of the package make exactly the supervisor's folders, with the
-    /// same owners and modes: under systemd the supervisor cannot fix them itself.
-    #[test]
-    fn the_packaged_tmpfiles_make_the_supervisors_folders() {
-        let text = include_str!("../../packaging/tmpfiles.conf");
-        let users = crate::config::Users::default();
-        let packaged: Vec<(PathBuf, String, u32)> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                assert_eq!(f[0], "d", "{l}");
-                assert_eq!(f[4], users.group, "{l}");
-                (
-                    PathBuf::from(f[1]),
-                    f[3].to_owned(),
-                    u32::from_str_radix(f[2], 8).unwrap(),
-                )
-            })
-            .collect();
-        let expected: Vec<(PathBuf, String, u32)> = layout(&crate::config::Paths::default())
-            .into_iter()
-            .map(|d| {
-                let owner = match d.owner {
-                    Owner::Root => "root",
-                    Owner::Service(name) => {
-                        let builtin = BUILTIN.iter().find(|b| b.name == name).unwrap();
-                        (builtin.user)(&users)
-                    }
-                };
-                (d.path, owner.to_owned(), d.mode)
-            })
-            .collect();
-        assert_eq!(packaged, expected);
-    }
 }
