@@ -9,26 +9,6 @@ use ipc::{Envelope, Hello, Listener};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
-/// Application data from an OMM, for subscribers.
-#[derive(Debug, Clone)]
-pub struct DataEvent {
-    /// OMM id.
-    pub omm: u32,
-    /// Channel name.
-    pub channel: String,
-    /// Data, base64.
-    pub data: String,
-}
-
-/// A handset's message that one OMM routed to another, for subscribers.
-#[derive(Debug, Clone)]
-pub struct MessageEvent {
-    /// The OMM it came from.
-    pub omm: u32,
-    /// The `msg` attributes, `ppn` dropped.
-    pub attrs: Vec<(String, String)>,
-}
-
 /// Forwards every event of `events`, as `to_body` makes it, to `out` until either side
 /// closes; a subscriber too slow for the broadcast's buffer loses events, with a log line.
 fn forward<E: Clone + Send + 'static>(

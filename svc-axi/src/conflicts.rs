@@ -5,7 +5,7 @@
 //! store (`sip-dect-mom conflicts`, the health state), and the record is tried again until
 //! the cause is gone.
 
-use crate::session::End;
+use crate::link::End;
 use crate::store::{Failure, Store};
 use axi::{PpDev, PpUser};
 use model::{Conflict, ConflictKind, Entity};

@@ -8,6 +8,8 @@
 //!   state loop;
 //! - [`reconcile`]: import and reconciliation on connect, decided by a pure plan;
 //! - [`relations`]: bindings between users and handsets;
+//! - [`dect_settings`]: the SARI, auto-create, subscription mode and FAC prefix every OMM
+//!   gets;
 //! - [`omm_events`] and [`store_changes`]: the two live directions;
 //! - [`roaming`], [`permanent`] (permanent users), [`rooms`] (conference rooms),
 //!   [`messaging`] (system-wide DECT messaging), [`provisioning`] (the configuration URL
@@ -25,6 +27,7 @@
 
 pub mod api;
 pub mod conflicts;
+pub mod dect_settings;
 pub mod feed;
 pub mod link;
 pub mod messaging;

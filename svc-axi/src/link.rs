@@ -204,3 +204,18 @@ async fn read_loop(
         }
     }
 }
+
+/// How a link's session ended.
+#[derive(Debug)]
+pub enum End {
+    /// The OMM restarts after its SARI was set: reconnect soon.
+    SariRestart,
+    /// The link failed; the text is for the health state and the event log.
+    Failed(String),
+}
+
+impl From<LinkError> for End {
+    fn from(e: LinkError) -> Self {
+        End::Failed(e.to_string())
+    }
+}

@@ -55,7 +55,7 @@ impl Session<'_> {
                 .filter(|(k, _)| k != "ppn")
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            let _ = self.shared.messages.send(crate::api::MessageEvent {
+            let _ = self.shared.messages.send(crate::shared::MessageEvent {
                 omm: self.omm.id,
                 attrs,
             });

@@ -24,7 +24,7 @@ impl Session<'_> {
             Message::EventDECTLocate(e) => self.roam(e).await,
             Message::EventApplicationDataChannel(e) => {
                 // No subscriber is not an error: the data has nowhere to go.
-                let _ = self.shared.data.send(crate::api::DataEvent {
+                let _ = self.shared.data.send(crate::shared::DataEvent {
                     omm: self.omm.id,
                     channel: e.channel,
                     data: e.data,

@@ -5,7 +5,7 @@
 //! `(OMM id × 7) mod 51` minutes past midnight, or both disabled. "Update OMM" sends
 //! `SoftwareUpdate` and watches for the fetch that should follow.
 
-use crate::session::{refused, End, Session};
+use crate::session::{refused, End, Session, Target};
 use axi::message::{SetConfigURL, SetSystemProvUpdTrig, SoftwareUpdate};
 use axi::record::AxiRecord;
 use axi::ConfigUrl;
@@ -26,17 +26,6 @@ pub fn folder(omm: u32) -> String {
 pub fn update_minute(omm: u32) -> u32 {
     // In u64: an OMM id near u32::MAX must not overflow.
     u32::try_from(u64::from(omm) * 7 % 51).unwrap_or(0)
-}
-
-/// What one OMM is told about provisioning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The configuration URL (`enable="false"` when provisioning is off).
-    pub url: ConfigUrl,
-    /// Whether the daily reload is on.
-    pub reload: bool,
-    /// Why provisioning is off although the record asks for it; empty otherwise.
-    pub unavailable: String,
 }
 
 /// The provisioning of `omm`: its configuration URL on the MOM's HTTPS port `web_port`

@@ -27,9 +27,9 @@ pub struct Shared {
     /// The store's change feed, routed to the links.
     pub feed: crate::feed::Feed,
     /// Application data from every OMM, for the API's subscribers.
-    pub data: tokio::sync::broadcast::Sender<crate::api::DataEvent>,
+    pub data: tokio::sync::broadcast::Sender<DataEvent>,
     /// Messages routed from one OMM to another, for the API's subscribers.
-    pub messages: tokio::sync::broadcast::Sender<crate::api::MessageEvent>,
+    pub messages: tokio::sync::broadcast::Sender<MessageEvent>,
     /// Reconciliations that may run at once (see `reconcile`).
     pub reconcile_slots: tokio::sync::Semaphore,
     /// Links that are up now; `publish_links_up` in `lib.rs` writes it to the store's
@@ -92,4 +92,24 @@ impl Drop for LinkUp {
             .links_up
             .send_modify(|up| *up = up.saturating_sub(1));
     }
+}
+
+/// Application data from an OMM, for subscribers.
+#[derive(Debug, Clone)]
+pub struct DataEvent {
+    /// OMM id.
+    pub omm: u32,
+    /// Channel name.
+    pub channel: String,
+    /// Data, base64.
+    pub data: String,
+}
+
+/// A handset's message that one OMM routed to another, for subscribers.
+#[derive(Debug, Clone)]
+pub struct MessageEvent {
+    /// The OMM it came from.
+    pub omm: u32,
+    /// The `msg` attributes, `ppn` dropped.
+    pub attrs: Vec<(String, String)>,
 }

@@ -2,7 +2,7 @@
 //! (the MOM account), from where (`maxi <address>`), what; the store adds the records
 //! before and after, secrets redacted, in the write's own transaction.
 
-use crate::requests::Caller;
+use crate::caller::Caller;
 use crate::service::Service;
 use ipc::api::store::Audit;
 use ipc::store_client::Store;

@@ -5,9 +5,9 @@
 //! accepted write is added to the audit trail.
 
 use crate::audit;
+use crate::caller::Caller;
 use crate::records::{device_in, device_out, user_in, user_out};
 use crate::refusal::Refusal;
-use crate::requests::Caller;
 use crate::service::Service;
 use axi::message::{
     CreatePPDevResp, CreatePPUserResp, DeletePPDevResp, DeletePPUserResp, GetPPDevByIPEIResp,

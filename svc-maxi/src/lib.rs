@@ -8,7 +8,8 @@
 //! - [`tls`]: the MOM's certificate (from svc-web) and the security level;
 //! - [`connection`]: one client's frames, timeouts and bounded send queue;
 //! - [`session`]: the session rules, sans-IO (login first, permissions, not supported);
-//! - [`login`]: MOM accounts and the login throttle;
+//! - [`login`]: MOM accounts and the login throttle; [`caller`]: who sends a connection's
+//!   requests;
 //! - [`requests`]: a request carried out; [`directory`] (users and DECT phones),
 //!   [`messaging`] (messages and the data channel), [`records`] (records as MAXI shows
 //!   them), [`refusal`] (store refusals as AXI errors);
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod caller;
 pub mod connection;
 pub mod directory;
 pub mod events;

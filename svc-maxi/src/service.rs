@@ -2,8 +2,8 @@
 //! secrets, the TLS configuration in force, the client count, the login throttle, the
 //! counters and the event stream.
 
-use crate::events::Event;
 use crate::statistics::Statistics;
+use axi::{EventType, Frame};
 use ipc::api::axi::AxiApi;
 use ipc::store_client::Store;
 use ipc::Client;
@@ -215,5 +215,49 @@ impl PreLogin {
                 }
             })
             .map(|place| Self { _place: place })
+    }
+}
+
+/// One event, encoded for the wire.
+#[derive(Debug)]
+pub struct Event {
+    /// Its type.
+    pub event_type: EventType,
+    /// The record or OMM it is about (uid, ppn or OMM id).
+    pub id: u32,
+    /// The frame, NUL included, with the reference's names only.
+    pub plain: Arc<[u8]>,
+    /// The frame with the MOM's extensions, where it differs from `plain`.
+    pub extended: Option<Arc<[u8]>>,
+}
+
+impl Event {
+    pub(crate) fn new(event_type: EventType, id: u32, frame: &Frame) -> Self {
+        Self {
+            event_type,
+            id,
+            plain: axi::encode(frame).into(),
+            extended: None,
+        }
+    }
+
+    /// An event in both forms: `frame(false)` for strict readers, `frame(true)` with the
+    /// MOM's extensions (kept only where it differs).
+    pub(crate) fn both(event_type: EventType, id: u32, frame: impl Fn(bool) -> Frame) -> Self {
+        let mut event = Self::new(event_type, id, &frame(false));
+        let extended: Arc<[u8]> = axi::encode(&frame(true)).into();
+        if extended != event.plain {
+            event.extended = Some(extended);
+        }
+        event
+    }
+
+    /// The bytes for a client that did (`true`) or did not ask for the extensions.
+    #[must_use]
+    pub fn bytes(&self, extensions: bool) -> &Arc<[u8]> {
+        match (&self.extended, extensions) {
+            (Some(extended), true) => extended,
+            _ => &self.plain,
+        }
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::ops::{meta, SCHEMA_VERSION};
 use crate::rules::MAX_PERMANENT_USERS;
-use crate::storage::{decode, id_key, key_id, seq_key, Db, Storage};
+use crate::storage::{decode, id_key, key_id, seq_key, Db, Entries, Storage};
 use ipc::api::store::StoreError;
 use model::{
     Account, ConferenceRoom, ConfigTemplate, Conflict, Counter, Device, EventEntry, License, Omm,
@@ -43,9 +43,6 @@ const META_KEYS: [&[u8]; 9] = [
     crate::conflicts::KEY,
     crate::audit::NEXT,
 ];
-
-/// Raw `(key, value)` entries of one database.
-pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// One database of a dump.
 #[derive(Serialize, Deserialize)]

@@ -1,11 +1,13 @@
 //! svc-store: the only process that opens the MOM's database.
 //!
-//! - [`storage`]: the LMDB environment (the only module that uses lmdb-rkv);
+//! - [`storage`]: the LMDB environment (the only module that uses lmdb-rkv), [`databases`]:
+//!   its named databases;
 //! - [`ops`]: every write with the integrity rules, [`rules`]: the rules that need no
 //!   database;
 //! - [`columns`]: in-memory column copies of the user and device tables for fast queries;
 //! - [`engine`]: durable writes, the change feed with its global revision, reads and queries;
-//! - [`licensing`]: the signed license, the SARI it grants, and the health states;
+//! - [`licensing`]: the signed license and the SARI it grants; [`health`]: the health
+//!   states;
 //! - [`maintenance`]: the offline password reset the admin CLI runs with the MOM stopped;
 //! - [`conflicts`]: the open conflicts between sites that svc-axi finds;
 //! - [`transfer`]: export and import of the whole database, [`dump`]: their logical
@@ -21,9 +23,11 @@
 pub mod audit;
 pub mod columns;
 pub mod conflicts;
+pub mod databases;
 pub mod dump;
 pub mod engine;
 pub mod fields;
+pub mod health;
 pub mod licensing;
 pub mod maintenance;
 pub mod migrate;

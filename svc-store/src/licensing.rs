@@ -1,4 +1,4 @@
-//! The license at the store, and the "Health states" pane.
+//! The license at the store (its health state is in [`crate::health`]).
 //!
 //! A license file is checked against the configured issuer keys (the `license` crate) before
 //! it is installed, and again at every start and after a database import: the SARI in the
@@ -10,13 +10,10 @@ use crate::ops::{meta, Tx};
 use crate::storage::{Db, View};
 use ipc::api::store::{ChangeOp, StoreError, StoreResponse};
 use license::IssuerPublicKey;
-use model::{Entity, HealthCheck, HealthState, License, LinkState, Omm, Settings, Severity};
+use model::{Entity, License, Settings, Severity};
 
 /// The reason the License health line gives when none is installed (the admin guide's text).
 pub const NO_LICENSE: &str = "No license available";
-
-/// OMM names listed in the "OMM connections" reason before "and N more".
-const NAMES_IN_REASON: usize = 5;
 
 impl Store {
     /// Checks a license file and installs it: the SARI follows it, and a later license must
@@ -63,54 +60,6 @@ impl Store {
             Ok(())
         })
     }
-
-    /// The "Health states" pane: the license, then the OMM connections.
-    ///
-    /// # Errors
-    /// [`StoreError::Storage`].
-    pub fn health(&self) -> Result<Vec<HealthState>, StoreError> {
-        let storage = self.storage()?;
-        let view = storage.get().read()?;
-        let license = match license_status(&view, self.license_issuers())? {
-            Ok(_) => HealthState {
-                check: HealthCheck::License,
-                severity: None,
-                reason: String::new(),
-            },
-            Err(why) => HealthState {
-                check: HealthCheck::License,
-                severity: Some(Severity::Error),
-                reason: why,
-            },
-        };
-        let omms: Vec<Omm> = view.records()?;
-        let conflicts: Vec<model::Conflict> = view
-            .get(Db::Meta, crate::conflicts::KEY)?
-            .unwrap_or_default();
-        let database = match self.write_outage() {
-            None => HealthState {
-                check: HealthCheck::Database,
-                severity: None,
-                reason: String::new(),
-            },
-            Some(o) => HealthState {
-                check: HealthCheck::Database,
-                severity: Some(Severity::Error),
-                reason: format!(
-                    "Database writes fail since {}: {} ({} refused); free disk space",
-                    model::time_text(o.since),
-                    o.error,
-                    o.refused
-                ),
-            },
-        };
-        Ok(vec![
-            license,
-            omm_connections(&omms, &conflicts),
-            database,
-            provisioning(&omms),
-        ])
-    }
 }
 
 impl Tx<'_, '_> {
@@ -150,7 +99,7 @@ impl Tx<'_, '_> {
 }
 
 /// The installed license if its file verifies, else the reason for the health pane.
-fn license_status<T: crate::storage::Txn>(
+pub(crate) fn license_status<T: crate::storage::Txn>(
     view: &View<'_, T>,
     issuers: &[IssuerPublicKey],
 ) -> Result<Result<License, String>, StoreError> {
@@ -160,89 +109,4 @@ fn license_status<T: crate::storage::Txn>(
     Ok(license::verify(&file, issuers)
         .map(|v| v.license)
         .map_err(|e| format!("License not valid: {e}")))
-}
-
-/// Well when every enabled OMM's link is up; a warning naming the ones that are not.
-/// `names` for a health reason: the first [`NAMES_IN_REASON`], then "and N more".
-fn named(names: &[&str]) -> String {
-    let mut text = names[..names.len().min(NAMES_IN_REASON)].join(", ");
-    if names.len() > NAMES_IN_REASON {
-        text.push_str(&format!(" and {} more", names.len() - NAMES_IN_REASON));
-    }
-    text
-}
-
-fn omm_connections(omms: &[Omm], conflicts: &[model::Conflict]) -> HealthState {
-    let down: Vec<&str> = omms
-        .iter()
-        .filter(|o| o.enabled && o.health.link != LinkState::Up)
-        .map(|o| o.name.as_str())
-        .collect();
-    let mut parts = Vec::new();
-    match down.len() {
-        0 => {}
-        1 => parts.push(format!("OMM not connected: {}", down[0])),
-        n => parts.push(format!("{n} OMMs not connected: {}", named(&down))),
-    }
-    // OMMs with records held back (conflicts), named like the ones not connected.
-    let with_conflicts: std::collections::HashSet<u32> = conflicts.iter().map(|c| c.omm).collect();
-    let held: Vec<&str> = omms
-        .iter()
-        .filter(|o| with_conflicts.contains(&o.id))
-        .map(|o| o.name.as_str())
-        .collect();
-    if !held.is_empty() {
-        parts.push(format!(
-            "{} conflicting records held back at: {}",
-            conflicts.len(),
-            named(&held)
-        ));
-    }
-    // A handshake that fails says why (the versions and suites each side offered): the
-    // first such text, and which OMMs have one.
-    let handshake: Vec<&Omm> = omms
-        .iter()
-        .filter(|o| {
-            o.enabled
-                && o.health.link != LinkState::Up
-                && o.health.last_error.contains("TLS handshake failed")
-        })
-        .collect();
-    if let Some(first) = handshake.first() {
-        let names: Vec<&str> = handshake.iter().map(|o| o.name.as_str()).collect();
-        parts.push(format!(
-            "TLS handshake failed at {}: {}",
-            named(&names),
-            first.health.last_error
-        ));
-    }
-    let reason = parts.join("; ");
-    HealthState {
-        check: HealthCheck::OmmConnections,
-        severity: (!reason.is_empty()).then_some(Severity::Warning),
-        reason,
-    }
-}
-
-/// The provisioning check: OMMs whose "Update OMM" was not followed by a fetch.
-fn provisioning(omms: &[Omm]) -> HealthState {
-    let warned: Vec<&str> = omms
-        .iter()
-        .filter(|o| o.provisioning && !o.provisioning_state.warning.is_empty())
-        .map(|o| o.provisioning_state.warning.as_str())
-        .collect();
-    let mut reason = warned
-        .iter()
-        .take(10)
-        .copied()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if warned.len() > 10 {
-        reason.push_str(&format!("; and {} more OMMs", warned.len() - 10));
-    }
-    HealthState {
-        check: HealthCheck::Provisioning,
-        severity: (!warned.is_empty()).then_some(Severity::Warning),
-        reason,
-    }
 }

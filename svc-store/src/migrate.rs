@@ -206,7 +206,9 @@ fn migrate_4_to_5(storage: &Storage) -> Result<(), StoreError> {
 ///
 /// # Errors
 /// [`StoreError::Storage`] when the entry cannot be encoded.
-pub(crate) fn export_4_to_5(tables: &mut [(Db, crate::dump::Entries)]) -> Result<(), StoreError> {
+pub(crate) fn export_4_to_5(
+    tables: &mut [(Db, crate::storage::Entries)],
+) -> Result<(), StoreError> {
     for (db, entries) in tables.iter_mut() {
         if *db == Db::Meta {
             for (key, value) in entries.iter_mut() {
@@ -226,7 +228,9 @@ pub(crate) fn export_4_to_5(tables: &mut [(Db, crate::dump::Entries)]) -> Result
 ///
 /// # Errors
 /// [`StoreError::Import`] naming the entry that cannot be read.
-pub(crate) fn export_3_to_4(tables: &mut [(Db, crate::dump::Entries)]) -> Result<(), StoreError> {
+pub(crate) fn export_3_to_4(
+    tables: &mut [(Db, crate::storage::Entries)],
+) -> Result<(), StoreError> {
     let refuse = |what: &str, e: StoreError| {
         StoreError::Import(format!("{what} is not a schema-3 record: {e}"))
     };

@@ -5,7 +5,7 @@
 //! the answers and the change feed see plain values and nothing else changes; an export
 //! carries the sealed values as they are stored.
 
-use crate::storage::Db;
+use crate::databases::Db;
 use ipc::api::store::StoreError;
 use model::{ConferenceRoom, Device, Entity, Omm, User};
 use secret_seal::{Key, OpenError};

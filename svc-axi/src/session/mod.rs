@@ -10,7 +10,7 @@ pub mod paging;
 
 use crate::conflicts::Conflicts;
 use crate::feed::LinkFeed;
-use crate::link::{AxiLink, LinkError};
+use crate::link::AxiLink;
 use crate::shared::{LinkUp, Routed, Shared};
 use crate::store::{Failure, Store};
 use axi::message::{ApplicationDataChannel, Ping, SendMessage};
@@ -60,19 +60,17 @@ impl NoteBudget {
     }
 }
 
-/// How a session ended.
-#[derive(Debug)]
-pub enum End {
-    /// The OMM restarts after its SARI was set: reconnect soon.
-    SariRestart,
-    /// The link failed; the text is for the health state and the event log.
-    Failed(String),
-}
+pub use crate::link::End;
 
-impl From<LinkError> for End {
-    fn from(e: LinkError) -> Self {
-        End::Failed(e.to_string())
-    }
+/// What one OMM is told about provisioning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The configuration URL (`enable="false"` when provisioning is off).
+    pub url: axi::ConfigUrl,
+    /// Whether the daily reload is on.
+    pub reload: bool,
+    /// Why provisioning is off although the record asks for it; empty otherwise.
+    pub unavailable: String,
 }
 
 /// A store failure where no single record can be held back instead (reads, service state):
@@ -144,7 +142,7 @@ pub struct Session<'a> {
     /// Warnings written this minute.
     pub notes: std::sync::Mutex<NoteBudget>,
     /// The provisioning the OMM was last given on this link.
-    pub provisioned: Option<crate::provisioning::Target>,
+    pub provisioned: Option<Target>,
 }
 
 impl Session<'_> {

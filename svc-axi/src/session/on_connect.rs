@@ -1,13 +1,12 @@
 //! The on-connect sequence (axi-profile.md §2, §3 and §10 "On connect"): login as a sync
-//! client, the MOM key, PARK → Cloud-ID, one SARI step, the settings the MOM decides, and
-//! the event subscriptions; the configuration URL comes from `crate::provisioning`.
+//! client, the MOM key, PARK → Cloud-ID, then the SARI and the DECT settings
+//! (`crate::dect_settings`, steps 2–6), and the event subscriptions.
 
 use super::{End, Session};
 use axi::message::*;
 use axi::record::AxiRecord;
-use axi::value::{DectSubscriptionMode, Hex10, SubscribeCmd};
+use axi::value::SubscribeCmd;
 use axi::{ErrCode, EventType, Message, SubscribeEntry};
-use model::Settings;
 
 /// The event types every link subscribes to (step 7): all but the MAXI-only one.
 const EVENTS: [EventType; 8] = [
@@ -87,53 +86,6 @@ impl Session<'_> {
             }
             _ => Err(End::Failed("the OMM has no PARK".into())),
         }
-    }
-
-    /// Step 2: sets the licensed SARI when the OMM has another; `true` when it did (the OMM
-    /// then restarts and the session ends).
-    pub(crate) async fn set_sari(&self, settings: &Settings) -> Result<bool, End> {
-        if settings.sari.is_empty() {
-            return Ok(false);
-        }
-        let wanted = settings.sari.to_ascii_uppercase();
-        let current = match self.link.request(GetSARI {}).await?.message {
-            Message::GetSARIResp(GetSARIResp { sari }) => sari.map(|s| s.0),
-            _ => None,
-        };
-        if current.as_deref() == Some(wanted.as_str()) {
-            return Ok(false);
-        }
-        self.setting(SetSARI {
-            sari: Hex10(wanted),
-        })
-        .await?;
-        self.store
-            .log(
-                model::Severity::Info,
-                "axi",
-                format!(
-                    "SARI set on OMM {} ({}); it restarts",
-                    self.omm.id, self.omm.name
-                ),
-            )
-            .await;
-        Ok(true)
-    }
-
-    /// Steps 3–6: auto-create off, subscription mode, FAC prefix, provisioning
-    /// (`crate::provisioning`).
-    pub(crate) async fn push_settings(&mut self, settings: &Settings) -> Result<(), End> {
-        self.setting(SetDevAutoCreate { enable: false }).await?;
-        self.setting(SetDECTSubscriptionMode {
-            mode: DectSubscriptionMode::from(settings.subscription_mode),
-            timeout: None,
-        })
-        .await?;
-        self.setting(SetFACPrefix {
-            prefix: settings.fac_prefix.clone(),
-        })
-        .await?;
-        self.provision(settings).await
     }
 
     /// Step 7: the events the MOM follows.
