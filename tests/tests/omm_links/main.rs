@@ -5,6 +5,7 @@
 //! tests are in `sync`, `cli`, `roaming`, `everywhere` (what lives on several OMMs) and
 //! `license`.
 
+mod after_absence;
 mod cli;
 mod everywhere;
 mod license;
@@ -102,5 +103,16 @@ fn device_location(mom: &Mom, ipei: model::Ipei) -> Option<u32> {
     match mom.store(StoreRequest::GetDeviceByIpei(ipei)) {
         StoreResponse::Device(d) => Some(d.location),
         _ => None,
+    }
+}
+
+/// Asserts every write the MOM sent to the first `count` OMMs carried its `timeStamp`.
+fn assert_stamped(fleet: &Fleet, count: u32) {
+    for i in 1..=count {
+        assert_eq!(
+            fleet.omm(i).lock().state.unstamped,
+            Vec::<String>::new(),
+            "OMM {i}: writes without timeStamp"
+        );
     }
 }
