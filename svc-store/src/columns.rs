@@ -171,17 +171,36 @@ pub struct Join<'a> {
     pub prefix: &'static str,
 }
 
+/// A filter's column found once per query: its table, its number there, and whether it is
+/// the joined table's; `None` for a column no table has.
+type Resolved<'a> = (&'a str, Option<(&'a ColumnTable, usize, bool)>);
+
 /// One row seen as a record, for the filters: a row of a table and, in a joined query, the
 /// row of its partner.
 struct Row<'a> {
     table: &'a ColumnTable,
     row: usize,
     join: Option<(Join<'a>, Option<usize>)>,
+    /// The filters' columns, found once for the whole query.
+    resolved: &'a [Resolved<'a>],
 }
 
 impl<'a> Row<'a> {
     /// The value of `column` (a joined one by its prefix), borrowed from the tables.
     fn value(&self, column: &str) -> Option<FieldValue<'a>> {
+        // A filter's column: compared by name with the few filters', not looked up in the
+        // index (which hashes the name) for every row.
+        for (name, at) in self.resolved {
+            if *name == column {
+                let (table, c, joined) = (*at)?;
+                let row = if joined {
+                    self.join.and_then(|(_, partner)| partner)
+                } else {
+                    Some(self.row)
+                };
+                return table.value_at(c, row);
+            }
+        }
         if let Some((join, partner)) = self.join {
             if let Some(column) = column.strip_prefix(join.prefix) {
                 return join.table.value(column, partner);
@@ -404,12 +423,25 @@ impl ColumnTable {
                     .map(|&c| (false, self, c)),
             },
         };
+        let resolved: Vec<Resolved<'_>> = query
+            .filters
+            .iter()
+            .map(|f| {
+                let name = f.column.as_str();
+                let at = match via.and_then(|(j, _)| Some((j, name.strip_prefix(j.prefix)?))) {
+                    Some((j, column)) => j.table.index.get(column).map(|&c| (j.table, c, true)),
+                    None => self.index.get(name).map(|&c| (self, c, false)),
+                };
+                (name, at)
+            })
+            .collect();
         let mut keys: Vec<(Option<FieldValue<'_>>, u32)> = Vec::new();
         'rows: for row in 0..self.ids.len() {
             let view = Row {
                 table: self,
                 row,
                 join: joined(row),
+                resolved: &resolved,
             };
             for f in filters {
                 if !f.matches(&view)? {

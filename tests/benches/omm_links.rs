@@ -17,22 +17,6 @@ const PER_OMM: u32 = 100;
 /// Handovers and edits measured (one per OMM).
 const RUNS: u32 = OMMS;
 
-/// CPU time (user + system) of a process, in clock ticks (1/100 s).
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of stat(5), counted after the closing parenthesis of the name.
-    fields
-        .get(11)
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-}
-
 fn main() {
     let rt = mom_tests::sim::runtime_with(1);
     let fleet = rt
@@ -98,8 +82,11 @@ fn main() {
         .into_iter()
         .filter_map(|s| Some((s.name, s.pid?)))
         .collect();
-    let cpu =
-        |pids: &[(String, u32)]| -> Vec<u64> { pids.iter().map(|(_, p)| cpu_ticks(*p)).collect() };
+    let cpu = |pids: &[(String, u32)]| -> Vec<u64> {
+        pids.iter()
+            .map(|(_, p)| mom_tests::bench::cpu_ticks(*p))
+            .collect()
+    };
     std::thread::sleep(Duration::from_secs(2));
     let before = cpu(&pids);
     std::thread::sleep(Duration::from_secs(2));

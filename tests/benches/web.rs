@@ -8,7 +8,7 @@
 //! resident memory idle and with 50 clients
 //! and 8 WebSockets, and the time from `kill -9` of svc-web to serving again.
 
-use mom_tests::bench::{fill_store, ms, percentile};
+use mom_tests::bench::{cpu_ticks, fill_store, ms, percentile};
 use mom_tests::web::{client_config, Offer, Web};
 use mom_tests::{rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
@@ -113,6 +113,8 @@ fn main() {
     let streams: Vec<_> = watchers.iter().map(|w| w.events("")).collect();
     let run_for = Duration::from_secs(10);
     let web_pid = mom.service("web").pid.expect("pid");
+    let store_pid = mom.service("store").pid.expect("pid");
+    let cpu_before = [cpu_ticks(web_pid), cpu_ticks(store_pid)];
     let (count, mut latencies, rss_under_load) = rt.block_on(async {
         let deadline = Instant::now() + run_for;
         let tasks: Vec<_> = clients
@@ -146,12 +148,23 @@ fn main() {
         }
         (all.len(), all, rss)
     });
+    // CPU per page, in microseconds (a tick is 10 ms).
+    let per_page =
+        |before: u64, after: u64| (after - before) as f64 * 10_000.0 / count.max(1) as f64;
+    let cpu = (
+        per_page(cpu_before[0], cpu_ticks(web_pid)),
+        per_page(cpu_before[1], cpu_ticks(store_pid)),
+    );
     println!(
         "Users page, {CLIENTS} concurrent keep-alive clients (HTTP/1.1) for {} s: {:.0} requests/s, p50 {} p99 {}",
         run_for.as_secs(),
         count as f64 / run_for.as_secs_f64(),
         ms(percentile(&mut latencies, 0.5)),
         ms(percentile(&mut latencies, 0.99))
+    );
+    println!(
+        "CPU per page in the 50-client run: svc-web {:.0} µs, svc-store {:.0} µs",
+        cpu.0, cpu.1
     );
     println!(
         "svc-web resident memory with {CLIENTS} clients and {} WebSockets: {rss_under_load} MB",
