@@ -2,8 +2,7 @@
 //! the MOM refused them, with the OMMs involved and when they were seen. Exit 3 while there
 //! are any, like `health`.
 
-use crate::client::{fail, json};
-use crate::client::{store, why};
+use crate::client::{fail, json, store, why};
 use std::path::Path;
 
 /// Prints the open conflicts.
