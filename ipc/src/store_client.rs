@@ -378,6 +378,8 @@ calls! {
     call counters() -> Vec<Counter> = R::ListCounters => S::Counters(x) => x;
     /// The health states, in the pane's order.
     call health() -> Vec<HealthState> = R::GetHealth => S::Health(x) => x;
+    /// This node's view of its cluster.
+    call cluster_status() -> crate::api::store::ClusterStatus = R::ClusterStatus => S::ClusterStatus(x) => x;
     /// Replaces the open conflicts of OMM `omm`.
     call set_conflicts(omm: u32, conflicts: Vec<Conflict>) -> () = R::SetConflicts { omm, conflicts } => S::Done => ();
     /// Every open conflict.

@@ -54,12 +54,36 @@ pub fn printable(text: &str) -> String {
 /// Seconds since the Unix epoch; the unit of every AXI `timeStamp`.
 pub type Timestamp = u64;
 
-/// The current time as a [`Timestamp`].
+thread_local! {
+    /// The time [`now`] answers on this thread while [`at_time`] runs.
+    static FIXED_NOW: std::cell::Cell<Option<Timestamp>> = const { std::cell::Cell::new(None) };
+}
+
+/// The current time as a [`Timestamp`]; inside [`at_time`], that call's time.
 #[must_use]
 pub fn now() -> Timestamp {
+    if let Some(fixed) = FIXED_NOW.with(std::cell::Cell::get) {
+        return fixed;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Runs `f` with [`now`] answering `time` on this thread: a replicated write is applied on
+/// every node of a cluster with the time its leader proposed it at, so every node stores the
+/// same stamps.
+pub fn at_time<R>(time: Timestamp, f: impl FnOnce() -> R) -> R {
+    let before = FIXED_NOW.with(|c| c.replace(Some(time)));
+    // Put back on every path, a panic included.
+    struct Restore(Option<Timestamp>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FIXED_NOW.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f()
 }
 
 /// Unix seconds as an RFC 3339 UTC time ("2026-12-07T01:20:19Z"), for texts an

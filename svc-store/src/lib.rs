@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod cluster;
 pub mod columns;
 pub mod conflicts;
 pub mod databases;
@@ -74,6 +75,62 @@ pub struct Args {
     /// Development mode: no sandbox check.
     #[arg(long)]
     pub dev: bool,
+    /// This node's id in a cluster; without it the store runs alone.
+    #[arg(long)]
+    pub cluster_node_id: Option<u64>,
+    /// The peer address to listen on (`host:port`), in a cluster.
+    #[arg(long, requires = "cluster_node_id")]
+    pub cluster_listen: Option<String>,
+    /// The folder of the cluster's certificates, in a cluster.
+    #[arg(long, requires = "cluster_node_id")]
+    pub cluster_tls_dir: Option<PathBuf>,
+    /// A member of a new cluster as `ID=HOST:PORT` (repeatable; every node of a new cluster
+    /// is given the same list, and the cluster is made once when none of them has a log).
+    #[arg(long = "cluster-member", requires = "cluster_node_id")]
+    pub cluster_members: Vec<String>,
+    /// Heartbeat interval in milliseconds, in a cluster.
+    #[arg(long, default_value_t = 500)]
+    pub cluster_heartbeat_ms: u64,
+    /// Shortest election timeout in milliseconds, in a cluster (the longest is twice that).
+    #[arg(long, default_value_t = 2000)]
+    pub cluster_election_ms: u64,
+}
+
+/// The cluster settings of `args`, if it makes this store a cluster node.
+///
+/// # Errors
+/// A message naming the argument that is missing or wrong.
+pub fn cluster_settings(args: &Args) -> Result<Option<(cluster::ClusterSettings, String)>, String> {
+    let Some(node_id) = args.cluster_node_id else {
+        return Ok(None);
+    };
+    let listen = args
+        .cluster_listen
+        .clone()
+        .ok_or("--cluster-listen is needed with --cluster-node-id")?;
+    let tls_dir = args
+        .cluster_tls_dir
+        .clone()
+        .ok_or("--cluster-tls-dir is needed with --cluster-node-id")?;
+    let mut settings = cluster::ClusterSettings::new(node_id, tls_dir);
+    settings.heartbeat = Duration::from_millis(args.cluster_heartbeat_ms.max(10));
+    let election = Duration::from_millis(args.cluster_election_ms.max(50));
+    settings.election = (election, election * 2);
+    for member in &args.cluster_members {
+        let (id, address) = member
+            .split_once('=')
+            .ok_or_else(|| format!("--cluster-member {member:?}: give ID=HOST:PORT"))?;
+        let id: u64 = id
+            .parse()
+            .map_err(|_| format!("--cluster-member {member:?}: the id is no number"))?;
+        settings.initial_members.insert(
+            id,
+            cluster::Peer {
+                address: address.to_owned(),
+            },
+        );
+    }
+    Ok(Some((settings, listen)))
 }
 
 /// Entry point of the binary; returns the exit code.
@@ -127,16 +184,34 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
     let listener = Listener::<StoreApi>::bind(&args.socket, 0o660, args.allow_uids.clone())
         .map_err(|e| format!("cannot listen on {}: {e}", args.socket.display()))?;
     let hello = Hello::new("store", service_kit::supervision::generation());
+    let cluster = match cluster_settings(&args)? {
+        None => None,
+        Some((settings, listen)) => {
+            let peers = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| format!("cannot listen for peers on {listen}: {e}"))?;
+            let node_id = settings.node_id;
+            let node = cluster::ClusterNode::start(Arc::clone(&store), settings, peers).await?;
+            tracing::info!(node = node_id, peers = %listen, "cluster node started");
+            Some(node)
+        }
+    };
     let server = Arc::new(server::Server {
         store: Arc::clone(&store),
         transfers,
         hello,
+        cluster,
     });
+    let clustered = server.cluster.is_some();
     let serving = tokio::spawn(server.serve(listener));
-    let sampler = tokio::spawn(sample_counters(
-        Arc::clone(&store),
-        Duration::from_secs(args.sample_secs.max(1)),
-    ));
+    // A cluster's statistics are not sampled yet: a sample is a write of this node alone,
+    // which would set the nodes' databases apart.
+    let sampler = (!clustered).then(|| {
+        tokio::spawn(sample_counters(
+            Arc::clone(&store),
+            Duration::from_secs(args.sample_secs.max(1)),
+        ))
+    });
     if let Some(link) = link.as_mut() {
         link.ready()
             .await
@@ -145,7 +220,9 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
     tracing::info!(socket = %args.socket.display(), revision = store.revision().unwrap_or(0), "store ready");
     service_kit::supervision::stop_signal(link).await;
     serving.abort();
-    sampler.abort();
+    if let Some(sampler) = sampler {
+        sampler.abort();
+    }
     tracing::info!("store stopped");
     Ok(())
 }

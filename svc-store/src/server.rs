@@ -21,6 +21,8 @@ pub struct Server {
     pub transfers: Arc<Transfers>,
     /// Our hello.
     pub hello: Hello,
+    /// The cluster this store is a node of, if any: its writes go through Raft.
+    pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
 }
 
 impl Server {
@@ -84,9 +86,21 @@ impl Server {
             let server = Arc::clone(&self);
             let out = out.clone();
             tokio::spawn(async move {
-                let response = tokio::task::spawn_blocking(move || server.handle(body))
-                    .await
-                    .unwrap_or_else(|e| Err(StoreError::Storage(format!("request failed: {e}"))));
+                let response = match &server.cluster {
+                    Some(cluster) if crate::cluster::replicated(&body) => {
+                        if matches!(body, StoreRequest::ImportCommit { .. } | StoreRequest::ImportCommitForeign { .. }) {
+                            Err(StoreError::Invalid("a database import replaces the whole database: import it before the cluster is made (cluster init), not into a running cluster".into()))
+                        } else if is_transfer(&body) {
+                            run_blocking(server, body).await
+                        } else {
+                            cluster.write(body).await
+                        }
+                    }
+                    Some(cluster) if matches!(body, StoreRequest::ClusterStatus) => {
+                        Ok(StoreResponse::ClusterStatus(cluster.status()))
+                    }
+                    _ => run_blocking(server, body).await,
+                };
                 let _ = out
                     .send(Envelope {
                         id,
@@ -104,6 +118,8 @@ impl Server {
     }
 
     /// Answers one request (blocking: runs LMDB transactions).
+    ///
+    /// A cluster's writes do not come here but go through Raft (see [`crate::cluster`]).
     /// Validates and swaps in an import, then checks its license and logs it.
     fn import_commit(&self, import: u64, allow_foreign: bool) -> Result<StoreResponse, StoreError> {
         let rev = self
@@ -158,6 +174,28 @@ impl Server {
             write => self.store.write(write),
         }
     }
+}
+
+/// Runs [`Server::handle`] on the blocking pool.
+async fn run_blocking(
+    server: Arc<Server>,
+    body: StoreRequest,
+) -> Result<StoreResponse, StoreError> {
+    tokio::task::spawn_blocking(move || server.handle(body))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Storage(format!("request failed: {e}"))))
+}
+
+/// Whether `request` is a step of an export or an import (files of this node, not writes).
+fn is_transfer(request: &StoreRequest) -> bool {
+    matches!(
+        request,
+        StoreRequest::ExportBegin
+            | StoreRequest::ExportChunk { .. }
+            | StoreRequest::ImportBegin { .. }
+            | StoreRequest::ImportChunk { .. }
+            | StoreRequest::ImportSecretsKey { .. }
+    )
 }
 
 fn respond(result: Result<StoreResponse, StoreError>) -> StoreResponse {

@@ -345,7 +345,7 @@ pub fn check_header(bytes: &[u8]) -> Result<&[u8], StoreError> {
 
 /// Replaces the open database with the validated file `data` and moves the revision past
 /// both databases' revisions, so every subscriber resynchronises.
-fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreError> {
+pub(crate) fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreError> {
     let old_rev = store.revision()?;
     // Lock order as in every write: column tables, then the storage.
     let mut tables = store

@@ -4,7 +4,8 @@
 //! breaks a rule aborts its transaction, so nothing of it is kept. Every committed change
 //! gets the next global revision and goes into a bounded change log, from which a
 //! subscriber resumes after a reconnect. Reads are in `read`, the queries of users and DECT
-//! phones on the column tables in `query`.
+//! phones on the column tables in `query`; a cluster's committed entries and snapshots in
+//! `replicated`.
 
 use crate::ops::{meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
 use crate::storage::{seq_key, Db, Storage};
@@ -16,6 +17,7 @@ use tokio::sync::broadcast;
 
 mod query;
 mod read;
+mod replicated;
 
 pub(crate) use query::Tables;
 

@@ -154,6 +154,11 @@ impl Store {
                     id: 0,
                 })?)
             }
+            R::ClusterStatus => {
+                return Err(StoreError::Invalid(
+                    "this MOM is no cluster node (no [cluster] in its configuration)".into(),
+                ))
+            }
             other => return Err(StoreError::Invalid(format!("{other:?} is not a read"))),
         })
     }

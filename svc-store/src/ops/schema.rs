@@ -29,6 +29,12 @@ pub mod meta {
     pub const SERVED: &[u8] = b"served/";
     /// This database's random id (u64), made anew at creation and at every import.
     pub const DATABASE_ID: &[u8] = b"database-id";
+    /// In a cluster: the log id of the last Raft entry applied (openraft's `LogId`), written
+    /// in the transaction of the entry's change.
+    pub const RAFT_APPLIED: &[u8] = b"raft-applied";
+    /// In a cluster: the membership the applied entries stand for (openraft's
+    /// `StoredMembership`).
+    pub const RAFT_MEMBERSHIP: &[u8] = b"raft-membership";
 
     /// The key of what OMM `id` was last served.
     #[must_use]

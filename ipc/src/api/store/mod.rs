@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod change;
 pub use change::*;
+mod cluster;
+pub use cluster::*;
 pub mod error;
 pub use error::*;
 pub mod response;
@@ -373,6 +375,9 @@ pub enum StoreRequest {
         /// The write itself.
         request: Box<StoreRequest>,
     },
+    /// This node's view of its cluster (role, term, leader, log and members); refused by a
+    /// store that runs alone. Protocol 25.
+    ClusterStatus,
 }
 
 /// Who makes an audited write, from where, and what it is, as the audit trail names them.
@@ -444,6 +449,7 @@ impl StoreRequest {
                 | Self::GetServedConfig(_)
                 | Self::DatabaseId
                 | Self::QueryOverview(_)
+                | Self::ClusterStatus
         )
     }
 }

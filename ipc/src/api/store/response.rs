@@ -97,6 +97,8 @@ pub enum StoreResponse {
     DatabaseId(u64),
     /// The answer to [`StoreRequest::QueryOverview`]. Protocol 22.
     Overview(Page<OverviewRow>),
+    /// The answer to [`StoreRequest::ClusterStatus`]. Protocol 25.
+    ClusterStatus(ClusterStatus),
 }
 
 impl StoreResponse {

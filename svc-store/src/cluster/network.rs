@@ -1,0 +1,204 @@
+//! Raft's connections to the other nodes: one mutual-TLS connection per target and use,
+//! made when first needed and made again after a failure; one request at a time, each
+//! bounded by openraft's deadline.
+
+use super::tls::{server_name, PeerTls};
+use super::wire::{Framed, PeerRequest, PeerResponse, WireError};
+use super::{NodeId, Peer, TypeConfig};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+/// How long a connection to a peer may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Makes a [`PeerClient`] for each target Raft replicates to or asks for a vote.
+pub struct Network {
+    me: NodeId,
+    tls: PeerTls,
+}
+
+impl Network {
+    /// The network of node `me`.
+    #[must_use]
+    pub fn new(me: NodeId, tls: PeerTls) -> Self {
+        Self { me, tls }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &Peer) -> Self::Network {
+        PeerClient::new(self.me, target, node.address.clone(), self.tls.clone())
+    }
+}
+
+/// A connection to one node.
+pub struct PeerClient {
+    me: NodeId,
+    target: NodeId,
+    address: String,
+    tls: PeerTls,
+    conn: Option<Framed<TlsStream<TcpStream>>>,
+}
+
+impl PeerClient {
+    /// A client of node `target` at `address`; it connects on its first request.
+    #[must_use]
+    pub fn new(me: NodeId, target: NodeId, address: String, tls: PeerTls) -> Self {
+        Self {
+            me,
+            target,
+            address,
+            tls,
+            conn: None,
+        }
+    }
+
+    async fn connect(&self) -> Result<Framed<TlsStream<TcpStream>>, WireError> {
+        let timed_out = || {
+            WireError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no connection to node {} at {} in time", self.target, self.address),
+            ))
+        };
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.address))
+            .await
+            .map_err(|_| timed_out())??;
+        let _ = tcp.set_nodelay(true);
+        let name = server_name(self.target)
+            .map_err(|e| WireError::Io(std::io::Error::other(e)))?;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&self.tls.client));
+        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp))
+            .await
+            .map_err(|_| timed_out())??;
+        let mut framed = Framed::new(tls);
+        let theirs = framed.hello(self.me).await?;
+        if theirs != self.target {
+            return Err(WireError::Io(std::io::Error::other(format!(
+                "{} is node {theirs}, not node {}",
+                self.address, self.target
+            ))));
+        }
+        Ok(framed)
+    }
+
+    /// Sends `request` and waits for its answer, for at most `ttl`; a failed connection is
+    /// dropped, so the next call connects again.
+    ///
+    /// # Errors
+    /// Why no answer came.
+    pub async fn call(
+        &mut self,
+        request: PeerRequest,
+        ttl: Duration,
+    ) -> Result<PeerResponse, WireError> {
+        let result = tokio::time::timeout(ttl, async {
+            if self.conn.is_none() {
+                self.conn = Some(self.connect().await?);
+            }
+            let conn = self.conn.as_mut().ok_or(WireError::Closed)?;
+            conn.send(&request).await?;
+            conn.recv::<PeerResponse>().await
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(WireError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("node {} did not answer in {ttl:?}", self.target),
+            )))
+        });
+        if result.is_err() {
+            self.conn = None;
+        }
+        result
+    }
+
+    fn failed<E: std::error::Error>(
+        &self,
+        e: &WireError,
+    ) -> RPCError<NodeId, Peer, RaftError<NodeId, E>> {
+        match e {
+            WireError::Io(_) | WireError::Closed => RPCError::Unreachable(Unreachable::new(e)),
+            WireError::Frame(_) | WireError::Version(_) => {
+                RPCError::Network(NetworkError::new(e))
+            }
+        }
+    }
+
+    fn unexpected<E: std::error::Error>(
+        &self,
+        answer: &PeerResponse,
+    ) -> RPCError<NodeId, Peer, RaftError<NodeId, E>> {
+        let e = std::io::Error::other(format!(
+            "node {} answered with {answer:?}",
+            self.target
+        ));
+        RPCError::Network(NetworkError::new(&e))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
+        match self
+            .call(PeerRequest::AppendEntries(rpc), option.hard_ttl())
+            .await
+        {
+            Ok(PeerResponse::AppendEntries(Ok(answer))) => Ok(answer),
+            Ok(PeerResponse::AppendEntries(Err(e))) => {
+                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(other) => Err(self.unexpected(&other)),
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, Peer, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        match self
+            .call(PeerRequest::InstallSnapshot(rpc), option.hard_ttl())
+            .await
+        {
+            Ok(PeerResponse::InstallSnapshot(Ok(answer))) => Ok(answer),
+            Ok(PeerResponse::InstallSnapshot(Err(e))) => {
+                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(other) => Err(self.unexpected(&other)),
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
+        match self.call(PeerRequest::Vote(rpc), option.hard_ttl()).await {
+            Ok(PeerResponse::Vote(Ok(answer))) => Ok(answer),
+            Ok(PeerResponse::Vote(Err(e))) => {
+                Err(RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            Ok(other) => Err(self.unexpected(&other)),
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+}

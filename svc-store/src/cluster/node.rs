@@ -1,0 +1,253 @@
+//! One running node of a cluster: Raft with its log, state machine and network, the peer
+//! port, and the way a write reaches the log: on the leader it is proposed and answered once
+//! a majority holds it durably and this node applied it; on a follower it is forwarded to the
+//! leader, whose answer comes back the same way.
+
+use super::log_store::LogStore;
+use super::network::{Network, PeerClient};
+use super::tls::PeerTls;
+use super::wire::{PeerRequest, PeerResponse};
+use super::{Command, NodeId, Peer, Raft};
+use crate::engine::Store;
+use ipc::api::store::{ClusterMember, ClusterStatus, StoreError, StoreRequest, StoreResponse};
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::ServerState;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a forwarded write may take before the follower says the leader did not answer.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node's configuration (`[cluster]` in `mom.toml`, passed on by the supervisor).
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// The folder of the cluster's certificates (see [`super::tls`]).
+    pub tls_dir: PathBuf,
+    /// Interval of the leader's heartbeats.
+    pub heartbeat: Duration,
+    /// Election timeout: a follower that hears no leader for a random time in this range
+    /// starts an election.
+    pub election: (Duration, Duration),
+    /// The members to start a new cluster with, when this node's log is empty (every node
+    /// of a new cluster is given the same list).
+    pub initial_members: BTreeMap<NodeId, Peer>,
+}
+
+impl ClusterSettings {
+    /// LAN defaults: heartbeat 0.5 s, election after 2–4 s of silence.
+    #[must_use]
+    pub fn new(node_id: NodeId, tls_dir: PathBuf) -> Self {
+        Self {
+            node_id,
+            tls_dir,
+            heartbeat: Duration::from_millis(500),
+            election: (Duration::from_secs(2), Duration::from_secs(4)),
+            initial_members: BTreeMap::new(),
+        }
+    }
+}
+
+/// A running node.
+pub struct ClusterNode {
+    id: NodeId,
+    raft: Raft,
+    tls: PeerTls,
+    /// Connections to leaders for forwarded writes.
+    forwards: tokio::sync::Mutex<HashMap<NodeId, PeerClient>>,
+}
+
+impl ClusterNode {
+    /// Starts Raft on `store` and serves `peers`; returns once Raft runs (not once a leader
+    /// is elected).
+    ///
+    /// # Errors
+    /// Why the log, the certificates or Raft could not be started.
+    pub async fn start(
+        store: Arc<Store>,
+        settings: ClusterSettings,
+        peers: tokio::net::TcpListener,
+    ) -> Result<Arc<Self>, String> {
+        let tls = PeerTls::load(&settings.tls_dir)?;
+        let log = LogStore::open(&store.db_dir().join("raft"))?;
+        let machine = super::state_machine(Arc::clone(&store));
+        let config = openraft::Config {
+            cluster_name: "sip-dect-mom".into(),
+            heartbeat_interval: millis(settings.heartbeat),
+            election_timeout_min: millis(settings.election.0),
+            election_timeout_max: millis(settings.election.1),
+            // Entries are store writes of up to a few kB; a batch stays far below a frame.
+            max_payload_entries: 64,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(10_000),
+            ..openraft::Config::default()
+        };
+        let config = Arc::new(config.validate().map_err(|e| e.to_string())?);
+        let network = Network::new(settings.node_id, tls.clone());
+        let raft = Raft::new(settings.node_id, config, network, log, machine)
+            .await
+            .map_err(|e| format!("cannot start Raft: {e}"))?;
+        let node = Arc::new(Self {
+            id: settings.node_id,
+            raft,
+            tls,
+            forwards: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(super::peer_server::serve(peers, Arc::clone(&node)));
+        if !settings.initial_members.is_empty()
+            && !node.raft.is_initialized().await.map_err(|e| e.to_string())?
+        {
+            match node.raft.initialize(settings.initial_members.clone()).await {
+                Ok(()) => tracing::info!(members = settings.initial_members.len(), "new cluster initialised"),
+                // Another member initialised it first: that is the same cluster.
+                Err(RaftError::APIError(e)) => tracing::info!(reason = %e, "cluster already initialised"),
+                Err(e) => return Err(format!("cannot initialise the cluster: {e}")),
+            }
+        }
+        Ok(node)
+    }
+
+    /// This node's id.
+    #[must_use]
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Raft.
+    #[must_use]
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The peer TLS configurations.
+    #[must_use]
+    pub fn tls(&self) -> &PeerTls {
+        &self.tls
+    }
+
+    /// Makes `request`: proposed here when this node leads, else forwarded to the leader.
+    /// Answered once a majority holds it durably and the answering node applied it.
+    ///
+    /// # Errors
+    /// The request's refusal, or [`StoreError::Storage`] saying why the cluster could not
+    /// commit it (no leader, no quorum).
+    pub async fn write(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        match self.propose(request.clone()).await {
+            PeerResponse::Write(applied) => applied,
+            PeerResponse::NotLeader(Some(leader)) => self.forward(leader, request).await,
+            PeerResponse::NotLeader(None) => Err(no_leader()),
+            other => Err(StoreError::Storage(format!(
+                "the cluster answered {other:?}"
+            ))),
+        }
+    }
+
+    /// Proposes `request` if this node leads; the answer to a peer's forwarded write too.
+    pub(crate) async fn propose(&self, request: StoreRequest) -> PeerResponse {
+        let command = Command {
+            request,
+            time: model::now(),
+        };
+        match self.raft.client_write(command).await {
+            Ok(written) => PeerResponse::Write(written.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to))) => {
+                PeerResponse::NotLeader(to.leader_id)
+            }
+            Err(e) => PeerResponse::Write(Err(StoreError::Storage(format!(
+                "the cluster could not commit the write: {e}"
+            )))),
+        }
+    }
+
+    async fn forward(
+        &self,
+        leader: NodeId,
+        request: StoreRequest,
+    ) -> Result<StoreResponse, StoreError> {
+        let address = {
+            let metrics = self.raft.metrics().borrow().clone();
+            metrics
+                .membership_config
+                .membership()
+                .get_node(&leader)
+                .map(|p| p.address.clone())
+        };
+        let Some(address) = address else {
+            return Err(no_leader());
+        };
+        let mut forwards = self.forwards.lock().await;
+        let client = forwards
+            .entry(leader)
+            .or_insert_with(|| PeerClient::new(self.id, leader, address, self.tls.clone()));
+        match client
+            .call(PeerRequest::Write(request), FORWARD_TIMEOUT)
+            .await
+        {
+            Ok(PeerResponse::Write(applied)) => applied,
+            Ok(PeerResponse::NotLeader(_)) => Err(no_leader()),
+            Ok(other) => Err(StoreError::Storage(format!(
+                "node {leader} answered {other:?}"
+            ))),
+            // The write may or may not have been made: the caller is told so by the store
+            // client as for any unanswered write.
+            Err(e) => Err(StoreError::Storage(format!(
+                "the leader (node {leader}) did not answer the forwarded write: {e}"
+            ))),
+        }
+    }
+
+    /// The node's view of the cluster.
+    #[must_use]
+    pub fn status(&self) -> ClusterStatus {
+        let m = self.raft.metrics().borrow().clone();
+        let role = match m.state {
+            ServerState::Leader => "leader",
+            ServerState::Follower => "follower",
+            ServerState::Candidate => "candidate",
+            ServerState::Learner => "learner",
+            ServerState::Shutdown => "shutdown",
+        };
+        let matched: BTreeMap<NodeId, Option<u64>> = m
+            .replication
+            .as_ref()
+            .map(|r| {
+                r.iter()
+                    .map(|(id, log)| (*id, log.map(|l| l.index)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let members = membership
+            .nodes()
+            .map(|(id, peer)| ClusterMember {
+                id: *id,
+                address: peer.address.clone(),
+                voter: voters.contains(id),
+                matched: matched.get(id).copied().flatten(),
+            })
+            .collect();
+        ClusterStatus {
+            node: self.id,
+            role: role.to_owned(),
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log: m.last_log_index,
+            applied: m.last_applied.map(|l| l.index),
+            millis_since_quorum_ack: m.millis_since_quorum_ack,
+            members,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn no_leader() -> StoreError {
+    StoreError::Storage(
+        "the cluster has no leader now (no quorum, or an election is under way); try again in a few seconds".into(),
+    )
+}
