@@ -1,0 +1,245 @@
+//! Three real svc-store processes as a cluster on this machine (each its own folder, socket
+//! and peer port, mutual TLS with a CA made here): writes through any node are acknowledged
+//! only once a majority holds them and reach every node; `kill -9` of the leader leaves a new
+//! leader within seconds and no acknowledged write lost; the killed node catches up when it
+//! comes back; a peer without the cluster's certificate gets nothing.
+
+use ipc::api::store::{ClusterStatus, StoreApi};
+use ipc::store_client::Store;
+use ipc::{Client, ClientOptions, Hello};
+use model::User;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use svc_store::cluster::tls::Ca;
+
+struct Node {
+    id: u64,
+    dir: PathBuf,
+    peer: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("store.sock")
+    }
+
+    fn start(&mut self, members: &[String]) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_svc-store"));
+        cmd.arg("--db-dir")
+            .arg(self.dir.join("db"))
+            .arg("--transfer-dir")
+            .arg(self.dir.join("transfer"))
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--allow-uid")
+            .arg(nix::unistd::getuid().as_raw().to_string())
+            .arg("--dev")
+            .arg("--cluster-node-id")
+            .arg(self.id.to_string())
+            .arg("--cluster-listen")
+            .arg(&self.peer)
+            .arg("--cluster-tls-dir")
+            .arg(self.dir.join("tls"))
+            .args(["--cluster-heartbeat-ms", "100", "--cluster-election-ms", "600"]);
+        for m in members {
+            cmd.arg("--cluster-member").arg(m);
+        }
+        cmd.env("RUST_LOG", "warn");
+        self.child = Some(cmd.spawn().expect("svc-store starts"));
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn three_nodes(root: &Path) -> (Vec<Node>, Vec<String>) {
+    let ca = Ca::create().unwrap();
+    let mut nodes = Vec::new();
+    for id in 1..=3u64 {
+        let dir = root.join(format!("node{id}"));
+        std::fs::create_dir_all(dir.join("tls")).unwrap();
+        ca.save(&dir.join("tls")).unwrap();
+        ca.issue(id).unwrap().save(&dir.join("tls")).unwrap();
+        nodes.push(Node {
+            id,
+            dir,
+            peer: format!("127.0.0.1:{}", free_port()),
+            child: None,
+        });
+    }
+    let members = nodes
+        .iter()
+        .map(|n| format!("{}={}", n.id, n.peer))
+        .collect();
+    (nodes, members)
+}
+
+fn client(socket: &Path) -> Store {
+    let options = ClientOptions {
+        request_timeout: Duration::from_secs(15),
+        ..ClientOptions::default()
+    };
+    let (client, _events) =
+        Client::<StoreApi>::start(socket.to_owned(), Hello::new("test", 0), options);
+    Store::new(client)
+}
+
+async fn wait<T>(what: &str, within: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(x) = f().await {
+            return x;
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The leader that every one of `stores` agrees on.
+async fn agreed_leader(stores: &BTreeMap<u64, Store>) -> u64 {
+    wait("one leader all nodes know", Duration::from_secs(20), async || {
+        let mut seen: Vec<ClusterStatus> = Vec::new();
+        for store in stores.values() {
+            seen.push(store.cluster_status().await.ok()?);
+        }
+        let leader = seen[0].leader?;
+        let leads = seen.iter().any(|s| s.node == leader && s.role == "leader");
+        (leads && seen.iter().all(|s| s.leader == Some(leader))).then_some(leader)
+    })
+    .await
+}
+
+fn user(num: &str) -> User {
+    User {
+        num: num.into(),
+        name: format!("User {num}"),
+        ..User::default()
+    }
+}
+
+async fn numbers(store: &Store) -> Option<Vec<String>> {
+    let query = model::Query {
+        limit: model::MAX_PAGE,
+        ..model::Query::default()
+    };
+    let mut nums: Vec<String> = store
+        .query_users(query)
+        .await
+        .ok()?
+        .items
+        .into_iter()
+        .map(|u| u.num)
+        .collect();
+    nums.sort();
+    Some(nums)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_every_node_and_survive_the_leaders_kill() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut nodes, members) = three_nodes(root.path());
+    for node in &mut nodes {
+        node.start(&members);
+    }
+    let mut stores: BTreeMap<u64, Store> =
+        nodes.iter().map(|n| (n.id, client(&n.socket()))).collect();
+    let leader = agreed_leader(&stores).await;
+
+    // A write through every node, the followers' forwarded to the leader.
+    let mut acknowledged = Vec::new();
+    for (id, store) in &stores {
+        let num = format!("10{id}");
+        store.put_user(user(&num)).await.expect("the write is acknowledged");
+        acknowledged.push(num);
+    }
+    acknowledged.sort();
+    for (id, store) in &stores {
+        wait(&format!("every write on node {id}"), Duration::from_secs(10), async || {
+            (numbers(store).await? == acknowledged).then_some(())
+        })
+        .await;
+    }
+    // A rule refuses alike everywhere, and the refusal reaches the client.
+    let follower = *stores.keys().find(|id| **id != leader).unwrap();
+    let refused = stores[&follower].put_user(user("101")).await;
+    assert!(refused.is_err(), "a duplicate number is refused: {refused:?}");
+
+    // kill -9 of the leader: the other two elect one and go on.
+    let killed_at = Instant::now();
+    nodes[(leader - 1) as usize].kill();
+    stores.remove(&leader);
+    let new_leader = agreed_leader(&stores).await;
+    let failover = killed_at.elapsed();
+    assert_ne!(new_leader, leader);
+    assert!(failover < Duration::from_secs(10), "failover took {failover:?}");
+    for (id, store) in &stores {
+        let num = format!("20{id}");
+        store.put_user(user(&num)).await.expect("written after the failover");
+        acknowledged.push(num);
+    }
+    acknowledged.sort();
+    for (id, store) in &stores {
+        wait(&format!("every write on node {id} after the failover"), Duration::from_secs(10), async || {
+            (numbers(store).await? == acknowledged).then_some(())
+        })
+        .await;
+    }
+
+    // The killed node comes back and catches up from the log.
+    nodes[(leader - 1) as usize].start(&members);
+    let back = client(&nodes[(leader - 1) as usize].socket());
+    wait("the returned node caught up", Duration::from_secs(20), async || {
+        (numbers(&back).await? == acknowledged).then_some(())
+    })
+    .await;
+    eprintln!("failover to a new leader: {failover:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_without_the_clusters_certificate_gets_nothing() {
+    use svc_store::cluster::tls::{server_name, PeerTls};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let root = tempfile::tempdir().unwrap();
+    let (mut nodes, members) = three_nodes(root.path());
+    nodes[0].start(&members[..1]);
+    let store = client(&nodes[0].socket());
+    wait("node 1 up", Duration::from_secs(10), async || store.cluster_status().await.ok()).await;
+
+    // Another cluster's node: the TLS handshake fails, no frame is read.
+    let other = Ca::create().unwrap();
+    let stranger = PeerTls::new(&other.cert, &other.issue(2).unwrap()).unwrap();
+    let tcp = tokio::net::TcpStream::connect(&nodes[0].peer).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(stranger.client);
+    assert!(connector.connect(server_name(1).unwrap(), tcp).await.is_err());
+
+    // Garbage instead of a TLS hello: the connection is closed, the node goes on.
+    let mut tcp = tokio::net::TcpStream::connect(&nodes[0].peer).await.unwrap();
+    tcp.write_all(&[0xff; 64]).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "the node answers or closes at once");
+    let status = store.cluster_status().await.expect("the node still serves");
+    assert_eq!(status.node, 1);
+    store.put_user(user("300")).await.expect("a one-node cluster writes alone");
+}
