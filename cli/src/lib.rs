@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod cluster;
 pub mod conflicts;
 pub mod db;
 pub mod devices;
@@ -37,6 +38,10 @@ pub struct Sockets {
     pub control: PathBuf,
     /// The configured HTTPS port (for `%MOM_WEB_HTTPS_PORT%` when svc-web cannot be asked).
     pub https_port: u16,
+    /// The store's cluster folder (the cluster's certificates).
+    pub cluster_dir: PathBuf,
+    /// The store's user and group, who own that folder (`None` in development mode).
+    pub store_owner: Option<(u32, u32)>,
 }
 
 /// The administrator's subcommands that talk to a running MOM (and `license` offline).
@@ -104,6 +109,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A MOM cluster: init, add-node, join, remove-node, status.
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        action: cluster::ClusterAction,
+    },
     /// Show the log level of the running MOM, or change it (error, warn, info, debug, trace,
     /// or directives such as info,svc_axi=debug) until its next start.
     LogLevel {
@@ -159,6 +170,7 @@ pub fn run(command: &Command, sockets: &Sockets) -> i32 {
             Command::License { action } => license::online(store, action).await,
             Command::Health { json } => health::health(store, *json).await,
             Command::Conflicts { json } => conflicts::conflicts(store, *json).await,
+            Command::Cluster { action } => cluster::cluster(sockets, action).await,
             Command::LogLevel { level } => {
                 log_level::log_level(&sockets.control, level.as_deref()).await
             }

@@ -380,6 +380,10 @@ calls! {
     call health() -> Vec<HealthState> = R::GetHealth => S::Health(x) => x;
     /// This node's view of its cluster.
     call cluster_status() -> crate::api::store::ClusterStatus = R::ClusterStatus => S::ClusterStatus(x) => x;
+    /// Adds node `id` at `address` to the cluster (on its leader).
+    call cluster_add_node(id: u64, address: String) -> () = R::ClusterAddNode { id, address } => S::Done => ();
+    /// Removes node `id` from the cluster (on its leader).
+    call cluster_remove_node(id: u64) -> () = R::ClusterRemoveNode(id) => S::Done => ();
     /// Replaces the open conflicts of OMM `omm`.
     call set_conflicts(omm: u32, conflicts: Vec<Conflict>) -> () = R::SetConflicts { omm, conflicts } => S::Done => ();
     /// Every open conflict.

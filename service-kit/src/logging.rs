@@ -77,11 +77,23 @@ pub fn parse_level(spec: &str) -> Result<EnvFilter, String> {
             ));
         }
     }
+    // Libraries that log every routine step at warn (openraft: each lost vote race, each
+    // unreachable peer retry) are held to errors unless the level names them; the cluster's
+    // own lines say what an administrator can act on.
+    let mut full = spec.to_owned();
+    for (module, level) in QUIET {
+        if !spec.contains(module) {
+            full.push_str(&format!(",{module}={level}"));
+        }
+    }
     EnvFilter::builder()
         .with_regex(false)
-        .parse(spec)
+        .parse(&full)
         .map_err(|e| format!("the log level {spec:?} is not valid: {e}"))
 }
+
+/// Modules held to a level unless a directive names them.
+const QUIET: [(&str, &str); 1] = [("openraft", "error")];
 
 /// The level this process starts with: `MOM_LOG_LEVEL`, else `RUST_LOG`, else `info`; an
 /// invalid one falls back to `info` with a note on stderr.
@@ -94,7 +106,8 @@ fn initial_level() -> (String, EnvFilter) {
             }
         }
     }
-    (DEFAULT_LEVEL.to_owned(), EnvFilter::new(DEFAULT_LEVEL))
+    let filter = parse_level(DEFAULT_LEVEL).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LEVEL));
+    (DEFAULT_LEVEL.to_owned(), filter)
 }
 
 /// Whether stderr is the journal stream systemd connected (`JOURNAL_STREAM=<dev>:<inode>`

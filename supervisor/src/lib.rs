@@ -184,7 +184,19 @@ fn sockets(config: &Config) -> admin_cli::Sockets {
         axi: services::axi_socket(runtime_dir),
         control: services::control_socket(runtime_dir),
         https_port: config.listen.https.map_or(443, |a| a.port()),
+        cluster_dir: services::store_cluster_dir(&config.paths.state_dir),
+        store_owner: store_owner(config),
     }
+}
+
+/// The store's user and the services' group, when they exist (not in development mode).
+fn store_owner(config: &Config) -> Option<(u32, u32)> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let user = nix::unistd::User::from_name(&config.users.store).ok()??;
+    let group = nix::unistd::Group::from_name(&config.users.group).ok()??;
+    Some((user.uid.as_raw(), group.gid.as_raw()))
 }
 
 fn bind_listeners(

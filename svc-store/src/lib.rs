@@ -78,7 +78,8 @@ pub struct Args {
     /// This node's id in a cluster; without it the store runs alone.
     #[arg(long)]
     pub cluster_node_id: Option<u64>,
-    /// The peer address to listen on (`host:port`), in a cluster.
+    /// The peer address to listen on (`host:port`), in a cluster, when the supervisor hands
+    /// over no `cluster` listener.
     #[arg(long, requires = "cluster_node_id")]
     pub cluster_listen: Option<String>,
     /// The folder of the cluster's certificates, in a cluster.
@@ -104,10 +105,7 @@ pub fn cluster_settings(args: &Args) -> Result<Option<(cluster::ClusterSettings,
     let Some(node_id) = args.cluster_node_id else {
         return Ok(None);
     };
-    let listen = args
-        .cluster_listen
-        .clone()
-        .ok_or("--cluster-listen is needed with --cluster-node-id")?;
+    let listen = args.cluster_listen.clone().unwrap_or_default();
     let tls_dir = args
         .cluster_tls_dir
         .clone()
@@ -187,9 +185,19 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
     let cluster = match cluster_settings(&args)? {
         None => None,
         Some((settings, listen)) => {
-            let peers = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(|e| format!("cannot listen for peers on {listen}: {e}"))?;
+            // The supervisor binds the peer port like every listener; a test or a manual
+            // start may give an address instead.
+            let peers = match service_kit::listeners::take("cluster")? {
+                Some(inherited) => tokio::net::TcpListener::from_std(inherited)
+                    .map_err(|e| format!("the cluster listener: {e}"))?,
+                None if !listen.is_empty() => tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .map_err(|e| format!("cannot listen for peers on {listen}: {e}"))?,
+                None => return Err("a cluster node needs its peer port: the supervisor hands over none (is [cluster] listen set?) and --cluster-listen is not given".to_owned().into()),
+            };
+            let listen = peers
+                .local_addr()
+                .map_or_else(|_| listen.clone(), |a| a.to_string());
             let node_id = settings.node_id;
             let node = cluster::ClusterNode::start(Arc::clone(&store), settings, peers).await?;
             tracing::info!(node = node_id, peers = %listen, "cluster node started");

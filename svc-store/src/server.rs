@@ -99,6 +99,9 @@ impl Server {
                     Some(cluster) if matches!(body, StoreRequest::ClusterStatus) => {
                         Ok(StoreResponse::ClusterStatus(cluster.status()))
                     }
+                    Some(cluster) if matches!(body, StoreRequest::ClusterAddNode { .. } | StoreRequest::ClusterRemoveNode(_)) => {
+                        cluster.change_members(body).await
+                    }
                     _ => run_blocking(server, body).await,
                 };
                 let _ = out

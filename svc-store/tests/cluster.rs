@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use svc_store::cluster::tls::Ca;
+use cluster_tls::Ca;
 
 struct Node {
     id: u64,
@@ -218,7 +218,7 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_without_the_clusters_certificate_gets_nothing() {
-    use svc_store::cluster::tls::{server_name, PeerTls};
+    use cluster_tls::{server_name, PeerTls};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let root = tempfile::tempdir().unwrap();
     let (mut nodes, members) = three_nodes(root.path());

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 pub mod sections;
 pub use sections::*;
 
-/// The names of the `[listen]` addresses.
-pub const LISTENER_NAMES: [&str; 4] = ["https", "http", "maxi", "maxi-debug"];
+/// The names of the listening addresses: `[listen]`'s, and `cluster` (`[cluster] listen`).
+pub const LISTENER_NAMES: [&str; 5] = ["https", "http", "maxi", "maxi-debug", "cluster"];
 
 /// The built-in services' names, which no `[[extra-service]]` may take (nor `supervisor`).
 /// `services::BUILTIN` holds the services themselves; a test keeps the two alike.
@@ -58,6 +58,9 @@ pub struct Config {
     /// Additional programs to supervise like the built-in services.
     #[serde(default)]
     pub extra_service: Vec<ExtraService>,
+    /// This MOM as a node of a cluster; absent, it runs alone.
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
 }
 
 /// Why a configuration is refused.
@@ -230,6 +233,7 @@ impl Config {
             maxi: Maxi::default(),
             log: Log::default(),
             extra_service: Vec::new(),
+            cluster: None,
         }
     }
 
@@ -241,6 +245,7 @@ impl Config {
             "http" => self.listen.http,
             "maxi" => self.listen.maxi,
             "maxi-debug" => self.listen.maxi_debug,
+            "cluster" => self.cluster.as_ref().map(|c| c.listen),
             _ => None,
         }
     }
@@ -253,6 +258,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(cluster) = &self.cluster {
+            cluster.validate().map_err(ConfigError::Invalid)?;
+        }
         service_kit::logging::parse_level(&self.log.level)
             .map_err(|e| ConfigError::Invalid(format!("log: level: {e}")))?;
         if !(1..=4096).contains(&self.log.trace_max_mib) || self.log.trace_keep_days == 0 {

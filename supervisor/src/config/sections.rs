@@ -300,3 +300,74 @@ pub struct ExtraService {
     #[serde(default)]
     pub listeners: Vec<String>,
 }
+
+/// `[cluster]`: this MOM as a node of a cluster (every store write replicated by Raft to a
+/// majority of the nodes before it is answered).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Cluster {
+    /// This node's id (1, 2, 3, …), unique in the cluster.
+    pub node_id: u64,
+    /// The peer port: where the other nodes reach this one (bound by the supervisor, served
+    /// by svc-store over mutual TLS).
+    pub listen: SocketAddr,
+    /// The members of a new cluster as `ID=HOST:PORT`, the same list on every node; the
+    /// cluster is made once, when none of them has a log yet.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Interval of the leader's heartbeats, in milliseconds.
+    #[serde(default = "Cluster::default_heartbeat")]
+    pub heartbeat_ms: u64,
+    /// Shortest election timeout in milliseconds (the longest is twice that).
+    #[serde(default = "Cluster::default_election")]
+    pub election_ms: u64,
+}
+
+impl Cluster {
+    fn default_heartbeat() -> u64 {
+        500
+    }
+
+    fn default_election() -> u64 {
+        2000
+    }
+
+    /// Checks the values; the message names the key.
+    ///
+    /// # Errors
+    /// What is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.node_id == 0 {
+            return Err("cluster: node-id must be 1 or more".into());
+        }
+        if self.heartbeat_ms == 0 || self.election_ms < self.heartbeat_ms * 3 {
+            return Err(
+                "cluster: election-ms must be at least three heartbeats (heartbeat-ms)".into(),
+            );
+        }
+        for member in &self.members {
+            let (id, address) = member.split_once('=').ok_or_else(|| {
+                format!("cluster: members: {member:?} is not ID=HOST:PORT")
+            })?;
+            id.parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| format!("cluster: members: {member:?} has no node id"))?;
+            if address.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+                return Err(format!("cluster: members: {member:?} has no HOST:PORT"));
+            }
+        }
+        if !self.members.is_empty()
+            && !self
+                .members
+                .iter()
+                .any(|m| m.split_once('=').is_some_and(|(id, _)| id == self.node_id.to_string()))
+        {
+            return Err(format!(
+                "cluster: members does not name this node ({})",
+                self.node_id
+            ));
+        }
+        Ok(())
+    }
+}

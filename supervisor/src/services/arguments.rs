@@ -54,6 +54,22 @@ pub(super) fn store_args(config: &Config) -> Vec<String> {
         args.push("--license-issuer".to_owned());
         args.push(key.clone());
     }
+    if let Some(cluster) = &config.cluster {
+        args.extend([
+            "--cluster-node-id".to_owned(),
+            cluster.node_id.to_string(),
+            "--cluster-tls-dir".to_owned(),
+            store_cluster_dir(&config.paths.state_dir).display().to_string(),
+            "--cluster-heartbeat-ms".to_owned(),
+            cluster.heartbeat_ms.to_string(),
+            "--cluster-election-ms".to_owned(),
+            cluster.election_ms.to_string(),
+        ]);
+        for member in &cluster.members {
+            args.push("--cluster-member".to_owned());
+            args.push(member.clone());
+        }
+    }
     args
 }
 

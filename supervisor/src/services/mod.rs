@@ -141,7 +141,7 @@ pub(super) const BUILTIN: &[Builtin] = &[
             },
         ],
         args: store_args,
-        listeners: &[],
+        listeners: &["cluster"],
         essential: true,
         on_exit: ExitHook::None,
     },
@@ -246,6 +246,12 @@ pub struct Plan {
     pub group_gid: u32,
     /// Development mode.
     pub dev: bool,
+}
+
+/// The store's cluster folder (the cluster's certificates) under a state directory.
+#[must_use]
+pub fn store_cluster_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("store").join("cluster")
 }
 
 /// Path of the store's socket under a runtime directory.

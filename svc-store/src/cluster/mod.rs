@@ -10,7 +10,8 @@
 //! - [`wire`]: the peer protocol (one request, one answer, framed by `ipc::frame` with a size
 //!   limit checked before the body is read);
 //! - [`network`]: Raft's connections to the other nodes; [`peer_server`]: the peer port;
-//! - [`tls`]: the cluster's own CA and each node's certificate (mutual TLS, rustls);
+//! - `cluster-tls` (a crate of its own, which the admin CLI shares): the cluster's CA,
+//!   each node's certificate, and the peers' mutual-TLS configurations;
 //! - [`node`]: one running node: start, writes (on the leader through Raft, on a follower
 //!   forwarded to the leader), membership and status.
 //!
@@ -21,7 +22,6 @@ pub mod network;
 pub mod node;
 pub mod peer_server;
 pub mod state_machine;
-pub mod tls;
 pub mod wire;
 
 use crate::engine::Store;
@@ -33,7 +33,7 @@ use std::io::Cursor;
 pub use node::{ClusterNode, ClusterSettings};
 
 /// A node's id in the cluster (1, 2, 3, …).
-pub type NodeId = u64;
+pub type NodeId = cluster_tls::NodeId;
 
 /// One replicated write: the request as its client sent it, and the time the leader
 /// proposed it at (every node applies it with that time, so every node stores the same
@@ -90,7 +90,13 @@ pub(crate) fn storage_error(
 /// Whether `request` changes the database (and so goes through Raft in a cluster).
 #[must_use]
 pub fn replicated(request: &StoreRequest) -> bool {
-    !request.is_read() && !matches!(request, StoreRequest::DryRun(_))
+    !request.is_read()
+        && !matches!(
+            request,
+            StoreRequest::DryRun(_)
+                | StoreRequest::ClusterAddNode { .. }
+                | StoreRequest::ClusterRemoveNode(_)
+        )
 }
 
 /// Gives the store to Raft's state machine; the one place the two meet.

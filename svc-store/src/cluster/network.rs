@@ -2,7 +2,7 @@
 //! made when first needed and made again after a failure; one request at a time, each
 //! bounded by openraft's deadline.
 
-use super::tls::{server_name, PeerTls};
+use cluster_tls::{server_name, PeerTls};
 use super::wire::{Framed, PeerRequest, PeerResponse, WireError};
 use super::{NodeId, Peer, TypeConfig};
 use openraft::error::{

@@ -5,7 +5,7 @@
 
 use super::log_store::LogStore;
 use super::network::{Network, PeerClient};
-use super::tls::PeerTls;
+use cluster_tls::PeerTls;
 use super::wire::{PeerRequest, PeerResponse};
 use super::{Command, NodeId, Peer, Raft};
 use crate::engine::Store;
@@ -96,6 +96,8 @@ impl ClusterNode {
             forwards: tokio::sync::Mutex::new(HashMap::new()),
         });
         tokio::spawn(super::peer_server::serve(peers, Arc::clone(&node)));
+        tokio::spawn(promote_learners(Arc::downgrade(&node)));
+        tokio::spawn(log_leadership(node.raft.metrics(), node.id));
         if !settings.initial_members.is_empty()
             && !node.raft.is_initialized().await.map_err(|e| e.to_string())?
         {
@@ -198,6 +200,69 @@ impl ClusterNode {
         }
     }
 
+    /// Adds or removes a member ([`StoreRequest::ClusterAddNode`],
+    /// [`StoreRequest::ClusterRemoveNode`]): a new node first catches up as a learner, then
+    /// votes; each change goes through Raft (joint consensus).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] naming the leader when this node does not lead, or why Raft
+    /// refused the change.
+    pub async fn change_members(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
+        let refused = |e: &dyn std::fmt::Display| {
+            let leader = self.raft.metrics().borrow().current_leader;
+            match leader {
+                Some(leader) if leader != self.id => StoreError::Invalid(format!(
+                    "node {} does not lead the cluster; ask the leader, node {leader} ({e})",
+                    self.id
+                )),
+                _ => StoreError::Invalid(format!("the membership change failed: {e}")),
+            }
+        };
+        let voters: std::collections::BTreeSet<NodeId> = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .collect();
+        match request {
+            StoreRequest::ClusterAddNode { id, address } => {
+                if voters.contains(&id) {
+                    return Err(StoreError::Invalid(format!("node {id} is a member already")));
+                }
+                // Not blocking: the node is started only after its join token reaches it.
+                // The leader makes it a voter once it has caught up (`promote_learners`).
+                self.raft
+                    .add_learner(id, Peer { address }, false)
+                    .await
+                    .map_err(|e| refused(&e))?;
+                tracing::info!(node = id, "node added to the cluster as a learner");
+            }
+            StoreRequest::ClusterRemoveNode(id) => {
+                if !voters.contains(&id) {
+                    return Err(StoreError::Invalid(format!("node {id} is no member")));
+                }
+                let mut without = voters;
+                without.remove(&id);
+                if without.is_empty() {
+                    return Err(StoreError::Invalid("the last member cannot be removed".into()));
+                }
+                self.raft
+                    .change_membership(without, false)
+                    .await
+                    .map_err(|e| refused(&e))?;
+                tracing::info!(node = id, "node removed from the cluster");
+            }
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "{other:?} is no membership change"
+                )))
+            }
+        }
+        Ok(StoreResponse::Done)
+    }
+
     /// The node's view of the cluster.
     #[must_use]
     pub fn status(&self) -> ClusterStatus {
@@ -238,6 +303,73 @@ impl ClusterNode {
             applied: m.last_applied.map(|l| l.index),
             millis_since_quorum_ack: m.millis_since_quorum_ack,
             members,
+        }
+    }
+}
+
+/// One journal line each time the leadership this node sees changes: who leads, in which
+/// term, or that no node does.
+async fn log_leadership(
+    mut metrics: tokio::sync::watch::Receiver<openraft::RaftMetrics<NodeId, Peer>>,
+    me: NodeId,
+) {
+    let mut seen: Option<(Option<NodeId>, u64)> = None;
+    loop {
+        let (leader, term) = {
+            let m = metrics.borrow_and_update();
+            (m.current_leader, m.current_term)
+        };
+        if seen != Some((leader, term)) {
+            seen = Some((leader, term));
+            match leader {
+                Some(l) if l == me => tracing::info!(term, "cluster: this node leads"),
+                Some(l) => tracing::info!(term, leader = l, "cluster: node {l} leads"),
+                None => tracing::warn!(term, "cluster: no leader (an election, or no quorum)"),
+            }
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Entries a learner may still lack and be made a voter.
+const CAUGHT_UP: u64 = 16;
+
+/// On the leader, every second: a learner that has caught up with the log is made a voter
+/// (a membership change through Raft), so a node added with `cluster add-node` votes as soon
+/// as it holds the database.
+async fn promote_learners(node: std::sync::Weak<ClusterNode>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        let m = node.raft.metrics().borrow().clone();
+        if m.state != ServerState::Leader {
+            continue;
+        }
+        let membership = m.membership_config.membership();
+        let voters: std::collections::BTreeSet<NodeId> = membership.voter_ids().collect();
+        let last = m.last_log_index.unwrap_or(0);
+        let ready: Vec<NodeId> = membership
+            .learner_ids()
+            .filter(|id| {
+                m.replication
+                    .as_ref()
+                    .and_then(|r| r.get(id).copied().flatten())
+                    .is_some_and(|matched| matched.index + CAUGHT_UP >= last)
+            })
+            .collect();
+        if ready.is_empty() {
+            continue;
+        }
+        let mut with = voters;
+        with.extend(ready.iter().copied());
+        match node.raft.change_membership(with, true).await {
+            Ok(_) => tracing::info!(nodes = ?ready, "caught-up nodes now vote"),
+            Err(e) => tracing::warn!(nodes = ?ready, error = %e, "caught-up nodes could not be made voters"),
         }
     }
 }

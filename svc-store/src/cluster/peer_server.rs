@@ -53,9 +53,13 @@ pub async fn serve(listener: TcpListener, node: Arc<ClusterNode>) {
         tokio::spawn(async move {
             if let Err(e) = connection(stream, address, acceptor, &node).await {
                 match e {
+                    // A peer that drops its connection (a restart, a reconnect) is routine.
                     WireError::Closed => {}
+                    WireError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        tracing::debug!(peer = %address, "peer connection ended");
+                    }
                     other => {
-                        tracing::warn!(peer = %address, error = %other, "peer connection ended");
+                        tracing::warn!(peer = %address, error = %other, "peer connection refused or broken");
                     }
                 }
             }

@@ -154,7 +154,7 @@ impl Store {
                     id: 0,
                 })?)
             }
-            R::ClusterStatus => {
+            R::ClusterStatus | R::ClusterAddNode { .. } | R::ClusterRemoveNode(_) => {
                 return Err(StoreError::Invalid(
                     "this MOM is no cluster node (no [cluster] in its configuration)".into(),
                 ))

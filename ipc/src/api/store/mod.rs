@@ -378,6 +378,17 @@ pub enum StoreRequest {
     /// This node's view of its cluster (role, term, leader, log and members); refused by a
     /// store that runs alone. Protocol 25.
     ClusterStatus,
+    /// Adds node `id`, reached at `address`, to the cluster: it catches up as a learner,
+    /// then votes (a membership change through Raft). Only the leader makes it; another
+    /// node answers which node leads. Protocol 25.
+    ClusterAddNode {
+        /// The new node's id.
+        id: u64,
+        /// Its peer address (`HOST:PORT`).
+        address: String,
+    },
+    /// Removes node `id` from the cluster (a membership change through Raft). Protocol 25.
+    ClusterRemoveNode(u64),
 }
 
 /// Who makes an audited write, from where, and what it is, as the audit trail names them.

@@ -7,10 +7,14 @@
 //! CA key travels to a new node in its one-time join token, so any node that becomes
 //! leader can add the next one.
 
-use super::NodeId;
+#![forbid(unsafe_code)]
+
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::Path;
 use std::sync::Arc;
+
+/// A node's id in the cluster (1, 2, 3, …).
+pub type NodeId = u64;
 
 /// The CA certificate.
 pub const CA_CERT: &str = "ca.pem";
@@ -132,6 +136,83 @@ impl NodeIdentity {
         write_private(&dir.join(NODE_CERT), &self.cert)?;
         write_private(&dir.join(NODE_KEY), &self.key)
     }
+}
+
+/// What a new node needs to join: the CA (so that, once a member, it can add the next node
+/// when it leads), its own certificate and key, and where the cluster is. Shown once, as
+/// text, by `cluster add-node`; whoever holds it can join as that node, so it travels like
+/// a password.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JoinToken {
+    /// The new node's id.
+    pub node_id: NodeId,
+    /// A member's peer address to contact (`HOST:PORT`).
+    pub contact: String,
+    /// The cluster's CA.
+    pub ca: Ca,
+    /// The new node's certificate and key.
+    pub identity: NodeIdentity,
+}
+
+/// The prefix of a join token's text.
+const TOKEN_PREFIX: &str = "momjoin1.";
+
+impl JoinToken {
+    /// The token as one line of text (`momjoin1.` and base64url of its postcard bytes).
+    ///
+    /// # Errors
+    /// postcard's, as text.
+    pub fn encode(&self) -> Result<String, String> {
+        let bytes = postcard::to_stdvec(self).map_err(|e| e.to_string())?;
+        Ok(format!("{TOKEN_PREFIX}{}", base64url(&bytes)))
+    }
+
+    /// Reads a token; a damaged or foreign one is refused with the reason.
+    ///
+    /// # Errors
+    /// Why the text is no join token.
+    pub fn decode(text: &str) -> Result<Self, String> {
+        let body = text
+            .trim()
+            .strip_prefix(TOKEN_PREFIX)
+            .ok_or("not a join token (it starts with momjoin1.)")?;
+        let bytes = from_base64url(body).ok_or("the join token is damaged (not base64url)")?;
+        let token: Self =
+            postcard::from_bytes(&bytes).map_err(|_| "the join token is damaged".to_owned())?;
+        // The identity must be the CA's, for the node the token names.
+        PeerTls::new(&token.ca.cert, &token.identity)
+            .map_err(|e| format!("the join token's certificate is unusable: {e}"))?;
+        Ok(token)
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Written by hand: eight lines, where a crate would add a dependency for one token format.
+fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn from_base64url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = B64.iter().position(|&b| b == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -290,6 +371,40 @@ mod tests {
         // A stranger that trusts our CA but holds its own certificate is refused too.
         let forged = PeerTls::new(&ca.cert, &other.issue(2).unwrap()).unwrap();
         assert!(handshake(&one, &forged, 1).await.is_err());
+    }
+
+    #[test]
+    fn a_join_token_round_trips_and_a_damaged_or_foreign_one_is_refused() {
+        let ca = Ca::create().unwrap();
+        let token = JoinToken {
+            node_id: 2,
+            contact: "192.0.2.1:7946".into(),
+            identity: ca.issue(2).unwrap(),
+            ca: ca.clone(),
+        };
+        let text = token.encode().unwrap();
+        assert!(text.starts_with("momjoin1."));
+        assert_eq!(JoinToken::decode(&text).unwrap(), token);
+        assert!(JoinToken::decode("momjoin1.!!!").unwrap_err().contains("damaged"));
+        assert!(JoinToken::decode("hello").unwrap_err().contains("not a join token"));
+        let mut cut = text.clone();
+        cut.truncate(text.len() / 2);
+        assert!(JoinToken::decode(&cut).is_err());
+        // A node certificate of another CA does not go with this CA.
+        let other = Ca::create().unwrap();
+        let forged = JoinToken {
+            identity: other.issue(2).unwrap(),
+            ..token
+        };
+        assert!(JoinToken::decode(&forged.encode().unwrap()).is_err());
+    }
+
+    #[test]
+    fn base64url_round_trips_every_length() {
+        for len in 0..64 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(from_base64url(&base64url(&bytes)).unwrap(), bytes);
+        }
     }
 
     #[test]
