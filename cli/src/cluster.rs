@@ -101,8 +101,13 @@ fn init(sockets: &Sockets, id: NodeId, address: &str) -> i32 {
     if let Err(e) = made {
         return fail(&e);
     }
-    println!("The cluster's certificate authority and node {id}'s certificate are in {}.", dir.display());
-    println!("Add this to mom.toml and restart the MOM; this node's database becomes the cluster's:\n");
+    println!(
+        "The cluster's certificate authority and node {id}'s certificate are in {}.",
+        dir.display()
+    );
+    println!(
+        "Add this to mom.toml and restart the MOM; this node's database becomes the cluster's:\n"
+    );
     print_section(id, address, &[format!("{id}={address}")]);
     0
 }
@@ -176,7 +181,13 @@ fn join(sockets: &Sockets, text: &str, listen: &str) -> i32 {
 }
 
 async fn status(sockets: &Sockets, as_json: bool) -> i32 {
-    let status = async { store(&sockets.store).await?.cluster_status().await.map_err(why) };
+    let status = async {
+        store(&sockets.store)
+            .await?
+            .cluster_status()
+            .await
+            .map_err(why)
+    };
     let status = match status.await {
         Ok(status) => status,
         Err(e) => return fail(&e),
@@ -186,6 +197,7 @@ async fn status(sockets: &Sockets, as_json: bool) -> i32 {
             "node": status.node, "role": status.role, "term": status.term,
             "leader": status.leader, "last_log": status.last_log, "applied": status.applied,
             "millis_since_quorum_ack": status.millis_since_quorum_ack,
+            "confirmed": status.confirmed,
             "members": status.members.iter().map(|m| serde_json::json!({
                 "id": m.id, "address": m.address, "voter": m.voter, "matched": m.matched,
             })).collect::<Vec<_>>(),

@@ -32,7 +32,8 @@ pub fn node_name(id: NodeId) -> String {
 }
 
 fn ca_params() -> Result<rcgen::CertificateParams, String> {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "sip-dect-mom cluster CA");
@@ -97,9 +98,7 @@ impl Ca {
         ];
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2125, 1, 1);
-        let cert = params
-            .signed_by(&key, &issuer)
-            .map_err(|e| e.to_string())?;
+        let cert = params.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
         Ok(NodeIdentity {
             cert: cert.pem(),
             key: key.serialize_pem(),
@@ -192,7 +191,10 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64url(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -280,7 +282,9 @@ impl PeerTls {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for cert in certs(ca_pem)? {
-            roots.add(cert).map_err(|e| format!("the cluster CA: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("the cluster CA: {e}"))?;
         }
         let roots = Arc::new(roots);
         let chain = certs(&node.cert)?;
@@ -290,6 +294,12 @@ impl PeerTls {
         )
         .build()
         .map_err(|e| e.to_string())?;
+        // The node's own certificate must be the CA's: a node of another cluster, or a
+        // forged join token, is refused here rather than at every peer's handshake.
+        let own = chain.first().ok_or("no certificate in the node's file")?;
+        verifier
+            .verify_client_cert(own, &chain[1..], rustls::pki_types::UnixTime::now())
+            .map_err(|e| format!("the node's certificate is not the cluster CA's: {e}"))?;
         let mut server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|e| e.to_string())?
@@ -368,9 +378,9 @@ mod tests {
         let stranger = PeerTls::new(&other.cert, &other.issue(2).unwrap()).unwrap();
         assert!(handshake(&one, &stranger, 1).await.is_err());
         assert!(handshake(&stranger, &one, 2).await.is_err());
-        // A stranger that trusts our CA but holds its own certificate is refused too.
-        let forged = PeerTls::new(&ca.cert, &other.issue(2).unwrap()).unwrap();
-        assert!(handshake(&one, &forged, 1).await.is_err());
+        // A certificate of another CA is refused beside our CA before any handshake.
+        let forged = PeerTls::new(&ca.cert, &other.issue(2).unwrap());
+        assert!(forged.is_err_and(|e| e.contains("not the cluster CA's")));
     }
 
     #[test]
@@ -385,8 +395,12 @@ mod tests {
         let text = token.encode().unwrap();
         assert!(text.starts_with("momjoin1."));
         assert_eq!(JoinToken::decode(&text).unwrap(), token);
-        assert!(JoinToken::decode("momjoin1.!!!").unwrap_err().contains("damaged"));
-        assert!(JoinToken::decode("hello").unwrap_err().contains("not a join token"));
+        assert!(JoinToken::decode("momjoin1.!!!")
+            .unwrap_err()
+            .contains("damaged"));
+        assert!(JoinToken::decode("hello")
+            .unwrap_err()
+            .contains("not a join token"));
         let mut cut = text.clone();
         cut.truncate(text.len() / 2);
         assert!(JoinToken::decode(&cut).is_err());
@@ -417,7 +431,10 @@ mod tests {
         assert_eq!(Ca::load(dir.path()).unwrap(), ca);
         PeerTls::load(dir.path()).unwrap();
         for name in [CA_KEY, NODE_KEY] {
-            let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
     }

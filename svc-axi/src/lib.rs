@@ -17,6 +17,8 @@
 //! - [`secrets`]: a user's PIN and passwords, encrypted for each side's key;
 //! - [`conflicts`]: records held back when two OMMs claim them or the store refuses them;
 //! - [`shared`]: what every link shares, and the routes between links;
+//! - [`leadership`]: whether this node may hold the links (alone always; in a cluster only
+//!   while it leads under a lease);
 //! - [`feed`]: the store's change feed routed to the links it concerns;
 //! - [`api`]: `axi.sock`: the application data channel and messaging for svc-maxi, "Update
 //!   OMM" for svc-web and the CLI, user attributes typed for the CLI;
@@ -29,6 +31,7 @@ pub mod api;
 pub mod conflicts;
 pub mod dect_settings;
 pub mod feed;
+pub mod leadership;
 pub mod link;
 pub mod messaging;
 pub mod omm_events;
@@ -161,8 +164,10 @@ pub async fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("supervision link: {e}"))?;
     }
     tracing::info!("svc-axi ready");
+    let (may_link, may_link_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(leadership::watch(shared.store.clone(), may_link));
     tokio::select! {
-        () = manage(Arc::clone(&shared)) => {}
+        () = manage(Arc::clone(&shared), may_link_rx) => {}
         () = service_kit::supervision::stop_signal(supervision) => {}
     }
     tracing::info!("svc-axi stopped");
@@ -197,11 +202,22 @@ async fn follow_feed(
     }
 }
 
-/// Keeps one link task per enabled OMM record, restarting it when its record changes.
-async fn manage(shared: Arc<Shared>) {
+/// Keeps one link task per enabled OMM record, restarting it when its record changes, while
+/// this node may hold the links (see [`leadership`]); closes them all when it may not.
+async fn manage(shared: Arc<Shared>, mut may_link: tokio::sync::watch::Receiver<bool>) {
     let mut running: HashMap<u32, (Omm, tokio::task::JoinHandle<()>)> = HashMap::new();
     let mut feed = shared.feed.manager();
     loop {
+        if !*may_link.borrow_and_update() {
+            for (id, (_, task)) in running.drain() {
+                task.abort();
+                shared.feed.unregister(id);
+            }
+            if may_link.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
         match shared.store.omms().await {
             Ok(omms) => {
                 let wanted: HashMap<u32, Omm> = omms
@@ -254,9 +270,19 @@ async fn manage(shared: Arc<Shared>) {
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the OMM records"),
         }
-        // Wait for a change of an OMM record (or the first connection to the store).
+        // Wait for a change of an OMM record (or the first connection to the store), or of
+        // the leadership.
         loop {
-            match tokio::time::timeout(Duration::from_secs(5), feed.recv()).await {
+            let next = tokio::select! {
+                next = tokio::time::timeout(Duration::from_secs(5), feed.recv()) => next,
+                changed = may_link.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break;
+                }
+            };
+            match next {
                 Ok(Some(c)) if c.entity == Entity::Omm || c.entity == Entity::Database => {
                     // Coalesce a burst (every link's health update is an OMM change).
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -65,7 +65,11 @@ impl Store {
 impl Tx<'_, '_> {
     /// Installs a verified license: checks the installation id, keeps the file (it is
     /// verified again at every start) and sets the SARI.
-    pub(crate) fn install_license(&mut self, license: License, file: Vec<u8>) -> Result<(), StoreError> {
+    pub(crate) fn install_license(
+        &mut self,
+        license: License,
+        file: Vec<u8>,
+    ) -> Result<(), StoreError> {
         if let Some(installed) = self.view.get::<License>(Db::Meta, meta::LICENSE)? {
             if installed.installation_id != license.installation_id {
                 return Err(StoreError::LicenseMismatch {

@@ -88,7 +88,11 @@ impl Server {
             tokio::spawn(async move {
                 let response = match &server.cluster {
                     Some(cluster) if crate::cluster::replicated(&body) => {
-                        if matches!(body, StoreRequest::ImportCommit { .. } | StoreRequest::ImportCommitForeign { .. }) {
+                        if matches!(
+                            body,
+                            StoreRequest::ImportCommit { .. }
+                                | StoreRequest::ImportCommitForeign { .. }
+                        ) {
                             Err(StoreError::Invalid("a database import replaces the whole database: import it before the cluster is made (cluster init), not into a running cluster".into()))
                         } else if is_transfer(&body) {
                             run_blocking(server, body).await
@@ -97,9 +101,15 @@ impl Server {
                         }
                     }
                     Some(cluster) if matches!(body, StoreRequest::ClusterStatus) => {
-                        Ok(StoreResponse::ClusterStatus(cluster.status()))
+                        Ok(StoreResponse::ClusterStatus(cluster.status().await))
                     }
-                    Some(cluster) if matches!(body, StoreRequest::ClusterAddNode { .. } | StoreRequest::ClusterRemoveNode(_)) => {
+                    Some(cluster)
+                        if matches!(
+                            body,
+                            StoreRequest::ClusterAddNode { .. }
+                                | StoreRequest::ClusterRemoveNode(_)
+                        ) =>
+                    {
                         cluster.change_members(body).await
                     }
                     _ => run_blocking(server, body).await,

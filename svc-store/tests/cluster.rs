@@ -4,6 +4,7 @@
 //! leader within seconds and no acknowledged write lost; the killed node catches up when it
 //! comes back; a peer without the cluster's certificate gets nothing.
 
+use cluster_tls::Ca;
 use ipc::api::store::{ClusterStatus, StoreApi};
 use ipc::store_client::Store;
 use ipc::{Client, ClientOptions, Hello};
@@ -12,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use cluster_tls::Ca;
 
 struct Node {
     id: u64,
@@ -43,7 +43,12 @@ impl Node {
             .arg(&self.peer)
             .arg("--cluster-tls-dir")
             .arg(self.dir.join("tls"))
-            .args(["--cluster-heartbeat-ms", "100", "--cluster-election-ms", "600"]);
+            .args([
+                "--cluster-heartbeat-ms",
+                "100",
+                "--cluster-election-ms",
+                "600",
+            ]);
         for m in members {
             cmd.arg("--cluster-member").arg(m);
         }
@@ -118,15 +123,19 @@ async fn wait<T>(what: &str, within: Duration, mut f: impl AsyncFnMut() -> Optio
 
 /// The leader that every one of `stores` agrees on.
 async fn agreed_leader(stores: &BTreeMap<u64, Store>) -> u64 {
-    wait("one leader all nodes know", Duration::from_secs(20), async || {
-        let mut seen: Vec<ClusterStatus> = Vec::new();
-        for store in stores.values() {
-            seen.push(store.cluster_status().await.ok()?);
-        }
-        let leader = seen[0].leader?;
-        let leads = seen.iter().any(|s| s.node == leader && s.role == "leader");
-        (leads && seen.iter().all(|s| s.leader == Some(leader))).then_some(leader)
-    })
+    wait(
+        "one leader all nodes know",
+        Duration::from_secs(20),
+        async || {
+            let mut seen: Vec<ClusterStatus> = Vec::new();
+            for store in stores.values() {
+                seen.push(store.cluster_status().await.ok()?);
+            }
+            let leader = seen[0].leader?;
+            let leads = seen.iter().any(|s| s.node == leader && s.role == "leader");
+            (leads && seen.iter().all(|s| s.leader == Some(leader))).then_some(leader)
+        },
+    )
     .await
 }
 
@@ -170,20 +179,28 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     let mut acknowledged = Vec::new();
     for (id, store) in &stores {
         let num = format!("10{id}");
-        store.put_user(user(&num)).await.expect("the write is acknowledged");
+        store
+            .put_user(user(&num))
+            .await
+            .expect("the write is acknowledged");
         acknowledged.push(num);
     }
     acknowledged.sort();
     for (id, store) in &stores {
-        wait(&format!("every write on node {id}"), Duration::from_secs(10), async || {
-            (numbers(store).await? == acknowledged).then_some(())
-        })
+        wait(
+            &format!("every write on node {id}"),
+            Duration::from_secs(10),
+            async || (numbers(store).await? == acknowledged).then_some(()),
+        )
         .await;
     }
     // A rule refuses alike everywhere, and the refusal reaches the client.
     let follower = *stores.keys().find(|id| **id != leader).unwrap();
     let refused = stores[&follower].put_user(user("101")).await;
-    assert!(refused.is_err(), "a duplicate number is refused: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "a duplicate number is refused: {refused:?}"
+    );
 
     // kill -9 of the leader: the other two elect one and go on.
     let killed_at = Instant::now();
@@ -192,26 +209,36 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     let new_leader = agreed_leader(&stores).await;
     let failover = killed_at.elapsed();
     assert_ne!(new_leader, leader);
-    assert!(failover < Duration::from_secs(10), "failover took {failover:?}");
+    assert!(
+        failover < Duration::from_secs(10),
+        "failover took {failover:?}"
+    );
     for (id, store) in &stores {
         let num = format!("20{id}");
-        store.put_user(user(&num)).await.expect("written after the failover");
+        store
+            .put_user(user(&num))
+            .await
+            .expect("written after the failover");
         acknowledged.push(num);
     }
     acknowledged.sort();
     for (id, store) in &stores {
-        wait(&format!("every write on node {id} after the failover"), Duration::from_secs(10), async || {
-            (numbers(store).await? == acknowledged).then_some(())
-        })
+        wait(
+            &format!("every write on node {id} after the failover"),
+            Duration::from_secs(10),
+            async || (numbers(store).await? == acknowledged).then_some(()),
+        )
         .await;
     }
 
     // The killed node comes back and catches up from the log.
     nodes[(leader - 1) as usize].start(&members);
     let back = client(&nodes[(leader - 1) as usize].socket());
-    wait("the returned node caught up", Duration::from_secs(20), async || {
-        (numbers(&back).await? == acknowledged).then_some(())
-    })
+    wait(
+        "the returned node caught up",
+        Duration::from_secs(20),
+        async || (numbers(&back).await? == acknowledged).then_some(()),
+    )
     .await;
     eprintln!("failover to a new leader: {failover:?}");
 }
@@ -224,22 +251,38 @@ async fn a_peer_without_the_clusters_certificate_gets_nothing() {
     let (mut nodes, members) = three_nodes(root.path());
     nodes[0].start(&members[..1]);
     let store = client(&nodes[0].socket());
-    wait("node 1 up", Duration::from_secs(10), async || store.cluster_status().await.ok()).await;
+    wait("node 1 up", Duration::from_secs(10), async || {
+        store.cluster_status().await.ok()
+    })
+    .await;
 
     // Another cluster's node: the TLS handshake fails, no frame is read.
     let other = Ca::create().unwrap();
     let stranger = PeerTls::new(&other.cert, &other.issue(2).unwrap()).unwrap();
-    let tcp = tokio::net::TcpStream::connect(&nodes[0].peer).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(&nodes[0].peer)
+        .await
+        .unwrap();
     let connector = tokio_rustls::TlsConnector::from(stranger.client);
-    assert!(connector.connect(server_name(1).unwrap(), tcp).await.is_err());
+    assert!(connector
+        .connect(server_name(1).unwrap(), tcp)
+        .await
+        .is_err());
 
     // Garbage instead of a TLS hello: the connection is closed, the node goes on.
-    let mut tcp = tokio::net::TcpStream::connect(&nodes[0].peer).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(&nodes[0].peer)
+        .await
+        .unwrap();
     tcp.write_all(&[0xff; 64]).await.unwrap();
     let mut buf = [0u8; 64];
     let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
-    assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "the node answers or closes at once");
+    assert!(
+        matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+        "the node answers or closes at once"
+    );
     let status = store.cluster_status().await.expect("the node still serves");
     assert_eq!(status.node, 1);
-    store.put_user(user("300")).await.expect("a one-node cluster writes alone");
+    store
+        .put_user(user("300"))
+        .await
+        .expect("a one-node cluster writes alone");
 }

@@ -346,22 +346,25 @@ impl Cluster {
             );
         }
         for member in &self.members {
-            let (id, address) = member.split_once('=').ok_or_else(|| {
-                format!("cluster: members: {member:?} is not ID=HOST:PORT")
-            })?;
+            let (id, address) = member
+                .split_once('=')
+                .ok_or_else(|| format!("cluster: members: {member:?} is not ID=HOST:PORT"))?;
             id.parse::<u64>()
                 .ok()
                 .filter(|id| *id > 0)
                 .ok_or_else(|| format!("cluster: members: {member:?} has no node id"))?;
-            if address.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+            if address
+                .rsplit_once(':')
+                .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+            {
                 return Err(format!("cluster: members: {member:?} has no HOST:PORT"));
             }
         }
         if !self.members.is_empty()
-            && !self
-                .members
-                .iter()
-                .any(|m| m.split_once('=').is_some_and(|(id, _)| id == self.node_id.to_string()))
+            && !self.members.iter().any(|m| {
+                m.split_once('=')
+                    .is_some_and(|(id, _)| id == self.node_id.to_string())
+            })
         {
             return Err(format!(
                 "cluster: members does not name this node ({})",

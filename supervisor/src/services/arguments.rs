@@ -59,7 +59,9 @@ pub(super) fn store_args(config: &Config) -> Vec<String> {
             "--cluster-node-id".to_owned(),
             cluster.node_id.to_string(),
             "--cluster-tls-dir".to_owned(),
-            store_cluster_dir(&config.paths.state_dir).display().to_string(),
+            store_cluster_dir(&config.paths.state_dir)
+                .display()
+                .to_string(),
             "--cluster-heartbeat-ms".to_owned(),
             cluster.heartbeat_ms.to_string(),
             "--cluster-election-ms".to_owned(),

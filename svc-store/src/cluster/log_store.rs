@@ -215,7 +215,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, RaftStorageError> {
-        Ok(self.get_state::<Option<LogId<NodeId>>>(COMMITTED)?.flatten())
+        Ok(self
+            .get_state::<Option<LogId<NodeId>>>(COMMITTED)?
+            .flatten())
     }
 
     async fn append<I>(

@@ -17,6 +17,10 @@
 //!
 //! Without a cluster configuration none of this runs and the store writes as a single node.
 
+// openraft's storage traits return its `StorageError` (224 bytes) by value; the helpers here
+// return what those methods return.
+#![allow(clippy::result_large_err)]
+
 pub mod log_store;
 pub mod network;
 pub mod node;

@@ -2,9 +2,9 @@
 //! made when first needed and made again after a failure; one request at a time, each
 //! bounded by openraft's deadline.
 
-use cluster_tls::{server_name, PeerTls};
 use super::wire::{Framed, PeerRequest, PeerResponse, WireError};
 use super::{NodeId, Peer, TypeConfig};
+use cluster_tls::{server_name, PeerTls};
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
@@ -68,15 +68,17 @@ impl PeerClient {
         let timed_out = || {
             WireError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                format!("no connection to node {} at {} in time", self.target, self.address),
+                format!(
+                    "no connection to node {} at {} in time",
+                    self.target, self.address
+                ),
             ))
         };
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.address))
             .await
             .map_err(|_| timed_out())??;
         let _ = tcp.set_nodelay(true);
-        let name = server_name(self.target)
-            .map_err(|e| WireError::Io(std::io::Error::other(e)))?;
+        let name = server_name(self.target).map_err(|e| WireError::Io(std::io::Error::other(e)))?;
         let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&self.tls.client));
         let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, tcp))
             .await
@@ -129,9 +131,7 @@ impl PeerClient {
     ) -> RPCError<NodeId, Peer, RaftError<NodeId, E>> {
         match e {
             WireError::Io(_) | WireError::Closed => RPCError::Unreachable(Unreachable::new(e)),
-            WireError::Frame(_) | WireError::Version(_) => {
-                RPCError::Network(NetworkError::new(e))
-            }
+            WireError::Frame(_) | WireError::Version(_) => RPCError::Network(NetworkError::new(e)),
         }
     }
 
@@ -139,10 +139,7 @@ impl PeerClient {
         &self,
         answer: &PeerResponse,
     ) -> RPCError<NodeId, Peer, RaftError<NodeId, E>> {
-        let e = std::io::Error::other(format!(
-            "node {} answered with {answer:?}",
-            self.target
-        ));
+        let e = std::io::Error::other(format!("node {} answered with {answer:?}", self.target));
         RPCError::Network(NetworkError::new(&e))
     }
 }

@@ -5,10 +5,10 @@
 
 use super::log_store::LogStore;
 use super::network::{Network, PeerClient};
-use cluster_tls::PeerTls;
 use super::wire::{PeerRequest, PeerResponse};
 use super::{Command, NodeId, Peer, Raft};
 use crate::engine::Store;
+use cluster_tls::PeerTls;
 use ipc::api::store::{ClusterMember, ClusterStatus, StoreError, StoreRequest, StoreResponse};
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::ServerState;
@@ -54,6 +54,8 @@ impl ClusterSettings {
 /// A running node.
 pub struct ClusterNode {
     id: NodeId,
+    /// How long a confirmation of this node's leadership holds.
+    lease: Duration,
     raft: Raft,
     tls: PeerTls,
     /// Connections to leaders for forwarded writes.
@@ -91,6 +93,9 @@ impl ClusterNode {
             .map_err(|e| format!("cannot start Raft: {e}"))?;
         let node = Arc::new(Self {
             id: settings.node_id,
+            // Half the shortest election timeout: a leader cut off from the majority stops
+            // acting as one well before another node can be elected.
+            lease: settings.election.0 / 2,
             raft,
             tls,
             forwards: tokio::sync::Mutex::new(HashMap::new()),
@@ -99,12 +104,21 @@ impl ClusterNode {
         tokio::spawn(promote_learners(Arc::downgrade(&node)));
         tokio::spawn(log_leadership(node.raft.metrics(), node.id));
         if !settings.initial_members.is_empty()
-            && !node.raft.is_initialized().await.map_err(|e| e.to_string())?
+            && !node
+                .raft
+                .is_initialized()
+                .await
+                .map_err(|e| e.to_string())?
         {
             match node.raft.initialize(settings.initial_members.clone()).await {
-                Ok(()) => tracing::info!(members = settings.initial_members.len(), "new cluster initialised"),
+                Ok(()) => tracing::info!(
+                    members = settings.initial_members.len(),
+                    "new cluster initialised"
+                ),
                 // Another member initialised it first: that is the same cluster.
-                Err(RaftError::APIError(e)) => tracing::info!(reason = %e, "cluster already initialised"),
+                Err(RaftError::APIError(e)) => {
+                    tracing::info!(reason = %e, "cluster already initialised")
+                }
                 Err(e) => return Err(format!("cannot initialise the cluster: {e}")),
             }
         }
@@ -229,7 +243,9 @@ impl ClusterNode {
         match request {
             StoreRequest::ClusterAddNode { id, address } => {
                 if voters.contains(&id) {
-                    return Err(StoreError::Invalid(format!("node {id} is a member already")));
+                    return Err(StoreError::Invalid(format!(
+                        "node {id} is a member already"
+                    )));
                 }
                 // Not blocking: the node is started only after its join token reaches it.
                 // The leader makes it a voter once it has caught up (`promote_learners`).
@@ -246,7 +262,9 @@ impl ClusterNode {
                 let mut without = voters;
                 without.remove(&id);
                 if without.is_empty() {
-                    return Err(StoreError::Invalid("the last member cannot be removed".into()));
+                    return Err(StoreError::Invalid(
+                        "the last member cannot be removed".into(),
+                    ));
                 }
                 self.raft
                     .change_membership(without, false)
@@ -263,9 +281,14 @@ impl ClusterNode {
         Ok(StoreResponse::Done)
     }
 
-    /// The node's view of the cluster.
-    #[must_use]
-    pub fn status(&self) -> ClusterStatus {
+    /// The node's view of the cluster; on the leader, with its leadership confirmed by a
+    /// majority (or not) within half a lease.
+    pub async fn status(&self) -> ClusterStatus {
+        let leads = self.raft.metrics().borrow().state == ServerState::Leader;
+        let confirmed = leads
+            && tokio::time::timeout(self.lease / 2, self.raft.ensure_linearizable())
+                .await
+                .is_ok_and(|r| r.is_ok());
         let m = self.raft.metrics().borrow().clone();
         let role = match m.state {
             ServerState::Leader => "leader",
@@ -302,6 +325,8 @@ impl ClusterNode {
             last_log: m.last_log_index,
             applied: m.last_applied.map(|l| l.index),
             millis_since_quorum_ack: m.millis_since_quorum_ack,
+            confirmed,
+            lease_ms: millis(self.lease),
             members,
         }
     }
@@ -369,7 +394,9 @@ async fn promote_learners(node: std::sync::Weak<ClusterNode>) {
         with.extend(ready.iter().copied());
         match node.raft.change_membership(with, true).await {
             Ok(_) => tracing::info!(nodes = ?ready, "caught-up nodes now vote"),
-            Err(e) => tracing::warn!(nodes = ?ready, error = %e, "caught-up nodes could not be made voters"),
+            Err(e) => {
+                tracing::warn!(nodes = ?ready, error = %e, "caught-up nodes could not be made voters")
+            }
         }
     }
 }

@@ -3,8 +3,8 @@
 //! breaks the protocol is cut off (that connection only) with one log line.
 
 use super::node::ClusterNode;
-use ipc::serve::AfterAccept;
 use super::wire::{Framed, PeerRequest, PeerResponse, WireError};
+use ipc::serve::AfterAccept;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -37,6 +37,9 @@ struct Stored {
     dump: Vec<u8>,
 }
 
+/// The log id and membership the database stands at.
+type AppliedState = (Option<LogId<NodeId>>, StoredMembership<NodeId, Peer>);
+
 /// The state machine; clones share the store.
 #[derive(Clone)]
 pub struct StateMachine {
@@ -62,11 +65,15 @@ impl StateMachine {
     }
 
     /// The log id and membership the database stands at.
-    fn applied(
-        &self,
-    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, Peer>), RaftStorageError> {
-        let storage = self.store.storage().map_err(|e| sm_error(ErrorVerb::Read, e))?;
-        let view = storage.get().read().map_err(|e| sm_error(ErrorVerb::Read, e))?;
+    fn applied(&self) -> Result<AppliedState, RaftStorageError> {
+        let storage = self
+            .store
+            .storage()
+            .map_err(|e| sm_error(ErrorVerb::Read, e))?;
+        let view = storage
+            .get()
+            .read()
+            .map_err(|e| sm_error(ErrorVerb::Read, e))?;
         let applied: Option<LogId<NodeId>> = view
             .get(Db::Meta, meta::RAFT_APPLIED)
             .map_err(|e| sm_error(ErrorVerb::Read, e))?;
@@ -152,9 +159,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = Self;
 
-    async fn applied_state(
-        &mut self,
-    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, Peer>), RaftStorageError> {
+    async fn applied_state(&mut self) -> Result<AppliedState, RaftStorageError> {
         self.applied()
     }
 
@@ -206,9 +211,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.clone()
     }
 
-    async fn begin_receiving_snapshot(
-        &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, RaftStorageError> {
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, RaftStorageError> {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 

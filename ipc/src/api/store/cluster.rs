@@ -19,6 +19,13 @@ pub struct ClusterStatus {
     pub applied: Option<u64>,
     /// On the leader: how long ago a majority last acknowledged it.
     pub millis_since_quorum_ack: Option<u64>,
+    /// On the leader: a majority confirmed its leadership while this status was made (a
+    /// round of heartbeats, Raft's read index). The leader's lease starts when the request
+    /// was sent.
+    pub confirmed: bool,
+    /// How long a confirmation holds (shorter than the shortest election timeout, so a
+    /// partitioned leader's lease ends before another node can be elected).
+    pub lease_ms: u64,
     /// The members.
     pub members: Vec<ClusterMember>,
 }
