@@ -77,9 +77,9 @@ pub fn parse_level(spec: &str) -> Result<EnvFilter, String> {
             ));
         }
     }
-    // Libraries that log every routine step at warn (openraft: each lost vote race, each
-    // unreachable peer retry) are held to errors unless the level names them; the cluster's
-    // own lines say what an administrator can act on.
+    // Libraries that log routine steps as warnings and errors (openraft: each lost vote
+    // race, each retry of a peer that is down) are silent unless the level names them; the
+    // cluster's own lines say what an administrator can act on (svc-store's `cluster`).
     let mut full = spec.to_owned();
     for (module, level) in QUIET {
         if !spec.contains(module) {
@@ -93,7 +93,7 @@ pub fn parse_level(spec: &str) -> Result<EnvFilter, String> {
 }
 
 /// Modules held to a level unless a directive names them.
-const QUIET: [(&str, &str); 1] = [("openraft", "error")];
+const QUIET: [(&str, &str); 1] = [("openraft", "off")];
 
 /// The level this process starts with: `MOM_LOG_LEVEL`, else `RUST_LOG`, else `info`; an
 /// invalid one falls back to `info` with a note on stderr.

@@ -100,6 +100,13 @@ impl Server {
                             cluster.write(body).await
                         }
                     }
+                    // "svc-axi ended, no OMM link is held" speaks of this node's links: only the
+                    // leader holds any, so a follower's is true already and changes nothing.
+                    Some(cluster)
+                        if matches!(body, StoreRequest::LinksLost { .. }) && !cluster.leads() =>
+                    {
+                        Ok(StoreResponse::Done)
+                    }
                     Some(cluster) if matches!(body, StoreRequest::ClusterStatus) => {
                         Ok(StoreResponse::ClusterStatus(cluster.status().await))
                     }

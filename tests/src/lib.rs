@@ -71,6 +71,9 @@ pub struct Options {
     pub fleet: bool,
     /// `[statistics] sample-secs` (1 so tests see samples soon; the product default is 60).
     pub sample_secs: u64,
+    /// Files written under the state folder before the MOM starts (path relative to it,
+    /// text), such as a cluster node's certificates.
+    pub state_files: Vec<(PathBuf, String)>,
 }
 
 impl Default for Options {
@@ -84,6 +87,7 @@ impl Default for Options {
             env: Vec::new(),
             fleet: false,
             sample_secs: 1,
+            state_files: Vec::new(),
         }
     }
 }
@@ -135,6 +139,11 @@ impl Mom {
             options.extra
         );
         std::fs::write(&config, text).expect("write config");
+        for (path, text) in &options.state_files {
+            let path = state_dir.join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("state folder");
+            std::fs::write(&path, text).expect("state file");
+        }
         std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .expect("chmod");
         let notify_path = dir.path().join("notify.sock");

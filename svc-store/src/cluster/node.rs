@@ -137,6 +137,12 @@ impl ClusterNode {
         &self.raft
     }
 
+    /// Whether this node leads now (as Raft last reported).
+    #[must_use]
+    pub fn leads(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
     /// The peer TLS configurations.
     #[must_use]
     pub fn tls(&self) -> &PeerTls {
@@ -340,11 +346,21 @@ async fn log_leadership(
 ) {
     let mut seen: Option<(Option<NodeId>, u64)> = None;
     loop {
-        let (leader, term) = {
+        let (leader, term, running) = {
             let m = metrics.borrow_and_update();
-            (m.current_leader, m.current_term)
+            (m.current_leader, m.current_term, m.running_state.clone())
         };
-        if seen != Some((leader, term)) {
+        if let Err(fatal) = running {
+            tracing::error!(error = %fatal, "cluster: Raft stopped on this node; writes fail until the store restarts");
+            return;
+        }
+        // A leaderless node goes through a term per election: said once, not per term.
+        let same = match (seen, leader) {
+            (Some((None, _)), None) => true,
+            (Some(before), _) => before == (leader, term),
+            (None, _) => false,
+        };
+        if !same {
             seen = Some((leader, term));
             match leader {
                 Some(l) if l == me => tracing::info!(term, "cluster: this node leads"),
