@@ -338,6 +338,7 @@ fn print_dev_banner(config: &Config, listeners: &BTreeMap<String, TcpListener>) 
                 "http" => format!("{addr} (redirects to HTTPS)"),
                 "maxi" => format!("{addr} (MAXI over TLS, svc-maxi)"),
                 "maxi-debug" => format!("{addr} (plain MAXI for debugging, svc-maxi)"),
+                "cluster" => format!("{addr} (the cluster's peer port, svc-store)"),
                 other => format!("{addr} (for the extra service {other})"),
             };
             println!("  {name:<7}  {served}");

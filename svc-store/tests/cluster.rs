@@ -241,6 +241,38 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     )
     .await;
     eprintln!("failover to a new leader: {failover:?}");
+
+    // A fourth node joins: it is sent a snapshot of the database (the log no longer starts
+    // at the beginning), then votes once it has caught up.
+    let ca = Ca::load(&nodes[0].dir.join("tls")).unwrap();
+    let dir = root.path().join("node4");
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    ca.save(&dir.join("tls")).unwrap();
+    ca.issue(4).unwrap().save(&dir.join("tls")).unwrap();
+    let mut fourth = Node {
+        id: 4,
+        dir,
+        peer: format!("127.0.0.1:{}", free_port()),
+        child: None,
+    };
+    fourth.start(&[]);
+    let leads = client(&nodes[(new_leader - 1) as usize].socket());
+    leads
+        .cluster_add_node(4, fourth.peer.clone())
+        .await
+        .expect("the leader adds node 4");
+    let joined = client(&fourth.socket());
+    wait(
+        "node 4 holds every write",
+        Duration::from_secs(20),
+        async || (numbers(&joined).await? == acknowledged).then_some(()),
+    )
+    .await;
+    wait("node 4 votes", Duration::from_secs(20), async || {
+        let status = leads.cluster_status().await.ok()?;
+        (status.members.iter().filter(|m| m.voter).count() == 4).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

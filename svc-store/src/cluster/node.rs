@@ -253,6 +253,9 @@ impl ClusterNode {
                         "node {id} is a member already"
                     )));
                 }
+                // A new node starts from a snapshot of this database, not from the log: the
+                // log does not hold what the database held before the cluster was made.
+                self.snapshot_and_purge().await?;
                 // Not blocking: the node is started only after its join token reaches it.
                 // The leader makes it a voter once it has caught up (`promote_learners`).
                 self.raft
@@ -285,6 +288,38 @@ impl ClusterNode {
             }
         }
         Ok(StoreResponse::Done)
+    }
+
+    /// Takes a snapshot of what this node applied and drops the log up to it, so a node that
+    /// joins is sent the snapshot.
+    async fn snapshot_and_purge(&self) -> Result<(), StoreError> {
+        let failed = |e: &dyn std::fmt::Display| {
+            StoreError::Storage(format!(
+                "cannot snapshot the database for the new node: {e}"
+            ))
+        };
+        let applied = self.raft.metrics().borrow().last_applied.map(|l| l.index);
+        let Some(applied) = applied else {
+            return Ok(());
+        };
+        self.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| failed(&e))?;
+        self.raft
+            .wait(Some(Duration::from_secs(30)))
+            .metrics(
+                |m| m.snapshot.is_some_and(|s| s.index >= applied),
+                "a snapshot of the applied log",
+            )
+            .await
+            .map_err(|e| failed(&e))?;
+        self.raft
+            .trigger()
+            .purge_log(applied)
+            .await
+            .map_err(|e| failed(&e))
     }
 
     /// The node's view of the cluster; on the leader, with its leadership confirmed by a
