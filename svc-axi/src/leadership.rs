@@ -6,8 +6,9 @@
 //! this node's leadership, the lease runs until the moment the question was asked plus the
 //! lease's length, which is half the shortest election timeout. A leader cut off from the
 //! majority gets no more confirmations, and its lease ends before any other node can be
-//! elected. A store that does not answer confirms nothing. [`watch`] asks every quarter
-//! lease and publishes the answer; the link manager closes every link when it turns false.
+//! elected. A store that does not answer (within half a lease) confirms nothing. [`watch`]
+//! asks every quarter lease and publishes the answer; the link manager closes every link
+//! when it turns false.
 
 use crate::store::Store;
 use ipc::api::store::{ClusterStatus, StoreError};
@@ -93,11 +94,19 @@ const ASKS_PER_LEASE: u32 = 4;
 pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
     let mut lease = Lease::default();
     let mut every = Duration::from_millis(250);
+    let mut patience = Duration::from_millis(500);
     loop {
         let asked = Instant::now();
-        let answer = Answer::of(store.cluster_status().await);
+        // A store that does not answer in time (stopped, cut off, overloaded) renews nothing:
+        // the lease is judged again after each try, never only once the store answers.
+        let answer = match tokio::time::timeout(patience, store.cluster_status()).await {
+            Ok(result) => Answer::of(result),
+            Err(_) => Answer::Unknown,
+        };
         if let Answer::Cluster { lease: length, .. } = &answer {
             every = (*length / ASKS_PER_LEASE).max(Duration::from_millis(20));
+            // The store takes up to half a lease to confirm (a round of heartbeats).
+            patience = (*length / 2).max(every);
         }
         lease.answered(&answer, asked);
         let now = lease.may_link(Instant::now());
@@ -118,7 +127,7 @@ pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
         if lease.alone() {
             return;
         }
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(every.saturating_sub(asked.elapsed())).await;
     }
 }
 
