@@ -227,9 +227,11 @@ async fn manage(shared: Arc<Shared>, mut may_link: tokio::sync::watch::Receiver<
                     .collect();
                 let mut disabled = Vec::new();
                 running.retain(|id, (omm, task)| {
-                    let keep = wanted
-                        .get(id)
-                        .is_some_and(|w| link_settings(w) == link_settings(omm));
+                    // A task that ended (its node lost the lead meanwhile) is started again.
+                    let keep = !task.is_finished()
+                        && wanted
+                            .get(id)
+                            .is_some_and(|w| link_settings(w) == link_settings(omm));
                     if !keep {
                         task.abort();
                         if wanted.contains_key(id) {
@@ -263,7 +265,11 @@ async fn manage(shared: Arc<Shared>, mut may_link: tokio::sync::watch::Receiver<
                 }
                 for (id, omm) in wanted {
                     running.entry(id).or_insert_with(|| {
-                        let task = tokio::spawn(link_task(Arc::clone(&shared), omm.clone()));
+                        let task = tokio::spawn(link_task(
+                            Arc::clone(&shared),
+                            omm.clone(),
+                            may_link.clone(),
+                        ));
                         (omm, task)
                     });
                 }
@@ -297,13 +303,25 @@ async fn manage(shared: Arc<Shared>, mut may_link: tokio::sync::watch::Receiver<
     }
 }
 
-/// One OMM's link, retried for ever.
-async fn link_task(shared: Arc<Shared>, omm: Omm) {
+/// One OMM's link, retried for ever while this node may hold links; it ends, closing its
+/// connection at once, when that ends (whatever the link or the manager is waiting for).
+async fn link_task(
+    shared: Arc<Shared>,
+    omm: Omm,
+    mut may_link: tokio::sync::watch::Receiver<bool>,
+) {
     let mut fast_until: Option<Instant> = None;
     let mut last_error = String::new();
     loop {
         let mut feed = shared.feed.register(omm.id);
-        let end = session::run(&shared, &omm, &mut feed).await;
+        let end = tokio::select! {
+            end = session::run(&shared, &omm, &mut feed) => end,
+            _ = may_link.wait_for(|may| !*may) => {
+                shared.feed.unregister(omm.id);
+                tracing::info!(omm = omm.id, name = %omm.name, "OMM link closed: this node no longer leads");
+                return;
+            }
+        };
         shared.feed.unregister(omm.id);
         let (reason, delay) = match end {
             End::SariRestart => {

@@ -1,6 +1,7 @@
 //! Three whole MOMs as a cluster on this machine (each its own folders and ports, `[cluster]`
 //! in its `mom.toml`, certificates from one CA) and a simulated OMM: only the leader's
-//! svc-axi holds the OMM's link; after `kill -9` of the leader's whole process tree a new
+//! svc-axi holds the OMM's link; a leader whose store freezes closes its link before another
+//! node links (never two at once); after `kill -9` of the leader's whole process tree a new
 //! leader takes the link over, and every acknowledged write is on both remaining nodes.
 
 use ipc::api::store::{ClusterStatus, StoreRequest, StoreResponse};
@@ -159,6 +160,42 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(linked(&moms), expected, "and keeps holding it alone");
 
+    // The leader's store frozen (SIGSTOP: its Raft neither hears nor speaks, as when cut off):
+    // its svc-axi, still running, closes the link when its lease runs out, before the other
+    // node is elected and links; at no moment do two MOMs hold the OMM.
+    let store_pid = moms[first].as_ref().unwrap().service("store").pid.unwrap();
+    mom_tests::signal(store_pid, nix::sys::signal::Signal::SIGSTOP);
+    let frozen = Instant::now();
+    let mut closed_after = None;
+    let mut taken_after = None;
+    while frozen.elapsed() < Duration::from_secs(10) && taken_after.is_none() {
+        let now = linked(&moms);
+        let total: usize = now.iter().sum();
+        assert!(total <= 1, "two MOMs held the OMM at once: {now:?}");
+        if now[first] == 0 && closed_after.is_none() {
+            closed_after = Some(frozen.elapsed());
+        }
+        if let Some(other) = (0..3).find(|i| *i != first && now[*i] == 1) {
+            taken_after = Some((other, frozen.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    mom_tests::signal(store_pid, nix::sys::signal::Signal::SIGCONT);
+    let closed_after = closed_after.expect("the frozen leader's svc-axi closed its link");
+    let (other, taken_after) = taken_after.expect("another node took the link over");
+    assert!(
+        closed_after < taken_after,
+        "closed {closed_after:?}, taken {taken_after:?}"
+    );
+    // The old leader, back, follows: still one link only, the new leader's.
+    std::thread::sleep(Duration::from_secs(2));
+    let now = linked(&moms);
+    assert_eq!(now.iter().sum::<usize>(), 1, "{now:?}");
+    assert_eq!(now[other], 1, "{now:?}");
+    let first = leader(&moms);
+    assert_eq!(first, other);
+    eprintln!("leader's store frozen: its link closed after {closed_after:?}, another node linked after {taken_after:?}");
+
     // An acknowledged write on a follower (forwarded to the leader).
     let follower = (first + 1) % 3;
     let user = model::User {
@@ -198,39 +235,4 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
     }
     eprintln!("kill -9 of the leader: new leader after {elected:?}, the OMM linked again after {relinked:?}");
     drop(dead);
-
-    // The leader's store frozen (SIGSTOP: its Raft neither hears nor speaks, as when cut off):
-    // its svc-axi, still running, closes the link when its lease runs out, before the other
-    // node is elected and links; at no moment do two MOMs hold the OMM.
-    let store_pid = moms[second].as_ref().unwrap().service("store").pid.unwrap();
-    mom_tests::signal(store_pid, nix::sys::signal::Signal::SIGSTOP);
-    let frozen = Instant::now();
-    let other = others[0];
-    let mut closed_after = None;
-    let mut taken_after = None;
-    while frozen.elapsed() < Duration::from_secs(10) && taken_after.is_none() {
-        let now = linked(&moms);
-        let total: usize = now.iter().sum();
-        assert!(total <= 1, "two MOMs held the OMM at once: {now:?}");
-        if now[second] == 0 && closed_after.is_none() {
-            closed_after = Some(frozen.elapsed());
-        }
-        if now[other] == 1 {
-            taken_after = Some(frozen.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    mom_tests::signal(store_pid, nix::sys::signal::Signal::SIGCONT);
-    let closed_after = closed_after.expect("the frozen leader's svc-axi closed its link");
-    let taken_after = taken_after.expect("the other node took the link over");
-    assert!(
-        closed_after < taken_after,
-        "closed {closed_after:?}, taken {taken_after:?}"
-    );
-    // The old leader, back, follows: still one link only.
-    std::thread::sleep(Duration::from_secs(2));
-    let now = linked(&moms);
-    assert_eq!(now.iter().sum::<usize>(), 1, "{now:?}");
-    assert_eq!(now[other], 1, "{now:?}");
-    eprintln!("leader's store frozen: its link closed after {closed_after:?}, the other node linked after {taken_after:?}");
 }
