@@ -199,7 +199,7 @@ async fn status(sockets: &Sockets, as_json: bool) -> i32 {
             "millis_since_quorum_ack": status.millis_since_quorum_ack,
             "confirmed": status.confirmed,
             "members": status.members.iter().map(|m| serde_json::json!({
-                "id": m.id, "address": m.address, "voter": m.voter, "matched": m.matched,
+                "id": m.id, "address": m.address, "voter": m.voter, "matched": m.matched, "last_contact_ms": m.last_contact_ms,
             })).collect::<Vec<_>>(),
         }));
         if code != 0 {

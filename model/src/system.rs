@@ -385,6 +385,8 @@ pub enum HealthCheck {
     Database,
     /// Every OMM with provisioning fetched its configuration after "Update OMM".
     Provisioning,
+    /// In a cluster: a leader with a majority, and every node in contact and caught up.
+    Cluster,
 }
 
 impl HealthCheck {
@@ -396,6 +398,7 @@ impl HealthCheck {
             Self::OmmConnections => "OMM connections",
             Self::Database => "Database",
             Self::Provisioning => "OMM provisioning",
+            Self::Cluster => "Cluster",
         }
     }
 }

@@ -107,6 +107,19 @@ impl Server {
                     {
                         Ok(StoreResponse::Done)
                     }
+                    // The health states, and the cluster's as this node sees it.
+                    Some(cluster) if matches!(body, StoreRequest::GetHealth) => {
+                        let status = cluster.status().await;
+                        run_blocking(Arc::clone(&server), body)
+                            .await
+                            .map(|answer| match answer {
+                                StoreResponse::Health(mut states) => {
+                                    states.push(crate::cluster::health::state(&status));
+                                    StoreResponse::Health(states)
+                                }
+                                other => other,
+                            })
+                    }
                     Some(cluster) if matches!(body, StoreRequest::ClusterStatus) => {
                         Ok(StoreResponse::ClusterStatus(cluster.status().await))
                     }

@@ -213,6 +213,21 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
         failover < Duration::from_secs(10),
         "failover took {failover:?}"
     );
+    // The new leader's health states say which node is down.
+    wait(
+        "the Cluster health state names the killed node",
+        Duration::from_secs(15),
+        async || {
+            let states = stores[&new_leader].health().await.ok()?;
+            let cluster = states
+                .into_iter()
+                .find(|s| s.check == model::HealthCheck::Cluster)?;
+            (cluster.severity == Some(model::Severity::Warning)
+                && cluster.reason.contains(&format!("node {leader} down")))
+            .then_some(())
+        },
+    )
+    .await;
     for (id, store) in &stores {
         let num = format!("20{id}");
         store

@@ -12,6 +12,7 @@
 //! - [`network`]: Raft's connections to the other nodes; [`peer_server`]: the peer port;
 //! - `cluster-tls` (a crate of its own, which the admin CLI shares): the cluster's CA,
 //!   each node's certificate, and the peers' mutual-TLS configurations;
+//! - [`health`]: the "Cluster" health state;
 //! - [`node`]: one running node: start, writes (on the leader through Raft, on a follower
 //!   forwarded to the leader), membership and status.
 //!
@@ -21,6 +22,7 @@
 // return what those methods return.
 #![allow(clippy::result_large_err)]
 
+pub mod health;
 pub mod log_store;
 pub mod network;
 pub mod node;

@@ -20,17 +20,22 @@ use tokio_rustls::client::TlsStream;
 /// How long a connection to a peer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// When each node last answered this one.
+pub type Contacts =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<NodeId, std::time::Instant>>>;
+
 /// Makes a [`PeerClient`] for each target Raft replicates to or asks for a vote.
 pub struct Network {
     me: NodeId,
     tls: PeerTls,
+    contacts: Contacts,
 }
 
 impl Network {
-    /// The network of node `me`.
+    /// The network of node `me`; every answer from a node is noted in `contacts`.
     #[must_use]
-    pub fn new(me: NodeId, tls: PeerTls) -> Self {
-        Self { me, tls }
+    pub fn new(me: NodeId, tls: PeerTls, contacts: Contacts) -> Self {
+        Self { me, tls, contacts }
     }
 }
 
@@ -38,7 +43,9 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Peer) -> Self::Network {
-        PeerClient::new(self.me, target, node.address.clone(), self.tls.clone())
+        let mut client = PeerClient::new(self.me, target, node.address.clone(), self.tls.clone());
+        client.contacts = Some(std::sync::Arc::clone(&self.contacts));
+        client
     }
 }
 
@@ -49,6 +56,8 @@ pub struct PeerClient {
     address: String,
     tls: PeerTls,
     conn: Option<Framed<TlsStream<TcpStream>>>,
+    /// Where an answer is noted, for Raft's clients.
+    contacts: Option<Contacts>,
 }
 
 impl PeerClient {
@@ -61,6 +70,7 @@ impl PeerClient {
             address,
             tls,
             conn: None,
+            contacts: None,
         }
     }
 
@@ -119,8 +129,15 @@ impl PeerClient {
                 format!("node {} did not answer in {ttl:?}", self.target),
             )))
         });
-        if result.is_err() {
-            self.conn = None;
+        match (&result, &self.contacts) {
+            (Err(_), _) => self.conn = None,
+            (Ok(_), Some(contacts)) => {
+                contacts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(self.target, std::time::Instant::now());
+            }
+            (Ok(_), None) => {}
         }
         result
     }

@@ -58,6 +58,8 @@ pub struct ClusterNode {
     lease: Duration,
     raft: Raft,
     tls: PeerTls,
+    /// When each node last answered this one.
+    contacts: super::network::Contacts,
     /// Connections to leaders for forwarded writes.
     forwards: tokio::sync::Mutex<HashMap<NodeId, PeerClient>>,
 }
@@ -87,7 +89,12 @@ impl ClusterNode {
             ..openraft::Config::default()
         };
         let config = Arc::new(config.validate().map_err(|e| e.to_string())?);
-        let network = Network::new(settings.node_id, tls.clone());
+        let contacts = super::network::Contacts::default();
+        let network = Network::new(
+            settings.node_id,
+            tls.clone(),
+            std::sync::Arc::clone(&contacts),
+        );
         let raft = Raft::new(settings.node_id, config, network, log, machine)
             .await
             .map_err(|e| format!("cannot start Raft: {e}"))?;
@@ -98,6 +105,7 @@ impl ClusterNode {
             lease: settings.election.0 / 2,
             raft,
             tls,
+            contacts,
             forwards: tokio::sync::Mutex::new(HashMap::new()),
         });
         tokio::spawn(super::peer_server::serve(peers, Arc::clone(&node)));
@@ -349,6 +357,11 @@ impl ClusterNode {
             .unwrap_or_default();
         let membership = m.membership_config.membership();
         let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let contacts = self
+            .contacts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let members = membership
             .nodes()
             .map(|(id, peer)| ClusterMember {
@@ -356,6 +369,7 @@ impl ClusterNode {
                 address: peer.address.clone(),
                 voter: voters.contains(id),
                 matched: matched.get(id).copied().flatten(),
+                last_contact_ms: contacts.get(id).map(|t| millis(t.elapsed())),
             })
             .collect();
         ClusterStatus {

@@ -8,7 +8,7 @@ import * as live from "../live";
 import type { Pane } from "./index";
 import type { HealthState, Omm, Conflict } from "../types";
 
-const CHECKS: Record<string, string> = { License: "License", OmmConnections: "OMM connections", Database: "Database", Provisioning: "OMM provisioning" };
+const CHECKS: Record<string, string> = { License: "License", OmmConnections: "OMM connections", Database: "Database", Provisioning: "OMM provisioning", Cluster: "Cluster" };
 
 function badge(ok: boolean, text: string): HTMLElement {
   return h("span", { class: `badge ${ok ? "good" : "bad"}` }, text);

@@ -41,4 +41,7 @@ pub struct ClusterMember {
     pub voter: bool,
     /// On the leader: the index of the last entry the member is known to hold.
     pub matched: Option<u64>,
+    /// On the leader: how long ago the member last answered it (`None`: never since this
+    /// node started).
+    pub last_contact_ms: Option<u64>,
 }
