@@ -148,7 +148,9 @@ pub fn main() -> i32 {
             return maintenance::reset_password(&config, cli.dev, account, &source);
         }
         Some(Command::Check) => return maintenance::check(&config, &config_path, cli.dev),
-        Some(Command::Admin(command)) => return admin_cli::run(command, &sockets(&config)),
+        Some(Command::Admin(command)) => {
+            return admin_cli::run(command, &sockets(&config, cli.dev))
+        }
         Some(Command::Version) => return maintenance::version(),
         None => {}
     }
@@ -177,7 +179,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Where the running MOM listens, for the admin CLI.
-fn sockets(config: &Config) -> admin_cli::Sockets {
+fn sockets(config: &Config, dev: bool) -> admin_cli::Sockets {
     let runtime_dir = &config.paths.runtime_dir;
     admin_cli::Sockets {
         store: services::store_socket(runtime_dir),
@@ -185,7 +187,8 @@ fn sockets(config: &Config) -> admin_cli::Sockets {
         control: services::control_socket(runtime_dir),
         https_port: config.listen.https.map_or(443, |a| a.port()),
         cluster_dir: services::store_cluster_dir(&config.paths.state_dir),
-        store_owner: store_owner(config),
+        // Development mode keeps every file owned by whoever runs it.
+        store_owner: if dev { None } else { store_owner(config) },
     }
 }
 
