@@ -90,7 +90,7 @@ impl Lease {
 const ASKS_PER_LEASE: u32 = 4;
 
 /// Asks the store until the task ends and publishes whether links may run. A MOM that runs
-/// alone is answered once and then left alone.
+/// alone is answered once and then left alone (the task then only keeps the channel open).
 pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
     let mut lease = Lease::default();
     let mut every = Duration::from_millis(250);
@@ -125,7 +125,9 @@ pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
             changed
         });
         if lease.alone() {
-            return;
+            // Nothing more to ask; the sender stays, for a closed channel would tell the
+            // links and the manager that this node stopped leading.
+            std::future::pending::<()>().await;
         }
         tokio::time::sleep(every.saturating_sub(asked.elapsed())).await;
     }
