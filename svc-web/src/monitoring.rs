@@ -30,6 +30,44 @@ pub struct Ready {
     pub omms_enabled: usize,
     /// Of those, linked.
     pub omms_linked: usize,
+    /// In a cluster: this node's role, term, leader and log (absent when the MOM runs
+    /// alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ReadyCluster>,
+}
+
+/// A cluster node's part of `/readyz`.
+#[derive(Debug, Serialize)]
+pub struct ReadyCluster {
+    /// This node's id.
+    pub node: u64,
+    /// `leader`, `follower`, `candidate` or `learner`.
+    pub role: String,
+    /// The Raft term.
+    pub term: u64,
+    /// The leader this node knows of.
+    pub leader: Option<u64>,
+    /// The index of the last entry this node applied (committed entries are applied in
+    /// order).
+    pub applied: Option<u64>,
+    /// Entries this node holds but has not applied yet.
+    pub lag: u64,
+}
+
+/// The cluster part of `/readyz`, if this MOM is a cluster node.
+async fn cluster(app: &App) -> Option<ReadyCluster> {
+    let s = app.store.cluster_status().await.ok()?;
+    Some(ReadyCluster {
+        node: s.node,
+        role: s.role,
+        term: s.term,
+        leader: s.leader,
+        applied: s.applied,
+        lag: s
+            .last_log
+            .unwrap_or(0)
+            .saturating_sub(s.applied.unwrap_or(0)),
+    })
 }
 
 /// Ready when the store answers (503 otherwise).
@@ -45,6 +83,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
                 store: true,
                 omms_enabled: enabled.len(),
                 omms_linked: linked,
+                cluster: cluster(&app).await,
             })
             .into_response()
         }
@@ -54,6 +93,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
                 store: false,
                 omms_enabled: 0,
                 omms_linked: 0,
+                cluster: None,
             }),
         )
             .into_response(),
@@ -111,6 +151,29 @@ pub async fn metrics(
                 .get_or_create(&NameLabel { name: c.name })
                 .set(i64::try_from(c.value).unwrap_or(i64::MAX));
         }
+    }
+    if let Some(c) = cluster(&app).await {
+        let gauge = |value: u64| {
+            let g = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+            g.set(i64::try_from(value).unwrap_or(i64::MAX));
+            g
+        };
+        extra.register(
+            "cluster_leader",
+            "1 when this node leads the cluster",
+            gauge(u64::from(c.role == "leader")),
+        );
+        extra.register("cluster_term", "The cluster's Raft term", gauge(c.term));
+        extra.register(
+            "cluster_applied_index",
+            "The index of the last log entry this node applied",
+            gauge(c.applied.unwrap_or(0)),
+        );
+        extra.register(
+            "cluster_lag",
+            "Entries this node holds but has not applied yet",
+            gauge(c.lag),
+        );
     }
     extra.register("omm_link_up", "1 when the OMM's link is up", links);
     extra.register("counter", "The MOM's statistics counters", counters);

@@ -6,6 +6,7 @@
 
 use ipc::api::store::{ClusterStatus, StoreRequest, StoreResponse};
 use mom_tests::sim::{add_omm, omms, runtime, wait};
+use mom_tests::web::Web;
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::path::PathBuf;
@@ -111,7 +112,7 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
             let dir = PathBuf::from("store/cluster");
             let options = Options {
                 extra: format!(
-                    "[cluster]\nnode-id = {id}\nlisten = {:?}\nmembers = [{}]\nheartbeat-ms = 100\nelection-ms = 600\n",
+                    "[web]\nmetrics-loopback = true\n\n[cluster]\nnode-id = {id}\nlisten = {:?}\nmembers = [{}]\nheartbeat-ms = 100\nelection-ms = 600\n",
                     peers[i],
                     members.join(", ")
                 ),
@@ -127,6 +128,23 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
         })
         .collect();
     let first = leader(&moms);
+    // /readyz and /metrics say each node's role and the leader.
+    for (i, mom) in moms.iter().enumerate() {
+        let web = Web::when_ready(mom.as_ref().unwrap().listener("https"));
+        let ready = web.get("/readyz");
+        let role = if i == first { "leader" } else { "follower" };
+        assert_eq!(ready.json["cluster"]["role"], role, "{}", ready.text);
+        assert_eq!(
+            ready.json["cluster"]["leader"],
+            first as u64 + 1,
+            "{}",
+            ready.text
+        );
+        let metrics = web.get("/metrics").text;
+        let leads = format!("mom_cluster_leader {}", u8::from(i == first));
+        assert!(metrics.contains(&leads), "{metrics}");
+        assert!(metrics.contains("mom_cluster_term "), "{metrics}");
+    }
 
     // The OMM record, written on the leader, reaches every node; only the leader links it.
     let id = add_omm(moms[first].as_ref().unwrap(), &fleet, 1);
