@@ -8,7 +8,7 @@
 //!   prints that node's `[cluster]` section;
 //! - `remove-node` and `status` (`--json`).
 
-use crate::client::{fail, json, store, why, why_write};
+use crate::client::{audit_of, fail, json, store, why, why_write};
 use crate::Sockets;
 use clap::Subcommand;
 use cluster_tls::{Ca, JoinToken, NodeId};
@@ -65,11 +65,10 @@ pub async fn cluster(sockets: &Sockets, action: &ClusterAction) -> i32 {
         ClusterAction::Join { token, listen } => join(sockets, token, listen),
         ClusterAction::RemoveNode { id } => {
             let removed = async {
-                store(&sockets.store)
-                    .await?
-                    .cluster_remove_node(*id)
-                    .await
-                    .map_err(why_write)
+                let store = store(&sockets.store).await?;
+                store.cluster_remove_node(*id).await.map_err(why_write)?;
+                note(&store, "ClusterRemoveNode", *id, "").await;
+                Ok::<(), String>(())
             };
             match removed.await {
                 Ok(()) => {
@@ -133,6 +132,7 @@ async fn add_node(sockets: &Sockets, id: NodeId, address: &str) -> i32 {
             .cluster_add_node(id, address.to_owned())
             .await
             .map_err(why_write)?;
+        note(&store, "ClusterAddNode", id, address).await;
         token.encode()
     };
     match made.await {
@@ -232,6 +232,18 @@ async fn status(sockets: &Sockets, as_json: bool) -> i32 {
         0
     } else {
         crate::EXIT_DEGRADED
+    }
+}
+
+/// The audit entry of a membership change (no store write the store audits itself).
+async fn note(store: &ipc::store_client::Store, kind: &str, id: NodeId, address: &str) {
+    let mut entry = audit_of(kind, format!("{{\"node\":{id},\"address\":{address:?}}}"));
+    entry.target = format!("node {id}");
+    if let Err(e) = store.append_audit(entry).await {
+        eprintln!(
+            "sip-dect-mom: warning: the change is made but the audit trail could not record it: {}",
+            why(e)
+        );
     }
 }
 

@@ -426,6 +426,8 @@ impl StoreRequest {
                     | Self::Audited { .. }
                     | Self::DryRun(_)
                     | Self::FromOmm { .. }
+                    | Self::ClusterAddNode { .. }
+                    | Self::ClusterRemoveNode(_)
             )
     }
 
