@@ -87,6 +87,8 @@ export class Grid {
   private unsubscribe: Array<() => void> = [];
   private filterOps = new Map<string, string>();
   private selectedDuringReload: any[] | null = null;
+  /** Rows a person selected while a reload ran (their ids): kept with the rest after it. */
+  private pickedDuringReload = new Set<any>();
 
   constructor(readonly options: GridOptions) {
     const host = h("div", { class: "grid", "aria-label": options.label });
@@ -161,7 +163,11 @@ export class Grid {
       const box = row.getElement()?.querySelector('input[type="checkbox"]') as HTMLInputElement | null;
       if (box) box.checked = on;
     };
-    this.table.on("rowSelected", (row) => mark(row, true));
+    this.table.on("rowSelected", (row) => {
+      mark(row, true);
+      // A row ticked while the rows are being replaced would be lost with the old rows.
+      if (this.selectedDuringReload) this.pickedDuringReload.add(row.getData()[this.options.index]);
+    });
     this.table.on("rowDeselected", (row) => mark(row, false));
     // A message about what to select goes once something is selected.
     this.table.on("rowSelectionChanged", () => this.notice.clear());
@@ -308,10 +314,11 @@ export class Grid {
           this.notice.error(e);
         }
       }
-      const again = keep.filter((id) => this.table.getRow(id));
+      const again = [...new Set([...keep, ...this.pickedDuringReload])].filter((id) => this.table.getRow(id));
       if (again.length) this.table.selectRow(again);
     } finally {
       this.selectedDuringReload = null;
+      this.pickedDuringReload.clear();
     }
   }
 
@@ -326,7 +333,12 @@ export class Grid {
 
   /** The selected rows of the current page. */
   selected(): any[] {
-    return this.selectedDuringReload ?? this.table.getSelectedData();
+    if (!this.selectedDuringReload) return this.table.getSelectedData();
+    const picked = [...this.pickedDuringReload]
+      .filter((id) => !this.selectedDuringReload!.some((r) => r[this.options.index] === id))
+      .map((id) => this.table.getRow(id)?.getData())
+      .filter((r) => r);
+    return [...this.selectedDuringReload, ...picked];
   }
 
   /** Enables `button` only while the number of selected rows meets `fits` (and the account
