@@ -193,15 +193,7 @@ async fn status(sockets: &Sockets, as_json: bool) -> i32 {
         Err(e) => return fail(&e),
     };
     if as_json {
-        let code = json(&serde_json::json!({
-            "node": status.node, "role": status.role, "term": status.term,
-            "leader": status.leader, "last_log": status.last_log, "applied": status.applied,
-            "millis_since_quorum_ack": status.millis_since_quorum_ack,
-            "confirmed": status.confirmed,
-            "members": status.members.iter().map(|m| serde_json::json!({
-                "id": m.id, "address": m.address, "voter": m.voter, "matched": m.matched, "last_contact_ms": m.last_contact_ms,
-            })).collect::<Vec<_>>(),
-        }));
+        let code = json(&status);
         if code != 0 {
             return code;
         }

@@ -101,19 +101,22 @@ pub struct Args {
 ///
 /// # Errors
 /// A message naming the argument that is missing or wrong.
-pub fn cluster_settings(args: &Args) -> Result<Option<(cluster::ClusterSettings, String)>, String> {
+pub fn cluster_settings(
+    args: &Args,
+) -> Result<Option<(cluster::ClusterSettings, Option<String>)>, String> {
     let Some(node_id) = args.cluster_node_id else {
         return Ok(None);
     };
-    let listen = args.cluster_listen.clone().unwrap_or_default();
     let tls_dir = args
         .cluster_tls_dir
         .clone()
         .ok_or("--cluster-tls-dir is needed with --cluster-node-id")?;
-    let mut settings = cluster::ClusterSettings::new(node_id, tls_dir);
-    settings.heartbeat = Duration::from_millis(args.cluster_heartbeat_ms.max(10));
-    let election = Duration::from_millis(args.cluster_election_ms.max(50));
-    settings.election = (election, election * 2);
+    let mut settings = cluster::ClusterSettings::new(
+        node_id,
+        tls_dir,
+        Duration::from_millis(args.cluster_heartbeat_ms.max(10)),
+        Duration::from_millis(args.cluster_election_ms.max(50)),
+    );
     for member in &args.cluster_members {
         let (id, address) = member
             .split_once('=')
@@ -128,7 +131,7 @@ pub fn cluster_settings(args: &Args) -> Result<Option<(cluster::ClusterSettings,
             },
         );
     }
-    Ok(Some((settings, listen)))
+    Ok(Some((settings, args.cluster_listen.clone())))
 }
 
 /// Entry point of the binary; returns the exit code.
@@ -187,17 +190,17 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
         Some((settings, listen)) => {
             // The supervisor binds the peer port like every listener; a test or a manual
             // start may give an address instead.
-            let peers = match service_kit::listeners::take("cluster")? {
-                Some(inherited) => tokio::net::TcpListener::from_std(inherited)
+            let peers = match (service_kit::listeners::take("cluster")?, listen) {
+                (Some(inherited), _) => tokio::net::TcpListener::from_std(inherited)
                     .map_err(|e| format!("the cluster listener: {e}"))?,
-                None if !listen.is_empty() => tokio::net::TcpListener::bind(&listen)
+                (None, Some(listen)) => tokio::net::TcpListener::bind(&listen)
                     .await
                     .map_err(|e| format!("cannot listen for peers on {listen}: {e}"))?,
-                None => return Err("a cluster node needs its peer port: the supervisor hands over none (is [cluster] listen set?) and --cluster-listen is not given".to_owned().into()),
+                (None, None) => return Err("a cluster node needs its peer port: the supervisor hands over none (is [cluster] listen set?) and --cluster-listen is not given".to_owned().into()),
             };
             let listen = peers
                 .local_addr()
-                .map_or_else(|_| listen.clone(), |a| a.to_string());
+                .map_or_else(|e| e.to_string(), |a| a.to_string());
             let node_id = settings.node_id;
             let node = cluster::ClusterNode::start(Arc::clone(&store), settings, peers).await?;
             tracing::info!(node = node_id, peers = %listen, "cluster node started");

@@ -282,7 +282,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let store = Arc::new(crate::Store::open(dir.path()).unwrap().store);
             let log = LogStore::open(&dir.path().join("raft")).unwrap();
-            Ok((dir, log, crate::cluster::state_machine(store)))
+            Ok((dir, log, StateMachine::new(store)))
         }
     }
 

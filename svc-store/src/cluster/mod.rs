@@ -30,7 +30,6 @@ pub mod peer_server;
 pub mod state_machine;
 pub mod wire;
 
-use crate::engine::Store;
 use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
 use model::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -103,9 +102,4 @@ pub fn replicated(request: &StoreRequest) -> bool {
                 | StoreRequest::ClusterAddNode { .. }
                 | StoreRequest::ClusterRemoveNode(_)
         )
-}
-
-/// Gives the store to Raft's state machine; the one place the two meet.
-pub(crate) fn state_machine(store: std::sync::Arc<Store>) -> state_machine::StateMachine {
-    state_machine::StateMachine::new(store)
 }

@@ -20,7 +20,8 @@ use std::time::Duration;
 /// How long a forwarded write may take before the follower says the leader did not answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A node's configuration (`[cluster]` in `mom.toml`, passed on by the supervisor).
+/// A node's configuration (`[cluster]` in `mom.toml`, passed on by the supervisor; its
+/// defaults are the configuration's).
 #[derive(Debug, Clone)]
 pub struct ClusterSettings {
     /// This node's id.
@@ -38,14 +39,15 @@ pub struct ClusterSettings {
 }
 
 impl ClusterSettings {
-    /// LAN defaults: heartbeat 0.5 s, election after 2–4 s of silence.
+    /// Node `node_id` with its certificates in `tls_dir`, a heartbeat every `heartbeat` and
+    /// elections after `election` to twice that of silence; no initial members.
     #[must_use]
-    pub fn new(node_id: NodeId, tls_dir: PathBuf) -> Self {
+    pub fn new(node_id: NodeId, tls_dir: PathBuf, heartbeat: Duration, election: Duration) -> Self {
         Self {
             node_id,
             tls_dir,
-            heartbeat: Duration::from_millis(500),
-            election: (Duration::from_secs(2), Duration::from_secs(4)),
+            heartbeat,
+            election: (election, election * 2),
             initial_members: BTreeMap::new(),
         }
     }
@@ -77,7 +79,7 @@ impl ClusterNode {
     ) -> Result<Arc<Self>, String> {
         let tls = PeerTls::load(&settings.tls_dir)?;
         let log = LogStore::open(&store.db_dir().join("raft"))?;
-        let machine = super::state_machine(Arc::clone(&store));
+        let machine = super::state_machine::StateMachine::new(Arc::clone(&store));
         let config = openraft::Config {
             cluster_name: "sip-dect-mom".into(),
             heartbeat_interval: millis(settings.heartbeat),
