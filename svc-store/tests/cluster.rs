@@ -147,6 +147,20 @@ fn user(num: &str) -> User {
     }
 }
 
+/// Writes `count` users through `store` at once; their numbers.
+async fn futures_concurrent(store: &Store, count: usize) -> Vec<String> {
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let store = store.clone();
+        let num = format!("5{i:03}");
+        writes.spawn(async move {
+            store.put_user(user(&num)).await.expect("acknowledged");
+            num
+        });
+    }
+    writes.join_all().await
+}
+
 async fn numbers(store: &Store) -> Option<Vec<String>> {
     let query = model::Query {
         limit: model::MAX_PAGE,
@@ -196,6 +210,10 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     }
     // A rule refuses alike everywhere, and the refusal reaches the client.
     let follower = *stores.keys().find(|id| **id != leader).unwrap();
+    // Forty writes at once through a follower, forwarded on connections of their own.
+    let at_once = futures_concurrent(&stores[&follower], 40).await;
+    acknowledged.extend(at_once);
+    acknowledged.sort();
     let refused = stores[&follower].put_user(user("101")).await;
     assert!(
         refused.is_err(),
@@ -332,4 +350,87 @@ async fn a_peer_without_the_clusters_certificate_gets_nothing() {
         .put_user(user("300"))
         .await
         .expect("a one-node cluster writes alone");
+}
+
+/// One task of a flood: opens a silent connection from 127.0.0.2 to `peer` again and again,
+/// and records how long the node let each live.
+async fn silent_connections(peer: String, lived: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>) {
+    use tokio::io::AsyncReadExt;
+    let target: std::net::SocketAddr = peer.parse().unwrap();
+    loop {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let Ok(mut tcp) = socket.connect(target).await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let opened = Instant::now();
+        let mut buf = [0u8; 16];
+        let _ = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buf)).await;
+        lived.lock().unwrap().push(opened.elapsed());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_from_one_host_do_not_keep_the_peers_apart() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut nodes, members) = three_nodes(root.path());
+    for node in &mut nodes {
+        node.start(&members);
+    }
+    let stores: BTreeMap<u64, Store> = nodes.iter().map(|n| (n.id, client(&n.socket()))).collect();
+    let leader = agreed_leader(&stores).await;
+
+    // A host that never says a word holds 100 connections open to every peer port, and opens
+    // a new one whenever the node closes one.
+    let lived = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut flood = Vec::new();
+    for node in &nodes {
+        for _ in 0..100 {
+            flood.push(tokio::spawn(silent_connections(
+                node.peer.clone(),
+                std::sync::Arc::clone(&lived),
+            )));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Meanwhile a follower is killed, misses a write, and must connect again to catch up.
+    let follower = *stores.keys().find(|id| **id != leader).unwrap();
+    nodes[(follower - 1) as usize].kill();
+    stores[&leader]
+        .put_user(user("400"))
+        .await
+        .expect("the leader and the other follower commit");
+    nodes[(follower - 1) as usize].start(&members);
+    let back = client(&nodes[(follower - 1) as usize].socket());
+    let started = Instant::now();
+    wait(
+        "the follower caught up through the flood",
+        Duration::from_secs(15),
+        async || (numbers(&back).await? == ["400"]).then_some(()),
+    )
+    .await;
+    eprintln!("caught up through the flood in {:?}", started.elapsed());
+    for (id, store) in &stores {
+        store
+            .put_user(user(&format!("40{id}")))
+            .await
+            .unwrap_or_else(|e| panic!("a write through node {id} during the flood: {e:?}"));
+    }
+
+    for task in flood {
+        task.abort();
+    }
+    let lived = lived.lock().unwrap().clone();
+    assert!(
+        lived.len() > 300,
+        "connections over the limit are closed at once, so the host reopened many: {}",
+        lived.len()
+    );
+    let longest = lived.iter().max().unwrap();
+    assert!(
+        *longest < Duration::from_secs(8),
+        "a silent connection is closed after the handshake timeout: {longest:?}"
+    );
 }

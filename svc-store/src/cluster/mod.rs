@@ -9,7 +9,8 @@
 //!   database's dump (the export format);
 //! - [`wire`]: the peer protocol (one request, one answer, framed by `ipc::frame` with a size
 //!   limit checked before the body is read);
-//! - [`network`]: Raft's connections to the other nodes; [`peer_server`]: the peer port;
+//! - [`network`]: Raft's connections to the other nodes; [`peer_server`]: the peer port,
+//!   with [`admission`] limiting the connections that have not yet proven themselves;
 //! - `cluster-tls` (a crate of its own, which the admin CLI shares): the cluster's CA,
 //!   each node's certificate, and the peers' mutual-TLS configurations;
 //! - [`health`]: the "Cluster" health state;
@@ -22,6 +23,7 @@
 // return what those methods return.
 #![allow(clippy::result_large_err)]
 
+pub mod admission;
 pub mod health;
 pub mod log_store;
 pub mod network;

@@ -104,6 +104,29 @@ impl PeerClient {
         Ok(framed)
     }
 
+    /// Connects, and again after a short pause while the node closes the connection before
+    /// the handshake ends: it does so when too many handshakes are in progress at once
+    /// (see `admission`), and nothing was sent yet. The caller bounds the whole.
+    async fn connect_patiently(&self) -> Result<Framed<TlsStream<TcpStream>>, WireError> {
+        let mut pause = Duration::from_millis(20);
+        loop {
+            match self.connect().await {
+                Err(WireError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::UnexpectedEof
+                            | std::io::ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(320));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Sends `request` and waits for its answer, for at most `ttl`; a failed connection is
     /// dropped, so the next call connects again.
     ///
@@ -116,7 +139,7 @@ impl PeerClient {
     ) -> Result<PeerResponse, WireError> {
         let result = tokio::time::timeout(ttl, async {
             if self.conn.is_none() {
-                self.conn = Some(self.connect().await?);
+                self.conn = Some(self.connect_patiently().await?);
             }
             let conn = self.conn.as_mut().ok_or(WireError::Closed)?;
             conn.send(&request).await?;

@@ -20,6 +20,11 @@ use std::time::Duration;
 /// How long a forwarded write may take before the follower says the leader did not answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Writes a follower forwards at once (each on a connection of its own, so one slow write
+/// does not hold up the others); more wait for a free one. Well below the peer port's
+/// connection limit, which two followers' forwards and Raft's connections share.
+const MAX_FORWARDS: usize = 16;
+
 /// A node's configuration (`[cluster]` in `mom.toml`, passed on by the supervisor; its
 /// defaults are the configuration's).
 #[derive(Debug, Clone)]
@@ -62,8 +67,10 @@ pub struct ClusterNode {
     tls: PeerTls,
     /// When each node last answered this one.
     contacts: super::network::Contacts,
-    /// Connections to leaders for forwarded writes.
-    forwards: tokio::sync::Mutex<HashMap<NodeId, PeerClient>>,
+    /// Idle connections to leaders for forwarded writes, by leader.
+    forwards: std::sync::Mutex<HashMap<NodeId, Vec<PeerClient>>>,
+    /// Forwarded writes in flight, at most [`MAX_FORWARDS`].
+    forwarding: tokio::sync::Semaphore,
 }
 
 impl ClusterNode {
@@ -108,7 +115,8 @@ impl ClusterNode {
             raft,
             tls,
             contacts,
-            forwards: tokio::sync::Mutex::new(HashMap::new()),
+            forwards: std::sync::Mutex::new(HashMap::new()),
+            forwarding: tokio::sync::Semaphore::new(MAX_FORWARDS),
         });
         tokio::spawn(super::peer_server::serve(peers, Arc::clone(&node)));
         tokio::spawn(promote_learners(Arc::downgrade(&node)));
@@ -209,14 +217,22 @@ impl ClusterNode {
         let Some(address) = address else {
             return Err(no_leader());
         };
-        let mut forwards = self.forwards.lock().await;
-        let client = forwards
-            .entry(leader)
-            .or_insert_with(|| PeerClient::new(self.id, leader, address, self.tls.clone()));
-        match client
+        let Ok(_permit) = self.forwarding.acquire().await else {
+            return Err(no_leader());
+        };
+        let idle = self.idle_forwards().get_mut(&leader).and_then(Vec::pop);
+        let mut client =
+            idle.unwrap_or_else(|| PeerClient::new(self.id, leader, address, self.tls.clone()));
+        let answer = client
             .call(PeerRequest::Write(request), FORWARD_TIMEOUT)
-            .await
-        {
+            .await;
+        if answer.is_ok() {
+            // Back for the next write; a failed connection is dropped (the next connects).
+            let mut idle = self.idle_forwards();
+            idle.retain(|id, _| *id == leader);
+            idle.entry(leader).or_default().push(client);
+        }
+        match answer {
             Ok(PeerResponse::Write(applied)) => applied,
             Ok(PeerResponse::NotLeader(_)) => Err(no_leader()),
             Ok(other) => Err(StoreError::Storage(format!(
@@ -228,6 +244,14 @@ impl ClusterNode {
                 "the leader (node {leader}) did not answer the forwarded write: {e}"
             ))),
         }
+    }
+
+    /// The idle forwarding connections (only the current leader's are kept).
+    fn idle_forwards(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Vec<PeerClient>>> {
+        // A map of idle connections has no half-made state: a poisoned lock is taken as is.
+        self.forwards
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Adds or removes a member ([`StoreRequest::ClusterAddNode`],
