@@ -87,6 +87,15 @@ impl Server {
             let out = out.clone();
             tokio::spawn(async move {
                 let response = match &server.cluster {
+                    // "svc-axi ended, no OMM link is held" speaks of this node's links: only the
+                    // leader holds any, so a follower's is true already and changes nothing.
+                    // Checked before the replicated writes, which it is one of: a node without
+                    // a leader could not write it, and svc-axi's start waited for it.
+                    Some(cluster)
+                        if matches!(body, StoreRequest::LinksLost { .. }) && !cluster.leads() =>
+                    {
+                        Ok(StoreResponse::Done)
+                    }
                     Some(cluster) if crate::cluster::replicated(&body) => {
                         if matches!(
                             body,
@@ -99,13 +108,6 @@ impl Server {
                         } else {
                             cluster.write(body).await
                         }
-                    }
-                    // "svc-axi ended, no OMM link is held" speaks of this node's links: only the
-                    // leader holds any, so a follower's is true already and changes nothing.
-                    Some(cluster)
-                        if matches!(body, StoreRequest::LinksLost { .. }) && !cluster.leads() =>
-                    {
-                        Ok(StoreResponse::Done)
                     }
                     // The health states, and the cluster's as this node sees it.
                     Some(cluster) if matches!(body, StoreRequest::GetHealth) => {

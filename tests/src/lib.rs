@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod maxi;
+pub mod netns;
 pub mod sim;
 pub mod web;
 
@@ -74,6 +75,9 @@ pub struct Options {
     /// Files written under the state folder before the MOM starts (path relative to it,
     /// text), such as a cluster node's certificates.
     pub state_files: Vec<(PathBuf, String)>,
+    /// The network namespace the MOM runs in (`ip netns exec`; root only). Its sockets in
+    /// the filesystem (the store's, the notify socket) work from here as always.
+    pub netns: Option<String>,
 }
 
 impl Default for Options {
@@ -88,6 +92,7 @@ impl Default for Options {
             fleet: false,
             sample_secs: 1,
             state_files: Vec::new(),
+            netns: None,
         }
     }
 }
@@ -416,7 +421,15 @@ pub fn temporary_password(out: &Output) -> String {
 
 /// Starts `sip-dect-mom` with `config`, notifying on `notify_path`.
 fn spawn(config: &Path, notify_path: &Path, options: &Options) -> Child {
-    let mut cmd = Command::new(bin("sip-dect-mom"));
+    // `ip netns exec` execs the MOM: the child's pid is the supervisor's.
+    let mut cmd = match &options.netns {
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", ns]).arg(bin("sip-dect-mom"));
+            cmd
+        }
+        None => Command::new(bin("sip-dect-mom")),
+    };
     cmd.arg("--config").arg(config);
     if options.dev {
         cmd.arg("--dev");

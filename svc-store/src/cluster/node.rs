@@ -20,6 +20,10 @@ use std::time::Duration;
 /// How long a forwarded write may take before the follower says the leader did not answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a write may wait to be committed: a leader cut off from the majority cannot
+/// commit, and its caller is told so instead of waiting for the heal.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// Writes a follower forwards at once (each on a connection of its own, so one slow write
 /// does not hold up the others); more wait for a free one. Well below the peer port's
 /// connection limit, which two followers' forwards and Raft's connections share.
@@ -185,12 +189,21 @@ impl ClusterNode {
     }
 
     /// Proposes `request` if this node leads; the answer to a peer's forwarded write too.
+    /// Waits at most [`COMMIT_TIMEOUT`] for the commit.
     pub(crate) async fn propose(&self, request: StoreRequest) -> PeerResponse {
         let command = Command {
             request,
             time: model::now(),
         };
-        match self.raft.client_write(command).await {
+        let Ok(written) =
+            tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(command)).await
+        else {
+            return PeerResponse::Write(Err(StoreError::Storage(format!(
+                "the cluster did not commit the write within {} s (no majority reachable?); it may still be made when one is",
+                COMMIT_TIMEOUT.as_secs()
+            ))));
+        };
+        match written {
             Ok(written) => PeerResponse::Write(written.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to))) => {
                 PeerResponse::NotLeader(to.leader_id)

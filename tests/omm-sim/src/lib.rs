@@ -51,6 +51,9 @@ pub struct FleetOptions {
     pub trusted: Vec<Vec<u8>>,
     /// Limits of every link.
     pub limits: Limits,
+    /// The address the OMMs listen on (loopback unless a test puts the MOMs in network
+    /// namespaces of their own).
+    pub address: std::net::IpAddr,
 }
 
 impl Default for FleetOptions {
@@ -67,6 +70,7 @@ impl Default for FleetOptions {
             key_bits: 512,
             trusted: Vec::new(),
             limits: Limits::default(),
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
         }
     }
 }
@@ -123,8 +127,12 @@ impl Fleet {
         })
         .await
         .map_err(|e| e.to_string())??;
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .map_err(|e| e.to_string())?;
+        let cert = rcgen::generate_simple_self_signed(vec![
+            "localhost".into(),
+            "127.0.0.1".into(),
+            options.address.to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
         let certificate = cert.cert.der().to_vec();
         let tls = if options.tls {
             let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
@@ -169,7 +177,7 @@ impl Fleet {
         for (i, key) in (1..=options.omms).zip(keys) {
             let mut state = OmmState::new(i, options.omm.clone(), key);
             population::populate(&mut state, options.users, options.devices, options.seed);
-            let (omm, listener) = server::bind(state, 0, options.limits.clone())
+            let (omm, listener) = server::bind(state, options.address, 0, options.limits.clone())
                 .await
                 .map_err(|e| e.to_string())?;
             tasks.push(tokio::spawn(server::accept_loop(

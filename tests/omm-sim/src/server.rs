@@ -146,10 +146,11 @@ fn fan_out(inner: &Inner, from: Option<u64>, actions: Vec<Action>) {
 /// The bind error.
 pub async fn bind(
     state: OmmState,
+    address: std::net::IpAddr,
     port: u16,
     limits: Limits,
 ) -> std::io::Result<(Arc<SimOmm>, TcpListener)> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = TcpListener::bind((address, port)).await?;
     let omm = Arc::new(SimOmm {
         inner: Mutex::new(Inner {
             state,
