@@ -209,14 +209,25 @@ async fn status(sockets: &Sockets, as_json: bool) -> i32 {
             index(status.last_log),
             index(status.applied)
         );
-        println!("\n{:>4}  {:<24} {:<8} MATCHED", "NODE", "ADDRESS", "ROLE");
+        // Matched, lag and last contact are known on the leader only.
+        println!(
+            "\n{:>4}  {:<24} {:<8} {:>8} {:>8}  LAST CONTACT",
+            "NODE", "ADDRESS", "ROLE", "MATCHED", "LAG"
+        );
         for m in &status.members {
+            let contact = if m.id == status.node {
+                "this node".to_owned()
+            } else {
+                m.last_contact_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms ago"))
+            };
             println!(
-                "{:>4}  {:<24} {:<8} {}",
+                "{:>4}  {:<24} {:<8} {:>8} {:>8}  {contact}",
                 m.id,
                 m.address,
                 if m.voter { "voter" } else { "learner" },
-                index(m.matched)
+                index(m.matched),
+                index(status.behind(m)),
             );
         }
     }

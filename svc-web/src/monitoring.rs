@@ -58,15 +58,12 @@ pub struct ReadyCluster {
 async fn cluster(app: &App) -> Option<ReadyCluster> {
     let s = app.store.cluster_status().await.ok()?;
     Some(ReadyCluster {
+        lag: s.unapplied(),
         node: s.node,
         role: s.role,
         term: s.term,
         leader: s.leader,
         applied: s.applied,
-        lag: s
-            .last_log
-            .unwrap_or(0)
-            .saturating_sub(s.applied.unwrap_or(0)),
     })
 }
 

@@ -13,7 +13,7 @@ let page;
 before(async () => ({ mom, browser, page } = await H.open({ fleet: true, login: false })));
 after(() => H.close(browser, mom));
 
-const PANES = ["Health states", "System settings", "Accounts", "OMMs", "Users / DECT phones", "Conference rooms", "Statistics", "Event log", "Audit trail", "EULA / Version info"];
+const PANES = ["Health states", "System settings", "Accounts", "OMMs", "Users / DECT phones", "Conference rooms", "Statistics", "Event log", "Audit trail", "Cluster", "EULA / Version info"];
 
 async function check(name) {
   const violations = await H.accessibilityViolations(page);

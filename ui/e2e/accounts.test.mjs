@@ -111,7 +111,7 @@ test("a read-only account sees the controls it cannot use as disabled and change
   // Every pane swept: the enabled controls a read-only account finds are the ones that only
   // read (filters, views, paging, selection, exports of tables, the system dump).
   const reads = /^(Filter .*|Change view|Columns|(First|Prev|Next|Last)( Page)?|Refresh|Refresh all|Select row .*|Select every row of this page|Export CSV|Download system dump|Configuration file template|Check|.* table)$/;
-  for (const pane of ["Health states", "System settings", "Accounts", "OMMs", "Users / DECT phones", "Conference rooms", "Statistics", "Event log", "Audit trail", "EULA / Version info"]) {
+  for (const pane of ["Health states", "System settings", "Accounts", "OMMs", "Users / DECT phones", "Conference rooms", "Statistics", "Event log", "Audit trail", "Cluster", "EULA / Version info"]) {
     await H.openPane(ro, pane);
     await ro.waitForLoadState("networkidle");
     const enabled = await ro.locator("main#pane").evaluate((main) =>

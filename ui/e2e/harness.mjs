@@ -23,11 +23,9 @@ export const shotDir = process.env.UI_SCREENSHOTS ?? join(repo, "target", "ui-sc
 /** A password that meets every rule. */
 export const PASSWORD = "Blue.Whale-2024";
 
-/** Starts a MOM; resolves once svc-web answers. */
-export async function startMom({ fleet = false, extra = "" } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "mom-ui-"));
-  const config = join(dir, "mom.toml");
-  writeFileSync(config, `[listen]\nhttps = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nmaxi = "127.0.0.1:0"\n\n[statistics]\nsample-secs = 1\n${extra}`);
+/** Starts the MOM of `dir` with `config`; resolves with its process and addresses once
+ * svc-web answers. */
+async function launch(dir, config, fleet) {
   const args = ["--dev", "--dev-dir", join(dir, "dev"), "--config", config];
   if (!fleet) args.push("--no-fleet");
   const child = spawn(join(binDir, "sip-dect-mom"), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
@@ -61,9 +59,32 @@ export async function startMom({ fleet = false, extra = "" } = {}) {
   });
   await ready;
   await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 30_000, "svc-web to answer");
+  return { child, url, control };
+}
+
+/** Ends `child` with SIGTERM; resolves once it exited (or after 10 s). */
+function terminate(child) {
+  child.kill("SIGTERM");
+  return new Promise((r) => {
+    if (child.exitCode !== null) r();
+    else child.on("exit", r);
+    setTimeout(r, 10_000);
+  });
+}
+
+/** Starts a MOM; resolves once svc-web answers. */
+export async function startMom({ fleet = false, extra = "" } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "mom-ui-"));
+  const config = join(dir, "mom.toml");
+  writeFileSync(config, `[listen]\nhttps = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nmaxi = "127.0.0.1:0"\n\n[statistics]\nsample-secs = 1\n${extra}`);
+  let running = await launch(dir, config, fleet);
   return {
-    url,
-    control,
+    get url() {
+      return running.url;
+    },
+    get control() {
+      return running.control;
+    },
     dir,
     /** Runs the CLI against this MOM; resolves with {code, stdout, stderr}. */
     cli(...cliArgs) {
@@ -71,13 +92,14 @@ export async function startMom({ fleet = false, extra = "" } = {}) {
     },
     /** The development issuer key (licenses for tests). */
     issuerKey: join(dir, "dev", "state", "dev-issuer.key"),
+    /** Stops the MOM, appends `text` to its mom.toml and starts it again (its state kept). */
+    async restartWith(text) {
+      await terminate(running.child);
+      writeFileSync(config, readFileSync(config, "utf8") + text);
+      running = await launch(dir, config, fleet);
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => {
-        if (child.exitCode !== null) r();
-        else child.on("exit", r);
-        setTimeout(r, 10_000);
-      });
+      await terminate(running.child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -25,6 +25,10 @@ export type AccountView = Schemas["AccountView"];
 export type AuditEntry = Schemas["AuditEntry"];
 /** A health state. */
 export type HealthState = Schemas["HealthState"];
+/** The cluster as the node serving the page sees it. */
+export type ClusterView = Schemas["ClusterView"];
+/** One node of the cluster. */
+export type NodeView = Schemas["NodeView"];
 /** A record held back. */
 export type Conflict = Schemas["Conflict"];
 /** One finding of the provisioning check. */

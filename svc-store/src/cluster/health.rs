@@ -39,7 +39,6 @@ fn judge(status: &ClusterStatus) -> (Option<Severity>, String) {
             "No quorum: this leader cannot reach a majority of the nodes; writes wait".into(),
         );
     }
-    let last = status.last_log.unwrap_or(0);
     let mut down = Vec::new();
     let mut behind = Vec::new();
     for m in status
@@ -51,10 +50,10 @@ fn judge(status: &ClusterStatus) -> (Option<Severity>, String) {
             down.push(m.id.to_string());
             continue;
         }
-        match m.matched {
+        match status.behind(m) {
             None => behind.push(format!("{} (nothing yet)", m.id)),
-            Some(matched) if last.saturating_sub(matched) > BEHIND => {
-                behind.push(format!("{} ({} entries)", m.id, last - matched));
+            Some(entries) if entries > BEHIND => {
+                behind.push(format!("{} ({entries} entries)", m.id));
             }
             Some(_) => {}
         }

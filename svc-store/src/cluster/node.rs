@@ -11,8 +11,8 @@ use crate::engine::Store;
 use cluster_tls::PeerTls;
 use ipc::api::store::{ClusterMember, ClusterStatus, StoreError, StoreRequest, StoreResponse};
 use openraft::error::{ClientWriteError, RaftError};
-use openraft::ServerState;
-use std::collections::{BTreeMap, HashMap};
+use openraft::{ChangeMembers, ServerState};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -285,17 +285,17 @@ impl ClusterNode {
                 _ => StoreError::Invalid(format!("the membership change failed: {e}")),
             }
         };
-        let voters: std::collections::BTreeSet<NodeId> = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .collect();
+        let (voters, members): (BTreeSet<NodeId>, BTreeSet<NodeId>) = {
+            let metrics = self.raft.metrics().borrow().clone();
+            let membership = metrics.membership_config.membership();
+            (
+                membership.voter_ids().collect(),
+                membership.nodes().map(|(id, _)| *id).collect(),
+            )
+        };
         match request {
             StoreRequest::ClusterAddNode { id, address } => {
-                if voters.contains(&id) {
+                if members.contains(&id) {
                     return Err(StoreError::Invalid(format!(
                         "node {id} is a member already"
                     )));
@@ -310,6 +310,17 @@ impl ClusterNode {
                     .await
                     .map_err(|e| refused(&e))?;
                 tracing::info!(node = id, "node added to the cluster as a learner");
+            }
+            // A learner (added, never caught up: a wrong address, a node never started) goes
+            // from the node list alone; a voter leaves the voters and the list together.
+            StoreRequest::ClusterRemoveNode(id)
+                if members.contains(&id) && !voters.contains(&id) =>
+            {
+                self.raft
+                    .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
+                    .await
+                    .map_err(|e| refused(&e))?;
+                tracing::info!(node = id, "learner removed from the cluster");
             }
             StoreRequest::ClusterRemoveNode(id) => {
                 if !voters.contains(&id) {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod cluster;
 pub mod directory;
 pub mod maintenance;
 pub mod omms;
@@ -33,6 +34,7 @@ use utoipa_axum::routes;
     tags(
         (name = "session", description = "Logging in, the EULA, passwords, second factor, API tokens"),
         (name = "health", description = "Health states and conflicts"),
+        (name = "cluster", description = "The nodes of a MOM cluster"),
         (name = "system settings", description = "Settings, security level, certificate, license, version"),
         (name = "accounts", description = "Managing MOM user accounts"),
         (name = "OMMs", description = "The OMM records"),
@@ -68,6 +70,8 @@ pub fn routes() -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(s::revoke_token))
         .routes(routes!(sy::health))
         .routes(routes!(sy::conflicts))
+        .routes(routes!(cluster::status))
+        .routes(routes!(cluster::remove_node))
         .routes(routes!(sy::get_settings, sy::edit_settings))
         .routes(routes!(sy::security))
         .routes(routes!(sy::get_certificate, sy::upload_certificate))

@@ -1,6 +1,7 @@
 // The configuration panes, in the admin guide's order, and the extra ones of this MOM.
 
 import { health } from "./health";
+import { cluster } from "./cluster";
 import { settings } from "./settings";
 import { accounts } from "./accounts";
 import { omms } from "./omms";
@@ -22,4 +23,4 @@ export interface Pane {
 }
 
 /** Every pane; the first is the start pane. */
-export const PANES: Pane[] = [health, settings, accounts, omms, users, rooms, statistics, eventLog, audit, about, myAccount];
+export const PANES: Pane[] = [health, settings, accounts, omms, users, rooms, statistics, eventLog, audit, cluster, about, myAccount];

@@ -45,3 +45,45 @@ pub struct ClusterMember {
     /// node started).
     pub last_contact_ms: Option<u64>,
 }
+
+impl ClusterStatus {
+    /// Entries this node holds but has not applied yet.
+    #[must_use]
+    pub fn unapplied(&self) -> u64 {
+        self.last_log
+            .unwrap_or(0)
+            .saturating_sub(self.applied.unwrap_or(0))
+    }
+
+    /// On the leader: the entries of its log that `member` is not known to hold (`None`
+    /// when not known: on a follower, or before the member answered).
+    #[must_use]
+    pub fn behind(&self, member: &ClusterMember) -> Option<u64> {
+        let matched = member.matched?;
+        Some(self.last_log.unwrap_or(0).saturating_sub(matched))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_and_behind_count_entries_and_never_underflow() {
+        let member = |matched| ClusterMember {
+            id: 2,
+            matched,
+            ..ClusterMember::default()
+        };
+        let status = ClusterStatus {
+            last_log: Some(100),
+            applied: Some(97),
+            ..ClusterStatus::default()
+        };
+        assert_eq!(status.unapplied(), 3);
+        assert_eq!(status.behind(&member(Some(40))), Some(60));
+        assert_eq!(status.behind(&member(Some(120))), Some(0));
+        assert_eq!(status.behind(&member(None)), None);
+        assert_eq!(ClusterStatus::default().unapplied(), 0);
+    }
+}
