@@ -66,6 +66,10 @@ pub enum Command {
     },
     /// Show the version, the database schema and the IPC protocol.
     Version,
+    /// Development mode: run the demo fleet for the MOM of --dev-dir, which runs with
+    /// --no-fleet, until Ctrl-C. A development cluster runs it beside its nodes, so that the
+    /// fleet outlives whichever node is killed.
+    DemoFleet,
     /// Check the configuration, the service users, the programs and the folders (exit 78
     /// when something is wrong), without starting anything.
     Check,
@@ -152,6 +156,7 @@ pub fn main() -> i32 {
             return admin_cli::run(command, &sockets(&config, cli.dev))
         }
         Some(Command::Version) => return maintenance::version(),
+        Some(Command::DemoFleet) => return demo_fleet(&config, cli.dev),
         None => {}
     }
     if cli.check {
@@ -164,6 +169,27 @@ pub fn main() -> i32 {
             service_kit::EXIT_CONFIG
         }
     }
+}
+
+/// `sip-dect-mom --dev demo-fleet`: the fleet of development mode, outside the supervisor.
+fn demo_fleet(config: &Config, dev: bool) -> i32 {
+    if !dev {
+        eprintln!("sip-dect-mom: demo-fleet is for development mode (--dev) only");
+        return 1;
+    }
+    let store_socket = services::store_socket(&config.paths.runtime_dir);
+    let issuer_key = dev::issuer_key_path(config);
+    println!(
+        "Demo fleet for the MOM of {}:",
+        config.paths.state_dir.display()
+    );
+    runtime().block_on(async {
+        tokio::select! {
+            () = dev::run(store_socket, issuer_key) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    });
+    0
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -49,14 +49,16 @@ pub struct ClusterSettings {
 
 impl ClusterSettings {
     /// Node `node_id` with its certificates in `tls_dir`, a heartbeat every `heartbeat` and
-    /// elections after `election` to twice that of silence; no initial members.
+    /// elections after `election` to 1.5 times that of silence; no initial members.
     #[must_use]
     pub fn new(node_id: NodeId, tls_dir: PathBuf, heartbeat: Duration, election: Duration) -> Self {
         Self {
             node_id,
             tls_dir,
             heartbeat,
-            election: (election, election * 2),
+            // openraft's followers also wait out the old leader's lease (the longest
+            // timeout) before an election: a narrow range keeps the failover short.
+            election: (election, election * 3 / 2),
             initial_members: BTreeMap::new(),
         }
     }

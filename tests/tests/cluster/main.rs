@@ -7,8 +7,10 @@
 //! - [`partition`] (root): a leader cut off from the other nodes ends its link within its
 //!   lease, the majority goes on, and after the heal the old leader follows with nothing of
 //!   its own;
-//! - [`readme_flow`]: the README's init, add-node and join.
+//! - [`readme_flow`]: the README's init, add-node and join;
+//! - [`dev_cluster`]: `scripts/dev-cluster`, the one command of a development cluster.
 
+mod dev_cluster;
 mod failover;
 mod partition;
 mod readme_flow;
