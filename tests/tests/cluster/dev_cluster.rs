@@ -31,15 +31,17 @@ fn leader_seen_by(dir: &Path, i: u32) -> Option<u32> {
         .and_then(|l| u32::try_from(l).ok())
 }
 
-/// The script's process group, ended (SIGTERM, then SIGKILL) when dropped.
-struct Script(i32);
+/// The script, leading its own process group, which is ended (SIGTERM, then SIGKILL) when
+/// dropped.
+struct Script(std::process::Child);
 
 impl Drop for Script {
     fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(-self.0);
+        let group = nix::unistd::Pid::from_raw(-i32::try_from(self.0.id()).unwrap_or(0));
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGTERM);
         std::thread::sleep(Duration::from_secs(2));
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.0.wait();
     }
 }
 
@@ -53,18 +55,19 @@ fn the_development_cluster_starts_with_one_command_and_survives_its_leaders_kill
     }
     let dir = tempfile::tempdir().unwrap();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut child = Command::new(repo.join("scripts/dev-cluster"))
-        .arg("--no-build")
-        .env("DEV_CLUSTER_DIR", dir.path())
-        .env("MOM_BIN", mom_tests::bin("sip-dect-mom"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .process_group(0)
-        .spawn()
-        .expect("scripts/dev-cluster starts");
-    let _group = Script(i32::try_from(child.id()).unwrap());
+    let mut script = Script(
+        Command::new(repo.join("scripts/dev-cluster"))
+            .arg("--no-build")
+            .env("DEV_CLUSTER_DIR", dir.path())
+            .env("MOM_BIN", mom_tests::bin("sip-dect-mom"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("scripts/dev-cluster starts"),
+    );
     let mut pids = std::collections::BTreeMap::new();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(script.0.stdout.take().unwrap()).lines();
     for line in lines {
         let line = line.unwrap();
         eprintln!("dev-cluster: {line}");
