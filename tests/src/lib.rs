@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod cluster;
 pub mod maxi;
 pub mod netns;
 pub mod sim;

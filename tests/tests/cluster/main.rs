@@ -15,48 +15,12 @@ mod failover;
 mod partition;
 mod readme_flow;
 
-use ipc::api::store::{ClusterStatus, StoreRequest, StoreResponse};
-use mom_tests::sim::wait;
-use mom_tests::{Mom, Options};
-use std::path::PathBuf;
-use std::time::Duration;
+use mom_tests::cluster::{free_port, leader, status, Timings};
+use mom_tests::Mom;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn status(mom: &Mom) -> Option<ClusterStatus> {
-    match mom.store(StoreRequest::ClusterStatus) {
-        StoreResponse::ClusterStatus(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// The index in `moms` of the leader every one of them (alive) agrees on.
-fn leader(moms: &[Option<Mom>]) -> usize {
-    let mut found = None;
-    wait("one leader all nodes know", Duration::from_secs(30), || {
-        let seen: Vec<(usize, ClusterStatus)> = moms
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| Some((i, status(m.as_ref()?)?)))
-            .collect();
-        let alive = moms.iter().filter(|m| m.is_some()).count();
-        let Some(l) = seen.first().and_then(|(_, s)| s.leader) else {
-            return false;
-        };
-        let agreed = seen.len() == alive && seen.iter().all(|(_, s)| s.leader == Some(l));
-        found = seen
-            .iter()
-            .find(|(_, s)| s.node == l && s.role == "leader")
-            .map(|(i, _)| *i);
-        agreed && found.is_some()
-    });
-    found.unwrap()
+/// The options of node `index` (0-based) with the tests' short timings.
+fn node_options(ca: &cluster_tls::Ca, index: usize, peers: &[String]) -> mom_tests::Options {
+    mom_tests::cluster::node_options(ca, index, peers, Timings::TESTS)
 }
 
 /// The sockets process `pid` holds to TCP port `port` (from its fds and the TCP table of
@@ -88,33 +52,6 @@ fn connections_to(pid: u32, port: u16) -> usize {
                 && f.get(9).is_some_and(|i| inodes.iter().any(|x| x == i))
         })
         .count()
-}
-
-/// The options of node `index` (0-based; its id is one more) of a cluster whose nodes'
-/// peer addresses are `peers`, with certificates from `ca` and the tests' short timings.
-fn node_options(ca: &cluster_tls::Ca, index: usize, peers: &[String]) -> Options {
-    let id = index as u64 + 1;
-    let node = ca.issue(id).unwrap();
-    let members: Vec<String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("\"{}={p}\"", i + 1))
-        .collect();
-    let dir = PathBuf::from("store/cluster");
-    Options {
-        extra: format!(
-            "[web]\nmetrics-loopback = true\n\n[cluster]\nnode-id = {id}\nlisten = {:?}\nmembers = [{}]\nheartbeat-ms = 100\nelection-ms = 600\n",
-            peers[index],
-            members.join(", ")
-        ),
-        state_files: vec![
-            (dir.join(cluster_tls::CA_CERT), ca.cert.clone()),
-            (dir.join(cluster_tls::CA_KEY), ca.key.clone()),
-            (dir.join(cluster_tls::NODE_CERT), node.cert),
-            (dir.join(cluster_tls::NODE_KEY), node.key),
-        ],
-        ..Options::default()
-    }
 }
 
 fn axi_pid(mom: &Mom) -> Option<u32> {

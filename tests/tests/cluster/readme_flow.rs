@@ -48,7 +48,7 @@ fn the_readme_flow_init_add_node_join_makes_a_two_node_cluster_of_one_database()
     append(&one.config, &section(&init));
     one.start_again(&Options::default());
     let moms = vec![Some(one)];
-    leader(&moms);
+    let _ = leader(&moms);
 
     // A second, fresh MOM joins with the token the leader prints.
     let mut two = Mom::start(&Options::default());
