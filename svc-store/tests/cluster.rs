@@ -210,6 +210,21 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     }
     // A rule refuses alike everywhere, and the refusal reaches the client.
     let follower = *stores.keys().find(|id| **id != leader).unwrap();
+    // Read-your-writes on a follower: its answer comes once it applied the write itself,
+    // so a read right after finds it (twenty times, no waiting).
+    for i in 0..20 {
+        let num = format!("6{i:03}");
+        stores[&follower]
+            .put_user(user(&num))
+            .await
+            .expect("acknowledged");
+        let read = stores[&follower].user_by_number(&num).await;
+        assert!(
+            matches!(read, Ok(Some(ref u)) if u.num == num),
+            "write {i} through node {follower}, then a read there: {read:?}"
+        );
+        acknowledged.push(num);
+    }
     // Forty writes at once through a follower, forwarded on connections of their own.
     let at_once = futures_concurrent(&stores[&follower], 40).await;
     acknowledged.extend(at_once);

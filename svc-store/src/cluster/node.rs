@@ -24,6 +24,10 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// commit, and its caller is told so instead of waiting for the heal.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// How long a follower waits to apply a forwarded write the leader committed before it
+/// answers.
+const APPLY_WAIT: Duration = Duration::from_secs(5);
+
 /// Writes a follower forwards at once (each on a connection of its own, so one slow write
 /// does not hold up the others); more wait for a free one. Well below the peer port's
 /// connection limit, which two followers' forwards and Raft's connections share.
@@ -181,7 +185,7 @@ impl ClusterNode {
     /// commit it (no leader, no quorum).
     pub async fn write(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
         match self.propose(request.clone()).await {
-            PeerResponse::Write(applied) => applied,
+            PeerResponse::Write { answer, .. } => answer,
             PeerResponse::NotLeader(Some(leader)) => self.forward(leader, request).await,
             PeerResponse::NotLeader(None) => Err(no_leader()),
             other => Err(StoreError::Storage(format!(
@@ -200,19 +204,28 @@ impl ClusterNode {
         let Ok(written) =
             tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(command)).await
         else {
-            return PeerResponse::Write(Err(StoreError::Storage(format!(
-                "the cluster did not commit the write within {} s (no majority reachable?); it may still be made when one is",
-                COMMIT_TIMEOUT.as_secs()
-            ))));
+            return PeerResponse::Write {
+                index: None,
+                answer: Err(StoreError::Storage(format!(
+                    "the cluster did not commit the write within {} s (no majority reachable?); it may still be made when one is",
+                    COMMIT_TIMEOUT.as_secs()
+                ))),
+            };
         };
         match written {
-            Ok(written) => PeerResponse::Write(written.data),
+            Ok(written) => PeerResponse::Write {
+                index: Some(written.log_id.index),
+                answer: written.data,
+            },
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to))) => {
                 PeerResponse::NotLeader(to.leader_id)
             }
-            Err(e) => PeerResponse::Write(Err(StoreError::Storage(format!(
-                "the cluster could not commit the write: {e}"
-            )))),
+            Err(e) => PeerResponse::Write {
+                index: None,
+                answer: Err(StoreError::Storage(format!(
+                    "the cluster could not commit the write: {e}"
+                ))),
+            },
         }
     }
 
@@ -248,7 +261,19 @@ impl ClusterNode {
             idle.entry(leader).or_default().push(client);
         }
         match answer {
-            Ok(PeerResponse::Write(applied)) => applied,
+            Ok(PeerResponse::Write { index, answer }) => {
+                // Read-your-writes here too: the caller's next read on this node sees the
+                // write. Applying follows the commit within a heartbeat; past the limit the
+                // answer goes anyway (the write is made; this copy is behind).
+                if index.is_some() {
+                    let _ = self
+                        .raft
+                        .wait(Some(APPLY_WAIT))
+                        .applied_index_at_least(index, "a forwarded write applied here")
+                        .await;
+                }
+                answer
+            }
             Ok(PeerResponse::NotLeader(_)) => Err(no_leader()),
             Ok(other) => Err(StoreError::Storage(format!(
                 "node {leader} answered {other:?}"

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Version of this protocol; both sides must speak the same.
-pub const PEER_VERSION: u32 = 1;
+pub const PEER_VERSION: u32 = 2;
 
 /// Largest frame either side accepts: a batch of log entries or a snapshot chunk.
 pub const MAX_FRAME: u32 = 64 * 1024 * 1024;
@@ -59,8 +59,14 @@ pub enum PeerResponse {
     InstallSnapshot(
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
-    /// The forwarded write, applied on the leader.
-    Write(Applied),
+    /// The forwarded write, applied on the leader; `index` is its log entry's (none when it
+    /// was not committed), so the follower answers once it applied the entry too.
+    Write {
+        /// The committed entry's log index.
+        index: Option<u64>,
+        /// The leader's answer.
+        answer: Applied,
+    },
     /// The forwarded write was not made: this node is not the leader (it names the one it
     /// knows, if any).
     NotLeader(Option<NodeId>),
