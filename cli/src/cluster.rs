@@ -9,9 +9,10 @@
 //! - `remove-node` and `status` (`--json`).
 
 use crate::client::{audit_of, fail, json, store, why, why_write};
+use crate::SecretsKeyFile;
 use crate::Sockets;
 use clap::Subcommand;
-use cluster_tls::{Ca, JoinToken, NodeId};
+use cluster_tls::{Ca, JoinToken, NodeId, SecretsKey};
 use std::path::Path;
 
 /// `sip-dect-mom cluster ...`
@@ -122,11 +123,24 @@ async fn add_node(sockets: &Sockets, id: NodeId, address: &str) -> i32 {
             .find(|m| m.id == status.node)
             .map(|m| m.address.clone())
             .unwrap_or_default();
+        let mut secrets = Vec::new();
+        for key in &sockets.secrets_keys {
+            match std::fs::read_to_string(&key.path) {
+                Ok(text) => secrets.push(SecretsKey {
+                    service: key.service.to_owned(),
+                    text,
+                }),
+                // svc-web makes its key at its first start: none yet, nothing sealed yet.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && key.service != "store" => {}
+                Err(e) => return Err(format!("cannot read {}: {e}", key.path.display())),
+            }
+        }
         let token = JoinToken {
             node_id: id,
             contact,
             identity: ca.issue(id)?,
             ca,
+            secrets,
         };
         store
             .cluster_add_node(id, address.to_owned())
@@ -163,7 +177,23 @@ fn join(sockets: &Sockets, text: &str, listen: &str) -> i32 {
         prepare(dir, sockets.store_owner)?;
         token.ca.save(dir)?;
         token.identity.save(dir)?;
-        own(dir, sockets.store_owner)
+        own(dir, sockets.store_owner)?;
+        // The cluster's secrets keys replace the ones this node made for itself: the
+        // database it receives holds values sealed with them.
+        for secret in &token.secrets {
+            let Some(file) = sockets
+                .secrets_keys
+                .iter()
+                .find(|f| f.service == secret.service)
+            else {
+                return Err(format!(
+                    "the token carries a secrets key for {:?}, which this release does not know",
+                    secret.service
+                ));
+            };
+            write_key(file, &secret.text)?;
+        }
+        Ok(())
     })();
     if let Err(e) = written {
         return fail(&e);
@@ -262,6 +292,44 @@ fn print_section(id: NodeId, listen: &str, members: &[String]) {
         let list: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
         println!("members = [{}]", list.join(", "));
     }
+}
+
+/// Writes a secrets key file (mode 0600, its folder made 0700 if missing) for its owner.
+fn write_key(file: &SecretsKeyFile, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let failed = |e: std::io::Error| format!("cannot write {}: {e}", file.path.display());
+    if let Some(folder) = file.path.parent() {
+        if !folder.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(folder)
+                .map_err(failed)?;
+            chown(folder, file.owner)?;
+        }
+    }
+    let partial = file.path.with_extension("key.new");
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(failed)?;
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.sync_all())
+        .map_err(failed)?;
+    chown(&partial, file.owner)?;
+    std::fs::rename(&partial, &file.path).map_err(failed)
+}
+
+fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
+    let Some((uid, gid)) = owner else {
+        return Ok(());
+    };
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .map_err(|e| format!("cannot hand {} to its service: {e}", path.display()))
 }
 
 /// Makes the cluster folder (mode 0700).

@@ -42,6 +42,19 @@ pub struct Sockets {
     pub cluster_dir: PathBuf,
     /// The store's user and group, who own that folder (`None` in development mode).
     pub store_owner: Option<(u32, u32)>,
+    /// The installation's secrets key files, which every node of a cluster shares.
+    pub secrets_keys: Vec<SecretsKeyFile>,
+}
+
+/// Where one service keeps its secrets key, and who owns it.
+#[derive(Debug, Clone)]
+pub struct SecretsKeyFile {
+    /// `store` or `web`.
+    pub service: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// Its user and group (`None` in development mode).
+    pub owner: Option<(u32, u32)>,
 }
 
 /// The administrator's subcommands that talk to a running MOM (and `license` offline).

@@ -138,9 +138,10 @@ impl NodeIdentity {
 }
 
 /// What a new node needs to join: the CA (so that, once a member, it can add the next node
-/// when it leads), its own certificate and key, and where the cluster is. Shown once, as
-/// text, by `cluster add-node`; whoever holds it can join as that node, so it travels like
-/// a password.
+/// when it leads), its own certificate and key, where the cluster is, and the installation's
+/// secrets keys (the store's and svc-web's: the database replicated to it holds values
+/// sealed with them). Shown once, as text, by `cluster add-node`; whoever holds it can join
+/// as that node and read the secrets, so it travels like a password.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JoinToken {
     /// The new node's id.
@@ -151,13 +152,24 @@ pub struct JoinToken {
     pub ca: Ca,
     /// The new node's certificate and key.
     pub identity: NodeIdentity,
+    /// The secrets keys every node shares, each as its file's text.
+    pub secrets: Vec<SecretsKey>,
 }
 
-/// The prefix of a join token's text.
-const TOKEN_PREFIX: &str = "momjoin1.";
+/// One secrets key file of the installation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SecretsKey {
+    /// Whose key: `store` or `web`.
+    pub service: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// The prefix of a join token's text (2: with the secrets keys).
+const TOKEN_PREFIX: &str = "momjoin2.";
 
 impl JoinToken {
-    /// The token as one line of text (`momjoin1.` and base64url of its postcard bytes).
+    /// The token as one line of text (`momjoin2.` and base64url of its postcard bytes).
     ///
     /// # Errors
     /// postcard's, as text.
@@ -174,7 +186,7 @@ impl JoinToken {
         let body = text
             .trim()
             .strip_prefix(TOKEN_PREFIX)
-            .ok_or("not a join token (it starts with momjoin1.)")?;
+            .ok_or("not a join token of this release (it starts with momjoin2.)")?;
         let bytes = from_base64url(body).ok_or("the join token is damaged (not base64url)")?;
         let token: Self =
             postcard::from_bytes(&bytes).map_err(|_| "the join token is damaged".to_owned())?;
@@ -391,11 +403,15 @@ mod tests {
             contact: "192.0.2.1:7946".into(),
             identity: ca.issue(2).unwrap(),
             ca: ca.clone(),
+            secrets: vec![SecretsKey {
+                service: "store".into(),
+                text: "key text".into(),
+            }],
         };
         let text = token.encode().unwrap();
-        assert!(text.starts_with("momjoin1."));
+        assert!(text.starts_with("momjoin2."));
         assert_eq!(JoinToken::decode(&text).unwrap(), token);
-        assert!(JoinToken::decode("momjoin1.!!!")
+        assert!(JoinToken::decode("momjoin2.!!!")
             .unwrap_err()
             .contains("damaged"));
         assert!(JoinToken::decode("hello")

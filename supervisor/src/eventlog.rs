@@ -2,7 +2,7 @@
 //! service is gone (svc-axi's OMM links). Jobs are queued (bounded) and delivered when the
 //! store is reachable, so a store restart loses none of the supervisor's story.
 
-use ipc::api::store::StoreApi;
+use ipc::api::store::{StoreApi, StoreError};
 use ipc::store_client::{Failure, Store};
 use ipc::{Client, ClientOptions, Hello};
 use model::Severity;
@@ -14,6 +14,9 @@ use tokio::sync::mpsc;
 
 /// Entries waiting for the store at most; more are dropped with a warning.
 const QUEUE: usize = 256;
+
+/// Tries of an entry the store refuses for a storage reason (in a cluster: no leader yet).
+const STORAGE_TRIES: u32 = 100;
 
 /// What the link to svc-axi's OMMs reads while svc-axi is not running.
 pub const NO_LINK_HELD: &str = "svc-axi is not running: no link is held";
@@ -64,12 +67,19 @@ impl EventLog {
                         continue;
                     }
                 };
+                let mut tries = 0u32;
                 loop {
+                    tries += 1;
                     match client
                         .log_event(severity, "supervisor".into(), text.clone())
                         .await
                     {
                         Ok(()) => break,
+                        // A cluster node without a leader yet (its start, an election) cannot
+                        // write: the entry waits for one, for up to 10 s.
+                        Err(Failure::Refused(StoreError::Storage(_))) if tries < STORAGE_TRIES => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
                         Err(Failure::Refused(e)) => {
                             tracing::warn!(error = %e, "store refused an event-log entry");
                             break;

@@ -214,16 +214,41 @@ fn sockets(config: &Config, dev: bool) -> admin_cli::Sockets {
         https_port: config.listen.https.map_or(443, |a| a.port()),
         cluster_dir: services::store_cluster_dir(&config.paths.state_dir),
         // Development mode keeps every file owned by whoever runs it.
-        store_owner: if dev { None } else { store_owner(config) },
+        store_owner: if dev {
+            None
+        } else {
+            owner(config, &config.users.store)
+        },
+        secrets_keys: vec![
+            admin_cli::SecretsKeyFile {
+                service: "store",
+                // Beside the database folder (svc-store's `secrets::key_path`).
+                path: services::store_db_dir(&config.paths.state_dir).with_file_name("secrets.key"),
+                owner: if dev {
+                    None
+                } else {
+                    owner(config, &config.users.store)
+                },
+            },
+            admin_cli::SecretsKeyFile {
+                service: "web",
+                path: services::web_state(&config.paths.state_dir).join("secrets.key"),
+                owner: if dev {
+                    None
+                } else {
+                    owner(config, &config.users.web)
+                },
+            },
+        ],
     }
 }
 
-/// The store's user and the services' group, when they exist (not in development mode).
-fn store_owner(config: &Config) -> Option<(u32, u32)> {
+/// A service's user and the services' group, when they exist (not in development mode).
+fn owner(config: &Config, name: &str) -> Option<(u32, u32)> {
     if !nix::unistd::geteuid().is_root() {
         return None;
     }
-    let user = nix::unistd::User::from_name(&config.users.store).ok()??;
+    let user = nix::unistd::User::from_name(name).ok()??;
     let group = nix::unistd::Group::from_name(&config.users.group).ok()??;
     Some((user.uid.as_raw(), group.gid.as_raw()))
 }

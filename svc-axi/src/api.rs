@@ -85,6 +85,14 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                         ));
                         AxiResponse::Done
                     }
+                    // A cluster node that does not lead holds no link: it names the leader.
+                    ref request @ (AxiRequest::SendMessage(_)
+                    | AxiRequest::SendData { .. }
+                    | AxiRequest::SoftwareUpdate(_))
+                        if shared.not_leading().is_some() =>
+                    {
+                        elsewhere(request, shared.not_leading().unwrap_or_default())
+                    }
                     AxiRequest::SendMessage(attrs) => send_message(&shared, attrs).await,
                     AxiRequest::SendData { omm, channel, data } => match shared.route(omm) {
                         Some(route) => {
@@ -129,6 +137,21 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
 }
 
 /// An application's message, delivered where its recipient is.
+/// The answer to a request for an OMM on a node that holds no links: `why` names the leader.
+fn elsewhere(request: &AxiRequest, why: String) -> AxiResponse {
+    match request {
+        AxiRequest::SendMessage(_) => AxiResponse::Refused {
+            code: axi::ErrCode::EFailed.as_str().to_owned(),
+            bad: None,
+            info: why,
+        },
+        AxiRequest::SoftwareUpdate(omms) => {
+            AxiResponse::Updated(omms.iter().map(|omm| (*omm, Some(why.clone()))).collect())
+        }
+        _ => AxiResponse::Error(why),
+    }
+}
+
 async fn send_message(shared: &Shared, attrs: Vec<(String, String)>) -> AxiResponse {
     let mut msg = axi::TextMessage::default();
     for (k, v) in attrs {

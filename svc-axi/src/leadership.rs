@@ -10,9 +10,10 @@
 //! asks every quarter lease and publishes the answer; the link manager closes every link
 //! when it turns false.
 
-use crate::store::Store;
+use crate::shared::Shared;
 use ipc::api::store::{ClusterStatus, StoreError};
 use ipc::store_client::Failure;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -28,6 +29,8 @@ pub enum Answer {
         confirmed: bool,
         /// The lease's length.
         lease: Duration,
+        /// Another node this one knows as the leader: "node 2 (10.0.0.2)".
+        leader: Option<String>,
     },
     /// No answer (the store is down or slow): nothing new is known.
     Unknown,
@@ -41,11 +44,48 @@ impl Answer {
             Ok(status) => Self::Cluster {
                 confirmed: status.role == "leader" && status.confirmed,
                 lease: Duration::from_millis(status.lease_ms),
+                leader: status
+                    .leader
+                    .filter(|l| *l != status.node)
+                    .map(|l| describe(&status, l)),
             },
             // The store says this MOM is no cluster node.
             Err(Failure::Refused(StoreError::Invalid(_))) => Self::Alone,
             Err(_) => Self::Unknown,
         }
+    }
+}
+
+/// Node `id` as an application's administrator finds it: its id and its host (the peer
+/// address without the port; the node's other ports are where they are on every node).
+fn describe(status: &ClusterStatus, id: u64) -> String {
+    let host = status
+        .members
+        .iter()
+        .find(|m| m.id == id)
+        .and_then(|m| m.address.rsplit_once(':'))
+        .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'));
+    match host {
+        Some(host) if !host.is_empty() => format!("node {id} ({host})"),
+        _ => format!("node {id}"),
+    }
+}
+
+/// Why a node that may not link holds no links, for the API's answers (`None` while it may).
+#[must_use]
+pub fn elsewhere(answer: &Answer, may_link: bool) -> Option<String> {
+    match answer {
+        _ if may_link => None,
+        Answer::Cluster {
+            leader: Some(leader),
+            ..
+        } => Some(format!(
+            "this MOM node does not lead the cluster and holds no OMM links: ask the leader, {leader}"
+        )),
+        Answer::Cluster { .. } => Some(
+            "this MOM node holds no OMM links: the cluster has no leader it can reach now (an election, or no majority)".into(),
+        ),
+        Answer::Alone | Answer::Unknown => None,
     }
 }
 
@@ -61,7 +101,9 @@ impl Lease {
     pub fn answered(&mut self, answer: &Answer, asked: Instant) {
         match answer {
             Answer::Alone => self.alone = true,
-            Answer::Cluster { confirmed, lease } => {
+            Answer::Cluster {
+                confirmed, lease, ..
+            } => {
                 self.alone = false;
                 if *confirmed {
                     self.until = Some(asked + *lease);
@@ -91,7 +133,8 @@ const ASKS_PER_LEASE: u32 = 4;
 
 /// Asks the store until the task ends and publishes whether links may run. A MOM that runs
 /// alone is answered once and then left alone (the task then only keeps the channel open).
-pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
+pub async fn watch(shared: Arc<Shared>, may_link: watch::Sender<bool>) {
+    let store = shared.store.clone();
     let mut lease = Lease::default();
     let mut every = Duration::from_millis(250);
     let mut patience = Duration::from_millis(500);
@@ -110,6 +153,12 @@ pub async fn watch(store: Store, may_link: watch::Sender<bool>) {
         }
         lease.answered(&answer, asked);
         let now = lease.may_link(Instant::now());
+        if !matches!(answer, Answer::Unknown) {
+            *shared
+                .elsewhere
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = elsewhere(&answer, now);
+        }
         may_link.send_if_modified(|was| {
             let changed = *was != now;
             if changed {
@@ -141,6 +190,7 @@ mod tests {
         Answer::Cluster {
             confirmed,
             lease: Duration::from_millis(1000),
+            leader: None,
         }
     }
 
@@ -206,5 +256,45 @@ mod tests {
             Answer::of(Err(Failure::Unreachable("down".into()))),
             Answer::Unknown
         );
+    }
+
+    #[test]
+    fn a_follower_names_the_leader_and_its_host_and_a_leader_names_nobody() {
+        use ipc::api::store::ClusterMember;
+        let member = |id: u64, address: &str| ClusterMember {
+            id,
+            address: address.into(),
+            voter: true,
+            ..ClusterMember::default()
+        };
+        let follower = ClusterStatus {
+            node: 1,
+            role: "follower".into(),
+            leader: Some(2),
+            lease_ms: 600,
+            members: vec![member(1, "10.0.0.1:7946"), member(2, "[fd00::2]:7946")],
+            ..ClusterStatus::default()
+        };
+        let answer = Answer::of(Ok(follower.clone()));
+        assert_eq!(
+            elsewhere(&answer, false).as_deref(),
+            Some("this MOM node does not lead the cluster and holds no OMM links: ask the leader, node 2 (fd00::2)")
+        );
+        // No leader known: said so; the leader itself, or a MOM alone: nothing to say.
+        let lost = Answer::of(Ok(ClusterStatus {
+            leader: None,
+            ..follower.clone()
+        }));
+        assert!(elsewhere(&lost, false)
+            .unwrap()
+            .contains("no leader it can reach"));
+        let leads = Answer::of(Ok(ClusterStatus {
+            node: 2,
+            role: "leader".into(),
+            confirmed: true,
+            ..follower
+        }));
+        assert_eq!(elsewhere(&leads, true), None);
+        assert_eq!(elsewhere(&Answer::Alone, true), None);
     }
 }

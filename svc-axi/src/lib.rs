@@ -149,6 +149,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         data: tokio::sync::broadcast::channel(1024).0,
         messages: tokio::sync::broadcast::channel(1024).0,
         reconcile_slots: tokio::sync::Semaphore::new(RECONCILE_SLOTS),
+        elsewhere: std::sync::Mutex::default(),
     });
     if let Some(socket) = &args.socket {
         let listener =
@@ -165,7 +166,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("svc-axi ready");
     let (may_link, may_link_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(leadership::watch(shared.store.clone(), may_link));
+    tokio::spawn(leadership::watch(Arc::clone(&shared), may_link));
     tokio::select! {
         () = manage(Arc::clone(&shared), may_link_rx) => {}
         () = service_kit::supervision::stop_signal(supervision) => {}

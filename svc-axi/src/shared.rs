@@ -37,6 +37,9 @@ pub struct Shared {
     pub links_up: tokio::sync::watch::Sender<u64>,
     /// The links that are up, by OMM id, for requests routed from another link.
     pub routes: std::sync::Mutex<HashMap<u32, mpsc::Sender<Routed>>>,
+    /// In a cluster, while this node may hold no links: why, naming the leader (see
+    /// `leadership`); the API answers requests for an OMM with it.
+    pub elsewhere: std::sync::Mutex<Option<String>>,
 }
 
 /// A request another link routes through this one.
@@ -54,6 +57,14 @@ pub enum Routed {
 }
 
 impl Shared {
+    /// Why this node holds no OMM links, naming the leader, while it does not lead.
+    pub fn not_leading(&self) -> Option<String> {
+        self.elsewhere
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// The sender to the link of OMM `omm`, while it is up.
     pub fn route(&self, omm: u32) -> Option<mpsc::Sender<Routed>> {
         self.routes_lock().get(&omm).cloned()

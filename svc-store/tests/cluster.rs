@@ -78,12 +78,23 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The secrets key every node of the tests' clusters shares (`secrets.key` beside the
+/// database folder), as `cluster add-node` passes it on.
+fn share_key(root: &Path, dir: &Path) {
+    let shared = root.join("secrets.key");
+    if !shared.exists() {
+        std::fs::write(&shared, secret_seal::Key::generate().unwrap().file_text()).unwrap();
+    }
+    std::fs::copy(&shared, dir.join("secrets.key")).unwrap();
+}
+
 fn three_nodes(root: &Path) -> (Vec<Node>, Vec<String>) {
     let ca = Ca::create().unwrap();
     let mut nodes = Vec::new();
     for id in 1..=3u64 {
         let dir = root.join(format!("node{id}"));
         std::fs::create_dir_all(dir.join("tls")).unwrap();
+        share_key(root, &dir);
         ca.save(&dir.join("tls")).unwrap();
         ca.issue(id).unwrap().save(&dir.join("tls")).unwrap();
         nodes.push(Node {
@@ -295,6 +306,14 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
     let ca = Ca::load(&nodes[0].dir.join("tls")).unwrap();
     let dir = root.path().join("node4");
     std::fs::create_dir_all(dir.join("tls")).unwrap();
+    share_key(root.path(), &dir);
+    // A record with a sealed secret goes with the snapshot.
+    let leads = client(&nodes[(new_leader - 1) as usize].socket());
+    let mut secret = user("700");
+    secret.pin = "4711".into();
+    leads.put_user(secret).await.expect("written");
+    acknowledged.push("700".into());
+    acknowledged.sort();
     ca.save(&dir.join("tls")).unwrap();
     ca.issue(4).unwrap().save(&dir.join("tls")).unwrap();
     let mut fourth = Node {
@@ -304,7 +323,6 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
         child: None,
     };
     fourth.start(&[]);
-    let leads = client(&nodes[(new_leader - 1) as usize].socket());
     leads
         .cluster_add_node(4, fourth.peer.clone())
         .await
@@ -316,6 +334,12 @@ async fn writes_reach_every_node_and_survive_the_leaders_kill() {
         async || (numbers(&joined).await? == acknowledged).then_some(()),
     )
     .await;
+    let sealed = joined.user_by_number("700").await.expect("read");
+    assert_eq!(
+        sealed.map(|u| u.pin).as_deref(),
+        Some("4711"),
+        "the PIN opens on node 4"
+    );
     wait("node 4 votes", Duration::from_secs(20), async || {
         let status = leads.cluster_status().await.ok()?;
         (status.members.iter().filter(|m| m.voter).count() == 4).then_some(())

@@ -75,14 +75,15 @@ fn write_latency(mom: &Mom, first: u32) -> Vec<Duration> {
         .collect()
 }
 
-/// A store client of `mom` that reports failures instead of panicking.
-fn client(mom: &Mom) -> Store {
+/// A store client of the store at `socket` that reports failures instead of panicking and
+/// connects again after the store restarted (in the runtime of the caller's context).
+fn client(socket: std::path::PathBuf) -> Store {
     let options = ClientOptions {
         request_timeout: Duration::from_secs(10),
         ..ClientOptions::default()
     };
     let (client, _events) =
-        Client::<StoreApi>::start(mom.store_socket(), Hello::new("bench-writer", 0), options);
+        Client::<StoreApi>::start(socket, Hello::new("bench-writer", 0), options);
     Store::new(client)
 }
 
@@ -100,6 +101,8 @@ fn main() {
     let omms = setting("MOM_BENCH_OMMS", 500);
     let rounds = setting("MOM_BENCH_ROUNDS", 20);
     let rt = mom_tests::sim::runtime_with(1);
+    // The store clients' tasks run on this runtime's worker.
+    let _enter = rt.enter();
     let fleet = rt
         .block_on(Fleet::start(FleetOptions {
             omms,
@@ -119,7 +122,7 @@ fn main() {
     let mut alone = write_latency(&single, 1_000_000);
     single.stop(Duration::from_secs(30));
 
-    let ca = cluster_tls::Ca::create().unwrap();
+    let ca = mom_tests::cluster::Shared::create();
     let peers: Vec<String> = (0..3)
         .map(|_| format!("127.0.0.1:{}", free_port()))
         .collect();
@@ -157,7 +160,8 @@ fn main() {
         };
         let _ = leads.store(StoreRequest::PutOmm(omm));
     }
-    let bench_users = u64::from(3 * WRITES);
+    // The leader's and the follower's latency writes (the single MOM's were its own).
+    let bench_users = u64::from(2 * WRITES);
     let expected = (
         u64::from(omms * PER_OMM) + bench_users,
         u64::from(omms * PER_OMM),
@@ -187,26 +191,29 @@ fn main() {
     );
 
     // The write load: a writer through every node in turn; what is acknowledged is noted.
-    let stores: Vec<Arc<Mutex<Store>>> = moms
+    let sockets: Vec<std::path::PathBuf> = moms
         .iter()
-        .map(|m| Arc::new(Mutex::new(client(m.as_ref().unwrap()))))
+        .map(|m| m.as_ref().unwrap().store_socket())
         .collect();
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (stores, acknowledged, refused, stop) = (
-            stores.clone(),
+        let (acknowledged, refused, stop) = (
             Arc::clone(&acknowledged),
             Arc::clone(&refused),
             Arc::clone(&stop),
         );
         std::thread::spawn(move || {
             let rt = mom_tests::sim::runtime_with(1);
+            let stores: Vec<Store> = {
+                let _enter = rt.enter();
+                sockets.into_iter().map(client).collect()
+            };
             let mut n = 5_000_000u32;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let store = stores[n as usize % 3].lock().unwrap().clone();
+                let store = &stores[n as usize % 3];
                 let num = n.to_string();
                 match rt.block_on(store.put_user(user(num.clone()))) {
                     Ok(_) => acknowledged.lock().unwrap().push(num),
@@ -249,7 +256,6 @@ fn main() {
         // The killed node comes back and catches up before the next round.
         dead.wait_exit(Duration::from_secs(10));
         dead.start_again(&options[old]);
-        *stores[old].lock().unwrap() = client(&dead);
         moms[old] = Some(dead);
         let target = status(moms[new].as_ref().unwrap())
             .and_then(|s| s.applied)
@@ -305,7 +311,7 @@ fn main() {
     stopped.stop(Duration::from_secs(30));
     let leads = moms[leads_at].as_ref().unwrap();
     let written = Instant::now();
-    let store = client(leads);
+    let store = client(leads.store_socket());
     rt.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for worker in 0..32u32 {

@@ -37,19 +37,45 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// What the nodes of one cluster share: the CA and the installation's secrets keys (the
+/// store's and svc-web's), as `cluster add-node` passes them on in its join token.
+pub struct Shared {
+    /// The cluster's CA.
+    pub ca: cluster_tls::Ca,
+    store_key: String,
+    web_key: String,
+}
+
+impl Shared {
+    /// A new CA and new keys.
+    ///
+    /// # Panics
+    /// When they cannot be made.
+    #[must_use]
+    pub fn create() -> Self {
+        let key = || secret_seal::Key::generate().unwrap().file_text();
+        Self {
+            ca: cluster_tls::Ca::create().unwrap(),
+            store_key: key(),
+            web_key: key(),
+        }
+    }
+}
+
 /// The options of node `index` (0-based; its id is one more) of a cluster whose nodes' peer
-/// addresses are `peers`, with certificates from `ca`; `timings` `None` keeps the
-/// product's defaults.
+/// addresses are `peers`, with certificates from `shared`'s CA and its secrets keys;
+/// `timings` `None` keeps the product's defaults.
 ///
 /// # Panics
 /// When the CA cannot issue the node's certificate.
 #[must_use]
 pub fn node_options(
-    ca: &cluster_tls::Ca,
+    shared: &Shared,
     index: usize,
     peers: &[String],
     timings: impl Into<Option<Timings>>,
 ) -> Options {
+    let ca = &shared.ca;
     let id = index as u64 + 1;
     let node = ca.issue(id).unwrap();
     let members: Vec<String> = peers
@@ -75,6 +101,8 @@ pub fn node_options(
             (dir.join(cluster_tls::CA_KEY), ca.key.clone()),
             (dir.join(cluster_tls::NODE_CERT), node.cert),
             (dir.join(cluster_tls::NODE_KEY), node.key),
+            (PathBuf::from("store/secrets.key"), shared.store_key.clone()),
+            (PathBuf::from("web/secrets.key"), shared.web_key.clone()),
         ],
         ..Options::default()
     }

@@ -20,7 +20,7 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
         }))
         .expect("fleet");
     let omm_port = fleet.omm(1).addr.port();
-    let ca = cluster_tls::Ca::create().unwrap();
+    let ca = mom_tests::cluster::Shared::create();
     let peers: Vec<String> = (0..3)
         .map(|_| format!("127.0.0.1:{}", free_port()))
         .collect();
@@ -77,6 +77,38 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(linked(&moms), expected, "and keeps holding it alone");
+
+    // An application's message: the leader delivers it; a follower, which holds no link,
+    // answers with the leader's name instead of "no such number".
+    let answer = moms[first]
+        .as_ref()
+        .unwrap()
+        .store(StoreRequest::CreateAccount(ipc::api::store::NewAccount {
+            name: "alarm-app".into(),
+            password: "Alarm.Server-77".into(),
+            enabled: true,
+            write: true,
+            must_change_password: false,
+        }));
+    assert!(matches!(answer, StoreResponse::Created(_)), "{answer:?}");
+    let num = omms_users(moms[first].as_ref().unwrap());
+    let message = format!(
+        "<SendMessage><msg toAddr=\"tel:{num}\" fromAddr=\"alarm\" content=\"Fire drill\"/></SendMessage>"
+    );
+    let follower = (first + 1) % 3;
+    for (i, mom) in [(first, "leader"), (follower, "follower")] {
+        let mut maxi = maxi_session(moms[i].as_ref().unwrap());
+        let sent = maxi.request(&message);
+        if mom == "leader" {
+            assert!(!sent.contains("errCode"), "the leader delivers: {sent}");
+        } else {
+            assert!(
+                sent.contains("errCode=\"EFailed\"")
+                    && sent.contains(&format!("ask the leader, node {} (127.0.0.1)", first + 1)),
+                "a follower names the leader: {sent}"
+            );
+        }
+    }
 
     // The leader's store frozen (SIGSTOP: its Raft neither hears nor speaks, as when cut off):
     // its svc-axi, still running, closes the link when its lease runs out, before the other
@@ -153,4 +185,39 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
     }
     eprintln!("kill -9 of the leader: new leader after {elected:?}, the OMM linked again after {relinked:?}");
     drop(dead);
+}
+
+/// The number of a user the simulated OMM brought.
+fn omms_users(mom: &Mom) -> String {
+    let query = model::Query {
+        limit: 1,
+        ..model::Query::default()
+    };
+    match mom.store(StoreRequest::QueryUsers(query)) {
+        StoreResponse::Users(page) => page.items[0].num.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A MAXI session of `mom` as the application account, once svc-maxi answers.
+fn maxi_session(mom: &Mom) -> mom_tests::maxi::Maxi {
+    let addr = mom.listener("maxi");
+    let started = Instant::now();
+    loop {
+        if let Ok(mut m) = mom_tests::maxi::Maxi::try_tls(addr) {
+            if m.try_request("<Ping/>", Duration::from_secs(2)).is_some() {
+                // The account, written on the leader, may reach this node a moment later.
+                let open = m.open("alarm-app", "Alarm.Server-77");
+                if !open.contains("errCode") {
+                    return m;
+                }
+                assert!(started.elapsed() < Duration::from_secs(20), "{open}");
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "svc-maxi does not answer on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -15,12 +15,12 @@ mod failover;
 mod partition;
 mod readme_flow;
 
-use mom_tests::cluster::{free_port, leader, status, Timings};
+use mom_tests::cluster::{free_port, leader, status, Shared, Timings};
 use mom_tests::Mom;
 
 /// The options of node `index` (0-based) with the tests' short timings.
-fn node_options(ca: &cluster_tls::Ca, index: usize, peers: &[String]) -> mom_tests::Options {
-    mom_tests::cluster::node_options(ca, index, peers, Timings::TESTS)
+fn node_options(shared: &Shared, index: usize, peers: &[String]) -> mom_tests::Options {
+    mom_tests::cluster::node_options(shared, index, peers, Timings::TESTS)
 }
 
 /// The sockets process `pid` holds to TCP port `port` (from its fds and the TCP table of

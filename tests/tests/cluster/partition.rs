@@ -66,7 +66,7 @@ fn as_root_a_cut_off_leader_ends_its_link_within_its_lease_and_follows_after_the
         }))
         .expect("fleet");
     let omm_port = fleet.omm(1).addr.port();
-    let ca = cluster_tls::Ca::create().unwrap();
+    let ca = mom_tests::cluster::Shared::create();
     let peers: Vec<String> = (0..3)
         .map(|i| format!("{}:7946", lab.peer_address(i)))
         .collect();

@@ -29,13 +29,27 @@ fn append(config: &std::path::Path, text: &str) {
 
 #[test]
 fn the_readme_flow_init_add_node_join_makes_a_two_node_cluster_of_one_database() {
-    // A MOM with records of its own becomes the first node.
+    // A MOM with records of its own becomes the first node; some hold secrets sealed with
+    // its secrets key (a user's PIN, an OMM's password).
     let mut one = Mom::start(&Options::default());
     let user = model::User {
         num: "555".into(),
         name: "Before the cluster".into(),
+        pin: "4711".into(),
         ..model::User::default()
     };
+    let omm = model::Omm {
+        enabled: false,
+        name: "Site A".into(),
+        omm1: "192.0.2.10".into(),
+        user: "omm".into(),
+        password: "Omm.Secret-9".into(),
+        ..model::Omm::default()
+    };
+    assert!(matches!(
+        one.store(StoreRequest::PutOmm(omm)),
+        StoreResponse::Created(_)
+    ));
     assert!(matches!(
         one.store(StoreRequest::PutUser(user)),
         StoreResponse::Created(_)
@@ -67,24 +81,29 @@ fn the_readme_flow_init_add_node_join_makes_a_two_node_cluster_of_one_database()
     );
     let token = text
         .split_whitespace()
-        .find(|w| w.starts_with("momjoin1."))
+        .find(|w| w.starts_with("momjoin2."))
         .expect("a join token");
-    let forged = two.cli(&["cluster", "join", "momjoin1.AAAA", "--listen", &p2]);
+    let forged = two.cli(&["cluster", "join", "momjoin2.AAAA", "--listen", &p2]);
     assert!(!forged.status.success(), "a damaged token is refused");
     let joined = two.cli(&["cluster", "join", token, "--listen", &p2]);
     append(&two.config, &section(&joined));
     two.start_again(&Options::default());
 
-    // The new node holds the first one's records (sent as a snapshot) and votes.
+    // The new node holds the first one's records (sent as a snapshot), their secrets
+    // readable with the secrets keys the token carried, and votes.
     wait(
         "node 2 holds the first node's records",
         Duration::from_secs(30),
         || {
             matches!(
                 two.store(StoreRequest::GetUserByNumber("555".into())),
-                StoreResponse::User(u) if u.name == "Before the cluster"
+                StoreResponse::User(u) if u.name == "Before the cluster" && u.pin == "4711"
             )
         },
+    );
+    assert!(
+        matches!(two.store(StoreRequest::ListOmms), StoreResponse::Omms(o) if o.len() == 1 && o[0].password == "Omm.Secret-9"),
+        "the OMM's password reached node 2 and opens there"
     );
     wait("node 2 votes", Duration::from_secs(30), || {
         status(moms[0].as_ref().unwrap())
