@@ -49,6 +49,16 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
+/// Whether an idle connection is still open: nothing to read (an idle peer sends nothing;
+/// the end of the stream, or anything else, means it closed or is closing it).
+fn idle_and_open(conn: &Framed<TlsStream<TcpStream>>) -> bool {
+    let tcp = conn.get_ref().get_ref().0;
+    let mut byte = [0u8; 1];
+    let mut buf = tokio::io::ReadBuf::new(&mut byte);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    tcp.poll_peek(&mut cx, &mut buf).is_pending()
+}
+
 /// A connection to one node.
 pub struct PeerClient {
     me: NodeId,
@@ -56,6 +66,8 @@ pub struct PeerClient {
     address: String,
     tls: PeerTls,
     conn: Option<Framed<TlsStream<TcpStream>>>,
+    /// Whether the last call sent its request (a failed call that did not was not made).
+    sent: bool,
     /// Where an answer is noted, for Raft's clients.
     contacts: Option<Contacts>,
 }
@@ -70,6 +82,7 @@ impl PeerClient {
             address,
             tls,
             conn: None,
+            sent: false,
             contacts: None,
         }
     }
@@ -102,6 +115,13 @@ impl PeerClient {
             ))));
         }
         Ok(framed)
+    }
+
+    /// Whether the last [`PeerClient::call`] got as far as sending its request: one that
+    /// failed before (no connection) was certainly not carried out.
+    #[must_use]
+    pub fn sent(&self) -> bool {
+        self.sent
     }
 
     /// Connects, and again after a short pause while the node closes the connection before
@@ -137,11 +157,18 @@ impl PeerClient {
         request: PeerRequest,
         ttl: Duration,
     ) -> Result<PeerResponse, WireError> {
+        self.sent = false;
+        if self.conn.as_ref().is_some_and(|conn| !idle_and_open(conn)) {
+            // The peer closed it while it was idle (it restarted, or was killed): a request
+            // sent on it would be lost without telling whether it was carried out.
+            self.conn = None;
+        }
         let result = tokio::time::timeout(ttl, async {
             if self.conn.is_none() {
                 self.conn = Some(self.connect_patiently().await?);
             }
             let conn = self.conn.as_mut().ok_or(WireError::Closed)?;
+            self.sent = true;
             conn.send(&request).await?;
             conn.recv::<PeerResponse>().await
         })

@@ -68,6 +68,17 @@ impl ClusterSettings {
     }
 }
 
+/// What became of a forwarded write (short-lived, returned once per write: the size of the
+/// answer is not worth a box).
+#[allow(clippy::large_enum_variant)]
+enum Forwarded {
+    /// The leader's answer, or an error after which the write may have been made.
+    Answered(Result<StoreResponse, StoreError>),
+    /// Certainly not made (no connection, or the node leads no more): it may be tried again
+    /// with the next leader.
+    NotSent(StoreError),
+}
+
 /// A running node.
 pub struct ClusterNode {
     id: NodeId,
@@ -184,13 +195,34 @@ impl ClusterNode {
     /// The request's refusal, or [`StoreError::Storage`] saying why the cluster could not
     /// commit it (no leader, no quorum).
     pub async fn write(&self, request: StoreRequest) -> Result<StoreResponse, StoreError> {
-        match self.propose(request.clone()).await {
-            PeerResponse::Write { answer, .. } => answer,
-            PeerResponse::NotLeader(Some(leader)) => self.forward(leader, request).await,
-            PeerResponse::NotLeader(None) => Err(no_leader()),
-            other => Err(StoreError::Storage(format!(
-                "the cluster answered {other:?}"
-            ))),
+        // During an election (no leader, or one that is gone) the write waits for the next
+        // leader instead of failing at once, as long as it was certainly not made.
+        let deadline = tokio::time::Instant::now() + COMMIT_TIMEOUT;
+        loop {
+            let (gone, why) = match self.propose(request.clone()).await {
+                PeerResponse::Write { answer, .. } => return answer,
+                PeerResponse::NotLeader(Some(leader)) => {
+                    match self.forward(leader, request.clone()).await {
+                        Forwarded::Answered(answer) => return answer,
+                        Forwarded::NotSent(why) => (Some(leader), why),
+                    }
+                }
+                PeerResponse::NotLeader(None) => (None, no_leader()),
+                other => {
+                    return Err(StoreError::Storage(format!(
+                        "the cluster answered {other:?}"
+                    )))
+                }
+            };
+            let mut metrics = self.raft.metrics();
+            let next = tokio::time::timeout_at(
+                deadline,
+                metrics.wait_for(|m| m.current_leader.is_some() && m.current_leader != gone),
+            )
+            .await;
+            if !matches!(next, Ok(Ok(_))) {
+                return Err(why);
+            }
         }
     }
 
@@ -229,11 +261,7 @@ impl ClusterNode {
         }
     }
 
-    async fn forward(
-        &self,
-        leader: NodeId,
-        request: StoreRequest,
-    ) -> Result<StoreResponse, StoreError> {
+    async fn forward(&self, leader: NodeId, request: StoreRequest) -> Forwarded {
         let address = {
             let metrics = self.raft.metrics().borrow().clone();
             metrics
@@ -243,10 +271,10 @@ impl ClusterNode {
                 .map(|p| p.address.clone())
         };
         let Some(address) = address else {
-            return Err(no_leader());
+            return Forwarded::NotSent(no_leader());
         };
         let Ok(_permit) = self.forwarding.acquire().await else {
-            return Err(no_leader());
+            return Forwarded::NotSent(no_leader());
         };
         let idle = self.idle_forwards().get_mut(&leader).and_then(Vec::pop);
         let mut client =
@@ -254,13 +282,14 @@ impl ClusterNode {
         let answer = client
             .call(PeerRequest::Write(request), FORWARD_TIMEOUT)
             .await;
+        let sent = client.sent();
         if answer.is_ok() {
             // Back for the next write; a failed connection is dropped (the next connects).
             let mut idle = self.idle_forwards();
             idle.retain(|id, _| *id == leader);
             idle.entry(leader).or_default().push(client);
         }
-        match answer {
+        Forwarded::Answered(match answer {
             Ok(PeerResponse::Write { index, answer }) => {
                 // Read-your-writes here too: the caller's next read on this node sees the
                 // write. Applying follows the commit within a heartbeat; past the limit the
@@ -274,16 +303,23 @@ impl ClusterNode {
                 }
                 answer
             }
-            Ok(PeerResponse::NotLeader(_)) => Err(no_leader()),
+            // It leads no more: it made nothing.
+            Ok(PeerResponse::NotLeader(_)) => return Forwarded::NotSent(no_leader()),
             Ok(other) => Err(StoreError::Storage(format!(
                 "node {leader} answered {other:?}"
             ))),
+            // Not even connected (the leader is gone): certainly not made.
+            Err(e) if !sent => {
+                return Forwarded::NotSent(StoreError::Storage(format!(
+                    "the leader (node {leader}) cannot be reached: {e}"
+                )))
+            }
             // The write may or may not have been made: the caller is told so by the store
             // client as for any unanswered write.
             Err(e) => Err(StoreError::Storage(format!(
                 "the leader (node {leader}) did not answer the forwarded write: {e}"
             ))),
-        }
+        })
     }
 
     /// The idle forwarding connections (only the current leader's are kept).

@@ -120,6 +120,13 @@ pub struct Framed<S> {
     buf: Box<[u8]>,
 }
 
+impl<S> Framed<S> {
+    /// The stream inside.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
     /// Wraps `stream`.
     pub fn new(stream: S) -> Self {
