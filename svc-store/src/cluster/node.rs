@@ -489,7 +489,10 @@ impl ClusterNode {
             node: self.id,
             role: role.to_owned(),
             term: m.current_term,
-            leader: m.current_leader,
+            // A restarted node remembers having led its last term: not a leader to report.
+            leader: m
+                .current_leader
+                .filter(|l| *l != self.id || m.state == ServerState::Leader),
             last_log: m.last_log_index,
             applied: m.last_applied.map(|l| l.index),
             millis_since_quorum_ack: m.millis_since_quorum_ack,
@@ -510,7 +513,12 @@ async fn log_leadership(
     loop {
         let (leader, term, running) = {
             let m = metrics.borrow_and_update();
-            (m.current_leader, m.current_term, m.running_state.clone())
+            // A node that restarts remembers having led its last term; it leads only once
+            // Raft made it leader again.
+            let leader = m
+                .current_leader
+                .filter(|l| *l != me || m.state == ServerState::Leader);
+            (leader, m.current_term, m.running_state.clone())
         };
         if let Err(fatal) = running {
             tracing::error!(error = %fatal, "cluster: Raft stopped on this node; writes fail until the store restarts");
