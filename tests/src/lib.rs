@@ -561,3 +561,21 @@ pub fn rss_kb(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// Whether this run is root. Not being root skips a root-only test, unless the run asks for
+/// every test (`MOM_REQUIRE_ROOT_TESTS=1`, which `.ci/run` sets): then it fails.
+///
+/// # Panics
+/// When `MOM_REQUIRE_ROOT_TESTS` is set and the run is not root.
+#[must_use]
+pub fn root_or_required() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("MOM_REQUIRE_ROOT_TESTS").is_none(),
+        "MOM_REQUIRE_ROOT_TESTS is set but this run is not root: the root-only tests cannot run"
+    );
+    eprintln!("SKIPPED: this test needs root (CI runs as root)");
+    false
+}

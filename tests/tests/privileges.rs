@@ -55,24 +55,10 @@ fn uid_of(user: &str) -> u32 {
 /// with their own uid).
 const SUPERVISOR_CAPS: u64 = (1 << 6) | (1 << 7) | (1 << 8);
 
-/// Whether this run is root. Not being root skips a root-only test, unless the run asks for
-/// every test (`MOM_REQUIRE_ROOT_TESTS=1`, which `.ci/run` sets): then it fails.
-fn root_or_required() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("MOM_REQUIRE_ROOT_TESTS").is_none(),
-        "MOM_REQUIRE_ROOT_TESTS is set but this run is not root: the privilege tests cannot run"
-    );
-    eprintln!("SKIPPED: this test needs root (CI runs as root)");
-    false
-}
-
 /// Production mode's options, once the service users exist; `None` when not root (and
 /// the root tests are not required).
 fn production() -> Option<Options> {
-    if !root_or_required() {
+    if !mom_tests::root_or_required() {
         return None;
     }
     ensure_service_users();
@@ -303,7 +289,7 @@ use std::os::unix::process::CommandExt;
 
 #[test]
 fn as_root_a_writable_config_is_refused() {
-    if !root_or_required() {
+    if !mom_tests::root_or_required() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

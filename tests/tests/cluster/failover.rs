@@ -1,6 +1,6 @@
 //! Only the leader links; a frozen leader lets go first; a new leader after `kill -9`.
 
-use super::{axi_pid, connections_to, free_port, leader, node_options};
+use super::{free_port, leader, linked, node_options};
 use ipc::api::store::{StoreRequest, StoreResponse};
 use mom_tests::sim::{add_omm, omms, runtime, wait};
 use mom_tests::web::Web;
@@ -59,15 +59,7 @@ fn only_the_leader_links_the_omm_and_a_new_leader_takes_over_after_kill_9() {
             },
         );
     }
-    let linked = |moms: &[Option<Mom>]| -> Vec<usize> {
-        moms.iter()
-            .map(|m| {
-                m.as_ref()
-                    .and_then(axi_pid)
-                    .map_or(0, |pid| connections_to(pid, omm_port))
-            })
-            .collect()
-    };
+    let linked = |moms: &[Option<Mom>]| linked(moms, omm_port);
     let mut expected = vec![0, 0, 0];
     expected[first] = 1;
     assert_eq!(

@@ -54,6 +54,18 @@ fn connections_to(pid: u32, port: u16) -> usize {
         .count()
 }
 
+/// How many links each MOM's svc-axi holds to the OMM at `omm_port` (0 for a MOM that is
+/// gone).
+fn linked(moms: &[Option<Mom>], omm_port: u16) -> Vec<usize> {
+    moms.iter()
+        .map(|m| {
+            m.as_ref()
+                .and_then(axi_pid)
+                .map_or(0, |pid| connections_to(pid, omm_port))
+        })
+        .collect()
+}
+
 fn axi_pid(mom: &Mom) -> Option<u32> {
     mom.service("axi").pid
 }

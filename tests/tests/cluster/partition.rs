@@ -3,27 +3,13 @@
 //! leader links; a write made on it meanwhile is refused; after the heal it follows
 //! the new leader and every node holds the same records.
 
-use super::{axi_pid, connections_to, leader, node_options};
+use super::{leader, linked, node_options};
 use ipc::api::store::{StoreRequest, StoreResponse};
 use mom_tests::netns::{Lab, OMM_SIDE};
 use mom_tests::sim::{omms, runtime, wait};
 use mom_tests::Mom;
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
-
-/// True when this run may make namespaces; a run that must (`MOM_REQUIRE_ROOT_TESTS`) and
-/// cannot fails.
-fn as_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("MOM_REQUIRE_ROOT_TESTS").is_none(),
-        "MOM_REQUIRE_ROOT_TESTS is set but this run is not root: the partition test cannot run"
-    );
-    eprintln!("skipped: making network namespaces needs root");
-    false
-}
 
 fn user(num: &str) -> model::User {
     model::User {
@@ -51,7 +37,7 @@ fn numbers(mom: &Mom) -> Vec<String> {
 
 #[test]
 fn as_root_a_cut_off_leader_ends_its_link_within_its_lease_and_follows_after_the_heal() {
-    if !as_root() {
+    if !mom_tests::root_or_required() {
         return;
     }
     let lab = Lab::new(3);
@@ -99,15 +85,7 @@ fn as_root_a_cut_off_leader_ends_its_link_within_its_lease_and_follows_after_the
             .iter()
             .any(|o| o.id == id && o.health.link == model::LinkState::Up)
     });
-    let linked = |moms: &[Option<Mom>]| -> Vec<usize> {
-        moms.iter()
-            .map(|m| {
-                m.as_ref()
-                    .and_then(axi_pid)
-                    .map_or(0, |pid| connections_to(pid, omm_port))
-            })
-            .collect()
-    };
+    let linked = |moms: &[Option<Mom>]| linked(moms, omm_port);
     wait("the leader's link counted", Duration::from_secs(10), || {
         linked(&moms)[first] == 1
     });
