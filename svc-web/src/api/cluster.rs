@@ -95,7 +95,8 @@ impl From<ClusterStatus> for ClusterView {
 }
 
 /// The Cluster pane.
-#[utoipa::path(get, path = "/api/v1/cluster", tag = "cluster", responses((status = 200, body = ClusterView)))]
+#[utoipa::path(get, path = "/api/v1/cluster", tag = "cluster", responses((status = 200, body = ClusterView),
+    (status = 503, description = "The store cannot answer now", body = crate::error::ErrorBody)))]
 pub async fn status(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<ClusterView>> {
     match app.store.cluster_status().await {
         Ok(status) => Ok(Json(status.into())),
@@ -108,7 +109,9 @@ pub async fn status(State(app): State<Arc<App>>, _: Caller) -> ApiResult<Json<Cl
 /// Removes a node from the cluster (on the leader; a follower's answer names the leader).
 /// The node's MOM should be stopped first: a removed node that still runs hears no leader.
 #[utoipa::path(delete, path = "/api/v1/cluster/nodes/{id}", tag = "cluster", params(("id" = u64, Path)),
-    responses((status = 204), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody),
+        (status = 422, description = "This MOM runs alone, or the change was refused (on a follower: it names the leader)", body = crate::error::ErrorBody),
+        (status = 503, description = "The store or the cluster cannot answer now", body = crate::error::ErrorBody)))]
 pub async fn remove_node(
     State(app): State<Arc<App>>,
     Writer(who): Writer,
