@@ -343,17 +343,13 @@ fn prepare(dir: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
 
 /// Gives the folder and its files to the store's user, which reads them.
 fn own(dir: &Path, owner: Option<(u32, u32)>) -> Result<(), String> {
-    let Some((uid, gid)) = owner else {
+    if owner.is_none() {
         return Ok(());
-    };
-    let chown = |path: &Path| {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-            .map_err(|e| format!("{}: {e}", path.display()))
-    };
-    chown(dir)?;
+    }
+    chown(dir, owner)?;
     for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;
-        chown(&entry.path())?;
+        chown(&entry.path(), owner)?;
     }
     Ok(())
 }

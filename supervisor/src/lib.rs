@@ -207,37 +207,27 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Where the running MOM listens, for the admin CLI.
 fn sockets(config: &Config, dev: bool) -> admin_cli::Sockets {
     let runtime_dir = &config.paths.runtime_dir;
+    // Development mode keeps every file owned by whoever runs it.
+    let owner_of = |user: &str| if dev { None } else { owner(config, user) };
+    let store_owner = owner_of(&config.users.store);
     admin_cli::Sockets {
         store: services::store_socket(runtime_dir),
         axi: services::axi_socket(runtime_dir),
         control: services::control_socket(runtime_dir),
         https_port: config.listen.https.map_or(443, |a| a.port()),
         cluster_dir: services::store_cluster_dir(&config.paths.state_dir),
-        // Development mode keeps every file owned by whoever runs it.
-        store_owner: if dev {
-            None
-        } else {
-            owner(config, &config.users.store)
-        },
+        store_owner,
         secrets_keys: vec![
             admin_cli::SecretsKeyFile {
                 service: "store",
                 // Beside the database folder (svc-store's `secrets::key_path`).
                 path: services::store_db_dir(&config.paths.state_dir).with_file_name("secrets.key"),
-                owner: if dev {
-                    None
-                } else {
-                    owner(config, &config.users.store)
-                },
+                owner: store_owner,
             },
             admin_cli::SecretsKeyFile {
                 service: "web",
                 path: services::web_state(&config.paths.state_dir).join("secrets.key"),
-                owner: if dev {
-                    None
-                } else {
-                    owner(config, &config.users.web)
-                },
+                owner: owner_of(&config.users.web),
             },
         ],
     }

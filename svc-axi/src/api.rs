@@ -53,6 +53,8 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
             let mut data_forwarder: Option<tokio::task::JoinHandle<()>> = None;
             let mut message_forwarder: Option<tokio::task::JoinHandle<()>> = None;
             while let Ok(Some(Envelope { id, body })) = rx.recv().await {
+                // Asked once per request: the guard and the answer see the same state.
+                let not_leading = shared.not_leading();
                 let answer = match body {
                     AxiRequest::SubscribeData => {
                         if let Some(f) = data_forwarder.take() {
@@ -89,9 +91,9 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                     ref request @ (AxiRequest::SendMessage(_)
                     | AxiRequest::SendData { .. }
                     | AxiRequest::SoftwareUpdate(_))
-                        if shared.not_leading().is_some() =>
+                        if not_leading.is_some() =>
                     {
-                        elsewhere(request, shared.not_leading().unwrap_or_default())
+                        elsewhere(request, not_leading.unwrap_or_default())
                     }
                     AxiRequest::SendMessage(attrs) => send_message(&shared, attrs).await,
                     AxiRequest::SendData { omm, channel, data } => match shared.route(omm) {

@@ -15,7 +15,7 @@
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::store_client::Store;
 use ipc::{Client, ClientOptions, Hello};
-use model::{LinkState, Omm, User};
+use model::{LinkState, User};
 use mom_tests::bench::percentile;
 use mom_tests::cluster::{free_port, leader, node_options, status};
 use mom_tests::{Mom, Options};
@@ -152,15 +152,7 @@ fn main() {
     let started = Instant::now();
     let leads = moms[first].as_ref().unwrap();
     for i in 1..=omms {
-        let omm = Omm {
-            enabled: true,
-            name: format!("Site {i}"),
-            omm1: format!("127.0.0.1:{}", fleet.omm(i).addr.port()),
-            user: "omm".into(),
-            password: "omm-password".into(),
-            ..Omm::default()
-        };
-        let _ = leads.store(StoreRequest::PutOmm(omm));
+        let _ = mom_tests::sim::add_omm(leads, &fleet, i);
     }
     // The leader's and the follower's latency writes (the single MOM's were its own).
     let bench_users = u64::from(2 * WRITES);

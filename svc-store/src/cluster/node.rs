@@ -262,14 +262,14 @@ impl ClusterNode {
     }
 
     async fn forward(&self, leader: NodeId, request: StoreRequest) -> Forwarded {
-        let address = {
-            let metrics = self.raft.metrics().borrow().clone();
-            metrics
-                .membership_config
-                .membership()
-                .get_node(&leader)
-                .map(|p| p.address.clone())
-        };
+        // The address only: not a copy of every metric per forwarded write.
+        let metrics = self.raft.metrics();
+        let address = metrics
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|p| p.address.clone());
         let Some(address) = address else {
             return Forwarded::NotSent(no_leader());
         };
