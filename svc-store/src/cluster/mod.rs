@@ -3,7 +3,7 @@
 //!
 //! - [`log_store`]: Raft's log and vote in an LMDB environment of their own (`raft/` beside
 //!   the database), so installing a snapshot, which replaces the database, keeps the log;
-//! - [`state_machine`]: the database as Raft's state machine: a committed entry is applied by
+//! - [`state_machine`]: the database as Raft's state machine: a committed entry is applied (`apply`) by
 //!   [`Store::apply_replicated`] with the leader's time, and the entry's log id is written in
 //!   the same transaction, so a crash never applies an entry twice; a snapshot is the
 //!   database's dump (the export format);
@@ -24,6 +24,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+mod apply;
 pub mod health;
 pub mod log_store;
 pub mod network;

@@ -4,8 +4,8 @@
 //! breaks a rule aborts its transaction, so nothing of it is kept. Every committed change
 //! gets the next global revision and goes into a bounded change log, from which a
 //! subscriber resumes after a reconnect. Reads are in `read`, the queries of users and DECT
-//! phones on the column tables in `query`; a cluster's committed entries and snapshots in
-//! `replicated`.
+//! phones on the column tables in `query`. A cluster's committed entries and snapshots come
+//! through the same write path from `crate::cluster::apply`.
 
 use crate::ops::{meta, Tx, CHANGE_LOG_CAPACITY, SCHEMA_VERSION};
 use crate::storage::{seq_key, Db, Storage};
@@ -17,7 +17,6 @@ use tokio::sync::broadcast;
 
 mod query;
 mod read;
-mod replicated;
 
 pub(crate) use query::Tables;
 

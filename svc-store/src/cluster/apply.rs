@@ -2,9 +2,9 @@
 //! and its log id written in the same transaction, and a snapshot installed in place of the
 //! database.
 
-use super::Store;
-use crate::cluster::state_machine::Mark;
-use crate::cluster::{Applied, Command};
+use super::state_machine::Mark;
+use super::{Applied, Command};
+use crate::engine::{create_private_dir, Store};
 use crate::storage::Storage;
 use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
 
@@ -69,7 +69,7 @@ impl Store {
     pub(crate) fn install_snapshot(&self, dump: &[u8], mark: &Mark) -> Result<(), StoreError> {
         let work = self.db_dir().join("raft").join("incoming");
         let _ = std::fs::remove_dir_all(&work);
-        super::create_private_dir(&work)?;
+        create_private_dir(&work)?;
         let result = (|| {
             let key = std::sync::Arc::clone(self.storage()?.get().key());
             let imported_rev = {
