@@ -438,8 +438,10 @@ fn spawn(config: &Path, notify_path: &Path, options: &Options) -> Child {
             cmd.arg("--no-fleet");
         }
     }
+    // MOM_TEST_LOG sets the MOMs' level for one run (`info,openraft=info` to read elections).
+    let level = std::env::var("MOM_TEST_LOG").unwrap_or_else(|_| "info".to_owned());
     cmd.env("NOTIFY_SOCKET", notify_path)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", level)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

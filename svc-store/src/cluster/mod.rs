@@ -14,6 +14,7 @@
 //! - `cluster-tls` (a crate of its own, which the admin CLI shares): the cluster's CA,
 //!   each node's certificate, and the peers' mutual-TLS configurations;
 //! - [`health`]: the "Cluster" health state;
+//! - [`election`]: when a follower that hears no leader stands by itself;
 //! - [`node`]: one running node: start, writes (on the leader through Raft, on a follower
 //!   forwarded to the leader), membership and status.
 //!
@@ -25,6 +26,7 @@
 
 pub mod admission;
 mod apply;
+pub mod election;
 pub mod health;
 pub mod log_store;
 pub mod network;

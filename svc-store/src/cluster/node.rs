@@ -3,6 +3,7 @@
 //! a majority holds it durably and this node applied it; on a follower it is forwarded to the
 //! leader, whose answer comes back the same way.
 
+use super::election::Patience;
 use super::log_store::LogStore;
 use super::network::{Network, PeerClient};
 use super::wire::{PeerRequest, PeerResponse};
@@ -15,7 +16,7 @@ use openraft::{ChangeMembers, ServerState};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a forwarded write may take before the follower says the leader did not answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,6 +93,8 @@ pub struct ClusterNode {
     forwards: std::sync::Mutex<HashMap<NodeId, Vec<PeerClient>>>,
     /// Forwarded writes in flight, at most [`MAX_FORWARDS`].
     forwarding: tokio::sync::Semaphore,
+    /// When this node, hearing no leader, stands by itself.
+    patience: std::sync::Mutex<Patience>,
 }
 
 impl ClusterNode {
@@ -138,10 +141,19 @@ impl ClusterNode {
             contacts,
             forwards: std::sync::Mutex::new(HashMap::new()),
             forwarding: tokio::sync::Semaphore::new(MAX_FORWARDS),
+            patience: std::sync::Mutex::new(Patience::new(
+                Instant::now(),
+                settings.heartbeat,
+                settings.election.1,
+            )),
         });
         tokio::spawn(super::peer_server::serve(peers, Arc::clone(&node)));
         tokio::spawn(promote_learners(Arc::downgrade(&node)));
         tokio::spawn(log_leadership(node.raft.metrics(), node.id));
+        tokio::spawn(stand_when_leaderless(
+            Arc::downgrade(&node),
+            settings.heartbeat / 4,
+        ));
         if !settings.initial_members.is_empty()
             && !node
                 .raft
@@ -162,6 +174,18 @@ impl ClusterNode {
             }
         }
         Ok(node)
+    }
+
+    /// A leader was heard (its entries or snapshot taken), or a candidate given this
+    /// node's vote: the wait before this node stands by itself starts again.
+    pub(crate) fn heard_leader(&self) {
+        self.patience().heard_leader(Instant::now());
+    }
+
+    fn patience(&self) -> std::sync::MutexGuard<'_, Patience> {
+        self.patience
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// This node's id.
@@ -540,6 +564,52 @@ async fn log_leadership(
         }
         if metrics.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// A follower that has heard no leader for longer than every node's own election timer
+/// stands by itself (see [`super::election`]), checked four times a heartbeat.
+async fn stand_when_leaderless(node: std::sync::Weak<ClusterNode>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        let (state, voter) = {
+            let m = node.raft.metrics();
+            let m = m.borrow();
+            let voter = m
+                .membership_config
+                .membership()
+                .voter_ids()
+                .any(|v| v == node.id);
+            (m.state, voter)
+        };
+        let now = Instant::now();
+        let due = {
+            let mut patience = node.patience();
+            match state {
+                ServerState::Leader => {
+                    patience.heard_leader(now);
+                    false
+                }
+                ServerState::Candidate => {
+                    patience.standing(now);
+                    false
+                }
+                ServerState::Follower if voter && patience.due(now) => {
+                    patience.standing(now);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if due {
+            tracing::info!("cluster: no leader heard for longer than any election timeout; this node stands for election");
+            let _ = node.raft.trigger().elect().await;
         }
     }
 }

@@ -7,6 +7,7 @@ use super::admission::Admission;
 use super::node::ClusterNode;
 use super::wire::{Framed, PeerRequest, PeerResponse, WireError};
 use ipc::serve::AfterAccept;
+use openraft::raft::AppendEntriesResponse;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -143,11 +144,28 @@ async fn connection(
         let request: PeerRequest = framed.recv().await?;
         let answer = match request {
             PeerRequest::AppendEntries(rpc) => {
-                PeerResponse::AppendEntries(node.raft().append_entries(rpc).await)
+                let answer = node.raft().append_entries(rpc).await;
+                // Taken from a leader of this term or a later one (a stale one is told of
+                // the higher vote).
+                if matches!(&answer, Ok(a) if !matches!(a, AppendEntriesResponse::HigherVote(_))) {
+                    node.heard_leader();
+                }
+                PeerResponse::AppendEntries(answer)
             }
-            PeerRequest::Vote(rpc) => PeerResponse::Vote(node.raft().vote(rpc).await),
+            PeerRequest::Vote(rpc) => {
+                let answer = node.raft().vote(rpc).await;
+                if matches!(&answer, Ok(a) if a.vote_granted) {
+                    node.heard_leader();
+                }
+                PeerResponse::Vote(answer)
+            }
             PeerRequest::InstallSnapshot(rpc) => {
-                PeerResponse::InstallSnapshot(node.raft().install_snapshot(rpc).await)
+                let sent = rpc.vote;
+                let answer = node.raft().install_snapshot(rpc).await;
+                if matches!(&answer, Ok(a) if a.vote == sent) {
+                    node.heard_leader();
+                }
+                PeerResponse::InstallSnapshot(answer)
             }
             PeerRequest::Write(request) => node.propose(request).await,
         };

@@ -8,12 +8,15 @@
 //!   lease, the majority goes on, and after the heal the old leader follows with nothing of
 //!   its own;
 //! - [`readme_flow`]: the README's init, add-node and join;
-//! - [`dev_cluster`]: `scripts/dev-cluster`, the one command of a development cluster.
+//! - [`dev_cluster`]: `scripts/dev-cluster`, the one command of a development cluster;
+//! - [`under_load`]: `kill -9` of the leader while the API, the CLI and MAXI write, and a
+//!   browser's live events resumed on another node from the revision it had seen.
 
 mod dev_cluster;
 mod failover;
 mod partition;
 mod readme_flow;
+mod under_load;
 
 use mom_tests::cluster::{free_port, leader, status, Shared, Timings};
 use mom_tests::Mom;
