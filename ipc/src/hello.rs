@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Bump it on **any** change to a message type: postcard encodes enum variants by position,
 /// so peers built from different sources must refuse each other instead of misreading.
-pub const PROTO_VERSION: u32 = 25;
+pub const PROTO_VERSION: u32 = 26;
 
 /// Largest hello frame accepted.
 pub const MAX_HELLO: u32 = 1024;

@@ -17,7 +17,8 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+pub use ring::aead::NONCE_LEN;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::fmt;
 use std::path::Path;
@@ -183,14 +184,29 @@ impl Key {
     /// # Errors
     /// [`KeyError::Random`] when sealing fails (it does not with a valid key).
     pub fn seal(&self, field: &str, plain: &str) -> Result<String, KeyError> {
-        if plain.is_empty() {
-            return Ok(String::new());
-        }
         // A random nonce from the thread's CSPRNG (seeded from the system, reseeded by
         // rand): a system call per value made bulk imports half as fast again. 96 random
         // bits stay far from a repeat for the values one key ever seals.
         let mut nonce = [0u8; NONCE_LEN];
         rand::Rng::fill(&mut rand::rng(), &mut nonce[..]);
+        self.seal_with_nonce(field, plain, nonce)
+    }
+
+    /// Like [`Key::seal`] with the caller's `nonce`, which must be as unlikely to repeat as
+    /// a random one (a CSPRNG's output): the store draws it from a cluster entry's seeded
+    /// stream, so every node seals a value alike.
+    ///
+    /// # Errors
+    /// [`KeyError::Random`] when sealing fails (it does not with a valid key).
+    pub fn seal_with_nonce(
+        &self,
+        field: &str,
+        plain: &str,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, KeyError> {
+        if plain.is_empty() {
+            return Ok(String::new());
+        }
         let mut buffer = Vec::with_capacity(plain.len() + AES_256_GCM.tag_len());
         buffer.extend_from_slice(plain.as_bytes());
         self.aead

@@ -415,8 +415,40 @@ pub fn check_body(body: &[u8], key: &secret_seal::Key) -> Result<u64, StoreError
     check(body, &[key]).map(|c| c.revision)
 }
 
+/// Writes the checked records `opened`, whose stored form is in `raw`. A record whose
+/// secrets the file holds sealed with this installation's key `ours` (they opened in the
+/// check) is kept byte for byte, so a cluster's snapshot, or a backup restored where it was
+/// made, holds the very values of its source; any other is sealed anew.
+fn put_sealed<V: crate::secrets::Sealed>(
+    view: &mut crate::storage::WriteView<'_>,
+    raw: &[(Vec<u8>, Vec<u8>)],
+    opened: &[V],
+    ours: &str,
+) -> Result<(), StoreError> {
+    let stored: HashMap<&[u8], &[u8]> = raw
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    for record in opened {
+        let key = id_key(record.id());
+        let kept = stored.get(key.as_slice()).filter(|bytes| {
+            decode::<V>(V::DB, bytes).is_ok_and(|mut as_stored| {
+                as_stored.secrets().into_iter().all(|(_, value)| {
+                    value.is_empty() || secret_seal::sealed_by(value) == Some(ours)
+                })
+            })
+        });
+        match kept {
+            Some(bytes) => view.put_raw(V::DB, &key, bytes)?,
+            None => view.put_record(record)?,
+        }
+    }
+    Ok(())
+}
+
 /// Checks `body` in full and writes it into the new, empty `storage`, with every index and
-/// id counter rebuilt from the records and every secret sealed with `storage`'s key;
+/// id counter rebuilt from the records, secrets sealed with `storage`'s key kept as they
+/// are and every other secret sealed with it;
 /// `their_key` opens the secrets of an export made by another installation. Returns the
 /// dump's revision.
 ///
@@ -441,15 +473,16 @@ pub fn read_into(
             view.put_raw(*db, k, v)?;
         }
     }
-    for u in &checked.users {
-        view.put_record(u)?;
-    }
-    for o in &checked.omms {
-        view.put_record(o)?;
-    }
-    for r in &checked.rooms {
-        view.put_record(r)?;
-    }
+    let raw = |db: Db| {
+        checked
+            .raw
+            .iter()
+            .find(|(d, _)| *d == db)
+            .map_or(&[][..], |(_, e)| e.as_slice())
+    };
+    put_sealed(&mut view, raw(Db::Users), &checked.users, ours.id())?;
+    put_sealed(&mut view, raw(Db::Omms), &checked.omms, ours.id())?;
+    put_sealed(&mut view, raw(Db::Rooms), &checked.rooms, ours.id())?;
     for u in &checked.users {
         view.put(Db::IdxNum, u.num.as_bytes(), &u.uid)?;
         if u.permanent {
@@ -543,6 +576,52 @@ mod tests {
             }
         }
         postcard::to_stdvec(&dump).unwrap()
+    }
+
+    /// The stored (sealed) PIN of user 1 in `storage`.
+    fn stored_pin(storage: &Storage) -> String {
+        let view = storage.read().unwrap();
+        let bytes = view.get_raw(Db::Users, &id_key(1)).unwrap().unwrap();
+        decode::<User>(Db::Users, bytes).unwrap().pin
+    }
+
+    #[test]
+    fn secrets_sealed_with_this_installations_key_are_kept_byte_for_byte_and_others_sealed_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir(&path).unwrap();
+            path
+        };
+        let path = dir.path().join("a");
+        drop(crate::engine::Store::open(&path).unwrap());
+        let key = std::sync::Arc::new(crate::secrets::load_key(&path).unwrap());
+        let source = Storage::open(&path, std::sync::Arc::clone(&key)).unwrap();
+        let user = User {
+            uid: 1,
+            num: "100".into(),
+            pin: "4711".into(),
+            ..User::default()
+        };
+        let mut view = source.write().unwrap();
+        view.put_record(&user).unwrap();
+        view.commit().unwrap();
+        let body = write(&source).unwrap();
+        let sealed = stored_pin(&source);
+        assert!(secret_seal::is_sealed(&sealed), "{sealed}");
+
+        // Where it was made (or on another node of its cluster, which shares the key).
+        let same = Storage::open(&folder("b"), std::sync::Arc::clone(&key)).unwrap();
+        read_into(&body, &same, None).unwrap();
+        assert_eq!(stored_pin(&same), sealed, "kept byte for byte");
+
+        // At another installation, opened with the source's key and sealed with its own.
+        let other_key = std::sync::Arc::new(secret_seal::Key::generate().unwrap());
+        let other = Storage::open(&folder("c"), std::sync::Arc::clone(&other_key)).unwrap();
+        read_into(&body, &other, Some(&key)).unwrap();
+        let resealed = stored_pin(&other);
+        assert_eq!(secret_seal::sealed_by(&resealed), Some(other_key.id()));
+        assert_eq!(other_key.open("pin", &resealed).unwrap(), "4711");
     }
 
     #[test]

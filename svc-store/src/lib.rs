@@ -14,7 +14,8 @@
 //!   format, checked record by record;
 //! - [`password_checks`]: Argon2 checks on two threads with a bounded queue;
 //! - [`fields`]: the lengths and characters of every field;
-//! - [`secrets`]: the fields sealed at rest and the key that seals them;
+//! - [`secrets`]: the fields sealed at rest and the key that seals them; [`entropy`]: the
+//!   randomness of a write (salts, nonces), the same on every node of a cluster;
 //! - [`write_health`]: whether the database takes writes (a full disk), for the journal,
 //!   the health states and the event log;
 //! - [`server`]: the IPC server on `store.sock`.
@@ -27,6 +28,7 @@ pub mod conflicts;
 pub mod databases;
 pub mod dump;
 pub mod engine;
+pub mod entropy;
 pub mod fields;
 pub mod health;
 pub mod licensing;
@@ -42,7 +44,7 @@ pub mod transfer;
 pub mod write_health;
 
 use clap::Parser;
-use ipc::api::store::StoreApi;
+use ipc::api::store::{StoreApi, StoreError, StoreRequest};
 use ipc::{Hello, Listener};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -213,16 +215,13 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
         hello,
         cluster,
     });
-    let clustered = server.cluster.is_some();
+    let node = server.cluster.clone();
     let serving = tokio::spawn(server.serve(listener));
-    // A cluster's statistics are not sampled yet: a sample is a write of this node alone,
-    // which would set the nodes' databases apart.
-    let sampler = (!clustered).then(|| {
-        tokio::spawn(sample_counters(
-            Arc::clone(&store),
-            Duration::from_secs(args.sample_secs.max(1)),
-        ))
-    });
+    let sampler = tokio::spawn(sample_counters(
+        Arc::clone(&store),
+        node,
+        Duration::from_secs(args.sample_secs.max(1)),
+    ));
     if let Some(link) = link.as_mut() {
         link.ready()
             .await
@@ -231,22 +230,33 @@ pub async fn run(args: Args) -> Result<(), service_kit::Failure> {
     tracing::info!(socket = %args.socket.display(), revision = store.revision().unwrap_or(0), "store ready");
     service_kit::supervision::stop_signal(link).await;
     serving.abort();
-    if let Some(sampler) = sampler {
-        sampler.abort();
-    }
+    sampler.abort();
     tracing::info!("store stopped");
     Ok(())
 }
 
-async fn sample_counters(store: Arc<Store>, every: Duration) {
+async fn sample_counters(
+    store: Arc<Store>,
+    cluster: Option<Arc<cluster::ClusterNode>>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let store = Arc::clone(&store);
-        let done =
-            tokio::task::spawn_blocking(move || store.write_with(|tx| tx.sample_counters())).await;
-        if let Ok(Err(e)) = done {
+        let done = match &cluster {
+            // One sample for the whole cluster, taken by the leader through the log (with
+            // its time), so every node holds the same history.
+            Some(node) if node.leads() => node.write(StoreRequest::SampleCounters).await,
+            Some(_) => continue,
+            None => {
+                let store = Arc::clone(&store);
+                tokio::task::spawn_blocking(move || store.write(StoreRequest::SampleCounters))
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Storage(e.to_string())))
+            }
+        };
+        if let Err(e) = done {
             tracing::warn!(error = %e, "sampling statistics failed");
         }
     }

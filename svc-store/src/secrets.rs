@@ -112,8 +112,10 @@ impl Sealed for Device {
 /// [`StoreError::Storage`] when no nonce could be drawn.
 pub fn seal<V: Sealed>(key: &Key, record: &mut V) -> Result<(), StoreError> {
     for (field, value) in record.secrets() {
+        let mut nonce = [0u8; secret_seal::NONCE_LEN];
+        crate::entropy::fill(&mut nonce);
         *value = key
-            .seal(field, value)
+            .seal_with_nonce(field, value, nonce)
             .map_err(|e| StoreError::Storage(format!("sealing a secret: {e}")))?;
     }
     Ok(())

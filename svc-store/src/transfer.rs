@@ -237,7 +237,7 @@ impl Transfers {
                 }
                 rev
             };
-            swap_in(store, &work.join("data.mdb"), imported_rev)
+            swap_in(store, &work.join("data.mdb"), imported_rev, Numbering::Past)
         })();
         let _ = std::fs::remove_file(&import.path);
         let _ = std::fs::remove_dir_all(&work);
@@ -343,9 +343,24 @@ pub fn check_header(bytes: &[u8]) -> Result<&[u8], StoreError> {
     Ok(body)
 }
 
-/// Replaces the open database with the validated file `data` and moves the revision past
-/// both databases' revisions, so every subscriber resynchronises.
-pub(crate) fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u64, StoreError> {
+/// The revision a database swapped in stands at.
+pub(crate) enum Numbering {
+    /// Past both databases' revisions (an import): a subscriber sees a later revision.
+    Past,
+    /// The file's own (a cluster's snapshot): every node numbers the same state alike, so a
+    /// client resumes on any node from the revision it saw.
+    Kept,
+}
+
+/// Replaces the open database with the validated file `data`, standing at the revision
+/// `numbering` says, and publishes that the whole database changed, so every subscriber
+/// resynchronises.
+pub(crate) fn swap_in(
+    store: &Store,
+    data: &Path,
+    imported_rev: u64,
+    numbering: Numbering,
+) -> Result<u64, StoreError> {
     let old_rev = store.revision()?;
     // Lock order as in every write: column tables, then the storage.
     let mut tables = store
@@ -369,7 +384,10 @@ pub(crate) fn swap_in(store: &Store, data: &Path, imported_rev: u64) -> Result<u
         *slot = Some(storage);
         return Err(io_error("replacing the database file", &e));
     }
-    let rev = old_rev.max(imported_rev) + 1;
+    let rev = match numbering {
+        Numbering::Past => old_rev.max(imported_rev) + 1,
+        Numbering::Kept => imported_rev,
+    };
     {
         let mut view = storage.write()?;
         view.clear(Db::Changes)?;

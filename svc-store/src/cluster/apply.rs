@@ -10,7 +10,7 @@ use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
 
 impl Store {
     /// Applies a committed cluster entry through the store's write path, with the time the
-    /// leader proposed it at; `mark` (the entry's log id) is written in the same transaction.
+    /// leader proposed it at and the randomness of its seed; `mark` (the entry's log id) is written in the same transaction.
     /// A refused request is refused here as on every node, and its entry is still marked.
     ///
     /// # Errors
@@ -21,26 +21,29 @@ impl Store {
         command: Command,
         mark: &Mark,
     ) -> Result<Applied, StoreError> {
-        let outcome = model::at_time(command.time, || match command.request {
-            StoreRequest::InstallLicense(file) => {
-                let verified = license::verify(&file, self.license_issuers())
-                    .map_err(|e| StoreError::LicenseRefused(e.to_string()))?;
-                self.write_with(|tx| {
-                    tx.install_license(verified.license, file)?;
+        let seed = command.seed;
+        let outcome = model::at_time(command.time, || {
+            crate::entropy::with_seed(seed, || match command.request {
+                StoreRequest::InstallLicense(file) => {
+                    let verified = license::verify(&file, self.license_issuers())
+                        .map_err(|e| StoreError::LicenseRefused(e.to_string()))?;
+                    self.write_with(|tx| {
+                        tx.install_license(verified.license, file)?;
+                        mark.write(tx.view)?;
+                        Ok(StoreResponse::Done)
+                    })
+                }
+                StoreRequest::FromOmm { omm, request } => self.write_from(omm, |tx| {
+                    let answer = tx.apply(*request)?;
                     mark.write(tx.view)?;
-                    Ok(StoreResponse::Done)
-                })
-            }
-            StoreRequest::FromOmm { omm, request } => self.write_from(omm, |tx| {
-                let answer = tx.apply(*request)?;
-                mark.write(tx.view)?;
-                Ok(answer)
-            }),
-            other => self.write_with(|tx| {
-                let answer = tx.apply(other)?;
-                mark.write(tx.view)?;
-                Ok(answer)
-            }),
+                    Ok(answer)
+                }),
+                other => self.write_with(|tx| {
+                    let answer = tx.apply(other)?;
+                    mark.write(tx.view)?;
+                    Ok(answer)
+                }),
+            })
         });
         match outcome {
             Err(StoreError::Storage(e)) => Err(StoreError::Storage(e)),
@@ -80,7 +83,12 @@ impl Store {
                 view.commit()?;
                 rev
             };
-            crate::transfer::swap_in(self, &work.join("data.mdb"), imported_rev)
+            crate::transfer::swap_in(
+                self,
+                &work.join("data.mdb"),
+                imported_rev,
+                crate::transfer::Numbering::Kept,
+            )
         })();
         let _ = std::fs::remove_dir_all(&work);
         result.map(|_| ())

@@ -54,6 +54,9 @@ pub struct Command {
     pub request: StoreRequest,
     /// The leader's clock when it proposed the write.
     pub time: Timestamp,
+    /// The seed of the write's randomness (password salts, nonces of sealed secrets), drawn
+    /// by the leader, so every node makes the same ones ([`crate::entropy`]).
+    pub seed: [u8; 32],
 }
 
 /// The outcome of one applied write, as the store answers it.

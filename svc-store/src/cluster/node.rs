@@ -256,6 +256,7 @@ impl ClusterNode {
         let command = Command {
             request,
             time: model::now(),
+            seed: crate::entropy::seed(),
         };
         let Ok(written) =
             tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(command)).await

@@ -15,8 +15,9 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Version of this protocol; both sides must speak the same.
-pub const PEER_VERSION: u32 = 2;
+/// Version of this protocol; both sides must speak the same (3: an entry carries the seed of
+/// its randomness).
+pub const PEER_VERSION: u32 = 3;
 
 /// Largest frame either side accepts: a batch of log entries or a snapshot chunk.
 pub const MAX_FRAME: u32 = 64 * 1024 * 1024;

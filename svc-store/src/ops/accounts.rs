@@ -3,8 +3,12 @@
 use super::*;
 
 pub(super) fn hash_password(password: &str) -> Result<String, StoreError> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    // The write's randomness: the same salt on every node of a cluster.
+    let mut bytes = [0u8; 16];
+    crate::entropy::fill(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|e| StoreError::Storage(format!("password salt: {e}")))?;
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

@@ -254,6 +254,10 @@ impl Tx<'_, '_> {
                 self.update_counter(&name, |v| v.saturating_add(delta))
             }
             R::SetCounter { name, value } => self.update_counter(&name, |_| value),
+            R::SampleCounters => {
+                self.sample_counters()?;
+                Ok(StoreResponse::Done)
+            }
             R::SetConflicts { omm, conflicts } => self.set_conflicts(omm, conflicts),
             R::AppendAudit(entry) => self.append_audit(entry),
             R::Audited { audit, request } => self.audited(audit, *request),

@@ -7,7 +7,7 @@
 //! - [`partition`] (root): a leader cut off from the other nodes ends its link within its
 //!   lease, the majority goes on, and after the heal the old leader follows with nothing of
 //!   its own;
-//! - [`readme_flow`]: the README's init, add-node and join;
+//! - [`readme_flow`]: the README's init, add-node and join, and a dead node replaced;
 //! - [`dev_cluster`]: `scripts/dev-cluster`, the one command of a development cluster;
 //! - [`under_load`]: `kill -9` of the leader while the API, the CLI and MAXI write, and a
 //!   browser's live events resumed on another node from the revision it had seen.

@@ -1,5 +1,6 @@
 //! `kill -9` of the leader while an administrator's browser, a script on the CLI and a MAXI
-//! application all write, and the browser's live events resumed on another node.
+//! application all write, the browser's live events resumed on another node, and the
+//! statistics the leader samples for the whole cluster.
 
 use super::{free_port, leader, node_options};
 use ipc::api::store::{StoreRequest, StoreResponse};
@@ -72,6 +73,8 @@ fn user_json(num: &str) -> Value {
     let mut user = serde_json::to_value(model::User::default()).unwrap();
     user["num"] = json!(num);
     user["name"] = json!(format!("Load {num}"));
+    // A secret, sealed at rest.
+    user["pin"] = json!("2468");
     user
 }
 
@@ -270,7 +273,26 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
             .any(|e| e["entity"] == "User" && e["id"] == latest.uid),
         "the last user the browser's API wrote is in the replay"
     );
+
+    // The statistics: the leader takes one sample for the cluster through the log, so both
+    // nodes hold the same histories (read again when a sample landed between the reads).
+    mom_tests::sim::wait(
+        "the same statistics on both nodes",
+        Duration::from_secs(10),
+        || {
+            let (a, b) = (counters(node_of(&moms, one)), counters(node_of(&moms, two)));
+            !a.is_empty() && a == b && a.iter().any(|c| c.history.len() >= 2)
+        },
+    );
+
     drop(dead);
+}
+
+fn counters(mom: &Mom) -> Vec<model::Counter> {
+    match mom.store(StoreRequest::ListCounters) {
+        StoreResponse::Counters(c) => c,
+        other => panic!("{other:?}"),
+    }
 }
 
 fn node_of(moms: &[Option<Mom>], i: usize) -> &Mom {

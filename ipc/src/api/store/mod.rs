@@ -389,6 +389,10 @@ pub enum StoreRequest {
     },
     /// Removes node `id` from the cluster (a membership change through Raft). Protocol 25.
     ClusterRemoveNode(u64),
+    /// Appends every counter's current value to its history (the statistics sampler's
+    /// tick; in a cluster the leader proposes it, so every node holds the same samples).
+    /// Protocol 26.
+    SampleCounters,
 }
 
 /// Who makes an audited write, from where, and what it is, as the audit trail names them.
@@ -428,6 +432,7 @@ impl StoreRequest {
                     | Self::FromOmm { .. }
                     | Self::ClusterAddNode { .. }
                     | Self::ClusterRemoveNode(_)
+                    | Self::SampleCounters
             )
     }
 
