@@ -58,7 +58,7 @@ export const cluster: Pane = {
           `, term ${view.term}, leader ${leader === null ? "none (an election, or no majority reachable)" : `node ${leader}`}, log ${index(view.last_log)}, applied ${index(view.applied)}.`,
         );
         nodes.replaceChildren(
-          h("thead", {}, h("tr", {}, ...["Node", "Address", "Role", "Matched", "Lag", "Last contact", ""].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ...["Node", "Address", "Role", "Matched", "Lag", "Last contact", "Action"].map((t) => h("th", { scope: "col" }, t)))),
           h(
             "tbody",
             {},
