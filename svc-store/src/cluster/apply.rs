@@ -10,8 +10,9 @@ use ipc::api::store::{StoreError, StoreRequest, StoreResponse};
 
 impl Store {
     /// Applies a committed cluster entry through the store's write path, with the time the
-    /// leader proposed it at and the randomness of its seed; `mark` (the entry's log id) is written in the same transaction.
-    /// A refused request is refused here as on every node, and its entry is still marked.
+    /// leader proposed it at and the randomness of its seed; `mark` (the entry's log id) is
+    /// written in the same transaction. A refused request is refused here as on every node,
+    /// and its entry is still marked.
     ///
     /// # Errors
     /// [`StoreError::Storage`] when the database cannot be written: the node cannot go on.

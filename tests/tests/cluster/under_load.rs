@@ -1,11 +1,13 @@
-//! `kill -9` of the leader while an administrator's browser, a script on the CLI and a MAXI
-//! application all write, the browser's live events resumed on another node, and the
+//! `kill -9` of the leader while an administrator's browser, a script on the CLI, a MAXI
+//! application and the OMMs' own administrators all write, the browser's live events resumed on another node, and the
 //! statistics the leader samples for the whole cluster.
 
-use super::{free_port, leader, node_options};
+use super::{free_port, leader, linked, node_options};
 use ipc::api::store::{StoreRequest, StoreResponse};
+use mom_tests::sim::{add_omm, omms, wait};
 use mom_tests::web::Web;
 use mom_tests::Mom;
+use omm_sim::{Fleet, FleetOptions};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +91,20 @@ fn cli(config: &PathBuf, args: &[&str]) -> std::process::Output {
         .expect("run sip-dect-mom")
 }
 
+/// A user with this exact name on `mom`.
+fn has_name(mom: &Mom, name: &str) -> bool {
+    let query = model::Query {
+        filters: vec![model::Filter {
+            column: "name".into(),
+            op: model::FilterOp::Equals,
+            value: name.into(),
+        }],
+        limit: 10,
+        ..model::Query::default()
+    };
+    matches!(mom.store(StoreRequest::QueryUsers(query)), StoreResponse::Users(p) if p.total == 1)
+}
+
 /// Every live event of `web`'s node after `from`, until none comes for 2 s.
 fn replay(web: &Web, from: u64) -> Vec<Value> {
     let mut events = web.events(&format!("?from_rev={from}"));
@@ -100,6 +116,16 @@ fn replay(web: &Web, from: u64) -> Vec<Value> {
 #[test]
 fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_write_and_live_events_resume_on_another_node(
 ) {
+    let rt = mom_tests::sim::runtime();
+    let fleet = rt
+        .block_on(Fleet::start(FleetOptions {
+            omms: 2,
+            users: 5,
+            devices: 5,
+            ..FleetOptions::default()
+        }))
+        .expect("fleet");
+    let omm_ports = [fleet.omm(1).addr.port(), fleet.omm(2).addr.port()];
     let shared = mom_tests::cluster::Shared::create();
     let peers: Vec<String> = (0..3)
         .map(|_| format!("127.0.0.1:{}", free_port()))
@@ -123,6 +149,25 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
         must_change_password: false,
     }));
     assert!(matches!(made, StoreResponse::Created(_)), "{made:?}");
+    // The sites, linked by the leader alone; their users on every node.
+    for index in 1..=2 {
+        add_omm(node(first), &fleet, index);
+    }
+    for i in 0..3 {
+        wait(
+            "both OMMs linked, on every node's copy",
+            Duration::from_secs(30),
+            || {
+                let seen = omms(node(i));
+                seen.len() == 2 && seen.iter().all(|o| o.health.link == model::LinkState::Up)
+            },
+        );
+    }
+    for port in omm_ports {
+        let mut expected = vec![0, 0, 0];
+        expected[first] = 1;
+        assert_eq!(linked(&moms, port), expected, "only the leader links");
+    }
 
     // The browser on the leader follows live events; it has seen everything up to `seen`.
     let leaders_web = admin(node(first).listener("https"));
@@ -144,6 +189,8 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
     let config = node(one).config.clone();
     let load = Load::default();
     let supervisor = node(first).child.id();
+    // The last name an OMM's own administrator gave each of its users.
+    let omm_names = Mutex::new(std::collections::BTreeMap::new());
     let (killed, elected) = std::thread::scope(|s| {
         // The browser writes on the leader (until it dies) and on a follower, the script
         // on a follower, the application on the other follower.
@@ -164,6 +211,19 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
                     .status
                     .success()
             });
+        });
+        let (load_ref, fleet, omm_names) = (&load, &fleet, &omm_names);
+        s.spawn(move || {
+            // At the OMMs: a change to a user every 20 ms, whoever holds the link.
+            let mut k = 0u32;
+            while !load_ref.stop.load(Ordering::Relaxed) {
+                let (omm, uid) = (1 + k % 2, 1 + (k / 2) % 5);
+                let name = format!("Site {omm} user {uid} edit {k}");
+                fleet.admin_edit_user(omm, uid, "name", &name).unwrap();
+                omm_names.lock().unwrap().insert((omm, uid), name);
+                k += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
         });
         let load_ref = &load;
         s.spawn(move || {
@@ -228,7 +288,60 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
         assert!(before.count() > 0, "{client} wrote before the kill");
         assert!(after.count() > 0, "{client} wrote under the new leader");
     }
+    // Every OMM linked again, by the new leader alone, and each user's last name at its OMM
+    // on both remaining nodes (reconciled, or carried by the OMM's event).
+    for port in omm_ports {
+        wait(
+            "the new leader links every OMM",
+            Duration::from_secs(30),
+            || linked(&moms, port)[second] == 1,
+        );
+        assert_eq!(
+            linked(&moms, port).iter().sum::<usize>(),
+            1,
+            "one link per OMM"
+        );
+    }
+    let omm_names = omm_names.into_inner().unwrap();
+    assert_eq!(omm_names.len(), 10);
+    for name in omm_names.values() {
+        for i in [one, two] {
+            wait(
+                "the OMMs' last edits on both nodes",
+                Duration::from_secs(30),
+                || has_name(node_of(&moms, i), name),
+            );
+        }
+    }
     let acked = writes.iter().filter(|(_, w)| w.acked).count();
+    // The same users on both nodes: as many load users (numbers 5xxxxx) on each, at least
+    // every acknowledged one, at most one per write tried.
+    let load_users = |i: usize| {
+        let query = model::Query {
+            filters: vec![model::Filter {
+                column: "num".into(),
+                op: model::FilterOp::StartsWith,
+                value: "5".into(),
+            }],
+            limit: 1,
+            ..model::Query::default()
+        };
+        match node_of(&moms, i).store(StoreRequest::QueryUsers(query)) {
+            StoreResponse::Users(page) => page.total,
+            other => panic!("{other:?}"),
+        }
+    };
+    wait(
+        "both nodes hold the same users",
+        Duration::from_secs(10),
+        || load_users(one) == load_users(two),
+    );
+    let held = load_users(one);
+    // The browser's first user (500000) is one of them too.
+    assert!(
+        held > acked as u64 && held <= writes.len() as u64 + 1,
+        "{held}"
+    );
     eprintln!(
         "{acked} of {} writes acknowledged, each on both remaining nodes",
         writes.len()
