@@ -384,6 +384,7 @@ calls! {
     call cluster_add_node(id: u64, address: String) -> () = R::ClusterAddNode { id, address } => S::Done => ();
     /// Removes node `id` from the cluster (on its leader).
     call cluster_remove_node(id: u64) -> () = R::ClusterRemoveNode(id) => S::Done => ();
+    /// Appends every counter's value to its history (the statistics sampler's tick).
     call sample_counters() -> () = R::SampleCounters => S::Done => ();
     /// Replaces the open conflicts of OMM `omm`.
     call set_conflicts(omm: u32, conflicts: Vec<Conflict>) -> () = R::SetConflicts { omm, conflicts } => S::Done => ();

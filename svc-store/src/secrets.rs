@@ -112,6 +112,10 @@ impl Sealed for Device {
 /// [`StoreError::Storage`] when no nonce could be drawn.
 pub fn seal<V: Sealed>(key: &Key, record: &mut V) -> Result<(), StoreError> {
     for (field, value) in record.secrets() {
+        if value.is_empty() {
+            continue;
+        }
+        // The write's randomness: the same nonce on every node of a cluster.
         let mut nonce = [0u8; secret_seal::NONCE_LEN];
         crate::entropy::fill(&mut nonce);
         *value = key
