@@ -1,6 +1,6 @@
 //! The MOM cluster's figures (issue 25): three whole MOMs (release binaries, the product's
-//! default timings) on this machine with `MOM_BENCH_OMMS` simulated OMMs (500) × 100 users
-//! and 100 handsets, the simulator in this process:
+//! default timings) on this machine with `MOM_BENCH_OMMS` simulated OMMs (500, or 500 times
+//! `MOM_BENCH_SCALE`) × 100 users and 100 handsets, the simulator in this process:
 //! - durable write latency on a single MOM and on the three-node cluster's leader and
 //!   follower (the follower forwards), in the same run;
 //! - every OMM's records synced in cluster mode;
@@ -100,7 +100,7 @@ fn all_linked_since(mom: &Mom, since: u64) -> bool {
 }
 
 fn main() {
-    let omms = setting("MOM_BENCH_OMMS", 500);
+    let omms = mom_tests::bench::Size::from_env().omms;
     let rounds = setting("MOM_BENCH_ROUNDS", 20);
     let rt = mom_tests::sim::runtime_with(1);
     // The store clients' tasks run on this runtime's worker.

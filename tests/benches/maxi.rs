@@ -11,13 +11,12 @@
 
 use ipc::api::store::{NewAccount, StoreRequest, StoreResponse};
 use model::LinkState;
-use mom_tests::bench::{ms, percentile};
+use mom_tests::bench::{ms, percentile, Size};
 use mom_tests::maxi::{attr, Maxi};
 use mom_tests::{rss_kb, Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
 
-const OMMS: u32 = 500;
 const USERS: u32 = 10;
 const CLIENTS: usize = 8;
 const ACCOUNT: (&str, &str) = ("bench", "Blue.Whale-2024");
@@ -39,8 +38,13 @@ fn client(mom: &Mom) -> Maxi {
 
 /// Runs `per_client` requests made by `request(client index, i)` on every client at once;
 /// requests per second overall.
-fn rate(clients: &mut [Maxi], per_client: usize, request: fn(usize, usize) -> String) -> f64 {
+fn rate(
+    clients: &mut [Maxi],
+    per_client: usize,
+    request: impl Fn(usize, usize) -> String + Sync,
+) -> f64 {
     let started = Instant::now();
+    let request = &request;
     std::thread::scope(|s| {
         for (c, m) in clients.iter_mut().enumerate() {
             s.spawn(move || {
@@ -55,10 +59,11 @@ fn rate(clients: &mut [Maxi], per_client: usize, request: fn(usize, usize) -> St
 }
 
 fn main() {
+    let omms = Size::from_env().omms;
     let rt = mom_tests::sim::runtime_with(1);
     let fleet = rt
         .block_on(Fleet::start(FleetOptions {
-            omms: OMMS,
+            omms,
             users: USERS,
             devices: USERS,
             ..FleetOptions::default()
@@ -97,9 +102,9 @@ fn main() {
         assert!(!sub.contains("errCode"), "{sub}");
     }
     let connected_kb = rss_kb(maxi_pid);
-    let expected = u64::from(OMMS * USERS);
+    let expected = u64::from(omms * USERS);
     let started = Instant::now();
-    for i in 1..=OMMS {
+    for i in 1..=omms {
         let _ = mom_tests::sim::add_omm(&mom, &fleet, i);
     }
     let received: Vec<(u64, Duration)> = std::thread::scope(|s| {
@@ -151,14 +156,14 @@ fn main() {
         std::thread::sleep(Duration::from_millis(200));
     }
     println!(
-        "import of {OMMS} OMMs × {USERS} users and devices: {events} events to {CLIENTS} clients in {} ({:.0} events/s delivered)",
+        "import of {omms} OMMs × {USERS} users and devices: {events} events to {CLIENTS} clients in {} ({:.0} events/s delivered)",
         ms(span),
         events as f64 / span.as_secs_f64()
     );
 
     // Requests per second with 8 clients.
     let reads = rate(&mut clients, 2000, |c, i| {
-        let omm = 1 + (c * 61 + i) % OMMS as usize;
+        let omm = 1 + (c * 61 + i) % omms as usize;
         let user = i % USERS as usize;
         format!(
             "<GetPPUserByNumber num=\"{}\"/>",
@@ -166,17 +171,19 @@ fn main() {
         )
     });
     println!("GetPPUserByNumber, {CLIENTS} clients: {reads:.0} requests/s");
+    // 50 users of its own per client (fewer when a small run has fewer users).
+    let users = (omms * USERS) as usize;
     let writes = rate(&mut clients, 200, |c, i| {
         format!(
             "<SetPPUser><user uid=\"{}\" name=\"Bench {c} {i}\"/></SetPPUser>",
-            1 + c * 50 + i % 50
+            1 + (c * 50 + i % 50) % users
         )
     });
     println!("SetPPUser, {CLIENTS} clients: {writes:.0} requests/s");
 
-    // SendMessage until the OMM has it: users of OMM 7.
+    // SendMessage until the OMM has it: users of OMM 7 (the last one of a smaller run).
     let m = &mut clients[0];
-    let number = omm_sim::population::number(7, 1);
+    let number = omm_sim::population::number(7.min(omms), 1);
     let mut times = Vec::new();
     for i in 0..500 {
         let t = Instant::now();
@@ -186,7 +193,7 @@ fn main() {
         times.push(t.elapsed());
         assert!(!answer.contains("errCode"), "{answer}");
     }
-    let delivered = fleet.omm(7).lock().state.delivered_messages.len();
+    let delivered = fleet.omm(7.min(omms)).lock().state.delivered_messages.len();
     assert_eq!(delivered, 500);
     println!(
         "SendMessage until the OMM has it: p50 {} p99 {}",

@@ -1,5 +1,6 @@
 //! svc-axi at scale: `scripts/bench` (release binaries first). 500 simulated OMMs × 100 users
-//! and 100 handsets, the simulator in this process: time from adding the OMM records to every
+//! and 100 handsets (`MOM_BENCH_SCALE`, `MOM_BENCH_OMMS`, `MOM_BENCH_PER_OMM`: see
+//! [`mom_tests::bench::Size`]), the simulator in this process: time from adding the OMM records to every
 //! record imported and every link up, roaming handover latency while the other links are live,
 //! MOM-side edit latency, CPU, and resident memory of all MOM processes. `MOM_BENCH_LOG` sets
 //! the MOM's `RUST_LOG` (e.g. `info,svc_axi::session=debug` logs every handover's latency).
@@ -7,23 +8,24 @@
 use axi::record::AxiRecord;
 use ipc::api::store::{StoreRequest, StoreResponse};
 use model::{LinkState, Omm, Query};
-use mom_tests::bench::{ms, percentile};
+use mom_tests::bench::{ms, percentile, Size};
 use mom_tests::{rss_kb, Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use std::time::{Duration, Instant};
 
-const OMMS: u32 = 500;
-const PER_OMM: u32 = 100;
-/// Handovers and edits measured (one per OMM).
-const RUNS: u32 = OMMS;
+/// Handovers and edits measured at most (one per OMM).
+const MAX_RUNS: u32 = 500;
 
 fn main() {
+    let size = Size::from_env();
+    let (omms, per_omm) = (size.omms, size.per_omm);
+    let runs = omms.min(MAX_RUNS);
     let rt = mom_tests::sim::runtime_with(1);
     let fleet = rt
         .block_on(Fleet::start(FleetOptions {
-            omms: OMMS,
-            users: PER_OMM,
-            devices: PER_OMM,
+            omms,
+            users: per_omm,
+            devices: per_omm,
             ..FleetOptions::default()
         }))
         .expect("fleet");
@@ -37,7 +39,7 @@ fn main() {
         ..Options::default()
     });
     let started = Instant::now();
-    for i in 1..=OMMS {
+    for i in 1..=omms {
         let omm = Omm {
             enabled: true,
             name: format!("Site {i}"),
@@ -48,10 +50,10 @@ fn main() {
         };
         let _ = mom.store(StoreRequest::PutOmm(omm));
     }
-    let expected = u64::from(OMMS * PER_OMM);
+    let expected = u64::from(omms * per_omm);
     while mom.totals() != (expected, expected) {
         assert!(
-            started.elapsed() < Duration::from_secs(300),
+            started.elapsed() < size.patience(Duration::from_secs(300)),
             "import did not finish: {:?}",
             mom.totals()
         );
@@ -68,7 +70,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let all_up = started.elapsed();
-    println!("svc-axi with {OMMS} simulated OMMs × {PER_OMM} users and {PER_OMM} handsets (TLS, simulator in the bench process):");
+    println!("svc-axi with {omms} simulated OMMs × {per_omm} users and {per_omm} handsets (TLS, simulator in the bench process):");
     println!(
         "  records added to every record imported: {} ({} users, {} handsets); every link up: {}",
         ms(imported),
@@ -130,10 +132,10 @@ fn main() {
     let roaming_started = Instant::now();
     // Roaming: handsets of OMM i register at OMM i+1 while every other link is live.
     let mut handovers = Vec::new();
-    for i in 1..=RUNS {
+    for i in 1..=runs {
         let from = i;
-        let to = i % OMMS + 1;
-        let ipei = fleet.omm(from).lock().state.devices[&(PER_OMM - 1)]
+        let to = i % omms + 1;
+        let ipei = fleet.omm(from).lock().state.devices[&(per_omm - 1)]
             .get(axi::PpDev::IPEI)
             .expect("ipei");
         let t = Instant::now();
@@ -153,7 +155,7 @@ fn main() {
         }
         handovers.push(t.elapsed());
     }
-    println!("  roaming handover (locate event to bound records on the new OMM), {RUNS} runs: p50 {} p99 {}", ms(percentile(&mut handovers, 0.5)), ms(percentile(&mut handovers, 0.99)));
+    println!("  roaming handover (locate event to bound records on the new OMM), {runs} runs: p50 {} p99 {}", ms(percentile(&mut handovers, 0.5)), ms(percentile(&mut handovers, 0.99)));
     let secs = roaming_started.elapsed().as_secs_f64();
     for ((name, _), (b, a)) in pids.iter().zip(before_roaming.iter().zip(&cpu(&pids))) {
         println!(
@@ -164,7 +166,7 @@ fn main() {
 
     // MOM-side edits reaching their OMM.
     let mut edits = Vec::new();
-    for i in 1..=RUNS {
+    for i in 1..=runs {
         let num = fleet.omm(i).lock().state.users[&1]
             .raw("num")
             .expect("num")
@@ -189,7 +191,7 @@ fn main() {
         edits.push(t.elapsed());
     }
     println!(
-        "  MOM-side edit to its OMM (store write included), {RUNS} runs: p50 {} p99 {}",
+        "  MOM-side edit to its OMM (store write included), {runs} runs: p50 {} p99 {}",
         ms(percentile(&mut edits, 0.5)),
         ms(percentile(&mut edits, 0.99))
     );
@@ -214,13 +216,13 @@ fn main() {
             break;
         }
         assert!(
-            t.elapsed() < Duration::from_secs(120),
+            t.elapsed() < size.patience(Duration::from_secs(120)),
             "links did not come back"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     println!(
-        "  svc-axi killed → all {OMMS} links reconnected and reconciled: {}; records written: {}",
+        "  svc-axi killed → all {omms} links reconnected and reconciled: {}; records written: {}",
         ms(t.elapsed()),
         mom.counter("axi.records_synced") - synced
     );

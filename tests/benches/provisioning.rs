@@ -7,14 +7,13 @@
 //! distribution of the times from the update to each fetch; and the download rate of a
 //! 20 MB base-station image from `/resources/` (whole and in 1 MB ranges).
 
-use mom_tests::bench::{ms, percentile};
+use mom_tests::bench::{ms, percentile, Size};
 use mom_tests::web::{Offer, Web};
 use mom_tests::{Mom, Options};
 use omm_sim::{Fleet, FleetOptions};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const OMMS: u32 = 500;
 const IMAGE: usize = 20 * 1024 * 1024;
 
 fn template() -> String {
@@ -31,10 +30,11 @@ fn template() -> String {
 }
 
 fn main() {
+    let omms = Size::from_env().omms;
     let rt = mom_tests::sim::runtime_with(1);
     let fleet = rt
         .block_on(Fleet::start(FleetOptions {
-            omms: OMMS,
+            omms,
             users: 0,
             devices: 0,
             ..FleetOptions::default()
@@ -53,7 +53,7 @@ fn main() {
     web.first_login("Blau.Wal42");
     let started = Instant::now();
     let placeholders: String = (0..200).map(|i| format!("VALUE_{i}=value {i}\n")).collect();
-    for i in 1..=OMMS {
+    for i in 1..=omms {
         let created = web.send(
             "POST",
             "/api/v1/omms",
@@ -73,14 +73,14 @@ fn main() {
         template().into_bytes(),
     );
     assert_eq!(stored.status, 200, "{}", stored.text);
-    while !(1..=OMMS).all(|i| fleet.omm(i).lock().state.config_url.is_some()) {
+    while !(1..=omms).all(|i| fleet.omm(i).lock().state.config_url.is_some()) {
         assert!(
             started.elapsed() < Duration::from_secs(300),
             "links did not come up"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("provisioning with {OMMS} simulated OMMs (TLS links, simulator in the bench process), a 50 KB template with 200 placeholders:");
+    println!("provisioning with {omms} simulated OMMs (TLS links, simulator in the bench process), a 50 KB template with 200 placeholders:");
     println!(
         "  from the first OMM record added (through the API) to every OMM linked with its configuration URL set: {}",
         ms(started.elapsed())
@@ -90,7 +90,7 @@ fn main() {
     let update = Instant::now();
     let (answer, asked, done) = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
-            let mut done: Vec<Option<Duration>> = vec![None; OMMS as usize];
+            let mut done: Vec<Option<Duration>> = vec![None; omms as usize];
             while done.iter().any(Option::is_none) {
                 for (slot, omm) in done.iter_mut().zip(&fleet.omms) {
                     if slot.is_none() {
@@ -118,7 +118,7 @@ fn main() {
         (answer, asked, watcher.join().expect("watcher"))
     });
     let outcome = answer.json.as_array().expect("outcome").clone();
-    assert_eq!(outcome.len(), OMMS as usize);
+    assert_eq!(outcome.len(), omms as usize);
     assert!(
         outcome.iter().all(|o| o["error"].is_null()),
         "{}",

@@ -9,14 +9,14 @@
 use ipc::api::store::{StoreApi, StoreRequest, StoreResponse};
 use ipc::{Client, ClientOptions, Hello};
 use model::{Filter, FilterOp, Query, SortDirection};
-use mom_tests::bench::{device, ms, percentile, user};
+use mom_tests::bench::{device, ms, percentile, user, Size};
 use mom_tests::{block_on, rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
 
-const USERS: u32 = 50_000;
 const BATCH: u32 = 10_000;
 
 fn main() {
+    let users_count = Size::from_env().users;
     let mom = Mom::start(&Options {
         restart: String::new(),
         ..Options::default()
@@ -32,8 +32,8 @@ fn main() {
             Client::<StoreApi>::start(socket, Hello::new("bench", 0), ClientOptions::default());
 
         let started = Instant::now();
-        for batch in 0..USERS / BATCH {
-            let range = batch * BATCH..(batch + 1) * BATCH;
+        for batch in 0..users_count.div_ceil(BATCH) {
+            let range = batch * BATCH..((batch + 1) * BATCH).min(users_count);
             let users = range.clone().map(user).collect();
             let devices = range.map(device).collect();
             let resp = client
@@ -43,8 +43,8 @@ fn main() {
             assert_eq!(resp, StoreResponse::Done, "bulk put refused");
         }
         println!(
-            "bulk import of {USERS} users and {USERS} devices ({} requests): {}",
-            USERS / BATCH,
+            "bulk import of {users_count} users and {users_count} devices ({} requests): {}",
+            users_count.div_ceil(BATCH),
             ms(started.elapsed())
         );
 
@@ -72,17 +72,17 @@ fn main() {
         })
         .await;
         println!(
-            "first page query over {USERS} users, building its two columns: {}",
+            "first page query over {users_count} users, building its two columns: {}",
             ms(first)
         );
         println!(
-            "page query over {USERS} users (filter name contains, sort by number descending, 50 rows; {total} match), 200 runs: p50 {} p99 {}",
+            "page query over {users_count} users (filter name contains, sort by number descending, 50 rows; {total} match), 200 runs: p50 {} p99 {}",
             ms(percentile(&mut queries, 0.5)),
             ms(percentile(&mut queries, 0.99))
         );
     });
     println!(
-        "svc-store resident memory with {USERS} users and {USERS} devices: {} MB",
+        "svc-store resident memory with {users_count} users and {users_count} devices: {} MB",
         rss_kb(store_pid) / 1024
     );
     overview(&mom);
@@ -116,11 +116,12 @@ fn main() {
 /// Binds user `i` to handset `i` for the whole population, then measures the Overview's page
 /// query, which filters on a user column and sorts on a joined phone column.
 fn overview(mom: &Mom) {
+    let users_count = Size::from_env().users;
     let socket = mom.store_socket();
     block_on(async move {
         let (client, _events) =
             Client::<StoreApi>::start(socket, Hello::new("bench", 0), ClientOptions::default());
-        let pairs = (1..=USERS)
+        let pairs = (1..=users_count)
             .map(|id| (id, id, model::RelType::Fixed, model::Timestamp::default()))
             .collect();
         let resp = client
@@ -146,7 +147,7 @@ fn overview(mom: &Mom) {
             ms(first)
         );
         println!(
-            "Overview page query over {USERS} bound pairs (filter name contains, sort by the phone's IPEI descending, 50 rows with their phones; {total} match), 200 runs: p50 {} p99 {}",
+            "Overview page query over {users_count} bound pairs (filter name contains, sort by the phone's IPEI descending, 50 rows with their phones; {total} match), 200 runs: p50 {} p99 {}",
             ms(percentile(&mut queries, 0.5)),
             ms(percentile(&mut queries, 0.99))
         );

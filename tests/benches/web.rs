@@ -8,18 +8,18 @@
 //! resident memory idle and with 50 clients
 //! and 8 WebSockets, and the time from `kill -9` of svc-web to serving again.
 
-use mom_tests::bench::{cpu_ticks, fill_store, ms, percentile};
+use mom_tests::bench::{cpu_ticks, fill_store, ms, percentile, Size};
 use mom_tests::web::{client_config, Offer, Web};
 use mom_tests::{rss_kb, signal, Mom, Options};
 use std::time::{Duration, Instant};
 
-const USERS: u32 = 50_000;
 const CLIENTS: usize = 50;
 const PAGE: &str =
     "/api/v1/users?sort=name&order=asc&filter=name:contains:bravo&limit=50&offset=100";
 
 fn load(mom: &Mom) {
-    fill_store(&mom.store_socket(), USERS);
+    let users_count = Size::from_env().users;
+    fill_store(&mom.store_socket(), users_count);
 }
 
 fn web_rss(mom: &Mom) -> u64 {
@@ -27,6 +27,7 @@ fn web_rss(mom: &Mom) -> u64 {
 }
 
 fn main() {
+    let users_count = Size::from_env().users;
     let mom = Mom::start(&Options::default());
     load(&mom);
     let https = mom.listener("https");
@@ -65,7 +66,7 @@ fn main() {
         assert_eq!(page.json["items"].as_array().map(Vec::len), Some(50));
     }
     println!(
-        "Users page over HTTPS ({USERS} users, filter name contains bravo: {total} match, sort by name, 50 rows at offset 100), one client, 300 requests: p50 {} p99 {}",
+        "Users page over HTTPS ({users_count} users, filter name contains bravo: {total} match, sort by name, 50 rows at offset 100), one client, 300 requests: p50 {} p99 {}",
         ms(percentile(&mut one, 0.5)),
         ms(percentile(&mut one, 0.99))
     );

@@ -1,8 +1,66 @@
-//! What the benchmarks share: percentiles, millisecond figures, and the population of
-//! 50,000-user runs (users and handsets as a large site has them).
+//! What the benchmarks share: the size of a run, percentiles, millisecond figures, and the
+//! population of the store's runs (users and handsets as a large site has them).
 
 use model::{Device, Ipei, User};
 use std::time::Duration;
+
+/// The size of a benchmark run, from the environment, so the ten-times run is one command
+/// (`scripts/bench --scale 10`), not an edited constant.
+///
+/// `MOM_BENCH_SCALE` (1 by default: the admin guide's size, 500 OMMs and 50,000 users)
+/// multiplies every size; `MOM_BENCH_OMMS`, `MOM_BENCH_PER_OMM` and `MOM_BENCH_USERS` set
+/// one of them outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    /// Simulated OMMs.
+    pub omms: u32,
+    /// Users and handsets on each simulated OMM.
+    pub per_omm: u32,
+    /// Users (and as many handsets) written to the store directly.
+    pub users: u32,
+    /// The scale the sizes came from.
+    pub scale: u32,
+}
+
+impl Size {
+    /// The admin guide's size.
+    pub const GUIDE: Self = Self {
+        omms: 500,
+        per_omm: 100,
+        users: 50_000,
+        scale: 1,
+    };
+
+    /// The size this run asks for.
+    ///
+    /// # Panics
+    /// On a value that is not a positive number.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).ok().map(|v| {
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number"))
+            })
+        };
+        let scale = var("MOM_BENCH_SCALE").unwrap_or(1);
+        Self {
+            omms: var("MOM_BENCH_OMMS").unwrap_or(Self::GUIDE.omms * scale),
+            per_omm: var("MOM_BENCH_PER_OMM").unwrap_or(Self::GUIDE.per_omm),
+            users: var("MOM_BENCH_USERS").unwrap_or(Self::GUIDE.users * scale),
+            scale,
+        }
+    }
+
+    /// `at_guide` (a timeout measured at the guide's size) grown with the number of OMMs.
+    #[must_use]
+    pub fn patience(&self, at_guide: Duration) -> Duration {
+        at_guide * self.omms.div_ceil(Self::GUIDE.omms).max(1)
+    }
+}
 
 /// The `p` quantile (0 to 1) of `samples` (sorted in place).
 ///
