@@ -53,7 +53,8 @@ impl Patience {
         }
     }
 
-    /// A leader's entries or snapshot were taken at `now`, or this node leads.
+    /// A leader's entries or snapshot were taken at `now`, a candidate got this node's vote,
+    /// or this node leads.
     pub fn heard_leader(&mut self, now: Instant) {
         self.heard = self.heard.max(now);
     }
