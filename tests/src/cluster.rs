@@ -24,17 +24,36 @@ impl Timings {
     };
 }
 
-/// A free TCP port on loopback (free when asked).
+/// A free TCP port on loopback for a node to bind later (free when asked).
+///
+/// Taken below the kernel's ephemeral range (32768 and up by default), from which every
+/// outgoing connection draws its local port: a port the kernel picked for `bind(0)` was
+/// now and then taken by one of the hundreds of OMM and peer connections before the node
+/// bound it (a bench start failed with "Address already in use"). Each process walks the
+/// range from its own offset, so no two calls of one run return the same port.
 ///
 /// # Panics
-/// When no port can be bound.
+/// When no port of the range can be bound.
 #[must_use]
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % COUNT,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..COUNT {
+        let port = FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT;
+        let port = u16::try_from(port).expect("below 65536");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// What the nodes of one cluster share: the CA and the installation's secrets keys (the
