@@ -425,21 +425,19 @@ fn put_sealed<V: crate::secrets::Sealed>(
     opened: &[V],
     ours: &str,
 ) -> Result<(), StoreError> {
-    let stored: HashMap<&[u8], &[u8]> = raw
-        .iter()
-        .map(|(k, v)| (k.as_slice(), v.as_slice()))
-        .collect();
-    for record in opened {
-        let key = id_key(record.id());
-        let kept = stored.get(key.as_slice()).filter(|bytes| {
-            decode::<V>(V::DB, bytes).is_ok_and(|mut as_stored| {
-                as_stored.secrets().into_iter().all(|(_, value)| {
-                    value.is_empty() || secret_seal::sealed_by(value) == Some(ours)
+    // The check decoded the records from these entries, one each, in their order.
+    let stored = (raw.len() == opened.len()).then_some(raw);
+    for (i, record) in opened.iter().enumerate() {
+        let kept = stored.map(|raw| &raw[i]).filter(|(key, bytes)| {
+            *key == id_key(record.id())
+                && decode::<V>(V::DB, bytes).is_ok_and(|mut as_stored| {
+                    as_stored.secrets().into_iter().all(|(_, value)| {
+                        value.is_empty() || secret_seal::sealed_by(value) == Some(ours)
+                    })
                 })
-            })
         });
         match kept {
-            Some(bytes) => view.put_raw(V::DB, &key, bytes)?,
+            Some((key, bytes)) => view.put_raw(V::DB, key, bytes)?,
             None => view.put_record(record)?,
         }
     }

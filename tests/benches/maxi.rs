@@ -182,8 +182,9 @@ fn main() {
     println!("SetPPUser, {CLIENTS} clients: {writes:.0} requests/s");
 
     // SendMessage until the OMM has it: users of OMM 7 (the last one of a smaller run).
+    let message_omm = 7.min(omms);
     let m = &mut clients[0];
-    let number = omm_sim::population::number(7.min(omms), 1);
+    let number = omm_sim::population::number(message_omm, 1);
     let mut times = Vec::new();
     for i in 0..500 {
         let t = Instant::now();
@@ -193,7 +194,7 @@ fn main() {
         times.push(t.elapsed());
         assert!(!answer.contains("errCode"), "{answer}");
     }
-    let delivered = fleet.omm(7.min(omms)).lock().state.delivered_messages.len();
+    let delivered = fleet.omm(message_omm).lock().state.delivered_messages.len();
     assert_eq!(delivered, 500);
     println!(
         "SendMessage until the OMM has it: p50 {} p99 {}",

@@ -1,7 +1,7 @@
 //! svc-axi at scale: `scripts/bench` (release binaries first). 500 simulated OMMs × 100 users
 //! and 100 handsets (`MOM_BENCH_SCALE`, `MOM_BENCH_OMMS`, `MOM_BENCH_PER_OMM`: see
-//! [`mom_tests::bench::Size`]), the simulator in this process: time from adding the OMM records to every
-//! record imported and every link up, roaming handover latency while the other links are live,
+//! [`mom_tests::bench::Size`]), the simulator in this process: time from adding the OMM
+//! records to every record imported and every link up, roaming handover latency while the other links are live,
 //! MOM-side edit latency, CPU, and resident memory of all MOM processes. `MOM_BENCH_LOG` sets
 //! the MOM's `RUST_LOG` (e.g. `info,svc_axi::session=debug` logs every handover's latency).
 

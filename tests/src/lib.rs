@@ -222,12 +222,36 @@ impl Mom {
     /// Runs `sip-dect-mom` with this MOM's config and `args`.
     #[must_use]
     pub fn cli(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(bin("sip-dect-mom"));
-        cmd.arg("--config").arg(&self.config);
-        if self.dev {
-            cmd.arg("--dev");
+        self.cli_target().run(args)
+    }
+
+    /// What [`Mom::cli`] needs, to run the CLI from another thread while the `Mom` stays
+    /// (and may be killed) here.
+    #[must_use]
+    pub fn cli_target(&self) -> CliTarget {
+        CliTarget {
+            config: self.config.clone(),
+            dev: self.dev,
         }
-        cmd.args(args).output().expect("run sip-dect-mom")
+    }
+
+    /// How many users the store holds with exactly this name (letter case aside); 0 when
+    /// the store does not answer.
+    #[must_use]
+    pub fn users_named(&self, name: &str) -> u64 {
+        let query = Query {
+            filters: vec![model::Filter {
+                column: "name".into(),
+                op: model::FilterOp::Equals,
+                value: name.into(),
+            }],
+            limit: 1,
+            ..Query::default()
+        };
+        match self.store(StoreRequest::QueryUsers(query)) {
+            StoreResponse::Users(page) => page.total,
+            _ => 0,
+        }
     }
 
     /// How many users and devices the store holds.
@@ -449,6 +473,29 @@ fn spawn(config: &Path, notify_path: &Path, options: &Options) -> Child {
         cmd.env(k, v);
     }
     cmd.spawn().expect("start sip-dect-mom")
+}
+
+/// The admin CLI of one MOM: its config file and whether it runs in development mode.
+#[derive(Debug, Clone)]
+pub struct CliTarget {
+    config: PathBuf,
+    dev: bool,
+}
+
+impl CliTarget {
+    /// Runs `sip-dect-mom` with the MOM's config and `args`.
+    ///
+    /// # Panics
+    /// When the program cannot be started.
+    #[must_use]
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin("sip-dect-mom"));
+        cmd.arg("--config").arg(&self.config);
+        if self.dev {
+            cmd.arg("--dev");
+        }
+        cmd.args(args).output().expect("run sip-dect-mom")
+    }
 }
 
 impl Drop for Mom {

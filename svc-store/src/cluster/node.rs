@@ -514,10 +514,7 @@ impl ClusterNode {
             node: self.id,
             role: role.to_owned(),
             term: m.current_term,
-            // A restarted node remembers having led its last term: not a leader to report.
-            leader: m
-                .current_leader
-                .filter(|l| *l != self.id || m.state == ServerState::Leader),
+            leader: leader_seen(&m, self.id),
             last_log: m.last_log_index,
             applied: m.last_applied.map(|l| l.index),
             millis_since_quorum_ack: m.millis_since_quorum_ack,
@@ -526,6 +523,13 @@ impl ClusterNode {
             members,
         }
     }
+}
+
+/// The leader node `me` knows of. A node that restarts remembers having led its last term;
+/// it leads only once Raft made it leader again, and is no leader to report before.
+fn leader_seen(m: &openraft::RaftMetrics<NodeId, Peer>, me: NodeId) -> Option<NodeId> {
+    m.current_leader
+        .filter(|l| *l != me || m.state == ServerState::Leader)
 }
 
 /// One journal line each time the leadership this node sees changes: who leads, in which
@@ -538,12 +542,7 @@ async fn log_leadership(
     loop {
         let (leader, term, running) = {
             let m = metrics.borrow_and_update();
-            // A node that restarts remembers having led its last term; it leads only once
-            // Raft made it leader again.
-            let leader = m
-                .current_leader
-                .filter(|l| *l != me || m.state == ServerState::Leader);
-            (leader, m.current_term, m.running_state.clone())
+            (leader_seen(&m, me), m.current_term, m.running_state.clone())
         };
         if let Err(fatal) = running {
             tracing::error!(error = %fatal, "cluster: Raft stopped on this node; writes fail until the store restarts");

@@ -9,8 +9,9 @@
 //!   its own;
 //! - [`readme_flow`]: the README's init, add-node and join, and a dead node replaced;
 //! - [`dev_cluster`]: `scripts/dev-cluster`, the one command of a development cluster;
-//! - [`under_load`]: `kill -9` of the leader while the API, the CLI and MAXI write, and a
-//!   browser's live events resumed on another node from the revision it had seen.
+//! - [`under_load`]: `kill -9` of the leader while the API, the CLI, MAXI and the OMMs'
+//!   administrators write; a browser's live events resumed on another node from the
+//!   revision it had seen; the statistics the leader samples for the cluster.
 
 mod dev_cluster;
 mod failover;

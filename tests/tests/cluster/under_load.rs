@@ -10,7 +10,6 @@ use mom_tests::Mom;
 use omm_sim::{Fleet, FleetOptions};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -78,31 +77,6 @@ fn user_json(num: &str) -> Value {
     // A secret, sealed at rest.
     user["pin"] = json!("2468");
     user
-}
-
-/// Runs `sip-dect-mom` (development mode, as the test nodes run) with `config`.
-fn cli(config: &PathBuf, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(mom_tests::bin("sip-dect-mom"))
-        .arg("--config")
-        .arg(config)
-        .arg("--dev")
-        .args(args)
-        .output()
-        .expect("run sip-dect-mom")
-}
-
-/// A user with this exact name on `mom`.
-fn has_name(mom: &Mom, name: &str) -> bool {
-    let query = model::Query {
-        filters: vec![model::Filter {
-            column: "name".into(),
-            op: model::FilterOp::Equals,
-            value: name.into(),
-        }],
-        limit: 10,
-        ..model::Query::default()
-    };
-    matches!(mom.store(StoreRequest::QueryUsers(query)), StoreResponse::Users(p) if p.total == 1)
 }
 
 /// Every live event of `web`'s node after `from`, until none comes for 2 s.
@@ -186,7 +160,7 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
 
     let https: Vec<SocketAddr> = (0..3).map(|i| node(i).listener("https")).collect();
     let maxi = node(two).listener("maxi");
-    let config = node(one).config.clone();
+    let script = node(one).cli_target();
     let load = Load::default();
     let supervisor = node(first).child.id();
     // The last name an OMM's own administrator gave each of its users.
@@ -204,10 +178,11 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
                 });
             });
         }
-        let (load_ref, config) = (&load, &config);
+        let (load_ref, script) = (&load, &script);
         s.spawn(move || {
             load_ref.run("cli", 530_000, |num| {
-                cli(config, &["user", "add", "--num", num, "--name", "Script"])
+                script
+                    .run(&["user", "add", "--num", num, "--name", "Script"])
                     .status
                     .success()
             });
@@ -309,7 +284,7 @@ fn kill_9_of_the_leader_under_api_cli_and_maxi_writes_loses_no_acknowledged_writ
             wait(
                 "the OMMs' last edits on both nodes",
                 Duration::from_secs(30),
-                || has_name(node_of(&moms, i), name),
+                || node_of(&moms, i).users_named(name) == 1,
             );
         }
     }

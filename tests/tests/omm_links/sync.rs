@@ -525,22 +525,9 @@ fn conflicting_sites_keep_their_links_and_the_conflicts_are_listed_until_fixed()
     fleet
         .admin_edit_user(1, other_uid, "name", "Still syncing")
         .unwrap();
-    wait(
-        "other records still sync",
-        Duration::from_secs(10),
-        || match mom.store(StoreRequest::QueryUsers(model::Query {
-            filters: vec![model::Filter {
-                column: "name".into(),
-                op: model::FilterOp::Equals,
-                value: "Still syncing".into(),
-            }],
-            limit: 10,
-            ..model::Query::default()
-        })) {
-            StoreResponse::Users(page) => page.total == 1,
-            _ => false,
-        },
-    );
+    wait("other records still sync", Duration::from_secs(10), || {
+        mom.users_named("Still syncing") == 1
+    });
     assert!(omms(&mom).iter().all(|o| o.health.link == LinkState::Up));
     // Roaming of a healthy handset from site 1 to site 2 still works.
     let roamer = {
