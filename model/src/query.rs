@@ -275,6 +275,33 @@ pub struct CompiledFilter {
 }
 
 impl CompiledFilter {
+    /// The column the filter looks at.
+    #[must_use]
+    pub fn column(&self) -> &str {
+        &self.column
+    }
+
+    /// For an `Equals` filter, the one key a row of a numeric (`flag` false) or yes/no
+    /// (`flag` true) column must hold to pass: a number, or 1 or 0 for `true` or `false`. An
+    /// index of that column can then find the rows. `None` for any other filter, or a value
+    /// no such row can hold (which every row then fails, or errs on, as [`Self::matches`] says).
+    #[must_use]
+    pub fn equals_key(&self, flag: bool) -> Option<u64> {
+        if self.op != FilterOp::Equals {
+            return None;
+        }
+        let key = if flag {
+            match self.lower.as_str() {
+                "true" => 1,
+                "false" => 0,
+                _ => return None,
+            }
+        } else {
+            self.number?
+        };
+        Some(key)
+    }
+
     /// Whether `record` passes this filter.
     ///
     /// # Errors

@@ -12,7 +12,7 @@
 
 use model::{CompiledFilter, FieldValue, Query, QueryError, Queryable};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Garbage in a text arena that triggers its compaction (and at least half of it).
 const COMPACT_AFTER: usize = 1 << 20;
@@ -144,6 +144,19 @@ fn text(arena: &str, (start, len): (u32, u32)) -> &str {
     &arena[start as usize..start as usize + len as usize]
 }
 
+/// The ids of the rows that hold each value of one numeric or yes/no column (1 and 0 for
+/// yes and no): an equality filter on it visits only those rows.
+type Postings = HashMap<u64, HashSet<u32>>;
+
+/// The key by which [`Postings`] file a value; `None` for text.
+fn posting_key(value: &FieldValue<'_>) -> Option<u64> {
+    match value {
+        FieldValue::Int(n) => Some(*n),
+        FieldValue::Bool(b) => Some(u64::from(*b)),
+        FieldValue::Text(_) => None,
+    }
+}
+
 /// The queryable columns of every record of one table.
 #[derive(Debug)]
 pub struct ColumnTable {
@@ -153,6 +166,10 @@ pub struct ColumnTable {
     rows: HashMap<u32, usize>,
     /// `None` until a query needs the column.
     columns: Vec<Option<Column>>,
+    /// For each column: whether it keeps [`Postings`] (see [`ColumnTable::with_postings`]).
+    indexed: Vec<bool>,
+    /// The postings of each indexed column, built with the column.
+    postings: Vec<Option<Postings>>,
     /// Each column's value in a record left at its defaults: what a joined row without a
     /// partner shows (see [`Join`]).
     defaults: Vec<FieldValue<'static>>,
@@ -232,6 +249,8 @@ impl ColumnTable {
             ids: Vec::new(),
             rows: HashMap::new(),
             columns: T::COLUMNS.iter().map(|_| None).collect(),
+            indexed: vec![false; T::COLUMNS.len()],
+            postings: T::COLUMNS.iter().map(|_| None).collect(),
             defaults: T::COLUMNS
                 .iter()
                 .map(|n| {
@@ -240,6 +259,38 @@ impl ColumnTable {
                         .map_or(FieldValue::Int(0), FieldValue::into_owned)
                 })
                 .collect(),
+        }
+    }
+
+    /// The same table, keeping [`Postings`] for `columns` once they are built: the numeric
+    /// or yes/no columns that services select rows by (a user's OMM), where scanning every
+    /// row per lookup would make each OMM's import cost grow with all the others' records.
+    #[must_use]
+    pub fn with_postings(mut self, columns: &[&str]) -> Self {
+        for name in columns {
+            if let Some(&c) = self.index.get(name) {
+                self.indexed[c] = true;
+            }
+        }
+        self
+    }
+
+    /// Files record `id` under `value` in column `c`'s postings, if it keeps any.
+    fn post(&mut self, c: usize, id: u32, value: &FieldValue<'_>) {
+        if let (Some(postings), Some(key)) = (self.postings[c].as_mut(), posting_key(value)) {
+            postings.entry(key).or_default().insert(id);
+        }
+    }
+
+    /// Takes record `id` out from under `value` in column `c`'s postings, if it keeps any.
+    fn unpost(&mut self, c: usize, id: u32, value: &FieldValue<'_>) {
+        if let (Some(postings), Some(key)) = (self.postings[c].as_mut(), posting_key(value)) {
+            if let Some(ids) = postings.get_mut(&key) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    postings.remove(&key);
+                }
+            }
         }
     }
 
@@ -295,21 +346,38 @@ impl ColumnTable {
     /// Adds or replaces the row of record `id`.
     pub fn upsert<T: Queryable>(&mut self, id: u32, record: &T) {
         let names = self.names;
-        match self.rows.get(&id) {
-            Some(&row) => {
-                for (column, name) in self.columns.iter_mut().zip(names) {
-                    if let (Some(column), Some(v)) = (column, record.field(name)) {
-                        column.set(row, v);
-                    }
-                }
+        let row = self.rows.get(&id).copied();
+        if row.is_none() {
+            self.rows.insert(id, self.ids.len());
+            self.ids.push(id);
+        }
+        for (c, name) in names.iter().enumerate() {
+            if self.columns[c].is_none() {
+                continue;
             }
-            None => {
-                self.rows.insert(id, self.ids.len());
-                self.ids.push(id);
-                for (column, name) in self.columns.iter_mut().zip(names) {
-                    if let Some(column) = column {
-                        column.push(record.field(name).unwrap_or(FieldValue::Int(0)));
+            let value = match (row, record.field(name)) {
+                (Some(row), Some(value)) => {
+                    if self.postings[c].is_some() {
+                        let old = self.columns[c].as_ref().map(|column| column.get(row));
+                        let moved = old.as_ref().and_then(posting_key) != posting_key(&value);
+                        if let (true, Some(old)) = (moved, old.map(FieldValue::into_owned)) {
+                            self.unpost(c, id, &old);
+                            self.post(c, id, &value);
+                        }
                     }
+                    value
+                }
+                (Some(_), None) => continue,
+                (None, value) => {
+                    let value = value.unwrap_or(FieldValue::Int(0));
+                    self.post(c, id, &value);
+                    value
+                }
+            };
+            if let Some(column) = self.columns[c].as_mut() {
+                match row {
+                    Some(row) => column.set(row, value),
+                    None => column.push(value),
                 }
             }
         }
@@ -362,6 +430,15 @@ impl ColumnTable {
         }
         for (mut column, c) in built.into_iter().zip(wanted) {
             column.shrink_to_fit();
+            if self.indexed[c] {
+                let mut postings = Postings::new();
+                for (row, &id) in self.ids.iter().enumerate() {
+                    if let Some(key) = posting_key(&column.get(row)) {
+                        postings.entry(key).or_default().insert(id);
+                    }
+                }
+                self.postings[c] = Some(postings);
+            }
             self.columns[c] = Some(column);
         }
         Ok(())
@@ -372,6 +449,14 @@ impl ColumnTable {
         let Some(row) = self.rows.remove(&id) else {
             return;
         };
+        for c in 0..self.columns.len() {
+            if self.postings[c].is_some() {
+                if let Some(value) = self.columns[c].as_ref().map(|column| column.get(row)) {
+                    let value = value.into_owned();
+                    self.unpost(c, id, &value);
+                }
+            }
+        }
         self.ids.swap_remove(row);
         for column in self.columns.iter_mut().flatten() {
             column.swap_remove(row);
@@ -383,6 +468,28 @@ impl ColumnTable {
             .iter_mut()
             .flatten()
             .for_each(Column::compact_if_worth_it);
+    }
+
+    /// The rows a query must look at: those its first equality filter on a column with
+    /// postings finds (unordered: the query orders its keys), or else every row.
+    fn candidates(&self, filters: &[CompiledFilter]) -> Box<dyn Iterator<Item = usize> + '_> {
+        for f in filters {
+            let found = self.index.get(f.column()).and_then(|&c| {
+                let postings = self.postings[c].as_ref()?;
+                let flag = matches!(self.columns[c], Some(Column::Bool(_)));
+                Some((postings, f.equals_key(flag)?))
+            });
+            if let Some((postings, key)) = found {
+                return Box::new(
+                    postings
+                        .get(&key)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| self.row_of(*id)),
+                );
+            }
+        }
+        Box::new(0..self.ids.len())
     }
 
     /// Filters, sorts and pages; returns the total of matching rows and the page's ids. The
@@ -436,7 +543,7 @@ impl ColumnTable {
             })
             .collect();
         let mut keys: Vec<(Option<FieldValue<'_>>, u32)> = Vec::new();
-        'rows: for row in 0..self.ids.len() {
+        'rows: for row in self.candidates(filters) {
             let view = Row {
                 table: self,
                 row,
@@ -538,6 +645,100 @@ mod tests {
                 "{op:?} {value}"
             );
         }
+    }
+
+    #[test]
+    fn equality_through_postings_agrees_with_a_scan_after_moves_and_removals() {
+        // One table keeps postings of `home_omm` and `permanent`, the other scans: the same
+        // writes, before and after the columns are built, must give the same answers.
+        let mut indexed = ColumnTable::new::<User>().with_postings(&["home_omm", "permanent"]);
+        let mut scanned = ColumnTable::new::<User>();
+        let mut users: HashMap<u32, User> = HashMap::new();
+        fn write(tables: [&mut ColumnTable; 2], users: &mut HashMap<u32, User>, u: User) {
+            for t in tables {
+                t.upsert(u.uid, &u);
+            }
+            users.insert(u.uid, u);
+        }
+        let at = |uid: u32, omm: u32| User {
+            home_omm: omm,
+            permanent: uid % 10 == 0,
+            ..user(uid, &format!("n{uid}"))
+        };
+        for uid in 1..=60 {
+            write([&mut indexed, &mut scanned], &mut users, at(uid, uid % 4));
+        }
+        let queries: Vec<Query> = [
+            "home_omm=1",
+            "home_omm=3",
+            "home_omm=9",
+            "permanent=true",
+            "permanent=false",
+            "permanent=1",
+            "home_omm=x",
+        ]
+        .iter()
+        .map(|q| {
+            let (column, value) = q.split_once('=').unwrap();
+            Query {
+                filters: vec![
+                    Filter {
+                        column: column.into(),
+                        op: FilterOp::Equals,
+                        value: value.into(),
+                    },
+                    Filter {
+                        column: "name".into(),
+                        op: FilterOp::NotEquals,
+                        value: "n7".into(),
+                    },
+                ],
+                sort_column: "name".into(),
+                sort: SortDirection::Descending,
+                offset: 1,
+                limit: 100,
+            }
+        })
+        .collect();
+        let check =
+            |indexed: &mut ColumnTable, scanned: &mut ColumnTable, users: &HashMap<u32, User>| {
+                for query in &queries {
+                    for table in [&mut *indexed, &mut *scanned] {
+                        let missing = table.missing(query, "");
+                        table
+                            .build(&missing, |id| users.get(&id).cloned().ok_or(()))
+                            .unwrap();
+                    }
+                    let filters = query.compile::<User>().unwrap();
+                    assert_eq!(
+                        indexed.query(query, &filters, None),
+                        scanned.query(query, &filters, None),
+                        "{:?}",
+                        query.filters[0]
+                    );
+                }
+                // Each row filed once per column, under its value only (a stale entry would
+                // only cost time, as the filters still decide, and memory).
+                for postings in indexed.postings.iter().flatten() {
+                    let filed: usize = postings.values().map(HashSet::len).sum();
+                    assert_eq!(filed, indexed.len());
+                }
+            };
+        check(&mut indexed, &mut scanned, &users);
+        assert!(indexed.postings.iter().flatten().count() == 2);
+        // Users move between OMMs and flags, new ones come, some go (the last row moves).
+        for uid in (1..=60).filter(|u| u % 3 == 0) {
+            write([&mut indexed, &mut scanned], &mut users, at(uid + 1000, 0));
+            let mut moved = at(uid, 9);
+            moved.permanent = !moved.permanent;
+            write([&mut indexed, &mut scanned], &mut users, moved);
+        }
+        for uid in [60, 1, 2, 1003, 33] {
+            indexed.remove(uid);
+            scanned.remove(uid);
+            users.remove(&uid);
+        }
+        check(&mut indexed, &mut scanned, &users);
     }
 
     #[test]

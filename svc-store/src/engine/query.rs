@@ -7,6 +7,13 @@ use crate::storage::{id_key, Db, Storage, View};
 use ipc::api::store::{Change, StoreError, StoreRequest, StoreResponse};
 use model::{Device, Entity, Query, Record, User};
 
+/// The user columns that services select users by, one value at a time: svc-axi reads an
+/// OMM's users (`home_omm`) and the permanent users (`permanent`) at every link's import.
+const USERS_SELECTED_BY: &[&str] = &["home_omm", "permanent"];
+/// The device columns that services select devices by: svc-axi reads the handsets located
+/// at an OMM at every link's import.
+const DEVICES_SELECTED_BY: &[&str] = &["location"];
+
 /// In-memory column copies of the user and device tables (see [`crate::columns`]).
 pub(crate) struct Tables {
     users: ColumnTable,
@@ -18,8 +25,8 @@ impl Tables {
     pub(crate) fn load(storage: &Storage) -> Result<Self, StoreError> {
         let view = storage.read()?;
         let mut tables = Self {
-            users: ColumnTable::new::<User>(),
-            devices: ColumnTable::new::<Device>(),
+            users: ColumnTable::new::<User>().with_postings(USERS_SELECTED_BY),
+            devices: ColumnTable::new::<Device>().with_postings(DEVICES_SELECTED_BY),
         };
         // Only the rows: a column is built when a query first needs it (see `columns`).
         view.scan(Db::Users, None, |key, _| {
