@@ -25,7 +25,7 @@ impl fmt::Display for FrameTooLarge {
 impl std::error::Error for FrameTooLarge {}
 
 /// Buffer capacity a splitter keeps between frames; more is released after a large frame.
-const RETAINED_CAPACITY: usize = 16 * 1024;
+const RETAINED_CAPACITY: usize = 4 * 1024;
 
 /// Splits a byte stream into NUL-terminated frames.
 #[derive(Debug)]
@@ -84,14 +84,23 @@ impl Splitter {
                     max: self.max,
                 });
             }
-            let frame: Vec<u8> = self.buf[..pos].to_vec();
-            self.buf.drain(..=pos);
             self.scanned = 0;
-            // A page of records leaves a large buffer behind; a link is idle most of its
-            // life, and with hundreds of links that memory adds up: give it back.
-            if self.buf.capacity() > RETAINED_CAPACITY && self.buf.len() < RETAINED_CAPACITY {
-                self.buf.shrink_to(RETAINED_CAPACITY);
-            }
+            let frame = if pos + 1 == self.buf.len() {
+                // The buffer holds just this frame (as after most reads): it becomes the
+                // frame, uncopied, and an idle link keeps no buffer at all.
+                let mut frame = std::mem::take(&mut self.buf);
+                frame.truncate(pos);
+                frame
+            } else {
+                let frame = self.buf[..pos].to_vec();
+                self.buf.drain(..=pos);
+                // A page of records leaves a large buffer behind; a link is idle most of
+                // its life, and with thousands of links that memory adds up: give it back.
+                if self.buf.capacity() > RETAINED_CAPACITY && self.buf.len() < RETAINED_CAPACITY {
+                    self.buf.shrink_to(RETAINED_CAPACITY);
+                }
+                frame
+            };
             if frame.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -111,8 +120,17 @@ mod tests {
         big.push(0);
         splitter.push(&big);
         assert_eq!(splitter.next_frame().unwrap().unwrap().len(), 300_000);
+        assert_eq!(
+            splitter.buf.capacity(),
+            0,
+            "the frame took the whole buffer"
+        );
+        // With the start of the next frame behind it, the rest is kept in a small buffer.
+        splitter.push(&big);
+        splitter.push(b"<a");
+        assert_eq!(splitter.next_frame().unwrap().unwrap().len(), 300_000);
         assert!(splitter.buf.capacity() <= RETAINED_CAPACITY);
-        splitter.push(b"<a/>\0");
+        splitter.push(b"/>\0");
         assert_eq!(splitter.next_frame().unwrap().unwrap(), b"<a/>");
     }
 

@@ -99,7 +99,11 @@ pub async fn serve(shared: Arc<Shared>, listener: Listener<AxiApi>) {
                     AxiRequest::SendData { omm, channel, data } => match shared.route(omm) {
                         Some(route) => {
                             let (tx, rx) = tokio::sync::oneshot::channel();
-                            if route.send(Routed::Data(channel, data, tx)).await.is_err() {
+                            if route
+                                .send(Box::new(Routed::Data(channel, data, tx)))
+                                .await
+                                .is_err()
+                            {
                                 AxiResponse::Error(format!("the link to OMM {omm} is down"))
                             } else {
                                 match rx.await {
@@ -179,7 +183,11 @@ async fn software_update(shared: &Shared, omms: Vec<u32>) -> Vec<(u32, Option<St
                 return (i, Some(format!("OMM {omm} is not connected")));
             };
             let (tx, rx) = tokio::sync::oneshot::channel();
-            if route.send(Routed::SoftwareUpdate(tx)).await.is_err() {
+            if route
+                .send(Box::new(Routed::SoftwareUpdate(tx)))
+                .await
+                .is_err()
+            {
                 return (i, Some(format!("the link to OMM {omm} is down")));
             }
             match rx.await {

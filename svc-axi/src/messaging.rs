@@ -34,7 +34,11 @@ pub async fn deliver(shared: &Shared, mut msg: axi::TextMessage) -> Result<(), E
         return Err(no_user());
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    if route.send(Routed::Message(msg, tx)).await.is_err() {
+    if route
+        .send(Box::new(Routed::Message(msg, tx)))
+        .await
+        .is_err()
+    {
         return Err(ErrorInfo::new(ErrCode::EFailed).info("the target OMM's link is down"));
     }
     rx.await.unwrap_or_else(|_| {

@@ -36,13 +36,14 @@ pub struct Shared {
     /// `axi.links_up` gauge, latest value last.
     pub links_up: tokio::sync::watch::Sender<u64>,
     /// The links that are up, by OMM id, for requests routed from another link.
-    pub routes: std::sync::Mutex<HashMap<u32, mpsc::Sender<Routed>>>,
+    pub routes: std::sync::Mutex<HashMap<u32, mpsc::Sender<Box<Routed>>>>,
     /// In a cluster, while this node may hold no links: why, naming the leader (see
     /// `leadership`); the API answers requests for an OMM with it.
     pub elsewhere: std::sync::Mutex<Option<String>>,
 }
 
-/// A request another link routes through this one.
+/// A request another link routes through this one (sent boxed: a link's queue allocates its
+/// slots 32 at a time, held by every idle link).
 #[derive(Debug)]
 pub enum Routed {
     /// Deliver a text message; answers whether the OMM accepted it, with its error if not.
@@ -66,11 +67,11 @@ impl Shared {
     }
 
     /// The sender to the link of OMM `omm`, while it is up.
-    pub fn route(&self, omm: u32) -> Option<mpsc::Sender<Routed>> {
+    pub fn route(&self, omm: u32) -> Option<mpsc::Sender<Box<Routed>>> {
         self.routes_lock().get(&omm).cloned()
     }
 
-    fn routes_lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, mpsc::Sender<Routed>>> {
+    fn routes_lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, mpsc::Sender<Box<Routed>>>> {
         self.routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -86,7 +87,7 @@ pub struct LinkUp {
 
 impl LinkUp {
     /// Counts OMM `omm`'s link as up and routes requests for that OMM to `route`.
-    pub fn new(shared: &Arc<Shared>, omm: u32, route: mpsc::Sender<Routed>) -> Self {
+    pub fn new(shared: &Arc<Shared>, omm: u32, route: mpsc::Sender<Box<Routed>>) -> Self {
         shared.links_up.send_modify(|up| *up += 1);
         shared.routes_lock().insert(omm, route);
         Self {

@@ -77,14 +77,25 @@ fn hex_bytes(hex: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// A store of the TLS sessions of one OMM's link, kept across its reconnects so that they
+/// resume: room for its two addresses. (rustls' default store, made with each
+/// configuration, has room for 256 servers: some 50 KB per link, and the link made a new
+/// one at every connect, so nothing resumed.)
+#[must_use]
+pub fn link_sessions() -> Arc<dyn rustls::client::ClientSessionStore> {
+    Arc::new(rustls::client::ClientSessionMemoryCache::new(2))
+}
+
 /// The client configuration for an OMM with these certificate settings, offering the
-/// protocols and suites of the MOM's security level (`tls_policy`); High resumes no session.
+/// protocols and suites of the MOM's security level (`tls_policy`) and resuming sessions
+/// from `sessions` (High resumes none).
 ///
 /// # Errors
 /// A text for an unreadable CA or a malformed fingerprint.
 pub fn client_config(
     validation: &CertValidation,
     policy: &tls_policy::Policy,
+    sessions: Arc<dyn rustls::client::ClientSessionStore>,
 ) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(policy.provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -119,9 +130,11 @@ pub fn client_config(
         }
     };
     let mut config = config;
-    if !policy.resumes_sessions() {
-        config.resumption = rustls::client::Resumption::disabled();
-    }
+    config.resumption = if policy.resumes_sessions() {
+        rustls::client::Resumption::store(sessions)
+    } else {
+        rustls::client::Resumption::disabled()
+    };
     Ok(Arc::new(config))
 }
 
@@ -135,7 +148,7 @@ pub async fn probe(host: &str, port: u16) -> Option<String> {
         &tls_policy::default_list(model::TlsSecurityLevel::Legacy),
     )
     .ok()?;
-    let config = client_config(&CertValidation::AcceptSelfSigned, &all).ok()?;
+    let config = client_config(&CertValidation::AcceptSelfSigned, &all, link_sessions()).ok()?;
     let name = ServerName::try_from(host.to_owned()).ok()?;
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;

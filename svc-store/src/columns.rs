@@ -157,13 +157,21 @@ fn posting_key(value: &FieldValue<'_>) -> Option<u64> {
     }
 }
 
+/// Row number `row` as stored in the id → row map.
+fn row_number(row: usize) -> u32 {
+    // A table's rows are records with `u32` ids, so their count fits.
+    u32::try_from(row).unwrap_or(u32::MAX)
+}
+
 /// The queryable columns of every record of one table.
 #[derive(Debug)]
 pub struct ColumnTable {
     names: &'static [&'static str],
     index: HashMap<&'static str, usize>,
     ids: Vec<u32>,
-    rows: HashMap<u32, usize>,
+    /// Each id's row (a `u32`: a table holds fewer than 2³² rows, and at 500,000 rows the
+    /// map is 8 MB smaller than with `usize`).
+    rows: HashMap<u32, u32>,
     /// `None` until a query needs the column.
     columns: Vec<Option<Column>>,
     /// For each column: whether it keeps [`Postings`] (see [`ColumnTable::with_postings`]).
@@ -319,7 +327,7 @@ impl ColumnTable {
 
     /// The row of record `id`, if the table has it.
     fn row_of(&self, id: u32) -> Option<usize> {
-        self.rows.get(&id).copied()
+        self.rows.get(&id).map(|&row| row as usize)
     }
 
     /// Number of rows.
@@ -338,7 +346,7 @@ impl ColumnTable {
     pub fn add_id(&mut self, id: u32) {
         debug_assert!(self.columns.iter().all(Option::is_none));
         if !self.rows.contains_key(&id) {
-            self.rows.insert(id, self.ids.len());
+            self.rows.insert(id, row_number(self.ids.len()));
             self.ids.push(id);
         }
     }
@@ -346,9 +354,9 @@ impl ColumnTable {
     /// Adds or replaces the row of record `id`.
     pub fn upsert<T: Queryable>(&mut self, id: u32, record: &T) {
         let names = self.names;
-        let row = self.rows.get(&id).copied();
+        let row = self.row_of(id);
         if row.is_none() {
-            self.rows.insert(id, self.ids.len());
+            self.rows.insert(id, row_number(self.ids.len()));
             self.ids.push(id);
         }
         for (c, name) in names.iter().enumerate() {
@@ -446,7 +454,7 @@ impl ColumnTable {
 
     /// Removes the row of record `id`, if any.
     pub fn remove(&mut self, id: u32) {
-        let Some(row) = self.rows.remove(&id) else {
+        let Some(row) = self.rows.remove(&id).map(|row| row as usize) else {
             return;
         };
         for c in 0..self.columns.len() {
@@ -462,7 +470,7 @@ impl ColumnTable {
             column.swap_remove(row);
         }
         if let Some(moved) = self.ids.get(row) {
-            self.rows.insert(*moved, row);
+            self.rows.insert(*moved, row_number(row));
         }
         self.columns
             .iter_mut()

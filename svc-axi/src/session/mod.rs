@@ -196,11 +196,16 @@ impl Session<'_> {
 }
 
 /// One session; returns how it ended.
-pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End {
+pub async fn run(
+    shared: &Arc<Shared>,
+    omm: &Omm,
+    changes: &mut LinkFeed,
+    sessions: &Arc<dyn rustls::client::ClientSessionStore>,
+) -> End {
     // The security level in force now: a change reaches each link at its next connect.
     let settings = shared.store.settings().await.unwrap_or_default();
     let (policy, _) = tls_policy::from_settings(&settings);
-    let tls = match crate::tls::client_config(&omm.cert_validation, &policy) {
+    let tls = match crate::tls::client_config(&omm.cert_validation, &policy, Arc::clone(sessions)) {
         Ok(t) => t,
         Err(e) => return End::Failed(format!("certificate settings: {e}")),
     };
@@ -208,13 +213,13 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
     let mut connected = None;
     for address in [&omm.omm1, &omm.omm2].into_iter().filter(|a| !a.is_empty()) {
         let (host, port) = host_port(address);
-        let connecting = AxiLink::connect(
+        let connecting = Box::pin(AxiLink::connect(
             &host,
             port,
             Arc::clone(&tls),
             shared.request_timeout,
             Limits::default(),
-        );
+        ));
         match connecting.await {
             Ok(l) => {
                 connected = Some(l);
@@ -223,7 +228,7 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
             Err(e @ crate::link::LinkError::Handshake(_)) => {
                 // Say what each side offered: the MOM's level, versions and suites, and
                 // what the OMM chooses when offered everything the MOM knows.
-                let theirs = crate::tls::probe(&host, port).await.map_or_else(
+                let theirs = Box::pin(crate::tls::probe(&host, port)).await.map_or_else(
                     || "the OMM accepted none of the MOM's versions and suites".to_owned(),
                     |chosen| format!("offered everything, the OMM chose {chosen}"),
                 );
@@ -250,25 +255,22 @@ pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End
         notes: std::sync::Mutex::default(),
         provisioned: None,
     };
-    match session.life(&mut events, changes).await {
+    match Box::pin(session.life(&mut events, changes)).await {
         Ok(end) | Err(end) => end,
     }
 }
 
 impl Session<'_> {
-    /// The on-connect sequence, the import, then the steady state until the link ends.
-    async fn life(
-        &mut self,
-        events: &mut tokio::sync::mpsc::Receiver<Frame>,
-        changes: &mut LinkFeed,
-    ) -> Result<End, End> {
+    /// The on-connect sequence and the import; `false` when the OMM restarts for the SARI
+    /// it was given instead.
+    async fn start(&mut self) -> Result<bool, End> {
         let login = self.log_in().await?;
         let cloud_id = self.cloud_id().await?;
         self.health(model::LinkState::Connecting, &login.version, Some(cloud_id))
             .await;
         let settings = self.store.settings().await?;
         if self.set_sari(&settings).await? {
-            return Ok(End::SariRestart);
+            return Ok(false);
         }
         self.push_settings(&settings).await?;
         self.subscribe().await?;
@@ -279,8 +281,22 @@ impl Session<'_> {
         self.health(model::LinkState::Up, &login.version, None)
             .await;
         tracing::info!(omm = self.omm.id, name = %self.omm.name, records = synced, held = self.conflicts.len(), ms = started.elapsed().as_millis() as u64, "OMM link up and synchronised");
+        Ok(true)
+    }
+
+    /// The on-connect sequence, the import, then the steady state until the link ends.
+    async fn life(
+        &mut self,
+        events: &mut tokio::sync::mpsc::Receiver<Box<Frame>>,
+        changes: &mut LinkFeed,
+    ) -> Result<End, End> {
+        // The start in its own allocation, held only while it runs: the task of an idle link
+        // then holds the loop below, not the start's larger state.
+        if !Box::pin(self.start()).await? {
+            return Ok(End::SariRestart);
+        }
         // Steady state: this link now takes routed requests.
-        let (route_tx, mut routed) = tokio::sync::mpsc::channel::<Routed>(256);
+        let (route_tx, mut routed) = tokio::sync::mpsc::channel::<Box<Routed>>(256);
         let _up = LinkUp::new(self.shared, self.omm.id, route_tx);
         let mut ping = tokio::time::interval(self.shared.ping);
         ping.tick().await;
@@ -289,22 +305,22 @@ impl Session<'_> {
         let mut retried = std::time::Instant::now();
         loop {
             tokio::select! {
-                Some(request) = routed.recv() => self.deliver(request).await?,
+                Some(request) = routed.recv() => Box::pin(self.deliver(*request)).await?,
                 event = events.recv() => match event {
-                    Some(frame) => self.handle_event(frame).await?,
+                    Some(frame) => Box::pin(self.handle_event(*frame)).await?,
                     None => return Err(End::Failed(self.link.closed_reason().unwrap_or_else(|| "link closed".into()))),
                 },
                 change = changes.changes.recv() => match change {
                     Some(change) if change.entity == Entity::Database => {
-                        self.reconcile().await?;
+                        Box::pin(self.reconcile()).await?;
                     }
-                    Some(change) if self.concerns(&change) => self.handle_change(change).await?,
+                    Some(change) if self.concerns(&change) => Box::pin(self.handle_change(change)).await?,
                     Some(_) => {}
                     None => return Err(End::Failed("svc-axi is stopping".into())),
                 },
                 () = changes.overflow.notified() => {
                     // Changes were dropped: reconcile everything again.
-                    self.reconcile().await?;
+                    Box::pin(self.reconcile()).await?;
                 }
                 _ = ping.tick() => {
                     self.link.request(Ping { time_stamp: Some(model::now()) }).await?;
@@ -312,7 +328,7 @@ impl Session<'_> {
                 _ = housekeeping.tick() => {
                     if !self.conflicts.is_empty() && retried.elapsed() >= RETRY_HELD {
                         retried = std::time::Instant::now();
-                        self.retry_held().await?;
+                        Box::pin(self.retry_held()).await?;
                     }
                 }
             }
