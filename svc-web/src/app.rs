@@ -41,6 +41,9 @@ pub fn unix_now() -> u64 {
 pub struct App {
     /// The store.
     pub store: Store,
+    /// The accounts and settings as the session check last read them: whoever writes them
+    /// through `store` calls `known.forget()` before answering.
+    pub known: crate::known_records::KnownRecords,
     /// Cookie sessions.
     pub sessions: Mutex<Sessions>,
     /// Failed-login throttle.
@@ -109,5 +112,28 @@ impl App {
             .into_iter()
             .find(|a| a.id == id)
             .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
+    }
+
+    /// The caller's account for the session check: as last read ([`App::known`]), so a
+    /// request costs no store read for it.
+    ///
+    /// # Errors
+    /// As [`App::account`].
+    pub async fn session_account(&self, id: u32) -> ApiResult<Account> {
+        self.known
+            .get_or_read(self.store.accounts())
+            .await?
+            .iter()
+            .find(|a| a.id == id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
+    }
+
+    /// The settings for the session check (the accepted EULA): as last read.
+    ///
+    /// # Errors
+    /// As [`App::settings`].
+    pub async fn session_settings(&self) -> ApiResult<std::sync::Arc<Settings>> {
+        Ok(self.known.get_or_read(self.store.settings()).await?)
     }
 }

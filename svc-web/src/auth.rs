@@ -124,7 +124,7 @@ impl FromRequestParts<Arc<App>> for LoggedIn {
             }
             (session.account_id, Credential::Session(token))
         };
-        let account = app.account(account_id).await.map_err(|e| {
+        let account = app.session_account(account_id).await.map_err(|e| {
             if e.code == "not_found" {
                 ApiError::unauthorized("account_gone", "the account no longer exists")
             } else {
@@ -154,7 +154,7 @@ impl FromRequestParts<Arc<App>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let who = LoggedIn::from_request_parts(parts, app).await?;
-        if app.settings().await?.accepted_eula_version != eula_version() {
+        if app.session_settings().await?.accepted_eula_version != eula_version() {
             return Err(ApiError::forbidden(
                 "eula_required",
                 "the EULA of this version must be accepted first (POST /api/v1/eula/accept)",

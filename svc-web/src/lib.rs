@@ -33,6 +33,7 @@ pub mod certificate;
 pub mod database_identity;
 pub mod error;
 pub mod json;
+pub mod known_records;
 pub mod live_events;
 pub use ::login_throttle;
 pub mod metrics;
@@ -238,6 +239,7 @@ pub async fn run(
             unix_now(),
         )),
         throttle: Mutex::default(),
+        known: known_records::KnownRecords::default(),
         second_factors: Mutex::new(second_factor::SecondFactors::load(
             StateFile::new(&args.state_dir, "second-factor.json"),
             secrets_key(&args.state_dir)?,
@@ -345,12 +347,19 @@ async fn flush_sessions(app: Arc<App>) {
     }
 }
 
-/// Follows the store's change feed (`ipc::store_feed`): settings changes put the security
-/// level in force, and every change goes to the live-event clients.
+/// Follows the store's change feed (`ipc::store_feed`): account and settings changes make
+/// the session check read them again, settings changes put the security level in force,
+/// and every change goes to the live-event clients.
 async fn follow_feed(mut changes: tokio::sync::mpsc::Receiver<FeedEvent>, app: Arc<App>) {
     while let Some(event) = changes.recv().await {
         match event {
             FeedEvent::Change(change) => {
+                if matches!(
+                    change.entity,
+                    model::Entity::Account | model::Entity::Settings | model::Entity::Database
+                ) {
+                    app.known.forget();
+                }
                 if change.entity == model::Entity::Settings {
                     refresh_settings(&app).await;
                 }
@@ -360,6 +369,7 @@ async fn follow_feed(mut changes: tokio::sync::mpsc::Receiver<FeedEvent>, app: A
                 publish(&app, change);
             }
             FeedEvent::Start { rev } => {
+                app.known.forget();
                 refresh_settings(&app).await;
                 database_identity::check(&app).await;
                 // Only where the stream starts.
@@ -369,6 +379,7 @@ async fn follow_feed(mut changes: tokio::sync::mpsc::Receiver<FeedEvent>, app: A
                     .last = rev;
             }
             FeedEvent::Resync { rev } => {
+                app.known.forget();
                 refresh_settings(&app).await;
                 database_identity::check(&app).await;
                 publish(&app, Change::database(rev));

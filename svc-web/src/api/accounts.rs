@@ -114,6 +114,7 @@ pub async fn create(
             must_change_password: true,
         })
         .await?;
+    app.known.forget();
     tracing::info!(account = %who.account.name, new_account = %new.name, "account added");
     let created = view(&app, app.account(id).await?);
     Ok((StatusCode::CREATED, Json(created)))
@@ -184,6 +185,7 @@ pub async fn edit(
             must_change_password: edit.password.as_ref().map(|_| id != who.account.id),
         })
         .await?;
+    app.known.forget();
     if edit.password.is_some() {
         // A new password ends the account's API tokens too.
         app.tokens
@@ -221,6 +223,7 @@ pub async fn delete(
     audit::store(&app, &who, "accounts.delete")
         .delete_account(id)
         .await?;
+    app.known.forget();
     app.sessions
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -188,6 +188,7 @@ pub async fn import(
     } else {
         app.store.import_commit(import).await?
     };
+    app.known.forget();
     tracing::warn!(account = %who.account.name, source = %who.source.ip(), bytes = size, revision, "database replaced by an import");
     // Sessions, tokens and second factors made under the old database end now, before this
     // answer, not when the change feed brings the news.

@@ -91,6 +91,7 @@ pub async fn edit_settings(
     audit::store(&app, &who, "settings.edit")
         .put_settings(edited)
         .await?;
+    app.known.forget();
     let saved = app.settings().await?;
     apply_tls_settings(&app, &saved);
     tracing::info!(account = %who.account.name, "system settings changed");

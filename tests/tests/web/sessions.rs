@@ -166,6 +166,34 @@ fn first_login_needs_the_eula_and_a_new_password_and_the_cookie_is_locked_down()
 }
 
 #[test]
+fn a_password_reset_at_the_console_reaches_an_open_session_at_once() {
+    // svc-web's session check keeps the accounts it read until the store's change feed says
+    // they changed: a reset made by another process (the console) must reach a session
+    // that is already open, with no store read of svc-web's own to notice it.
+    let (mom, web) = admin();
+    for _ in 0..3 {
+        assert_eq!(web.get("/api/v1/users").status, 200);
+    }
+    let reset = mom.cli(&["reset-password", "mom"]);
+    assert!(reset.status.success(), "{reset:?}");
+    let started = Instant::now();
+    loop {
+        let answer = web.get("/api/v1/users");
+        if answer.status == 403 {
+            assert_eq!(answer.code(), "password_change_required");
+            break;
+        }
+        assert_eq!(answer.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the open session still works 2 s after the reset"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("reset reached the session after {:?}", started.elapsed());
+}
+
+#[test]
 fn a_read_only_account_reads_everything_and_writes_nothing() {
     let (_mom, web) = admin();
     let created = web.send(

@@ -40,6 +40,7 @@ pub async fn accept_eula(State(app): State<Arc<App>>, who: LoggedIn) -> ApiResul
         crate::audit::store(&app, &who, "eula.accept")
             .put_settings(settings)
             .await?;
+        app.known.forget();
         tracing::info!(account = %who.account.name, version = %eula_version(), "EULA accepted");
     }
     eula(State(app)).await

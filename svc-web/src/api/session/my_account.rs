@@ -176,6 +176,7 @@ pub async fn change_own_password(
             ..AccountUpdate::default()
         })
         .await?;
+    app.known.forget();
     let keep = match &who.credential {
         Credential::Session(token) => Some(token.as_str()),
         Credential::Token => None,
