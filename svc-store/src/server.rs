@@ -12,6 +12,8 @@ use tokio::sync::{broadcast, mpsc, Semaphore};
 
 /// Requests one connection may have in flight; more wait (back-pressure on a hostile client).
 const IN_FLIGHT_PER_CONNECTION: usize = 64;
+/// Answers and events one write to a client may carry at most.
+const WRITE_BATCH: usize = 64;
 
 /// Shared state of the server.
 pub struct Server {
@@ -41,11 +43,15 @@ impl Server {
         let ipc::Channel { mut rx, mut tx, .. } = channel;
         let (out, mut out_rx) = mpsc::channel::<Envelope<StoreResponse>>(256);
         let writer = tokio::spawn(async move {
-            while let Some(msg) = out_rx.recv().await {
-                if let Err(e) = tx.send(&msg).await {
+            // Whatever is queued goes in one write: during an import the change feed queues
+            // thousands of events, which one write each made a system call each.
+            let mut batch = Vec::with_capacity(WRITE_BATCH);
+            while out_rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+                if let Err(e) = tx.send_all(&batch).await {
                     tracing::debug!(target: "ipc", error = %e, "store client went away");
                     break;
                 }
+                batch.clear();
             }
         });
         let limit = Arc::new(Semaphore::new(IN_FLIGHT_PER_CONNECTION));
