@@ -302,6 +302,15 @@ impl CompiledFilter {
         Some(key)
     }
 
+    /// For a `Contains` or `StartsWith` filter, its operator and lower-cased value: what
+    /// [`text_matches`] takes, so a store scanning a text column can test the text itself
+    /// (a numeric column's rows still go through [`Self::matches`]).
+    #[must_use]
+    pub fn text_test(&self) -> Option<(FilterOp, &str)> {
+        matches!(self.op, FilterOp::Contains | FilterOp::StartsWith)
+            .then_some((self.op, self.lower.as_str()))
+    }
+
     /// Whether `record` passes this filter.
     ///
     /// # Errors
@@ -358,19 +367,17 @@ fn cmp_ignore_case(text: &str, lower: &str) -> Ordering {
     }
 }
 
-fn text_matches(op: FilterOp, text: &str, lower: &str) -> bool {
+/// Whether `text` passes a `Contains` (any other `op`) or `StartsWith` test for `lower`,
+/// ignoring case (`lower` is the filter's value, lower-cased).
+#[must_use]
+pub fn text_matches(op: FilterOp, text: &str, lower: &str) -> bool {
     if text.is_ascii() && lower.is_ascii() {
         let (hay, needle) = (text.as_bytes(), lower.as_bytes());
         match op {
             FilterOp::StartsWith => {
                 hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
             }
-            _ => {
-                needle.is_empty()
-                    || hay
-                        .windows(needle.len())
-                        .any(|w| w.eq_ignore_ascii_case(needle))
-            }
+            _ => contains_ignore_ascii_case(hay, needle),
         }
     } else {
         let text = text.to_lowercase();
@@ -379,6 +386,23 @@ fn text_matches(op: FilterOp, text: &str, lower: &str) -> bool {
             _ => text.contains(lower),
         }
     }
+}
+
+/// Whether `hay` holds `needle` (lower-case ASCII), ignoring ASCII case. Positions are
+/// tested by their first byte alone first: a search over every row of a column spends most
+/// of its time there, and most positions fail on it.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let upper = first.to_ascii_uppercase();
+    (0..=last).any(|i| {
+        let b = hay[i];
+        (b == first || b == upper) && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
+    })
 }
 
 impl Query {
@@ -466,6 +490,35 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contains_agrees_with_a_window_by_window_search() {
+        let texts = [
+            "",
+            "a",
+            "User Bravo 12",
+            "bravo",
+            "BRAVOBRAVO",
+            "xbRaVo",
+            "brav",
+            "b",
+            "ab",
+        ];
+        let needles = ["", "b", "bravo", "ravo", "o 1", "xb", "ab", "bb", "12"];
+        for text in texts {
+            for needle in needles {
+                let (hay, n) = (text.as_bytes(), needle.as_bytes());
+                let reference =
+                    n.is_empty() || hay.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+                assert_eq!(
+                    contains_ignore_ascii_case(hay, n),
+                    reference,
+                    "{text:?} contains {needle:?}"
+                );
+                assert_eq!(text_matches(FilterOp::Contains, text, needle), reference);
+            }
+        }
+    }
     use crate::User;
 
     fn user(uid: u32, num: &str, name: &str) -> User {

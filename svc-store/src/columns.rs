@@ -200,6 +200,10 @@ pub struct Join<'a> {
 /// the joined table's; `None` for a column no table has.
 type Resolved<'a> = (&'a str, Option<(&'a ColumnTable, usize, bool)>);
 
+/// A text filter's test on one text column: its spans and arena, the operator and the
+/// lower-cased value.
+type TextTest<'a> = (&'a [(u32, u32)], &'a str, model::FilterOp, &'a str);
+
 /// One row seen as a record, for the filters: a row of a table and, in a joined query, the
 /// row of its partner.
 struct Row<'a> {
@@ -550,6 +554,25 @@ impl ColumnTable {
                 (name, at)
             })
             .collect();
+        // A text filter (contains, starts with) on a text column of this table tests the
+        // column's text itself, not through the row's field lookup: most of a filtered
+        // page's time is spent here. The test is the filter's own (`model::text_matches`).
+        let text_tests: Vec<Option<TextTest<'_>>> = filters
+            .iter()
+            .zip(&resolved)
+            .map(|(f, (_, at))| {
+                let (op, lower) = f.text_test()?;
+                match at {
+                    Some((table, c, false)) => match table.columns[*c].as_ref()? {
+                        Column::Text { spans, arena, .. } => {
+                            Some((spans.as_slice(), arena.as_str(), op, lower))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            })
+            .collect();
         let mut keys: Vec<(Option<FieldValue<'_>>, u32)> = Vec::new();
         'rows: for row in self.candidates(filters) {
             let view = Row {
@@ -558,8 +581,14 @@ impl ColumnTable {
                 join: joined(row),
                 resolved: &resolved,
             };
-            for f in filters {
-                if !f.matches(&view)? {
+            for (f, test) in filters.iter().zip(&text_tests) {
+                let passed = match test {
+                    Some((spans, arena, op, lower)) => {
+                        model::text_matches(*op, text(arena, spans[row]), lower)
+                    }
+                    None => f.matches(&view)?,
+                };
+                if !passed {
                     continue 'rows;
                 }
             }
