@@ -312,13 +312,11 @@ async fn link_task(
     mut may_link: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut fast_until: Option<Instant> = None;
-    // The link's TLS sessions, resumed on its next connect.
-    let sessions = crate::tls::link_sessions();
     let mut last_error = String::new();
     loop {
         let mut feed = shared.feed.register(omm.id);
         let end = tokio::select! {
-            end = session::run(&shared, &omm, &mut feed, &sessions) => end,
+            end = session::run(&shared, &omm, &mut feed) => end,
             _ = may_link.wait_for(|may| !*may) => {
                 shared.feed.unregister(omm.id);
                 tracing::info!(omm = omm.id, name = %omm.name, "OMM link closed: this node no longer leads");

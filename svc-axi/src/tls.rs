@@ -77,25 +77,14 @@ fn hex_bytes(hex: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// A store of the TLS sessions of one OMM's link, kept across its reconnects so that they
-/// resume: room for its two addresses. (rustls' default store, made with each
-/// configuration, has room for 256 servers: some 50 KB per link, and the link made a new
-/// one at every connect, so nothing resumed.)
-#[must_use]
-pub fn link_sessions() -> Arc<dyn rustls::client::ClientSessionStore> {
-    Arc::new(rustls::client::ClientSessionMemoryCache::new(2))
-}
-
 /// The client configuration for an OMM with these certificate settings, offering the
-/// protocols and suites of the MOM's security level (`tls_policy`) and resuming sessions
-/// from `sessions` (High resumes none).
+/// protocols and suites of the MOM's security level (`tls_policy`); High resumes no session.
 ///
 /// # Errors
 /// A text for an unreadable CA or a malformed fingerprint.
 pub fn client_config(
     validation: &CertValidation,
     policy: &tls_policy::Policy,
-    sessions: Arc<dyn rustls::client::ClientSessionStore>,
 ) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(policy.provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -131,7 +120,14 @@ pub fn client_config(
     };
     let mut config = config;
     config.resumption = if policy.resumes_sessions() {
-        rustls::client::Resumption::store(sessions)
+        // Room for the link's two addresses, not rustls' default of 256 servers: a link makes
+        // a configuration, and so a store, at every connect. A stored session did not resume
+        // under the next connect's new configuration (tried: two connects through one store,
+        // each with its own configuration, made two full handshakes), so a reconnect makes a
+        // full handshake, as it always did.
+        rustls::client::Resumption::store(Arc::new(rustls::client::ClientSessionMemoryCache::new(
+            2,
+        )))
     } else {
         rustls::client::Resumption::disabled()
     };
@@ -148,7 +144,7 @@ pub async fn probe(host: &str, port: u16) -> Option<String> {
         &tls_policy::default_list(model::TlsSecurityLevel::Legacy),
     )
     .ok()?;
-    let config = client_config(&CertValidation::AcceptSelfSigned, &all, link_sessions()).ok()?;
+    let config = client_config(&CertValidation::AcceptSelfSigned, &all).ok()?;
     let name = ServerName::try_from(host.to_owned()).ok()?;
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;

@@ -196,16 +196,11 @@ impl Session<'_> {
 }
 
 /// One session; returns how it ended.
-pub async fn run(
-    shared: &Arc<Shared>,
-    omm: &Omm,
-    changes: &mut LinkFeed,
-    sessions: &Arc<dyn rustls::client::ClientSessionStore>,
-) -> End {
+pub async fn run(shared: &Arc<Shared>, omm: &Omm, changes: &mut LinkFeed) -> End {
     // The security level in force now: a change reaches each link at its next connect.
     let settings = shared.store.settings().await.unwrap_or_default();
     let (policy, _) = tls_policy::from_settings(&settings);
-    let tls = match crate::tls::client_config(&omm.cert_validation, &policy, Arc::clone(sessions)) {
+    let tls = match crate::tls::client_config(&omm.cert_validation, &policy) {
         Ok(t) => t,
         Err(e) => return End::Failed(format!("certificate settings: {e}")),
     };
