@@ -1,9 +1,9 @@
 //! The accounts and the system settings as the session check last read them (pages read
 //! the store itself). Every request's session check needs both, which cost two store round
-//! trips per request before its own work. They
-//! are read again after the store's change feed says either changed (`follow_feed`), after
-//! svc-web writes them itself (the caller's next request must see its own write, which the
-//! feed may not have brought yet), and whenever the feed starts or resyncs.
+//! trips per request before its own work. They are read again after the store's change
+//! feed says either changed (`follow_feed`), after svc-web writes them itself (the caller's
+//! next request must see its own write, which the feed may not have brought yet), and
+//! whenever the feed starts or resyncs.
 
 use model::{Account, Settings};
 use std::sync::{Arc, Mutex, PoisonError};
