@@ -99,6 +99,9 @@ impl<Rx: DeserializeOwned> Receiver<Rx> {
     }
 }
 
+/// Bytes [`Sender::send_all`] gathers before it writes.
+pub const WRITE_COALESCE: usize = 64 * 1024;
+
 /// The sending half of a channel.
 pub struct Sender<Tx> {
     stream: OwnedWriteHalf,
@@ -117,18 +120,26 @@ impl<Tx: Serialize> Sender<Tx> {
         Ok(())
     }
 
-    /// Sends messages in one write (each frame carries its length, so frames may follow
-    /// each other in one write): a burst of change events costs one system call on each
-    /// side instead of one per event.
+    /// Sends messages with as few writes as it can (each frame carries its length, so
+    /// frames may follow each other in one write): a burst of change events costs one system
+    /// call on each side instead of one per event. A write carries at most
+    /// [`WRITE_COALESCE`] bytes beyond its last frame, so large answers are not all held
+    /// encoded at once.
     ///
     /// # Errors
-    /// As [`Sender::send`]; nothing is sent when one message is too large.
+    /// As [`Sender::send`]; the messages before a too large one are sent.
     pub async fn send_all(&mut self, msgs: &[Tx]) -> Result<(), IpcError> {
         let mut bytes = Vec::new();
         for msg in msgs {
             bytes.extend_from_slice(&frame::encode(msg, self.max)?);
+            if bytes.len() >= WRITE_COALESCE {
+                self.stream.write_all(&bytes).await?;
+                bytes.clear();
+            }
         }
-        self.stream.write_all(&bytes).await?;
+        if !bytes.is_empty() {
+            self.stream.write_all(&bytes).await?;
+        }
         Ok(())
     }
 }
@@ -251,7 +262,8 @@ mod tests {
                 Channel::handshake(a, &Hello::new("store", 1), StoreApi::MAX_FRAME)
                     .await
                     .unwrap();
-            let burst: Vec<_> = (1..=100)
+            // More than one write's worth (`WRITE_COALESCE`) of small events.
+            let burst: Vec<_> = (1..=10_000)
                 .map(|rev| Envelope {
                     id: crate::api::EVENT_ID,
                     body: StoreResponse::Revision(rev),
@@ -264,7 +276,7 @@ mod tests {
             Channel::handshake(b, &Hello::new("cli", 0), StoreApi::MAX_FRAME)
                 .await
                 .unwrap();
-        for rev in 1..=100 {
+        for rev in 1..=10_000 {
             let event = ch.rx.recv().await.unwrap().unwrap();
             assert_eq!(event.body, StoreResponse::Revision(rev));
         }
