@@ -217,29 +217,33 @@ mod tests {
     use super::*;
     use crate::api::store::{StoreApi, StoreRequest, StoreResponse};
 
+    /// A store channel over a socket pair: the server's end ("store") and the client's ("cli").
+    async fn connected() -> (ServerChannel<StoreApi>, ClientChannel<StoreApi>) {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (store, cli) = (Hello::new("store", 1), Hello::new("cli", 0));
+        let (server, client) = tokio::join!(
+            Channel::handshake(a, &store, StoreApi::MAX_FRAME),
+            Channel::handshake(b, &cli, StoreApi::MAX_FRAME),
+        );
+        (server.unwrap(), client.unwrap())
+    }
+
     #[tokio::test]
     async fn typed_request_and_response_cross_a_socketpair() {
-        let (a, b) = UnixStream::pair().unwrap();
+        let (mut server, mut ch) = connected().await;
         let server = tokio::spawn(async move {
-            let mut ch: ServerChannel<StoreApi> =
-                Channel::handshake(a, &Hello::new("store", 1), StoreApi::MAX_FRAME)
-                    .await
-                    .unwrap();
-            let req = ch.rx.recv().await.unwrap().unwrap();
+            let req = server.rx.recv().await.unwrap().unwrap();
             assert_eq!(req.body, StoreRequest::CurrentRevision);
-            ch.tx
+            server
+                .tx
                 .send(&Envelope {
                     id: req.id,
                     body: StoreResponse::Revision(42),
                 })
                 .await
                 .unwrap();
-            ch.peer
+            server.peer
         });
-        let mut ch: ClientChannel<StoreApi> =
-            Channel::handshake(b, &Hello::new("cli", 0), StoreApi::MAX_FRAME)
-                .await
-                .unwrap();
         assert_eq!(ch.peer.service, "store");
         ch.tx
             .send(&Envelope {
@@ -256,27 +260,23 @@ mod tests {
 
     #[tokio::test]
     async fn messages_sent_in_one_write_arrive_one_by_one_in_order() {
-        let (a, b) = UnixStream::pair().unwrap();
+        let (mut server, mut ch) = connected().await;
+        let burst: Vec<_> = (1..=40_000)
+            .map(|rev| Envelope {
+                id: crate::api::EVENT_ID,
+                body: StoreResponse::Revision(rev),
+            })
+            .collect();
+        let encoded: usize = burst
+            .iter()
+            .map(|e| frame::encode(e, StoreApi::MAX_FRAME).unwrap().len())
+            .sum();
+        assert!(encoded > 2 * WRITE_COALESCE, "more than one write's worth");
         let server = tokio::spawn(async move {
-            let mut ch: ServerChannel<StoreApi> =
-                Channel::handshake(a, &Hello::new("store", 1), StoreApi::MAX_FRAME)
-                    .await
-                    .unwrap();
-            // More than one write's worth (`WRITE_COALESCE`) of small events.
-            let burst: Vec<_> = (1..=10_000)
-                .map(|rev| Envelope {
-                    id: crate::api::EVENT_ID,
-                    body: StoreResponse::Revision(rev),
-                })
-                .collect();
-            ch.tx.send_all(&burst).await.unwrap();
-            ch
+            server.tx.send_all(&burst).await.unwrap();
+            server
         });
-        let mut ch: ClientChannel<StoreApi> =
-            Channel::handshake(b, &Hello::new("cli", 0), StoreApi::MAX_FRAME)
-                .await
-                .unwrap();
-        for rev in 1..=10_000 {
+        for rev in 1..=40_000 {
             let event = ch.rx.recv().await.unwrap().unwrap();
             assert_eq!(event.body, StoreResponse::Revision(rev));
         }

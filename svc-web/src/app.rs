@@ -107,11 +107,7 @@ impl App {
     /// # Errors
     /// 404 when there is none, else as [`App::settings`].
     pub async fn account(&self, id: u32) -> ApiResult<Account> {
-        self.accounts()
-            .await?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
+        find_account(&self.accounts().await?, id)
     }
 
     /// The caller's account for the session check: as last read ([`App::known`]), so a
@@ -120,13 +116,7 @@ impl App {
     /// # Errors
     /// As [`App::account`].
     pub async fn session_account(&self, id: u32) -> ApiResult<Account> {
-        self.known
-            .get_or_read(self.store.accounts())
-            .await?
-            .iter()
-            .find(|a| a.id == id)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
+        find_account(&self.known.get_or_read(self.store.accounts()).await?, id)
     }
 
     /// The settings for the session check (the accepted EULA): as last read.
@@ -136,4 +126,13 @@ impl App {
     pub async fn session_settings(&self) -> ApiResult<std::sync::Arc<Settings>> {
         Ok(self.known.get_or_read(self.store.settings()).await?)
     }
+}
+
+/// Account `id` of `accounts`; 404 when there is none.
+fn find_account(accounts: &[Account], id: u32) -> ApiResult<Account> {
+    accounts
+        .iter()
+        .find(|a| a.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("account {id} does not exist")))
 }
